@@ -1,0 +1,18 @@
+/* error.h: the error codes every mirage function returns (0 is success). */
+#ifndef MIRAGE_ERROR_H
+#define MIRAGE_ERROR_H
+
+#define MIRAGE_OK 0
+#define MIRAGE_EUNSPEC (-1)  /* an error the host reported and we cannot name */
+#define MIRAGE_ENOENT (-2)   /* no such device, key or entry */
+#define MIRAGE_EIO (-5)      /* the device failed */
+#define MIRAGE_EAGAIN (-11)  /* nothing now; try again after yielding */
+#define MIRAGE_ENOMEM (-12)  /* out of memory */
+#define MIRAGE_EINVAL (-22)  /* a bad argument: the call did nothing */
+#define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
+#define MIRAGE_ERANGE (-34)  /* a value out of its range */
+
+/* A short constant name for (err), e.g. "EINVAL". */
+const char *mirage_strerror(int err);
+
+#endif

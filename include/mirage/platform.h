@@ -1,0 +1,130 @@
+/* platform.h: the one interface between the OS libraries and the host. */
+#ifndef MIRAGE_PLATFORM_H
+#define MIRAGE_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mirage/error.h"
+
+/*
+ * Each binding (platform/unix, platform/spt, platform/hvt) implements every
+ * function here and nothing else; the libraries above see only this header.
+ * One CPU, no threads: none of these functions is re-entrant and none suspends
+ * a fiber; mirage_yield() is the only call that may block the whole unikernel.
+ */
+
+/* The application's entry point, called by the binding once the platform is up.
+ * argv is the host command line joined with spaces and split as MirageOS does
+ * (see mirage/cmdline.h); argv[0] is the unikernel's name. The return value is
+ * the exit status. */
+int mirage_main(int argc, char **argv);
+
+/* Called by each binding's entry once the platform is up: splits
+ * mirage_cmdline(), calls mirage_main() with (name) as argv[0] and returns its
+ * status, or prints the problem and returns 64 for unsplittable arguments. */
+int mirage_boot(const char *name);
+
+/* ---- console ---------------------------------------------------------- */
+
+/* Writes (len) bytes of (buf) to the console (the tender's stdout). */
+void mirage_console_write(const char *buf, size_t len);
+
+/* ---- clocks ----------------------------------------------------------- */
+
+/* Nanoseconds since an arbitrary point at boot; never goes backwards. */
+uint64_t mirage_clock_monotonic(void);
+
+/* Nanoseconds since the Unix epoch (UTC), as the host tells it. */
+uint64_t mirage_clock_wall(void);
+
+/* ---- handles and yield ------------------------------------------------ */
+
+/* A device handle is its index in the application manifest (0..62), so a set
+ * of handles fits one 64-bit word: bit h is set when handle h is in the set. */
+typedef uint64_t mirage_handle_t;
+typedef uint64_t mirage_handle_set_t;
+
+/* Blocks until the monotonic clock reaches (deadline) or a device has input.
+ * On return *ready holds the handles with input pending (0 on timeout).
+ * A deadline in the past polls without blocking. */
+void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready);
+
+/* ---- network devices -------------------------------------------------- */
+
+struct mirage_net_info {
+    uint8_t mac[6];  /* the unikernel's own MAC address */
+    uint16_t mtu;    /* payload bytes; a frame is at most mtu + 14 bytes */
+};
+
+/* Binds the network device declared as (name) in the manifest.
+ * Returns 0, MIRAGE_ENOENT if no such net device is declared,
+ * or MIRAGE_EINVAL if it was already acquired. */
+int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info);
+
+/* Sends one Ethernet frame of (size) bytes. Never blocks: returns 0,
+ * MIRAGE_EAGAIN if the device cannot take it now, MIRAGE_EINVAL if (size)
+ * exceeds mtu + 14 or (h) is not a net handle. */
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size);
+
+/* Receives one frame into (buf) of (size) bytes, at least mtu + 14.
+ * Returns 0 with *read_size set, or MIRAGE_EAGAIN when nothing is pending. */
+int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size);
+
+/* A frame buffer for the batched calls: (buf, cap) on input, (len) on output. */
+struct mirage_frame {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+};
+
+/* Sends frames[0..n) in order (frames[i].len bytes each); *sent is how many
+ * went out before the device filled up. Returns 0 if all went, MIRAGE_EAGAIN
+ * if some did not, MIRAGE_EINVAL for a bad frame (none after it is sent). */
+int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n,
+                      size_t *sent);
+
+/* Receives up to (n) frames; *got is how many. Returns 0 if at least one
+ * arrived, MIRAGE_EAGAIN if none was pending. */
+int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got);
+
+/* ---- block devices ---------------------------------------------------- */
+
+struct mirage_block_info {
+    uint64_t capacity;   /* bytes, a whole number of blocks */
+    uint64_t block_size; /* bytes per sector, a power of two, at least 512 */
+};
+
+/* Binds the block device declared as (name) in the manifest.
+ * Returns 0, MIRAGE_ENOENT, or MIRAGE_EINVAL if already acquired. */
+int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info);
+
+/* Writes (size) bytes at byte (offset). Both must be multiples of block_size
+ * and offset + size must not exceed capacity, else MIRAGE_EINVAL and nothing
+ * is written. Blocks the unikernel until the data is with the host. */
+int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size);
+
+/* Reads (size) bytes at byte (offset), with the same rules as the write. */
+int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size);
+
+/* ---- boot, memory, exit ----------------------------------------------- */
+
+/* The host command line as one string: the tender's arguments after the
+ * image (or after "--"), joined with single spaces. Valid for the whole run. */
+const char *mirage_cmdline(void);
+
+/* The free memory the unikernel may use as its heap: [*start, *start + *size).
+ * The freestanding libc's malloc owns it on spt and hvt. */
+void mirage_heap(uintptr_t *start, size_t *size);
+
+/* Sets the thread-pointer (FS) base; the word at base + 0x28 must hold the
+ * stack-protector canary before any protected code runs with it. */
+int mirage_set_tls_base(uintptr_t base);
+
+/* Ends the unikernel with (status) (0..255 reach the host as they are). */
+__attribute__((noreturn)) void mirage_exit(int status);
+
+/* Ends the unikernel at once with status 255 after printing nothing more. */
+__attribute__((noreturn)) void mirage_abort(void);
+
+#endif

@@ -1,0 +1,26 @@
+/* error.c: names for the MIRAGE_E* error codes. */
+#include "mirage/error.h"
+
+const char *mirage_strerror(int err)
+{
+    switch (err) {
+    case MIRAGE_OK:
+        return "OK";
+    case MIRAGE_ENOENT:
+        return "ENOENT";
+    case MIRAGE_EIO:
+        return "EIO";
+    case MIRAGE_EAGAIN:
+        return "EAGAIN";
+    case MIRAGE_ENOMEM:
+        return "ENOMEM";
+    case MIRAGE_EINVAL:
+        return "EINVAL";
+    case MIRAGE_ENOSPC:
+        return "ENOSPC";
+    case MIRAGE_ERANGE:
+        return "ERANGE";
+    default:
+        return "EUNSPEC";
+    }
+}

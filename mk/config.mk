@@ -1,0 +1,35 @@
+# config.mk: toolchains and flags for every kind of object the build makes.
+
+B := build
+CC := gcc
+AR := ar
+CLANG := clang
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wwrite-strings
+DEPFLAGS = -MMD -MP
+
+# Host programs: tenders, the mirage tool, unit tests.
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Itender/common -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -fPIE
+HOST_LDFLAGS := -pie -Wl,-z,relro,-z,now
+
+# The unix target: libraries and the unix binding, linked with the host libc.
+UNIX_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -fstack-protector-strong
+
+# Unit tests: the unix flavour under AddressSanitizer and UBSan.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_CFLAGS := -std=gnu11 -O1 -g $(WARN) -Iinclude -Itender/common $(ASAN_FLAGS)
+
+# Fuzz targets: clang's libFuzzer with ASan and UBSan.
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Iinclude -Itender/common \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+
+# Guests (spt and hvt): freestanding, our libc, linked static at a fixed address.
+GCC_INCLUDE := $(shell $(CC) -print-file-name=include)
+LIBGCC := $(shell $(CC) -print-libgcc-file-name)
+GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pie -fno-pic -fno-plt \
+	-fstack-protector-strong -fno-asynchronous-unwind-tables -ffunction-sections \
+	-fdata-sections -nostdinc -isystem libc/include -isystem $(GCC_INCLUDE) -Iinclude
+GUEST_LDFLAGS := -Wl,-u,_start -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-z,noexecstack \
+	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none

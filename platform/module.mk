@@ -1,0 +1,16 @@
+# platform/module.mk: the bindings; each target's libmirage.a holds the libraries and its binding.
+COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
+UNIX_SRCS := $(sort $(wildcard platform/unix/*.c))
+SPT_SRCS := $(sort $(wildcard platform/spt/*.c platform/spt/*.S))
+HVT_SRCS := $(sort $(wildcard platform/hvt/*.c platform/hvt/*.S))
+
+UNIX_LIB := $(B)/unix/libmirage.a
+SPT_LIB := $(B)/spt/libmirage.a
+HVT_LIB := $(B)/hvt/libmirage.a
+UNIX_LDLIBS :=
+
+$(eval $(call archive,$(UNIX_LIB),$(call objs,unix,$(LIB_SRCS) $(COMMON_SRCS) $(UNIX_SRCS))))
+$(eval $(call archive,$(SPT_LIB),$(call objs,guest,$(LIB_SRCS) $(COMMON_SRCS) $(SPT_SRCS))))
+$(eval $(call archive,$(HVT_LIB),$(call objs,guest,$(LIB_SRCS) $(COMMON_SRCS) $(HVT_SRCS))))
+
+ALL += $(UNIX_LIB) $(SPT_LIB) $(HVT_LIB)

@@ -1,0 +1,299 @@
+/* devices.c: the unix target's net (tap) and block (file) devices, clocks and yield. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirage/platform.h"
+#include "unix.h"
+
+#define MTU 1500
+#define SECTOR 512
+#define HEAP_SIZE (32u << 20)
+
+int unix_manifest_find(const char *name, size_t len)
+{
+    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
+        const char *n = mirage_manifest.entries[i].name;
+        if (strnlen(n, sizeof(mirage_manifest.entries[i].name)) == len && memcmp(n, name, len) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+int unix_mac_parse(const char *s, uint8_t mac[6])
+{
+    unsigned v[6];
+    char end;
+
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) !=
+        6)
+        return -1;
+    for (int i = 0; i < 6; i++)
+        mac[i] = (uint8_t)v[i];
+    return (mac[0] & 1) ? -1 : 0;
+}
+
+static uint64_t now(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t mirage_clock_monotonic(void)
+{
+    return now(CLOCK_MONOTONIC);
+}
+
+uint64_t mirage_clock_wall(void)
+{
+    return now(CLOCK_REALTIME);
+}
+
+void mirage_heap(uintptr_t *start, size_t *size)
+{
+    static void *heap;
+
+    if (heap == NULL) {
+        heap = mmap(NULL, HEAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS |
+                    MAP_NORESERVE, -1, 0);
+        if (heap == MAP_FAILED) {
+            heap = NULL;
+            *start = 0;
+            *size = 0;
+            return;
+        }
+    }
+    *start = (uintptr_t)heap;
+    *size = HEAP_SIZE;
+}
+
+/* Looks (name) up in the manifest as a device of (type) not yet acquired. */
+static int lookup(const char *name, uint32_t type, struct unix_binding **b)
+{
+    int h = unix_manifest_find(name, strlen(name));
+
+    if (h < 0 || mirage_manifest.entries[h].type != type)
+        return MIRAGE_ENOENT;
+    if (unix_bindings[h].acquired)
+        return MIRAGE_EINVAL;
+    *b = &unix_bindings[h];
+    return h;
+}
+
+static struct unix_binding *handle(mirage_handle_t h, uint32_t type)
+{
+    if (h >= mirage_manifest.count || mirage_manifest.entries[h].type != type ||
+        !unix_bindings[h].acquired)
+        return NULL;
+    return &unix_bindings[h];
+}
+
+int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
+{
+    struct unix_binding *b;
+    struct ifreq ifr = {0};
+    int idx = lookup(name, MIRAGE_DEV_NET, &b);
+    const char *tap;
+    int fd;
+
+    if (idx < 0)
+        return idx;
+    tap = b->path ? b->path : name;
+    if (strlen(tap) >= IFNAMSIZ) {
+        fprintf(stderr, "mirage: tap name '%s' is too long\n", tap);
+        return MIRAGE_EINVAL;
+    }
+    fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "mirage: cannot open /dev/net/tun: %s\n", strerror(errno));
+        return MIRAGE_EUNSPEC;
+    }
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    strcpy(ifr.ifr_name, tap);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        fprintf(stderr, "mirage: cannot attach to tap '%s': %s\n", tap, strerror(errno));
+        close(fd);
+        return MIRAGE_EUNSPEC;
+    }
+    if (!b->has_mac) {
+        if (getrandom(b->mac, 6, 0) != 6)
+            memset(b->mac, 0x5a, 6);
+        b->mac[0] = (uint8_t)((b->mac[0] & 0xfe) | 0x02); /* unicast, locally administered */
+    }
+    b->fd = fd;
+    b->acquired = 1;
+    memcpy(info->mac, b->mac, 6);
+    info->mtu = MTU;
+    *h = (mirage_handle_t)idx;
+    return 0;
+}
+
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+{
+    struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
+    ssize_t n;
+
+    if (b == NULL || size > MTU + 14)
+        return MIRAGE_EINVAL;
+    n = write(b->fd, buf, size);
+    if (n == (ssize_t)size)
+        return 0;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return MIRAGE_EAGAIN;
+    return MIRAGE_EIO;
+}
+
+int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+{
+    struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
+    ssize_t n;
+
+    if (b == NULL || size < MTU + 14)
+        return MIRAGE_EINVAL;
+    n = read(b->fd, buf, size);
+    if (n >= 0) {
+        *read_size = (size_t)n;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK)
+        return MIRAGE_EAGAIN;
+    return MIRAGE_EIO;
+}
+
+int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
+{
+    int r = 0;
+
+    for (*sent = 0; *sent < n; (*sent)++) {
+        r = mirage_net_write(h, frames[*sent].buf, frames[*sent].len);
+        if (r < 0)
+            return r;
+    }
+    return r;
+}
+
+int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
+{
+    for (*got = 0; *got < n; (*got)++) {
+        int r = mirage_net_read(h, frames[*got].buf, frames[*got].cap, &frames[*got].len);
+        if (r == MIRAGE_EAGAIN)
+            break;
+        if (r < 0)
+            return r;
+    }
+    return *got > 0 ? 0 : MIRAGE_EAGAIN;
+}
+
+int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info)
+{
+    struct unix_binding *b;
+    int idx = lookup(name, MIRAGE_DEV_BLOCK, &b);
+    const char *path;
+    struct stat st;
+    int fd;
+
+    if (idx < 0)
+        return idx;
+    path = b->path ? b->path : name;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "mirage: cannot open disk image '%s': %s\n", path, strerror(errno));
+        return MIRAGE_ENOENT;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size % SECTOR != 0) {
+        fprintf(stderr,
+                "mirage: disk image '%s' is %lld bytes: not a whole number of %d-byte sectors\n",
+                path, (long long)st.st_size, SECTOR);
+        close(fd);
+        return MIRAGE_EINVAL;
+    }
+    b->fd = fd;
+    b->acquired = 1;
+    b->capacity = (uint64_t)st.st_size;
+    info->capacity = b->capacity;
+    info->block_size = SECTOR;
+    *h = (mirage_handle_t)idx;
+    return 0;
+}
+
+static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, size_t size)
+{
+    struct unix_binding *b = handle(h, MIRAGE_DEV_BLOCK);
+
+    if (b == NULL || offset % SECTOR != 0 || size % SECTOR != 0 || offset > b->capacity ||
+        size > b->capacity - offset)
+        return NULL;
+    return b;
+}
+
+int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+{
+    struct unix_binding *b = block_request(h, offset, size);
+
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    while (size > 0) {
+        ssize_t n = pwrite(b->fd, buf, size, (off_t)offset);
+        if (n <= 0)
+            return MIRAGE_EIO;
+        buf += n;
+        offset += (uint64_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+{
+    struct unix_binding *b = block_request(h, offset, size);
+
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    while (size > 0) {
+        ssize_t n = pread(b->fd, buf, size, (off_t)offset);
+        if (n <= 0)
+            return MIRAGE_EIO;
+        buf += n;
+        offset += (uint64_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
+{
+    struct pollfd fds[MIRAGE_MANIFEST_MAX];
+    mirage_handle_t hs[MIRAGE_MANIFEST_MAX];
+    uint64_t t = mirage_clock_monotonic();
+    uint64_t wait = deadline > t ? deadline - t : 0;
+    struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
+                          .tv_nsec = (long)(wait % 1000000000u)};
+    nfds_t n = 0;
+
+    *ready = 0;
+    for (uint32_t h = 0; h < mirage_manifest.count; h++) {
+        if (mirage_manifest.entries[h].type != MIRAGE_DEV_NET || !unix_bindings[h].acquired)
+            continue;
+        fds[n].fd = unix_bindings[h].fd;
+        fds[n].events = POLLIN;
+        hs[n++] = h;
+    }
+    if (ppoll(fds, n, &ts, NULL) <= 0)
+        return;
+    for (nfds_t i = 0; i < n; i++)
+        if (fds[i].revents & POLLIN)
+            *ready |= 1ULL << hs[i];
+}

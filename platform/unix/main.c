@@ -1,0 +1,152 @@
+/* main.c: the unix target's entry: device options, the command line, fault reports. */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mirage/cmdline.h"
+#include "mirage/platform.h"
+#include "unix.h"
+
+static char cmdline[MIRAGE_CMDLINE_MAX];
+struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
+
+const char *mirage_cmdline(void)
+{
+    return cmdline;
+}
+
+static void fault(int sig, siginfo_t *si, void *ctx)
+{
+    char msg[160];
+    int n;
+
+    (void)ctx;
+    if (sig == SIGABRT) {
+        n = snprintf(msg, sizeof(msg), "mirage: unikernel aborted\n");
+        (void)!write(2, msg, (size_t)n);
+        _exit(255);
+    }
+    n = snprintf(msg, sizeof(msg), "mirage: unikernel fault: %s at address %p\n", strsignal(sig),
+                 si->si_addr);
+    (void)!write(2, msg, (size_t)n);
+    _exit(254);
+}
+
+/* Faults end the unikernel with a message and the statuses the tenders use. */
+static void catch_faults(void)
+{
+    static char altstack[16384];
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+    struct sigaction sa = {.sa_sigaction = fault, .sa_flags = SA_SIGINFO | SA_ONSTACK};
+    int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+
+    sigaltstack(&ss, NULL);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+static int bind_option(const char *arg, const char *prog)
+{
+    const char *kinds[] = {"--net:", "--net-mac:", "--block:"};
+    for (int k = 0; k < 3; k++) {
+        size_t klen = strlen(kinds[k]);
+        const char *name, *eq;
+        size_t nlen;
+        int h;
+
+        if (strncmp(arg, kinds[k], klen) != 0)
+            continue;
+        name = arg + klen;
+        eq = strchr(name, '=');
+        nlen = eq ? (size_t)(eq - name) : 0;
+        if (eq == NULL || nlen == 0 || eq[1] == '\0') {
+            fprintf(stderr, "%s: option '%s' needs the form %sNAME=VALUE\n", prog, arg, kinds[k]);
+            return -1;
+        }
+        h = unix_manifest_find(name, nlen);
+        if (h < 0) {
+            fprintf(stderr, "%s: device '%.*s' is given but not declared by the unikernel\n", prog,
+                    (int)nlen, name);
+            return -1;
+        }
+        if (k == 1) {
+            if (unix_mac_parse(eq + 1, unix_bindings[h].mac) < 0) {
+                fprintf(stderr, "%s: '%s' is not a unicast MAC address\n", prog, eq + 1);
+                return -1;
+            }
+            unix_bindings[h].has_mac = 1;
+        } else {
+            unix_bindings[h].path = eq + 1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* argv: [--net:NAME=TAP] [--net-mac:NAME=MAC] [--block:NAME=PATH] [--] ARGS...
+ * A device not given is opened under its own name (tap NAME, file NAME). */
+int main(int argc, char **argv)
+{
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    size_t len = 0;
+    int i = 1;
+
+    catch_faults();
+    for (; i < argc; i++) {
+        int r = bind_option(argv[i], prog);
+        if (r < 0)
+            return 64;
+        if (r == 0)
+            break;
+    }
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    for (; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + n + 2 > sizeof(cmdline)) {
+            fprintf(stderr, "%s: command line too long: limit %zu bytes\n", prog,
+                    sizeof(cmdline) - 1);
+            return 64;
+        }
+        if (len > 0)
+            cmdline[len++] = ' ';
+        memcpy(cmdline + len, argv[i], n);
+        len += n;
+    }
+    cmdline[len] = '\0';
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    mirage_exit(mirage_boot(prog));
+}
+
+void mirage_exit(int status)
+{
+    fflush(stdout);
+    exit(status & 0xff);
+}
+
+void mirage_abort(void)
+{
+    fflush(stdout);
+    _exit(255);
+}
+
+void mirage_console_write(const char *buf, size_t len)
+{
+    fflush(stdout);
+    while (len > 0) {
+        ssize_t n = write(1, buf, len);
+        if (n <= 0)
+            return;
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+int mirage_set_tls_base(uintptr_t base)
+{
+    (void)base; /* the host libc owns the thread pointer on unix */
+    return MIRAGE_EINVAL;
+}

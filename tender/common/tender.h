@@ -1,0 +1,124 @@
+/* tender.h: what mirage-spt and mirage-hvt share: options, ELF image, manifest, devices. */
+#ifndef TENDER_H
+#define TENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mirage/cmdline.h"
+#include "mirage/manifest.h"
+
+/*
+ * Exit statuses of a tender. A guest's own exit status (0..255) passes
+ * through unchanged; the tender adds these for what ends a guest otherwise.
+ */
+#define TENDER_EXIT_ABORT 255     /* the guest aborted (abort(), stack smashing) */
+#define TENDER_EXIT_FAULT 254     /* a CPU exception: page fault, #GP, #UD, ... */
+#define TENDER_EXIT_SANDBOX 253   /* a forbidden system call or a bad hypercall / guest pointer */
+#define TENDER_EXIT_REFUSED 125   /* the tender refused to start: options, image, devices */
+
+/* Errors are reported as a message in a caller-provided buffer of this size. */
+#define TENDER_ERR_MAX 256
+
+/* ---- options ---------------------------------------------------------- */
+
+/* One --net:NAME=TAP, --net-mac:NAME=MAC or --block:NAME=PATH as given. */
+struct tender_devopt {
+    char name[MIRAGE_MANIFEST_NAME_MAX];
+    const char *value; /* TAP name or PATH (points into argv) */
+    int has_mac;
+    uint8_t mac[6];
+    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+};
+
+struct tender_opts {
+    uint64_t mem_bytes; /* --mem=MB, default TENDER_MEM_DEFAULT_MB */
+    const char *image;  /* path of the unikernel ELF */
+    struct tender_devopt devs[MIRAGE_MANIFEST_MAX];
+    unsigned ndevs;
+    char cmdline[MIRAGE_CMDLINE_MAX]; /* the guest's arguments joined with spaces */
+    int help;                         /* --help was given */
+};
+
+#define TENDER_MEM_DEFAULT_MB 32
+#define TENDER_MEM_MAX_MB 3072
+
+/* Parses the tender's argv: [--mem=MB] [--net:N=TAP] [--net-mac:N=MAC]
+ * [--block:N=PATH] [--help] IMAGE [--] [ARGS...]. The guest's ARGS are joined
+ * with single spaces into opts->cmdline. Returns 0, or -1 with (err) naming the
+ * problem (unknown option, bad MB, bad MAC, duplicate device, command line
+ * longer than MIRAGE_CMDLINE_MAX - 1, no image). */
+int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err);
+
+/* Prints the usage of tender (prog) to stdout. */
+void tender_usage(const char *prog);
+
+/* ---- ELF image -------------------------------------------------------- */
+
+#define TENDER_MAX_SEGS 8
+
+/* One PT_LOAD segment, validated: vaddr page-aligned, offset + filesz inside
+ * the file, filesz <= memsz, inside [TENDER_IMAGE_MIN, TENDER_IMAGE_MAX),
+ * no overlap with another, not both writable and executable. */
+struct tender_segment {
+    uint64_t vaddr;
+    uint64_t memsz;
+    uint64_t filesz;
+    uint64_t offset;
+    uint32_t flags; /* PF_R | PF_W | PF_X */
+};
+
+struct tender_image {
+    uint64_t entry;
+    uint64_t lo, hi; /* page-aligned span of all segments */
+    unsigned nsegs;
+    struct tender_segment segs[TENDER_MAX_SEGS];
+    unsigned ndevs; /* the manifest, validated */
+    struct mirage_manifest_entry devs[MIRAGE_MANIFEST_MAX];
+};
+
+/* Images are linked at 1 MiB and must end below 1 GiB. */
+#define TENDER_IMAGE_MIN 0x100000ULL
+#define TENDER_IMAGE_MAX 0x40000000ULL
+
+/* Parses and validates the ELF file (data, size) as untrusted input: 64-bit
+ * x86_64 ET_EXEC, sane headers, segments as above, an entry point inside an
+ * executable segment, exactly one MIRAGE manifest note in a PT_NOTE.
+ * Returns 0 or -1 with (err) naming the problem. */
+int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img, char *err);
+
+/* Validates a manifest note descriptor (desc, size) into img->devs. */
+int tender_manifest_parse(const uint8_t *desc, size_t size, struct tender_image *img, char *err);
+
+/* Reads the file at (path) into memory (*data, *size; free() it) and parses it. */
+int tender_image_load(const char *path, uint8_t **data, size_t *size, struct tender_image *img,
+                      char *err);
+
+/* ---- devices ---------------------------------------------------------- */
+
+/* A device bound to the manifest entry at the same index (its handle). */
+struct tender_device {
+    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    int fd;        /* the tap (non-blocking) or the disk image (read-write) */
+    uint8_t mac[6];
+    uint16_t mtu;
+    uint64_t capacity;   /* block: bytes */
+    uint64_t block_size; /* block: 512 */
+};
+
+/* Matches opts->devs to img->devs by name and type and opens each: a declared
+ * device not given, a given one not declared, or a type mismatch is refused
+ * naming the device. Taps are opened by name (IFF_TAP|IFF_NO_PI, O_NONBLOCK),
+ * the MAC is --net-mac or a random locally administered one; a disk image
+ * must be a regular file whose size is a non-zero whole number of sectors.
+ * devs[i] corresponds to img->devs[i]. Returns 0 or -1 with (err). */
+int tender_devices_open(const struct tender_opts *opts, const struct tender_image *img,
+                        struct tender_device *devs, char *err);
+
+/* Opens the tap device (name); returns the fd or -1 with (err). */
+int tender_tap_open(const char *name, char *err);
+
+/* Parses "aa:bb:cc:dd:ee:ff" into mac; returns 0 or -1. */
+int tender_mac_parse(const char *s, uint8_t mac[6]);
+
+#endif

@@ -1,0 +1,21 @@
+# tests/module.mk: unit tests (ASan+UBSan), fuzz targets (libFuzzer); tests/run.sh runs them.
+# tests/unit/test_NAME.c -> $(B)/tests/test_NAME, linked with every portable source.
+# tests/fuzz/fuzz_NAME.c -> $(B)/fuzz/fuzz_NAME, likewise with clang's libFuzzer.
+PORTABLE_SRCS := $(LIB_SRCS) $(TENDER_COMMON_SRCS)
+UNIT_LIB := $(B)/asan/libunit.a
+FUZZ_LIB := $(B)/fuzz/libfuzz.a
+$(eval $(call archive,$(UNIT_LIB),$(call objs,asan,$(PORTABLE_SRCS))))
+$(eval $(call archive,$(FUZZ_LIB),$(call objs,fuzz,$(PORTABLE_SRCS))))
+
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(wildcard tests/unit/test_*.c))
+FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(B)/tests/%: $(B)/asan/tests/unit/%.o $(UNIT_LIB)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^
+
+$(B)/fuzz/%: $(B)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_LDFLAGS) -o $@ $^
+
+ALL += $(UNIT_TESTS) $(FUZZERS)
