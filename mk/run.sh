@@ -1,0 +1,37 @@
+#!/bin/bash
+# run.sh: the main job: boots the showcase unikernel on the best available target and says how to reach it.
+# The showcase is the ping responder until the static website exists. It runs until Ctrl-C;
+# the tap device it creates (mirage0, 10.0.0.1/24 on the host) is removed on exit.
+set -eu
+cd "$(dirname "$0")/.."
+B=build
+TAP=${TAP:-mirage0}
+HOST_IP=10.0.0.1
+UK_IP=10.0.0.2
+
+if [ -w /dev/kvm ]; then
+    target=hvt
+    cmd=("$B/bin/mirage-hvt" "--net:service=$TAP" "$B/uk/ping.hvt")
+else
+    echo "run: no /dev/kvm here, so the showcase runs on spt (the seccomp-sandboxed process)"
+    target=spt
+    cmd=("$B/bin/mirage-spt" "--net:service=$TAP" "$B/uk/ping.spt")
+fi
+
+created=
+if ! ip link show "$TAP" >/dev/null 2>&1; then
+    ip tuntap add dev "$TAP" mode tap
+    ip addr add "$HOST_IP/24" dev "$TAP"
+    created=1
+fi
+ip link set "$TAP" up
+cleanup() { [ -n "$created" ] && ip link del "$TAP" 2>/dev/null; true; }
+trap cleanup EXIT INT TERM
+
+cat <<MSG
+run: booting the ping showcase on $target:
+       ${cmd[*]} --ipv4=$UK_IP/24
+     reach it from this host with:   ping $UK_IP      (host side: $TAP, $HOST_IP/24)
+     stop it with Ctrl-C.
+MSG
+"${cmd[@]}" "--ipv4=$UK_IP/24"
