@@ -15,6 +15,7 @@ include libc/module.mk
 include platform/module.mk
 include tender/module.mk
 include examples/module.mk
+include bench/module.mk
 include tests/module.mk
 
 all: $(ALL)
@@ -23,6 +24,10 @@ all: $(ALL)
 deps:
 	$(Q)mk/deps.sh
 
+run: deps
+	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) all
+	$(Q)mk/run.sh
+
 test: deps
 	$(Q)$(MAKE) --no-print-directory -j$(shell nproc) all
 	$(Q)tests/run.sh
@@ -30,7 +35,7 @@ test: deps
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test clean
+.PHONY: all deps run test clean
 .DELETE_ON_ERROR:
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
