@@ -1,0 +1,251 @@
+/* opts.c: the tender's command line: memory, devices, the image and the guest's arguments. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tender.h"
+
+enum kind { NET, NET_MAC, BLOCK };
+
+static const char *const kind_prefix[] = {"--net:", "--net-mac:", "--block:"};
+static const char *const kind_value[] = {"TAP", "MAC", "PATH"};
+
+static int starts_with(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int parse_mem(const char *s, struct tender_opts *opts, int *mem_given, char *err)
+{
+    uint64_t mb = 0;
+
+    if (*mem_given)
+        return tender_fail(err, "--mem given twice");
+    *mem_given = 1;
+    if (*s == '\0')
+        return tender_fail(err, "--mem: no value: use --mem=MB");
+    for (const char *p = s; *p != '\0'; p++) {
+        if (*p < '0' || *p > '9')
+            return tender_fail(err, "--mem=%s: not a decimal number of MB", s);
+        /* Stop growing once out of range, so no length of digits can overflow. */
+        if (mb <= TENDER_MEM_MAX_MB)
+            mb = mb * 10 + (uint64_t)(*p - '0');
+    }
+    if (mb < 1 || mb > TENDER_MEM_MAX_MB)
+        return tender_fail(err, "--mem=%s: must be from 1 to %d MB", s, TENDER_MEM_MAX_MB);
+    opts->mem_bytes = mb << 20;
+    return 0;
+}
+
+static struct tender_devopt *find_dev(struct tender_opts *opts, const char *name)
+{
+    for (unsigned i = 0; i < opts->ndevs; i++)
+        if (strcmp(opts->devs[i].name, name) == 0)
+            return &opts->devs[i];
+    return NULL;
+}
+
+static struct tender_devopt *new_dev(struct tender_opts *opts, const char *name, uint32_t type,
+                                     char *err)
+{
+    struct tender_devopt *d;
+
+    if (opts->ndevs == MIRAGE_MANIFEST_MAX) {
+        tender_fail(err, "too many devices: at most %d", MIRAGE_MANIFEST_MAX);
+        return NULL;
+    }
+    d = &opts->devs[opts->ndevs++];
+    snprintf(d->name, sizeof(d->name), "%s", name);
+    d->type = type;
+    return d;
+}
+
+static int set_mac(struct tender_opts *opts, const char *name, const char *value, char *err)
+{
+    struct tender_devopt *d = find_dev(opts, name);
+    uint8_t mac[6];
+
+    if (tender_mac_parse(value, mac) < 0)
+        return tender_fail(err, "--net-mac:%s: '%s' is not a MAC address like "
+                           "02:00:00:00:00:01", name, value);
+    if (mac[0] & 1)
+        return tender_fail(err, "--net-mac:%s: %s is a multicast address (lowest bit of the "
+                           "first octet set)", name, value);
+    if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
+        return tender_fail(err, "--net-mac:%s: %s is the all-zero address", name, value);
+    if (d != NULL && d->has_mac)
+        return tender_fail(err, "--net-mac:%s given twice", name);
+    if (d != NULL && d->type != MIRAGE_DEV_NET)
+        return tender_fail(err, "--net-mac:%s: '%s' is given as a block device", name, name);
+    /* --net-mac may come before its --net: keep it until then (value stays NULL). */
+    if (d == NULL && (d = new_dev(opts, name, MIRAGE_DEV_NET, err)) == NULL)
+        return -1;
+    d->has_mac = 1;
+    memcpy(d->mac, mac, sizeof(mac));
+    return 0;
+}
+
+static int set_dev(struct tender_opts *opts, enum kind kind, const char *name, const char *value,
+                   char *err)
+{
+    uint32_t type = kind == NET ? MIRAGE_DEV_NET : MIRAGE_DEV_BLOCK;
+    struct tender_devopt *d = find_dev(opts, name);
+
+    if (d != NULL && d->value != NULL)
+        return tender_fail(err, "device '%s' is given twice", name);
+    if (d != NULL && d->type != type)
+        return tender_fail(err, "--net-mac:%s given for block device '%s'", name, name);
+    if (d == NULL && (d = new_dev(opts, name, type, err)) == NULL)
+        return -1;
+    d->value = value;
+    return 0;
+}
+
+static int parse_dev(const char *arg, enum kind kind, struct tender_opts *opts, char *err)
+{
+    const char *prefix = kind_prefix[kind];
+    const char *name = arg + strlen(prefix);
+    const char *eq = strchr(name, '=');
+    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+    const char *problem = tender_name_problem(name, len);
+    char buf[MIRAGE_MANIFEST_NAME_MAX];
+
+    if (problem != NULL)
+        return tender_fail(err, "%s: device name '%.*s' %s", arg, (int)(len > 64 ? 64 : len),
+                           name, problem);
+    if (eq == NULL)
+        return tender_fail(err, "%s: no value: use %s%s=%s", arg, prefix, name,
+                           kind_value[kind]);
+    if (eq[1] == '\0')
+        return tender_fail(err, "%s: empty %s", arg, kind_value[kind]);
+    memcpy(buf, name, len);
+    buf[len] = '\0';
+    if (kind == NET_MAC)
+        return set_mac(opts, buf, eq + 1, err);
+    return set_dev(opts, kind, buf, eq + 1, err);
+}
+
+static int parse_option(const char *arg, struct tender_opts *opts, int *mem_given, char *err)
+{
+    if (starts_with(arg, "--mem="))
+        return parse_mem(arg + strlen("--mem="), opts, mem_given, err);
+    for (int k = NET; k <= BLOCK; k++)
+        if (starts_with(arg, kind_prefix[k]))
+            return parse_dev(arg, (enum kind)k, opts, err);
+    if (strcmp(arg, "--mem") == 0)
+        return tender_fail(err, "--mem needs a value: use --mem=MB");
+    for (int k = NET; k <= BLOCK; k++)
+        if (strncmp(arg, kind_prefix[k], strlen(kind_prefix[k]) - 1) == 0 &&
+            arg[strlen(kind_prefix[k]) - 1] == '\0')
+            return tender_fail(err, "%s needs a device: use %sNAME=%s", arg, kind_prefix[k],
+                               kind_value[k]);
+    return tender_fail(err, "unknown option '%s'", arg);
+}
+
+/* Joins (args) with single spaces; the guest splits them again at boot. */
+static int join_args(int n, char **args, char *out, char *err)
+{
+    size_t total = 0, pos = 0;
+
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(args[i]) + (i > 0);
+
+        if (len > SIZE_MAX - total)
+            return tender_fail(err, "command line too long");
+        total += len;
+    }
+    if (total > MIRAGE_CMDLINE_MAX - 1)
+        return tender_fail(err, "command line too long: %zu bytes, limit %d", total,
+                           MIRAGE_CMDLINE_MAX - 1);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(args[i]);
+
+        if (i > 0)
+            out[pos++] = ' ';
+        memcpy(out + pos, args[i], len);
+        pos += len;
+    }
+    out[pos] = '\0';
+    return 0;
+}
+
+int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err)
+{
+    int i, mem_given = 0;
+
+    memset(opts, 0, sizeof(*opts));
+    opts->mem_bytes = (uint64_t)TENDER_MEM_DEFAULT_MB << 20;
+    err[0] = '\0';
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+
+        if (strcmp(arg, "--") == 0) {
+            i++;
+            break;
+        }
+        if (arg[0] != '-')
+            break;
+        if (strcmp(arg, "--help") == 0) {
+            opts->help = 1;
+            return 0;
+        }
+        if (parse_option(arg, opts, &mem_given, err) < 0)
+            return -1;
+    }
+    for (unsigned d = 0; d < opts->ndevs; d++)
+        if (opts->devs[d].value == NULL)
+            return tender_fail(err, "--net-mac:%s given without --net:%s=TAP",
+                               opts->devs[d].name, opts->devs[d].name);
+    if (i >= argc)
+        return tender_fail(err, "no unikernel image given (see --help)");
+    if (argv[i][0] == '\0')
+        return tender_fail(err, "the unikernel image path is empty");
+    opts->image = argv[i++];
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    return join_args(argc - i, argv + i, opts->cmdline, err);
+}
+
+int tender_mac_parse(const char *s, uint8_t mac[6])
+{
+    for (int i = 0; i < 6; i++) {
+        unsigned v = 0;
+
+        for (int j = 0; j < 2; j++) {
+            char c = *s++;
+
+            if (c >= '0' && c <= '9')
+                v = v << 4 | (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v = v << 4 | (unsigned)(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                v = v << 4 | (unsigned)(c - 'A' + 10);
+            else
+                return -1;
+        }
+        if (*s != (i < 5 ? ':' : '\0'))
+            return -1;
+        s++;
+        mac[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+void tender_usage(const char *prog)
+{
+    printf("usage: %s [OPTIONS] IMAGE [--] [ARGS...]\n"
+           "Runs the unikernel IMAGE; ARGS, joined with spaces, are its command line.\n"
+           "\n"
+           "  --mem=MB              guest memory in MiB, 1 to %d (default %d)\n"
+           "  --net:NAME=TAP        attach the unikernel's net device NAME to tap device TAP\n"
+           "  --net-mac:NAME=MAC    give net device NAME the address MAC (aa:bb:cc:dd:ee:ff);\n"
+           "                        default: a random locally administered address\n"
+           "  --block:NAME=PATH     attach block device NAME to the disk image file PATH\n"
+           "  --help                show this help\n"
+           "\n"
+           "Every device the unikernel declares must be given, and only those.\n"
+           "Exit status: the unikernel's own, or %d refused to start, %d sandbox violation,\n"
+           "%d CPU fault, %d abort.\n",
+           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED,
+           TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
+}

@@ -1,0 +1,66 @@
+/* tap.c: attaching to an existing tap device by name. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "tender.h"
+
+/* The kernel's own rule for interface names, checked here to name the problem. */
+static const char *name_problem(const char *name)
+{
+    size_t len = strlen(name);
+
+    if (len == 0)
+        return "is empty";
+    if (len >= IFNAMSIZ)
+        return "is longer than 15 characters";
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return "is not an interface name";
+    for (size_t i = 0; i < len; i++)
+        if (name[i] == '/' || name[i] == ':' || name[i] == ' ' ||
+            (name[i] >= '\t' && name[i] <= '\r'))
+            return "has a character not allowed in interface names";
+    return NULL;
+}
+
+int tender_tap_open(const char *name, char *err)
+{
+    const char *problem = name_problem(name);
+    struct ifreq ifr;
+    int fd, flags;
+
+    if (problem != NULL)
+        return tender_fail(err, "tap name '%s' %s", name, problem);
+    /* TUNSETIFF would quietly create a missing tap (as root): refuse instead. */
+    if (if_nametoindex(name) == 0)
+        return tender_fail(err, "tap '%s' does not exist (create it: ip tuntap add %s mode tap)",
+                           name, name);
+    fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return tender_fail(err, "tap '%s': cannot open /dev/net/tun: %s", name, strerror(errno));
+    memset(&ifr, 0, sizeof(ifr));
+    memcpy(ifr.ifr_name, name, strlen(name));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+
+        close(fd);
+        return tender_fail(err, "tap '%s': cannot attach: %s%s", name, strerror(e),
+                           e == EINVAL  ? " (is it a tap device?)"
+                           : e == EBUSY ? " (is another process attached to it?)"
+                                        : "");
+    }
+    flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        int e = errno;
+
+        close(fd);
+        return tender_fail(err, "tap '%s': cannot make it non-blocking: %s", name, strerror(e));
+    }
+    return fd;
+}
