@@ -1,3 +1,6 @@
 # examples/module.mk: the example unikernels, each built for unix, spt and hvt.
 $(eval $(call unikernel,hello,examples/hello/hello.c))
 ALL += $(B)/uk/hello
+$(eval $(call unikernel,ping,examples/ping/ping.c examples/ping/one.c))
+$(eval $(call unikernel,ping2,examples/ping/ping.c examples/ping/two.c))
+ALL += $(B)/uk/ping $(B)/uk/ping2

@@ -1,0 +1,270 @@
+/* ping.c: answers ARP and ICMP echo requests on every network device its manifest declares. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/echo.h"
+#include "mirage/manifest.h"
+#include "mirage/platform.h"
+
+/*
+ * The first device takes its address from --ipv4=A.B.C.D/P, the k-th (k >= 2)
+ * from --ipv4-k=...; one.c and two.c declare one or two devices. Frames move
+ * in batches: one readv, the answers built, one writev.
+ */
+
+#define BATCH 32
+#define MAX_NICS 8
+#define BATCHES_PER_TURN 8 /* then the other devices get a turn */
+#define WRITE_RETRIES 1000
+#define IDLE_NS 1000000000ull
+
+struct nic {
+    const char *name;
+    const char *key;
+    mirage_handle_t h;
+    struct mirage_net_info info;
+    int prefix;
+    int have_addr;
+    struct mirage_echo echo;
+    struct mirage_frame rx[BATCH];
+    struct mirage_frame tx[BATCH];
+    uint64_t sent;
+    uint64_t tx_dropped;
+};
+
+static struct nic nics[MAX_NICS];
+static int n_nics;
+static const char *prog;
+static mirage_handle_set_t pending; /* input seen while waiting to send */
+
+/* Parses a decimal count; returns -1 unless (s) is all digits and fits. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+static void usage(void)
+{
+    printf("usage: %s --ipv4=A.B.C.D/P [--ipv4-2=A.B.C.D/P ...] [--count=N]\n"
+           "  Answers ARP and ICMP echo requests for the address of each network device.\n"
+           "  --ipv4=ADDR/P     address of device '%s' (required)\n",
+           prog, n_nics > 0 ? nics[0].name : "service");
+    for (int i = 1; i < n_nics; i++)
+        printf("  %s=ADDR/P   address of device '%s' (required)\n", nics[i].key, nics[i].name);
+    printf("  --count=N         exit after answering N requests (default: run until killed)\n");
+}
+
+/* Finds the manifest's network devices and names the key of each. */
+static int find_nics(void)
+{
+    static char keys[MAX_NICS][24];
+
+    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
+        if (mirage_manifest.entries[i].type != MIRAGE_DEV_NET)
+            continue;
+        if (n_nics == MAX_NICS) {
+            printf("%s: more than %d network devices declared\n", prog, MAX_NICS);
+            return -1;
+        }
+        if (n_nics == 0)
+            snprintf(keys[n_nics], sizeof(keys[n_nics]), "--ipv4");
+        else
+            snprintf(keys[n_nics], sizeof(keys[n_nics]), "--ipv4-%d", n_nics + 1);
+        nics[n_nics].name = mirage_manifest.entries[i].name;
+        nics[n_nics].key = keys[n_nics];
+        n_nics++;
+    }
+    if (n_nics == 0) {
+        printf("%s: the manifest declares no network device\n", prog);
+        return -1;
+    }
+    return 0;
+}
+
+/* Returns 0, 63 after --help, or 64 after naming a bad argument. */
+static int parse_args(int argc, char **argv, uint64_t *count)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+        int matched = 0;
+
+        if (strcmp(a, "--help") == 0) {
+            usage();
+            return 63;
+        }
+        if (klen == 7 && strncmp(a, "--count", 7) == 0 && eq) {
+            if (parse_count(eq + 1, count) < 0) {
+                printf("%s: --count: '%s' is not a number\n", prog, eq + 1);
+                return 64;
+            }
+            continue;
+        }
+        for (int k = 0; k < n_nics && eq; k++) {
+            struct nic *n = &nics[k];
+            if (strlen(n->key) != klen || strncmp(a, n->key, klen) != 0)
+                continue;
+            if (mirage_echo_parse_cidr(eq + 1, n->echo.ipv4, &n->prefix) < 0) {
+                printf("%s: %s: '%s' is not an IPv4 address with prefix (A.B.C.D/P)\n", prog,
+                       n->key, eq + 1);
+                return 64;
+            }
+            n->have_addr = 1;
+            matched = 1;
+        }
+        if (!matched) {
+            printf("%s: unknown argument '%s' (see --help)\n", prog, a);
+            return 64;
+        }
+    }
+    for (int k = 0; k < n_nics; k++) {
+        if (!nics[k].have_addr) {
+            printf("%s: %s=A.B.C.D/P is required for device '%s'\n", prog, nics[k].key,
+                   nics[k].name);
+            return 64;
+        }
+    }
+    return 0;
+}
+
+static int setup_nic(struct nic *n)
+{
+    uint8_t ip[4];
+    size_t cap;
+    int r = mirage_net_acquire(n->name, &n->h, &n->info);
+
+    if (r < 0) {
+        printf("%s: cannot acquire network device '%s': %s\n", prog, n->name,
+               mirage_strerror(r));
+        return -1;
+    }
+    if (n->h >= 64) {
+        printf("%s: device '%s' has handle %llu, outside a handle set\n", prog, n->name,
+               (unsigned long long)n->h);
+        return -1;
+    }
+    cap = (size_t)n->info.mtu + MIRAGE_ECHO_ETH_HLEN;
+    if (cap < MIRAGE_ECHO_MIN_FRAME)
+        cap = MIRAGE_ECHO_MIN_FRAME;
+    for (int i = 0; i < BATCH; i++) {
+        n->rx[i].buf = malloc(cap);
+        n->tx[i].buf = malloc(cap);
+        if (n->rx[i].buf == NULL || n->tx[i].buf == NULL) {
+            printf("%s: out of memory for frame buffers\n", prog);
+            return -1;
+        }
+        n->rx[i].cap = n->tx[i].cap = cap;
+    }
+    memcpy(ip, n->echo.ipv4, 4);
+    mirage_echo_init(&n->echo, n->info.mac, ip);
+    printf("%s: %s mac %02x:%02x:%02x:%02x:%02x:%02x ipv4 %u.%u.%u.%u/%d mtu %u\n", prog,
+           n->name, n->info.mac[0], n->info.mac[1], n->info.mac[2], n->info.mac[3],
+           n->info.mac[4], n->info.mac[5], ip[0], ip[1], ip[2], ip[3], n->prefix,
+           (unsigned)n->info.mtu);
+    return 0;
+}
+
+/* Sends tx[0..count), waiting a bounded while when the device is full;
+ * what still does not fit is dropped, as a full NIC queue would. */
+static void send_all(struct nic *n, size_t count)
+{
+    size_t done = 0;
+
+    for (int tries = 0; done < count && tries < WRITE_RETRIES; tries++) {
+        size_t sent = 0;
+        mirage_handle_set_t ready = 0;
+        int r = mirage_net_writev(n->h, n->tx + done, count - done, &sent);
+
+        done += sent;
+        if (r == MIRAGE_EAGAIN) {
+            mirage_yield(0, &ready); /* gives the host a moment to drain */
+            pending |= ready;
+            continue;
+        }
+        if (r < 0) {
+            done++; /* a frame the device refused: skip it, never loop on it */
+            n->tx_dropped++;
+        }
+    }
+    n->sent += done;
+    n->tx_dropped += count - done;
+}
+
+/* Answers up to BATCHES_PER_TURN batches; returns 1 if input may remain. */
+static int serve(struct nic *n, uint64_t *answered, uint64_t limit)
+{
+    for (int b = 0; b < BATCHES_PER_TURN; b++) {
+        size_t got = 0, out = 0;
+        int r = mirage_net_readv(n->h, n->rx, BATCH, &got);
+
+        if (r == MIRAGE_EAGAIN)
+            return 0;
+        if (r < 0) {
+            printf("%s: reading from '%s' failed: %s\n", prog, n->name, mirage_strerror(r));
+            return 0;
+        }
+        for (size_t i = 0; i < got; i++) {
+            size_t len = mirage_echo_answer(&n->echo, n->rx[i].buf, n->rx[i].len,
+                                            n->tx[out].buf, n->tx[out].cap);
+            if (len > 0 && (limit == 0 || *answered + out < limit))
+                n->tx[out++].len = len;
+        }
+        send_all(n, out);
+        *answered += out;
+        if (limit && *answered >= limit)
+            return 0;
+    }
+    return 1;
+}
+
+int mirage_main(int argc, char **argv)
+{
+    uint64_t count = 0, answered = 0;
+    int r;
+
+    prog = argv[0];
+    if (find_nics() < 0)
+        return 1;
+    r = parse_args(argc, argv, &count);
+    if (r != 0)
+        return r;
+    for (int k = 0; k < n_nics; k++)
+        if (setup_nic(&nics[k]) < 0)
+            return 1;
+
+    while (count == 0 || answered < count) {
+        mirage_handle_set_t ready = 0;
+        uint64_t deadline = pending ? 0 : mirage_clock_monotonic() + IDLE_NS;
+
+        mirage_yield(deadline, &ready);
+        ready |= pending;
+        pending = 0;
+        for (int k = 0; k < n_nics && (count == 0 || answered < count); k++) {
+            struct nic *n = &nics[k];
+            if ((ready & (1ull << n->h)) && serve(n, &answered, count))
+                pending |= 1ull << n->h;
+        }
+    }
+    for (int k = 0; k < n_nics; k++) {
+        const struct mirage_echo_stats *s = &nics[k].echo.stats;
+        printf("%s: %s answered %llu (arp %llu, icmp %llu), frames %llu, bad %llu, ignored %llu, "
+               "send dropped %llu\n",
+               prog, nics[k].name, (unsigned long long)nics[k].sent,
+               (unsigned long long)s->arp_replies, (unsigned long long)s->icmp_replies,
+               (unsigned long long)s->frames, (unsigned long long)s->bad,
+               (unsigned long long)s->ignored, (unsigned long long)nics[k].tx_dropped);
+    }
+    return 0;
+}
