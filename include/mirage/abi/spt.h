@@ -1,0 +1,52 @@
+/* spt.h: the ABI between mirage-spt and the spt binding: boot info and the system call rules. */
+#ifndef MIRAGE_ABI_SPT_H
+#define MIRAGE_ABI_SPT_H
+
+#include <stdint.h>
+
+/*
+ * The guest runs in the tender's own process. On entry %rdi points at a
+ * struct spt_boot_info in guest memory, %rsp is 16-byte aligned at the top of
+ * guest memory, FS is still the tender's thread pointer (the binding replaces
+ * it with arch_prctl(ARCH_SET_FS) before protected code runs with the final
+ * canary). A seccomp filter allows only these system calls; anything else
+ * ends the guest (mirage-spt exits with TENDER_EXIT_SANDBOX):
+ *
+ *   read(tap fd)          write(1, 2 or a tap fd)
+ *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
+ *       device's block_size, count < 2^32, pos + count <= capacity
+ *   epoll_pwait2(epoll_fd, ..., sigmask = NULL)
+ *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC)
+ *   arch_prctl(ARCH_SET_FS)   exit_group
+ */
+#define SPT_BOOT_MAGIC 0x4d535054u /* "MSPT" */
+#define SPT_BOOT_VERSION 1
+#define SPT_MAX_DEVS 63
+#define SPT_NAME_MAX 64
+
+/* The largest single pread64/pwrite64 the binding issues; the filter allows
+ * any count below 2^32, this keeps each call well inside it. */
+#define SPT_BLOCK_MAX_IO (1u << 30)
+
+struct spt_dev_info {
+    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    int32_t fd;    /* the tap (non-blocking) or the disk image */
+    uint8_t mac[6];
+    uint16_t mtu;
+    uint32_t pad;
+    uint64_t capacity;   /* block: bytes */
+    uint64_t block_size; /* block: bytes per sector */
+};
+
+struct spt_boot_info {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t heap_start, heap_size; /* free guest memory for malloc */
+    int32_t epoll_fd;               /* holds every tap fd, with data.u64 = its handle */
+    uint32_t ndevs;                 /* entries of the manifest, devs[0..ndevs) */
+    char name[SPT_NAME_MAX];        /* the image's name without directory or ".spt" */
+    struct spt_dev_info devs[SPT_MAX_DEVS];
+    char cmdline[8192]; /* MIRAGE_CMDLINE_MAX, NUL-terminated */
+};
+
+#endif

@@ -1,0 +1,179 @@
+/* fault.c: turns a guest fault or a forbidden system call into a message and the tender's status. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ucontext.h>
+
+#include "spt.h"
+#include "sysnames.h"
+
+/*
+ * The handlers run after the guest has taken over the process: FS points at
+ * the guest's TCB (so nothing here may use TLS: no errno, no stack protector,
+ * no libc beyond what is inlined), only write(2) and exit_group pass the
+ * seccomp filter, and the guest's stack may be anything (they run on their
+ * own alternate stack). They report and end the process; they never return.
+ */
+#define NOSP __attribute__((no_stack_protector))
+
+struct msg {
+    char buf[256];
+    unsigned n;
+};
+
+NOSP static void put(struct msg *m, const char *s)
+{
+    while (*s != '\0' && m->n < sizeof(m->buf))
+        m->buf[m->n++] = *s++;
+}
+
+NOSP static void put_num(struct msg *m, uint64_t v, unsigned base)
+{
+    char tmp[24];
+    int i = 0;
+
+    if (base == 16)
+        put(m, "0x");
+    do {
+        tmp[i++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v != 0);
+    while (i > 0 && m->n < sizeof(m->buf))
+        m->buf[m->n++] = tmp[--i];
+}
+
+__attribute__((noreturn)) NOSP static void report(struct msg *m, int status)
+{
+    long r;
+
+    if (m->n < sizeof(m->buf))
+        m->buf[m->n++] = '\n';
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(1L), "D"(2L), "S"(m->buf), "d"((long)m->n)
+                     : "rcx", "r11", "memory");
+    for (;;)
+        __asm__ volatile("syscall" : "=a"(r) : "a"(231L), "D"((long)status) : "rcx", "r11");
+}
+
+NOSP static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+    struct msg m = {.n = 0};
+    unsigned nr = (unsigned)si->si_syscall;
+
+    (void)sig;
+    (void)ctx;
+    put(&m, "mirage-spt: forbidden system call ");
+    put_num(&m, nr, 10);
+    if (si->si_arch != AUDIT_ARCH_X86_64)
+        put(&m, " (not the x86_64 ABI)");
+    else if (nr < sizeof(sysnames) / sizeof(sysnames[0]) && sysnames[nr] != NULL) {
+        put(&m, " (");
+        put(&m, sysnames[nr]);
+        put(&m, ")");
+    }
+    put(&m, " at ");
+    put_num(&m, (uint64_t)(uintptr_t)si->si_call_addr, 16);
+    report(&m, TENDER_EXIT_SANDBOX);
+}
+
+NOSP static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGILL:
+        return "SIGILL";
+    case SIGFPE:
+        return "SIGFPE";
+    default:
+        return "SIGTRAP";
+    }
+}
+
+/* x86 exception vectors and page-fault error code bits (Intel SDM vol. 3, 4.7 and 6.15). */
+#define TRAP_GP 13
+#define TRAP_PF 14
+#define PF_WRITE 2
+#define PF_FETCH 16
+
+NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
+{
+    const ucontext_t *uc = ctx;
+    uint64_t rip = (uint64_t)uc->uc_mcontext.gregs[REG_RIP];
+    uint64_t trapno = (uint64_t)uc->uc_mcontext.gregs[REG_TRAPNO];
+    uint64_t code = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
+    struct msg m = {.n = 0};
+
+    put(&m, "mirage-spt: guest fault: ");
+    put(&m, signame(sig));
+    if (si->si_code <= 0) {
+        /* Sent by a process, not raised by the CPU. */
+        put(&m, " sent by process ");
+        put_num(&m, (uint64_t)si->si_pid, 10);
+        report(&m, TENDER_EXIT_FAULT);
+    }
+    if (sig == SIGSEGV && trapno == TRAP_PF) {
+        put(&m, code & PF_FETCH ? " executing" : code & PF_WRITE ? " writing" : " reading");
+        put(&m, " address ");
+        put_num(&m, (uint64_t)(uintptr_t)si->si_addr, 16);
+    } else if (sig == SIGSEGV && trapno == TRAP_GP) {
+        put(&m, " general protection fault (a non-canonical address or a privileged instruction)");
+    } else if (sig == SIGILL) {
+        put(&m, " illegal instruction");
+    } else if (sig == SIGFPE) {
+        put(&m, " arithmetic error (division by zero?)");
+    } else if (sig == SIGBUS) {
+        put(&m, " bus error at address ");
+        put_num(&m, (uint64_t)(uintptr_t)si->si_addr, 16);
+    } else if (sig == SIGTRAP) {
+        put(&m, " breakpoint");
+    } else {
+        put(&m, " at address ");
+        put_num(&m, (uint64_t)(uintptr_t)si->si_addr, 16);
+    }
+    put(&m, " (rip ");
+    put_num(&m, rip, 16);
+    put(&m, ")");
+    report(&m, TENDER_EXIT_FAULT);
+}
+
+int spt_faults_catch(char *err)
+{
+    static char altstack[32768] __attribute__((aligned(64)));
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
+    stack_t ss = {.ss_sp = altstack, .ss_size = sizeof(altstack)};
+    struct sigaction sa = {.sa_flags = SA_SIGINFO | SA_ONSTACK};
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigset_t unblock;
+
+    sigfillset(&sa.sa_mask);
+    sigemptyset(&unblock);
+    if (sigaltstack(&ss, NULL) < 0)
+        goto bad;
+    sa.sa_sigaction = on_fault;
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
+        if (sigaction(faults[i], &sa, NULL) < 0)
+            goto bad;
+        sigaddset(&unblock, faults[i]);
+    }
+    sa.sa_sigaction = on_sigsys;
+    if (sigaction(SIGSYS, &sa, NULL) < 0)
+        goto bad;
+    sigaddset(&unblock, SIGSYS);
+    /* A closed console must not kill the tender: the write fails instead. */
+    if (sigaction(SIGPIPE, &ign, NULL) < 0 || sigaction(SIGXFSZ, &ign, NULL) < 0)
+        goto bad;
+    /* Inherited blocked faults would kill the process without a word. */
+    if (sigprocmask(SIG_UNBLOCK, &unblock, NULL) < 0)
+        goto bad;
+    return 0;
+bad:
+    snprintf(err, TENDER_ERR_MAX, "cannot install the fault handlers: %s", strerror(errno));
+    return -1;
+}

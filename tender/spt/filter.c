@@ -1,0 +1,340 @@
+/* filter.c: the seccomp filter: the guest's few system calls, with every argument that matters pinned. */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "spt.h"
+
+/*
+ * Written as classic BPF rather than through libseccomp: building and loading
+ * even a small libseccomp filter takes hundreds of microseconds, most of the
+ * start-up budget, and libseccomp cannot compare two values of one argument,
+ * while a block request needs pos + count <= capacity with 64-bit arithmetic.
+ *
+ * Layout: an arch check, a dispatch on the system call number that jumps to
+ * one block per call, each block ending with its own ALLOW and TRAP returns
+ * so that every conditional jump stays short (cBPF offsets are 8 bits).
+ * Anything not allowed returns TRAP: SIGSYS, which fault.c reports.
+ */
+
+#define MAX_INSNS 4096 /* BPF_MAXINSNS */
+#define MAX_LABELS 1024
+#define MAX_FIXUPS 4096
+
+struct prog {
+    struct sock_filter insn[MAX_INSNS];
+    unsigned n;
+    int label_at[MAX_LABELS]; /* instruction index of each label, -1 until placed */
+    unsigned nlabels;
+    struct {
+        unsigned insn;
+        int label;
+        char field; /* 't' (jt), 'f' (jf) or 'k' (ja) */
+    } fix[MAX_FIXUPS];
+    unsigned nfix;
+    int broken; /* ran out of room; reported by finish() */
+};
+
+#define NONE (-1)
+
+#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+#define ARG_HI(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+
+static void emit(struct prog *p, uint16_t code, uint32_t k)
+{
+    if (p->n == MAX_INSNS) {
+        p->broken = 1;
+        return;
+    }
+    p->insn[p->n++] = (struct sock_filter)BPF_STMT(code, k);
+}
+
+static int label(struct prog *p)
+{
+    if (p->nlabels == MAX_LABELS) {
+        p->broken = 1;
+        return 0;
+    }
+    p->label_at[p->nlabels] = -1;
+    return (int)p->nlabels++;
+}
+
+static void place(struct prog *p, int l)
+{
+    p->label_at[l] = (int)p->n;
+}
+
+static void fixup(struct prog *p, unsigned insn, int l, char field)
+{
+    if (l == NONE)
+        return;
+    if (p->nfix == MAX_FIXUPS) {
+        p->broken = 1;
+        return;
+    }
+    p->fix[p->nfix].insn = insn;
+    p->fix[p->nfix].label = l;
+    p->fix[p->nfix].field = field;
+    p->nfix++;
+}
+
+/* A conditional jump: to (jt) when the test holds, else to (jf); NONE falls through. */
+static void jump(struct prog *p, uint16_t op, uint32_t k, int jt, int jf)
+{
+    unsigned at = p->n;
+
+    emit(p, BPF_JMP | op | BPF_K, k);
+    fixup(p, at, jt, 't');
+    fixup(p, at, jf, 'f');
+}
+
+static void jump_always(struct prog *p, int l)
+{
+    unsigned at = p->n;
+
+    emit(p, BPF_JMP | BPF_JA, 0);
+    fixup(p, at, l, 'k');
+}
+
+static void load(struct prog *p, uint32_t off)
+{
+    emit(p, BPF_LD | BPF_W | BPF_ABS, off);
+}
+
+static void ret(struct prog *p, uint32_t action)
+{
+    emit(p, BPF_RET | BPF_K, action);
+}
+
+/* Resolves the jumps; a conditional one too far for 8 bits breaks the program. */
+static int finish(struct prog *p)
+{
+    if (p->broken)
+        return -1;
+    for (unsigned i = 0; i < p->nfix; i++) {
+        struct sock_filter *f = &p->insn[p->fix[i].insn];
+        int to = p->label_at[p->fix[i].label];
+        long dist = (long)to - (long)p->fix[i].insn - 1;
+
+        if (to < 0 || dist < 0 || (p->fix[i].field != 'k' && dist > 255))
+            return -1;
+        if (p->fix[i].field == 't')
+            f->jt = (uint8_t)dist;
+        else if (p->fix[i].field == 'f')
+            f->jf = (uint8_t)dist;
+        else
+            f->k = (uint32_t)dist;
+    }
+    return 0;
+}
+
+/* Each block starts at its label with fresh ALLOW and TRAP labels it places at its end. */
+struct block {
+    int allow, trap;
+};
+
+static struct block block_begin(struct prog *p, int at)
+{
+    struct block b = {label(p), label(p)};
+
+    place(p, at);
+    return b;
+}
+
+static void block_end(struct prog *p, struct block b)
+{
+    place(p, b.allow);
+    ret(p, SECCOMP_RET_ALLOW);
+    place(p, b.trap);
+    ret(p, SECCOMP_RET_TRAP);
+}
+
+/* read(fd, ...): the taps. */
+static void read_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    struct block b = block_begin(p, at);
+
+    load(p, ARG_LO(0));
+    for (unsigned h = 0; h < boot->ndevs; h++)
+        if (boot->devs[h].type == MIRAGE_DEV_NET)
+            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+    jump_always(p, b.trap);
+    block_end(p, b);
+}
+
+/* write(fd, ...): the console (1), stderr for the fault reports (2), the taps. */
+static void write_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    struct block b = block_begin(p, at);
+
+    load(p, ARG_LO(0));
+    jump(p, BPF_JEQ, 1, b.allow, NONE);
+    jump(p, BPF_JEQ, 2, b.allow, NONE);
+    for (unsigned h = 0; h < boot->ndevs; h++)
+        if (boot->devs[h].type == MIRAGE_DEV_NET)
+            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+    jump_always(p, b.trap);
+    block_end(p, b);
+}
+
+/*
+ * pread64/pwrite64(fd, buf, count, pos) for one disk: count < 2^32 and
+ * pos < 2^63 so that the sum cannot wrap, both multiples of the sector, and
+ * pos + count <= capacity, computed in 32-bit halves with scratch memory:
+ * M[0] count, M[1] pos.lo, M[2] end.lo, M[3] pos.hi.
+ */
+static void disk_checks(struct prog *p, const struct spt_dev_info *d, struct block b)
+{
+    uint32_t sector_mask = (uint32_t)(d->block_size - 1);
+    uint32_t cap_hi = (uint32_t)(d->capacity >> 32), cap_lo = (uint32_t)d->capacity;
+    int carry = label(p), no_carry = label(p), end_hi = label(p), check_lo = label(p);
+
+    load(p, ARG_HI(2));
+    jump(p, BPF_JEQ, 0, NONE, b.trap);
+    load(p, ARG_LO(2));
+    jump(p, BPF_JSET, sector_mask, b.trap, NONE);
+    emit(p, BPF_ST, 0);
+    load(p, ARG_LO(3));
+    jump(p, BPF_JSET, sector_mask, b.trap, NONE);
+    emit(p, BPF_ST, 1);
+    emit(p, BPF_LDX | BPF_MEM, 0);
+    emit(p, BPF_ALU | BPF_ADD | BPF_X, 0);
+    emit(p, BPF_ST, 2);
+    load(p, ARG_HI(3));
+    jump(p, BPF_JGT, cap_hi, b.trap, NONE);
+    emit(p, BPF_ST, 3);
+    emit(p, BPF_LDX | BPF_MEM, 1);
+    emit(p, BPF_LD | BPF_MEM, 2);
+    /* end.lo < pos.lo exactly when the low halves carried. */
+    jump(p, BPF_JGE | BPF_X, 0, no_carry, carry);
+    place(p, carry);
+    emit(p, BPF_LD | BPF_MEM, 3);
+    emit(p, BPF_ALU | BPF_ADD | BPF_K, 1);
+    jump_always(p, end_hi);
+    place(p, no_carry);
+    emit(p, BPF_LD | BPF_MEM, 3);
+    place(p, end_hi);
+    jump(p, BPF_JGT, cap_hi, b.trap, NONE);
+    jump(p, BPF_JEQ, cap_hi, check_lo, b.allow);
+    place(p, check_lo);
+    emit(p, BPF_LD | BPF_MEM, 2);
+    jump(p, BPF_JGT, cap_lo, b.trap, b.allow);
+}
+
+static void disk_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    place(p, at);
+    for (unsigned h = 0; h < boot->ndevs; h++) {
+        const struct spt_dev_info *d = &boot->devs[h];
+        struct block b;
+        int next;
+
+        if (d->type != MIRAGE_DEV_BLOCK)
+            continue;
+        b = (struct block){label(p), label(p)};
+        next = label(p);
+        load(p, ARG_LO(0)); /* again for each disk: the checks reuse A */
+        jump(p, BPF_JEQ, (uint32_t)d->fd, NONE, next);
+        disk_checks(p, d, b);
+        block_end(p, b);
+        place(p, next);
+    }
+    ret(p, SECCOMP_RET_TRAP);
+}
+
+/* epoll_pwait2(epfd, events, maxevents, timeout, sigmask, sigsetsize): our
+ * epoll fd, and no signal mask (the guest must not block SIGSYS and friends). */
+static void epoll_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    struct block b = block_begin(p, at);
+
+    load(p, ARG_LO(0));
+    jump(p, BPF_JEQ, (uint32_t)boot->epoll_fd, NONE, b.trap);
+    load(p, ARG_LO(4));
+    jump(p, BPF_JEQ, 0, NONE, b.trap);
+    load(p, ARG_HI(4));
+    jump(p, BPF_JEQ, 0, b.allow, b.trap);
+    block_end(p, b);
+}
+
+static void clock_block(struct prog *p, int at)
+{
+    struct block b = block_begin(p, at);
+
+    load(p, ARG_LO(0));
+    jump(p, BPF_JEQ, 0 /* CLOCK_REALTIME */, b.allow, NONE);
+    jump(p, BPF_JEQ, 1 /* CLOCK_MONOTONIC */, b.allow, b.trap);
+    block_end(p, b);
+}
+
+static void arch_prctl_block(struct prog *p, int at)
+{
+    struct block b = block_begin(p, at);
+
+    load(p, ARG_LO(0));
+    jump(p, BPF_JEQ, 0x1002 /* ARCH_SET_FS */, b.allow, b.trap);
+    block_end(p, b);
+}
+
+static int build(struct prog *p, const struct spt_boot_info *boot)
+{
+    /* The hottest calls first: a frame or a block request passes one test. */
+    int l_read = label(p), l_write = label(p), l_epoll = label(p), l_disk = label(p);
+    int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
+    static const struct {
+        uint32_t nr;
+        int which;
+    } calls[] = {{SYS_read, 0},     {SYS_write, 1},      {SYS_epoll_pwait2, 2},
+                 {SYS_pread64, 3},  {SYS_pwrite64, 3},   {SYS_clock_gettime, 4},
+                 {SYS_arch_prctl, 5}, {SYS_exit_group, 6}};
+    int targets[] = {l_read, l_write, l_epoll, l_disk, l_clock, l_arch, l_exit};
+
+    load(p, offsetof(struct seccomp_data, arch));
+    jump(p, BPF_JEQ, AUDIT_ARCH_X86_64, NONE, bad);
+    load(p, offsetof(struct seccomp_data, nr));
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        int next = label(p);
+
+        jump(p, BPF_JEQ, calls[i].nr, NONE, next);
+        jump_always(p, targets[calls[i].which]);
+        place(p, next);
+    }
+    place(p, bad);
+    ret(p, SECCOMP_RET_TRAP);
+
+    read_block(p, l_read, boot);
+    write_block(p, l_write, boot);
+    epoll_block(p, l_epoll, boot);
+    disk_block(p, l_disk, boot);
+    clock_block(p, l_clock);
+    arch_prctl_block(p, l_arch);
+    place(p, l_exit);
+    ret(p, SECCOMP_RET_ALLOW);
+    return finish(p);
+}
+
+int spt_filter_install(const struct spt_boot_info *boot, char *err)
+{
+    static struct prog p;
+    struct sock_fprog fprog;
+
+    if (build(&p, boot) < 0) {
+        snprintf(err, TENDER_ERR_MAX, "the seccomp filter does not fit (%u instructions)", p.n);
+        return -1;
+    }
+    fprog.len = (unsigned short)p.n;
+    fprog.filter = p.insn;
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fprog) < 0) {
+        snprintf(err, TENDER_ERR_MAX, "cannot install the seccomp filter: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}

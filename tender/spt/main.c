@@ -1,0 +1,110 @@
+/* main.c: mirage-spt: loads a unikernel into this process, seals it in seccomp and jumps to it. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "spt.h"
+
+static struct tender_opts opts;
+static struct tender_image img;
+static struct tender_device devs[MIRAGE_MANIFEST_MAX];
+
+static int refuse(const char *err)
+{
+    fprintf(stderr, "mirage-spt: %s\n", err);
+    return TENDER_EXIT_REFUSED;
+}
+
+/* The unikernel's name: the image's file name without its directory and ".spt". */
+static void set_name(struct spt_boot_info *boot, const char *path)
+{
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t len = strlen(base);
+
+    if (len > 4 && strcmp(base + len - 4, ".spt") == 0)
+        len -= 4;
+    if (len > sizeof(boot->name) - 1)
+        len = sizeof(boot->name) - 1;
+    memcpy(boot->name, base, len);
+    boot->name[len] = '\0';
+}
+
+/* One epoll instance holds every tap, with the handle as its data, for mirage_yield. */
+static int make_epoll(struct spt_boot_info *boot, char *err)
+{
+    boot->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (boot->epoll_fd < 0)
+        goto bad;
+    for (unsigned h = 0; h < boot->ndevs; h++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = h};
+
+        if (boot->devs[h].type == MIRAGE_DEV_NET &&
+            epoll_ctl(boot->epoll_fd, EPOLL_CTL_ADD, boot->devs[h].fd, &ev) < 0)
+            goto bad;
+    }
+    return 0;
+bad:
+    snprintf(err, TENDER_ERR_MAX, "cannot set up epoll: %m");
+    return -1;
+}
+
+static void fill_boot(struct spt_boot_info *boot)
+{
+    boot->magic = SPT_BOOT_MAGIC;
+    boot->version = SPT_BOOT_VERSION;
+    boot->ndevs = img.ndevs;
+    for (unsigned h = 0; h < img.ndevs; h++) {
+        struct spt_dev_info *d = &boot->devs[h];
+
+        d->type = devs[h].type;
+        d->fd = devs[h].fd;
+        memcpy(d->mac, devs[h].mac, sizeof(d->mac));
+        d->mtu = devs[h].mtu;
+        d->capacity = devs[h].capacity;
+        d->block_size = devs[h].block_size;
+    }
+    set_name(boot, opts.image);
+    memcpy(boot->cmdline, opts.cmdline, sizeof(boot->cmdline));
+    boot->cmdline[sizeof(boot->cmdline) - 1] = '\0';
+}
+
+/* Leaves the tender for good: the guest's stack, its boot info in %rdi, its entry. */
+__attribute__((noreturn)) static void enter(uint64_t entry, uint64_t stack_top,
+                                            struct spt_boot_info *boot)
+{
+    __asm__ volatile("mov %0, %%rsp\n\t"
+                     "xor %%ebp, %%ebp\n\t"
+                     "jmp *%1"
+                     :
+                     : "r"(stack_top), "r"(entry), "D"(boot)
+                     : "memory");
+    __builtin_unreachable();
+}
+
+int main(int argc, char **argv)
+{
+    char err[TENDER_ERR_MAX];
+    struct spt_guest_mem mem;
+    int fd;
+
+    if (tender_opts_parse(argc, argv, &opts, err) < 0)
+        return refuse(err);
+    if (opts.help) {
+        tender_usage("mirage-spt");
+        return 0;
+    }
+    fd = spt_image_open(opts.image, &img, err);
+    if (fd < 0)
+        return refuse(err);
+    if (tender_devices_open(&opts, &img, devs, err) < 0 || spt_image_map(fd, &img, err) < 0 ||
+        spt_guest_map(img.hi, opts.mem_bytes, &mem, err) < 0)
+        return refuse(err);
+    close(fd);
+    fill_boot(mem.boot);
+    if (make_epoll(mem.boot, err) < 0 || spt_faults_catch(err) < 0 ||
+        spt_filter_install(mem.boot, err) < 0)
+        return refuse(err);
+    enter(img.entry, mem.stack_top, mem.boot);
+}
