@@ -16,6 +16,7 @@ include platform/module.mk
 include tender/module.mk
 include examples/module.mk
 include bench/module.mk
+include tests/hvt/module.mk
 include tests/module.mk
 
 all: $(ALL)

@@ -1,0 +1,141 @@
+/* hvt.h: the ABI between mirage-hvt and the hvt binding: boot info, hypercalls, net rings. */
+#ifndef MIRAGE_ABI_HVT_H
+#define MIRAGE_ABI_HVT_H
+
+#include <stdint.h>
+
+/*
+ * The guest runs in 64-bit ring 3 with IOPL 3 on identity-mapped memory.
+ * Guest physical memory below HVT_GUEST_MIN belongs to the tender (page
+ * tables, GDT, IDT, the ring-0 exception stubs) and is supervisor-only;
+ * everything the guest may name in a hypercall lies in [HVT_GUEST_MIN, mem).
+ *
+ * A hypercall is `outl %eax, $(HVT_PORT_BASE + n)` where %eax holds the
+ * guest-physical address of the argument struct of hypercall n. The tender
+ * checks the struct and every buffer it names against guest memory; a bad
+ * one ends the guest (mirage-hvt exits with TENDER_EXIT_SANDBOX).
+ */
+#define HVT_GUEST_MIN 0x100000ULL
+
+#define HVT_PORT_BASE  0x80
+#define HVT_PORT_FAULT 0x7f /* the ring-0 exception stubs report here */
+#define HVT_PORT_KICK  0x7e /* any write wakes the tender's network thread */
+
+enum hvt_hypercall {
+    HVT_HC_CONSOLE = 0, /* struct hvt_hc_console */
+    HVT_HC_EXIT = 1,    /* struct hvt_hc_exit */
+    HVT_HC_YIELD = 2,   /* struct hvt_hc_yield */
+    HVT_HC_BLOCK = 3,   /* struct hvt_hc_block */
+    HVT_HC_COUNT
+};
+
+struct hvt_hc_console {
+    uint64_t buf; /* guest address */
+    uint64_t len;
+};
+
+struct hvt_hc_exit {
+    uint32_t status; /* 0..255 */
+    uint32_t abort;  /* 1: mirage_abort() */
+};
+
+/* Waits until (timeout_ns) have passed or a net device's RX ring holds a frame;
+ * the guest reads its rings afterwards to learn which. */
+struct hvt_hc_yield {
+    uint64_t timeout_ns;
+};
+
+#define HVT_BLOCK_READ  0
+#define HVT_BLOCK_WRITE 1
+
+/* One transfer of (size) bytes at byte (offset) of block device (handle);
+ * the tender sets (ret) to 0 or a negative MIRAGE_E* code. */
+struct hvt_hc_block {
+    uint32_t handle;
+    uint32_t op; /* HVT_BLOCK_READ or HVT_BLOCK_WRITE */
+    uint64_t offset;
+    uint64_t buf; /* guest address */
+    uint64_t size;
+    int64_t ret;
+};
+
+/* ---- network rings ---------------------------------------------------- */
+
+/*
+ * Per net device: one header page, then HVT_RING_SLOTS TX slots and
+ * HVT_RING_SLOTS RX slots of HVT_SLOT_SIZE bytes each. Indices run freely
+ * (mod 2^32); slot = index % HVT_RING_SLOTS. Each index has one writer, which
+ * publishes it with release ordering after filling the slot and its length;
+ * the reader loads it with acquire ordering. The tender trusts nothing the
+ * guest writes here: it reads an index once and checks distances and lengths.
+ *
+ * When the tender's network thread goes to sleep it stores a non-zero epoch
+ * in (sleeping) of every device (0 while awake). After publishing TX frames,
+ * or after consuming RX frames while (rx_blocked) is set, the guest issues a
+ * full fence, reads (sleeping) and, if it is non-zero and differs from the
+ * epoch it last kicked, writes HVT_PORT_KICK once.
+ */
+#define HVT_RING_SLOTS     256
+#define HVT_SLOT_SIZE      2048
+#define HVT_RING_HDR_SIZE  4096
+#define HVT_RING_AREA_SIZE (HVT_RING_HDR_SIZE + 2 * HVT_RING_SLOTS * HVT_SLOT_SIZE)
+
+struct hvt_ring_hdr {
+    uint32_t tx_prod; /* guest */
+    uint32_t pad0[15];
+    uint32_t tx_cons; /* tender */
+    uint32_t pad1[15];
+    uint32_t rx_prod; /* tender */
+    uint32_t pad2[15];
+    uint32_t rx_cons; /* guest */
+    uint32_t pad3[15];
+    uint32_t sleeping;   /* tender: epoch of the network thread's sleep, 0 when awake */
+    uint32_t rx_blocked; /* tender: the RX ring was full when it went to sleep */
+    uint32_t pad4[14];
+    uint16_t tx_len[HVT_RING_SLOTS]; /* guest */
+    uint16_t rx_len[HVT_RING_SLOTS]; /* tender */
+};
+
+/* The slot (i) of the TX or RX ring of the area at (base). */
+#define HVT_TX_SLOT(base, i) ((base) + HVT_RING_HDR_SIZE + ((i) % HVT_RING_SLOTS) * HVT_SLOT_SIZE)
+#define HVT_RX_SLOT(base, i)                                                                       \
+    ((base) + HVT_RING_HDR_SIZE + (HVT_RING_SLOTS + (i) % HVT_RING_SLOTS) * HVT_SLOT_SIZE)
+
+/* ---- boot info -------------------------------------------------------- */
+
+#define HVT_BOOT_MAGIC   0x4d485654u /* "MHVT" */
+#define HVT_BOOT_VERSION 1
+#define HVT_MAX_DEVS     63
+#define HVT_NAME_MAX     64
+
+struct hvt_dev_info {
+    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    uint16_t mtu;
+    uint8_t mac[6];
+    uint64_t capacity;   /* block: bytes */
+    uint64_t block_size; /* block: bytes per sector */
+    uint64_t ring;       /* net: guest address of its ring area (struct hvt_ring_hdr) */
+};
+
+/*
+ * Placed by the tender in guest memory above the image; %rdi points at it on
+ * entry, %rsp is 16-byte aligned and FS points at (tcb), whose word at 0x28 is
+ * a random stack-protector canary, so protected code may run from the start.
+ */
+struct hvt_boot_info {
+    uint32_t magic;
+    uint32_t version;
+    uint64_t mem_size;
+    uint64_t heap_start, heap_size;
+    uint64_t tsc_hz;   /* the guest's TSC frequency */
+    uint64_t tsc_mult; /* ns = (tsc - tsc_base) * tsc_mult >> 32 */
+    uint64_t wall_ns;  /* host wall clock when the guest starts */
+    uint64_t tcb[8];   /* initial FS target: tcb[5] (offset 0x28) is the canary */
+    char name[HVT_NAME_MAX];
+    uint32_t ndevs;
+    uint32_t pad;
+    struct hvt_dev_info devs[HVT_MAX_DEVS];
+    char cmdline[8192]; /* MIRAGE_CMDLINE_MAX, NUL-terminated */
+};
+
+#endif

@@ -1,0 +1,148 @@
+/* hvt.c: the hvt binding: boot, console, clocks, yield, block, heap and exit by hypercall. */
+#include <stddef.h>
+#include <string.h>
+
+#include "hvt.h"
+#include "mirage/manifest.h"
+#include "mirage/tls.h"
+
+const struct hvt_boot_info *hvt_boot;
+static uint64_t tsc_base;
+static uint64_t block_acquired;
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* Called from _start. The canary changes inside mirage_tls_init(), so this
+ * frame must not carry one. */
+__attribute__((no_stack_protector, noreturn)) void mirage_hvt_start(const struct hvt_boot_info *bi)
+{
+    tsc_base = rdtsc();
+    hvt_boot = bi;
+    mirage_tls_init();
+    mirage_exit(mirage_boot(bi->name));
+}
+
+void mirage_console_write(const char *buf, size_t len)
+{
+    struct hvt_hc_console a = {(uintptr_t)buf, len};
+
+    hvt_hypercall(HVT_HC_CONSOLE, &a);
+}
+
+uint64_t mirage_clock_monotonic(void)
+{
+    return (uint64_t)(((unsigned __int128)(rdtsc() - tsc_base) * hvt_boot->tsc_mult) >> 32);
+}
+
+uint64_t mirage_clock_wall(void)
+{
+    return hvt_boot->wall_ns + mirage_clock_monotonic();
+}
+
+void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
+{
+    for (;;) {
+        struct hvt_hc_yield a;
+        uint64_t now;
+
+        *ready = hvt_net_ready();
+        if (*ready)
+            return;
+        now = mirage_clock_monotonic();
+        if (now >= deadline)
+            return;
+        a.timeout_ns = deadline - now;
+        hvt_hypercall(HVT_HC_YIELD, &a);
+    }
+}
+
+int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info)
+{
+    for (uint32_t i = 0; i < mirage_manifest.count && i < hvt_boot->ndevs; i++) {
+        const struct hvt_dev_info *d = &hvt_boot->devs[i];
+
+        if (mirage_manifest.entries[i].type != MIRAGE_DEV_BLOCK || d->type != MIRAGE_DEV_BLOCK ||
+            strcmp(mirage_manifest.entries[i].name, name))
+            continue;
+        if (block_acquired & (1ULL << i))
+            return MIRAGE_EINVAL;
+        block_acquired |= 1ULL << i;
+        *h = i;
+        info->capacity = d->capacity;
+        info->block_size = d->block_size;
+        return 0;
+    }
+    return MIRAGE_ENOENT;
+}
+
+static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8_t *buf,
+                    size_t size)
+{
+    struct hvt_hc_block a;
+    const struct hvt_dev_info *d;
+
+    if (h >= 64 || !(block_acquired & (1ULL << h)))
+        return MIRAGE_EINVAL;
+    d = &hvt_boot->devs[h];
+    if (offset % d->block_size || size % d->block_size || offset > d->capacity ||
+        size > d->capacity - offset)
+        return MIRAGE_EINVAL;
+    a = (struct hvt_hc_block){.handle = (uint32_t)h,
+                              .op = op,
+                              .offset = offset,
+                              .buf = (uintptr_t)buf,
+                              .size = size,
+                              .ret = MIRAGE_EIO};
+    hvt_hypercall(HVT_HC_BLOCK, &a);
+    return (int)a.ret;
+}
+
+int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+{
+    return block_io(h, HVT_BLOCK_WRITE, offset, buf, size);
+}
+
+int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+{
+    return block_io(h, HVT_BLOCK_READ, offset, buf, size);
+}
+
+const char *mirage_cmdline(void)
+{
+    return hvt_boot->cmdline;
+}
+
+void mirage_heap(uintptr_t *start, size_t *size)
+{
+    *start = hvt_boot->heap_start;
+    *size = hvt_boot->heap_size;
+}
+
+/* CR4.FSGSBASE is on, so ring 3 sets its own FS base without an exit. */
+__attribute__((no_stack_protector)) int mirage_set_tls_base(uintptr_t base)
+{
+    __asm__ volatile("wrfsbase %0" : : "r"(base) : "memory");
+    return 0;
+}
+
+void mirage_exit(int status)
+{
+    struct hvt_hc_exit a = {(uint32_t)status & 0xff, 0};
+
+    for (;;)
+        hvt_hypercall(HVT_HC_EXIT, &a);
+}
+
+void mirage_abort(void)
+{
+    struct hvt_hc_exit a = {255, 1};
+
+    for (;;)
+        hvt_hypercall(HVT_HC_EXIT, &a);
+}

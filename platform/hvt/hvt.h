@@ -1,0 +1,22 @@
+/* hvt.h: what the hvt binding's files share: the boot info and the hypercall instruction. */
+#ifndef PLATFORM_HVT_H
+#define PLATFORM_HVT_H
+
+#include <stdint.h>
+
+#include "mirage/abi/hvt.h"
+#include "mirage/platform.h"
+
+extern const struct hvt_boot_info *hvt_boot;
+
+/* Hypercall (n) with the argument struct at (arg); the vCPU stops until the tender is done. */
+#define hvt_hypercall(n, arg)                                                                      \
+    __asm__ volatile("outl %0, %1"                                                                 \
+                     :                                                                             \
+                     : "a"((uint32_t)(uintptr_t)(arg)), "N"(HVT_PORT_BASE + (n))                   \
+                     : "memory")
+
+/* net.c: the handles with a frame waiting in their RX ring. */
+mirage_handle_set_t hvt_net_ready(void);
+
+#endif

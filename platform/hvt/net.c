@@ -1,0 +1,181 @@
+/* net.c: the hvt binding's network devices: frames through the rings shared with the tender. */
+#include <string.h>
+
+#include "hvt.h"
+#include "mirage/manifest.h"
+
+struct nic {
+    struct hvt_ring_hdr *hdr;
+    uint8_t *area;
+    uint32_t tx_prod, rx_cons; /* our own indices; the ring holds the published copies */
+    uint32_t kicked;           /* the tender's sleep epoch we last kicked */
+    uint32_t max_frame;
+};
+
+static struct nic nics[HVT_MAX_DEVS];
+static uint64_t acquired;
+
+static uint32_t load_acq(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store_rel(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Wakes the tender's network thread if it sleeps and has not been woken for this sleep. */
+static void kick(struct nic *c)
+{
+    uint32_t s;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    s = __atomic_load_n(&c->hdr->sleeping, __ATOMIC_RELAXED);
+    if (s && s != c->kicked) {
+        c->kicked = s;
+        __asm__ volatile("outb %%al, %0" : : "N"(HVT_PORT_KICK), "a"(0) : "memory");
+    }
+}
+
+static struct nic *nic_of(mirage_handle_t h)
+{
+    if (h >= HVT_MAX_DEVS || !(acquired & (1ULL << h)))
+        return NULL;
+    return &nics[h];
+}
+
+int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
+{
+    for (uint32_t i = 0; i < mirage_manifest.count && i < hvt_boot->ndevs; i++) {
+        const struct hvt_dev_info *d = &hvt_boot->devs[i];
+        struct nic *c = &nics[i];
+
+        if (mirage_manifest.entries[i].type != MIRAGE_DEV_NET || d->type != MIRAGE_DEV_NET ||
+            !d->ring || strcmp(mirage_manifest.entries[i].name, name))
+            continue;
+        if (acquired & (1ULL << i))
+            return MIRAGE_EINVAL;
+        c->area = (uint8_t *)(uintptr_t)d->ring;
+        c->hdr = (struct hvt_ring_hdr *)c->area;
+        c->tx_prod = load_acq(&c->hdr->tx_prod);
+        c->rx_cons = load_acq(&c->hdr->rx_cons);
+        c->max_frame = d->mtu + 14u;
+        acquired |= 1ULL << i;
+        *h = i;
+        memcpy(info->mac, d->mac, 6);
+        info->mtu = d->mtu;
+        return 0;
+    }
+    return MIRAGE_ENOENT;
+}
+
+/* Copies frames into free TX slots and publishes them once; returns how many went. */
+static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, size_t *sent)
+{
+    uint32_t room = HVT_RING_SLOTS - (c->tx_prod - load_acq(&c->hdr->tx_cons));
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < n; i++) {
+        if (frames[i].len > c->max_frame) {
+            rc = MIRAGE_EINVAL;
+            break;
+        }
+        if (room == 0) {
+            rc = MIRAGE_EAGAIN;
+            break;
+        }
+        memcpy(HVT_TX_SLOT(c->area, c->tx_prod), frames[i].buf, frames[i].len);
+        c->hdr->tx_len[c->tx_prod % HVT_RING_SLOTS] = (uint16_t)frames[i].len;
+        c->tx_prod++;
+        room--;
+    }
+    *sent = i;
+    if (i > 0) {
+        store_rel(&c->hdr->tx_prod, c->tx_prod);
+        kick(c);
+    }
+    return rc;
+}
+
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+{
+    struct nic *c = nic_of(h);
+    struct mirage_frame f = {(uint8_t *)buf, size, size};
+    size_t sent;
+
+    if (!c)
+        return MIRAGE_EINVAL;
+    return tx_put(c, &f, 1, &sent);
+}
+
+int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
+{
+    struct nic *c = nic_of(h);
+
+    *sent = 0;
+    if (!c)
+        return MIRAGE_EINVAL;
+    return tx_put(c, frames, n, sent);
+}
+
+int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
+{
+    struct nic *c = nic_of(h);
+    uint32_t avail;
+    size_t i;
+
+    *got = 0;
+    if (!c)
+        return MIRAGE_EINVAL;
+    avail = load_acq(&c->hdr->rx_prod) - c->rx_cons;
+    if (avail > HVT_RING_SLOTS)
+        avail = 0; /* the tender never does this; take nothing rather than garbage */
+    for (i = 0; i < n && i < avail; i++) {
+        uint32_t len = c->hdr->rx_len[c->rx_cons % HVT_RING_SLOTS];
+
+        if (len > HVT_SLOT_SIZE)
+            len = HVT_SLOT_SIZE;
+        if (len > frames[i].cap) {
+            if (i == 0)
+                return MIRAGE_EINVAL;
+            break; /* the caller gets this frame with a buffer that fits */
+        }
+        memcpy(frames[i].buf, HVT_RX_SLOT(c->area, c->rx_cons), len);
+        frames[i].len = len;
+        c->rx_cons++;
+        *got = i + 1;
+    }
+    if (i == 0)
+        return MIRAGE_EAGAIN;
+    store_rel(&c->hdr->rx_cons, c->rx_cons);
+    if (__atomic_load_n(&c->hdr->rx_blocked, __ATOMIC_RELAXED))
+        kick(c);
+    return 0;
+}
+
+int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+{
+    struct mirage_frame f = {buf, size, 0};
+    size_t got;
+    int rc = mirage_net_readv(h, &f, 1, &got);
+
+    *read_size = rc == 0 ? f.len : 0;
+    return rc;
+}
+
+mirage_handle_set_t hvt_net_ready(void)
+{
+    mirage_handle_set_t ready = 0;
+    uint64_t left = acquired;
+
+    while (left) {
+        unsigned h = __builtin_ctzll(left);
+
+        left &= left - 1;
+        if (load_acq(&nics[h].hdr->rx_prod) != nics[h].rx_cons)
+            ready |= 1ULL << h;
+    }
+    return ready;
+}

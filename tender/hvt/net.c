@@ -1,0 +1,287 @@
+/* net.c: the network I/O thread moving frames between taps and the guest's shared-memory rings. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+/* How long the I/O thread keeps polling an idle ring before it sleeps. */
+#define SPIN_NS 80000ULL
+
+struct nic {
+    int fd;
+    struct hvt_ring_hdr *hdr;
+    uint8_t *area;
+    uint32_t tx_cons, rx_prod; /* the tender's own copies: never read back from the guest */
+    uint32_t max_frame;
+    int full; /* the RX ring had no room left */
+};
+
+struct hvt_net {
+    struct nic nics[HVT_MAX_DEVS];
+    unsigned n;
+    int kickfd; /* the guest's kicks, via KVM_IOEVENTFD */
+    int wakefd; /* the I/O thread wakes a yielding vCPU thread */
+    int vcpu_waiting;
+    uint32_t epoch;
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static __attribute__((noreturn)) void bad_ring(const char *what, unsigned long long v)
+{
+    hvt_say("bad net ring: %s (%llu)\n", what, v);
+    _exit(TENDER_EXIT_SANDBOX);
+}
+
+static uint32_t load_acq(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store_rel(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Sends what the guest published on its TX ring; returns how many frames. */
+static unsigned tx_drain(struct nic *c)
+{
+    uint32_t prod = load_acq(&c->hdr->tx_prod), avail = prod - c->tx_cons;
+
+    if (avail > HVT_RING_SLOTS)
+        bad_ring("TX producer ahead of the ring by", avail);
+    for (uint32_t i = 0; i < avail; i++) {
+        uint32_t idx = c->tx_cons;
+        uint16_t len = __atomic_load_n(&c->hdr->tx_len[idx % HVT_RING_SLOTS], __ATOMIC_RELAXED);
+
+        if (len > c->max_frame)
+            bad_ring("TX frame longer than the MTU allows", len);
+        /* A tap that cannot take the frame drops it, as a wire would. */
+        if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0 && errno == EINTR)
+            continue;
+        c->tx_cons = idx + 1;
+    }
+    if (avail)
+        store_rel(&c->hdr->tx_cons, c->tx_cons);
+    return avail;
+}
+
+/* Reads frames from the tap into free RX slots; returns how many. */
+static unsigned rx_fill(struct nic *c)
+{
+    uint32_t used = c->rx_prod - load_acq(&c->hdr->rx_cons);
+    unsigned got = 0;
+
+    if (used > HVT_RING_SLOTS)
+        bad_ring("RX consumer ahead of the producer by", -used);
+    while (used < HVT_RING_SLOTS) {
+        ssize_t n = read(c->fd, HVT_RX_SLOT(c->area, c->rx_prod), HVT_SLOT_SIZE);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        c->hdr->rx_len[c->rx_prod % HVT_RING_SLOTS] = n;
+        store_rel(&c->hdr->rx_prod, ++c->rx_prod);
+        used++;
+        got++;
+    }
+    c->full = used == HVT_RING_SLOTS;
+    return got;
+}
+
+static int pending(struct hvt_net *net)
+{
+    for (unsigned i = 0; i < net->n; i++) {
+        struct nic *c = &net->nics[i];
+
+        if (load_acq(&c->hdr->tx_prod) != c->tx_cons)
+            return 1;
+        if (c->full && c->rx_prod - load_acq(&c->hdr->rx_cons) < HVT_RING_SLOTS)
+            return 1;
+    }
+    return 0;
+}
+
+/* Sleeps until the guest kicks or a tap with RX room has input. */
+static void io_sleep(struct hvt_net *net)
+{
+    struct pollfd pfd[HVT_MAX_DEVS + 1];
+    unsigned n = 0;
+    uint64_t junk;
+
+    net->epoch += 2;
+    for (unsigned i = 0; i < net->n; i++) {
+        struct nic *c = &net->nics[i];
+
+        __atomic_store_n(&c->hdr->rx_blocked, c->full, __ATOMIC_RELAXED);
+        __atomic_store_n(&c->hdr->sleeping, net->epoch, __ATOMIC_SEQ_CST);
+        if (!c->full)
+            pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+    }
+    pfd[n++] = (struct pollfd){.fd = net->kickfd, .events = POLLIN};
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* A guest that published just before it saw (sleeping) did not kick. */
+    if (!pending(net))
+        while (ppoll(pfd, n, NULL, NULL) < 0 && errno == EINTR)
+            ;
+    for (unsigned i = 0; i < net->n; i++)
+        __atomic_store_n(&net->nics[i].hdr->sleeping, 0, __ATOMIC_SEQ_CST);
+    if (read(net->kickfd, &junk, sizeof(junk)) < 0)
+        return; /* no kick: woken by a tap */
+}
+
+static void wake_vcpu(struct hvt_net *net)
+{
+    uint64_t one = 1;
+
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&net->vcpu_waiting, __ATOMIC_SEQ_CST) &&
+        write(net->wakefd, &one, sizeof(one)) < 0)
+        return; /* the counter is saturated: the vCPU thread is awake anyway */
+}
+
+static void *io_thread(void *arg)
+{
+    struct hvt_net *net = arg;
+    uint64_t idle_since = now_ns();
+
+    for (;;) {
+        unsigned work = 0;
+
+        for (unsigned i = 0; i < net->n; i++)
+            work += tx_drain(&net->nics[i]) + rx_fill(&net->nics[i]);
+        if (work) {
+            wake_vcpu(net);
+            idle_since = 0;
+            continue;
+        }
+        if (!idle_since) {
+            idle_since = now_ns();
+            continue;
+        }
+        if (now_ns() - idle_since < SPIN_NS) {
+            __builtin_ia32_pause();
+            continue;
+        }
+        io_sleep(net);
+        idle_since = 0;
+    }
+    return NULL;
+}
+
+static int rx_ready(struct hvt_net *net)
+{
+    for (unsigned i = 0; i < net->n; i++) {
+        struct hvt_ring_hdr *h = net->nics[i].hdr;
+
+        if (load_acq(&h->rx_prod) != load_acq(&h->rx_cons))
+            return 1;
+    }
+    return 0;
+}
+
+void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
+{
+    struct hvt_net *net = vm->net;
+    uint64_t start = now_ns(), junk;
+
+    for (;;) {
+        uint64_t spent, left;
+        struct pollfd pfd = {.fd = net->wakefd, .events = POLLIN};
+        struct timespec ts;
+
+        __atomic_store_n(&net->vcpu_waiting, 1, __ATOMIC_SEQ_CST);
+        if (rx_ready(net))
+            break;
+        spent = now_ns() - start;
+        if (spent >= timeout_ns)
+            break;
+        left = timeout_ns - spent;
+        if (left > 86400000000000ULL)
+            left = 86400000000000ULL;
+        ts.tv_sec = left / 1000000000;
+        ts.tv_nsec = left % 1000000000;
+        if (ppoll(&pfd, 1, &ts, NULL) > 0 && read(net->wakefd, &junk, sizeof(junk)) < 0)
+            break;
+    }
+    __atomic_store_n(&net->vcpu_waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max)
+{
+    const struct hvt_net *net = vm->net;
+    int n = 0;
+
+    if (!net || max < (int)net->n + 2)
+        return 0;
+    fds[n++] = net->kickfd;
+    fds[n++] = net->wakefd;
+    for (unsigned i = 0; i < net->n; i++)
+        fds[n++] = net->nics[i].fd;
+    return n;
+}
+
+int hvt_net_setup(struct hvt_vm *vm, char *err)
+{
+    struct hvt_net *net;
+    struct kvm_ioeventfd io;
+
+    for (unsigned i = 0; i < vm->img->ndevs && !vm->net; i++)
+        if (vm->devs[i].type == MIRAGE_DEV_NET)
+            vm->net = calloc(1, sizeof(*vm->net));
+    net = vm->net;
+    if (!net)
+        return 0;
+    for (unsigned i = 0; i < vm->img->ndevs; i++) {
+        struct nic *c = &net->nics[net->n];
+
+        if (vm->devs[i].type != MIRAGE_DEV_NET)
+            continue;
+        c->fd = vm->devs[i].fd;
+        c->area = vm->mem + vm->ring_gpa[i];
+        c->hdr = (struct hvt_ring_hdr *)c->area;
+        c->max_frame = vm->devs[i].mtu + 14;
+        if (c->max_frame > HVT_SLOT_SIZE)
+            c->max_frame = HVT_SLOT_SIZE;
+        net->n++;
+    }
+    net->epoch = 1;
+    net->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    net->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (net->kickfd < 0 || net->wakefd < 0)
+        return hvt_fail(err, "eventfd: %s", strerror(errno));
+    io = (struct kvm_ioeventfd){
+        .addr = HVT_PORT_KICK, .len = 1, .fd = net->kickfd, .flags = KVM_IOEVENTFD_FLAG_PIO};
+    if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
+        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
+    return 0;
+}
+
+int hvt_net_start(struct hvt_vm *vm, char *err)
+{
+    pthread_t t;
+    int e;
+
+    if (!vm->net)
+        return 0;
+    e = pthread_create(&t, NULL, io_thread, vm->net);
+    if (e)
+        return hvt_fail(err, "cannot start the network thread: %s", strerror(e));
+    return 0;
+}

@@ -1,0 +1,259 @@
+/* run.c: the vCPU loop: hypercalls with checked guest pointers, exceptions and other exits. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirage/error.h"
+#include "vm.h"
+
+/* Not a status: the guest continues. */
+#define CONTINUE (-1)
+
+static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "block"};
+
+static int bad(const struct hvt_vm *vm, unsigned n, const char *what, uint64_t gpa, uint64_t size)
+{
+    hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu outside guest memory [0x%llx, 0x%llx)\n", n,
+            hc_names[n], what, (unsigned long long)gpa, (unsigned long long)size, HVT_GUEST_MIN,
+            (unsigned long long)vm->mem_size);
+    return TENDER_EXIT_SANDBOX;
+}
+
+static int hc_console(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_console *p = hvt_gpa(vm, gpa, sizeof(*p));
+    struct hvt_hc_console a;
+    const uint8_t *buf;
+
+    if (!p)
+        return bad(vm, HVT_HC_CONSOLE, "argument", gpa, sizeof(*p));
+    memcpy(&a, p, sizeof(a));
+    buf = hvt_gpa(vm, a.buf, a.len);
+    if (!buf)
+        return bad(vm, HVT_HC_CONSOLE, "buffer", a.buf, a.len);
+    while (a.len > 0) {
+        ssize_t n = write(1, buf, a.len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* the console is gone; the guest carries on as a daemon would */
+        buf += n;
+        a.len -= n;
+    }
+    return CONTINUE;
+}
+
+static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_exit *p = hvt_gpa(vm, gpa, sizeof(*p));
+
+    if (!p)
+        return bad(vm, HVT_HC_EXIT, "argument", gpa, sizeof(*p));
+    if (p->abort)
+        return TENDER_EXIT_ABORT;
+    return p->status & 0xff;
+}
+
+static int hc_yield(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_yield *p = hvt_gpa(vm, gpa, sizeof(*p));
+    uint64_t t;
+
+    if (!p)
+        return bad(vm, HVT_HC_YIELD, "argument", gpa, sizeof(*p));
+    t = p->timeout_ns;
+    if (vm->net) {
+        hvt_net_wait(vm, t);
+    } else if (t > 0) {
+        struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+
+        if (ts.tv_sec > 86400)
+            ts.tv_sec = 86400; /* the guest yields again if it wants longer */
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+    return CONTINUE;
+}
+
+static int64_t block_io(const struct tender_device *d, int write_op, uint8_t *buf, uint64_t off,
+                        uint64_t size)
+{
+    while (size > 0) {
+        ssize_t n = write_op ? pwrite(d->fd, buf, size, off) : pread(d->fd, buf, size, off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return MIRAGE_EIO;
+        buf += n;
+        off += n;
+        size -= n;
+    }
+    return 0;
+}
+
+static int hc_block(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_block *p = hvt_gpa(vm, gpa, sizeof(*p));
+    struct hvt_hc_block a;
+    const struct tender_device *d;
+    uint8_t *buf;
+
+    if (!p)
+        return bad(vm, HVT_HC_BLOCK, "argument", gpa, sizeof(*p));
+    memcpy(&a, p, sizeof(a));
+    buf = hvt_gpa(vm, a.buf, a.size);
+    if (!buf)
+        return bad(vm, HVT_HC_BLOCK, "buffer", a.buf, a.size);
+    d = a.handle < vm->img->ndevs ? &vm->devs[a.handle] : NULL;
+    if (!d || d->type != MIRAGE_DEV_BLOCK || a.op > HVT_BLOCK_WRITE || a.offset % d->block_size ||
+        a.size % d->block_size || a.offset > d->capacity || a.size > d->capacity - a.offset)
+        p->ret = MIRAGE_EINVAL;
+    else
+        p->ret = block_io(d, a.op == HVT_BLOCK_WRITE, buf, a.offset, a.size);
+    return CONTINUE;
+}
+
+static const char *const vec_names[32] = {"#DE (divide error)",
+                                          "#DB (debug)",
+                                          "NMI",
+                                          "#BP (breakpoint)",
+                                          "#OF (overflow)",
+                                          "#BR (bound range)",
+                                          "#UD (invalid opcode)",
+                                          "#NM (device not available)",
+                                          "#DF (double fault)",
+                                          "vector 9",
+                                          "#TS (invalid TSS)",
+                                          "#NP (segment not present)",
+                                          "#SS (stack fault)",
+                                          "#GP (general protection)",
+                                          "#PF (page fault)",
+                                          "vector 15",
+                                          "#MF (x87 floating point)",
+                                          "#AC (alignment check)",
+                                          "#MC (machine check)",
+                                          "#XM (SIMD floating point)",
+                                          "#VE (virtualization)",
+                                          "#CP (control protection)",
+                                          "vector 22",
+                                          "vector 23",
+                                          "vector 24",
+                                          "vector 25",
+                                          "vector 26",
+                                          "vector 27",
+                                          "vector 28",
+                                          "vector 29",
+                                          "vector 30",
+                                          "vector 31"};
+
+static int has_error_code(uint64_t v)
+{
+    return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
+}
+
+/* The stub pushed the vector on the ring-0 stack above what the CPU pushed. */
+static int fault(struct hvt_vm *vm)
+{
+    struct kvm_regs r;
+    struct kvm_sregs sr;
+    uint64_t w[3], v, ec = 0, rip;
+
+    if (ioctl(vm->vcpufd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpufd, KVM_GET_SREGS, &sr) < 0 ||
+        r.rsp < HVT_STACK0_TOP - 4096 || r.rsp > HVT_STACK0_TOP - sizeof(w)) {
+        hvt_say("guest fault: cannot read the exception frame\n");
+        return TENDER_EXIT_FAULT;
+    }
+    memcpy(w, vm->mem + r.rsp, sizeof(w));
+    v = w[0] & 31;
+    if (has_error_code(v)) {
+        ec = w[1];
+        rip = w[2];
+    } else {
+        rip = w[1];
+    }
+    if (v == 14) {
+        const char *what = ec & 0x10 ? "executing" : ec & 2 ? "writing" : "reading";
+        const char *why = ec & 1 ? "protection violation" : "page not present";
+
+        hvt_say("guest fault: %s %s 0x%llx at rip 0x%llx: %s (error code 0x%llx)\n", vec_names[v],
+                what, (unsigned long long)sr.cr2, (unsigned long long)rip, why,
+                (unsigned long long)ec);
+    } else {
+        hvt_say("guest fault: %s at rip 0x%llx (error code 0x%llx, cr2 0x%llx)\n", vec_names[v],
+                (unsigned long long)rip, (unsigned long long)ec, (unsigned long long)sr.cr2);
+    }
+    return TENDER_EXIT_FAULT;
+}
+
+static int io_exit(struct hvt_vm *vm)
+{
+    struct kvm_run *run = vm->run;
+    unsigned port = run->io.port, n = port - HVT_PORT_BASE;
+    uint32_t gpa;
+
+    if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_FAULT)
+        return fault(vm);
+    if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_KICK)
+        return CONTINUE; /* no network thread to wake */
+    if (run->io.direction != KVM_EXIT_IO_OUT || port < HVT_PORT_BASE || n >= HVT_HC_COUNT ||
+        run->io.size != 4 || run->io.count != 1) {
+        hvt_say("bad hypercall: %s of %u byte(s) at port 0x%x\n",
+                run->io.direction == KVM_EXIT_IO_OUT ? "write" : "read", run->io.size, port);
+        return TENDER_EXIT_SANDBOX;
+    }
+    memcpy(&gpa, (uint8_t *)run + run->io.data_offset, 4);
+    switch (n) {
+    case HVT_HC_CONSOLE:
+        return hc_console(vm, gpa);
+    case HVT_HC_EXIT:
+        return hc_exit(vm, gpa);
+    case HVT_HC_YIELD:
+        return hc_yield(vm, gpa);
+    default:
+        return hc_block(vm, gpa);
+    }
+}
+
+int hvt_vm_run(struct hvt_vm *vm)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    vm->boot->wall_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    for (;;) {
+        int st;
+
+        if (ioctl(vm->vcpufd, KVM_RUN, 0) < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            hvt_say("KVM_RUN: %s\n", strerror(errno));
+            return TENDER_EXIT_FAULT;
+        }
+        switch (vm->run->exit_reason) {
+        case KVM_EXIT_IO:
+            st = io_exit(vm);
+            if (st != CONTINUE)
+                return st;
+            break;
+        case KVM_EXIT_SHUTDOWN:
+            hvt_say("guest fault: triple fault (the exception handler itself faulted)\n");
+            return TENDER_EXIT_FAULT;
+        case KVM_EXIT_INTERNAL_ERROR:
+            hvt_say("guest fault: KVM internal error %u\n", vm->run->internal.suberror);
+            return TENDER_EXIT_FAULT;
+        case KVM_EXIT_FAIL_ENTRY:
+            hvt_say("guest fault: VM entry failed (reason 0x%llx)\n",
+                    (unsigned long long)vm->run->fail_entry.hardware_entry_failure_reason);
+            return TENDER_EXIT_FAULT;
+        default:
+            hvt_say("guest fault: unexpected VM exit %u\n", vm->run->exit_reason);
+            return TENDER_EXIT_FAULT;
+        }
+    }
+}

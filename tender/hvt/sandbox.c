@@ -1,0 +1,79 @@
+/* sandbox.c: the seccomp filter mirage-hvt puts on itself before the guest's first instruction. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+/* Any other system call is a tender bug or an exploit: say which and stop. */
+static void on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+    char msg[96];
+    int n;
+
+    (void)sig;
+    (void)ctx;
+    n = snprintf(msg, sizeof(msg), "mirage-hvt: tender stopped: forbidden system call %d\n",
+                 si->si_syscall);
+    if (write(2, msg, n) < 0)
+        _exit(TENDER_EXIT_SANDBOX);
+    _exit(TENDER_EXIT_SANDBOX);
+}
+
+static int allow_fd(scmp_filter_ctx ctx, int call, int fd)
+{
+    return seccomp_rule_add(ctx, SCMP_ACT_ALLOW, call, 1, SCMP_A0(SCMP_CMP_EQ, (unsigned)fd));
+}
+
+int hvt_sandbox(const struct hvt_vm *vm, char *err)
+{
+    static const int plain[] = {
+        SCMP_SYS(ppoll),        SCMP_SYS(nanosleep),       SCMP_SYS(clock_nanosleep),
+        SCMP_SYS(exit),         SCMP_SYS(exit_group),      SCMP_SYS(clock_gettime),
+        SCMP_SYS(gettimeofday), SCMP_SYS(restart_syscall), SCMP_SYS(rt_sigreturn),
+        SCMP_SYS(sched_yield),  SCMP_SYS(futex),
+    };
+    static const unsigned long vcpu_ioctls[] = {KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS};
+    struct sigaction sa;
+    scmp_filter_ctx ctx;
+    int fds[HVT_MAX_DEVS + 2], nfds, rc = 0;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO;
+    if (sigaction(SIGSYS, &sa, NULL) < 0)
+        return hvt_fail(err, "sigaction: %s", strerror(errno));
+    ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx)
+        return hvt_fail(err, "seccomp_init failed");
+    rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
+    for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->vcpufd),
+                               SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
+    rc |= allow_fd(ctx, SCMP_SYS(write), 1);
+    rc |= allow_fd(ctx, SCMP_SYS(write), 2);
+    nfds = hvt_net_fds(vm, fds, HVT_MAX_DEVS + 2);
+    for (int i = 0; i < nfds; i++) {
+        rc |= allow_fd(ctx, SCMP_SYS(read), fds[i]);
+        rc |= allow_fd(ctx, SCMP_SYS(write), fds[i]);
+    }
+    for (unsigned i = 0; i < vm->img->ndevs; i++) {
+        if (vm->devs[i].type != MIRAGE_DEV_BLOCK)
+            continue;
+        rc |= allow_fd(ctx, SCMP_SYS(pread64), vm->devs[i].fd);
+        rc |= allow_fd(ctx, SCMP_SYS(pwrite64), vm->devs[i].fd);
+    }
+    if (rc == 0)
+        rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0)
+        return hvt_fail(err, "cannot install the seccomp filter: %s", strerror(-rc));
+    return 0;
+}

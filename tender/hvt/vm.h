@@ -1,0 +1,85 @@
+/* vm.h: the state of one mirage-hvt virtual machine and the parts of the tender that share it. */
+#ifndef HVT_VM_H
+#define HVT_VM_H
+
+#include <stdint.h>
+
+#include "mirage/abi/hvt.h"
+#include "tender.h"
+
+/* Guest-physical layout of the tender's private first MiB (supervisor-only). */
+#define HVT_GDT_ADDR   0x1000ULL
+#define HVT_TSS_ADDR   0x1800ULL
+#define HVT_IDT_ADDR   0x2000ULL
+#define HVT_STUBS_ADDR 0x3000ULL  /* one 8-byte stub per vector 0..31 */
+#define HVT_STACK0_TOP 0x5000ULL  /* ring-0 stack page 0x4000..0x5000 */
+#define HVT_PT_POOL    0x10000ULL /* page tables from here up to HVT_GUEST_MIN */
+
+#define HVT_SEL_CODE0 0x08
+#define HVT_SEL_DATA0 0x10
+#define HVT_SEL_CODE3 0x1b
+#define HVT_SEL_DATA3 0x23
+#define HVT_SEL_TSS   0x28
+
+/* PVM runs ring 3 with IOPL 0 whatever RFLAGS says, so the TSS carries an I/O
+ * bitmap allowing ports 0..HVT_IO_PORTS-1 (the tender names any it does not serve). */
+#define HVT_IO_PORTS  1024
+#define HVT_TSS_LIMIT (104 + HVT_IO_PORTS / 8)
+
+#define HVT_STACK_SIZE (1ULL << 20)
+
+/* The network side: one per VM, shared by the vCPU thread and the I/O thread. */
+struct hvt_net;
+
+struct hvt_vm {
+    int kvm, vmfd, vcpufd;
+    struct kvm_run *run;
+    uint8_t *mem;
+    uint64_t mem_size;
+    struct tender_image *img;
+    struct tender_device *devs; /* img->ndevs of them, index = handle */
+    struct hvt_boot_info *boot; /* inside mem */
+    uint64_t boot_gpa, entry, stack_top;
+    uint64_t ring_gpa[HVT_MAX_DEVS]; /* net devices: their ring area */
+    struct hvt_net *net;             /* NULL without net devices */
+};
+
+/* (len) bytes of guest memory at (gpa), inside [HVT_GUEST_MIN, mem), or NULL.
+ * Safe against overflow for any untrusted gpa and len. */
+static inline void *hvt_gpa(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
+{
+    if (gpa < HVT_GUEST_MIN || len > vm->mem_size || gpa > vm->mem_size - len)
+        return 0;
+    return vm->mem + gpa;
+}
+
+/* vm.c: creates the VM and vCPU, lays out memory, loads the image and boot
+ * info from (image data), sets the registers. Returns 0 or -1 with (err). */
+int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const char *cmdline,
+                 char *err);
+
+/* run.c: runs the vCPU until the guest ends; returns the tender's exit status. */
+int hvt_vm_run(struct hvt_vm *vm);
+
+/* net.c: sets up the rings' I/O thread and the kick ioeventfd (none without
+ * net devices). Returns 0 or -1 with (err). */
+int hvt_net_setup(struct hvt_vm *vm, char *err);
+/* Starts the I/O thread. */
+int hvt_net_start(struct hvt_vm *vm, char *err);
+/* Blocks the vCPU thread for up to (timeout_ns) or until a frame waits in an
+ * RX ring. */
+void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns);
+/* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
+ * returns how many were written to (fds). */
+int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max);
+
+/* sandbox.c: confines the tender to what running (vm) needs. */
+int hvt_sandbox(const struct hvt_vm *vm, char *err);
+
+/* Formats a message into (err), TENDER_ERR_MAX bytes; returns -1. */
+int hvt_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes "mirage-hvt: " and the formatted message to stderr with one write(). */
+void hvt_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

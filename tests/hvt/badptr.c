@@ -1,0 +1,76 @@
+/* badptr.c: hvt-only unikernel that makes one malformed hypercall, chosen by its first argument. */
+#include <stdint.h>
+#include <string.h>
+
+#include "mirage/abi/hvt.h"
+#include "mirage/manifest.h"
+#include "mirage/platform.h"
+
+MIRAGE_MANIFEST(MIRAGE_BLOCK("disk"));
+
+static void say(const char *s)
+{
+    mirage_console_write(s, strlen(s));
+}
+
+static void out32(uint16_t port, uint32_t v)
+{
+    __asm__ volatile("outl %0, %w1" : : "a"(v), "Nd"(port) : "memory");
+}
+
+int mirage_main(int argc, char **argv)
+{
+    static uint8_t buf[4096];
+    const char *what = argc > 1 ? argv[1] : "";
+    uintptr_t heap;
+    size_t heap_size;
+    struct hvt_hc_console con;
+    struct hvt_hc_block blk;
+
+    mirage_heap(&heap, &heap_size);
+    say("badptr: ");
+    say(what);
+    say("\n");
+    if (!strcmp(what, "console-beyond")) {
+        /* a buffer that runs past the end of guest memory */
+        con = (struct hvt_hc_console){heap + heap_size, 1ULL << 32};
+        out32(HVT_PORT_BASE + HVT_HC_CONSOLE, (uint32_t)(uintptr_t)&con);
+    } else if (!strcmp(what, "console-wrap")) {
+        /* base + length overflows 64 bits */
+        con = (struct hvt_hc_console){0x200000, UINT64_MAX - 0x1000};
+        out32(HVT_PORT_BASE + HVT_HC_CONSOLE, (uint32_t)(uintptr_t)&con);
+    } else if (!strcmp(what, "console-tender")) {
+        /* the tender's private first MiB (page tables) */
+        con = (struct hvt_hc_console){0x10000, 64};
+        out32(HVT_PORT_BASE + HVT_HC_CONSOLE, (uint32_t)(uintptr_t)&con);
+    } else if (!strcmp(what, "struct")) {
+        /* the argument struct itself outside guest memory */
+        out32(HVT_PORT_BASE + HVT_HC_CONSOLE, 0xfffffff0u);
+    } else if (!strcmp(what, "block")) {
+        /* a block read into memory the guest does not have */
+        blk = (struct hvt_hc_block){
+            .handle = 0, .op = HVT_BLOCK_READ, .offset = 0, .buf = 0xfffff000u, .size = 4096};
+        out32(HVT_PORT_BASE + HVT_HC_BLOCK, (uint32_t)(uintptr_t)&blk);
+    } else if (!strcmp(what, "block-range")) {
+        /* beyond the disk's capacity: an error for the guest, not a violation */
+        blk = (struct hvt_hc_block){.handle = 0,
+                                    .op = HVT_BLOCK_READ,
+                                    .offset = 1ULL << 40,
+                                    .buf = (uintptr_t)buf,
+                                    .size = 4096};
+        out32(HVT_PORT_BASE + HVT_HC_BLOCK, (uint32_t)(uintptr_t)&blk);
+        say(blk.ret == MIRAGE_EINVAL ? "block-range: EINVAL\n" : "block-range: wrong\n");
+        return blk.ret == MIRAGE_EINVAL ? 0 : 1;
+    } else if (!strcmp(what, "port")) {
+        out32(0x3f8, 0);
+    } else if (!strcmp(what, "in")) {
+        uint8_t v;
+        __asm__ volatile("inb $0x80, %0" : "=a"(v));
+    } else {
+        say("usage: badptr console-beyond|console-wrap|console-tender|struct|block|"
+            "block-range|port|in\n");
+        return 2;
+    }
+    say("badptr: the tender let it through\n");
+    return 1;
+}
