@@ -20,6 +20,18 @@ $(B)/guest/%.o: %.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
+$(B)/unix/%.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(UNIX_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/asan/%.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ASAN_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/fuzz/%.o: %.S
+	@mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
 $(B)/guest/%.o: %.S
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(GUEST_CFLAGS) $(DEPFLAGS) -c $< -o $@

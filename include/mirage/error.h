@@ -11,6 +11,9 @@
 #define MIRAGE_EINVAL (-22)  /* a bad argument: the call did nothing */
 #define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
+#define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
+#define MIRAGE_ETIMEDOUT (-110) /* a wait reached its deadline */
+#define MIRAGE_ECANCELED (-125) /* the waiting fiber was cancelled */
 
 /* A short constant name for (err), e.g. "EINVAL". */
 const char *mirage_strerror(int err);

@@ -20,6 +20,12 @@ const char *mirage_strerror(int err)
         return "ENOSPC";
     case MIRAGE_ERANGE:
         return "ERANGE";
+    case MIRAGE_EDEADLK:
+        return "EDEADLK";
+    case MIRAGE_ETIMEDOUT:
+        return "ETIMEDOUT";
+    case MIRAGE_ECANCELED:
+        return "ECANCELED";
     default:
         return "EUNSPEC";
     }

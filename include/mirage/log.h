@@ -1,0 +1,81 @@
+/* log.h: named log sources with levels, set at boot with -l / --logs, lines to the console. */
+#ifndef MIRAGE_LOG_H
+#define MIRAGE_LOG_H
+
+#include <stddef.h>
+
+/* A message is printed when its level is at most its source's level; quiet
+ * prints nothing, app only application messages, and so on up to debug. */
+enum mirage_log_level {
+    MIRAGE_LOG_QUIET = 0,
+    MIRAGE_LOG_APP,
+    MIRAGE_LOG_ERROR,
+    MIRAGE_LOG_WARNING,
+    MIRAGE_LOG_INFO,
+    MIRAGE_LOG_DEBUG,
+};
+
+/* A named source; level -1 follows the default (info unless --logs sets it). */
+struct mirage_log_src {
+    const char *name;
+    const char *doc;
+    int level;
+};
+
+/* Defines a source at file scope, known by name to --logs from boot on
+ * (its address is kept in the mirage_log_srcs section of the image):
+ *   MIRAGE_LOG_SOURCE(tcp_log, "tcp", "TCP connections"); */
+#define MIRAGE_LOG_SOURCE(var, nm, dc)                                                             \
+    struct mirage_log_src var = {.name = (nm), .doc = (dc), .level = -1};                          \
+    static struct mirage_log_src *var##_entry_                                                     \
+        __attribute__((section("mirage_log_srcs"), used, aligned(8))) = &var
+
+/* The source applications log to by default, named "application". */
+extern struct mirage_log_src mirage_log_app;
+
+/* Whether a message of (level) from (src) would be printed. */
+int mirage_log_enabled(const struct mirage_log_src *src, enum mirage_log_level level);
+
+/* Prints "SECONDS: [LEVEL] [SOURCE] MESSAGE" on one console line when
+ * enabled; SECONDS is monotonic time since boot with microseconds. A message
+ * longer than a line's 1 KiB buffer ends with "[...]" where it was cut. */
+void mirage_log(const struct mirage_log_src *src, enum mirage_log_level level, const char *fmt,
+                ...) __attribute__((format(printf, 3, 4)));
+
+#define MIRAGE_LOG_(src, lvl, ...)                                                                 \
+    do {                                                                                           \
+        if (mirage_log_enabled((src), (lvl)))                                                      \
+            mirage_log((src), (lvl), __VA_ARGS__);                                                 \
+    } while (0)
+#define mirage_log_app_msg(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_APP, __VA_ARGS__)
+#define mirage_log_err(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_ERROR, __VA_ARGS__)
+#define mirage_log_warn(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_WARNING, __VA_ARGS__)
+#define mirage_log_info(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_INFO, __VA_ARGS__)
+#define mirage_log_debug(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_DEBUG, __VA_ARGS__)
+
+/* "quiet", "app", "error", "warning", "info", "debug" (case-insensitive,
+ * also "warn"): the level of (s, len), or -1. */
+int mirage_log_level_parse(const char *s, size_t len);
+const char *mirage_log_level_name(enum mirage_log_level level);
+
+/* Applies a --logs value in the MirageOS syntax: a comma-separated list of
+ * LEVEL, *:LEVEL (the default for every source) or SOURCE:LEVEL; a source
+ * setting wins over the default whatever the order. A source no one defined
+ * gets a warning on the console and is otherwise ignored. Returns 0, or
+ * MIRAGE_EINVAL with (err, errsize) naming the bad item; nothing changes then. */
+int mirage_log_set(const char *spec, char *err, size_t errsize);
+
+/* Puts every source back to the default, and the default back to info. */
+void mirage_log_reset(void);
+
+/* Registers a source made at run time (not with MIRAGE_LOG_SOURCE) so that
+ * later --logs settings and mirage_log_find() see it. Returns 0 or MIRAGE_ENOSPC. */
+int mirage_log_register(struct mirage_log_src *src);
+
+/* The source called (name), or NULL. */
+struct mirage_log_src *mirage_log_find(const char *name);
+
+/* Calls fn(src, arg) for every known source, for --help. */
+void mirage_log_each(void (*fn)(const struct mirage_log_src *src, void *arg), void *arg);
+
+#endif

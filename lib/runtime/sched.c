@@ -1,0 +1,594 @@
+/* sched.c: fibers, the run queue, waits with deadlines, join/pick/cancel and the event loop. */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/platform.h"
+#include "mirage/sched.h"
+#include "mirage/time.h"
+#include "runtime.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define SCHED_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SCHED_ASAN 1
+#endif
+#endif
+
+#ifdef SCHED_ASAN
+/* AddressSanitizer must be told when the stack changes under it, or it
+ * reports fiber stacks as wild accesses. */
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+                                     size_t *size_old);
+#endif
+
+void mirage_ctx_switch(void **save_sp, void *load_sp);
+void mirage_ctx_start(void);
+
+enum state { RUNNABLE, WAITING, DONE };
+
+struct mirage_fiber {
+    void *sp;    /* saved stack pointer while not running */
+    char *stack; /* NULL for main and once a finished fiber's stack is freed */
+    size_t stack_size;
+    mirage_fiber_fn fn;
+    void *arg;
+    enum state state;
+    int result;
+    int wake; /* what the current wait returns */
+    unsigned cancelled : 1, shielded : 1, detached : 1;
+    struct mirage_fiber *rq_next;
+    struct mirage_cond *wq; /* the condition waited on, or NULL */
+    struct mirage_fiber *wq_prev, *wq_next;
+    struct mirage_timer timer;
+    struct mirage_cond *watcher; /* broadcast when the fiber returns */
+    char name[24];
+#ifdef SCHED_ASAN
+    void *fake_stack;
+    const void *asan_bottom;
+    size_t asan_size;
+#endif
+};
+
+/* The bottom of every fiber stack holds these words; a fiber that ran past
+ * its stack has overwritten them by the time it is switched away from. */
+#define CANARY_WORDS 8
+#define CANARY_SEED 0x6d69726167652121ULL
+
+/* Handles are 0..62 (platform.h): one wait queue per bit of a handle set. */
+#define HANDLES 64
+
+static struct mirage_fiber main_fiber = {.name = "main"};
+static struct mirage_fiber *cur = &main_fiber;
+static struct mirage_fiber *prev; /* the fiber that last switched away */
+static struct mirage_fiber *rq_head, *rq_tail;
+static struct mirage_cond devq[HANDLES];
+static size_t default_stack = MIRAGE_FIBER_STACK_DEFAULT;
+static int in_callback;
+static unsigned ticks;
+static struct mirage_sched_stats stats;
+
+void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
+
+static void rq_push(struct mirage_fiber *f)
+{
+    f->rq_next = NULL;
+    if (rq_tail)
+        rq_tail->rq_next = f;
+    else
+        rq_head = f;
+    rq_tail = f;
+}
+
+static struct mirage_fiber *rq_pop(void)
+{
+    struct mirage_fiber *f = rq_head;
+
+    if (f) {
+        rq_head = f->rq_next;
+        if (rq_head == NULL)
+            rq_tail = NULL;
+    }
+    return f;
+}
+
+static void wq_append(struct mirage_cond *c, struct mirage_fiber *f)
+{
+    f->wq = c;
+    f->wq_next = NULL;
+    f->wq_prev = c->tail;
+    if (c->tail)
+        c->tail->wq_next = f;
+    else
+        c->head = f;
+    c->tail = f;
+}
+
+static void wq_unlink(struct mirage_fiber *f)
+{
+    struct mirage_cond *c = f->wq;
+
+    if (f->wq_prev)
+        f->wq_prev->wq_next = f->wq_next;
+    else
+        c->head = f->wq_next;
+    if (f->wq_next)
+        f->wq_next->wq_prev = f->wq_prev;
+    else
+        c->tail = f->wq_prev;
+    f->wq = NULL;
+    f->wq_prev = f->wq_next = NULL;
+}
+
+static uint64_t canary(const struct mirage_fiber *f, int i)
+{
+    return CANARY_SEED ^ (uintptr_t)f ^ ((uint64_t)i << 59);
+}
+
+static void check_canary(const struct mirage_fiber *f)
+{
+    const uint64_t *w = (const uint64_t *)f->stack;
+
+    if (w == NULL)
+        return;
+    for (int i = 0; i < CANARY_WORDS; i++) {
+        if (w[i] != canary(f, i)) {
+            runtime_say("fiber '", f->name, "' overflowed its stack");
+            mirage_abort();
+        }
+    }
+}
+
+static void free_fiber(struct mirage_fiber *f)
+{
+    free(f->stack);
+    free(f);
+    stats.fibers--;
+}
+
+/* Runs in whichever fiber has just gained the CPU. */
+static void after_switch(void)
+{
+    struct mirage_fiber *p = prev;
+
+#ifdef SCHED_ASAN
+    __sanitizer_finish_switch_fiber(cur->fake_stack, &p->asan_bottom, &p->asan_size);
+#endif
+    /* A finished fiber cannot free the stack it runs on: its successor does. */
+    if (p->state == DONE) {
+        free(p->stack);
+        p->stack = NULL;
+        if (p->detached)
+            free_fiber(p);
+    }
+}
+
+static void switch_to(struct mirage_fiber *next)
+{
+    struct mirage_fiber *self = cur;
+
+    check_canary(self);
+    prev = self;
+    cur = next;
+    stats.switches++;
+#ifdef SCHED_ASAN
+    __sanitizer_start_switch_fiber(self->state == DONE ? NULL : &self->fake_stack,
+                                   next->asan_bottom, next->asan_size);
+#endif
+    mirage_ctx_switch(&self->sp, next->sp);
+    after_switch();
+}
+
+static void wake(struct mirage_fiber *f, int result)
+{
+    if (f->state != WAITING)
+        return;
+    if (f->wq)
+        wq_unlink(f);
+    mirage_timer_stop(&f->timer);
+    f->wake = result;
+    f->state = RUNNABLE;
+    rq_push(f);
+}
+
+static void on_timeout(struct mirage_timer *t)
+{
+    wake((struct mirage_fiber *)((char *)t - offsetof(struct mirage_fiber, timer)),
+         MIRAGE_ETIMEDOUT);
+}
+
+static void expire_timers(uint64_t now)
+{
+    in_callback = 1;
+    runtime_timer_expire(now);
+    in_callback = 0;
+}
+
+static mirage_handle_set_t devices_waited(void)
+{
+    mirage_handle_set_t set = 0;
+
+    for (int h = 0; h < HANDLES; h++)
+        if (devq[h].head)
+            set |= 1ULL << h;
+    return set;
+}
+
+static inline uint64_t rdtsc(void)
+{
+    uint32_t lo, hi;
+
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+/* Nothing can run and nothing can wake anyone: rather than block forever,
+ * the waiting fiber (or main) gets MIRAGE_EDEADLK. */
+static void deadlock(void)
+{
+    struct mirage_fiber *v = cur->state == WAITING ? cur : &main_fiber;
+
+    runtime_say("deadlock: fiber '", v->name, "' waits and nothing can wake it");
+    if (v->state != WAITING)
+        mirage_abort();
+    wake(v, MIRAGE_EDEADLK);
+}
+
+/* Runs due timers and asks the platform for ready devices; blocks until the
+ * next deadline or input only when (block) and nothing is runnable. */
+static void poll_events(int block)
+{
+    mirage_handle_set_t waited, ready = 0;
+    uint64_t deadline;
+
+    expire_timers(mirage_clock_monotonic());
+    waited = devices_waited();
+    if (rq_head)
+        block = 0;
+    if (!block && !waited)
+        return;
+    deadline = block ? runtime_timer_next() : 0;
+    if (block && deadline == MIRAGE_FOREVER && !waited) {
+        deadlock();
+        return;
+    }
+    stats.yields++;
+    mirage_yield(deadline, &ready);
+    if (runtime_event_hook) {
+        uint64_t ev[2] = {rdtsc(), ready};
+        runtime_event_hook(0, ev, sizeof(ev));
+    }
+    ready &= waited;
+    for (int h = 0; ready != 0 && h < HANDLES; h++) {
+        if (ready & (1ULL << h)) {
+            mirage_cond_broadcast(&devq[h]);
+            ready &= ~(1ULL << h);
+        }
+    }
+    expire_timers(mirage_clock_monotonic());
+}
+
+/* Gives the CPU to the next runnable fiber (which may be the caller, once
+ * woken); returns when the caller runs again. A DONE caller never returns. */
+static void schedule(void)
+{
+    for (;;) {
+        struct mirage_fiber *next;
+
+        /* Busy fibers must not starve timers and devices. */
+        if (rq_head && (++ticks & 63) == 0)
+            poll_events(0);
+        next = rq_pop();
+        if (next) {
+            if (next != cur)
+                switch_to(next);
+            return;
+        }
+        poll_events(1);
+    }
+}
+
+static int wait_on(struct mirage_cond *c, uint64_t deadline)
+{
+    struct mirage_fiber *self = cur;
+
+    if (in_callback) {
+        runtime_say("a timer callback tried to wait (in fiber '", self->name, "')");
+        mirage_abort();
+    }
+    if (self->cancelled && !self->shielded)
+        return MIRAGE_ECANCELED;
+    if (c)
+        wq_append(c, self);
+    if (deadline != MIRAGE_FOREVER)
+        mirage_timer_start(&self->timer, deadline, on_timeout);
+    self->state = WAITING;
+    self->wake = 0;
+    schedule();
+    return self->wake;
+}
+
+static void fiber_entry(struct mirage_fiber *f)
+{
+    after_switch();
+    f->result = f->fn(f->arg);
+    f->state = DONE;
+    check_canary(f);
+    if (f->watcher)
+        mirage_cond_broadcast(f->watcher);
+    schedule();
+    runtime_say("finished fiber '", f->name, "' was resumed");
+    mirage_abort();
+}
+
+size_t mirage_sched_set_stack_size(size_t bytes)
+{
+    size_t old = default_stack;
+
+    if (bytes != 0)
+        default_stack = bytes < MIRAGE_FIBER_STACK_MIN ? MIRAGE_FIBER_STACK_MIN : bytes;
+    return old;
+}
+
+struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, void *arg,
+                                        size_t stack)
+{
+    struct mirage_fiber *f;
+    uint64_t *frame;
+
+    if (stack == 0)
+        stack = default_stack;
+    if (stack < MIRAGE_FIBER_STACK_MIN)
+        stack = MIRAGE_FIBER_STACK_MIN;
+    if (stack > SIZE_MAX / 2)
+        return NULL;
+    stack = (stack + 15) & ~(size_t)15;
+    f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->stack = aligned_alloc(16, stack);
+    if (f->stack == NULL) {
+        free(f);
+        return NULL;
+    }
+    f->stack_size = stack;
+    f->fn = fn;
+    f->arg = arg;
+    f->state = RUNNABLE;
+    strncpy(f->name, name ? name : "fiber", sizeof(f->name) - 1);
+    for (int i = 0; i < CANARY_WORDS; i++)
+        ((uint64_t *)f->stack)[i] = canary(f, i);
+    /* The frame mirage_ctx_switch pops: control words, r15..r12, rbx, rbp,
+     * then mirage_ctx_start as the return address, 16 bytes below the top. */
+    frame = (uint64_t *)(f->stack + stack) - 8;
+    memset(frame, 0, 8 * sizeof(*frame));
+    frame[0] = 0x1f80 | (0x037fULL << 32); /* MXCSR and x87 defaults */
+    frame[3] = (uintptr_t)fiber_entry;     /* r13 */
+    frame[4] = (uintptr_t)f;               /* r12 */
+    frame[7] = (uintptr_t)mirage_ctx_start;
+    f->sp = frame;
+#ifdef SCHED_ASAN
+    f->asan_bottom = f->stack;
+    f->asan_size = stack;
+#endif
+    stats.fibers++;
+    rq_push(f);
+    return f;
+}
+
+void mirage_fiber_detach(struct mirage_fiber *f)
+{
+    if (f == NULL || f == &main_fiber)
+        return;
+    if (f->state == DONE && f->stack == NULL)
+        free_fiber(f);
+    else
+        f->detached = 1;
+}
+
+void mirage_fiber_cancel(struct mirage_fiber *f)
+{
+    if (f == NULL || f->state == DONE)
+        return;
+    f->cancelled = 1;
+    if (f->state == WAITING && !f->shielded)
+        wake(f, MIRAGE_ECANCELED);
+}
+
+static size_t count_done(struct mirage_fiber **fs, size_t n)
+{
+    size_t done = 0;
+
+    for (size_t i = 0; i < n; i++)
+        done += fs[i]->state == DONE;
+    return done;
+}
+
+/* Cancels every unfinished fiber of fs[0..n) and waits, not cancellable
+ * itself, until all have returned. */
+static void cancel_and_wait(struct mirage_fiber **fs, size_t n, struct mirage_cond *c)
+{
+    unsigned shielded = cur->shielded;
+
+    for (size_t i = 0; i < n; i++)
+        mirage_fiber_cancel(fs[i]);
+    cur->shielded = 1;
+    while (count_done(fs, n) < n)
+        if (wait_on(c, MIRAGE_FOREVER) == MIRAGE_EDEADLK)
+            break;
+    cur->shielded = shielded;
+}
+
+/* Frees fs[0..n) once done, taking results; an unfinished one (after a
+ * deadlock) is detached instead, as nothing may free a live fiber. */
+static void collect(struct mirage_fiber **fs, size_t n, int *results)
+{
+    for (size_t i = 0; i < n; i++) {
+        fs[i]->watcher = NULL;
+        if (results)
+            results[i] = fs[i]->result;
+        mirage_fiber_detach(fs[i]);
+    }
+}
+
+/* Makes (c) the watcher of fs[0..n); a fiber given twice, already watched,
+ * detached or the caller itself makes it refuse, changing nothing. */
+static int watch(struct mirage_fiber **fs, size_t n, struct mirage_cond *c)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fs[i] == NULL || fs[i] == cur || fs[i] == &main_fiber || fs[i]->watcher ||
+            fs[i]->detached) {
+            while (i-- > 0)
+                fs[i]->watcher = NULL;
+            return MIRAGE_EINVAL;
+        }
+        fs[i]->watcher = c;
+    }
+    return 0;
+}
+
+int mirage_fiber_join_all(struct mirage_fiber **fs, size_t n, int *results)
+{
+    struct mirage_cond c = MIRAGE_COND_INIT;
+    int r = watch(fs, n, &c);
+
+    if (r < 0)
+        return r;
+    while (count_done(fs, n) < n) {
+        int w = wait_on(&c, MIRAGE_FOREVER);
+
+        if (w == MIRAGE_ECANCELED || w == MIRAGE_EDEADLK) {
+            r = w;
+            cancel_and_wait(fs, n, &c);
+            break;
+        }
+    }
+    collect(fs, n, results);
+    return r;
+}
+
+int mirage_fiber_join(struct mirage_fiber *f, int *result)
+{
+    return mirage_fiber_join_all(&f, 1, result);
+}
+
+int mirage_fiber_pick(struct mirage_fiber **fs, size_t n, size_t *winner, int *result)
+{
+    struct mirage_cond c = MIRAGE_COND_INIT;
+    int r = n == 0 ? MIRAGE_EINVAL : watch(fs, n, &c);
+    size_t w = n;
+
+    if (r < 0)
+        return r;
+    while (count_done(fs, n) == 0) {
+        int e = wait_on(&c, MIRAGE_FOREVER);
+
+        if (e == MIRAGE_ECANCELED || e == MIRAGE_EDEADLK) {
+            r = e;
+            break;
+        }
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (fs[i]->state == DONE) {
+            w = i;
+            break;
+        }
+    }
+    cancel_and_wait(fs, n, &c);
+    if (w < n) {
+        if (winner)
+            *winner = w;
+        if (result)
+            *result = fs[w]->result;
+    }
+    collect(fs, n, NULL);
+    return r;
+}
+
+struct mirage_fiber *mirage_fiber_self(void)
+{
+    return cur;
+}
+
+const char *mirage_fiber_name(const struct mirage_fiber *f)
+{
+    return f->name;
+}
+
+int mirage_fiber_cancelled(void)
+{
+    return cur->cancelled;
+}
+
+int mirage_fiber_yield(void)
+{
+    if (in_callback) {
+        runtime_say("a timer callback tried to yield (in fiber '", cur->name, "')");
+        mirage_abort();
+    }
+    if (cur->cancelled && !cur->shielded)
+        return MIRAGE_ECANCELED;
+    rq_push(cur);
+    schedule();
+    return 0;
+}
+
+int mirage_wait_device(mirage_handle_t h, uint64_t deadline)
+{
+    if (h >= HANDLES)
+        return MIRAGE_EINVAL;
+    return wait_on(&devq[h], deadline);
+}
+
+int mirage_cond_wait(struct mirage_cond *c, uint64_t deadline)
+{
+    return wait_on(c, deadline);
+}
+
+int mirage_cond_signal(struct mirage_cond *c)
+{
+    if (c->head == NULL)
+        return 0;
+    wake(c->head, 0);
+    return 1;
+}
+
+int mirage_cond_broadcast(struct mirage_cond *c)
+{
+    int n = 0;
+
+    while (c->head) {
+        wake(c->head, 0);
+        n++;
+    }
+    return n;
+}
+
+int mirage_sleep_until(uint64_t deadline)
+{
+    int r = wait_on(NULL, deadline);
+
+    return r == MIRAGE_ETIMEDOUT ? 0 : r;
+}
+
+int mirage_sched_drain(void)
+{
+    for (;;) {
+        if (cur->cancelled && !cur->shielded)
+            return MIRAGE_ECANCELED;
+        if (rq_head) {
+            mirage_fiber_yield();
+            continue;
+        }
+        if (runtime_timer_next() == MIRAGE_FOREVER && !devices_waited())
+            return 0;
+        poll_events(1);
+    }
+}
+
+void mirage_sched_stats(struct mirage_sched_stats *st)
+{
+    *st = stats;
+}

@@ -1,0 +1,377 @@
+/* test_sched.c: fibers, sleep, conditions, devices, join/pick/cancel, timers and overflow checks. */
+#include <sys/wait.h>
+
+#include "check.h"
+#include "fake_platform.h"
+#include "mirage/sched.h"
+#include "mirage/time.h"
+
+static char trace[256];
+
+static void note(const char *s)
+{
+    strncat(trace, s, sizeof(trace) - strlen(trace) - 1);
+}
+
+static int return_arg(void *arg)
+{
+    note("r");
+    return (int)(intptr_t)arg;
+}
+
+static void test_spawn_join(void)
+{
+    struct mirage_fiber *f = mirage_fiber_spawn("ret", return_arg, (void *)42, 0);
+    int r = 0;
+
+    trace[0] = '\0';
+    CHECK(f != NULL);
+    note("m"); /* spawn does not run the fiber before the caller waits */
+    CHECK_INT(mirage_fiber_join(f, &r), 0);
+    CHECK_INT(r, 42);
+    CHECK_STR(trace, "mr");
+}
+
+struct sleeper {
+    uint64_t ns;
+    uint64_t woke_at;
+    char tag[2];
+};
+
+static int sleep_fn(void *arg)
+{
+    struct sleeper *s = arg;
+    int r = mirage_sleep_ns(s->ns);
+
+    s->woke_at = mirage_time_now();
+    note(s->tag);
+    return r;
+}
+
+/* Wakes in deadline order, each exactly at its deadline, one yield per wake. */
+static void test_sleep_order(void)
+{
+    struct sleeper s[3] = {{300, 0, "c"}, {100, 0, "a"}, {200, 0, "b"}};
+    struct mirage_fiber *fs[3];
+    int results[3];
+    uint64_t t0 = mirage_time_now();
+    int y0 = fake_yields;
+
+    trace[0] = '\0';
+    for (int i = 0; i < 3; i++)
+        fs[i] = mirage_fiber_spawn(s[i].tag, sleep_fn, &s[i], 0);
+    CHECK_INT(mirage_fiber_join_all(fs, 3, results), 0);
+    CHECK_STR(trace, "abc");
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(results[i], 0);
+        CHECK_INT(s[i].woke_at - t0, s[i].ns);
+    }
+    CHECK_INT(fake_yields - y0, 3);
+}
+
+/* pick: the 10 ns sleeper wins, the 50 ns one is cancelled mid-sleep. */
+static void test_pick(void)
+{
+    struct sleeper s[2] = {{50, 0, "x"}, {10, 0, "y"}};
+    struct mirage_fiber *fs[2];
+    size_t winner = 9;
+    int result = 9;
+    uint64_t t0 = mirage_time_now();
+    struct mirage_sched_stats st;
+
+    trace[0] = '\0';
+    fs[0] = mirage_fiber_spawn("x", sleep_fn, &s[0], 0);
+    fs[1] = mirage_fiber_spawn("y", sleep_fn, &s[1], 0);
+    CHECK_INT(mirage_fiber_pick(fs, 2, &winner, &result), 0);
+    CHECK_INT(winner, 1);
+    CHECK_INT(result, 0);
+    CHECK_STR(trace, "yx");
+    CHECK_INT(s[0].woke_at - t0, 10); /* woken by the cancel, not its deadline */
+    CHECK_INT(mirage_timer_count(), 0);
+    mirage_sched_stats(&st);
+    CHECK_INT(st.fibers, 0);
+    CHECK_INT(mirage_fiber_pick(fs, 0, NULL, NULL), MIRAGE_EINVAL);
+}
+
+static struct mirage_cond cond = MIRAGE_COND_INIT;
+
+static int cond_waiter(void *arg)
+{
+    int r = mirage_cond_wait(&cond, arg ? mirage_deadline_in((uint64_t)(uintptr_t)arg)
+                                        : MIRAGE_FOREVER);
+    note(r == 0 ? "s" : r == MIRAGE_ETIMEDOUT ? "t" : "?");
+    return r;
+}
+
+static void test_cond(void)
+{
+    struct mirage_fiber *fs[3];
+    int results[3];
+
+    trace[0] = '\0';
+    fs[0] = mirage_fiber_spawn("w0", cond_waiter, NULL, 0);
+    fs[1] = mirage_fiber_spawn("w1", cond_waiter, NULL, 0);
+    fs[2] = mirage_fiber_spawn("w2", cond_waiter, (void *)1000, 0);
+    CHECK_INT(mirage_fiber_yield(), 0); /* all three now wait */
+    CHECK_INT(mirage_cond_signal(&cond), 1);
+    CHECK_INT(mirage_fiber_yield(), 0);
+    CHECK_STR(trace, "s");
+    CHECK_INT(mirage_cond_broadcast(&cond), 2);
+    CHECK_INT(mirage_fiber_join_all(fs, 3, results), 0);
+    CHECK_INT(results[0], 0);
+    CHECK_INT(results[1], 0);
+    CHECK_INT(results[2], 0);
+    /* A wait with a deadline and no signal times out, exactly then. */
+    trace[0] = '\0';
+    uint64_t t0 = mirage_time_now();
+    fs[0] = mirage_fiber_spawn("w3", cond_waiter, (void *)700, 0);
+    CHECK_INT(mirage_fiber_join(fs[0], &results[0]), 0);
+    CHECK_INT(results[0], MIRAGE_ETIMEDOUT);
+    CHECK_INT(mirage_time_now() - t0, 700);
+    CHECK(cond.head == NULL);
+}
+
+static int forever_fn(void *arg)
+{
+    (void)arg;
+    int r1 = mirage_sleep_until(MIRAGE_FOREVER);
+    int r2 = mirage_sleep_ns(1); /* cancellation is sticky */
+
+    return r1 == MIRAGE_ECANCELED && r2 == MIRAGE_ECANCELED ? 7 : -1;
+}
+
+static int canceller(void *arg)
+{
+    mirage_sleep_ns(100);
+    mirage_fiber_cancel(arg);
+    return 0;
+}
+
+static void test_cancel(void)
+{
+    struct mirage_fiber *f = mirage_fiber_spawn("forever", forever_fn, NULL, 0);
+    struct mirage_fiber *c = mirage_fiber_spawn("canceller", canceller, f, 0);
+    int r = 0;
+
+    CHECK_INT(mirage_fiber_join(f, &r), 0);
+    CHECK_INT(r, 7);
+    CHECK_INT(mirage_fiber_join(c, NULL), 0);
+    CHECK_INT(mirage_timer_count(), 0);
+}
+
+/* A joiner that is cancelled cancels what it joins, waits for it, and says so. */
+static int joiner(void *arg)
+{
+    struct mirage_fiber *inner = mirage_fiber_spawn("inner", forever_fn, NULL, 0);
+    int r = 0, j = mirage_fiber_join(inner, &r);
+
+    *(int *)arg = r;
+    return j;
+}
+
+static void test_cancel_joiner(void)
+{
+    int inner_result = 0, r = 0;
+    struct mirage_fiber *j = mirage_fiber_spawn("joiner", joiner, &inner_result, 0);
+    struct mirage_fiber *c = mirage_fiber_spawn("canceller", canceller, j, 0);
+    struct mirage_fiber *both[2] = {j, c};
+    int results[2];
+
+    CHECK_INT(mirage_fiber_join_all(both, 2, results), 0);
+    r = results[0];
+    CHECK_INT(r, MIRAGE_ECANCELED);
+    CHECK_INT(inner_result, 7);
+}
+
+static int twice_fn(void *arg)
+{
+    (void)arg;
+    return mirage_sleep_ns(5);
+}
+
+static void test_join_errors(void)
+{
+    struct mirage_fiber *f = mirage_fiber_spawn("t", twice_fn, NULL, 0);
+    struct mirage_fiber *pair[2] = {f, f};
+
+    CHECK_INT(mirage_fiber_join(mirage_fiber_self(), NULL), MIRAGE_EINVAL);
+    CHECK_INT(mirage_fiber_join_all(pair, 2, NULL), MIRAGE_EINVAL);
+    CHECK_INT(mirage_fiber_join(f, NULL), 0);
+}
+
+static int dev_fn(void *arg)
+{
+    uintptr_t h = (uintptr_t)arg;
+    int r = mirage_wait_device(h, mirage_deadline_in(1000));
+
+    note(r == 0 ? "R" : r == MIRAGE_ETIMEDOUT ? "T" : "?");
+    return r;
+}
+
+/* Input on handle 3 wakes only its waiter; the handle-4 waiter times out. */
+static void test_device(void)
+{
+    struct mirage_fiber *fs[2];
+    int results[2];
+    uint64_t t0 = mirage_time_now();
+
+    trace[0] = '\0';
+    fake_ready_at = t0 + 400;
+    fake_ready = 1ULL << 3;
+    fs[0] = mirage_fiber_spawn("dev3", dev_fn, (void *)3, 0);
+    fs[1] = mirage_fiber_spawn("dev4", dev_fn, (void *)4, 0);
+    CHECK_INT(mirage_fiber_join_all(fs, 2, results), 0);
+    CHECK_INT(results[0], 0);
+    CHECK_INT(results[1], MIRAGE_ETIMEDOUT);
+    CHECK_STR(trace, "RT");
+    CHECK_INT(mirage_time_now() - t0, 1000);
+    CHECK_INT(mirage_wait_device(64, 0), MIRAGE_EINVAL);
+}
+
+/* Nothing can ever signal: main gets EDEADLK instead of hanging. */
+static void test_deadlock(void)
+{
+    struct mirage_cond never = MIRAGE_COND_INIT;
+
+    fake_console_clear();
+    CHECK_INT(mirage_cond_wait(&never, MIRAGE_FOREVER), MIRAGE_EDEADLK);
+    CHECK(strstr(fake_console_text(), "deadlock: fiber 'main'") != NULL);
+    CHECK(never.head == NULL);
+}
+
+/* ---- callback timers ---- */
+
+#define MANY 100000
+static struct mirage_timer timers[MANY];
+static uint64_t last_fired;
+static int fired, out_of_order;
+
+static void on_fire(struct mirage_timer *t)
+{
+    if (t->deadline < last_fired)
+        out_of_order++;
+    last_fired = t->deadline;
+    fired++;
+}
+
+static void test_many_timers(void)
+{
+    uint64_t base = mirage_time_now(), x = 88172645463325252ULL;
+
+    for (int i = 0; i < MANY; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        mirage_timer_start(&timers[i], base + 1 + x % 1000000, on_fire);
+    }
+    CHECK_INT(mirage_timer_count(), MANY);
+    for (int i = 0; i < MANY; i += 2)
+        mirage_timer_stop(&timers[i]);
+    mirage_timer_stop(&timers[0]); /* stopping twice is harmless */
+    CHECK_INT(mirage_timer_count(), MANY / 2);
+    /* Re-arming moves a pending timer rather than adding it twice. */
+    mirage_timer_start(&timers[1], base + 2000000, on_fire);
+    CHECK_INT(mirage_timer_count(), MANY / 2);
+    last_fired = 0;
+    CHECK_INT(mirage_sched_drain(), 0);
+    CHECK_INT(fired, MANY / 2);
+    CHECK_INT(out_of_order, 0);
+    CHECK_INT(last_fired, base + 2000000);
+    CHECK_INT(mirage_timer_count(), 0);
+}
+
+/* ---- many fibers and the stack check ---- */
+
+static int counter;
+
+static int bump(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) {
+        counter++;
+        mirage_fiber_yield();
+    }
+    return 0;
+}
+
+static void test_many_fibers(void)
+{
+    enum { N = 500 };
+    struct mirage_fiber *fs[N];
+
+    counter = 0;
+    for (int i = 0; i < N; i++) {
+        fs[i] = mirage_fiber_spawn("bump", bump, NULL, MIRAGE_FIBER_STACK_MIN);
+        CHECK(fs[i] != NULL);
+    }
+    CHECK_INT(mirage_fiber_join_all(fs, N, NULL), 0);
+    CHECK_INT(counter, 3 * N);
+    /* Detached fibers free themselves. */
+    for (int i = 0; i < 10; i++)
+        mirage_fiber_detach(mirage_fiber_spawn("det", bump, NULL, 0));
+    CHECK_INT(mirage_sched_drain(), 0);
+    struct mirage_sched_stats st;
+    mirage_sched_stats(&st);
+    CHECK_INT(st.fibers, 0);
+}
+
+/* Without instrumentation: the point is to run past the stack's end as a
+ * real overflow would, which the sanitizer would (rightly) stop first. */
+__attribute__((no_sanitize_address, noinline)) static int deep(int n)
+{
+    volatile char frame[1024];
+
+    for (size_t i = 0; i < sizeof(frame); i++)
+        frame[i] = (char)n;
+    return n == 0 ? frame[0] : deep(n - 1) + frame[1];
+}
+
+static int overflow_fn(void *arg)
+{
+    (void)arg;
+    return deep(18); /* ~19 KiB of frames on a 16 KiB stack */
+}
+
+static void test_overflow_caught(void)
+{
+    pid_t pid;
+    int status = 0, fds[2];
+    char buf[512] = "";
+    ssize_t n;
+
+    CHECK(pipe(fds) == 0);
+    pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        dup2(fds[1], 2);
+        struct mirage_fiber *f = mirage_fiber_spawn("greedy", overflow_fn, NULL,
+                                                    MIRAGE_FIBER_STACK_MIN);
+        mirage_fiber_join(f, NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    n = read(fds[0], buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 255);
+    CHECK(strstr(buf, "fiber 'greedy' overflowed its stack") != NULL);
+}
+
+int main(void)
+{
+    test_spawn_join();
+    test_sleep_order();
+    test_pick();
+    test_cond();
+    test_cancel();
+    test_cancel_joiner();
+    test_join_errors();
+    test_device();
+    test_deadlock();
+    test_many_timers();
+    test_many_fibers();
+    test_overflow_caught();
+    return CHECK_DONE();
+}
