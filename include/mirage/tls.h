@@ -1,0 +1,21 @@
+/* tls.h: the thread control block that holds the stack-protector canary (spt and hvt). */
+#ifndef MIRAGE_TLS_H
+#define MIRAGE_TLS_H
+
+#include <stdint.h>
+
+/* Fills the libc's static TCB (self-pointer at offset 0, canary at 0x28, the
+ * layout glibc-built objects such as BearSSL's read through %fs) with a canary
+ * from RDRAND, else RDSEED, else TSC jitter, and points FS at it with
+ * mirage_set_tls_base(). The bindings call it first thing from _start: it and
+ * its callees run without stack protection, and no function that is active
+ * across the call may be protected (the canary changes under it). */
+void mirage_tls_init(void);
+
+/* 64 bits from the CPU's random instructions (RDRAND, else RDSEED), or TSC
+ * jitter if the CPU has neither. Returns 1 if the value came from the random
+ * instructions, 0 for the TSC fallback. One input among several for the
+ * runtime's generator, never a generator on its own. */
+int mirage_cpu_random(uint64_t *out);
+
+#endif
