@@ -157,6 +157,20 @@ static int has_error_code(uint64_t v)
     return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
+/* The guest ran `syscall`: there is no kernel to take it. */
+static int syscall_exit(struct hvt_vm *vm)
+{
+    struct kvm_regs r;
+
+    if (ioctl(vm->vcpufd, KVM_GET_REGS, &r) < 0) {
+        hvt_say("guest made a system call\n");
+        return TENDER_EXIT_SANDBOX;
+    }
+    hvt_say("guest made system call %llu at rip 0x%llx: a unikernel has no system calls\n",
+            (unsigned long long)r.rax, (unsigned long long)r.rcx - 2);
+    return TENDER_EXIT_SANDBOX;
+}
+
 /* The stub pushed the vector on the ring-0 stack above what the CPU pushed. */
 static int fault(struct hvt_vm *vm)
 {
@@ -177,6 +191,9 @@ static int fault(struct hvt_vm *vm)
     } else {
         rip = w[1];
     }
+    /* PVM enters LSTAR still in ring 3, so a syscall shows as a fetch fault there. */
+    if (v == 14 && rip == HVT_STUBS_ADDR + 32 * 8)
+        return syscall_exit(vm);
     if (v == 14) {
         const char *what = ec & 0x10 ? "executing" : ec & 2 ? "writing" : "reading";
         const char *why = ec & 1 ? "protection violation" : "page not present";
@@ -199,6 +216,8 @@ static int io_exit(struct hvt_vm *vm)
 
     if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_FAULT)
         return fault(vm);
+    if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_SYSCALL)
+        return syscall_exit(vm);
     if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_KICK)
         return CONTINUE; /* no network thread to wake */
     if (run->io.direction != KVM_EXIT_IO_OUT || port < HVT_PORT_BASE || n >= HVT_HC_COUNT ||

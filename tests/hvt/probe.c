@@ -101,6 +101,17 @@ int mirage_main(int argc, char **argv)
         say("stack: ok\n");
         return 0;
     }
-    say("usage: hvtprobe clock|heap|tls|sse|stack KIB\n");
+    if (!strcmp(what, "cpuid")) {
+        /* the CPU features the guest sees: RDRAND (leaf 1 ecx bit 30), FSGSBASE (leaf 7 ebx bit 0)
+         */
+        uint32_t a, b, c, d;
+
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+        say((c >> 30) & 1 ? "rdrand: yes\n" : "rdrand: no\n");
+        __asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(0));
+        say(b & 1 ? "fsgsbase: yes\n" : "fsgsbase: no\n");
+        return 0;
+    }
+    say("usage: hvtprobe cpuid|clock|heap|tls|sse|stack KIB\n");
     return 2;
 }

@@ -17,9 +17,10 @@
  */
 #define HVT_GUEST_MIN 0x100000ULL
 
-#define HVT_PORT_BASE  0x80
-#define HVT_PORT_FAULT 0x7f /* the ring-0 exception stubs report here */
-#define HVT_PORT_KICK  0x7e /* any write wakes the tender's network thread */
+#define HVT_PORT_BASE    0x80
+#define HVT_PORT_FAULT   0x7f /* the ring-0 exception stubs report here */
+#define HVT_PORT_KICK    0x7e /* any write wakes the tender's network thread */
+#define HVT_PORT_SYSCALL 0x7d /* the ring-0 `syscall` entry reports here */
 
 enum hvt_hypercall {
     HVT_HC_CONSOLE = 0, /* struct hvt_hc_console */
