@@ -17,6 +17,7 @@ include tender/module.mk
 include examples/module.mk
 include bench/module.mk
 include tests/hvt/module.mk
+include tests/spt/module.mk
 include tests/module.mk
 
 all: $(ALL)

@@ -18,6 +18,9 @@
  * own alternate stack). They report and end the process; they never return.
  */
 #define NOSP __attribute__((no_stack_protector))
+#define PAGE 4096
+
+static uint64_t guard_page;
 
 struct msg {
     char buf[256];
@@ -70,6 +73,8 @@ NOSP static void on_sigsys(int sig, siginfo_t *si, void *ctx)
     put_num(&m, nr, 10);
     if (si->si_arch != AUDIT_ARCH_X86_64)
         put(&m, " (not the x86_64 ABI)");
+    else if (nr & 0x40000000)
+        put(&m, " (the x32 ABI)");
     else if (nr < sizeof(sysnames) / sizeof(sysnames[0]) && sysnames[nr] != NULL) {
         put(&m, " (");
         put(&m, sysnames[nr]);
@@ -122,6 +127,8 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
         put(&m, code & PF_FETCH ? " executing" : code & PF_WRITE ? " writing" : " reading");
         put(&m, " address ");
         put_num(&m, (uint64_t)(uintptr_t)si->si_addr, 16);
+        if ((uint64_t)(uintptr_t)si->si_addr - guard_page < PAGE)
+            put(&m, " (stack overflow)");
     } else if (sig == SIGSEGV && trapno == TRAP_GP) {
         put(&m, " general protection fault (a non-canonical address or a privileged instruction)");
     } else if (sig == SIGILL) {
@@ -143,7 +150,7 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
     report(&m, TENDER_EXIT_FAULT);
 }
 
-int spt_faults_catch(char *err)
+int spt_faults_catch(uint64_t guard, char *err)
 {
     static char altstack[32768] __attribute__((aligned(64)));
     static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
@@ -152,6 +159,7 @@ int spt_faults_catch(char *err)
     struct sigaction ign = {.sa_handler = SIG_IGN};
     sigset_t unblock;
 
+    guard_page = guard;
     sigfillset(&sa.sa_mask);
     sigemptyset(&unblock);
     if (sigaltstack(&ss, NULL) < 0)

@@ -174,5 +174,6 @@ int spt_guest_map(uint64_t base, uint64_t bytes, struct spt_guest_mem *mem, char
     mem->boot->heap_start = base + info;
     mem->boot->heap_size = guard - (base + info);
     mem->stack_top = top;
+    mem->guard = guard;
     return 0;
 }

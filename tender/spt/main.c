@@ -103,7 +103,7 @@ int main(int argc, char **argv)
         return refuse(err);
     close(fd);
     fill_boot(mem.boot);
-    if (make_epoll(mem.boot, err) < 0 || spt_faults_catch(err) < 0 ||
+    if (make_epoll(mem.boot, err) < 0 || spt_faults_catch(mem.guard, err) < 0 ||
         spt_filter_install(mem.boot, err) < 0)
         return refuse(err);
     enter(img.entry, mem.stack_top, mem.boot);

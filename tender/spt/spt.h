@@ -20,6 +20,7 @@ int spt_image_map(int fd, const struct tender_image *img, char *err);
 struct spt_guest_mem {
     struct spt_boot_info *boot;
     uint64_t stack_top; /* 16-byte aligned */
+    uint64_t guard;     /* the inaccessible page below the stack */
 };
 
 /* Maps (bytes) of guest memory at (base). Returns 0 or -1 with (err). */
@@ -31,7 +32,8 @@ int spt_guest_map(uint64_t base, uint64_t bytes, struct spt_guest_mem *mem, char
 int spt_filter_install(const struct spt_boot_info *boot, char *err);
 
 /* Installs the handlers that turn a guest fault or a forbidden system call
- * into a message and the tender's exit status. Returns 0 or -1 with (err). */
-int spt_faults_catch(char *err);
+ * into a message and the tender's exit status; a fault on the page at (guard)
+ * is named a stack overflow. Returns 0 or -1 with (err). */
+int spt_faults_catch(uint64_t guard, char *err);
 
 #endif

@@ -1,0 +1,116 @@
+/* fault.c: misbehaves as argv[1] asks, so the tests can check each target reports it and ends right. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/manifest.h"
+#include "mirage/platform.h"
+
+MIRAGE_MANIFEST();
+
+/*
+ * Modes: return N | exit N | abort | null-write | null-read | text-write |
+ * rodata-write | exec-data | exec-stack | exec-heap | wild-jump |
+ * noncanonical | ud2 | div0 | int3 | stack-smash | stack-overflow | syscall.
+ * Each prints "fault: MODE" first, so a test can tell the program got there.
+ */
+
+static unsigned char data_code[16] = {0xc3}; /* ret */
+static const char rodata[] = "read-only";
+static volatile int zero, one = 1;
+/* Addresses through a volatile so the compiler cannot see (and refuse) the bad access. */
+static volatile uintptr_t page0 = 8, noncanonical = 0x8000000000000000ULL;
+static volatile unsigned long depth_limit = ~0UL;
+
+__attribute__((noinline)) static void call(void *code)
+{
+    ((void (*)(void))code)();
+}
+
+/* Writes past its buffer: the canary check ends the unikernel on return. */
+__attribute__((noinline)) static void smash(const char *src, size_t n)
+{
+    char buf[16];
+
+    memcpy(buf, src, n);
+    __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+__attribute__((noinline)) static int recurse(volatile char *prev, unsigned long depth)
+{
+    volatile char frame[4096];
+
+    frame[0] = prev ? prev[0] + 1 : 0;
+    if (depth >= depth_limit)
+        return frame[0];
+    return recurse(frame, depth + 1) + frame[1];
+}
+
+static int run(const char *mode, const char *arg)
+{
+    if (strcmp(mode, "exit") == 0)
+        exit(atoi(arg));
+    if (strcmp(mode, "abort") == 0)
+        mirage_abort();
+    if (strcmp(mode, "null-write") == 0)
+        *(volatile int *)page0 = 1;
+    if (strcmp(mode, "null-read") == 0)
+        return *(volatile int *)(page0 + 8);
+    if (strcmp(mode, "text-write") == 0)
+        *(volatile unsigned char *)(uintptr_t)mirage_main = 0xcc;
+    if (strcmp(mode, "rodata-write") == 0)
+        *(volatile char *)rodata = 'X';
+    if (strcmp(mode, "exec-data") == 0)
+        call(data_code);
+    if (strcmp(mode, "exec-stack") == 0) {
+        unsigned char code[16] = {0xc3};
+        call(code);
+    }
+    if (strcmp(mode, "exec-heap") == 0) {
+        unsigned char *code = malloc(16);
+        if (code == NULL)
+            return 2;
+        code[0] = 0xc3;
+        call(code);
+    }
+    if (strcmp(mode, "wild-jump") == 0)
+        call((void *)0xdead000);
+    if (strcmp(mode, "noncanonical") == 0)
+        return *(volatile int *)noncanonical;
+    if (strcmp(mode, "ud2") == 0)
+        __builtin_trap();
+    if (strcmp(mode, "div0") == 0)
+        zero = one / zero;
+    if (strcmp(mode, "int3") == 0)
+        __asm__ volatile("int3");
+    if (strcmp(mode, "stack-smash") == 0) {
+        char big[64];
+        memset(big, 'A', sizeof(big));
+        smash(big, sizeof(big));
+    }
+    if (strcmp(mode, "stack-overflow") == 0)
+        return recurse(NULL, 0);
+    if (strcmp(mode, "syscall") == 0) {
+        /* getpid: no binding ever needs it. */
+        long r;
+        __asm__ volatile("syscall" : "=a"(r) : "a"(39L) : "rcx", "r11", "memory");
+        printf("fault: getpid returned %ld\n", r);
+        return 3;
+    }
+    printf("fault: unknown mode '%s'\n", mode);
+    return 2;
+}
+
+int mirage_main(int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("usage: fault MODE [N]\n");
+        return 2;
+    }
+    printf("fault: %s\n", argv[1]);
+    if (strcmp(argv[1], "return") == 0)
+        return atoi(argc > 2 ? argv[2] : "0");
+    run(argv[1], argc > 2 ? argv[2] : "0");
+    printf("fault: %s did not fault\n", argv[1]);
+    return 3;
+}

@@ -1,0 +1,84 @@
+/* filter.c: spt only: raw system calls that probe mirage-spt's seccomp filter, one per run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/abi/spt.h"
+#include "mirage/manifest.h"
+#include "mirage/platform.h"
+
+MIRAGE_MANIFEST(MIRAGE_BLOCK("storage"));
+
+/* The spt binding's record of the boot info, to learn the real fds. */
+extern const struct spt_boot_info *spt_boot;
+
+/*
+ * Modes (numbers in C syntax):
+ *   pread OFF SIZE | pwrite OFF SIZE   on the disk's fd
+ *   read FD | write FD                 zero bytes
+ *   clock ID | arch_prctl CODE | epoll-sigmask | epoll-fd FD
+ *   nr N                               system call N with zero arguments
+ *   int80                              getpid through the 32-bit ABI
+ * Prints "filter: allowed, returned R" when the call came back; a refused
+ * call never returns (the tender reports SIGSYS).
+ */
+static long sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long r;
+    register long r10 __asm__("r10") = d;
+    register long r8 __asm__("r8") = e;
+    register long r9 __asm__("r9") = f;
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+static uint8_t buf[1 << 20];
+
+static long num(int argc, char **argv, int i)
+{
+    return i < argc ? (long)strtoull(argv[i], NULL, 0) : 0;
+}
+
+int mirage_main(int argc, char **argv)
+{
+    struct mirage_block_info info;
+    mirage_handle_t h;
+    const char *mode = argc > 1 ? argv[1] : "";
+    long a = num(argc, argv, 2), b = num(argc, argv, 3), r;
+    uint64_t ts[2], mask = 0;
+    uint8_t ev[12 * 4];
+
+    if (mirage_block_acquire("storage", &h, &info) < 0) {
+        printf("filter: no storage\n");
+        return 2;
+    }
+    if (strcmp(mode, "pread") == 0 || strcmp(mode, "pwrite") == 0) {
+        if ((unsigned long)b > sizeof(buf))
+            b = sizeof(buf);
+        r = sys6(mode[1] == 'r' ? 17 : 18, spt_boot->devs[h].fd, (long)buf, b, a, 0, 0);
+    } else if (strcmp(mode, "read") == 0 || strcmp(mode, "write") == 0) {
+        r = sys6(mode[0] == 'r' ? 0 : 1, a, (long)buf, 0, 0, 0, 0);
+    } else if (strcmp(mode, "clock") == 0) {
+        r = sys6(228, a, (long)ts, 0, 0, 0, 0);
+    } else if (strcmp(mode, "arch_prctl") == 0) {
+        r = sys6(158, a, (long)ts, 0, 0, 0, 0);
+    } else if (strcmp(mode, "epoll-sigmask") == 0) {
+        ts[0] = ts[1] = 0;
+        r = sys6(441, spt_boot->epoll_fd, (long)ev, 4, (long)ts, (long)&mask, 8);
+    } else if (strcmp(mode, "epoll-fd") == 0) {
+        ts[0] = ts[1] = 0;
+        r = sys6(441, a, (long)ev, 4, (long)ts, 0, 0);
+    } else if (strcmp(mode, "nr") == 0) {
+        r = sys6(a, 0, 0, 0, 0, 0, 0);
+    } else if (strcmp(mode, "int80") == 0) {
+        __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
+    } else {
+        printf("filter: unknown mode '%s'\n", mode);
+        return 2;
+    }
+    printf("filter: allowed, returned %ld\n", r);
+    return 0;
+}

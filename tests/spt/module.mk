@@ -1,0 +1,6 @@
+# tests/spt/module.mk: test unikernels for the tenders: faults, blocks, net (any target), the filter (spt).
+$(eval $(call unikernel,fault,tests/faults/fault.c))
+$(eval $(call unikernel,blocktest,tests/block/blocktest.c))
+$(eval $(call unikernel,netsend,tests/net/netsend.c))
+$(eval $(call unikernel,sptfilter,tests/spt/filter.c))
+ALL += $(B)/uk/fault.spt $(B)/uk/blocktest.spt $(B)/uk/netsend.spt $(B)/uk/sptfilter.spt
