@@ -13,6 +13,7 @@ include mk/rules.mk
 include lib/module.mk
 include libc/module.mk
 include platform/module.mk
+include platform/solo5/module.mk
 include tender/module.mk
 include examples/module.mk
 include bench/module.mk
