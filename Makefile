@@ -15,6 +15,7 @@ include libc/module.mk
 include platform/module.mk
 include platform/solo5/module.mk
 include tender/module.mk
+include tool/module.mk
 include examples/module.mk
 include bench/module.mk
 include tests/hvt/module.mk

@@ -1,5 +1,5 @@
 # examples/module.mk: the example unikernels, each built for unix, spt and hvt.
-$(eval $(call unikernel,hello,examples/hello/hello.c))
+$(eval $(call unikernel,hello,examples/hello/hello.c examples/hello/standalone.c))
 ALL += $(B)/uk/hello
 $(eval $(call unikernel,ping,examples/ping/ping.c examples/ping/one.c))
 $(eval $(call unikernel,ping2,examples/ping/ping.c examples/ping/two.c))

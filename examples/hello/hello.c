@@ -3,12 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirage/manifest.h"
-#include "mirage/platform.h"
-
-MIRAGE_MANIFEST();
-
-int mirage_main(int argc, char **argv)
+/* config.c's job: main.c calls it with the boot arguments and exits with its status. */
+int start(int argc, char **argv)
 {
     int status = 0;
 

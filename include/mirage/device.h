@@ -1,0 +1,21 @@
+/* device.h: the platform devices a generated main.c connects and hands to the application's start. */
+#ifndef MIRAGE_DEVICE_H
+#define MIRAGE_DEVICE_H
+
+#include "mirage/platform.h"
+
+/* A network interface of the manifest, connected before start runs. */
+struct mirage_netif {
+    const char *name; /* its manifest name ("service", "tap0", ...) */
+    mirage_handle_t handle;
+    struct mirage_net_info info;
+};
+
+/* A block device of the manifest, connected before start runs. */
+struct mirage_blockdev {
+    const char *name;
+    mirage_handle_t handle;
+    struct mirage_block_info info;
+};
+
+#endif

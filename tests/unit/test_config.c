@@ -1,0 +1,304 @@
+/* test_config.c: the configuration library: graph checking errors and what the generator writes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tool/config/model.h"
+#include "check.h"
+
+/* 1 if some error starts with "THIS_FILE:line: " and contains (text). */
+static int has_error(const struct mirage_cfg *cfg, int line, const char *text)
+{
+    char prefix[256];
+
+    snprintf(prefix, sizeof(prefix), "%s:%d: ", __FILE__, line);
+    for (int i = 0; i < cfg->nerrs; i++)
+        if (strncmp(cfg->errs[i], prefix, strlen(prefix)) == 0 && strstr(cfg->errs[i], text))
+            return 1;
+    for (int i = 0; i < cfg->nerrs; i++)
+        fprintf(stderr, "  (error was: %s)\n", cfg->errs[i]);
+    return 0;
+}
+
+typedef void gen_fn(const struct mirage_cfg *cfg, FILE *out);
+
+/* What (fn) writes for (cfg), as a string the caller frees. */
+static char *gen(gen_fn *fn, const struct mirage_cfg *cfg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    fn(cfg, f);
+    fclose(f);
+    return text;
+}
+
+static void test_good_graph(const char *target, const char *netname)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new(target);
+    struct mirage_dev *j = job("start", NETWORK, BLOCK);
+    struct mirage_dev *net = default_network();
+    char *main_c, *start_h, *dot;
+
+    register_unikernel("echo", j, net, block("storage"));
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(cfg->norder, 2);
+    CHECK_STR(mirage_cfg_dev_name(cfg->order[0]), netname);
+    CHECK_STR(mirage_cfg_dev_name(cfg->order[1]), "storage");
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    dot = gen(mirage_gen_dot, cfg);
+    {
+        char want[128];
+        snprintf(want, sizeof(want), "MIRAGE_MANIFEST(MIRAGE_NET(\"%s\"), MIRAGE_BLOCK(\"storage\"));",
+                 netname);
+        CHECK(strstr(main_c, want) != NULL);
+    }
+    CHECK(strstr(main_c, "r = mirage_net_acquire(dev0.name, &dev0.handle, &dev0.info);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_block_acquire(dev1.name, &dev1.handle, &dev1.info);") != NULL);
+    CHECK(strstr(main_c, "return start(&dev0, &dev1);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_key_parse_args(argc, argv, keys);") != NULL);
+    CHECK(strstr(start_h, "int start(struct mirage_netif *, struct mirage_blockdev *);") != NULL);
+    CHECK(strstr(dot, "job -> d0 [label = \"1\"];") != NULL);
+    CHECK(strstr(dot, "job -> d1 [label = \"2\"];") != NULL);
+    free(main_c);
+    free(start_h);
+    free(dot);
+    mirage_cfg_free(cfg);
+}
+
+static void test_signature_mismatch(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    int l_blk = __LINE__ + 1;
+    struct mirage_dev *disk = block("disk");
+    struct mirage_dev *j = job("start", NETWORK);
+    int l_reg = __LINE__ + 1;
+    register_unikernel("bad", j, disk);
+
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    {
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "job(\"start\"): device 1: expected network, given block(\"disk\"), a block (%s:%d)",
+                 __FILE__, l_blk);
+        CHECK(has_error(cfg, l_reg, want));
+    }
+    mirage_cfg_free(cfg);
+}
+
+static void test_constructor_mismatch(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("hvt");
+    struct mirage_dev *disk = block("disk");
+    int l_stack = __LINE__ + 1;
+    struct mirage_dev *stack = generic_stackv4v6(disk);
+
+    register_unikernel("bad", job("start", STACKV4V6), stack);
+    CHECK(mirage_cfg_check(cfg) >= 1);
+    CHECK(has_error(cfg, l_stack, "generic_stackv4v6(): device 1: expected network, given "
+                                  "block(\"disk\"), a block"));
+    CHECK(has_error(cfg, l_stack, "not implemented yet: needs the network stack (issue 3)"));
+    mirage_cfg_free(cfg);
+}
+
+static void test_arity(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_dev *j = job("start", NETWORK, BLOCK);
+    int l_reg = __LINE__ + 1;
+    register_unikernel("bad", j, default_network());
+
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK(has_error(cfg, l_reg, "job(\"start\"): expects 2 devices (network, block), given 1 "
+                                "(network)"));
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    l_reg = __LINE__ + 1;
+    register_unikernel("bad", noop(), default_network());
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK(has_error(cfg, l_reg, "noop(): expects 0 devices (), given 1 (network)"));
+    mirage_cfg_free(cfg);
+}
+
+static void test_two_randoms(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    int l_r1 = __LINE__ + 1;
+    struct mirage_dev *r1 = default_random();
+    int l_r2 = __LINE__ + 1;
+    struct mirage_dev *r2 = default_random();
+    char want[200];
+
+    register_unikernel("bad", job("start", RANDOM, RANDOM), r1, r2);
+    mirage_cfg_check(cfg);
+    snprintf(want, sizeof(want),
+             "default_random(): a second random generator (the first is at %s:%d)", __FILE__,
+             l_r1);
+    CHECK(has_error(cfg, l_r2, want));
+    mirage_cfg_free(cfg);
+}
+
+static void test_cycle(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    int l_a = __LINE__ + 1;
+    struct mirage_dev *a = forward(NETWORK);
+    int l_b = __LINE__ + 1;
+    struct mirage_dev *b = forward(NETWORK);
+    char want[200];
+
+    define(a, b);
+    define(b, a);
+    register_unikernel("loop", job("start", NETWORK), a);
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    snprintf(want, sizeof(want),
+             "forward(network) depends on itself: forward(network) of line %d -> "
+             "forward(network) of line %d -> forward(network) of line %d",
+             l_a, l_b, l_a);
+    CHECK(has_error(cfg, l_a, want));
+    mirage_cfg_free(cfg);
+
+    /* A forward defined once stands for its device: no error, one device. */
+    cfg = mirage_cfg_new("unix");
+    a = forward(NETWORK);
+    define(a, netif("eth0"));
+    register_unikernel("ok", job("start", NETWORK, NETWORK), a, a);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(cfg->norder, 1);
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    l_a = __LINE__ + 1;
+    a = forward(BLOCK);
+    register_unikernel("bad", job("start", BLOCK), a);
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK(has_error(cfg, l_a, "forward(block) is never defined"));
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    a = forward(BLOCK);
+    l_b = __LINE__ + 1;
+    define(a, netif("x"));
+    CHECK(has_error(cfg, l_b, "forward(block): expected block, given netif(\"x\"), a network"));
+    mirage_cfg_free(cfg);
+}
+
+static void test_names_and_options(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    int l_bad = __LINE__ + 1;
+    struct mirage_dev *bad = netif("no spaces");
+    struct mirage_dev *n1 = netif("service");
+    int l_dup = __LINE__ + 1;
+    struct mirage_dev *n2 = default_network();
+
+    register_unikernel("names", job("start", NETWORK, NETWORK, NETWORK), bad, n1, n2);
+    mirage_cfg_check(cfg);
+    CHECK(has_error(cfg, l_bad, "netif(\"no spaces\"): a device name is 1 to 59 letters"));
+    CHECK(has_error(cfg, l_dup, "default_network(): the device name 'service' is already used by "
+                                "netif(\"service\")"));
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    CHECK_INT(mirage_cfg_option(cfg, "--port=80"), 0);
+    CHECK_INT(mirage_cfg_option(cfg, "--no-dhcp"), 0);
+    CHECK_INT(mirage_cfg_option(cfg, "--=x"), -1);
+    CHECK_STR(configure_key("port", "the port", "8080"), "80");
+    CHECK_STR(configure_key("host", "the host", "example"), "example");
+    register_unikernel("opts", noop());
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_STR(cfg->errs[0],
+              "mirage configure: unknown option --no-dhcp (config.c declares --port, --host)");
+    mirage_cfg_free(cfg);
+
+    /* The generic stack's --net key: socket exists only on unix. */
+    cfg = mirage_cfg_new("hvt");
+    CHECK_INT(mirage_cfg_option(cfg, "--net=socket"), 0);
+    {
+        int l_stack = __LINE__ + 1;
+        struct mirage_dev *s = generic_stackv4v6(default_network());
+        register_unikernel("net", job("start", STACKV4V6), s);
+        mirage_cfg_check(cfg);
+        CHECK(has_error(cfg, l_stack, "--net=socket: hvt has no host sockets; it is always "
+                                      "direct"));
+    }
+    mirage_cfg_free(cfg);
+}
+
+static void test_not_implemented_and_misuse(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    int l_kv = __LINE__ + 1;
+    struct mirage_dev *kv = crunch("htdocs");
+    struct mirage_dev *j = job("start", KV_RO);
+    int l_key = __LINE__ + 1;
+    runtime_key("port", "int", "the port", "80");
+
+    job_argv(j);
+    register_unikernel("kv", j, kv);
+    mirage_cfg_check(cfg);
+    CHECK(has_error(cfg, l_kv, "crunch(\"htdocs\"): not implemented yet"));
+    CHECK(has_error(cfg, l_key, "runtime key --port: job(\"start\") takes argv"));
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK(strstr(cfg->errs[0], "register_unikernel() is never called") != NULL);
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    {
+        int l_job = __LINE__ + 1;
+        struct mirage_dev *m = job("main");
+        int l_rt = __LINE__ + 1;
+        runtime_key("x", "float", "", NULL);
+        register_unikernel("two_words", m);
+        CHECK(has_error(cfg, l_job, "the start function must be a C name other than main"));
+        CHECK(has_error(cfg, l_rt, "type \"float\" is not one of"));
+        CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters and digits"));
+    }
+    mirage_cfg_free(cfg);
+}
+
+static void test_runtime_keys_generated(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    char *main_c, *start_h;
+
+    runtime_key("hello", "string", "what to say, \"quoted\"", "Hello World!");
+    runtime_key("times", "int", "how often", "4");
+    register_unikernel("hello", job("start"));
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    CHECK(strstr(main_c, "struct mirage_key key_hello = {.name = \"hello\", .type = "
+                         "MIRAGE_KEY_STRING, .def = \"Hello World!\", .doc = \"what to say, "
+                         "\\\"quoted\\\"\"};") != NULL);
+    CHECK(strstr(main_c, ".min = INT64_MIN, .max = INT64_MAX};") != NULL);
+    CHECK(strstr(main_c, "keys[] = {&key_hello, &key_times, NULL};") != NULL);
+    CHECK(strstr(main_c, "return start();") != NULL);
+    CHECK(strstr(start_h, "extern struct mirage_key key_hello;") != NULL);
+    CHECK(strstr(start_h, "int start(void);") != NULL);
+    free(main_c);
+    free(start_h);
+    mirage_cfg_free(cfg);
+}
+
+int main(void)
+{
+    test_good_graph("unix", "tap0");
+    test_good_graph("hvt", "service");
+    test_good_graph("spt", "service");
+    test_signature_mismatch();
+    test_constructor_mismatch();
+    test_arity();
+    test_two_randoms();
+    test_cycle();
+    test_names_and_options();
+    test_not_implemented_and_misuse();
+    test_runtime_keys_generated();
+    return CHECK_DONE();
+}

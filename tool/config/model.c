@@ -1,0 +1,638 @@
+/* model.c: what config.c's calls record: devices, jobs, keys and the registered unikernel. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "mirage/manifest.h"
+
+/* config.c calls short functions with no context argument, as config.ml does
+ * in MirageOS; the one configuration being recorded is this host program's only state. */
+static struct mirage_cfg *cur;
+
+static const char *const sig_names[MIRAGE_SIG_COUNT] = {
+    [MIRAGE_SIG_END] = "(none)",       [MIRAGE_SIG_NETWORK] = "network",
+    [MIRAGE_SIG_BLOCK] = "block",      [MIRAGE_SIG_STACKV4V6] = "stackv4v6",
+    [MIRAGE_SIG_KV_RO] = "kv_ro",      [MIRAGE_SIG_KV_RW] = "kv_rw",
+    [MIRAGE_SIG_RANDOM] = "random",    [MIRAGE_SIG_JOB] = "job",
+};
+
+#define NEEDS_STACK "not implemented yet: needs the network stack (issue 3)"
+#define NEEDS_KV "not implemented yet: needs the key-value stores"
+#define NEEDS_BLOCK_FILE "not implemented yet: use block(NAME), the platform block device"
+#define NEEDS_RANDOM "not implemented yet: needs the runtime's random generator (issue 2)"
+
+const char *mirage_config_sig_name(enum mirage_sig sig)
+{
+    if ((int)sig < 0 || sig >= MIRAGE_SIG_COUNT)
+        return "(bad signature)";
+    return sig_names[sig];
+}
+
+static struct mirage_cfg *need_cfg(void)
+{
+    if (cur == NULL) {
+        fprintf(stderr, "mirage: a mirage_config_* function was called outside mirage configure\n");
+        exit(2);
+    }
+    return cur;
+}
+
+struct mirage_cfg *mirage_cfg_new(const char *target)
+{
+    struct mirage_cfg *cfg = calloc(1, sizeof(*cfg));
+
+    if (cfg == NULL)
+        return NULL;
+    cfg->target = target;
+    cur = cfg;
+    return cfg;
+}
+
+void mirage_cfg_free(struct mirage_cfg *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (int i = 0; i < cfg->ndevs; i++)
+        free(cfg->devs[i]);
+    for (int i = 0; i < cfg->nstrs; i++)
+        free(cfg->strs[i]);
+    free(cfg->strs);
+    if (cur == cfg)
+        cur = NULL;
+    free(cfg);
+}
+
+static void out_of_memory(void)
+{
+    fprintf(stderr, "mirage: out of memory\n");
+    exit(2);
+}
+
+const char *mirage_cfg_strdup(struct mirage_cfg *cfg, const char *s)
+{
+    char **strs;
+    char *copy;
+
+    if (s == NULL)
+        return NULL;
+    strs = realloc(cfg->strs, sizeof(*strs) * (size_t)(cfg->nstrs + 1));
+    copy = strdup(s);
+    if (strs == NULL || copy == NULL)
+        out_of_memory();
+    cfg->strs = strs;
+    cfg->strs[cfg->nstrs++] = copy;
+    return copy;
+}
+
+void mirage_cfg_error(struct mirage_cfg *cfg, const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    char *e;
+    int n;
+
+    if (cfg->nerrs == CFG_MAX_ERRS)
+        return;
+    e = cfg->errs[cfg->nerrs++];
+    if (line > 0)
+        n = snprintf(e, CFG_ERR_LEN, "%s:%d: ", file ? file : "config.c", line);
+    else
+        n = snprintf(e, CFG_ERR_LEN, "%s: ", file ? file : "config.c");
+    if (n < 0 || n >= CFG_ERR_LEN)
+        n = 0;
+    va_start(ap, fmt);
+    vsnprintf(e + n, CFG_ERR_LEN - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+int mirage_cfg_option(struct mirage_cfg *cfg, const char *arg)
+{
+    const char *eq;
+    struct cfg_opt *o;
+
+    while (*arg == '-')
+        arg++;
+    eq = strchr(arg, '=');
+    if (*arg == '\0' || eq == arg || cfg->nopts == CFG_MAX_OPTS)
+        return -1;
+    o = &cfg->opts[cfg->nopts++];
+    if (eq) {
+        char *name = strndup(arg, (size_t)(eq - arg));
+        if (name == NULL)
+            out_of_memory();
+        o->name = mirage_cfg_strdup(cfg, name);
+        free(name);
+        o->value = mirage_cfg_strdup(cfg, eq + 1);
+    } else {
+        o->name = mirage_cfg_strdup(cfg, arg);
+    }
+    return 0;
+}
+
+const char *mirage_config_target(void)
+{
+    return need_cfg()->target;
+}
+
+int mirage_config_target_is(const char *target)
+{
+    return strcmp(need_cfg()->target, target) == 0;
+}
+
+static struct mirage_dev *new_dev(const char *file, int line, enum dev_kind kind, const char *impl,
+                                  enum mirage_sig sig)
+{
+    struct mirage_cfg *cfg = need_cfg();
+    struct mirage_dev *d;
+
+    if (cfg->ndevs == CFG_MAX_DEVS) {
+        mirage_cfg_error(cfg, file, line, "%s: too many devices: at most %d", impl, CFG_MAX_DEVS);
+        exit(1);
+    }
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        out_of_memory();
+    d->id = cfg->ndevs;
+    d->kind = kind;
+    d->impl = impl;
+    d->sig = sig;
+    d->file = mirage_cfg_strdup(cfg, file);
+    d->line = line;
+    d->order = -1;
+    cfg->devs[cfg->ndevs++] = d;
+    return d;
+}
+
+static void add_arg(struct mirage_dev *d, struct mirage_dev *arg, enum mirage_sig want)
+{
+    if (d->nargs < CFG_MAX_ARGS) {
+        d->args[d->nargs] = arg;
+        d->want[d->nargs] = want;
+        d->nargs++;
+    }
+}
+
+/* Manifest names are what tenders accept: [A-Za-z0-9_], 1..59 characters. */
+static int valid_dev_name(const char *s)
+{
+    size_t n = 0;
+
+    if (s == NULL)
+        return 0;
+    for (; s[n] != '\0'; n++)
+        if (!isalnum((unsigned char)s[n]) && s[n] != '_')
+            return 0;
+    return n > 0 && n < MIRAGE_MANIFEST_NAME_MAX;
+}
+
+static struct mirage_dev *named_dev(const char *file, int line, enum dev_kind kind,
+                                    const char *impl, enum mirage_sig sig, const char *name)
+{
+    struct mirage_dev *d = new_dev(file, line, kind, impl, sig);
+
+    d->arg = mirage_cfg_strdup(cur, name ? name : "");
+    if (!valid_dev_name(name))
+        mirage_cfg_error(cur, file, line,
+                         "%s(\"%s\"): a device name is 1 to %d letters, digits or '_'", impl,
+                         name ? name : "(null)", MIRAGE_MANIFEST_NAME_MAX - 1);
+    return d;
+}
+
+struct mirage_dev *mirage_config_default_network(const char *file, int line)
+{
+    struct mirage_dev *d = new_dev(file, line, DEV_NETIF, "default_network", MIRAGE_SIG_NETWORK);
+
+    d->arg = NULL; /* named by the target: see mirage_cfg_dev_name() */
+    return d;
+}
+
+struct mirage_dev *mirage_config_netif(const char *file, int line, const char *name)
+{
+    return named_dev(file, line, DEV_NETIF, "netif", MIRAGE_SIG_NETWORK, name);
+}
+
+struct mirage_dev *mirage_config_block(const char *file, int line, const char *name)
+{
+    return named_dev(file, line, DEV_BLOCK, "block", MIRAGE_SIG_BLOCK, name);
+}
+
+struct mirage_dev *mirage_config_noop(const char *file, int line)
+{
+    return new_dev(file, line, DEV_NOOP, "noop", MIRAGE_SIG_JOB);
+}
+
+static struct mirage_dev *missing(const char *file, int line, const char *impl,
+                                  enum mirage_sig sig, const char *why)
+{
+    struct mirage_dev *d = new_dev(file, line, DEV_MISSING, impl, sig);
+
+    d->missing = why;
+    return d;
+}
+
+/* The network keys MirageOS's generic stack reads at configure time. */
+static void network_keys(const char *file, int line)
+{
+    mirage_config_key(file, line, "net", "the stack: direct or socket (spt/hvt: direct)", NULL);
+    mirage_config_flag(file, line, "no-dhcp", "configure IPv4 statically instead of by DHCP");
+    mirage_config_key(file, line, "ipv4", "the IPv4 address and prefix, e.g. 10.0.0.2/24", NULL);
+    mirage_config_key(file, line, "ipv4-gateway", "the IPv4 gateway", NULL);
+}
+
+struct mirage_dev *mirage_config_generic_stackv4v6(const char *file, int line,
+                                                   struct mirage_dev *net)
+{
+    struct mirage_dev *d;
+
+    network_keys(file, line);
+    d = missing(file, line, "generic_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
+    add_arg(d, net, MIRAGE_SIG_NETWORK);
+    return d;
+}
+
+struct mirage_dev *mirage_config_direct_stackv4v6(const char *file, int line,
+                                                  struct mirage_dev *net)
+{
+    struct mirage_dev *d = missing(file, line, "direct_stackv4v6", MIRAGE_SIG_STACKV4V6,
+                                   NEEDS_STACK);
+    add_arg(d, net, MIRAGE_SIG_NETWORK);
+    return d;
+}
+
+struct mirage_dev *mirage_config_socket_stackv4v6(const char *file, int line)
+{
+    return missing(file, line, "socket_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
+}
+
+struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *dir)
+{
+    struct mirage_dev *d = missing(file, line, "crunch", MIRAGE_SIG_KV_RO, NEEDS_KV);
+
+    d->arg = mirage_cfg_strdup(cur, dir ? dir : "");
+    return d;
+}
+
+struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block)
+{
+    struct mirage_dev *d = missing(file, line, "tar_kv_ro", MIRAGE_SIG_KV_RO, NEEDS_KV);
+
+    add_arg(d, block, MIRAGE_SIG_BLOCK);
+    return d;
+}
+
+struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line)
+{
+    return missing(file, line, "kv_rw_mem", MIRAGE_SIG_KV_RW, NEEDS_KV);
+}
+
+struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name)
+{
+    struct mirage_dev *d = missing(file, line, "block_of_file", MIRAGE_SIG_BLOCK,
+                                   NEEDS_BLOCK_FILE);
+
+    d->arg = mirage_cfg_strdup(cur, name ? name : "");
+    return d;
+}
+
+struct mirage_dev *mirage_config_default_random(const char *file, int line)
+{
+    return missing(file, line, "default_random", MIRAGE_SIG_RANDOM, NEEDS_RANDOM);
+}
+
+struct mirage_dev *mirage_config_forward(const char *file, int line, enum mirage_sig sig)
+{
+    return new_dev(file, line, DEV_FORWARD, "forward", sig);
+}
+
+void mirage_config_define(const char *file, int line, struct mirage_dev *fwd,
+                          struct mirage_dev *dev)
+{
+    char a[128], b[128];
+
+    need_cfg();
+    if (fwd == NULL || fwd->kind != DEV_FORWARD) {
+        mirage_cfg_error(cur, file, line, "define: the first argument is not a forward() device");
+        return;
+    }
+    if (fwd->defined_as != NULL) {
+        mirage_cfg_error(cur, file, line, "define: forward() of line %d is defined twice",
+                         fwd->line);
+        return;
+    }
+    if (dev == NULL) {
+        mirage_cfg_error(cur, file, line, "define: the device is NULL");
+        return;
+    }
+    if (dev->sig != fwd->sig) {
+        mirage_cfg_error(cur, file, line, "%s: expected %s, given %s, a %s (%s:%d)",
+                         mirage_cfg_dev_label(fwd, a, sizeof(a)), mirage_config_sig_name(fwd->sig),
+                         mirage_cfg_dev_label(dev, b, sizeof(b)), mirage_config_sig_name(dev->sig),
+                         dev->file, dev->line);
+        return;
+    }
+    fwd->defined_as = dev;
+}
+
+static int valid_c_name(const char *s)
+{
+    if (s == NULL || !(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && *s != '_')
+            return 0;
+    return 1;
+}
+
+struct mirage_dev *mirage_config_job(const char *file, int line, const char *start, ...)
+{
+    struct mirage_dev *d = new_dev(file, line, DEV_JOB, "job", MIRAGE_SIG_JOB);
+    va_list ap;
+    int s;
+
+    d->arg = mirage_cfg_strdup(cur, start ? start : "");
+    if (!valid_c_name(start) || strcmp(start, "main") == 0 || strcmp(start, "mirage_main") == 0)
+        mirage_cfg_error(cur, file, line,
+                         "job(\"%s\"): the start function must be a C name other than main and "
+                         "mirage_main (main.c defines those)",
+                         start ? start : "(null)");
+    va_start(ap, start);
+    while ((s = va_arg(ap, int)) != MIRAGE_SIG_END) {
+        if (s <= 0 || s >= MIRAGE_SIG_COUNT || s == MIRAGE_SIG_JOB) {
+            mirage_cfg_error(cur, file, line, "job(\"%s\"): argument %d is not a device signature",
+                             d->arg, d->nsigs + 1);
+            break;
+        }
+        if (d->nsigs == CFG_MAX_ARGS) {
+            mirage_cfg_error(cur, file, line, "job(\"%s\"): more than %d devices", d->arg,
+                             CFG_MAX_ARGS);
+            break;
+        }
+        d->sigs[d->nsigs++] = (enum mirage_sig)s;
+    }
+    va_end(ap);
+    return d;
+}
+
+static struct mirage_dev *need_job(const char *file, int line, const char *what,
+                                   struct mirage_dev *job)
+{
+    need_cfg();
+    if (job == NULL || job->kind != DEV_JOB) {
+        mirage_cfg_error(cur, file, line, "%s: the first argument is not a job()", what);
+        return NULL;
+    }
+    return job;
+}
+
+/* A file name the Makefile can use as it is: no spaces, quotes, '$' or "..". */
+static int valid_source(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+
+    if (n < 3 || strcmp(s + n - 2, ".c") != 0 || s[0] == '/' || strstr(s, "..") != NULL)
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!isalnum((unsigned char)*s) && strchr("_-./+", *s) == NULL)
+            return 0;
+    return 1;
+}
+
+void mirage_config_job_sources(const char *file, int line, struct mirage_dev *job, ...)
+{
+    struct mirage_dev *j = need_job(file, line, "job_sources", job);
+    const char *s;
+    va_list ap;
+
+    if (j == NULL)
+        return;
+    va_start(ap, job);
+    while ((s = va_arg(ap, const char *)) != NULL) {
+        if (!valid_source(s) || strcmp(s, "config.c") == 0) {
+            mirage_cfg_error(cur, file, line,
+                             "job_sources: \"%s\" is not a C source in the unikernel's directory "
+                             "(a relative *.c path of letters, digits and _-./+, not config.c)",
+                             s);
+            continue;
+        }
+        if (j->nsources == CFG_MAX_LIST) {
+            mirage_cfg_error(cur, file, line, "job_sources: more than %d files", CFG_MAX_LIST);
+            break;
+        }
+        j->sources[j->nsources++] = mirage_cfg_strdup(cur, s);
+    }
+    va_end(ap);
+}
+
+void mirage_config_job_library(const char *file, int line, struct mirage_dev *job,
+                               const char *lib, const char *package)
+{
+    struct mirage_dev *j = need_job(file, line, "job_library", job);
+
+    if (j == NULL)
+        return;
+    if (!valid_c_name(lib) && !(lib && *lib && strspn(lib, "abcdefghijklmnopqrstuvwxyz"
+                                                           "0123456789_-+.") == strlen(lib))) {
+        mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a library name",
+                         lib ? lib : "(null)");
+        return;
+    }
+    if (package != NULL && strspn(package, "abcdefghijklmnopqrstuvwxyz0123456789-+.") !=
+                               strlen(package)) {
+        mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a Debian package name",
+                         package);
+        return;
+    }
+    if (j->nlibs == CFG_MAX_LIST) {
+        mirage_cfg_error(cur, file, line, "job_library: more than %d libraries", CFG_MAX_LIST);
+        return;
+    }
+    j->libs[j->nlibs] = mirage_cfg_strdup(cur, lib);
+    j->packages[j->nlibs] = mirage_cfg_strdup(cur, package);
+    j->nlibs++;
+}
+
+void mirage_config_job_argv(const char *file, int line, struct mirage_dev *job)
+{
+    struct mirage_dev *j = need_job(file, line, "job_argv", job);
+
+    if (j != NULL)
+        j->argv = 1;
+}
+
+void mirage_config_register(const char *file, int line, const char *name, struct mirage_dev *job,
+                            ...)
+{
+    struct mirage_cfg *cfg = need_cfg();
+    struct mirage_dev *d;
+    va_list ap;
+
+    if (cfg->registered) {
+        mirage_cfg_error(cfg, file, line,
+                         "register_unikernel: called twice (first at %s:%d): register one "
+                         "unikernel",
+                         cfg->reg_file, cfg->reg_line);
+        return;
+    }
+    cfg->registered = 1;
+    cfg->reg_file = mirage_cfg_strdup(cfg, file);
+    cfg->reg_line = line;
+    cfg->name = mirage_cfg_strdup(cfg, name ? name : "");
+    if (!valid_dev_name(name) || strchr(name, '_') != NULL || isdigit((unsigned char)*name))
+        mirage_cfg_error(cfg, file, line,
+                         "register_unikernel(\"%s\"): a unikernel name is letters and digits, "
+                         "starting with a letter",
+                         name ? name : "(null)");
+    cfg->job = job;
+    va_start(ap, job);
+    while ((d = va_arg(ap, struct mirage_dev *)) != NULL) {
+        if (cfg->napplied == CFG_MAX_ARGS) {
+            mirage_cfg_error(cfg, file, line, "register_unikernel: more than %d devices",
+                             CFG_MAX_ARGS);
+            break;
+        }
+        cfg->applied[cfg->napplied++] = d;
+    }
+    va_end(ap);
+}
+
+/* Key names become command-line options: lower-case letters, digits and '-'. */
+static int valid_key_name(const char *s)
+{
+    return s != NULL && islower((unsigned char)*s) &&
+           strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(s) && strlen(s) < 40;
+}
+
+static struct cfg_key *new_key(const char *file, int line, const char *name, const char *doc,
+                               const char *def, int runtime)
+{
+    struct mirage_cfg *cfg = need_cfg();
+    struct cfg_key *k;
+
+    if (!valid_key_name(name)) {
+        mirage_cfg_error(cfg, file, line,
+                         "key \"%s\": a key name is lower-case letters, digits and '-', "
+                         "starting with a letter",
+                         name ? name : "(null)");
+        return NULL;
+    }
+    for (int i = 0; i < cfg->nkeys; i++) {
+        k = &cfg->keys[i];
+        if (strcmp(k->name, name) == 0) {
+            if (k->runtime == runtime && !runtime)
+                return k; /* the same configure key read twice, e.g. by two stacks */
+            mirage_cfg_error(cfg, file, line, "key --%s is declared twice (first at %s:%d)", name,
+                             k->file, k->line);
+            return NULL;
+        }
+    }
+    if (cfg->nkeys == CFG_MAX_KEYS) {
+        mirage_cfg_error(cfg, file, line, "too many keys: at most %d", CFG_MAX_KEYS);
+        return NULL;
+    }
+    k = &cfg->keys[cfg->nkeys++];
+    k->name = mirage_cfg_strdup(cfg, name);
+    k->doc = mirage_cfg_strdup(cfg, doc ? doc : "");
+    k->def = mirage_cfg_strdup(cfg, def);
+    k->runtime = runtime;
+    k->file = mirage_cfg_strdup(cfg, file);
+    k->line = line;
+    return k;
+}
+
+static struct cfg_opt *find_opt(const char *name)
+{
+    for (int i = 0; i < cur->nopts; i++)
+        if (strcmp(cur->opts[i].name, name) == 0)
+            return &cur->opts[i];
+    return NULL;
+}
+
+const char *mirage_config_key(const char *file, int line, const char *name, const char *doc,
+                              const char *def)
+{
+    struct cfg_key *k = new_key(file, line, name, doc, def, 0);
+    struct cfg_opt *o;
+
+    if (k == NULL)
+        return def;
+    if (k->flag) {
+        mirage_cfg_error(cur, file, line, "key --%s is declared as a flag and as a key", name);
+        return def;
+    }
+    k->value = k->def;
+    o = find_opt(name);
+    if (o != NULL) {
+        o->used = 1;
+        if (o->value == NULL)
+            mirage_cfg_error(cur, file, line, "option --%s needs a value: --%s=VALUE", name,
+                             name);
+        else
+            k->value = o->value;
+    }
+    return k->value;
+}
+
+int mirage_config_flag(const char *file, int line, const char *name, const char *doc)
+{
+    struct cfg_key *k = new_key(file, line, name, doc, NULL, 0);
+    struct cfg_opt *o;
+
+    if (k == NULL)
+        return 0;
+    k->flag = 1;
+    o = find_opt(name);
+    if (o == NULL)
+        return 0;
+    o->used = 1;
+    if (o->value != NULL) {
+        mirage_cfg_error(cur, file, line, "option --%s takes no value", name);
+        return 0;
+    }
+    k->value = "true";
+    return 1;
+}
+
+static const char *const key_types[] = {"string", "int",         "bool", "ipv4", "ipv4_prefix",
+                                        "ipv6",   "ipv6_prefix", "mac",  "list"};
+
+void mirage_config_runtime_key(const char *file, int line, const char *name, const char *type,
+                               const char *doc, const char *def)
+{
+    struct cfg_key *k;
+    size_t i;
+
+    for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
+        if (type != NULL && strcmp(type, key_types[i]) == 0)
+            break;
+    if (i == sizeof(key_types) / sizeof(key_types[0])) {
+        mirage_cfg_error(need_cfg(), file, line,
+                         "runtime key \"%s\": type \"%s\" is not one of string, int, bool, "
+                         "ipv4, ipv4_prefix, ipv6, ipv6_prefix, mac, list",
+                         name ? name : "(null)", type ? type : "(null)");
+        return;
+    }
+    k = new_key(file, line, name, doc, def, 1);
+    if (k != NULL)
+        k->type = key_types[i];
+}
+
+const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t size)
+{
+    if (d->kind == DEV_JOB)
+        snprintf(buf, size, "job(\"%s\")", d->arg);
+    else if (d->arg != NULL)
+        snprintf(buf, size, "%s(\"%s\")", d->impl, d->arg);
+    else if (d->kind == DEV_FORWARD)
+        snprintf(buf, size, "forward(%s)", mirage_config_sig_name(d->sig));
+    else
+        snprintf(buf, size, "%s()", d->impl);
+    return buf;
+}
+
+const char *mirage_cfg_dev_name(const struct mirage_dev *d)
+{
+    if (d->kind == DEV_NETIF && d->arg == NULL)
+        return cur != NULL && strcmp(cur->target, "unix") == 0 ? "tap0" : "service";
+    return d->arg;
+}

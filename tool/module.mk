@@ -1,0 +1,20 @@
+# tool/module.mk: the mirage command and the configuration library every config.c links with.
+CONFIG_SRCS := $(sort $(wildcard tool/config/*.c))
+CONFIG_LIB := $(B)/host/libmirage-config.a
+$(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS))))
+
+# The tool finds the libraries it links unikernels with here (MIRAGE_ROOT overrides it).
+$(B)/host/tool/mirage.o: HOST_CFLAGS += -DMIRAGE_ROOT='"$(CURDIR)"'
+
+TOOL_SRCS := tool/mirage.c tool/state.c
+
+$(B)/bin/mirage: $(call objs,host,$(TOOL_SRCS)) | $(CONFIG_LIB)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $(filter %.o,$^)
+
+# Unit tests of the library link its objects but not its main().
+$(B)/tests/test_config: $(call objs,asan,$(filter-out tool/config/main.c,$(CONFIG_SRCS)))
+$(B)/tests/test_mirage_state: $(call objs,asan,tool/state.c)
+$(B)/fuzz/fuzz_mirage_state: $(call objs,fuzz,tool/state.c)
+
+ALL += $(CONFIG_LIB) $(B)/bin/mirage
