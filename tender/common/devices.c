@@ -10,7 +10,7 @@
 #include "internal.h"
 #include "tender.h"
 
-#define SECTOR 512u
+#define SECTOR  512u
 #define NET_MTU 1500u
 
 static const char *type_name(uint32_t type)
@@ -117,8 +117,7 @@ static int open_block(const struct tender_devopt *o, struct tender_device *dev, 
     /* Two guests writing one disk would corrupt it. */
     if (flock(fd, LOCK_EX | LOCK_NB) < 0)
         return tender_fail(err, "disk image '%s': %s", path,
-                           errno == EWOULDBLOCK ? "in use by another process"
-                                                : strerror(errno));
+                           errno == EWOULDBLOCK ? "in use by another process" : strerror(errno));
     dev->capacity = (uint64_t)st.st_size;
     dev->block_size = SECTOR;
     return 0;
@@ -136,8 +135,8 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
         return -1;
     for (unsigned i = 0; i < img->ndevs; i++) {
         const struct tender_devopt *o = find_opt(opts, img->devs[i].name);
-        int rc = o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err)
-                                           : open_block(o, &devs[i], err);
+        int rc =
+            o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err) : open_block(o, &devs[i], err);
 
         if (rc < 0) {
             for (unsigned j = 0; j <= i; j++) {

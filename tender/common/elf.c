@@ -5,7 +5,7 @@
 #include "internal.h"
 #include "tender.h"
 
-#define PAGE 4096ULL
+#define PAGE     4096ULL
 #define NOTE_HDR 12u
 
 _Static_assert(sizeof(Elf64_Ehdr) == 64, "ELF header layout");
@@ -62,19 +62,25 @@ static int walk_notes(const struct view *v, unsigned idx, uint64_t start, uint64
         uint32_t namesz, descsz, type;
 
         if (rest < NOTE_HDR)
-            return tender_fail(err, "segment %u: note at offset %llu: header runs past the "
-                               "segment", idx, (unsigned long long)off);
+            return tender_fail(err,
+                               "segment %u: note at offset %llu: header runs past the "
+                               "segment",
+                               idx, (unsigned long long)off);
         namesz = (uint32_t)le(v, start + off, 4);
         descsz = (uint32_t)le(v, start + off + 4, 4);
         type = (uint32_t)le(v, start + off + 8, 4);
         /* Offsets from the note's start; (align) pads the name and the descriptor. */
         desc_off = round_up(NOTE_HDR + (uint64_t)namesz, align);
         if (desc_off > rest)
-            return tender_fail(err, "segment %u: note at offset %llu: name size %u runs past "
-                               "the segment", idx, (unsigned long long)off, namesz);
+            return tender_fail(err,
+                               "segment %u: note at offset %llu: name size %u runs past "
+                               "the segment",
+                               idx, (unsigned long long)off, namesz);
         if (descsz > rest - desc_off)
-            return tender_fail(err, "segment %u: note at offset %llu: descriptor size %u runs "
-                               "past the segment", idx, (unsigned long long)off, descsz);
+            return tender_fail(err,
+                               "segment %u: note at offset %llu: descriptor size %u runs "
+                               "past the segment",
+                               idx, (unsigned long long)off, descsz);
         if (is_manifest(v, start + off + NOTE_HDR, namesz, type)) {
             if (note->found)
                 return tender_fail(err, "more than one MIRAGE manifest note");
@@ -91,8 +97,7 @@ static int walk_notes(const struct view *v, unsigned idx, uint64_t start, uint64
     return 0;
 }
 
-static int check_load(const struct view *v, unsigned idx, const struct tender_segment *s,
-                      char *err)
+static int check_load(const struct view *v, unsigned idx, const struct tender_segment *s, char *err)
 {
     if (s->vaddr % PAGE != 0)
         return tender_fail(err, "segment %u: address 0x%llx is not page-aligned", idx,
@@ -101,9 +106,11 @@ static int check_load(const struct view *v, unsigned idx, const struct tender_se
         return tender_fail(err, "segment %u: file size 0x%llx exceeds memory size 0x%llx", idx,
                            (unsigned long long)s->filesz, (unsigned long long)s->memsz);
     if (!in_file(v, s->offset, s->filesz))
-        return tender_fail(err, "segment %u: file bytes 0x%llx+0x%llx run past the end of the "
-                           "file (%zu bytes)", idx, (unsigned long long)s->offset,
-                           (unsigned long long)s->filesz, v->len);
+        return tender_fail(err,
+                           "segment %u: file bytes 0x%llx+0x%llx run past the end of the "
+                           "file (%zu bytes)",
+                           idx, (unsigned long long)s->offset, (unsigned long long)s->filesz,
+                           v->len);
     if (s->vaddr < TENDER_IMAGE_MIN || s->vaddr >= TENDER_IMAGE_MAX ||
         s->memsz > TENDER_IMAGE_MAX - s->vaddr)
         return tender_fail(err, "segment %u: 0x%llx+0x%llx is outside 0x%llx-0x%llx", idx,
@@ -145,8 +152,7 @@ static int check_ehdr(const struct view *v, uint16_t *phnum, uint64_t *phoff, ch
     if (v->p[EI_CLASS] != ELFCLASS64)
         return tender_fail(err, "not a 64-bit ELF file (class %u)", v->p[EI_CLASS]);
     if (v->p[EI_DATA] != ELFDATA2LSB)
-        return tender_fail(err, "not a little-endian ELF file (data encoding %u)",
-                           v->p[EI_DATA]);
+        return tender_fail(err, "not a little-endian ELF file (data encoding %u)", v->p[EI_DATA]);
     version = le(v, offsetof(Elf64_Ehdr, e_version), 4);
     if (v->p[EI_VERSION] != EV_CURRENT || version != EV_CURRENT)
         return tender_fail(err, "unsupported ELF version %u/%llu", v->p[EI_VERSION],
@@ -159,8 +165,7 @@ static int check_ehdr(const struct view *v, uint16_t *phnum, uint64_t *phoff, ch
     if (type == ET_DYN)
         return tender_fail(err, "not an executable ELF file (type 3: shared object or PIE)");
     if (type != ET_EXEC)
-        return tender_fail(err, "not an executable ELF file (type %llu)",
-                           (unsigned long long)type);
+        return tender_fail(err, "not an executable ELF file (type %llu)", (unsigned long long)type);
     phentsize = le(v, offsetof(Elf64_Ehdr, e_phentsize), 2);
     if (phentsize != sizeof(Elf64_Phdr))
         return tender_fail(err, "program header size is %llu, expected %zu",
@@ -174,8 +179,10 @@ static int check_ehdr(const struct view *v, uint16_t *phnum, uint64_t *phoff, ch
     /* phnum * 56 < 2^22: only the addition can overflow. */
     if (!in_file(v, *phoff, (uint64_t)*phnum * sizeof(Elf64_Phdr))) {
         if (*phoff > UINT64_MAX - (uint64_t)*phnum * sizeof(Elf64_Phdr))
-            return tender_fail(err, "truncated ELF: program headers at 0x%llx are past the "
-                               "end, file is %zu bytes", (unsigned long long)*phoff, v->len);
+            return tender_fail(err,
+                               "truncated ELF: program headers at 0x%llx are past the "
+                               "end, file is %zu bytes",
+                               (unsigned long long)*phoff, v->len);
         return tender_fail(err, "truncated ELF: program headers end at %llu, file is %zu bytes",
                            (unsigned long long)(*phoff + *phnum * sizeof(Elf64_Phdr)), v->len);
     }
@@ -218,15 +225,18 @@ int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img,
         };
 
         if (type == PT_INTERP)
-            return tender_fail(err, "segment %u asks for a dynamic loader: not a static "
-                               "unikernel image", i);
+            return tender_fail(err,
+                               "segment %u asks for a dynamic loader: not a static "
+                               "unikernel image",
+                               i);
         if (type == PT_NOTE) {
             uint64_t align = le(&v, ph + offsetof(Elf64_Phdr, p_align), 8) == 8 ? 8 : 4;
 
             if (!in_file(&v, s.offset, s.filesz))
-                return tender_fail(err, "segment %u: note bytes 0x%llx+0x%llx run past the "
-                                   "end of the file (%zu bytes)", i,
-                                   (unsigned long long)s.offset, (unsigned long long)s.filesz,
+                return tender_fail(err,
+                                   "segment %u: note bytes 0x%llx+0x%llx run past the "
+                                   "end of the file (%zu bytes)",
+                                   i, (unsigned long long)s.offset, (unsigned long long)s.filesz,
                                    size);
             if (walk_notes(&v, i, s.offset, s.filesz, align, &note, err) < 0)
                 return -1;

@@ -4,7 +4,7 @@
 #include "internal.h"
 #include "tender.h"
 
-#define HDR_SIZE 8u
+#define HDR_SIZE   8u
 #define ENTRY_SIZE 64u
 
 _Static_assert(sizeof(struct mirage_manifest_hdr) == HDR_SIZE, "manifest header layout");
@@ -71,8 +71,8 @@ int tender_manifest_parse(const uint8_t *desc, size_t size, struct tender_image 
             return tender_fail(err, "manifest: entry %u name %s", i, problem);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(img->devs[j].name, name) == 0)
-                return tender_fail(err, "manifest: entry %u name '%s' duplicates entry %u", i,
-                                   name, j);
+                return tender_fail(err, "manifest: entry %u name '%s' duplicates entry %u", i, name,
+                                   j);
         if (type != MIRAGE_DEV_NET && type != MIRAGE_DEV_BLOCK)
             return tender_fail(err,
                                "manifest: entry %u ('%s') has type %u, expected %d (net) or "

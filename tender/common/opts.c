@@ -66,11 +66,15 @@ static int set_mac(struct tender_opts *opts, const char *name, const char *value
     uint8_t mac[6];
 
     if (tender_mac_parse(value, mac) < 0)
-        return tender_fail(err, "--net-mac:%s: '%s' is not a MAC address like "
-                           "02:00:00:00:00:01", name, value);
+        return tender_fail(err,
+                           "--net-mac:%s: '%s' is not a MAC address like "
+                           "02:00:00:00:00:01",
+                           name, value);
     if (mac[0] & 1)
-        return tender_fail(err, "--net-mac:%s: %s is a multicast address (lowest bit of the "
-                           "first octet set)", name, value);
+        return tender_fail(err,
+                           "--net-mac:%s: %s is a multicast address (lowest bit of the "
+                           "first octet set)",
+                           name, value);
     if ((mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]) == 0)
         return tender_fail(err, "--net-mac:%s: %s is the all-zero address", name, value);
     if (d != NULL && d->has_mac)
@@ -111,11 +115,10 @@ static int parse_dev(const char *arg, enum kind kind, struct tender_opts *opts, 
     char buf[MIRAGE_MANIFEST_NAME_MAX];
 
     if (problem != NULL)
-        return tender_fail(err, "%s: device name '%.*s' %s", arg, (int)(len > 64 ? 64 : len),
-                           name, problem);
+        return tender_fail(err, "%s: device name '%.*s' %s", arg, (int)(len > 64 ? 64 : len), name,
+                           problem);
     if (eq == NULL)
-        return tender_fail(err, "%s: no value: use %s%s=%s", arg, prefix, name,
-                           kind_value[kind]);
+        return tender_fail(err, "%s: no value: use %s%s=%s", arg, prefix, name, kind_value[kind]);
     if (eq[1] == '\0')
         return tender_fail(err, "%s: empty %s", arg, kind_value[kind]);
     memcpy(buf, name, len);
@@ -194,8 +197,8 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     }
     for (unsigned d = 0; d < opts->ndevs; d++)
         if (opts->devs[d].value == NULL)
-            return tender_fail(err, "--net-mac:%s given without --net:%s=TAP",
-                               opts->devs[d].name, opts->devs[d].name);
+            return tender_fail(err, "--net-mac:%s given without --net:%s=TAP", opts->devs[d].name,
+                               opts->devs[d].name);
     if (i >= argc)
         return tender_fail(err, "no unikernel image given (see --help)");
     if (argv[i][0] == '\0')
@@ -246,6 +249,6 @@ void tender_usage(const char *prog)
            "Every device the unikernel declares must be given, and only those.\n"
            "Exit status: the unikernel's own, or %d refused to start, %d sandbox violation,\n"
            "%d CPU fault, %d abort.\n",
-           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED,
-           TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
+           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED, TENDER_EXIT_SANDBOX,
+           TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
 }

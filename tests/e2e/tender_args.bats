@@ -130,9 +130,11 @@ patch() {
 @test "refuses devices that do not match the manifest" {
     "$MKIMAGE" "$T/uk" net:service block:storage
     head -c 4096 /dev/zero >"$T/disk.img"
-    refused "device 'service' (net) is declared by the unikernel but not given: use --net:service=TAP" \
+    refused "device 'service' (net) is declared by the unikernel but not given: "\
+"use --net:service=TAP" \
         --block:storage="$T/disk.img" "$T/uk"
-    refused "device 'storage' (block) is declared by the unikernel but not given: use --block:storage=PATH" \
+    refused "device 'storage' (block) is declared by the unikernel but not given: "\
+"use --block:storage=PATH" \
         --net:service=tap0 "$T/uk"
     refused "device 'foo' is given but not declared by the unikernel" \
         --net:service=tap0 --block:storage="$T/disk.img" --block:foo="$T/disk.img" "$T/uk"

@@ -1,4 +1,4 @@
-/* fuzz_cmdline.c: the boot command line splitter; the first two bytes choose buffer and argv sizes. */
+/* fuzz_cmdline.c: the boot command line splitter; two leading bytes set buffer and argv sizes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -18,26 +18,26 @@
  */
 #define ELFGEN_PH(i) (64 + 56 * (i))
 #define ELFGEN_PHNUM 3
-#define ELFGEN_TEXT 0x100
-#define ELFGEN_DATA 0x110
+#define ELFGEN_TEXT  0x100
+#define ELFGEN_DATA  0x110
 #define ELFGEN_NOTES 0x120
 #define ELFGEN_VADDR 0x100000ULL
 
 /* Field offsets inside the ELF header and a program header. */
-#define ELFGEN_E_TYPE 16
-#define ELFGEN_E_MACHINE 18
-#define ELFGEN_E_VERSION 20
-#define ELFGEN_E_ENTRY 24
-#define ELFGEN_E_PHOFF 32
+#define ELFGEN_E_TYPE      16
+#define ELFGEN_E_MACHINE   18
+#define ELFGEN_E_VERSION   20
+#define ELFGEN_E_ENTRY     24
+#define ELFGEN_E_PHOFF     32
 #define ELFGEN_E_PHENTSIZE 54
-#define ELFGEN_E_PHNUM 56
-#define ELFGEN_P_TYPE 0
-#define ELFGEN_P_FLAGS 4
-#define ELFGEN_P_OFFSET 8
-#define ELFGEN_P_VADDR 16
-#define ELFGEN_P_FILESZ 32
-#define ELFGEN_P_MEMSZ 40
-#define ELFGEN_P_ALIGN 48
+#define ELFGEN_E_PHNUM     56
+#define ELFGEN_P_TYPE      0
+#define ELFGEN_P_FLAGS     4
+#define ELFGEN_P_OFFSET    8
+#define ELFGEN_P_VADDR     16
+#define ELFGEN_P_FILESZ    32
+#define ELFGEN_P_MEMSZ     40
+#define ELFGEN_P_ALIGN     48
 
 struct elfgen_dev {
     const char *name;

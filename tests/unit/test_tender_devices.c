@@ -339,8 +339,10 @@ static void test_tap(void)
     close(fd);
 
     CHECK_INT(tender_tap_open(tun, err), -1);
-    snprintf(expect, sizeof(expect), "tap '%s': cannot attach: Invalid argument (is it a tap "
-             "device?)", tun);
+    snprintf(expect, sizeof(expect),
+             "tap '%s': cannot attach: Invalid argument (is it a tap "
+             "device?)",
+             tun);
     CHECK_STR(err, expect);
 
     set_image(d, 1);
@@ -363,8 +365,10 @@ static void test_tap(void)
     snprintf(val2, sizeof(val2), "--net:admin=%s", tun);
     CHECK_INT(parse_opts(val, val2, NULL), 0);
     CHECK_INT(open_devs(), -1);
-    snprintf(expect, sizeof(expect), "tap '%s': cannot attach: Invalid argument (is it a tap "
-             "device?)", tun);
+    snprintf(expect, sizeof(expect),
+             "tap '%s': cannot attach: Invalid argument (is it a tap "
+             "device?)",
+             tun);
     CHECK_STR(err, expect);
     check_all_closed();
     fd = tender_tap_open(tap, err);

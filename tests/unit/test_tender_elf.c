@@ -34,7 +34,7 @@ static int parse(size_t size)
 }
 
 #define PUT(off, v, n) elfgen_put(buf, (off), (v), (n))
-#define PH(i, field) (ELFGEN_PH(i) + ELFGEN_P_##field)
+#define PH(i, field)   (ELFGEN_PH(i) + ELFGEN_P_##field)
 
 #define REFUSED(msg)                                                                               \
     do {                                                                                           \
@@ -314,14 +314,14 @@ static void test_notes(void)
     static const struct elfgen none = {two, 2, 0, NULL, 0};
     static const struct elfgen twice = {two, 2, 2, NULL, 0};
     /* A GNU note (name "GNU", 4-byte descriptor) with 4-byte padding. */
-    static const uint8_t gnu4[] = {4, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0,
-                                   1, 2, 3, 4};
+    static const uint8_t gnu4[] = {4, 0, 0,   0,   4,   0, 0, 0, 3, 0,
+                                   0, 0, 'G', 'N', 'U', 0, 1, 2, 3, 4};
     /* A note with a 5-byte name and 5-byte descriptor, each padded to 8. */
-    static const uint8_t odd[] = {5, 0, 0, 0, 5, 0, 0, 0, 9, 0, 0, 0, 'a', 'b', 'c', 'd',
-                                  0, 0, 0, 0, 1, 2, 3, 4, 5, 0, 0, 0};
+    static const uint8_t odd[] = {5,   0,   0, 0, 5, 0, 0, 0, 9, 0, 0, 0, 'a', 'b',
+                                  'c', 'd', 0, 0, 0, 0, 1, 2, 3, 4, 5, 0, 0,   0};
     /* Under 8-byte alignment: name at 12 padded to 16, descriptor 16..20 padded to 24. */
-    static const uint8_t gnu8[] = {4, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 'G', 'N', 'U', 0,
-                                   1, 2, 3, 4, 0, 0, 0, 0};
+    static const uint8_t gnu8[] = {4,   0,   0,   0, 4, 0, 0, 0, 5, 0, 0, 0,
+                                   'G', 'N', 'U', 0, 1, 2, 3, 4, 0, 0, 0, 0};
     struct elfgen g = std;
     size_t note = ELFGEN_NOTES;
 

@@ -131,8 +131,8 @@ static void test_errors(void)
     REFUSED("--mem=3073: must be from 1 to 3072 MB", "--mem=3073", "x");
     REFUSED("--mem=99999999999999999999999999: must be from 1 to 3072 MB",
             "--mem=99999999999999999999999999", "x");
-    REFUSED("--mem=18446744073709551617: must be from 1 to 3072 MB",
-            "--mem=18446744073709551617", "x");
+    REFUSED("--mem=18446744073709551617: must be from 1 to 3072 MB", "--mem=18446744073709551617",
+            "x");
     REFUSED("--mem given twice", "--mem=8", "--mem=8", "x");
 
     REFUSED("--net needs a device: use --net:NAME=TAP", "--net", "x");
@@ -147,15 +147,14 @@ static void test_errors(void)
     REFUSED("--net:: device name '' is empty", "--net:", "x");
     REFUSED("--block:my-disk=d.img: device name 'my-disk' may contain only A-Z, a-z, 0-9 and _",
             "--block:my-disk=d.img", "x");
-    REFUSED("--net:a:b=t: device name 'a:b' may contain only A-Z, a-z, 0-9 and _",
-            "--net:a:b=t", "x");
+    REFUSED("--net:a:b=t: device name 'a:b' may contain only A-Z, a-z, 0-9 and _", "--net:a:b=t",
+            "x");
     REFUSED("--net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=t: device name "
             "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' is longer than 59 "
             "characters",
             "--net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=t", "x");
-    CHECK_INT(parse("--net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=t", "x",
-                    NULL),
-              0);
+    CHECK_INT(
+        parse("--net:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=t", "x", NULL), 0);
 
     REFUSED("device 'service' is given twice", "--net:service=tap0", "--net:service=tap1", "x");
     REFUSED("device 'd' is given twice", "--block:d=a", "--block:d=a", "x");
