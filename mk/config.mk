@@ -33,3 +33,6 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -ffreestanding -fno-pie -fno-pic -fno-
 	-fdata-sections -nostdinc -isystem libc/include -isystem $(GCC_INCLUDE) -Iinclude
 GUEST_LDFLAGS := -Wl,-u,_start -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-z,noexecstack \
 	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
+
+# BearSSL's static library, linked into spt and hvt images (--gc-sections keeps only what is used).
+BEARSSL_LIB := /usr/lib/x86_64-linux-gnu/libbearssl.a

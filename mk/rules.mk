@@ -55,10 +55,10 @@ $(B)/uk/$(1): $(call objs,unix,$(2)) $(UNIX_LIB)
 $(B)/uk/$(1).spt: $(call objs,guest,$(2)) $(SPT_LIB) $(LIBC) platform/spt/spt.ld
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/spt/spt.ld -o $$@ $(call objs,guest,$(2)) \
-		-Wl,--start-group $(SPT_LIB) $(LIBC) $(LIBGCC) -Wl,--end-group
+		-Wl,--start-group $(SPT_LIB) $(LIBC) $(BEARSSL_LIB) $(LIBGCC) -Wl,--end-group
 $(B)/uk/$(1).hvt: $(call objs,guest,$(2)) $(HVT_LIB) $(LIBC) platform/hvt/hvt.ld
 	@mkdir -p $$(@D)
 	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/hvt/hvt.ld -o $$@ $(call objs,guest,$(2)) \
-		-Wl,--start-group $(HVT_LIB) $(LIBC) $(LIBGCC) -Wl,--end-group
+		-Wl,--start-group $(HVT_LIB) $(LIBC) $(BEARSSL_LIB) $(LIBGCC) -Wl,--end-group
 UNIKERNELS += $(B)/uk/$(1) $(B)/uk/$(1).spt $(B)/uk/$(1).hvt
 endef

@@ -12,10 +12,10 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c)
 
 $(B)/tests/%: $(B)/asan/tests/unit/%.o $(UNIT_LIB)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ -lbearssl
 
 $(B)/fuzz/%: $(B)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(@D)
-	$(Q)$(CLANG) $(FUZZ_LDFLAGS) -o $@ $^
+	$(Q)$(CLANG) $(FUZZ_LDFLAGS) -o $@ $^ -lbearssl
 
 ALL += $(UNIT_TESTS) $(FUZZERS)

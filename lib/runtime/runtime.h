@@ -12,8 +12,9 @@
 uint64_t runtime_timer_next(void);
 size_t runtime_timer_expire(uint64_t now);
 
-/* random.c: feeds (len) bytes of event data (timing, mostly) into the pools. */
-void runtime_random_event(uint8_t source, const void *data, size_t len);
+/* sched.c calls this (set by random.c once the generator exists) with the
+ * timing of every event-loop wake-up, so images without random stay small. */
+extern void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
 
 /* log.c: prints one line "mirage: MSG" straight to the console, for the
  * runtime's own fatal messages (no log levels, no allocation). */

@@ -1,0 +1,55 @@
+/* timeout.c: the MirageOS "timeout" tutorial: a sleeping job raced against a timeout that cancels it. */
+#include "mirage/error.h"
+#include "mirage/key.h"
+#include "mirage/log.h"
+#include "mirage/manifest.h"
+#include "mirage/platform.h"
+#include "mirage/random.h"
+#include "mirage/sched.h"
+#include "mirage/time.h"
+
+MIRAGE_MANIFEST();
+
+static struct mirage_key work = MIRAGE_KEY_INTEGER(
+    "work", NULL, 0, 3600000, "How long the job sleeps, in ms (default: random, 0 to 3 s).");
+static struct mirage_key timeout = MIRAGE_KEY_INTEGER("timeout", "2000", 0, 3600000,
+                                                      "When the job is cancelled, in ms.");
+static struct mirage_key *const keys[] = {&work, &timeout, NULL};
+
+static int job(void *arg)
+{
+    int r = mirage_sleep_ns(MIRAGE_MS(*(int64_t *)arg));
+
+    return r == 0 ? 1 : r; /* 1: "Heads" */
+}
+
+static int timer(void *arg)
+{
+    int r = mirage_sleep_ns(MIRAGE_MS(*(int64_t *)arg));
+
+    return r == 0 ? 0 : r;
+}
+
+int mirage_main(int argc, char **argv)
+{
+    struct mirage_fiber *fs[2];
+    int64_t work_ms, timeout_ms;
+    size_t winner;
+    int r = mirage_key_parse_args(argc, argv, keys);
+
+    if (r != 0)
+        return r;
+    work_ms = work.has_value ? work.v.num : (int64_t)mirage_random_uniform(3001);
+    timeout_ms = timeout.v.num;
+    mirage_log_info(&mirage_log_app, "job sleeps %lld ms, timeout after %lld ms",
+                    (long long)work_ms, (long long)timeout_ms);
+    fs[0] = mirage_fiber_spawn("job", job, &work_ms, 0);
+    fs[1] = mirage_fiber_spawn("timeout", timer, &timeout_ms, 0);
+    if (fs[0] == NULL || fs[1] == NULL || mirage_fiber_pick(fs, 2, &winner, &r) < 0)
+        return 1;
+    if (winner == 0)
+        mirage_log_info(&mirage_log_app, "Returned \"Heads\"");
+    else
+        mirage_log_info(&mirage_log_app, "Cancelled");
+    return 0;
+}
