@@ -36,7 +36,7 @@ typedef enum {
 
 /* Start-of-day information, read-only for the program. */
 struct solo5_start_info {
-    const char *cmdline; /* the arguments after the image, joined by spaces */
+    const char *cmdline;  /* the arguments after the image, joined by spaces */
     uintptr_t heap_start; /* a read/write, non-executable region the program owns */
     size_t heap_size;
 };
@@ -47,7 +47,7 @@ int solo5_app_main(const struct solo5_start_info *info);
 
 #define SOLO5_EXIT_SUCCESS 0
 #define SOLO5_EXIT_FAILURE 1
-#define SOLO5_EXIT_ABORT 255 /* statuses from 255 on are Solo5's own */
+#define SOLO5_EXIT_ABORT   255 /* statuses from 255 on are Solo5's own */
 
 /* Ends the program; (status) reaches the host where it can. */
 void solo5_exit(int status) __attribute__((noreturn));
@@ -109,8 +109,7 @@ solo5_result_t solo5_net_write(solo5_handle_t handle, const uint8_t *buf, size_t
 /* Receives one frame into (buf) of (size) bytes, at least mtu + SOLO5_NET_HLEN,
  * without blocking: SOLO5_R_OK with the frame's length in *read_size, or
  * SOLO5_R_AGAIN when none is waiting. */
-solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size,
-                              size_t *read_size);
+solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size, size_t *read_size);
 
 /* ---- block storage ---------------------------------------------------- */
 

@@ -13,11 +13,11 @@
  * in batches: one readv, the answers built, one writev.
  */
 
-#define BATCH 32
-#define MAX_NICS 8
+#define BATCH            32
+#define MAX_NICS         8
 #define BATCHES_PER_TURN 8 /* then the other devices get a turn */
-#define WRITE_RETRIES 1000
-#define IDLE_NS 1000000000ull
+#define WRITE_RETRIES    1000
+#define IDLE_NS          1000000000ull
 
 struct nic {
     const char *name;
@@ -146,8 +146,7 @@ static int setup_nic(struct nic *n)
     int r = mirage_net_acquire(n->name, &n->h, &n->info);
 
     if (r < 0) {
-        printf("%s: cannot acquire network device '%s': %s\n", prog, n->name,
-               mirage_strerror(r));
+        printf("%s: cannot acquire network device '%s': %s\n", prog, n->name, mirage_strerror(r));
         return -1;
     }
     if (n->h >= 64) {
@@ -169,10 +168,9 @@ static int setup_nic(struct nic *n)
     }
     memcpy(ip, n->echo.ipv4, 4);
     mirage_echo_init(&n->echo, n->info.mac, ip);
-    printf("%s: %s mac %02x:%02x:%02x:%02x:%02x:%02x ipv4 %u.%u.%u.%u/%d mtu %u\n", prog,
-           n->name, n->info.mac[0], n->info.mac[1], n->info.mac[2], n->info.mac[3],
-           n->info.mac[4], n->info.mac[5], ip[0], ip[1], ip[2], ip[3], n->prefix,
-           (unsigned)n->info.mtu);
+    printf("%s: %s mac %02x:%02x:%02x:%02x:%02x:%02x ipv4 %u.%u.%u.%u/%d mtu %u\n", prog, n->name,
+           n->info.mac[0], n->info.mac[1], n->info.mac[2], n->info.mac[3], n->info.mac[4],
+           n->info.mac[5], ip[0], ip[1], ip[2], ip[3], n->prefix, (unsigned)n->info.mtu);
     return 0;
 }
 
@@ -216,8 +214,8 @@ static int serve(struct nic *n, uint64_t *answered, uint64_t limit)
             return 0;
         }
         for (size_t i = 0; i < got; i++) {
-            size_t len = mirage_echo_answer(&n->echo, n->rx[i].buf, n->rx[i].len,
-                                            n->tx[out].buf, n->tx[out].cap);
+            size_t len = mirage_echo_answer(&n->echo, n->rx[i].buf, n->rx[i].len, n->tx[out].buf,
+                                            n->tx[out].cap);
             if (len > 0 && (limit == 0 || *answered + out < limit))
                 n->tx[out++].len = len;
         }

@@ -14,15 +14,15 @@
  * fails a check is dropped and counted in (bad).
  */
 
-#define MIRAGE_ECHO_ETH_HLEN 14
+#define MIRAGE_ECHO_ETH_HLEN  14
 #define MIRAGE_ECHO_MIN_FRAME 60 /* Ethernet minimum without FCS; short answers are padded */
 
 struct mirage_echo_stats {
-    uint64_t frames;      /* frames examined */
-    uint64_t arp_replies; /* ARP replies built */
+    uint64_t frames;       /* frames examined */
+    uint64_t arp_replies;  /* ARP replies built */
     uint64_t icmp_replies; /* echo replies built */
-    uint64_t bad;         /* malformed: a length, version or checksum was wrong */
-    uint64_t ignored;     /* well-formed but not for us, or not a request we answer */
+    uint64_t bad;          /* malformed: a length, version or checksum was wrong */
+    uint64_t ignored;      /* well-formed but not for us, or not a request we answer */
 };
 
 /* One responder; the caller owns it and fills in mac and ipv4. */

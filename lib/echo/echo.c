@@ -4,18 +4,18 @@
 #include "mirage/echo.h"
 #include "mirage/error.h"
 
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_ARP 0x0806
+#define ETHERTYPE_IPV4     0x0800
+#define ETHERTYPE_ARP      0x0806
 #define ARP_HTYPE_ETHERNET 1
-#define ARP_OP_REQUEST 1
-#define ARP_OP_REPLY 2
-#define ARP_LEN 28
-#define IPV4_HLEN 20
-#define IPPROTO_ICMP 1
-#define ICMP_ECHO_REPLY 0
-#define ICMP_ECHO_REQUEST 8
-#define ICMP_HLEN 8
-#define TTL 64
+#define ARP_OP_REQUEST     1
+#define ARP_OP_REPLY       2
+#define ARP_LEN            28
+#define IPV4_HLEN          20
+#define IPPROTO_ICMP       1
+#define ICMP_ECHO_REPLY    0
+#define ICMP_ECHO_REQUEST  8
+#define ICMP_HLEN          8
+#define TTL                64
 
 /*
  * A read-only view of received bytes. Reading past the end yields zeros and

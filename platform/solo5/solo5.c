@@ -1,4 +1,4 @@
-/* solo5.c: the Solo5 guest interface over the platform API; starts the program's solo5_app_main(). */
+/* solo5.c: the Solo5 guest interface over the platform API; runs the program's solo5_app_main(). */
 #include <stdlib.h>
 
 #include "mirage/platform.h"
@@ -7,7 +7,7 @@
 /* How much of the heap region stays with the C library's malloc (the binding
  * and the libc may allocate): an eighth, at least this much. */
 #define LIBC_RESERVE_MIN (256u << 10)
-#define WRITE_RETRIES 64
+#define WRITE_RETRIES    64
 
 static struct solo5_start_info start_info;
 
@@ -134,8 +134,7 @@ solo5_result_t solo5_net_write(solo5_handle_t handle, const uint8_t *buf, size_t
     return r == MIRAGE_EAGAIN ? SOLO5_R_OK : result(r);
 }
 
-solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size,
-                              size_t *read_size)
+solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size, size_t *read_size)
 {
     return result(mirage_net_read(handle, buf, size, read_size));
 }

@@ -94,8 +94,7 @@ int solo5_app_main(const struct solo5_start_info *si)
         return SOLO5_EXIT_FAILURE;
     /* The refused write over the end left the last block as it was. */
     fill(wbuf, bs, blocks - 1, seed);
-    if (solo5_block_read(h, bi.capacity - bs, rbuf, bs) != SOLO5_R_OK ||
-        !t_memeq(wbuf, rbuf, bs))
+    if (solo5_block_read(h, bi.capacity - bs, rbuf, bs) != SOLO5_R_OK || !t_memeq(wbuf, rbuf, bs))
         return fail("a refused write changed the disk", blocks - 1);
     t_puts("refusals: ok\n");
     t_puts("SUCCESS\n");

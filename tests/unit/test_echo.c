@@ -165,16 +165,16 @@ static void test_malformed(void)
         CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);                           \
         CHECK_INT(e.stats.bad, before + 1);                                                        \
     } while (0)
-    BAD(in[14 + 10] ^= 1);             /* IP header checksum */
-    BAD(in[14 + 20 + 8] ^= 1);         /* ICMP checksum over the payload */
-    BAD(in[14] = 0x65);                /* version 6 in an IPv4 frame */
-    BAD(in[14] = 0x44);                /* IHL below 5 */
-    BAD(in[14] = 0x4f);                /* IHL past the end of the packet */
-    BAD(put16(in + 16, 19));           /* total length below the header */
-    BAD(put16(in + 16, 2000));         /* total length past the frame */
-    BAD(len = 14 + 20 + 4);            /* truncated ICMP header */
-    BAD(len = 30);                     /* truncated IP header */
-    BAD(in[6] = 0x01);                 /* multicast source MAC */
+    BAD(in[14 + 10] ^= 1);     /* IP header checksum */
+    BAD(in[14 + 20 + 8] ^= 1); /* ICMP checksum over the payload */
+    BAD(in[14] = 0x65);        /* version 6 in an IPv4 frame */
+    BAD(in[14] = 0x44);        /* IHL below 5 */
+    BAD(in[14] = 0x4f);        /* IHL past the end of the packet */
+    BAD(put16(in + 16, 19));   /* total length below the header */
+    BAD(put16(in + 16, 2000)); /* total length past the frame */
+    BAD(len = 14 + 20 + 4);    /* truncated ICMP header */
+    BAD(len = 30);             /* truncated IP header */
+    BAD(in[6] = 0x01);         /* multicast source MAC */
 #undef BAD
     /* The total length shrunk to a valid header but a short ICMP message. */
     len = echo_request(in, 0, 0);
@@ -204,9 +204,18 @@ static void test_cidr(void)
     CHECK(ip[0] == 10 && ip[1] == 0 && ip[2] == 0 && ip[3] == 2 && p == 24);
     CHECK_INT(mirage_echo_parse_cidr("255.255.255.255/32", ip, &p), 0);
     CHECK_INT(mirage_echo_parse_cidr("0.0.0.0/0", ip, &p), 0);
-    static const char *bad[] = {"",        "10.0.0.2",   "10.0.0/24",   "10.0.0.256/24",
-                                "10.0.0.2/33", "10.0.0.02/24", "10.0.0.2/24x", "a.b.c.d/1",
-                                "10..0.2/24",  "10.0.0.2/",   "1.2.3.4.5/6", "10.0.0.2 /24"};
+    static const char *bad[] = {"",
+                                "10.0.0.2",
+                                "10.0.0/24",
+                                "10.0.0.256/24",
+                                "10.0.0.2/33",
+                                "10.0.0.02/24",
+                                "10.0.0.2/24x",
+                                "a.b.c.d/1",
+                                "10..0.2/24",
+                                "10.0.0.2/",
+                                "1.2.3.4.5/6",
+                                "10.0.0.2 /24"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_INT(mirage_echo_parse_cidr(bad[i], ip, &p), MIRAGE_EINVAL);
 }
