@@ -60,14 +60,14 @@ void mirage_console_write(const char *buf, size_t len)
     fake_console_len += len;
 }
 
-static void fake_console_clear(void)
+static inline void fake_console_clear(void)
 {
     fake_console_len = 0;
     fake_console[0] = '\0';
 }
 
 /* The console so far as a string. */
-static const char *fake_console_text(void)
+static inline const char *fake_console_text(void)
 {
     if (fake_console_len == sizeof(fake_console))
         fake_console_len--;
