@@ -7,7 +7,9 @@
 /* GCC may turn a byte loop into a call to memset/memcpy/memmove, which inside
  * those very functions would recurse; the bulk ones are written in asm and the
  * rest keep to loops GCC leaves alone at this setting. */
+#if !defined(__clang__)
 #pragma GCC optimize("no-tree-loop-distribute-patterns")
+#endif
 
 /* `rep movsb` is fast for any size on CPUs with ERMS/FSRM (every x86_64 this
  * runs on in practice) and small in code. */
