@@ -127,6 +127,7 @@ struct args {
     const char *file;   /* -f: the config file, default config.c */
     const char *build;  /* -o */
     int dry_run, no_depext, verbose, dot;
+    int from_build; /* configure run again by build */
     int nkeys;
     const char *keys[MAX_ARGV]; /* --KEY[=V] for config.c */
     int npos;
@@ -361,7 +362,7 @@ static int configure(struct args *a)
     }
     if (!a->dry_run) {
         r = remember_args(build, a);
-        if (r == 0)
+        if (r == 0 && !a->from_build)
             printf("mirage: configured for %s: now run 'mirage build'\n", a->target);
     }
 out:
@@ -410,6 +411,7 @@ static int reconfigure(const struct mirage_state *st, const char *file)
     if (parse_args(n + 2, argv, 2, &a))
         return 1;
     a.file = file;
+    a.from_build = 1;
     printf("mirage: %s changed: configuring again\n", file);
     r = configure(&a);
     return r;

@@ -306,7 +306,10 @@ void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p
                  "-o $@\n\n");
     fprintf(out, "$(OBJDIR)/main.o: $(BUILD)/main.c $(BUILD)/start.h\n\t@mkdir -p $(@D)\n"
                  "\t$(call say,CC,$<)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@\n\n");
-    fprintf(out, "$(BUILD)/main.c $(BUILD)/start.h: %s\n"
+    fprintf(out, "# configure rewrites this Makefile every time, so it is older only when %s "
+                 "changed.\n",
+            p->config_file);
+    fprintf(out, "Makefile: %s\n"
                  "\t@echo \"mirage: %s changed since configure: run 'mirage build' (it "
                  "configures again) or 'mirage configure'\" >&2; exit 1\n\n",
             p->config_file, p->config_file);

@@ -63,7 +63,7 @@ static void sources_exist(struct mirage_cfg *cfg, struct mirage_dev *job)
 }
 
 /* Writes (text) to (path) only when it differs, so make rebuilds nothing it need not. */
-static int write_file(const char *path, const char *text, size_t len, int dry_run)
+static int write_file(const char *path, const char *text, size_t len, int dry_run, int always)
 {
     char tmp[4096];
     FILE *f = fopen(path, "rb");
@@ -80,7 +80,7 @@ static int write_file(const char *path, const char *text, size_t len, int dry_ru
         printf("would %s %s\n", same ? "keep" : "write", path);
         return 0;
     }
-    if (same)
+    if (same && !always)
         return 0;
     if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
         return -1;
@@ -118,6 +118,8 @@ static FILE *open_output(struct output *o)
 
 static int close_output(struct output *o, const char *dir, const char *name, int dry_run)
 {
+    /* The Makefile's date says when configure last ran (see its rule for config.c). */
+    int always = dir == NULL && strcmp(name, "Makefile") == 0;
     char path[4096];
     int r;
 
@@ -126,7 +128,7 @@ static int close_output(struct output *o, const char *dir, const char *name, int
         snprintf(path, sizeof(path), "%s/%s", dir, name);
     else
         snprintf(path, sizeof(path), "%s", name);
-    r = write_file(path, o->text, o->len, dry_run);
+    r = write_file(path, o->text, o->len, dry_run, always);
     free(o->text);
     return r;
 }
