@@ -1,4 +1,4 @@
-/* format.h: what the printf engine (stdio.c) shares with its floating-point part (printf_float.c). */
+/* format.h: what the printf engine (stdio.c) shares with its float part (printf_float.c). */
 #ifndef MLIBC_FORMAT_H
 #define MLIBC_FORMAT_H
 
@@ -16,10 +16,10 @@ struct mlibc_out {
 };
 
 #define FMT_MINUS 1
-#define FMT_PLUS 2
+#define FMT_PLUS  2
 #define FMT_SPACE 4
-#define FMT_HASH 8
-#define FMT_ZERO 16
+#define FMT_HASH  8
+#define FMT_ZERO  16
 #define FMT_UPPER 32
 
 /* One parsed conversion: flags, width (0 if none), precision (-1 if none) and

@@ -1,4 +1,4 @@
-/* malloc.c: a TLSF-style allocator (O(1) malloc and free, immediate coalescing) over the heap region. */
+/* malloc.c: a TLSF-style allocator (O(1), coalescing) over the platform's heap region. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,18 +22,18 @@
  * non-empty list that fits in a few bit instructions.
  */
 
-#define HDR 16
-#define MIN_BLOCK 48 /* header, two links, footer, rounded to 16 */
-#define FREE_BIT 1
+#define HDR           16
+#define MIN_BLOCK     48 /* header, two links, footer, rounded to 16 */
+#define FREE_BIT      1
 #define PREV_FREE_BIT 2
-#define FLAGS 15
+#define FLAGS         15
 
-#define SL_LOG 4
-#define SL_COUNT (1 << SL_LOG)
-#define FL_SHIFT (SL_LOG + 4) /* sizes below 256 step by 16 in list 0 */
-#define SMALL (1 << FL_SHIFT)
-#define FL_COUNT 40
-#define MAX_HEAP ((size_t)1 << (FL_SHIFT + FL_COUNT - 2))
+#define SL_LOG      4
+#define SL_COUNT    (1 << SL_LOG)
+#define FL_SHIFT    (SL_LOG + 4) /* sizes below 256 step by 16 in list 0 */
+#define SMALL       (1 << FL_SHIFT)
+#define FL_COUNT    40
+#define MAX_HEAP    ((size_t)1 << (FL_SHIFT + FL_COUNT - 2))
 #define MAX_REQUEST (MAX_HEAP / 2)
 
 #define COOKIE 0x6d69726167656870ULL

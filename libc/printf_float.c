@@ -14,7 +14,7 @@
  */
 
 #define LIMBS 90
-#define BASE 1000000000U
+#define BASE  1000000000U
 
 struct big {
     uint32_t limb[LIMBS]; /* least significant first */
@@ -23,8 +23,7 @@ struct big {
     int k;                /* the value is N / 10^k */
 };
 
-static const uint32_t pow10[9] = {1,      10,      100,      1000,     10000,
-                                  100000, 1000000, 10000000, 100000000};
+static const uint32_t pow10[9] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
 
 static void mul_small(struct big *b, uint32_t m)
 {
@@ -150,7 +149,7 @@ void __mlibc_format_double(struct mlibc_out *o, const struct mlibc_spec *sp, dou
     uint64_t bits;
     memcpy(&bits, &v, sizeof(bits));
     bool upper = sp->flags & FMT_UPPER;
-    char sign = (bits >> 63)                ? '-'
+    char sign = (bits >> 63)              ? '-'
                 : (sp->flags & FMT_PLUS)  ? '+'
                 : (sp->flags & FMT_SPACE) ? ' '
                                           : 0;

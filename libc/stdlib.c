@@ -45,7 +45,8 @@ static unsigned long long parse(const char *s, char **end, int base, unsigned lo
         *neg = *p++ == '-';
     /* "0x" counts as a prefix only if a hex digit follows; else the "0" is
      * the number and parsing stops at the 'x'. */
-    if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 0x20) == 'x' && digit_value(p[2]) < 16) {
+    if ((base == 0 || base == 16) && p[0] == '0' && (p[1] | 0x20) == 'x' &&
+        digit_value(p[2]) < 16) {
         p += 2;
         base = 16;
     } else if (base == 0) {

@@ -5,7 +5,7 @@
 
 #include "mirage/platform.h"
 
-#define NS_PER_SEC 1000000000ULL
+#define NS_PER_SEC   1000000000ULL
 #define SECS_PER_DAY 86400
 
 time_t time(time_t *t)

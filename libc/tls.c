@@ -9,7 +9,7 @@
  * so no function in this file may be instrumented: each carries
  * no_stack_protector, and the helpers are always inlined into them.
  */
-#define NOSP __attribute__((no_stack_protector))
+#define NOSP   __attribute__((no_stack_protector))
 #define INLINE static inline __attribute__((always_inline))
 
 /* glibc's x86_64 TCB layout, which prebuilt objects (BearSSL) compile against:
@@ -27,7 +27,9 @@ static struct tcb tcb __attribute__((aligned(64)));
 
 INLINE void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
 }
 
 INLINE uint64_t rdtsc(void)

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define EOF (-1)
+#define EOF    (-1)
 #define BUFSIZ 1024
 
 /* stdout and stderr write straight to the console: nothing is buffered past
@@ -17,7 +17,7 @@ typedef struct mlibc_file FILE;
 extern FILE *const stdin;
 extern FILE *const stdout;
 extern FILE *const stderr;
-#define stdin stdin
+#define stdin  stdin
 #define stdout stdout
 #define stderr stderr
 
@@ -27,8 +27,7 @@ extern FILE *const stderr;
  * All return the number of bytes written (or that would be, for
  * snprintf), or -1 if that exceeds INT_MAX (errno EOVERFLOW). */
 int printf(const char *restrict fmt, ...) __attribute__((format(printf, 1, 2)));
-int fprintf(FILE *restrict f, const char *restrict fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int fprintf(FILE *restrict f, const char *restrict fmt, ...) __attribute__((format(printf, 2, 3)));
 int sprintf(char *restrict buf, const char *restrict fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int snprintf(char *restrict buf, size_t size, const char *restrict fmt, ...)

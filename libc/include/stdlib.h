@@ -6,7 +6,7 @@
 
 #define EXIT_SUCCESS 0
 #define EXIT_FAILURE 1
-#define RAND_MAX 0x7fffffff
+#define RAND_MAX     0x7fffffff
 
 typedef struct {
     int quot;

@@ -43,11 +43,11 @@ int strncasecmp(const char *a, const char *b, size_t n);
  * copy (a MAC address, a header field) a call; the builtins let GCC inline
  * those and still call the functions above for the rest. */
 #if defined(__GNUC__) && !defined(MLIBC_NO_BUILTIN_MACROS)
-#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memcpy(d, s, n)  __builtin_memcpy((d), (s), (n))
 #define memmove(d, s, n) __builtin_memmove((d), (s), (n))
-#define memset(d, c, n) __builtin_memset((d), (c), (n))
-#define memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
-#define strlen(s) __builtin_strlen((s))
+#define memset(d, c, n)  __builtin_memset((d), (c), (n))
+#define memcmp(a, b, n)  __builtin_memcmp((a), (b), (n))
+#define strlen(s)        __builtin_strlen((s))
 #endif
 
 #endif

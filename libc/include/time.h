@@ -5,9 +5,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define CLOCK_REALTIME 0
+#define CLOCK_REALTIME  0
 #define CLOCK_MONOTONIC 1
-#define CLOCKS_PER_SEC 1000000L
+#define CLOCKS_PER_SEC  1000000L
 
 typedef long clock_t;
 
