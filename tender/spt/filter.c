@@ -18,27 +18,27 @@
  * start-up budget, and libseccomp cannot compare two values of one argument,
  * while a block request needs pos + count <= capacity with 64-bit arithmetic.
  *
- * Layout: an arch check, a dispatch on the system call number that jumps to
- * one block per call, each block ending with its own ALLOW and TRAP returns
+ * Layout: an arch check, a binary search on the system call number that
+ * jumps to one block per call, each block ending with its own ALLOW and TRAP returns
  * so that every conditional jump stays short (cBPF offsets are 8 bits).
  * Anything not allowed returns TRAP: SIGSYS, which fault.c reports.
  */
 
-#define MAX_INSNS 4096 /* BPF_MAXINSNS */
-#define MAX_LABELS 1024
-#define MAX_FIXUPS 4096
+struct fixup {
+    unsigned insn;
+    int label;
+    char field; /* 't' (jt), 'f' (jf) or 'k' (ja) */
+};
 
+/* The arrays are sized for the devices at hand and live on the stack: a
+ * static program of the largest size touched pages (and faulted) for nothing. */
 struct prog {
-    struct sock_filter insn[MAX_INSNS];
-    unsigned n;
-    int label_at[MAX_LABELS]; /* instruction index of each label, -1 until placed */
-    unsigned nlabels;
-    struct {
-        unsigned insn;
-        int label;
-        char field; /* 't' (jt), 'f' (jf) or 'k' (ja) */
-    } fix[MAX_FIXUPS];
-    unsigned nfix;
+    struct sock_filter *insn;
+    int *label_at; /* instruction index of each label, -1 until placed */
+    struct fixup *fix;
+    unsigned n, max_insns;
+    unsigned nlabels, max_labels;
+    unsigned nfix, max_fix;
     int broken; /* ran out of room; reported by finish() */
 };
 
@@ -49,7 +49,7 @@ struct prog {
 
 static void emit(struct prog *p, uint16_t code, uint32_t k)
 {
-    if (p->n == MAX_INSNS) {
+    if (p->n == p->max_insns) {
         p->broken = 1;
         return;
     }
@@ -58,7 +58,7 @@ static void emit(struct prog *p, uint16_t code, uint32_t k)
 
 static int label(struct prog *p)
 {
-    if (p->nlabels == MAX_LABELS) {
+    if (p->nlabels == p->max_labels) {
         p->broken = 1;
         return 0;
     }
@@ -75,14 +75,11 @@ static void fixup(struct prog *p, unsigned insn, int l, char field)
 {
     if (l == NONE)
         return;
-    if (p->nfix == MAX_FIXUPS) {
+    if (p->nfix == p->max_fix) {
         p->broken = 1;
         return;
     }
-    p->fix[p->nfix].insn = insn;
-    p->fix[p->nfix].label = l;
-    p->fix[p->nfix].field = field;
-    p->nfix++;
+    p->fix[p->nfix++] = (struct fixup){insn, l, field};
 }
 
 /* A conditional jump: to (jt) when the test holds, else to (jf); NONE falls through. */
@@ -283,29 +280,54 @@ static void arch_prctl_block(struct prog *p, int at)
     block_end(p, b);
 }
 
+struct call {
+    uint32_t nr;
+    int target;
+};
+
+/*
+ * A binary search over calls[0..n), sorted by number. When the filter is
+ * installed the kernel runs it once for every system call number of both
+ * x86 ABIs to cache which ones are always allowed, with interrupts off: a
+ * linear dispatch made that the most expensive step of the tender's start.
+ */
+static void dispatch(struct prog *p, const struct call *c, size_t n)
+{
+    size_t mid = n / 2;
+    int right;
+
+    if (n <= 2) {
+        for (size_t i = 0; i < n; i++) {
+            int next = label(p);
+
+            jump(p, BPF_JEQ, c[i].nr, NONE, next);
+            jump_always(p, c[i].target);
+            place(p, next);
+        }
+        ret(p, SECCOMP_RET_TRAP);
+        return;
+    }
+    right = label(p);
+    jump(p, BPF_JGE, c[mid].nr, right, NONE);
+    dispatch(p, c, mid);
+    place(p, right);
+    dispatch(p, c + mid, n - mid);
+}
+
 static int build(struct prog *p, const struct spt_boot_info *boot)
 {
-    /* The hottest calls first: a frame or a block request passes one test. */
     int l_read = label(p), l_write = label(p), l_epoll = label(p), l_disk = label(p);
     int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
-    static const struct {
-        uint32_t nr;
-        int which;
-    } calls[] = {{SYS_read, 0},     {SYS_write, 1},      {SYS_epoll_pwait2, 2},
-                 {SYS_pread64, 3},  {SYS_pwrite64, 3},   {SYS_clock_gettime, 4},
-                 {SYS_arch_prctl, 5}, {SYS_exit_group, 6}};
-    int targets[] = {l_read, l_write, l_epoll, l_disk, l_clock, l_arch, l_exit};
+    const struct call calls[] = {
+        {SYS_read, l_read},        {SYS_write, l_write},           {SYS_pread64, l_disk},
+        {SYS_pwrite64, l_disk},    {SYS_arch_prctl, l_arch},       {SYS_clock_gettime, l_clock},
+        {SYS_exit_group, l_exit},  {SYS_epoll_pwait2, l_epoll},
+    };
 
     load(p, offsetof(struct seccomp_data, arch));
     jump(p, BPF_JEQ, AUDIT_ARCH_X86_64, NONE, bad);
     load(p, offsetof(struct seccomp_data, nr));
-    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
-        int next = label(p);
-
-        jump(p, BPF_JEQ, calls[i].nr, NONE, next);
-        jump_always(p, targets[calls[i].which]);
-        place(p, next);
-    }
+    dispatch(p, calls, sizeof(calls) / sizeof(calls[0]));
     place(p, bad);
     ret(p, SECCOMP_RET_TRAP);
 
@@ -322,10 +344,24 @@ static int build(struct prog *p, const struct spt_boot_info *boot)
 
 int spt_filter_install(const struct spt_boot_info *boot, char *err)
 {
-    static struct prog p;
+    unsigned nnet = 0, nblock = 0;
+
+    for (unsigned h = 0; h < boot->ndevs; h++) {
+        nnet += boot->devs[h].type == MIRAGE_DEV_NET;
+        nblock += boot->devs[h].type == MIRAGE_DEV_BLOCK;
+    }
+
+    /* Generous bounds: the fixed part takes about 60 instructions, a disk 30. */
+    unsigned max_insns = 96 + 40 * nblock + 4 * nnet;
+    unsigned max_labels = 64 + 10 * nblock;
+    unsigned max_fix = 96 + 20 * nblock + 4 * nnet;
+    struct sock_filter insn[max_insns];
+    int label_at[max_labels];
+    struct fixup fix[max_fix];
+    struct prog p = {insn, label_at, fix, 0, max_insns, 0, max_labels, 0, max_fix, 0};
     struct sock_fprog fprog;
 
-    if (build(&p, boot) < 0) {
+    if (build(&p, boot) < 0 || p.n > BPF_MAXINSNS) {
         snprintf(err, TENDER_ERR_MAX, "the seccomp filter does not fit (%u instructions)", p.n);
         return -1;
     }

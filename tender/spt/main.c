@@ -66,8 +66,8 @@ static void fill_boot(struct spt_boot_info *boot)
         d->block_size = devs[h].block_size;
     }
     set_name(boot, opts.image);
-    memcpy(boot->cmdline, opts.cmdline, sizeof(boot->cmdline));
-    boot->cmdline[sizeof(boot->cmdline) - 1] = '\0';
+    /* Only the bytes in use: each page of guest memory touched costs a fault. */
+    memcpy(boot->cmdline, opts.cmdline, strnlen(opts.cmdline, sizeof(boot->cmdline) - 1));
 }
 
 /* Leaves the tender for good: the guest's stack, its boot info in %rdi, its entry. */
