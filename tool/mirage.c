@@ -1,4 +1,4 @@
-/* mirage.c: the mirage command: configure, build, clean, query, describe and help for a unikernel. */
+/* mirage.c: the mirage command: configure, build, clean, query, describe, help for a unikernel. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +13,8 @@
 #define MIRAGE_ROOT "."
 #endif
 #define MIRAGE_VERSION "0.1.0"
-#define DEFAULT_BUILD "_build"
-#define MAX_ARGV 128
+#define DEFAULT_BUILD  "_build"
+#define MAX_ARGV       128
 
 static const char *const targets[] = {"unix", "spt", "hvt"};
 static const char *const unsupported[] = {"virtio", "xen", "qubes", "muen", "genode", "macosx"};
@@ -188,13 +188,13 @@ static int parse_args(int argc, char **argv, int first, struct args *a)
             a->dry_run = 1;
         } else if (keys_ok && strcmp(s, "--no-depext") == 0) {
             a->no_depext = 1;
-        } else if (strcmp(a->cmd, "build") == 0 && (strcmp(s, "--verbose") == 0 ||
-                                                     strcmp(s, "-v") == 0)) {
+        } else if (strcmp(a->cmd, "build") == 0 &&
+                   (strcmp(s, "--verbose") == 0 || strcmp(s, "-v") == 0)) {
             a->verbose = 1;
         } else if (strcmp(a->cmd, "describe") == 0 && strcmp(s, "--dot") == 0) {
             a->dot = 1;
-        } else if (keys_ok && strncmp(s, "--", 2) == 0 && s[2] != '\0' &&
-                   strchr(s, '\n') == NULL && strlen(s) < STATE_ARG_LEN) {
+        } else if (keys_ok && strncmp(s, "--", 2) == 0 && s[2] != '\0' && strchr(s, '\n') == NULL &&
+                   strlen(s) < STATE_ARG_LEN) {
             if (a->nkeys == MAX_ARGV)
                 return fail("too many options%s%s", "", "");
             a->keys[a->nkeys++] = s; /* config.c says whether it declares it */
@@ -322,9 +322,19 @@ static int configure(struct args *a)
     snprintf(prog, sizeof(prog), "%s/config", dir);
     snprintf(inc, sizeof(inc), "-I%s/include", root());
     {
-        const char *cc[] = {"gcc", "-std=gnu11", "-O0", "-g", "-Wall", "-Wextra",
-                            "-Werror=implicit-function-declaration", inc, "-o", prog, config,
-                            lib, NULL};
+        const char *cc[] = {"gcc",
+                            "-std=gnu11",
+                            "-O0",
+                            "-g",
+                            "-Wall",
+                            "-Wextra",
+                            "-Werror=implicit-function-declaration",
+                            inc,
+                            "-o",
+                            prog,
+                            config,
+                            lib,
+                            NULL};
         r = run(cc);
     }
     if (r != 0) {
@@ -459,8 +469,8 @@ static int build(struct args *a)
                 st.target, a->target, a->target);
         return 1;
     }
-    if (newer(config, "Makefile") && (reconfigure(&st, a->file ? a->file : config) ||
-                                      load_state(&st)))
+    if (newer(config, "Makefile") &&
+        (reconfigure(&st, a->file ? a->file : config) || load_state(&st)))
         return 1;
     snprintf(out, sizeof(out), "dist/%s%s%s", st.name, strcmp(st.target, "unix") ? "." : "",
              strcmp(st.target, "unix") ? st.target : "");
@@ -479,9 +489,9 @@ static int build(struct args *a)
 
 static int clean(struct args *a)
 {
-    static const char *const files[] = {"main.c", "start.h", "describe.txt", "graph.dot",
-                                        "manifest.txt", "packages.txt", "libraries.txt",
-                                        "files.txt", "config", "configure.args"};
+    static const char *const files[] = {
+        "main.c",       "start.h",       "describe.txt", "graph.dot", "manifest.txt",
+        "packages.txt", "libraries.txt", "files.txt",    "config",    "configure.args"};
     struct mirage_state st;
     const char *config;
     char path[256];
@@ -553,8 +563,8 @@ static int describe(struct args *a)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: mirage COMMAND [OPTIONS]   (mirage %s, libraries in %s)\n\n",
-            MIRAGE_VERSION, root());
+    fprintf(f, "usage: mirage COMMAND [OPTIONS]   (mirage %s, libraries in %s)\n\n", MIRAGE_VERSION,
+            root());
     for (size_t i = 0; i < NHELPS; i++)
         fprintf(f, "  %s\n", helps[i].usage);
     fprintf(f, "\nA unikernel is a directory with config.c and the application's C files:\n"

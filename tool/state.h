@@ -1,12 +1,12 @@
-/* state.h: what `mirage configure` leaves for the other commands: the Makefile's header, its arguments. */
+/* state.h: what `mirage configure` leaves for the other commands: the Makefile header, args. */
 #ifndef TOOL_STATE_H
 #define TOOL_STATE_H
 
 #include <stddef.h>
 
 #define STATE_FIELD_MAX 64
-#define STATE_ARGS_MAX 64
-#define STATE_ARG_LEN 512
+#define STATE_ARGS_MAX  64
+#define STATE_ARG_LEN   512
 
 /* The first line of a generated Makefile: "# mirage: name=N target=T build=DIR". */
 struct mirage_state {

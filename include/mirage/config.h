@@ -1,4 +1,4 @@
-/* config.h: the configuration library a unikernel's config.c uses to declare its job and devices. */
+/* config.h: the configuration library a unikernel's config.c uses to declare its job, devices. */
 #ifndef MIRAGE_CONFIG_H
 #define MIRAGE_CONFIG_H
 
@@ -85,8 +85,8 @@ struct mirage_dev *mirage_config_job(const char *file, int line, const char *sta
  * ended by NULL. */
 void mirage_config_job_sources(const char *file, int line, struct mirage_dev *job, ...);
 /* Links library (lib) (-l(lib)), which Debian package (package) provides. */
-void mirage_config_job_library(const char *file, int line, struct mirage_dev *job,
-                               const char *lib, const char *package);
+void mirage_config_job_library(const char *file, int line, struct mirage_dev *job, const char *lib,
+                               const char *package);
 /* start also takes (int argc, char **argv) after its devices: the boot
  * arguments as they are, argv[0] being the unikernel's name. Such a job
  * parses its own arguments, so it declares no runtime keys. */
@@ -118,43 +118,44 @@ void mirage_config(void);
 
 /* ---- the short names config.c uses -------------------------------------- */
 
-#define NETWORK MIRAGE_SIG_NETWORK
-#define BLOCK MIRAGE_SIG_BLOCK
+#define NETWORK   MIRAGE_SIG_NETWORK
+#define BLOCK     MIRAGE_SIG_BLOCK
 #define STACKV4V6 MIRAGE_SIG_STACKV4V6
-#define KV_RO MIRAGE_SIG_KV_RO
-#define KV_RW MIRAGE_SIG_KV_RW
-#define RANDOM MIRAGE_SIG_RANDOM
-#define JOB MIRAGE_SIG_JOB
+#define KV_RO     MIRAGE_SIG_KV_RO
+#define KV_RW     MIRAGE_SIG_KV_RW
+#define RANDOM    MIRAGE_SIG_RANDOM
+#define JOB       MIRAGE_SIG_JOB
 
-#define target_is_unix() mirage_config_target_is("unix")
+#define target_is_unix()  mirage_config_target_is("unix")
 #define target_is_solo5() (mirage_config_target_is("spt") || mirage_config_target_is("hvt"))
-#define target_is_xen() mirage_config_target_is("xen")
-#define target_name() mirage_config_target()
+#define target_is_xen()   mirage_config_target_is("xen")
+#define target_name()     mirage_config_target()
 
-#define default_network() mirage_config_default_network(__FILE__, __LINE__)
-#define netif(name) mirage_config_netif(__FILE__, __LINE__, name)
-#define block(name) mirage_config_block(__FILE__, __LINE__, name)
-#define noop() mirage_config_noop(__FILE__, __LINE__)
+#define default_network()      mirage_config_default_network(__FILE__, __LINE__)
+#define netif(name)            mirage_config_netif(__FILE__, __LINE__, name)
+#define block(name)            mirage_config_block(__FILE__, __LINE__, name)
+#define noop()                 mirage_config_noop(__FILE__, __LINE__)
 #define generic_stackv4v6(net) mirage_config_generic_stackv4v6(__FILE__, __LINE__, net)
-#define direct_stackv4v6(net) mirage_config_direct_stackv4v6(__FILE__, __LINE__, net)
-#define socket_stackv4v6() mirage_config_socket_stackv4v6(__FILE__, __LINE__)
-#define crunch(dir) mirage_config_crunch(__FILE__, __LINE__, dir)
-#define tar_kv_ro(blk) mirage_config_tar_kv_ro(__FILE__, __LINE__, blk)
-#define kv_rw_mem() mirage_config_kv_rw_mem(__FILE__, __LINE__)
-#define block_of_file(name) mirage_config_block_of_file(__FILE__, __LINE__, name)
-#define default_random() mirage_config_default_random(__FILE__, __LINE__)
-#define forward(sig) mirage_config_forward(__FILE__, __LINE__, sig)
-#define define(fwd, dev) mirage_config_define(__FILE__, __LINE__, fwd, dev)
+#define direct_stackv4v6(net)  mirage_config_direct_stackv4v6(__FILE__, __LINE__, net)
+#define socket_stackv4v6()     mirage_config_socket_stackv4v6(__FILE__, __LINE__)
+#define crunch(dir)            mirage_config_crunch(__FILE__, __LINE__, dir)
+#define tar_kv_ro(blk)         mirage_config_tar_kv_ro(__FILE__, __LINE__, blk)
+#define kv_rw_mem()            mirage_config_kv_rw_mem(__FILE__, __LINE__)
+#define block_of_file(name)    mirage_config_block_of_file(__FILE__, __LINE__, name)
+#define default_random()       mirage_config_default_random(__FILE__, __LINE__)
+#define forward(sig)           mirage_config_forward(__FILE__, __LINE__, sig)
+#define define(fwd, dev)       mirage_config_define(__FILE__, __LINE__, fwd, dev)
 
-#define job(...) mirage_config_job(__FILE__, __LINE__, __VA_ARGS__, MIRAGE_SIG_END)
-#define job_sources(...) mirage_config_job_sources(__FILE__, __LINE__, __VA_ARGS__, (char *)0)
+#define job(...)                 mirage_config_job(__FILE__, __LINE__, __VA_ARGS__, MIRAGE_SIG_END)
+#define job_sources(...)                                                                           \
+    mirage_config_job_sources(__FILE__, __LINE__, __VA_ARGS__, (char *)0)
 #define job_library(j, lib, pkg) mirage_config_job_library(__FILE__, __LINE__, j, lib, pkg)
-#define job_argv(j) mirage_config_job_argv(__FILE__, __LINE__, j)
+#define job_argv(j)              mirage_config_job_argv(__FILE__, __LINE__, j)
 #define register_unikernel(...)                                                                    \
     mirage_config_register(__FILE__, __LINE__, __VA_ARGS__, (struct mirage_dev *)0)
 
 #define configure_key(name, doc, def) mirage_config_key(__FILE__, __LINE__, name, doc, def)
-#define configure_flag(name, doc) mirage_config_flag(__FILE__, __LINE__, name, doc)
+#define configure_flag(name, doc)     mirage_config_flag(__FILE__, __LINE__, name, doc)
 #define runtime_key(name, type, doc, def)                                                          \
     mirage_config_runtime_key(__FILE__, __LINE__, name, type, doc, def)
 

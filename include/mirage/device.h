@@ -1,4 +1,4 @@
-/* device.h: the platform devices a generated main.c connects and hands to the application's start. */
+/* device.h: the platform devices a generated main.c connects and hands to the start function. */
 #ifndef MIRAGE_DEVICE_H
 #define MIRAGE_DEVICE_H
 

@@ -51,8 +51,8 @@ static void test_good_graph(const char *target, const char *netname)
     dot = gen(mirage_gen_dot, cfg);
     {
         char want[128];
-        snprintf(want, sizeof(want), "MIRAGE_MANIFEST(MIRAGE_NET(\"%s\"), MIRAGE_BLOCK(\"storage\"));",
-                 netname);
+        snprintf(want, sizeof(want),
+                 "MIRAGE_MANIFEST(MIRAGE_NET(\"%s\"), MIRAGE_BLOCK(\"storage\"));", netname);
         CHECK(strstr(main_c, want) != NULL);
     }
     CHECK(strstr(main_c, "r = mirage_net_acquire(dev0.name, &dev0.handle, &dev0.info);") != NULL);
@@ -80,9 +80,10 @@ static void test_signature_mismatch(void)
     CHECK_INT(mirage_cfg_check(cfg), 1);
     {
         char want[200];
-        snprintf(want, sizeof(want),
-                 "job(\"start\"): device 1: expected network, given block(\"disk\"), a block (%s:%d)",
-                 __FILE__, l_blk);
+        snprintf(
+            want, sizeof(want),
+            "job(\"start\"): device 1: expected network, given block(\"disk\"), a block (%s:%d)",
+            __FILE__, l_blk);
         CHECK(has_error(cfg, l_reg, want));
     }
     mirage_cfg_free(cfg);
@@ -97,8 +98,9 @@ static void test_constructor_mismatch(void)
 
     register_unikernel("bad", job("start", STACKV4V6), stack);
     CHECK(mirage_cfg_check(cfg) >= 1);
-    CHECK(has_error(cfg, l_stack, "generic_stackv4v6(): device 1: expected network, given "
-                                  "block(\"disk\"), a block"));
+    CHECK(has_error(cfg, l_stack,
+                    "generic_stackv4v6(): device 1: expected network, given "
+                    "block(\"disk\"), a block"));
     CHECK(has_error(cfg, l_stack, "not implemented yet: needs the network stack (issue 3)"));
     mirage_cfg_free(cfg);
 }
@@ -111,8 +113,9 @@ static void test_arity(void)
     register_unikernel("bad", j, default_network());
 
     CHECK_INT(mirage_cfg_check(cfg), 1);
-    CHECK(has_error(cfg, l_reg, "job(\"start\"): expects 2 devices (network, block), given 1 "
-                                "(network)"));
+    CHECK(has_error(cfg, l_reg,
+                    "job(\"start\"): expects 2 devices (network, block), given 1 "
+                    "(network)"));
     mirage_cfg_free(cfg);
 
     cfg = mirage_cfg_new("unix");
@@ -135,8 +138,7 @@ static void test_two_randoms(void)
     register_unikernel("bad", job("start", RANDOM, RANDOM), r1, r2);
     mirage_cfg_check(cfg);
     snprintf(want, sizeof(want),
-             "default_random(): a second random generator (the first is at %s:%d)", __FILE__,
-             l_r1);
+             "default_random(): a second random generator (the first is at %s:%d)", __FILE__, l_r1);
     CHECK(has_error(cfg, l_r2, want));
     mirage_cfg_free(cfg);
 }
@@ -198,8 +200,9 @@ static void test_names_and_options(void)
     register_unikernel("names", job("start", NETWORK, NETWORK, NETWORK), bad, n1, n2);
     mirage_cfg_check(cfg);
     CHECK(has_error(cfg, l_bad, "netif(\"no spaces\"): a device name is 1 to 59 letters"));
-    CHECK(has_error(cfg, l_dup, "default_network(): the device name 'service' is already used by "
-                                "netif(\"service\")"));
+    CHECK(has_error(cfg, l_dup,
+                    "default_network(): the device name 'service' is already used by "
+                    "netif(\"service\")"));
     mirage_cfg_free(cfg);
 
     cfg = mirage_cfg_new("unix");
@@ -222,8 +225,9 @@ static void test_names_and_options(void)
         struct mirage_dev *s = generic_stackv4v6(default_network());
         register_unikernel("net", job("start", STACKV4V6), s);
         mirage_cfg_check(cfg);
-        CHECK(has_error(cfg, l_stack, "--net=socket: hvt has no host sockets; it is always "
-                                      "direct"));
+        CHECK(has_error(cfg, l_stack,
+                        "--net=socket: hvt has no host sockets; it is always "
+                        "direct"));
     }
     mirage_cfg_free(cfg);
 }

@@ -1,4 +1,4 @@
-/* test_mirage_state.c: the tool's reading of the Makefile header and of the remembered arguments. */
+/* test_mirage_state.c: the tool reading the Makefile header and the remembered arguments. */
 #include <string.h>
 
 #include "../../tool/state.h"
@@ -34,10 +34,12 @@ int main(void)
     CHECK_INT(parse("# mirage: name= target=unix build=_build\n", &st), -1);
     CHECK_INT(parse("# mirage: name=hello target=unix build=_build extra\n", &st), -1);
     CHECK_INT(parse("# mirage: name=hello  target=unix build=_build\n", &st), -1);
-    CHECK_INT(parse("# mirage: name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
-                    "target=unix build=_build\n",
-                    &st),
-              -1);
+    CHECK_INT(
+        parse(
+            "# mirage: name=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+            "target=unix build=_build\n",
+            &st),
+        -1);
     /* A NUL inside the line is not a terminator the parser may trust. */
     CHECK_INT(mirage_state_parse("# mirage: name=a\0 target=unix build=b", 37, &st), -1);
 

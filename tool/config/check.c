@@ -62,8 +62,8 @@ static struct mirage_dev *resolve(struct mirage_cfg *cfg, struct mirage_dev *d)
 }
 
 /* Checks that argument (given) fits (want) where (user) takes it as argument (pos). */
-static int check_arg(struct mirage_cfg *cfg, const char *file, int line, const char *user,
-                     int pos, enum mirage_sig want, struct mirage_dev *given)
+static int check_arg(struct mirage_cfg *cfg, const char *file, int line, const char *user, int pos,
+                     enum mirage_sig want, struct mirage_dev *given)
 {
     char b[160];
 
@@ -99,8 +99,8 @@ static void report_cycle(struct walk *w, struct mirage_dev *d)
             break;
         n += (size_t)k;
     }
-    mirage_cfg_error(w->cfg, d->file, d->line, "%s depends on itself: %s",
-                     label(d, b, sizeof(b)), chain);
+    mirage_cfg_error(w->cfg, d->file, d->line, "%s depends on itself: %s", label(d, b, sizeof(b)),
+                     chain);
 }
 
 /* Depth-first: a device's arguments are created before it, so post-order is main.c's order. */

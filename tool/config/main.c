@@ -38,8 +38,8 @@ static void default_sources(struct mirage_cfg *cfg, struct mirage_dev *job, cons
     while ((e = readdir(dir)) != NULL && job->nsources < CFG_MAX_LIST) {
         size_t n = strlen(e->d_name);
         if (n < 3 || strcmp(e->d_name + n - 2, ".c") != 0 || strcmp(e->d_name, config) == 0 ||
-            strspn(e->d_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.+") !=
-                n)
+            strspn(e->d_name,
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.+") != n)
             continue;
         job->sources[job->nsources++] = mirage_cfg_strdup(cfg, e->d_name);
     }
@@ -179,8 +179,11 @@ static void libraries(const struct mirage_cfg *cfg, const char *root, FILE *out)
 
 static int generate(struct mirage_cfg *cfg, const struct opts *o)
 {
-    struct gen_paths paths = {.root = o->root, .build = o->build, .config_file = o->config,
-                              .args = o->args, .no_depext = o->no_depext};
+    struct gen_paths paths = {.root = o->root,
+                              .build = o->build,
+                              .config_file = o->config,
+                              .args = o->args,
+                              .no_depext = o->no_depext};
     struct output out;
     int r = 0;
 
@@ -197,7 +200,8 @@ static int generate(struct mirage_cfg *cfg, const struct opts *o)
     r |= close_output(&out, o->build, "packages.txt", o->dry_run);
     libraries(cfg, o->root, open_output(&out));
     r |= close_output(&out, o->build, "libraries.txt", o->dry_run);
-    fprintf(open_output(&out), "Makefile\n%s/main.c\n%s/start.h\n", o->build, o->build);
+    fprintf(open_output(&out), "Makefile\n%s/main.c\n%s/start.h\ncompile_commands.json\n", o->build,
+            o->build);
     r |= close_output(&out, o->build, "files.txt", o->dry_run);
     mirage_gen_makefile(cfg, &paths, open_output(&out));
     r |= close_output(&out, NULL, "Makefile", o->dry_run);

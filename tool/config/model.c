@@ -12,16 +12,16 @@
 static struct mirage_cfg *cur;
 
 static const char *const sig_names[MIRAGE_SIG_COUNT] = {
-    [MIRAGE_SIG_END] = "(none)",       [MIRAGE_SIG_NETWORK] = "network",
-    [MIRAGE_SIG_BLOCK] = "block",      [MIRAGE_SIG_STACKV4V6] = "stackv4v6",
-    [MIRAGE_SIG_KV_RO] = "kv_ro",      [MIRAGE_SIG_KV_RW] = "kv_rw",
-    [MIRAGE_SIG_RANDOM] = "random",    [MIRAGE_SIG_JOB] = "job",
+    [MIRAGE_SIG_END] = "(none)",    [MIRAGE_SIG_NETWORK] = "network",
+    [MIRAGE_SIG_BLOCK] = "block",   [MIRAGE_SIG_STACKV4V6] = "stackv4v6",
+    [MIRAGE_SIG_KV_RO] = "kv_ro",   [MIRAGE_SIG_KV_RW] = "kv_rw",
+    [MIRAGE_SIG_RANDOM] = "random", [MIRAGE_SIG_JOB] = "job",
 };
 
-#define NEEDS_STACK "not implemented yet: needs the network stack (issue 3)"
-#define NEEDS_KV "not implemented yet: needs the key-value stores"
+#define NEEDS_STACK      "not implemented yet: needs the network stack (issue 3)"
+#define NEEDS_KV         "not implemented yet: needs the key-value stores"
 #define NEEDS_BLOCK_FILE "not implemented yet: use block(NAME), the platform block device"
-#define NEEDS_RANDOM "not implemented yet: needs the runtime's random generator (issue 2)"
+#define NEEDS_RANDOM     "not implemented yet: needs the runtime's random generator (issue 2)"
 
 const char *mirage_config_sig_name(enum mirage_sig sig)
 {
@@ -222,8 +222,8 @@ struct mirage_dev *mirage_config_noop(const char *file, int line)
     return new_dev(file, line, DEV_NOOP, "noop", MIRAGE_SIG_JOB);
 }
 
-static struct mirage_dev *missing(const char *file, int line, const char *impl,
-                                  enum mirage_sig sig, const char *why)
+static struct mirage_dev *missing(const char *file, int line, const char *impl, enum mirage_sig sig,
+                                  const char *why)
 {
     struct mirage_dev *d = new_dev(file, line, DEV_MISSING, impl, sig);
 
@@ -254,8 +254,8 @@ struct mirage_dev *mirage_config_generic_stackv4v6(const char *file, int line,
 struct mirage_dev *mirage_config_direct_stackv4v6(const char *file, int line,
                                                   struct mirage_dev *net)
 {
-    struct mirage_dev *d = missing(file, line, "direct_stackv4v6", MIRAGE_SIG_STACKV4V6,
-                                   NEEDS_STACK);
+    struct mirage_dev *d =
+        missing(file, line, "direct_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
     add_arg(d, net, MIRAGE_SIG_NETWORK);
     return d;
 }
@@ -288,8 +288,7 @@ struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line)
 
 struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name)
 {
-    struct mirage_dev *d = missing(file, line, "block_of_file", MIRAGE_SIG_BLOCK,
-                                   NEEDS_BLOCK_FILE);
+    struct mirage_dev *d = missing(file, line, "block_of_file", MIRAGE_SIG_BLOCK, NEEDS_BLOCK_FILE);
 
     d->arg = mirage_cfg_strdup(cur, name ? name : "");
     return d;
@@ -424,21 +423,22 @@ void mirage_config_job_sources(const char *file, int line, struct mirage_dev *jo
     va_end(ap);
 }
 
-void mirage_config_job_library(const char *file, int line, struct mirage_dev *job,
-                               const char *lib, const char *package)
+void mirage_config_job_library(const char *file, int line, struct mirage_dev *job, const char *lib,
+                               const char *package)
 {
     struct mirage_dev *j = need_job(file, line, "job_library", job);
 
     if (j == NULL)
         return;
-    if (!valid_c_name(lib) && !(lib && *lib && strspn(lib, "abcdefghijklmnopqrstuvwxyz"
-                                                           "0123456789_-+.") == strlen(lib))) {
+    if (!valid_c_name(lib) && !(lib && *lib &&
+                                strspn(lib, "abcdefghijklmnopqrstuvwxyz"
+                                            "0123456789_-+.") == strlen(lib))) {
         mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a library name",
                          lib ? lib : "(null)");
         return;
     }
-    if (package != NULL && strspn(package, "abcdefghijklmnopqrstuvwxyz0123456789-+.") !=
-                               strlen(package)) {
+    if (package != NULL &&
+        strspn(package, "abcdefghijklmnopqrstuvwxyz0123456789-+.") != strlen(package)) {
         mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a Debian package name",
                          package);
         return;
@@ -565,8 +565,7 @@ const char *mirage_config_key(const char *file, int line, const char *name, cons
     if (o != NULL) {
         o->used = 1;
         if (o->value == NULL)
-            mirage_cfg_error(cur, file, line, "option --%s needs a value: --%s=VALUE", name,
-                             name);
+            mirage_cfg_error(cur, file, line, "option --%s needs a value: --%s=VALUE", name, name);
         else
             k->value = o->value;
     }

@@ -12,7 +12,7 @@
 #define CFG_MAX_OPTS 64
 #define CFG_MAX_ERRS 32
 #define CFG_MAX_LIST 64
-#define CFG_ERR_LEN 400
+#define CFG_ERR_LEN  400
 
 /* How a device comes to exist in main.c. */
 enum dev_kind {
