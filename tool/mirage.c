@@ -458,7 +458,8 @@ static int build(struct args *a)
     const char *config;
     char out[256];
     const char *make[] = {"make", "--no-print-directory", a->verbose ? "V=1" : NULL, NULL};
-    const char *query[] = {"make", "-q", "--no-print-directory", NULL};
+    const char *query[] = {"make", "-q", "--no-print-directory", out, "compile_commands.json",
+                           NULL};
 
     if (a->npos > 0)
         return fail("unexpected argument '%s' for build%s", a->pos[0], "");
