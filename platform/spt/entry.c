@@ -1,4 +1,4 @@
-/* entry.c: the spt binding's start, console, clocks, yield, memory and exit over raw system calls. */
+/* entry.c: the spt binding: start, console, clocks, yield, memory and exit over raw syscalls. */
 #include <string.h>
 
 #include "mirage/manifest.h"
@@ -102,8 +102,7 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         ts.sec = (int64_t)(wait / 1000000000ULL);
         ts.nsec = (int64_t)(wait % 1000000000ULL);
     }
-    n = spt_syscall6(SYS_epoll_pwait2, spt_boot->epoll_fd, (long)ev, SPT_MAX_DEVS, (long)&ts, 0,
-                     0);
+    n = spt_syscall6(SYS_epoll_pwait2, spt_boot->epoll_fd, (long)ev, SPT_MAX_DEVS, (long)&ts, 0, 0);
     for (long i = 0; i < n; i++)
         if (ev[i].data < SPT_MAX_DEVS)
             set |= 1ULL << ev[i].data;

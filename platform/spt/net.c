@@ -48,8 +48,7 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
     return 0;
 }
 
-int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n,
-                      size_t *sent)
+int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
 {
     *sent = 0;
     for (size_t i = 0; i < n; i++) {

@@ -9,19 +9,19 @@
 #include "mirage/platform.h"
 
 /* The x86_64 numbers of the calls the tender's seccomp filter allows. */
-#define SYS_read 0
-#define SYS_write 1
-#define SYS_pread64 17
-#define SYS_pwrite64 18
-#define SYS_arch_prctl 158
+#define SYS_read          0
+#define SYS_write         1
+#define SYS_pread64       17
+#define SYS_pwrite64      18
+#define SYS_arch_prctl    158
 #define SYS_clock_gettime 228
-#define SYS_exit_group 231
-#define SYS_epoll_pwait2 441
+#define SYS_exit_group    231
+#define SYS_epoll_pwait2  441
 
-#define SPT_EAGAIN 11
-#define SPT_EINTR 4
-#define SPT_ARCH_SET_FS 0x1002
-#define SPT_CLOCK_REALTIME 0
+#define SPT_EAGAIN          11
+#define SPT_EINTR           4
+#define SPT_ARCH_SET_FS     0x1002
+#define SPT_CLOCK_REALTIME  0
 #define SPT_CLOCK_MONOTONIC 1
 
 struct spt_timespec {
@@ -52,10 +52,7 @@ static inline long spt_syscall2(long n, long a, long b)
 static inline long spt_syscall3(long n, long a, long b, long c)
 {
     long r;
-    __asm__ volatile("syscall"
-                     : "=a"(r)
-                     : "a"(n), "D"(a), "S"(b), "d"(c)
-                     : "rcx", "r11", "memory");
+    __asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
     return r;
 }
 

@@ -1,4 +1,4 @@
-/* fault.c: turns a guest fault or a forbidden system call into a message and the tender's status. */
+/* fault.c: reports a guest fault or a forbidden system call and ends with the tender status. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/audit.h>
@@ -102,8 +102,8 @@ NOSP static const char *signame(int sig)
 }
 
 /* x86 exception vectors and page-fault error code bits (Intel SDM vol. 3, 4.7 and 6.15). */
-#define TRAP_GP 13
-#define TRAP_PF 14
+#define TRAP_GP  13
+#define TRAP_PF  14
 #define PF_WRITE 2
 #define PF_FETCH 16
 

@@ -1,4 +1,4 @@
-/* filter.c: the seccomp filter: the guest's few system calls, with every argument that matters pinned. */
+/* filter.c: the seccomp filter: the few system calls the guest needs, their arguments pinned. */
 #include <errno.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -319,9 +319,9 @@ static int build(struct prog *p, const struct spt_boot_info *boot)
     int l_read = label(p), l_write = label(p), l_epoll = label(p), l_disk = label(p);
     int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
     const struct call calls[] = {
-        {SYS_read, l_read},        {SYS_write, l_write},           {SYS_pread64, l_disk},
-        {SYS_pwrite64, l_disk},    {SYS_arch_prctl, l_arch},       {SYS_clock_gettime, l_clock},
-        {SYS_exit_group, l_exit},  {SYS_epoll_pwait2, l_epoll},
+        {SYS_read, l_read},       {SYS_write, l_write},        {SYS_pread64, l_disk},
+        {SYS_pwrite64, l_disk},   {SYS_arch_prctl, l_arch},    {SYS_clock_gettime, l_clock},
+        {SYS_exit_group, l_exit}, {SYS_epoll_pwait2, l_epoll},
     };
 
     load(p, offsetof(struct seccomp_data, arch));

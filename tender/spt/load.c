@@ -11,9 +11,9 @@
 
 #include "spt.h"
 
-#define PAGE 4096ULL
+#define PAGE           4096ULL
 #define IMAGE_SIZE_MAX (64ULL << 20)
-#define STACK_MAX (1ULL << 20)
+#define STACK_MAX      (1ULL << 20)
 
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -87,11 +87,10 @@ static int prot_of(uint32_t flags)
            (flags & PF_X ? PROT_EXEC : 0);
 }
 
-static int map_at(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off,
-                  char *err)
+static int map_at(uint64_t addr, uint64_t len, int prot, int flags, int fd, uint64_t off, char *err)
 {
-    void *p = mmap((void *)addr, len, prot, flags | MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd,
-                   (off_t)off);
+    void *p =
+        mmap((void *)addr, len, prot, flags | MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, (off_t)off);
 
     if (p == (void *)addr)
         return 0;
@@ -135,8 +134,7 @@ static int map_segment(int fd, const struct tender_segment *s, char *err)
                     (unsigned long long)s->vaddr);
     if (s->offset % PAGE != 0 || (s->memsz > s->filesz && !(prot & PROT_WRITE)))
         return copy_segment(fd, s, err);
-    if (s->filesz > 0 &&
-        map_at(s->vaddr, file_end, prot, 0, fd, s->offset, err) < 0)
+    if (s->filesz > 0 && map_at(s->vaddr, file_end, prot, 0, fd, s->offset, err) < 0)
         return -1;
     /* The file's last page continues past the segment: its bss part is zeroed. */
     if (s->memsz > s->filesz && s->filesz % PAGE != 0)

@@ -88,15 +88,15 @@ static int refusals(mirage_handle_t h, uint64_t cap)
         uint64_t off;
         size_t size;
     } bad[] = {
-        {cap, 512},                   /* at the end */
-        {cap - 512, 1024},            /* across the end */
-        {cap + 512, 512},             /* past the end */
-        {1, 512},                     /* misaligned offset */
-        {0, 100},                     /* partial sector */
-        {0, 513},                     /* not whole sectors */
-        {cap - 512, 511},             /* partial last sector */
-        {UINT64_MAX - 511, 1024},     /* the end wraps around */
-        {(uint64_t)1 << 62, 512},     /* far away */
+        {cap, 512},               /* at the end */
+        {cap - 512, 1024},        /* across the end */
+        {cap + 512, 512},         /* past the end */
+        {1, 512},                 /* misaligned offset */
+        {0, 100},                 /* partial sector */
+        {0, 513},                 /* not whole sectors */
+        {cap - 512, 511},         /* partial last sector */
+        {UINT64_MAX - 511, 1024}, /* the end wraps around */
+        {(uint64_t)1 << 62, 512}, /* far away */
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

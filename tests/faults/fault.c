@@ -1,4 +1,4 @@
-/* fault.c: misbehaves as argv[1] asks, so the tests can check each target reports it and ends right. */
+/* fault.c: misbehaves as argv[1] asks, so tests can check each target reports it and ends right. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

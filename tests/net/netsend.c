@@ -1,4 +1,5 @@
-/* netsend.c: sends broadcast frames on its net device and checks the API's refusals; the test counts them. */
+/* netsend.c: sends broadcast frames on its net device and checks the API's refusals; the test
+ * counts them. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -19,10 +19,10 @@
  *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC)
  *   arch_prctl(ARCH_SET_FS)   exit_group
  */
-#define SPT_BOOT_MAGIC 0x4d535054u /* "MSPT" */
+#define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
 #define SPT_BOOT_VERSION 1
-#define SPT_MAX_DEVS 63
-#define SPT_NAME_MAX 64
+#define SPT_MAX_DEVS     63
+#define SPT_NAME_MAX     64
 
 /* The largest single pread64/pwrite64 the binding issues; the filter allows
  * any count below 2^32, this keeps each call well inside it. */
