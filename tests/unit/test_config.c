@@ -262,7 +262,7 @@ static void test_not_implemented_and_misuse(void)
         register_unikernel("two_words", m);
         CHECK(has_error(cfg, l_job, "the start function must be a C name other than main"));
         CHECK(has_error(cfg, l_rt, "type \"float\" is not one of"));
-        CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters and digits"));
+        CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters, digits and"));
     }
     mirage_cfg_free(cfg);
 }
