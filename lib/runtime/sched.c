@@ -251,7 +251,9 @@ static void poll_events(int block)
         return;
     deadline = block ? runtime_timer_next() : 0;
     if (block && deadline == MIRAGE_FOREVER && !waited) {
-        deadlock();
+        /* A running caller (mirage_sched_drain) has simply nothing left. */
+        if (cur->state != RUNNABLE)
+            deadlock();
         return;
     }
     stats.yields++;
