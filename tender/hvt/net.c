@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -32,6 +33,7 @@ struct hvt_net {
     int wakefd; /* the I/O thread wakes a yielding vCPU thread */
     int vcpu_waiting;
     uint32_t epoch;
+    int started; /* the I/O thread is past its start-up system calls */
 };
 
 static uint64_t now_ns(void)
@@ -161,6 +163,7 @@ static void *io_thread(void *arg)
     struct hvt_net *net = arg;
     uint64_t idle_since = now_ns();
 
+    __atomic_store_n(&net->started, 1, __ATOMIC_RELEASE);
     for (;;) {
         unsigned work = 0;
 
@@ -223,6 +226,30 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
     __atomic_store_n(&net->vcpu_waiting, 0, __ATOMIC_SEQ_CST);
 }
 
+void hvt_net_flush(struct hvt_vm *vm)
+{
+    struct hvt_net *net = vm->net;
+    struct timespec pause = {0, 50000};
+    uint64_t one = 1;
+
+    if (!net)
+        return;
+    for (int tries = 0; tries < 4000; tries++) { /* at most ~0.2 s */
+        unsigned left = 0;
+
+        for (unsigned i = 0; i < net->n; i++) {
+            struct hvt_ring_hdr *h = net->nics[i].hdr;
+
+            left += load_acq(&h->tx_prod) != load_acq(&h->tx_cons);
+        }
+        if (!left)
+            return;
+        if (write(net->kickfd, &one, sizeof(one)) < 0)
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
+
 int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max)
 {
     const struct hvt_net *net = vm->net;
@@ -283,5 +310,9 @@ int hvt_net_start(struct hvt_vm *vm, char *err)
     e = pthread_create(&t, NULL, io_thread, vm->net);
     if (e)
         return hvt_fail(err, "cannot start the network thread: %s", strerror(e));
+    /* A new thread makes system calls (rseq, ...) with signals blocked before it
+     * runs our code; under the filter those would kill the tender without a word. */
+    while (!__atomic_load_n(&vm->net->started, __ATOMIC_ACQUIRE))
+        sched_yield();
     return 0;
 }

@@ -54,6 +54,7 @@ static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
 
     if (!p)
         return bad(vm, HVT_HC_EXIT, "argument", gpa, sizeof(*p));
+    hvt_net_flush(vm);
     if (p->abort)
         return TENDER_EXIT_ABORT;
     return p->status & 0xff;

@@ -69,6 +69,8 @@ int hvt_net_start(struct hvt_vm *vm, char *err);
 /* Blocks the vCPU thread for up to (timeout_ns) or until a frame waits in an
  * RX ring. */
 void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns);
+/* Gives the I/O thread a moment to send what the guest queued before it exited. */
+void hvt_net_flush(struct hvt_vm *vm);
 /* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
  * returns how many were written to (fds). */
 int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max);
