@@ -266,6 +266,7 @@ static int set_regs(struct hvt_vm *vm, char *err)
 static int create(struct hvt_vm *vm, char *err)
 {
     struct kvm_userspace_memory_region region;
+    struct kvm_enable_cap cap;
     int size;
 
     vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -287,6 +288,12 @@ static int create(struct hvt_vm *vm, char *err)
     };
     if (ioctl(vm->vmfd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
         return hvt_fail(err, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+    /* With the local APIC in the kernel (and no PIC or IOAPIC), creating and
+     * destroying the vCPU does not flip KVM's no-APIC static key, whose code
+     * patching (IPIs to every CPU) cost ~0.5 ms per run here. */
+    cap = (struct kvm_enable_cap){.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {0}};
+    if (ioctl(vm->vmfd, KVM_ENABLE_CAP, &cap) < 0)
+        return hvt_fail(err, "KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
     vm->vcpufd = ioctl(vm->vmfd, KVM_CREATE_VCPU, 0);
     if (vm->vcpufd < 0)
         return hvt_fail(err, "KVM_CREATE_VCPU: %s", strerror(errno));
