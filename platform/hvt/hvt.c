@@ -45,8 +45,14 @@ uint64_t mirage_clock_wall(void)
     return hvt_boot->wall_ns + mirage_clock_monotonic();
 }
 
+/* A frame that arrives within this long after the guest ran out of work is
+ * picked up without a VM exit and re-entry (~90 µs together here). */
+#define YIELD_SPIN_NS 50000
+
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
 {
+    uint64_t spin_until = mirage_clock_monotonic() + YIELD_SPIN_NS;
+
     for (;;) {
         struct hvt_hc_yield a;
         uint64_t now;
@@ -57,6 +63,10 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         now = mirage_clock_monotonic();
         if (now >= deadline)
             return;
+        if (now < spin_until && hvt_boot->ndevs > 0) {
+            __builtin_ia32_pause();
+            continue;
+        }
         a.timeout_ns = deadline - now;
         hvt_hypercall(HVT_HC_YIELD, &a);
     }

@@ -14,8 +14,10 @@
 
 #include "vm.h"
 
-/* How long the I/O thread keeps polling an idle ring before it sleeps. */
-#define SPIN_NS 80000ULL
+/* How long the I/O thread keeps polling an idle ring before it sleeps: long
+ * enough to cover a guest's re-entry after a yield (~100-150 µs on PVM) and
+ * its answer, so the answer needs no kick. */
+#define SPIN_NS 200000ULL
 
 struct nic {
     int fd;
@@ -23,7 +25,8 @@ struct nic {
     uint8_t *area;
     uint32_t tx_cons, rx_prod; /* the tender's own copies: never read back from the guest */
     uint32_t max_frame;
-    int full; /* the RX ring had no room left */
+    int full;    /* the RX ring had no room left */
+    int rx_lock; /* held by whichever thread fills the RX ring: rx_prod and full are its */
 };
 
 struct hvt_net {
@@ -33,7 +36,8 @@ struct hvt_net {
     int wakefd; /* the I/O thread wakes a yielding vCPU thread */
     int vcpu_waiting;
     uint32_t epoch;
-    int started; /* the I/O thread is past its start-up system calls */
+    int started;   /* the I/O thread is past its start-up system calls */
+    int io_asleep; /* the I/O thread is in (or about to enter) ppoll */
 };
 
 static uint64_t now_ns(void)
@@ -103,7 +107,21 @@ static unsigned rx_fill(struct nic *c)
         used++;
         got++;
     }
-    c->full = used == HVT_RING_SLOTS;
+    __atomic_store_n(&c->full, used == HVT_RING_SLOTS, __ATOMIC_RELAXED);
+    return got;
+}
+
+/* rx_fill() by whichever thread gets there first: the I/O thread while the
+ * guest runs, the vCPU thread itself while the guest waits in yield (saving a
+ * thread wake-up on the way from the tap to the guest). */
+static unsigned rx_fill_try(struct nic *c)
+{
+    unsigned got;
+
+    if (__atomic_exchange_n(&c->rx_lock, 1, __ATOMIC_ACQUIRE))
+        return 0;
+    got = rx_fill(c);
+    __atomic_store_n(&c->rx_lock, 0, __ATOMIC_RELEASE);
     return got;
 }
 
@@ -114,7 +132,8 @@ static int pending(struct hvt_net *net)
 
         if (load_acq(&c->hdr->tx_prod) != c->tx_cons)
             return 1;
-        if (c->full && c->rx_prod - load_acq(&c->hdr->rx_cons) < HVT_RING_SLOTS)
+        if (__atomic_load_n(&c->full, __ATOMIC_RELAXED) &&
+            load_acq(&c->hdr->rx_prod) - load_acq(&c->hdr->rx_cons) < HVT_RING_SLOTS)
             return 1;
     }
     return 0;
@@ -131,17 +150,20 @@ static void io_sleep(struct hvt_net *net)
     for (unsigned i = 0; i < net->n; i++) {
         struct nic *c = &net->nics[i];
 
-        __atomic_store_n(&c->hdr->rx_blocked, c->full, __ATOMIC_RELAXED);
+        int full = __atomic_load_n(&c->full, __ATOMIC_RELAXED);
+
+        __atomic_store_n(&c->hdr->rx_blocked, full, __ATOMIC_RELAXED);
         __atomic_store_n(&c->hdr->sleeping, net->epoch, __ATOMIC_SEQ_CST);
-        if (!c->full)
+        if (!full)
             pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
     }
     pfd[n++] = (struct pollfd){.fd = net->kickfd, .events = POLLIN};
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_store_n(&net->io_asleep, 1, __ATOMIC_SEQ_CST);
     /* A guest that published just before it saw (sleeping) did not kick. */
     if (!pending(net))
         while (ppoll(pfd, n, NULL, NULL) < 0 && errno == EINTR)
             ;
+    __atomic_store_n(&net->io_asleep, 0, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < net->n; i++)
         __atomic_store_n(&net->nics[i].hdr->sleeping, 0, __ATOMIC_SEQ_CST);
     if (read(net->kickfd, &junk, sizeof(junk)) < 0)
@@ -168,7 +190,7 @@ static void *io_thread(void *arg)
         unsigned work = 0;
 
         for (unsigned i = 0; i < net->n; i++)
-            work += tx_drain(&net->nics[i]) + rx_fill(&net->nics[i]);
+            work += tx_drain(&net->nics[i]) + rx_fill_try(&net->nics[i]);
         if (work) {
             wake_vcpu(net);
             idle_since = 0;
@@ -179,7 +201,9 @@ static void *io_thread(void *arg)
             continue;
         }
         if (now_ns() - idle_since < SPIN_NS) {
-            __builtin_ia32_pause();
+            /* not a bare pause: a vCPU thread woken on this CPU must not
+             * wait for the end of our time slice */
+            sched_yield();
             continue;
         }
         io_sleep(net);
@@ -199,28 +223,57 @@ static int rx_ready(struct hvt_net *net)
     return 0;
 }
 
+/* How long a yielding vCPU thread keeps looking at the taps before it sleeps. */
+#define WAIT_SPIN_NS 30000ULL
+
+static int fill_all(struct hvt_net *net)
+{
+    unsigned got = 0;
+
+    for (unsigned i = 0; i < net->n; i++)
+        got += rx_fill_try(&net->nics[i]);
+    return got > 0;
+}
+
 void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
 {
     struct hvt_net *net = vm->net;
-    uint64_t start = now_ns(), junk;
+    uint64_t start = now_ns(), junk, one = 1;
 
     for (;;) {
+        struct pollfd pfd[HVT_MAX_DEVS + 1];
         uint64_t spent, left;
-        struct pollfd pfd = {.fd = net->wakefd, .events = POLLIN};
         struct timespec ts;
+        unsigned n = 0;
 
         __atomic_store_n(&net->vcpu_waiting, 1, __ATOMIC_SEQ_CST);
-        if (rx_ready(net))
+        if (rx_ready(net) || fill_all(net)) {
+            /* The guest will answer soon: have the I/O thread awake and
+             * polling the TX ring by then rather than wait for a kick (an
+             * exit). The tap may not have woken it: this thread took the frame. */
+            if (__atomic_load_n(&net->io_asleep, __ATOMIC_SEQ_CST) &&
+                write(net->kickfd, &one, sizeof(one)) < 0)
+                break;
             break;
+        }
         spent = now_ns() - start;
         if (spent >= timeout_ns)
             break;
+        if (spent < WAIT_SPIN_NS) {
+            sched_yield();
+            continue;
+        }
         left = timeout_ns - spent;
         if (left > 86400000000000ULL)
             left = 86400000000000ULL;
         ts.tv_sec = left / 1000000000;
         ts.tv_nsec = left % 1000000000;
-        if (ppoll(&pfd, 1, &ts, NULL) > 0 && read(net->wakefd, &junk, sizeof(junk)) < 0)
+        pfd[n++] = (struct pollfd){.fd = net->wakefd, .events = POLLIN};
+        for (unsigned i = 0; i < net->n; i++)
+            if (!__atomic_load_n(&net->nics[i].full, __ATOMIC_RELAXED))
+                pfd[n++] = (struct pollfd){.fd = net->nics[i].fd, .events = POLLIN};
+        if (ppoll(pfd, n, &ts, NULL) > 0 && (pfd[0].revents & POLLIN) &&
+            read(net->wakefd, &junk, sizeof(junk)) < 0)
             break;
     }
     __atomic_store_n(&net->vcpu_waiting, 0, __ATOMIC_SEQ_CST);
