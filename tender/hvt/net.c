@@ -50,7 +50,7 @@ static uint64_t now_ns(void)
 
 static __attribute__((noreturn)) void bad_ring(const char *what, unsigned long long v)
 {
-    hvt_say("bad net ring: %s (%llu)\n", what, v);
+    hvt_say("bad net ring: %s %llu\n", what, v);
     _exit(TENDER_EXIT_SANDBOX);
 }
 
@@ -70,13 +70,13 @@ static unsigned tx_drain(struct nic *c)
     uint32_t prod = load_acq(&c->hdr->tx_prod), avail = prod - c->tx_cons;
 
     if (avail > HVT_RING_SLOTS)
-        bad_ring("TX producer ahead of the ring by", avail);
+        bad_ring("TX frames published beyond the ring's 256 slots:", avail);
     for (uint32_t i = 0; i < avail; i++) {
         uint32_t idx = c->tx_cons;
         uint16_t len = __atomic_load_n(&c->hdr->tx_len[idx % HVT_RING_SLOTS], __ATOMIC_RELAXED);
 
         if (len > c->max_frame)
-            bad_ring("TX frame longer than the MTU allows", len);
+            bad_ring("TX frame longer than the MTU allows, bytes:", len);
         /* A tap that cannot take the frame drops it, as a wire would. */
         if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0 && errno == EINTR)
             continue;

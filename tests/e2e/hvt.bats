@@ -310,3 +310,19 @@ badptr() {
     got=$(ping_received "$output")
     [ "$got" -ge 1980 ]
 }
+
+@test "hvt: a guest that corrupts its net ring is stopped with 253, the tender intact" {
+    require_target hvt badring
+    NS=mirage-hvt-$$-$BATS_TEST_NUMBER
+    netns_create "$NS"
+    ip netns exec "$NS" ip tuntap add dev tap0 mode tap
+    ip netns exec "$NS" ip link set tap0 up
+    for mode in prod len rxcons; do
+        run timeout 20 ip netns exec "$NS" "$HVT" --net:service=tap0 "$UK/badring.hvt" $mode
+        echo "$output"
+        [ "$status" -eq 253 ]
+        [[ "$output" == *"badring: $mode"* ]]
+        [[ "$output" == *"mirage-hvt: bad net ring: "* ]]
+        [[ "$output" != *"let it through"* ]]
+    done
+}
