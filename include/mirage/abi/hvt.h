@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /*
- * The guest runs in 64-bit ring 3 with IOPL 3 on identity-mapped memory.
+ * The guest runs in 64-bit ring 3 on identity-mapped memory, allowed ports
+ * 0..1023 by the TSS I/O bitmap (PVM ignores RFLAGS.IOPL in ring 3).
  * Guest physical memory below HVT_GUEST_MIN belongs to the tender (page
  * tables, GDT, IDT, the ring-0 exception stubs) and is supervisor-only;
  * everything the guest may name in a hypercall lies in [HVT_GUEST_MIN, mem).
