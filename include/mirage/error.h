@@ -12,7 +12,14 @@
 #define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
 #define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
+#define MIRAGE_EPIPE (-32)        /* writing after the write side was shut down */
+#define MIRAGE_EMSGSIZE (-90)     /* too big for one datagram or frame */
+#define MIRAGE_EADDRINUSE (-98)   /* the port is taken */
+#define MIRAGE_ECONNRESET (-104)  /* the peer reset the connection */
+#define MIRAGE_ENOTCONN (-107)    /* the connection is not (or no longer) established */
 #define MIRAGE_ETIMEDOUT (-110) /* a wait reached its deadline */
+#define MIRAGE_ECONNREFUSED (-111) /* the peer refused the connection */
+#define MIRAGE_EHOSTUNREACH (-113) /* no route, or the next hop did not answer ARP */
 #define MIRAGE_ECANCELED (-125) /* the waiting fiber was cancelled */
 
 /* A short constant name for (err), e.g. "EINVAL". */

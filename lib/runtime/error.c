@@ -26,6 +26,20 @@ const char *mirage_strerror(int err)
         return "ETIMEDOUT";
     case MIRAGE_ECANCELED:
         return "ECANCELED";
+    case MIRAGE_EPIPE:
+        return "EPIPE";
+    case MIRAGE_EMSGSIZE:
+        return "EMSGSIZE";
+    case MIRAGE_EADDRINUSE:
+        return "EADDRINUSE";
+    case MIRAGE_ECONNRESET:
+        return "ECONNRESET";
+    case MIRAGE_ENOTCONN:
+        return "ENOTCONN";
+    case MIRAGE_ECONNREFUSED:
+        return "ECONNREFUSED";
+    case MIRAGE_EHOSTUNREACH:
+        return "EHOSTUNREACH";
     default:
         return "EUNSPEC";
     }

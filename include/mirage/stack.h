@@ -1,0 +1,126 @@
+/* stack.h: a TCP/IP stack as the application sees it: the direct stack or the host's sockets. */
+#ifndef MIRAGE_STACK_H
+#define MIRAGE_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mirage/flow.h"
+
+/*
+ * MirageOS's stackv4v6: one object with udp, tcp and ip. Two implementations
+ * give the same operations: the direct stack (lib/net, our own TCP/IP over a
+ * network device, on every target) and the socket stack (host sockets, unix
+ * only). The configuration chooses one; application code does not change.
+ */
+
+/* An IP address: IPv4 is family 4 with the address in a[0..3] (network
+ * order); family 6 is reserved for the IPv6 stack. */
+struct mirage_ipaddr {
+    uint8_t family;
+    uint8_t a[16];
+};
+
+/* A UDP datagram received: (data, len) is valid only during the callback. */
+struct mirage_udp_rx {
+    struct mirage_ipaddr src, dst;
+    uint16_t src_port, dst_port;
+    const uint8_t *data;
+    size_t len;
+};
+typedef void (*mirage_udp_fn)(void *ctx, const struct mirage_udp_rx *rx);
+
+/* Listener options; zero means the default. Keepalive set here applies to
+ * every connection accepted from the listener. */
+struct mirage_tcp_listen_opts {
+    unsigned backlog;            /* pending connections not yet accepted */
+    uint64_t keepalive_after;    /* ns idle before the first probe; 0: off */
+    uint64_t keepalive_interval; /* ns between probes */
+    unsigned keepalive_probes;   /* unanswered probes before the reset */
+};
+
+struct mirage_stack;
+
+/* Each implementation's listener starts with this. */
+struct mirage_tcp_listener {
+    struct mirage_stack *stack;
+};
+
+struct mirage_stack_ops {
+    int (*udp_listen)(struct mirage_stack *s, uint16_t port, mirage_udp_fn fn, void *ctx);
+    int (*udp_unlisten)(struct mirage_stack *s, uint16_t port);
+    int (*udp_write)(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
+                     uint16_t dst_port, int ttl, const void *data, size_t len);
+    int (*tcp_listen)(struct mirage_stack *s, uint16_t port,
+                      const struct mirage_tcp_listen_opts *opts,
+                      struct mirage_tcp_listener **out);
+    int (*tcp_accept)(struct mirage_tcp_listener *l, struct mirage_flow **out,
+                      struct mirage_ipaddr *peer, uint16_t *peer_port, uint64_t deadline);
+    void (*tcp_unlisten)(struct mirage_tcp_listener *l);
+    int (*tcp_connect)(struct mirage_stack *s, const struct mirage_ipaddr *dst, uint16_t port,
+                       struct mirage_flow **out, uint64_t deadline);
+    /* The addresses the stack answers to (up to n); returns how many it has. */
+    size_t (*ip_addresses)(struct mirage_stack *s, struct mirage_ipaddr *out, size_t n);
+    void (*disconnect)(struct mirage_stack *s);
+};
+
+struct mirage_stack {
+    const struct mirage_stack_ops *ops;
+};
+
+/* Calls (fn) for every datagram to (port). Returns 0, or MIRAGE_EINVAL if the
+ * port already has a listener. Never waits. */
+static inline int mirage_udp_listen(struct mirage_stack *s, uint16_t port, mirage_udp_fn fn,
+                                    void *ctx)
+{
+    return s->ops->udp_listen(s, port, fn, ctx);
+}
+
+/* Sends one datagram; src_port 0 picks an ephemeral port, ttl -1 the default.
+ * Never waits: returns 0 once handed to the layer below (which may still
+ * resolve the next hop), MIRAGE_EINVAL when it cannot fit one IP datagram. */
+static inline int mirage_udp_write(struct mirage_stack *s, uint16_t src_port,
+                                   const struct mirage_ipaddr *dst, uint16_t dst_port, int ttl,
+                                   const void *data, size_t len)
+{
+    return s->ops->udp_write(s, src_port, dst, dst_port, ttl, data, len);
+}
+
+/* Listens on (port); opts may be NULL. Returns 0 or MIRAGE_EINVAL (in use). */
+static inline int mirage_tcp_listen(struct mirage_stack *s, uint16_t port,
+                                    const struct mirage_tcp_listen_opts *opts,
+                                    struct mirage_tcp_listener **out)
+{
+    return s->ops->tcp_listen(s, port, opts, out);
+}
+
+/* Waits for the next established connection; peer and peer_port may be NULL. */
+static inline int mirage_tcp_accept(struct mirage_tcp_listener *l, struct mirage_flow **out,
+                                    struct mirage_ipaddr *peer, uint16_t *peer_port,
+                                    uint64_t deadline)
+{
+    return l->stack->ops->tcp_accept(l, out, peer, peer_port, deadline);
+}
+
+/* Stops listening; connections already accepted go on. */
+static inline void mirage_tcp_unlisten(struct mirage_tcp_listener *l)
+{
+    l->stack->ops->tcp_unlisten(l);
+}
+
+/* Opens a connection, waiting until it is established or refused
+ * (MIRAGE_ECONNREFUSED), or the deadline passes (MIRAGE_ETIMEDOUT). */
+static inline int mirage_tcp_connect(struct mirage_stack *s, const struct mirage_ipaddr *dst,
+                                     uint16_t port, struct mirage_flow **out, uint64_t deadline)
+{
+    return s->ops->tcp_connect(s, dst, port, out, deadline);
+}
+
+/* Builds an IPv4 address from four octets. */
+static inline struct mirage_ipaddr mirage_ipv4_addr(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+{
+    struct mirage_ipaddr ip = {4, {a, b, c, d}};
+    return ip;
+}
+
+#endif
