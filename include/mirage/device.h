@@ -4,11 +4,18 @@
 
 #include "mirage/platform.h"
 
-/* A network interface of the manifest, connected before start runs. */
+struct mirage_netif_ops;
+struct mirage_netif_state;
+
+/* A network interface of the manifest, connected before start runs. The
+ * fields after info are lib/net's (see mirage/netif.h): zero-initialise them. */
 struct mirage_netif {
     const char *name; /* its manifest name ("service", "tap0", ...) */
     mirage_handle_t handle;
     struct mirage_net_info info;
+    const struct mirage_netif_ops *ops; /* NULL: the platform device (handle) */
+    void *ops_ctx;
+    struct mirage_netif_state *state; /* buffers, receive fiber, counters */
 };
 
 /* A block device of the manifest, connected before start runs. */

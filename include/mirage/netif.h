@@ -25,6 +25,18 @@ struct mirage_iovec {
 /* Receives one frame; (frame, len) is valid only during the call. */
 typedef void (*mirage_netif_rx_fn)(void *ctx, const uint8_t *frame, size_t len);
 
+/*
+ * A device other than the platform's (the test link of tests/net/link.h, a
+ * bridge): set nif->ops and nif->ops_ctx before the first write or listen.
+ * The calls mean what mirage_net_write, mirage_net_readv and
+ * mirage_wait_device mean for a platform device.
+ */
+struct mirage_netif_ops {
+    int (*write)(void *ctx, const uint8_t *frame, size_t len);
+    int (*readv)(void *ctx, struct mirage_frame *frames, size_t n, size_t *got);
+    int (*wait)(void *ctx, uint64_t deadline); /* suspends until input may be pending */
+};
+
 struct mirage_netif_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
     uint64_t tx_dropped; /* the device had no room */
@@ -35,15 +47,25 @@ struct mirage_netif_stats {
 size_t mirage_netif_frame_max(const struct mirage_netif *nif);
 
 /* Builds one frame of at most (size) bytes (at most mtu + 14: bigger is
- * MIRAGE_EINVAL, not a truncation) with fill and sends it. Never suspends;
- * returns 0, MIRAGE_EAGAIN when the device has no room (the frame is dropped
- * and counted), or fill's error. */
+ * MIRAGE_EMSGSIZE, not a truncation) with fill in the device's transmit
+ * buffer and sends it. Never suspends; returns 0, MIRAGE_EAGAIN when the
+ * device has no room (the frame is dropped and counted), MIRAGE_ENOMEM, or
+ * fill's error. Not re-entrant: fill must not write to the same device. */
 int mirage_netif_write(struct mirage_netif *nif, size_t size, mirage_fill_fn fill, void *ctx);
 
+/* Sends a finished frame (a copy is not kept). Returns as mirage_netif_write. */
+int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len);
+
 /* Starts a fiber that reads frames in batches and hands each to rx(ctx, ...)
- * until mirage_netif_stop(). Returns 0 or MIRAGE_ENOMEM. */
+ * until mirage_netif_stop(). rx must not wait. Returns 0, MIRAGE_EINVAL if
+ * already listening, or MIRAGE_ENOMEM. */
 int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *ctx);
+
+/* Ends the receive fiber (suspends the caller until it has; not from rx). */
 void mirage_netif_stop(struct mirage_netif *nif);
+
+/* Stops and frees the buffers of lib/net's state; the struct can be reused. */
+void mirage_netif_close(struct mirage_netif *nif);
 
 void mirage_netif_stats(const struct mirage_netif *nif, struct mirage_netif_stats *st);
 
