@@ -208,7 +208,11 @@ int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img,
     uint16_t phnum = 0;
     uint64_t phoff = 0;
 
-    memset(img, 0, sizeof(*img));
+    /* The segment and device arrays are filled as far as nsegs and ndevs
+     * count; zeroing all of them would touch pages for nothing. */
+    img->entry = 0;
+    img->lo = img->hi = 0;
+    img->nsegs = img->ndevs = 0;
     if (check_ehdr(&v, &phnum, &phoff, err) < 0)
         return -1;
     img->entry = le(&v, offsetof(Elf64_Ehdr, e_entry), 8);

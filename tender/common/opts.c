@@ -55,6 +55,7 @@ static struct tender_devopt *new_dev(struct tender_opts *opts, const char *name,
         return NULL;
     }
     d = &opts->devs[opts->ndevs++];
+    memset(d, 0, sizeof(*d));
     snprintf(d->name, sizeof(d->name), "%s", name);
     d->type = type;
     return d;
@@ -153,13 +154,17 @@ static int join_args(int n, char **args, char *out, char *err)
     for (int i = 0; i < n; i++) {
         size_t len = strlen(args[i]) + (i > 0);
 
-        if (len > SIZE_MAX - total)
-            return tender_fail(err, "command line too long");
+        if (len > SIZE_MAX - total) {
+            tender_fail(err, "command line too long");
+            return TENDER_OPTS_BAD_ARGS;
+        }
         total += len;
     }
-    if (total > MIRAGE_CMDLINE_MAX - 1)
-        return tender_fail(err, "command line too long: %zu bytes, limit %d", total,
-                           MIRAGE_CMDLINE_MAX - 1);
+    if (total > MIRAGE_CMDLINE_MAX - 1) {
+        tender_fail(err, "command line too long: %zu bytes, limit %d", total,
+                    MIRAGE_CMDLINE_MAX - 1);
+        return TENDER_OPTS_BAD_ARGS;
+    }
     for (int i = 0; i < n; i++) {
         size_t len = strlen(args[i]);
 
@@ -176,8 +181,14 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
 {
     int i, mem_given = 0;
 
-    memset(opts, 0, sizeof(*opts));
+    /* Not a memset of the whole struct: its 14 KB of devices and command line
+     * are written only as far as they are used, and every page the tender
+     * touches costs a page fault at start-up. */
     opts->mem_bytes = (uint64_t)TENDER_MEM_DEFAULT_MB << 20;
+    opts->image = NULL;
+    opts->ndevs = 0;
+    opts->cmdline[0] = '\0';
+    opts->help = 0;
     err[0] = '\0';
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -247,8 +258,8 @@ void tender_usage(const char *prog)
            "  --help                show this help\n"
            "\n"
            "Every device the unikernel declares must be given, and only those.\n"
-           "Exit status: the unikernel's own, or %d refused to start, %d sandbox violation,\n"
-           "%d CPU fault, %d abort.\n",
-           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED, TENDER_EXIT_SANDBOX,
-           TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
+           "Exit status: the unikernel's own, or %d refused to start, %d ARGS too long,\n"
+           "%d sandbox violation, %d CPU fault, %d abort.\n",
+           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED, TENDER_EXIT_USAGE,
+           TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
 }

@@ -12,10 +12,13 @@
  * Exit statuses of a tender. A guest's own exit status (0..255) passes
  * through unchanged; the tender adds these for what ends a guest otherwise.
  */
-#define TENDER_EXIT_ABORT 255     /* the guest aborted (abort(), stack smashing) */
-#define TENDER_EXIT_FAULT 254     /* a CPU exception: page fault, #GP, #UD, ... */
-#define TENDER_EXIT_SANDBOX 253   /* a forbidden system call or a bad hypercall / guest pointer */
-#define TENDER_EXIT_REFUSED 125   /* the tender refused to start: options, image, devices */
+#define TENDER_EXIT_ABORT   255 /* the guest aborted (abort(), stack smashing) */
+#define TENDER_EXIT_FAULT   254 /* a CPU exception: page fault, #GP, #UD, ... */
+#define TENDER_EXIT_SANDBOX 253 /* a forbidden system call or a bad hypercall / guest pointer */
+#define TENDER_EXIT_REFUSED 125 /* the tender refused to start: options, image, devices */
+/* The guest's command line is too long to pass: a bad boot argument, for
+ * which a unikernel exits 64 on every target. */
+#define TENDER_EXIT_USAGE 64
 
 /* Errors are reported as a message in a caller-provided buffer of this size. */
 #define TENDER_ERR_MAX 256
@@ -41,14 +44,18 @@ struct tender_opts {
 };
 
 #define TENDER_MEM_DEFAULT_MB 32
-#define TENDER_MEM_MAX_MB 3072
+#define TENDER_MEM_MAX_MB     3072
 
 /* Parses the tender's argv: [--mem=MB] [--net:N=TAP] [--net-mac:N=MAC]
  * [--block:N=PATH] [--help] IMAGE [--] [ARGS...]. The guest's ARGS are joined
- * with single spaces into opts->cmdline. Returns 0, or -1 with (err) naming the
- * problem (unknown option, bad MB, bad MAC, duplicate device, command line
- * longer than MIRAGE_CMDLINE_MAX - 1, no image). */
+ * with single spaces into opts->cmdline. Returns 0, -1 with (err) naming a
+ * problem of the tender's own (unknown option, bad MB, bad MAC, duplicate
+ * device, no image), or TENDER_OPTS_BAD_ARGS with (err) when the guest's
+ * command line is longer than MIRAGE_CMDLINE_MAX - 1 (a boot-argument error:
+ * the tender exits TENDER_EXIT_USAGE for it). Only the fields in use are
+ * written: the unused devs[] entries and the tail of cmdline stay as they were. */
 int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err);
+#define TENDER_OPTS_BAD_ARGS (-2)
 
 /* Prints the usage of tender (prog) to stdout. */
 void tender_usage(const char *prog);

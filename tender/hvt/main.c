@@ -56,9 +56,11 @@ int main(int argc, char **argv)
     uint8_t *data;
     size_t size;
 
-    if (tender_opts_parse(argc, argv, &opts, err) < 0) {
+    int r = tender_opts_parse(argc, argv, &opts, err);
+
+    if (r < 0) {
         hvt_say("%s (see --help)\n", err);
-        return TENDER_EXIT_REFUSED;
+        return r == TENDER_OPTS_BAD_ARGS ? TENDER_EXIT_USAGE : TENDER_EXIT_REFUSED;
     }
     if (opts.help) {
         tender_usage("mirage-hvt");

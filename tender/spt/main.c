@@ -87,9 +87,14 @@ int main(int argc, char **argv)
 {
     char err[TENDER_ERR_MAX];
     struct spt_guest_mem mem;
-    int fd;
+    int fd, r;
 
-    if (tender_opts_parse(argc, argv, &opts, err) < 0)
+    r = tender_opts_parse(argc, argv, &opts, err);
+    if (r == TENDER_OPTS_BAD_ARGS) {
+        fprintf(stderr, "mirage-spt: %s\n", err);
+        return TENDER_EXIT_USAGE;
+    }
+    if (r < 0)
         return refuse(err);
     if (opts.help) {
         tender_usage("mirage-spt");

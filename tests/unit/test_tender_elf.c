@@ -95,6 +95,26 @@ static void test_valid(void)
     CHECK_INT(img.hi, TENDER_IMAGE_MAX);
 }
 
+/* The parser writes only the fields in use: a struct full of leftovers from
+ * another image must come out exactly as from a zeroed one. */
+static void test_reused_struct(void)
+{
+    build(&std);
+    memset(&img, 0xa5, sizeof(img));
+    CHECK_INT(parse(len), 0);
+    CHECK_INT(img.entry, ELFGEN_VADDR);
+    CHECK_INT(img.nsegs, 2);
+    CHECK_INT(img.lo, 0x100000);
+    CHECK_INT(img.hi, 0x103000);
+    CHECK_INT(img.ndevs, 2);
+    CHECK_STR(img.devs[1].name, "storage");
+    CHECK_INT(img.devs[1].type, MIRAGE_DEV_BLOCK);
+    memset(&img, 0xa5, sizeof(img));
+    PUT(ELFGEN_E_ENTRY, 0x1234, 8);
+    CHECK_INT(parse(len), -1);
+    CHECK_INT(img.ndevs, 0);
+}
+
 static void test_truncated(void)
 {
     build(&std);
@@ -456,6 +476,7 @@ static void test_manifest_in_image(void)
 int main(void)
 {
     test_valid();
+    test_reused_struct();
     test_truncated();
     test_header();
     test_segments();

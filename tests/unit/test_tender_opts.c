@@ -32,6 +32,13 @@ static int parse(const char *first, ...)
         CHECK_STR(err, msg);                                                                       \
     } while (0)
 
+/* A boot-argument error: the tenders exit 64 for it, as the unikernel would. */
+#define BAD_ARGS(msg, ...)                                                                         \
+    do {                                                                                           \
+        CHECK_INT(parse(__VA_ARGS__, NULL), TENDER_OPTS_BAD_ARGS);                                 \
+        CHECK_STR(err, msg);                                                                       \
+    } while (0)
+
 static void test_valid(void)
 {
     CHECK_INT(parse("hello.spt", NULL), 0);
@@ -203,6 +210,31 @@ static void test_mac(void)
     CHECK_INT(parse("--net:n=t", "--net-mac:n=00:16:3e:00:00:01", "x", NULL), 0);
 }
 
+/* Only the fields in use are written: leftovers in a reused struct must not
+ * show through as devices, MACs, a command line or --help. */
+static void test_reused_struct(void)
+{
+    memset(&opts, 0xa5, sizeof(opts));
+    CHECK_INT(parse("--net:n=t", "x", NULL), 0);
+    CHECK_INT(opts.mem_bytes, 32 << 20);
+    CHECK_INT(opts.help, 0);
+    CHECK_INT(opts.ndevs, 1);
+    CHECK_STR(opts.devs[0].name, "n");
+    CHECK_STR(opts.devs[0].value, "t");
+    CHECK_INT(opts.devs[0].has_mac, 0);
+    CHECK_INT(opts.devs[0].type, MIRAGE_DEV_NET);
+    CHECK_STR(opts.cmdline, "");
+    memset(&opts, 0xa5, sizeof(opts));
+    CHECK_INT(parse("--net-mac:n=02:00:00:00:00:01", "--net:n=t", "x", "a", "b", NULL), 0);
+    CHECK_INT(opts.devs[0].has_mac, 1);
+    CHECK_INT(opts.devs[0].mac[5], 1);
+    CHECK_STR(opts.cmdline, "a b");
+    memset(&opts, 0xa5, sizeof(opts));
+    CHECK_INT(parse("--bogus", NULL), -1);
+    CHECK_INT(opts.ndevs, 0);
+    CHECK_STR(opts.cmdline, "");
+}
+
 static void test_devices_limit(void)
 {
     char names[MIRAGE_MANIFEST_MAX + 1][32];
@@ -239,11 +271,11 @@ static void test_cmdline_length(void)
 
     big[MIRAGE_CMDLINE_MAX - 1] = 'a';
     big[MIRAGE_CMDLINE_MAX] = '\0';
-    REFUSED("command line too long: 8192 bytes, limit 8191", "x", big);
+    BAD_ARGS("command line too long: 8192 bytes, limit 8191", "x", big);
 
     /* The separating spaces count too: 8190 + 1 + 1 = 8192. */
     big[MIRAGE_CMDLINE_MAX - 2] = '\0';
-    REFUSED("command line too long: 8192 bytes, limit 8191", "x", big, "b");
+    BAD_ARGS("command line too long: 8192 bytes, limit 8191", "x", big, "b");
     CHECK_INT(parse("x", big, "", NULL), 0);
     CHECK_INT(strlen(opts.cmdline), 8191);
 
@@ -252,7 +284,7 @@ static void test_cmdline_length(void)
     for (int i = 2; i < 7; i++)
         argv[i] = big;
     argv[7] = NULL;
-    CHECK_INT(tender_opts_parse(7, argv, &opts, err), -1);
+    CHECK_INT(tender_opts_parse(7, argv, &opts, err), TENDER_OPTS_BAD_ARGS);
     CHECK_STR(err, "command line too long: 40954 bytes, limit 8191");
 }
 
@@ -288,6 +320,7 @@ int main(void)
     test_valid();
     test_errors();
     test_mac();
+    test_reused_struct();
     test_devices_limit();
     test_cmdline_length();
     test_usage();
