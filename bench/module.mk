@@ -5,3 +5,4 @@ $(eval $(call unikernel,rtbench,bench/runtime/rtbench.c))
 $(B)/bench/rt_ref: $(B)/host/bench/runtime/rt_ref.o
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+ALL += $(B)/uk/blockread $(B)/uk/blockread.spt $(B)/uk/blockread.hvt
