@@ -1,4 +1,5 @@
-/* tls.c: the TCB that holds the stack-protector canary, seeded from the CPU at boot. */
+/* tls.c: the TCB that holds the stack-protector canary, seeded by the tender or the CPU at boot. */
+#include <stddef.h>
 #include <stdint.h>
 
 #include "mirage/platform.h"
@@ -89,39 +90,71 @@ INLINE uint64_t tsc_jitter(void)
     return acc;
 }
 
-NOSP int mirage_cpu_random(uint64_t *out)
+/* Which random instructions the CPU has, asked once: each CPUID is a trap
+ * to the hypervisor here (~8 us under PVM, more from an hvt guest). */
+#define HAVE_UNKNOWN (-1)
+#define HAVE_RDRAND  1
+#define HAVE_RDSEED  2
+static int have = HAVE_UNKNOWN;
+
+INLINE int cpu_has(void)
 {
     uint32_t r[4];
-    uint64_t v;
+    int h = 0;
 
+    if (have != HAVE_UNKNOWN)
+        return have;
     cpuid(0, 0, r);
     uint32_t max_leaf = r[0];
     cpuid(1, 0, r);
-    if ((r[2] >> 30) & 1 && rdrand(&v)) {
+    if ((r[2] >> 30) & 1)
+        h |= HAVE_RDRAND;
+    if (max_leaf >= 7) {
+        cpuid(7, 0, r);
+        if ((r[1] >> 18) & 1)
+            h |= HAVE_RDSEED;
+    }
+    have = h;
+    return h;
+}
+
+NOSP int mirage_cpu_random(uint64_t *out)
+{
+    int h = cpu_has();
+    uint64_t v;
+
+    if ((h & HAVE_RDRAND) && rdrand(&v)) {
         *out = v;
         return 1;
     }
-    if (max_leaf >= 7) {
-        cpuid(7, 0, r);
-        if ((r[1] >> 18) & 1 && rdseed(&v)) {
-            *out = v;
-            return 1;
-        }
+    if ((h & HAVE_RDSEED) && rdseed(&v)) {
+        *out = v;
+        return 1;
     }
     *out = tsc_jitter();
     return 0;
 }
 
-NOSP void mirage_tls_init(void)
+NOSP void mirage_tls_init_seeded(const uint64_t seed[2])
 {
     uint64_t canary, guard;
 
-    mirage_cpu_random(&canary);
-    mirage_cpu_random(&guard);
+    if (seed != NULL && (seed[0] | seed[1]) != 0) {
+        canary = seed[0];
+        guard = seed[1];
+    } else {
+        mirage_cpu_random(&canary);
+        mirage_cpu_random(&guard);
+    }
     /* A zero low byte stops string functions from reading or writing past
      * the canary, as glibc does. */
     tcb.canary = canary & ~(uintptr_t)0xff;
     tcb.pointer_guard = guard;
     tcb.self = (uintptr_t)&tcb;
     mirage_set_tls_base((uintptr_t)&tcb);
+}
+
+NOSP void mirage_tls_init(void)
+{
+    mirage_tls_init_seeded(NULL);
 }

@@ -12,9 +12,15 @@
  * across the call may be protected (the canary changes under it). */
 void mirage_tls_init(void);
 
+/* As mirage_tls_init(), with the canary and pointer guard taken from (seed):
+ * 16 random bytes the tender already has (its getrandom), which spares the
+ * guest the CPUID and RDRAND traps at boot. A NULL or all-zero seed falls
+ * back to the CPU. */
+void mirage_tls_init_seeded(const uint64_t seed[2]);
+
 /* 64 bits from the CPU's random instructions (RDRAND, else RDSEED), or TSC
- * jitter if the CPU has neither. Returns 1 if the value came from the random
- * instructions, 0 for the TSC fallback. One input among several for the
+ * jitter if the CPU has neither; CPUID is asked once. Returns 1 if the value
+ * came from the random instructions, 0 for the TSC fallback. One input among several for the
  * runtime's generator, never a generator on its own. */
 int mirage_cpu_random(uint64_t *out);
 

@@ -18,13 +18,13 @@ static inline uint64_t rdtsc(void)
     return ((uint64_t)hi << 32) | lo;
 }
 
-/* Called from _start. The canary changes inside mirage_tls_init(), so this
- * frame must not carry one. */
+/* Called from _start. FS moves to the libc's TCB inside
+ * mirage_tls_init_seeded(), so this frame must not carry a canary. */
 __attribute__((no_stack_protector, noreturn)) void mirage_hvt_start(const struct hvt_boot_info *bi)
 {
     tsc_base = rdtsc();
     hvt_boot = bi;
-    mirage_tls_init();
+    mirage_tls_init_seeded(&bi->tcb[5]); /* the tender's canary and pointer guard */
     mirage_exit(mirage_boot(bi->name));
 }
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "mirage/manifest.h"
+#include "mirage/tls.h"
 #include "sys.h"
 
 const struct spt_boot_info *spt_boot;
@@ -18,8 +19,10 @@ static void say(const char *s)
     mirage_console_write(s, strlen(s));
 }
 
-/* Called by _start once FS holds our TCB; never returns. */
-__attribute__((noreturn)) void spt_main(const struct spt_boot_info *boot);
+/* Called by _start; never returns. FS is still the tender's until
+ * mirage_tls_init_seeded() points it at our TCB with the tender's random
+ * canary, so this frame must not carry a canary of its own. */
+__attribute__((noreturn, no_stack_protector)) void spt_main(const struct spt_boot_info *boot);
 
 void spt_main(const struct spt_boot_info *boot)
 {
@@ -28,6 +31,7 @@ void spt_main(const struct spt_boot_info *boot)
         say("spt: the tender speaks another boot ABI version\n");
         exit_group(255);
     }
+    mirage_tls_init_seeded(boot->random);
     mirage_exit(mirage_boot(boot->name));
 }
 

@@ -311,11 +311,11 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
 {
     struct hvt_boot_info *b = vm->boot;
     int khz = ioctl(vm->vcpufd, KVM_GET_TSC_KHZ, 0);
-    uint64_t canary = 0;
+    uint64_t rnd[2] = {0, 0};
 
     if (khz <= 0)
         return hvt_fail(err, "KVM_GET_TSC_KHZ: %s", strerror(errno));
-    if (getrandom(&canary, sizeof(canary), GRND_NONBLOCK) != sizeof(canary))
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
         return hvt_fail(err, "getrandom: %s", strerror(errno));
     b->magic = HVT_BOOT_MAGIC;
     b->version = HVT_BOOT_VERSION;
@@ -325,7 +325,8 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
     b->tsc_hz = (uint64_t)khz * 1000;
     b->tsc_mult = (1000000000ULL << 32) / b->tsc_hz;
     b->tcb[0] = vm->boot_gpa + offsetof(struct hvt_boot_info, tcb);
-    b->tcb[5] = canary & ~0xffULL; /* a NUL low byte stops string overreads at the canary */
+    b->tcb[5] = rnd[0] & ~0xffULL; /* a NUL low byte stops string overreads at the canary */
+    b->tcb[6] = rnd[1];
     snprintf(b->name, sizeof(b->name), "%s", name);
     if (strlen(cmdline) >= sizeof(b->cmdline))
         return hvt_fail(err, "command line too long");

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "spt.h"
@@ -50,8 +51,18 @@ bad:
     return -1;
 }
 
+/* The guest's canary and pointer guard. Should getrandom fail (no entropy
+ * yet this early after the host's boot), they stay zero and the guest takes
+ * its own from the CPU. */
+static void fill_random(struct spt_boot_info *boot)
+{
+    if (getrandom(boot->random, sizeof(boot->random), GRND_NONBLOCK) != sizeof(boot->random))
+        memset(boot->random, 0, sizeof(boot->random));
+}
+
 static void fill_boot(struct spt_boot_info *boot)
 {
+    fill_random(boot);
     boot->magic = SPT_BOOT_MAGIC;
     boot->version = SPT_BOOT_VERSION;
     boot->ndevs = img.ndevs;

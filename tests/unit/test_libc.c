@@ -820,6 +820,21 @@ static void test_tls(void)
     CHECK(self == tls_base);
     CHECK((canary & 0xff) == 0);
     CHECK((canary >> 8) != 0);
+
+    /* The tender's seed is taken as it is, less the canary's low byte. */
+    const uint64_t seed[2] = {0x1122334455667788ULL, 0x99aabbccddeeff00ULL};
+    uint64_t guard;
+    mlibc_mirage_tls_init_seeded(seed);
+    memcpy(&canary, (void *)(tls_base + 0x28), 8);
+    memcpy(&guard, (void *)(tls_base + 0x30), 8);
+    CHECK(canary == 0x1122334455667700ULL);
+    CHECK(guard == seed[1]);
+    /* An all-zero seed (the tender had no random bytes) falls back to the CPU. */
+    const uint64_t zero[2] = {0, 0};
+    mlibc_mirage_tls_init_seeded(zero);
+    memcpy(&canary, (void *)(tls_base + 0x28), 8);
+    CHECK((canary & 0xff) == 0);
+    CHECK(canary != 0 && canary != 0x1122334455667700ULL);
 }
 
 int main(void)

@@ -122,7 +122,8 @@ struct hvt_dev_info {
 /*
  * Placed by the tender in guest memory above the image; %rdi points at it on
  * entry, %rsp is 16-byte aligned and FS points at (tcb), whose word at 0x28 is
- * a random stack-protector canary, so protected code may run from the start.
+ * a random stack-protector canary, so protected code may run from the start;
+ * the binding keeps that canary (no CPUID or RDRAND traps at boot).
  */
 struct hvt_boot_info {
     uint32_t magic;
@@ -132,7 +133,7 @@ struct hvt_boot_info {
     uint64_t tsc_hz;   /* the guest's TSC frequency */
     uint64_t tsc_mult; /* ns = (tsc - tsc_base) * tsc_mult >> 32 */
     uint64_t wall_ns;  /* host wall clock when the guest starts */
-    uint64_t tcb[8];   /* initial FS target: tcb[5] (offset 0x28) is the canary */
+    uint64_t tcb[8];   /* initial FS target: tcb[5] (0x28) the canary, tcb[6] the pointer guard */
     char name[HVT_NAME_MAX];
     uint32_t ndevs;
     uint32_t pad;

@@ -9,8 +9,9 @@
  * struct spt_boot_info in guest memory, %rsp is 16-byte aligned at the top of
  * guest memory, FS is still the tender's thread pointer (the binding replaces
  * it with arch_prctl(ARCH_SET_FS) before protected code runs with the final
- * canary). A seccomp filter allows only these system calls; anything else
- * ends the guest (mirage-spt exits with TENDER_EXIT_SANDBOX):
+ * canary, which it takes from (random): no CPUID or RDRAND at boot). A
+ * seccomp filter allows only these system calls; anything else ends the
+ * guest (mirage-spt exits with TENDER_EXIT_SANDBOX):
  *
  *   read(tap fd)          write(1, 2 or a tap fd)
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
@@ -20,7 +21,7 @@
  *   arch_prctl(ARCH_SET_FS)   exit_group
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 1
+#define SPT_BOOT_VERSION 2
 #define SPT_MAX_DEVS     63
 #define SPT_NAME_MAX     64
 
@@ -44,6 +45,7 @@ struct spt_boot_info {
     uint64_t heap_start, heap_size; /* free guest memory for malloc */
     int32_t epoll_fd;               /* holds every tap fd, with data.u64 = its handle */
     uint32_t ndevs;                 /* entries of the manifest, devs[0..ndevs) */
+    uint64_t random[2];             /* from the tender's getrandom: canary, pointer guard */
     char name[SPT_NAME_MAX];        /* the image's name without directory or ".spt" */
     struct spt_dev_info devs[SPT_MAX_DEVS];
     char cmdline[8192]; /* MIRAGE_CMDLINE_MAX, NUL-terminated */
