@@ -172,7 +172,7 @@ void mirage_ipv4_stats(const struct mirage_ipv4 *ip, struct mirage_ipv4_stats *s
 
 /* ---- reassembly limits (as MirageOS's) ---------------------------------- */
 #define MIRAGE_IPV4_REASM_BYTES (256u * 1024u) /* all incomplete datagrams together */
-#define MIRAGE_IPV4_REASM_FRAGMENTS 16         /* per datagram */
+#define MIRAGE_IPV4_REASM_FRAGMENTS 16 /* separate pieces (runs of adjacent fragments) per datagram */
 #define MIRAGE_IPV4_REASM_TIMEOUT_NS 10000000000ull /* first to last fragment */
 
 #endif

@@ -1,0 +1,247 @@
+/* icmpv4.c: ICMPv4 echo replies, destination unreachable (token-bucket limited), errors upward. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "mirage/icmp.h"
+#include "mirage/log.h"
+#include "mirage/time.h"
+
+MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
+
+#define HLEN 8
+#define QUOTE_MAX (60 + 8) /* the offending header (with options) and 8 payload bytes */
+
+struct mirage_icmpv4 {
+    struct mirage_ipv4 *ip;
+    struct mirage_icmpv4_config cfg;
+    uint64_t tokens_ns;   /* the bucket, in nanoseconds of credit */
+    uint64_t refilled_at;
+    mirage_icmpv4_echo_fn echo_fn;
+    void *echo_ctx;
+    struct {
+        uint8_t proto;
+        mirage_icmpv4_error_fn fn;
+        void *ctx;
+    } err[4];
+    struct mirage_icmpv4_stats st;
+};
+
+static void ip_rx(void *ctx, const struct mirage_ipv4_rx *rx)
+{
+    mirage_icmpv4_input(ctx, rx);
+}
+
+struct mirage_icmpv4 *mirage_icmpv4_new(struct mirage_ipv4 *ip,
+                                        const struct mirage_icmpv4_config *cfg)
+{
+    struct mirage_icmpv4 *icmp = calloc(1, sizeof(*icmp));
+
+    if (icmp == NULL)
+        return NULL;
+    icmp->ip = ip;
+    if (cfg)
+        icmp->cfg = *cfg;
+    if (icmp->cfg.error_rate == 0)
+        icmp->cfg.error_rate = 100;
+    if (icmp->cfg.error_burst == 0)
+        icmp->cfg.error_burst = 50;
+    icmp->tokens_ns = (uint64_t)icmp->cfg.error_burst * MIRAGE_SEC(1) / icmp->cfg.error_rate;
+    icmp->refilled_at = mirage_time_now();
+    if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_ICMP, ip_rx, icmp) != 0) {
+        free(icmp);
+        return NULL;
+    }
+    return icmp;
+}
+
+void mirage_icmpv4_free(struct mirage_icmpv4 *icmp)
+{
+    if (icmp == NULL)
+        return;
+    mirage_ipv4_register(icmp->ip, MIRAGE_IPV4_PROTO_ICMP, NULL, NULL);
+    free(icmp);
+}
+
+struct msg {
+    uint8_t type, code;
+    uint32_t rest; /* id and seq, or unused / next-hop MTU */
+    uint16_t csum;
+};
+
+static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
+{
+    const struct msg *m = ctx;
+
+    if (size < HLEN)
+        return MIRAGE_EMSGSIZE;
+    buf[0] = m->type;
+    buf[1] = m->code;
+    put16(buf + 2, m->csum);
+    put32(buf + 4, m->rest);
+    return HLEN;
+}
+
+/* Sends header (m) followed by (data, len), with its checksum. */
+static int send_msg(struct mirage_icmpv4 *icmp, uint32_t dst, int ttl, struct msg *m,
+                    const void *data, size_t len)
+{
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    uint8_t h[HLEN];
+    struct mirage_iovec iov = {data, len};
+    struct mirage_ipv4_out out = {.dst = dst, .proto = MIRAGE_IPV4_PROTO_ICMP, .ttl = ttl,
+                                  .size = HLEN};
+
+    m->csum = 0;
+    fill_hdr(m, h, sizeof(h));
+    mirage_csum_add(&c, h, HLEN);
+    mirage_csum_add(&c, data, len);
+    m->csum = mirage_csum_finish(&c);
+    return mirage_ipv4_write(icmp->ip, &out, fill_hdr, m, &iov, 1);
+}
+
+static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx,
+                         uint8_t type, uint8_t code, uint32_t rest, struct cursor *c)
+{
+    struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, c->p + c->off,
+                                    cur_left(c)};
+    uint8_t proto;
+
+    icmp->st.errors_rx++;
+    /* The quoted header: at least 20 bytes, version 4, its protocol byte at 9. */
+    if (e.len < 20 || e.orig[0] >> 4 != 4)
+        return;
+    proto = e.orig[9];
+    for (size_t i = 0; i < sizeof(icmp->err) / sizeof(icmp->err[0]); i++)
+        if (icmp->err[i].fn && icmp->err[i].proto == proto)
+            icmp->err[i].fn(icmp->err[i].ctx, &e);
+}
+
+void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx)
+{
+    struct cursor c = cur_make(rx->payload, rx->len);
+    uint8_t type = cur_u8(&c), code = cur_u8(&c);
+    uint32_t rest;
+
+    cur_u16(&c);
+    rest = cur_u32(&c);
+    icmp->st.rx_messages++;
+    if (c.bad || mirage_csum(rx->payload, rx->len) != 0) {
+        icmp->st.rx_bad++;
+        return;
+    }
+    switch (type) {
+    case MIRAGE_ICMP_ECHO_REQUEST: {
+        struct msg m = {MIRAGE_ICMP_ECHO_REPLY, 0, rest, 0};
+        /* Only unicast to us: answering broadcasts would make us an amplifier. */
+        if (code != 0 || rx->dst == MIRAGE_IPV4_BROADCAST ||
+            !mirage_ipv4_is_local(icmp->ip, rx->dst) ||
+            mirage_ipv4_src(icmp->ip, rx->src) != rx->dst)
+            return;
+        icmp->st.echo_requests++;
+        if (send_msg(icmp, rx->src, 0, &m, c.p + c.off, cur_left(&c)) == 0)
+            icmp->st.echo_replies_sent++;
+        break;
+    }
+    case MIRAGE_ICMP_ECHO_REPLY:
+        icmp->st.echo_replies_rx++;
+        if (icmp->echo_fn) {
+            struct mirage_icmpv4_echo e = {rx->src, (uint16_t)(rest >> 16), (uint16_t)rest,
+                                           rx->ttl, c.p + c.off, cur_left(&c)};
+            icmp->echo_fn(icmp->echo_ctx, &e);
+        }
+        break;
+    case MIRAGE_ICMP_UNREACH:
+    case MIRAGE_ICMP_TIME_EXCEEDED:
+    case 12: /* parameter problem */
+        handle_error(icmp, rx, type, code, rest, &c);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Takes one error's worth of credit from the bucket, refilled with elapsed time. */
+static int take_token(struct mirage_icmpv4 *icmp)
+{
+    uint64_t now = mirage_time_now(), per = MIRAGE_SEC(1) / icmp->cfg.error_rate;
+    uint64_t cap = per * icmp->cfg.error_burst;
+
+    icmp->tokens_ns += now - icmp->refilled_at;
+    if (icmp->tokens_ns > cap)
+        icmp->tokens_ns = cap;
+    icmp->refilled_at = now;
+    if (icmp->tokens_ns < per)
+        return 0;
+    icmp->tokens_ns -= per;
+    return 1;
+}
+
+int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
+                              const struct mirage_ipv4_rx *rx)
+{
+    uint8_t quote[QUOTE_MAX];
+    size_t hl = rx->header_len <= 60 ? rx->header_len : 60;
+    size_t pl = rx->len < 8 ? rx->len : 8;
+    struct msg m = {MIRAGE_ICMP_UNREACH, code, 0, 0};
+    int r;
+
+    /* RFC 1122 3.2.2: never about broadcasts, multicasts or ICMP errors. */
+    if (!mirage_ipv4_is_local(icmp->ip, rx->dst) || rx->dst == MIRAGE_IPV4_BROADCAST ||
+        mirage_ipv4_src(icmp->ip, rx->src) != rx->dst || rx->src == 0 ||
+        (rx->src >> 28) == 0xe)
+        return MIRAGE_EINVAL;
+    if (rx->proto == MIRAGE_IPV4_PROTO_ICMP && rx->len > 0 &&
+        rx->payload[0] != MIRAGE_ICMP_ECHO_REQUEST && rx->payload[0] != MIRAGE_ICMP_ECHO_REPLY)
+        return MIRAGE_EINVAL;
+    if (!take_token(icmp)) {
+        icmp->st.errors_limited++;
+        return MIRAGE_EAGAIN;
+    }
+    memcpy(quote, rx->header, hl);
+    memcpy(quote + hl, rx->payload, pl);
+    r = send_msg(icmp, rx->src, 0, &m, quote, hl + pl);
+    if (r == 0)
+        icmp->st.errors_sent++;
+    return r;
+}
+
+int mirage_icmpv4_ping(struct mirage_icmpv4 *icmp, uint32_t dst, uint16_t id, uint16_t seq,
+                       int ttl, const void *data, size_t len)
+{
+    struct msg m = {MIRAGE_ICMP_ECHO_REQUEST, 0, (uint32_t)id << 16 | seq, 0};
+
+    return send_msg(icmp, dst, ttl, &m, data, len);
+}
+
+void mirage_icmpv4_on_echo_reply(struct mirage_icmpv4 *icmp, mirage_icmpv4_echo_fn fn, void *ctx)
+{
+    icmp->echo_fn = fn;
+    icmp->echo_ctx = ctx;
+}
+
+int mirage_icmpv4_on_error(struct mirage_icmpv4 *icmp, uint8_t proto, mirage_icmpv4_error_fn fn,
+                           void *ctx)
+{
+    size_t n = sizeof(icmp->err) / sizeof(icmp->err[0]), free_slot = n;
+
+    for (size_t i = 0; i < n; i++) {
+        if (icmp->err[i].fn && icmp->err[i].proto == proto) {
+            free_slot = i;
+            break;
+        }
+        if (!icmp->err[i].fn && free_slot == n)
+            free_slot = i;
+    }
+    if (free_slot == n)
+        return fn ? MIRAGE_ENOSPC : 0;
+    icmp->err[free_slot].proto = proto;
+    icmp->err[free_slot].fn = fn;
+    icmp->err[free_slot].ctx = ctx;
+    return 0;
+}
+
+void mirage_icmpv4_stats(const struct mirage_icmpv4 *icmp, struct mirage_icmpv4_stats *st)
+{
+    *st = icmp->st;
+}

@@ -1,0 +1,445 @@
+/* ipv4.c: IPv4 input (checks, reassembly, dispatch) and output (routing, fragmentation). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "mirage/ipv4.h"
+#include "mirage/log.h"
+#include "mirage/random.h"
+#include "mirage/time.h"
+#include "reasm.h"
+
+MIRAGE_LOG_SOURCE(ipv4_log, "ipv4", "IPv4 layer");
+
+#define MAX_PAYLOAD (MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN)
+#define FLAG_DF 0x4000
+#define FLAG_MF 0x2000
+
+struct mirage_ipv4 {
+    struct mirage_eth *eth;
+    struct mirage_arp *arp;
+    struct mirage_ipv4_config cfg;
+    uint32_t mask;
+    uint16_t next_id;
+    struct {
+        mirage_ipv4_rx_fn fn;
+        void *ctx;
+    } proto[256];
+    uint8_t *scratch; /* MAX_PAYLOAD bytes, for datagrams sent as fragments */
+    struct reasm_cache reasm;
+    struct mirage_ipv4_stats st;
+};
+
+/* ---- checksums ---------------------------------------------------------- */
+
+void mirage_csum_add(struct mirage_csum *c, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint64_t sum = 0;
+    size_t i = 0;
+
+    if (len == 0)
+        return;
+    if (c->len & 1) {
+        sum += p[0]; /* the low byte of the word the previous piece began */
+        i = 1;
+    }
+    for (; i + 1 < len; i += 2)
+        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (i < len)
+        sum += (uint32_t)p[i] << 8;
+    c->sum += sum;
+    c->len += len;
+}
+
+void mirage_csum_add_pseudo(struct mirage_csum *c, uint32_t src, uint32_t dst, uint8_t proto,
+                            size_t len)
+{
+    uint8_t b[12];
+
+    put32(b, src);
+    put32(b + 4, dst);
+    b[8] = 0;
+    b[9] = proto;
+    put16(b + 10, (uint16_t)len);
+    /* The pseudo-header is 12 bytes: it keeps the parity of what follows. */
+    size_t keep = c->len;
+    c->len = 0;
+    mirage_csum_add(c, b, 12);
+    c->len = keep;
+}
+
+uint16_t mirage_csum_finish(const struct mirage_csum *c)
+{
+    uint64_t s = c->sum;
+
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+uint16_t mirage_csum(const void *buf, size_t len)
+{
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+
+    mirage_csum_add(&c, buf, len);
+    return mirage_csum_finish(&c);
+}
+
+char *mirage_ipv4_format(uint32_t ip, char *buf)
+{
+    snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+    return buf;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static uint32_t mask_of(uint8_t prefix)
+{
+    return prefix == 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+int mirage_ipv4_set_config(struct mirage_ipv4 *ip, const struct mirage_ipv4_config *cfg)
+{
+    uint32_t addr = cfg->addr;
+
+    if (cfg->prefix > 32)
+        return MIRAGE_EINVAL;
+    ip->cfg = *cfg;
+    if (ip->cfg.ttl == 0)
+        ip->cfg.ttl = 64;
+    ip->mask = mask_of(cfg->prefix);
+    return mirage_arp_set_ips(ip->arp, &addr, addr ? 1 : 0);
+}
+
+void mirage_ipv4_get_config(const struct mirage_ipv4 *ip, struct mirage_ipv4_config *cfg)
+{
+    *cfg = ip->cfg;
+}
+
+static void eth_rx(void *ctx, const struct mirage_eth_rx *rx)
+{
+    mirage_ipv4_input(ctx, rx->payload, rx->len);
+}
+
+struct mirage_ipv4 *mirage_ipv4_new(struct mirage_eth *eth, struct mirage_arp *arp,
+                                    const struct mirage_ipv4_config *cfg)
+{
+    struct mirage_ipv4 *ip;
+
+    if (cfg->prefix > 32)
+        return NULL;
+    ip = calloc(1, sizeof(*ip));
+    if (ip == NULL)
+        return NULL;
+    ip->eth = eth;
+    ip->arp = arp;
+    ip->next_id = (uint16_t)mirage_random_u64();
+    reasm_init(&ip->reasm);
+    mirage_ipv4_set_config(ip, cfg);
+    mirage_eth_set_handler(eth, MIRAGE_ETHERTYPE_IPV4, eth_rx, ip);
+    return ip;
+}
+
+void mirage_ipv4_free(struct mirage_ipv4 *ip)
+{
+    if (ip == NULL)
+        return;
+    mirage_eth_set_handler(ip->eth, MIRAGE_ETHERTYPE_IPV4, NULL, NULL);
+    reasm_clear(&ip->reasm);
+    free(ip->scratch);
+    free(ip);
+}
+
+int mirage_ipv4_register(struct mirage_ipv4 *ip, uint8_t proto, mirage_ipv4_rx_fn fn, void *ctx)
+{
+    if (fn && ip->proto[proto].fn && (ip->proto[proto].fn != fn || ip->proto[proto].ctx != ctx))
+        return MIRAGE_EADDRINUSE;
+    ip->proto[proto].fn = fn;
+    ip->proto[proto].ctx = fn ? ctx : NULL;
+    return 0;
+}
+
+static int is_multicast(uint32_t a)
+{
+    return (a >> 28) == 0xe;
+}
+
+static int is_bcast(const struct mirage_ipv4 *ip, uint32_t a)
+{
+    return a == MIRAGE_IPV4_BROADCAST ||
+           (ip->cfg.addr && ip->cfg.prefix < 31 && a == (ip->cfg.addr | ~ip->mask));
+}
+
+int mirage_ipv4_is_local(const struct mirage_ipv4 *ip, uint32_t addr)
+{
+    return (ip->cfg.addr && addr == ip->cfg.addr) || is_bcast(ip, addr);
+}
+
+uint32_t mirage_ipv4_src(const struct mirage_ipv4 *ip, uint32_t dst)
+{
+    (void)dst;
+    return ip->cfg.addr;
+}
+
+size_t mirage_ipv4_mtu(const struct mirage_ipv4 *ip, uint32_t dst)
+{
+    (void)dst;
+    return mirage_eth_mtu(ip->eth) - MIRAGE_IPV4_HLEN;
+}
+
+void mirage_ipv4_stats(const struct mirage_ipv4 *ip, struct mirage_ipv4_stats *st)
+{
+    *st = ip->st;
+    st->reasm_dropped = ip->reasm.dropped;
+    st->reassembled = ip->reasm.completed;
+}
+
+/* ---- input -------------------------------------------------------------- */
+
+static void deliver(void *ctx, const struct mirage_ipv4_rx *rx)
+{
+    struct mirage_ipv4 *ip = ctx;
+
+    if (ip->proto[rx->proto].fn == NULL) {
+        ip->st.rx_no_proto++;
+        return;
+    }
+    ip->st.rx_datagrams++;
+    ip->proto[rx->proto].fn(ip->proto[rx->proto].ctx, rx);
+}
+
+void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
+{
+    struct cursor c = cur_make(pkt, len);
+    uint8_t vihl = cur_u8(&c);
+    uint8_t tos = cur_u8(&c);
+    uint16_t total = cur_u16(&c);
+    uint16_t id = cur_u16(&c);
+    uint16_t frag = cur_u16(&c);
+    uint8_t ttl = cur_u8(&c);
+    uint8_t proto = cur_u8(&c);
+    struct mirage_ipv4_rx rx;
+    size_t hlen = (size_t)(vihl & 15) * 4;
+
+    cur_u16(&c); /* the checksum, verified over the whole header below */
+    rx.src = cur_u32(&c);
+    rx.dst = cur_u32(&c);
+    if (c.bad || vihl >> 4 != 4 || hlen < MIRAGE_IPV4_HLEN || total < hlen || total > len ||
+        mirage_csum(pkt, hlen) != 0) {
+        ip->st.rx_bad++;
+        return;
+    }
+    /* Options (hlen > 20) are skipped: none changes how we handle a datagram. */
+    if (!mirage_ipv4_is_local(ip, rx.dst) && ip->cfg.addr != 0 && !is_multicast(rx.dst)) {
+        ip->st.rx_not_for_us++;
+        return;
+    }
+    if (rx.src == MIRAGE_IPV4_BROADCAST || is_multicast(rx.src)) {
+        ip->st.rx_bad++;
+        return;
+    }
+    rx.proto = proto;
+    rx.ttl = ttl;
+    rx.tos = tos;
+    rx.header = pkt;
+    rx.header_len = hlen;
+    rx.payload = pkt + hlen;
+    rx.len = total - hlen;
+    if (frag & (FLAG_MF | 0x1fff)) {
+        ip->st.rx_fragments++;
+        reasm_input(&ip->reasm, &rx, id, (size_t)(frag & 0x1fff) * 8, (frag & FLAG_MF) != 0,
+                    mirage_time_now(), deliver, ip);
+        return;
+    }
+    deliver(ip, &rx);
+}
+
+/* ---- output ------------------------------------------------------------- */
+
+struct tx {
+    struct mirage_ipv4 *ip;
+    const struct mirage_ipv4_out *out;
+    uint32_t src;
+    uint8_t ttl;
+    uint16_t id;
+    /* one whole datagram: */
+    mirage_fill_fn fill;
+    void *ctx;
+    /* or a fragment: bytes [off, off + len) of scratch[0..fill_len) ++ iov */
+    const uint8_t *scratch;
+    size_t fill_len;
+    const struct mirage_iovec *iov;
+    size_t n;
+    size_t off, len;
+    int more;
+};
+
+static void header(const struct tx *t, uint8_t *b, size_t payload, uint16_t frag)
+{
+    b[0] = 0x45;
+    b[1] = t->out->tos;
+    put16(b + 2, (uint16_t)(MIRAGE_IPV4_HLEN + payload));
+    put16(b + 4, t->id);
+    put16(b + 6, frag);
+    b[8] = t->ttl;
+    b[9] = t->out->proto;
+    put16(b + 10, 0);
+    put32(b + 12, t->src);
+    put32(b + 16, t->out->dst);
+    put16(b + 10, mirage_csum(b, MIRAGE_IPV4_HLEN));
+}
+
+static size_t iov_total(const struct mirage_iovec *iov, size_t n)
+{
+    size_t t = 0;
+
+    for (size_t i = 0; i < n; i++)
+        t += iov[i].len;
+    return t;
+}
+
+/* Copies bytes [off, off + len) of the iovecs into (dst). */
+static void iov_copy(uint8_t *dst, const struct mirage_iovec *iov, size_t n, size_t off,
+                     size_t len)
+{
+    for (size_t i = 0; i < n && len > 0; i++) {
+        if (off >= iov[i].len) {
+            off -= iov[i].len;
+            continue;
+        }
+        size_t k = iov[i].len - off < len ? iov[i].len - off : len;
+        memcpy(dst, (const uint8_t *)iov[i].base + off, k);
+        dst += k;
+        len -= k;
+        off = 0;
+    }
+}
+
+static int fill_whole(void *ctx, uint8_t *buf, size_t size)
+{
+    struct tx *t = ctx;
+    size_t rest = iov_total(t->iov, t->n), n = 0;
+    int r;
+
+    if (t->out->size) {
+        if (MIRAGE_IPV4_HLEN + t->out->size > size)
+            return MIRAGE_EMSGSIZE;
+        r = t->fill(t->ctx, buf + MIRAGE_IPV4_HLEN, t->out->size);
+        if (r < 0)
+            return r;
+        if ((size_t)r > t->out->size)
+            return MIRAGE_EINVAL;
+        n = (size_t)r;
+    }
+    if (MIRAGE_IPV4_HLEN + n + rest > size)
+        return MIRAGE_EMSGSIZE;
+    iov_copy(buf + MIRAGE_IPV4_HLEN + n, t->iov, t->n, 0, rest);
+    header(t, buf, n + rest, (t->out->flags & MIRAGE_IPV4_DF) ? FLAG_DF : 0);
+    return (int)(MIRAGE_IPV4_HLEN + n + rest);
+}
+
+static int fill_fragment(void *ctx, uint8_t *buf, size_t size)
+{
+    struct tx *t = ctx;
+    uint8_t *p = buf + MIRAGE_IPV4_HLEN;
+    size_t off = t->off, len = t->len;
+
+    if (MIRAGE_IPV4_HLEN + len > size)
+        return MIRAGE_EMSGSIZE;
+    if (off < t->fill_len) {
+        size_t k = t->fill_len - off < len ? t->fill_len - off : len;
+        memcpy(p, t->scratch + off, k);
+        p += k;
+        len -= k;
+        off = t->fill_len;
+    }
+    iov_copy(p, t->iov, t->n, off - t->fill_len, len);
+    header(t, buf, t->len,
+           (uint16_t)((t->more ? FLAG_MF : 0) | (t->off / 8) |
+                      ((t->out->flags & MIRAGE_IPV4_DF) ? FLAG_DF : 0)));
+    return (int)(MIRAGE_IPV4_HLEN + t->len);
+}
+
+/* Sends one frame of (size) bytes of IP to the datagram's next hop. */
+static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size, mirage_fill_fn fill,
+                  void *ctx)
+{
+    uint32_t hop = dst;
+
+    if (is_bcast(ip, dst))
+        return mirage_eth_write(ip->eth, NULL, mirage_eth_broadcast, MIRAGE_ETHERTYPE_IPV4, size,
+                                fill, ctx);
+    if (is_multicast(dst)) {
+        uint8_t mac[6] = {0x01, 0x00, 0x5e, (uint8_t)((dst >> 16) & 0x7f), (uint8_t)(dst >> 8),
+                          (uint8_t)dst};
+        return mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV4, size, fill, ctx);
+    }
+    if (ip->cfg.addr == 0 || (dst & ip->mask) != (ip->cfg.addr & ip->mask)) {
+        if (ip->cfg.gateway == 0)
+            return MIRAGE_EHOSTUNREACH;
+        hop = ip->cfg.gateway;
+    }
+    return mirage_arp_output(ip->arp, hop, size, fill, ctx);
+}
+
+static int counted(struct mirage_ipv4 *ip, int r)
+{
+    if (r == 0)
+        ip->st.tx_datagrams++;
+    else
+        ip->st.tx_errors++;
+    return r;
+}
+
+int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
+                      mirage_fill_fn fill, void *ctx, const struct mirage_iovec *iov, size_t n)
+{
+    size_t room = mirage_ipv4_mtu(ip, out->dst), rest = iov_total(iov, n), total, step;
+    struct tx t = {ip, out, out->src, 0, 0, fill, ctx, NULL, 0, iov, n, 0, 0, 0};
+    int r = 0;
+
+    if ((out->size && fill == NULL) || out->size > MAX_PAYLOAD || rest > MAX_PAYLOAD)
+        return counted(ip, out->size > MAX_PAYLOAD || rest > MAX_PAYLOAD ? MIRAGE_EMSGSIZE
+                                                                           : MIRAGE_EINVAL);
+    if (!(out->flags & MIRAGE_IPV4_SRC_SET) && t.src == 0)
+        t.src = ip->cfg.addr;
+    t.ttl = out->ttl > 0 ? (uint8_t)(out->ttl > 255 ? 255 : out->ttl) : ip->cfg.ttl;
+    t.id = ip->next_id++;
+    if (out->size + rest <= room)
+        return counted(ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, fill_whole,
+                                  &t));
+    /* Too big for one frame, or it may be: run fill aside to learn its size. */
+    if (out->size) {
+        if (ip->scratch == NULL && (ip->scratch = malloc(MAX_PAYLOAD)) == NULL)
+            return counted(ip, MIRAGE_ENOMEM);
+        r = fill(ctx, ip->scratch, out->size);
+        if (r < 0)
+            return counted(ip, r);
+        if ((size_t)r > out->size)
+            return counted(ip, MIRAGE_EINVAL);
+        t.fill_len = (size_t)r;
+        t.scratch = ip->scratch;
+    }
+    total = t.fill_len + rest;
+    if (total > MAX_PAYLOAD)
+        return counted(ip, MIRAGE_EMSGSIZE);
+    if (total <= room) {
+        t.off = 0;
+        t.len = total;
+        return counted(ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + total, fill_fragment, &t));
+    }
+    if (out->flags & MIRAGE_IPV4_DF)
+        return counted(ip, MIRAGE_EMSGSIZE);
+    step = room & ~(size_t)7;
+    for (t.off = 0; t.off < total; t.off += step) {
+        t.len = total - t.off < step ? total - t.off : step;
+        t.more = t.off + t.len < total;
+        r = output(ip, out->dst, MIRAGE_IPV4_HLEN + t.len, fill_fragment, &t);
+        if (r != 0)
+            break;
+        ip->st.tx_fragments++;
+    }
+    return counted(ip, r);
+}

@@ -1,0 +1,209 @@
+/* udp.c: UDP datagrams in and out, listeners by port, ephemeral source ports. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor.h"
+#include "mirage/log.h"
+#include "mirage/random.h"
+#include "mirage/udp.h"
+
+MIRAGE_LOG_SOURCE(udp_log, "udp", "UDP");
+
+#define MAX_PAYLOAD (MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN - MIRAGE_UDP_HLEN)
+
+struct listener {
+    uint16_t port;
+    mirage_udp_fn fn;
+    void *ctx;
+};
+
+struct mirage_udpv4 {
+    struct mirage_ipv4 *ip;
+    struct mirage_icmpv4 *icmp;
+    struct listener *l;
+    size_t n, cap;
+    struct mirage_udpv4_stats st;
+};
+
+static void ip_rx(void *ctx, const struct mirage_ipv4_rx *rx)
+{
+    mirage_udpv4_input(ctx, rx);
+}
+
+struct mirage_udpv4 *mirage_udpv4_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp)
+{
+    struct mirage_udpv4 *udp = calloc(1, sizeof(*udp));
+
+    if (udp == NULL)
+        return NULL;
+    udp->ip = ip;
+    udp->icmp = icmp;
+    if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_UDP, ip_rx, udp) != 0) {
+        free(udp);
+        return NULL;
+    }
+    return udp;
+}
+
+void mirage_udpv4_free(struct mirage_udpv4 *udp)
+{
+    if (udp == NULL)
+        return;
+    mirage_ipv4_register(udp->ip, MIRAGE_IPV4_PROTO_UDP, NULL, NULL);
+    free(udp->l);
+    free(udp);
+}
+
+static struct listener *find(const struct mirage_udpv4 *udp, uint16_t port)
+{
+    for (size_t i = 0; i < udp->n; i++)
+        if (udp->l[i].port == port)
+            return &udp->l[i];
+    return NULL;
+}
+
+int mirage_udpv4_listen(struct mirage_udpv4 *udp, uint16_t port, mirage_udp_fn fn, void *ctx)
+{
+    if (port == 0 || fn == NULL || find(udp, port))
+        return MIRAGE_EINVAL;
+    if (udp->n == udp->cap) {
+        size_t cap = udp->cap ? udp->cap * 2 : 8;
+        struct listener *l = realloc(udp->l, cap * sizeof(*l));
+        if (l == NULL)
+            return MIRAGE_ENOMEM;
+        udp->l = l;
+        udp->cap = cap;
+    }
+    udp->l[udp->n++] = (struct listener){port, fn, ctx};
+    return 0;
+}
+
+int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port)
+{
+    struct listener *l = find(udp, port);
+
+    if (l == NULL)
+        return MIRAGE_ENOENT;
+    *l = udp->l[--udp->n];
+    return 0;
+}
+
+void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *rx)
+{
+    struct cursor c = cur_make(rx->payload, rx->len);
+    uint16_t sport = cur_u16(&c), dport = cur_u16(&c), len = cur_u16(&c), csum = cur_u16(&c);
+    struct listener *l;
+    struct mirage_udp_rx u;
+
+    if (c.bad || len < MIRAGE_UDP_HLEN || len > rx->len) {
+        udp->st.rx_bad++;
+        return;
+    }
+    if (csum != 0) {
+        struct mirage_csum s = MIRAGE_CSUM_INIT;
+        mirage_csum_add_pseudo(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP, len);
+        mirage_csum_add(&s, rx->payload, len);
+        if (mirage_csum_finish(&s) != 0) {
+            udp->st.rx_bad++;
+            return;
+        }
+    }
+    l = find(udp, dport);
+    if (l == NULL) {
+        udp->st.rx_no_port++;
+        if (udp->icmp)
+            mirage_icmpv4_unreachable(udp->icmp, MIRAGE_ICMP_UNREACH_PORT, rx);
+        return;
+    }
+    udp->st.rx_datagrams++;
+    u.src = mirage_ipv4_to_ipaddr(rx->src);
+    u.dst = mirage_ipv4_to_ipaddr(rx->dst);
+    u.src_port = sport;
+    u.dst_port = dport;
+    u.data = rx->payload + MIRAGE_UDP_HLEN;
+    u.len = len - MIRAGE_UDP_HLEN;
+    l->fn(l->ctx, &u);
+}
+
+/* A random port in 49152..65535 no listener has (RFC 6056's simple randomisation). */
+static uint16_t ephemeral(const struct mirage_udpv4 *udp)
+{
+    uint16_t span = 65535 - MIRAGE_UDP_EPHEMERAL_MIN + 1;
+    uint16_t p = (uint16_t)(MIRAGE_UDP_EPHEMERAL_MIN + mirage_random_uniform(span));
+
+    for (unsigned i = 0; i < span && find(udp, p); i++)
+        p = p == 65535 ? MIRAGE_UDP_EPHEMERAL_MIN : (uint16_t)(p + 1);
+    return p;
+}
+
+struct hdr {
+    uint16_t sport, dport, len, csum;
+};
+
+static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
+{
+    const struct hdr *h = ctx;
+
+    if (size < MIRAGE_UDP_HLEN)
+        return MIRAGE_EMSGSIZE;
+    put16(buf, h->sport);
+    put16(buf + 2, h->dport);
+    put16(buf + 4, h->len);
+    put16(buf + 6, h->csum);
+    return MIRAGE_UDP_HLEN;
+}
+
+int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out *out,
+                        const struct mirage_iovec *iov, size_t n)
+{
+    size_t total = 0;
+    struct hdr h;
+    uint8_t hb[MIRAGE_UDP_HLEN];
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    uint32_t src;
+    struct mirage_ipv4_out io = {.dst = out->dst, .proto = MIRAGE_IPV4_PROTO_UDP,
+                                 .src = out->src, .ttl = out->ttl, .flags = out->ip_flags,
+                                 .size = MIRAGE_UDP_HLEN};
+    int r;
+
+    for (size_t i = 0; i < n; i++) {
+        if (iov[i].len > MAX_PAYLOAD - total) {
+            udp->st.tx_errors++;
+            return MIRAGE_EMSGSIZE;
+        }
+        total += iov[i].len;
+    }
+    src = (out->ip_flags & MIRAGE_IPV4_SRC_SET) || out->src ? out->src
+                                                            : mirage_ipv4_src(udp->ip, out->dst);
+    h = (struct hdr){out->src_port ? out->src_port : ephemeral(udp), out->dst_port,
+                     (uint16_t)(MIRAGE_UDP_HLEN + total), 0};
+    fill_hdr(&h, hb, sizeof(hb));
+    mirage_csum_add_pseudo(&c, src, out->dst, MIRAGE_IPV4_PROTO_UDP, MIRAGE_UDP_HLEN + total);
+    mirage_csum_add(&c, hb, sizeof(hb));
+    for (size_t i = 0; i < n; i++)
+        mirage_csum_add(&c, iov[i].base, iov[i].len);
+    h.csum = mirage_csum_finish(&c);
+    if (h.csum == 0)
+        h.csum = 0xffff; /* 0 would mean "no checksum" */
+    r = mirage_ipv4_write(udp->ip, &io, fill_hdr, &h, iov, n);
+    if (r == 0)
+        udp->st.tx_datagrams++;
+    else
+        udp->st.tx_errors++;
+    return r;
+}
+
+int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst,
+                       uint16_t dst_port, int ttl, const void *data, size_t len)
+{
+    struct mirage_udpv4_out out = {.src_port = src_port, .dst = dst, .dst_port = dst_port,
+                                   .ttl = ttl};
+    struct mirage_iovec iov = {data, len};
+
+    return mirage_udpv4_writev(udp, &out, &iov, 1);
+}
+
+void mirage_udpv4_stats(const struct mirage_udpv4 *udp, struct mirage_udpv4_stats *st)
+{
+    *st = udp->st;
+}
