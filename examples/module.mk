@@ -1,16 +1,71 @@
-# examples/module.mk: the example unikernels, each built for unix, spt and hvt.
-$(eval $(call unikernel,hello,examples/hello/hello.c examples/hello/standalone.c))
-ALL += $(B)/uk/hello
-$(eval $(call unikernel,ping,examples/ping/ping.c examples/ping/one.c))
-$(eval $(call unikernel,ping2,examples/ping/ping.c examples/ping/two.c))
-ALL += $(foreach e,ping ping2,$(B)/uk/$(e) $(B)/uk/$(e).spt $(B)/uk/$(e).hvt)
-# The runtime's tutorial examples (lib/runtime), built and tested on all three targets.
-RUNTIME_EXAMPLES := noop hello-log hello-key heads timeout clock keys
-$(eval $(call unikernel,noop,examples/noop/noop.c))
-$(eval $(call unikernel,hello-log,examples/hello-log/hello_log.c))
-$(eval $(call unikernel,hello-key,examples/hello-key/hello_key.c))
-$(eval $(call unikernel,heads,examples/heads/heads.c))
-$(eval $(call unikernel,timeout,examples/timeout/timeout.c))
-$(eval $(call unikernel,clock,examples/clock/clock.c))
-$(eval $(call unikernel,keys,examples/keys/keys.c))
-ALL += $(foreach e,$(RUNTIME_EXAMPLES),$(B)/uk/$(e) $(B)/uk/$(e).spt $(B)/uk/$(e).hvt)
+# examples/module.mk: every example, configured and built by the mirage tool for unix, spt and hvt.
+#
+# Each (example, target) pair is built in a directory of its own, build/examples/TARGET/NAME,
+# whose entries are links to the example's files: `mirage configure -t TARGET` and `mirage
+# build` run there, as a user runs them in a copy of the example, so parallel builds share
+# nothing and examples/ stays clean. The result is copied to build/uk/NAME, NAME.spt and
+# NAME.hvt, where the tests and benchmarks find it.
+#
+# A new example is one line below: $(eval $(call example,NAME,DIR[,CONFIGURE KEYS])).
+
+MIRAGE := $(B)/bin/mirage
+EXAMPLE_TARGETS := unix spt hvt
+EXAMPLE_SUFFIX_unix :=
+EXAMPLE_SUFFIX_spt := .spt
+EXAMPLE_SUFFIX_hvt := .hvt
+# What the unikernel's own Makefile links for each target.
+EXAMPLE_LIBS_unix := $(UNIX_LIB)
+EXAMPLE_LIBS_spt := $(SPT_LIB) $(LIBC) platform/spt/spt.ld
+EXAMPLE_LIBS_hvt := $(HVT_LIB) $(LIBC) platform/hvt/hvt.ld
+# A changed header builds the examples again; their own make decides what to recompile.
+EXAMPLE_HEADERS := $(wildcard include/mirage/*.h libc/include/*.h libc/include/*/*.h)
+# What configure and build write into a unikernel's directory: never linked into a build one.
+EXAMPLE_OUTPUTS := Makefile _build dist compile_commands.json
+
+# $(call example_files,DIR): the example's own files.
+example_files = $(filter-out $(addprefix $(1)/,$(EXAMPLE_OUTPUTS)),$(wildcard $(1)/*))
+
+# The recipe shared by every example; EX_NAME, EX_DIR, EX_TARGET and EX_KEYS are set per target.
+# The tool's own make runs without this make's flags (its jobserver, V=1): mirage build gets
+# --verbose instead. Its output is kept in the log and shown when something fails.
+define example_recipe
+@d=$(B)/examples/$(EX_TARGET)/$(EX_NAME); mkdir -p $$d $(@D) && \
+	find $$d -maxdepth 1 -type l -delete && \
+	for f in $(call example_files,$(EX_DIR)); do ln -s "$(CURDIR)/$$f" $$d/; done && \
+	{ MAKEFLAGS= MFLAGS= MAKELEVEL= $(MIRAGE) configure -f $$d/config.c -t $(EX_TARGET) \
+		--no-depext $(EX_KEYS) && \
+	  MAKEFLAGS= MFLAGS= MAKELEVEL= $(MIRAGE) build -f $$d/config.c $(if $(V),--verbose); \
+	} >$$d/log 2>&1 || { cat $$d/log >&2; echo "example $(EX_NAME) failed on $(EX_TARGET)" >&2; \
+		exit 1; } ; \
+	$(if $(V),cat $$d/log;) cp -f $$d/dist/$(EX_NAME)$(EXAMPLE_SUFFIX_$(EX_TARGET)) $@
+endef
+
+# $(call example_in,NAME,DIR,KEYS,TARGET)
+define example_in
+$(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_NAME := $(1)
+$(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_DIR := $(2)
+$(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_KEYS := $(3)
+$(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_TARGET := $(4)
+$(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): $(MIRAGE) $(CONFIG_LIB) $(EXAMPLE_LIBS_$(4)) \
+		$(EXAMPLE_HEADERS) $(call example_files,$(2)) examples/module.mk
+	$$(example_recipe)
+ALL += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
+endef
+
+# $(call example,NAME,DIR[,KEYS]): NAME from the config.c in DIR, configured with KEYS.
+example = $(foreach t,$(EXAMPLE_TARGETS),$(eval $(call example_in,$(1),$(2),$(3),$(t))))
+
+$(call example,hello,examples/hello)
+$(call example,ping,examples/ping)
+$(call example,ping2,examples/ping,--two)
+# The runtime's tutorial examples (lib/runtime).
+$(call example,noop,examples/noop)
+$(call example,hello-log,examples/hello-log)
+$(call example,hello-key,examples/hello-key)
+$(call example,heads,examples/heads)
+$(call example,timeout,examples/timeout)
+$(call example,clock,examples/clock)
+$(call example,keys,examples/keys)
+# The IPv4 layers wired by hand (lib/net): UDP echo and ping, tests/e2e/ipv4.bats.
+$(eval $(call unikernel,udp-echo,examples/udp-echo/udp_echo.c))
+ALL += $(B)/uk/udp-echo $(B)/uk/udp-echo.spt $(B)/uk/udp-echo.hvt

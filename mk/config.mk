@@ -36,3 +36,5 @@ GUEST_LDFLAGS := -Wl,-u,_start -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-
 
 # BearSSL's static library, linked into spt and hvt images (--gc-sections keeps only what is used).
 BEARSSL_LIB := /usr/lib/x86_64-linux-gnu/libbearssl.a
+# The unix target links the host's shared BearSSL (generated unikernel Makefiles use it too).
+UNIX_LDLIBS := -lbearssl

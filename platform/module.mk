@@ -7,7 +7,6 @@ HVT_SRCS := $(sort $(wildcard platform/hvt/*.c platform/hvt/*.S))
 UNIX_LIB := $(B)/unix/libmirage.a
 SPT_LIB := $(B)/spt/libmirage.a
 HVT_LIB := $(B)/hvt/libmirage.a
-UNIX_LDLIBS := -lbearssl
 
 $(eval $(call archive,$(UNIX_LIB),$(call objs,unix,$(LIB_SRCS) $(COMMON_SRCS) $(UNIX_SRCS))))
 $(eval $(call archive,$(SPT_LIB),$(call objs,guest,$(LIB_SRCS) $(COMMON_SRCS) $(SPT_SRCS))))

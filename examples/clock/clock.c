@@ -1,13 +1,9 @@
-/* clock.c: the MirageOS "clock" tutorial: prints the monotonic and wall clocks, one second apart. */
+/* clock.c: the MirageOS "clock" tutorial: prints the monotonic and wall clocks, one second apart.
+ */
 #include <time.h>
 
-#include "mirage/key.h"
 #include "mirage/log.h"
-#include "mirage/manifest.h"
-#include "mirage/platform.h"
 #include "mirage/time.h"
-
-MIRAGE_MANIFEST();
 
 static void show(void)
 {
@@ -23,16 +19,12 @@ static void show(void)
     mirage_log_info(&mirage_log_app,
                     "monotonic %llu ns, wall %04d-%02d-%02dT%02d:%02d:%02d.%06luZ (%llu ns)",
                     (unsigned long long)mono, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                    tm.tm_hour, tm.tm_min, tm.tm_sec,
-                    (unsigned long)(wall % 1000000000u / 1000u), (unsigned long long)wall);
+                    tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned long)(wall % 1000000000u / 1000u),
+                    (unsigned long long)wall);
 }
 
-int mirage_main(int argc, char **argv)
+int start(void)
 {
-    int r = mirage_key_parse_args(argc, argv, NULL);
-
-    if (r != 0)
-        return r;
     for (int i = 0; i < 3; i++) {
         if (i > 0 && mirage_sleep_ns(MIRAGE_SEC(1)) < 0)
             return 1;

@@ -1,13 +1,8 @@
 /* heads.c: the MirageOS "heads" tutorials: two sleeps joined, then two sleeps picked. */
 #include "mirage/error.h"
-#include "mirage/key.h"
 #include "mirage/log.h"
-#include "mirage/manifest.h"
-#include "mirage/platform.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
-
-MIRAGE_MANIFEST();
 
 struct coin {
     const char *side;
@@ -38,13 +33,10 @@ static int both(struct mirage_fiber **fs, int pick)
     return pick ? mirage_fiber_pick(fs, 2, NULL, NULL) : mirage_fiber_join_all(fs, 2, NULL);
 }
 
-int mirage_main(int argc, char **argv)
+int start(void)
 {
     struct mirage_fiber *fs[2];
-    int r = mirage_key_parse_args(argc, argv, NULL);
 
-    if (r != 0)
-        return r;
     mirage_log_info(&mirage_log_app, "join: heads after 1 s, tails after 2 s");
     if (both(fs, 0) < 0)
         return 1;

@@ -4,13 +4,13 @@
 #include <string.h>
 
 #include "mirage/echo.h"
-#include "mirage/manifest.h"
 #include "mirage/platform.h"
+#include "ping.h"
 
 /*
  * The first device takes its address from --ipv4=A.B.C.D/P, the k-th (k >= 2)
- * from --ipv4-k=...; one.c and two.c declare one or two devices. Frames move
- * in batches: one readv, the answers built, one writev.
+ * from --ipv4-k=...; one.c and two.c are the start functions taking one or two
+ * devices. Frames move in batches: one readv, the answers built, one writev.
  */
 
 #define BATCH            32
@@ -65,29 +65,25 @@ static void usage(void)
     printf("  --count=N         exit after answering N requests (default: run until killed)\n");
 }
 
-/* Finds the manifest's network devices and names the key of each. */
-static int find_nics(void)
+/* Takes the devices main.c connected and names the key of each. */
+static int take_nics(struct mirage_netif *const *nets, int count)
 {
     static char keys[MAX_NICS][24];
 
-    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
-        if (mirage_manifest.entries[i].type != MIRAGE_DEV_NET)
-            continue;
-        if (n_nics == MAX_NICS) {
-            printf("%s: more than %d network devices declared\n", prog, MAX_NICS);
-            return -1;
-        }
+    if (count < 1 || count > MAX_NICS) {
+        printf("%s: %d network devices: between 1 and %d are answered\n", prog, count, MAX_NICS);
+        return -1;
+    }
+    for (n_nics = 0; n_nics < count; n_nics++) {
+        struct nic *n = &nics[n_nics];
         if (n_nics == 0)
             snprintf(keys[n_nics], sizeof(keys[n_nics]), "--ipv4");
         else
             snprintf(keys[n_nics], sizeof(keys[n_nics]), "--ipv4-%d", n_nics + 1);
-        nics[n_nics].name = mirage_manifest.entries[i].name;
-        nics[n_nics].key = keys[n_nics];
-        n_nics++;
-    }
-    if (n_nics == 0) {
-        printf("%s: the manifest declares no network device\n", prog);
-        return -1;
+        n->name = nets[n_nics]->name;
+        n->key = keys[n_nics];
+        n->h = nets[n_nics]->handle;
+        n->info = nets[n_nics]->info;
     }
     return 0;
 }
@@ -143,12 +139,7 @@ static int setup_nic(struct nic *n)
 {
     uint8_t ip[4];
     size_t cap;
-    int r = mirage_net_acquire(n->name, &n->h, &n->info);
 
-    if (r < 0) {
-        printf("%s: cannot acquire network device '%s': %s\n", prog, n->name, mirage_strerror(r));
-        return -1;
-    }
     if (n->h >= 64) {
         printf("%s: device '%s' has handle %llu, outside a handle set\n", prog, n->name,
                (unsigned long long)n->h);
@@ -229,13 +220,13 @@ static int serve(struct nic *n, uint64_t *answered, uint64_t limit)
     return 1;
 }
 
-int mirage_main(int argc, char **argv)
+int ping_main(struct mirage_netif *const *nets, int count_nets, int argc, char **argv)
 {
     uint64_t count = 0, answered = 0;
     int r;
 
     prog = argv[0];
-    if (find_nics() < 0)
+    if (take_nics(nets, count_nets) < 0)
         return 1;
     r = parse_args(argc, argv, &count);
     if (r != 0)

@@ -1,4 +1,9 @@
-/* two.c: the manifest of `ping2`, two network devices answered at once. */
-#include "mirage/manifest.h"
+/* two.c: ping2's start: two network devices, "service" and "service2", answered at once. */
+#include "ping.h"
 
-MIRAGE_MANIFEST(MIRAGE_NET("service"), MIRAGE_NET("service2"));
+int start(struct mirage_netif *service, struct mirage_netif *service2, int argc, char **argv)
+{
+    struct mirage_netif *nets[] = {service, service2};
+
+    return ping_main(nets, 2, argc, argv);
+}

@@ -1,20 +1,10 @@
-/* timeout.c: the MirageOS "timeout" tutorial: a sleeping job raced against a timeout that cancels it. */
+/* timeout.c: the MirageOS "timeout" tutorial: a sleeping job raced against a timeout that cancels
+ * it. */
 #include "mirage/error.h"
-#include "mirage/key.h"
 #include "mirage/log.h"
-#include "mirage/manifest.h"
-#include "mirage/platform.h"
 #include "mirage/random.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
-
-MIRAGE_MANIFEST();
-
-static struct mirage_key work = MIRAGE_KEY_INTEGER(
-    "work", NULL, 0, 3600000, "How long the job sleeps, in ms (default: random, 0 to 3 s).");
-static struct mirage_key timeout = MIRAGE_KEY_INTEGER("timeout", "2000", 0, 3600000,
-                                                      "When the job is cancelled, in ms.");
-static struct mirage_key *const keys[] = {&work, &timeout, NULL};
 
 static int job(void *arg)
 {
@@ -30,17 +20,16 @@ static int timer(void *arg)
     return r == 0 ? 0 : r;
 }
 
-int mirage_main(int argc, char **argv)
+/* key_work and key_timeout are config.c's runtime keys, parsed before start runs. */
+int start(void)
 {
     struct mirage_fiber *fs[2];
     int64_t work_ms, timeout_ms;
     size_t winner;
-    int r = mirage_key_parse_args(argc, argv, keys);
+    int r;
 
-    if (r != 0)
-        return r;
-    work_ms = work.has_value ? work.v.num : (int64_t)mirage_random_uniform(3001);
-    timeout_ms = timeout.v.num;
+    work_ms = key_work.has_value ? key_work.v.num : (int64_t)mirage_random_uniform(3001);
+    timeout_ms = key_timeout.v.num;
     mirage_log_info(&mirage_log_app, "job sleeps %lld ms, timeout after %lld ms",
                     (long long)work_ms, (long long)timeout_ms);
     fs[0] = mirage_fiber_spawn("job", job, &work_ms, 0);

@@ -2,6 +2,8 @@
 #ifndef MIRAGE_CONFIG_H
 #define MIRAGE_CONFIG_H
 
+#include <stddef.h> /* NULL: a key without a default */
+
 /*
  * config.c is a small host program: `mirage configure -t TARGET` compiles it
  * with this library and runs it. It defines mirage_config(), which declares
@@ -112,6 +114,14 @@ int mirage_config_flag(const char *file, int line, const char *name, const char 
  * (NAME with '-' as '_'), which start.h declares. */
 void mirage_config_runtime_key(const char *file, int line, const char *name, const char *type,
                                const char *doc, const char *def);
+/* A runtime int key whose value must lie within [min, max]. */
+void mirage_config_runtime_key_int(const char *file, int line, const char *name, const char *doc,
+                                   const char *def, long long min, long long max);
+/* One of the runtime's standard network keys (mirage/key.h, section NETWORK
+ * OPTIONS): "ipv4", "ipv4-gateway", "ipv4-only", "ipv6", "ipv6-gateway",
+ * "ipv6-only" or "accept-router-advertisements". The application reads it as
+ * mirage_key_NAME (NAME with '-' as '_'), e.g. mirage_key_ipv4. */
+void mirage_config_standard_key(const char *file, int line, const char *name);
 
 /* config.c defines this; the library's main() calls it once. */
 void mirage_config(void);
@@ -147,8 +157,7 @@ void mirage_config(void);
 #define define(fwd, dev)       mirage_config_define(__FILE__, __LINE__, fwd, dev)
 
 #define job(...)                 mirage_config_job(__FILE__, __LINE__, __VA_ARGS__, MIRAGE_SIG_END)
-#define job_sources(...)                                                                           \
-    mirage_config_job_sources(__FILE__, __LINE__, __VA_ARGS__, (char *)0)
+#define job_sources(...)         mirage_config_job_sources(__FILE__, __LINE__, __VA_ARGS__, (char *)0)
 #define job_library(j, lib, pkg) mirage_config_job_library(__FILE__, __LINE__, j, lib, pkg)
 #define job_argv(j)              mirage_config_job_argv(__FILE__, __LINE__, j)
 #define register_unikernel(...)                                                                    \
@@ -158,5 +167,8 @@ void mirage_config(void);
 #define configure_flag(name, doc)     mirage_config_flag(__FILE__, __LINE__, name, doc)
 #define runtime_key(name, type, doc, def)                                                          \
     mirage_config_runtime_key(__FILE__, __LINE__, name, type, doc, def)
+#define runtime_key_int(name, doc, def, min, max)                                                  \
+    mirage_config_runtime_key_int(__FILE__, __LINE__, name, doc, def, min, max)
+#define standard_key(name) mirage_config_standard_key(__FILE__, __LINE__, name)
 
 #endif

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mirage/error.h"
 #include "mirage/flow.h"
 
 /*
@@ -52,8 +53,7 @@ struct mirage_stack_ops {
     int (*udp_write)(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
                      uint16_t dst_port, int ttl, const void *data, size_t len);
     int (*tcp_listen)(struct mirage_stack *s, uint16_t port,
-                      const struct mirage_tcp_listen_opts *opts,
-                      struct mirage_tcp_listener **out);
+                      const struct mirage_tcp_listen_opts *opts, struct mirage_tcp_listener **out);
     int (*tcp_accept)(struct mirage_tcp_listener *l, struct mirage_flow **out,
                       struct mirage_ipaddr *peer, uint16_t *peer_port, uint64_t deadline);
     void (*tcp_unlisten)(struct mirage_tcp_listener *l);
@@ -68,17 +68,25 @@ struct mirage_stack {
     const struct mirage_stack_ops *ops;
 };
 
-/* Calls (fn) for every datagram to (port). Returns 0, or MIRAGE_EINVAL if the
- * port already has a listener. Never waits. */
+/* Calls (fn) for every datagram to (port), from the stack's receive fiber
+ * (fn must not wait). Returns 0, or MIRAGE_EINVAL if the port is 0 or
+ * already has a listener. Never waits. */
 static inline int mirage_udp_listen(struct mirage_stack *s, uint16_t port, mirage_udp_fn fn,
                                     void *ctx)
 {
     return s->ops->udp_listen(s, port, fn, ctx);
 }
 
+/* Stops calling back for (port). Returns 0 or MIRAGE_ENOENT. Never waits. */
+static inline int mirage_udp_unlisten(struct mirage_stack *s, uint16_t port)
+{
+    return s->ops->udp_unlisten(s, port);
+}
+
 /* Sends one datagram; src_port 0 picks an ephemeral port, ttl -1 the default.
+ * A datagram from a port with a listener leaves from that port's socket.
  * Never waits: returns 0 once handed to the layer below (which may still
- * resolve the next hop), MIRAGE_EINVAL when it cannot fit one IP datagram. */
+ * resolve the next hop), MIRAGE_EMSGSIZE when it cannot fit one IP datagram. */
 static inline int mirage_udp_write(struct mirage_stack *s, uint16_t src_port,
                                    const struct mirage_ipaddr *dst, uint16_t dst_port, int ttl,
                                    const void *data, size_t len)
@@ -86,7 +94,8 @@ static inline int mirage_udp_write(struct mirage_stack *s, uint16_t src_port,
     return s->ops->udp_write(s, src_port, dst, dst_port, ttl, data, len);
 }
 
-/* Listens on (port); opts may be NULL. Returns 0 or MIRAGE_EINVAL (in use). */
+/* Listens on (port); opts may be NULL. Returns 0, MIRAGE_EADDRINUSE or
+ * MIRAGE_EINVAL (port 0). */
 static inline int mirage_tcp_listen(struct mirage_stack *s, uint16_t port,
                                     const struct mirage_tcp_listen_opts *opts,
                                     struct mirage_tcp_listener **out)
@@ -102,7 +111,8 @@ static inline int mirage_tcp_accept(struct mirage_tcp_listener *l, struct mirage
     return l->stack->ops->tcp_accept(l, out, peer, peer_port, deadline);
 }
 
-/* Stops listening; connections already accepted go on. */
+/* Stops listening; connections already accepted go on. A fiber waiting in
+ * accept on (l) gets an error. */
 static inline void mirage_tcp_unlisten(struct mirage_tcp_listener *l)
 {
     l->stack->ops->tcp_unlisten(l);
@@ -114,6 +124,58 @@ static inline int mirage_tcp_connect(struct mirage_stack *s, const struct mirage
                                      uint16_t port, struct mirage_flow **out, uint64_t deadline)
 {
     return s->ops->tcp_connect(s, dst, port, out, deadline);
+}
+
+/* Shuts every listener and connection down and frees the stack; flows the
+ * application still holds fail from then on until it closes them. */
+static inline void mirage_stack_disconnect(struct mirage_stack *s)
+{
+    s->ops->disconnect(s);
+}
+
+/* ---- constructors -------------------------------------------------------- */
+
+/* How a stack gets its IPv4 configuration (MirageOS's --ipv4, --ipv4-gateway
+ * and DHCP). Zero-initialised: DHCP off, no address. */
+struct mirage_stack_config {
+    int dhcp;                  /* the direct stack: take address and gateway from a lease */
+    struct mirage_ipaddr ipv4; /* our address (family 4); socket stack: bind to it, or 0.0.0.0 */
+    uint8_t ipv4_prefix;       /* netmask length 0..32 */
+    int has_gateway;
+    struct mirage_ipaddr gateway; /* off-link destinations go here */
+    const char *hostname;         /* DHCP option 12; NULL: none */
+    uint64_t dhcp_deadline;       /* give up waiting for a lease (MIRAGE_ETIMEDOUT); 0: never */
+};
+
+struct mirage_netif;
+
+/*
+ * The direct stack on (nif), which must outlive it: ethernet, ARP, IPv4, ICMP,
+ * UDP and TCP from lib/net, with a receive fiber for the device. With
+ * cfg->dhcp the call suspends the calling fiber until the first lease is
+ * bound (the stack comes up with its address; renewals and changes follow in
+ * the background). Returns 0 and *out, MIRAGE_EINVAL (a bad configuration),
+ * MIRAGE_ENOMEM, MIRAGE_ETIMEDOUT (no lease by cfg->dhcp_deadline) or
+ * MIRAGE_ECANCELED. lib/net/stack.c.
+ */
+int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_config *cfg,
+                            struct mirage_stack **out);
+
+/*
+ * The socket stack: the same operations over the host's sockets (the unix
+ * target only; platform/unix/socketstack.c). Listeners bind to cfg->ipv4
+ * (0.0.0.0 when zero); dhcp and gateway are ignored, as the host owns its
+ * routes. Fibers waiting on a socket sleep in the event loop like fibers
+ * waiting on a device. Returns 0 and *out, MIRAGE_EINVAL or MIRAGE_ENOMEM.
+ */
+int mirage_stack_socket_new(const struct mirage_stack_config *cfg, struct mirage_stack **out);
+
+/* The addresses the stack answers to, up to (n) into (out); returns how many
+ * it has (0 while a DHCP stack has no lease). */
+static inline size_t mirage_stack_ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out,
+                                               size_t n)
+{
+    return s->ops->ip_addresses(s, out, n);
 }
 
 /* Builds an IPv4 address from four octets. */

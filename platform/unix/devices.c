@@ -275,8 +275,8 @@ int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t s
 
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
 {
-    struct pollfd fds[MIRAGE_MANIFEST_MAX];
-    mirage_handle_t hs[MIRAGE_MANIFEST_MAX];
+    struct pollfd fds[MIRAGE_MANIFEST_MAX + 1];
+    mirage_handle_t hs[MIRAGE_MANIFEST_MAX + 1];
     uint64_t t = mirage_clock_monotonic();
     uint64_t wait = deadline > t ? deadline - t : 0;
     struct timespec ts = {.tv_sec = (time_t)(wait / 1000000000u),
@@ -290,6 +290,11 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         fds[n].fd = unix_bindings[h].fd;
         fds[n].events = POLLIN;
         hs[n++] = h;
+    }
+    if (unix_hostfd_pollfd() >= 0) {
+        fds[n].fd = unix_hostfd_pollfd();
+        fds[n].events = POLLIN;
+        hs[n++] = UNIX_HOSTFD_HANDLE;
     }
     if (ppoll(fds, n, &ts, NULL) <= 0)
         return;

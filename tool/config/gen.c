@@ -90,8 +90,8 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
 
     for (int i = 0; i < cfg->nkeys; i++) {
         const struct cfg_key *k = &cfg->keys[i];
-        if (!k->runtime)
-            continue;
+        if (!k->runtime || k->std != NULL)
+            continue; /* a standard key is the runtime's own */
         fprintf(out, "struct mirage_key ");
         key_var(out, k->name);
         fprintf(out, " = {.name = \"%s\", .type = %s, .def = ", k->name, key_type(k->type));
@@ -101,7 +101,9 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
             fprintf(out, "NULL");
         fprintf(out, ", .doc = ");
         c_string(out, k->doc);
-        if (strcmp(k->type, "int") == 0)
+        if (k->ranged)
+            fprintf(out, ", .min = %lldLL, .max = %lldLL", k->min, k->max);
+        else if (strcmp(k->type, "int") == 0)
             fprintf(out, ", .min = INT64_MIN, .max = INT64_MAX");
         fprintf(out, "};\n");
     }
@@ -110,7 +112,10 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
         if (!cfg->keys[i].runtime)
             continue;
         fprintf(out, "%s&", n++ ? ", " : "");
-        key_var(out, cfg->keys[i].name);
+        if (cfg->keys[i].std != NULL)
+            fputs(cfg->keys[i].std, out);
+        else
+            key_var(out, cfg->keys[i].name);
     }
     fprintf(out, "%sNULL};\n", n ? ", " : "");
 }
@@ -124,7 +129,7 @@ void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "#ifndef MIRAGE_GENERATED_START_H\n#define MIRAGE_GENERATED_START_H\n\n");
     fprintf(out, "#include \"mirage/device.h\"\n#include \"mirage/key.h\"\n\n");
     for (int i = 0; i < cfg->nkeys; i++) {
-        if (!cfg->keys[i].runtime)
+        if (!cfg->keys[i].runtime || cfg->keys[i].std != NULL)
             continue;
         fprintf(out, "extern struct mirage_key ");
         key_var(out, cfg->keys[i].name);
@@ -246,8 +251,9 @@ static void gen_link(const struct mirage_cfg *cfg, FILE *out)
                      "$(LDLIBS)\n");
         return;
     }
-    fprintf(out, "\t$(call say,LD,$@)$(CC) $(GUEST_LDFLAGS) -T $(LDSCRIPT) -o $@ $(OBJS) \\\n"
-                 "\t\t-Wl,--start-group $(LIBS) $(LIBGCC) $(LDLIBS) -Wl,--end-group\n");
+    fprintf(out,
+            "\t$(call say,LD,$@)$(CC) $(GUEST_LDFLAGS) -T $(LDSCRIPT) -o $@ $(OBJS) \\\n"
+            "\t\t-Wl,--start-group $(LIBS) $(BEARSSL_LIB) $(LIBGCC) $(LDLIBS) -Wl,--end-group\n");
 }
 
 void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p, FILE *out)
@@ -302,7 +308,8 @@ void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p
     fprintf(out, "OBJDIR := $(BUILD)/$(TARGET)\n");
     fprintf(out, "OBJS := $(patsubst %%.c,$(OBJDIR)/%%.o,$(SRCS)) $(OBJDIR)/main.o\n\n");
     fprintf(out, "all: %s$(OUT) compile_commands.json\n\n", npkg && !p->no_depext ? "depend " : "");
-    fprintf(out, "$(OUT): $(OBJS) $(LIBS) $(LDSCRIPT)\n\t@mkdir -p $(@D)\n");
+    /* The Makefile holds the link line (libraries, job_library): a new one links again. */
+    fprintf(out, "$(OUT): $(OBJS) $(LIBS) $(LDSCRIPT) Makefile\n\t@mkdir -p $(@D)\n");
     gen_link(cfg, out);
     fprintf(out, "\n# The application's sources see start.h, so the compiler checks its start "
                  "against config.c.\n");

@@ -619,6 +619,59 @@ void mirage_config_runtime_key(const char *file, int line, const char *name, con
         k->type = key_types[i];
 }
 
+void mirage_config_runtime_key_int(const char *file, int line, const char *name, const char *doc,
+                                   const char *def, long long min, long long max)
+{
+    struct cfg_key *k;
+
+    if (min > max) {
+        mirage_cfg_error(need_cfg(), file, line, "runtime key \"%s\": min %lld is above max %lld",
+                         name ? name : "(null)", min, max);
+        return;
+    }
+    k = new_key(file, line, name, doc, def, 1);
+    if (k == NULL)
+        return;
+    k->type = "int";
+    k->ranged = 1;
+    k->min = min;
+    k->max = max;
+}
+
+/* The standard keys key.h defines; their docs and defaults live in the runtime. */
+static const char *const std_keys[][4] = {
+    {"ipv4", "mirage_key_ipv4", "ipv4_prefix", "10.0.0.2/24"},
+    {"ipv4-gateway", "mirage_key_ipv4_gateway", "ipv4", NULL},
+    {"ipv4-only", "mirage_key_ipv4_only", "bool", "false"},
+    {"ipv6", "mirage_key_ipv6", "ipv6_prefix", NULL},
+    {"ipv6-gateway", "mirage_key_ipv6_gateway", "ipv6", NULL},
+    {"ipv6-only", "mirage_key_ipv6_only", "bool", "false"},
+    {"accept-router-advertisements", "mirage_key_accept_router_advertisements", "bool", "true"},
+};
+
+void mirage_config_standard_key(const char *file, int line, const char *name)
+{
+    struct cfg_key *k;
+    size_t i;
+
+    for (i = 0; i < sizeof(std_keys) / sizeof(std_keys[0]); i++)
+        if (name != NULL && strcmp(name, std_keys[i][0]) == 0)
+            break;
+    if (i == sizeof(std_keys) / sizeof(std_keys[0])) {
+        mirage_cfg_error(need_cfg(), file, line,
+                         "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
+                         "ipv4-only, ipv6, ipv6-gateway, ipv6-only or "
+                         "accept-router-advertisements",
+                         name ? name : "(null)");
+        return;
+    }
+    k = new_key(file, line, name, "(the runtime's network key)", std_keys[i][3], 1);
+    if (k == NULL)
+        return;
+    k->type = std_keys[i][2];
+    k->std = std_keys[i][1];
+}
+
 const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t size)
 {
     if (d->kind == DEV_JOB)

@@ -55,6 +55,9 @@ struct cfg_key {
     const char *name, *doc, *def, *type, *value;
     int runtime; /* a boot argument, else configure-time */
     int flag;    /* a configure-time switch without a value */
+    int ranged;  /* an int key with its own bounds */
+    long long min, max;
+    const char *std; /* a standard key of mirage/key.h: its C name (mirage_key_ipv4) */
     const char *file;
     int line;
 };

@@ -1,0 +1,370 @@
+/* stack.c: the direct stack: netif -> ethernet -> ARP/IPv4 -> ICMP/UDP/TCP, DHCP, behind stack.h.
+ */
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/arp.h"
+#include "mirage/dhcp.h"
+#include "mirage/error.h"
+#include "mirage/ethernet.h"
+#include "mirage/icmp.h"
+#include "mirage/ipv4.h"
+#include "mirage/log.h"
+#include "mirage/stack.h"
+#include "mirage/tcp.h"
+#include "mirage/time.h"
+#include "mirage/udp.h"
+
+MIRAGE_LOG_SOURCE(stack_log, "stack", "the direct TCP/IP stack");
+
+struct direct {
+    struct mirage_stack base;
+    struct mirage_netif *nif;
+    struct mirage_eth *eth;
+    struct mirage_arp *arp;
+    struct mirage_ipv4 *ip;
+    struct mirage_icmpv4 *icmp;
+    struct mirage_udpv4 *udp;
+    struct mirage_tcp *tcp;
+    /* DHCP, when configured: the client, its timer, and the first lease's signal */
+    int dhcp;
+    struct mirage_dhcp_client dhcpc;
+    struct mirage_timer dhcp_timer;
+    struct mirage_cond lease_cond;
+    int has_lease;
+};
+
+static struct direct *of(struct mirage_stack *s)
+{
+    return (struct direct *)s;
+}
+
+/* ---- TCP's view of IPv4 --------------------------------------------------- */
+
+static uint32_t v4(const struct mirage_ipaddr *a)
+{
+    uint32_t ip = 0;
+
+    mirage_ipv4_of_ipaddr(a, &ip);
+    return ip;
+}
+
+static int tcp_ip_write(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
+                        size_t size, mirage_fill_fn fill, void *fill_ctx)
+{
+    struct direct *d = ctx;
+    struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size};
+
+    if (dst == NULL || dst->family != 4)
+        return MIRAGE_EHOSTUNREACH;
+    out.dst = v4(dst);
+    out.src = src != NULL ? v4(src) : 0;
+    return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
+}
+
+static int tcp_ip_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_ipaddr *src)
+{
+    struct direct *d = ctx;
+    uint32_t ip;
+
+    if (dst == NULL || dst->family != 4)
+        return MIRAGE_EHOSTUNREACH;
+    ip = mirage_ipv4_src(d->ip, v4(dst));
+    if (ip == 0)
+        return MIRAGE_EHOSTUNREACH; /* no address yet (DHCP) */
+    *src = mirage_ipv4_to_ipaddr(ip);
+    return 0;
+}
+
+static size_t tcp_ip_mtu(void *ctx, const struct mirage_ipaddr *dst)
+{
+    struct direct *d = ctx;
+
+    return mirage_ipv4_mtu(d->ip, dst != NULL ? v4(dst) : 0);
+}
+
+static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
+{
+    struct direct *d = ctx;
+    struct mirage_ipaddr src = mirage_ipv4_to_ipaddr(rx->src);
+    struct mirage_ipaddr dst = mirage_ipv4_to_ipaddr(rx->dst);
+
+    mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
+}
+
+/* ---- DHCP ----------------------------------------------------------------- */
+
+static void dhcp_arm(struct direct *d)
+{
+    uint64_t at = mirage_dhcp_client_deadline(&d->dhcpc);
+
+    if (at == UINT64_MAX)
+        mirage_timer_stop(&d->dhcp_timer);
+    else
+        mirage_timer_start(&d->dhcp_timer, at, d->dhcp_timer.fn);
+}
+
+static void dhcp_tick(struct mirage_timer *t)
+{
+    struct direct *d = (struct direct *)((char *)t - offsetof(struct direct, dhcp_timer));
+
+    mirage_dhcp_client_tick(&d->dhcpc, mirage_time_now());
+    dhcp_arm(d);
+}
+
+/* The client sends from 0.0.0.0 until it has an address (MIRAGE_IPV4_SRC_SET)
+ * and to 255.255.255.255 until it knows its server. */
+static int dhcp_send(void *ctx, const uint8_t *msg, size_t len, const uint8_t src[4],
+                     const uint8_t dst[4])
+{
+    struct direct *d = ctx;
+    struct mirage_udpv4_out out = {.src = mirage_ipv4_of_bytes(src),
+                                   .src_port = MIRAGE_DHCP_CLIENT_PORT,
+                                   .dst = mirage_ipv4_of_bytes(dst),
+                                   .dst_port = MIRAGE_DHCP_SERVER_PORT};
+    struct mirage_iovec iov = {msg, len};
+
+    if (out.src == 0)
+        out.ip_flags |= MIRAGE_IPV4_SRC_SET;
+    return mirage_udpv4_writev(d->udp, &out, &iov, 1);
+}
+
+static void dhcp_bound(void *ctx, const struct mirage_dhcp_lease *l)
+{
+    struct direct *d = ctx;
+    struct mirage_ipv4_config c;
+    char a[16], g[16];
+
+    mirage_ipv4_get_config(d->ip, &c);
+    c.addr = mirage_ipv4_of_bytes(l->addr);
+    c.prefix = l->prefix;
+    c.gateway = l->has_gateway ? mirage_ipv4_of_bytes(l->gateway) : 0;
+    if (mirage_ipv4_set_config(d->ip, &c) < 0) {
+        mirage_log_err(&stack_log, "the lease's configuration was refused by IPv4");
+        return;
+    }
+    mirage_log_info(&stack_log, "IPv4 %s/%u from DHCP, gateway %s", mirage_ipv4_format(c.addr, a),
+                    c.prefix, c.gateway ? mirage_ipv4_format(c.gateway, g) : "none");
+    d->has_lease = 1;
+    mirage_cond_broadcast(&d->lease_cond);
+}
+
+static void dhcp_lost(void *ctx)
+{
+    struct direct *d = ctx;
+    struct mirage_ipv4_config c;
+
+    mirage_ipv4_get_config(d->ip, &c);
+    c.addr = 0;
+    c.gateway = 0;
+    mirage_ipv4_set_config(d->ip, &c);
+    d->has_lease = 0;
+    mirage_log_warn(&stack_log, "the DHCP lease is gone: no IPv4 address until a new one");
+}
+
+static void dhcp_rx(void *ctx, const struct mirage_udp_rx *rx)
+{
+    struct direct *d = ctx;
+
+    if (rx->src_port != MIRAGE_DHCP_SERVER_PORT)
+        return;
+    mirage_dhcp_client_input(&d->dhcpc, rx->data, rx->len, mirage_time_now());
+    dhcp_arm(d);
+}
+
+/* ---- stack.h's operations ------------------------------------------------- */
+
+static int udp_listen(struct mirage_stack *s, uint16_t port, mirage_udp_fn fn, void *ctx)
+{
+    return mirage_udpv4_listen(of(s)->udp, port, fn, ctx);
+}
+
+static int udp_unlisten(struct mirage_stack *s, uint16_t port)
+{
+    return mirage_udpv4_unlisten(of(s)->udp, port);
+}
+
+static int udp_write(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
+                     uint16_t dst_port, int ttl, const void *data, size_t len)
+{
+    if (dst == NULL || dst->family != 4)
+        return MIRAGE_EINVAL;
+    return mirage_udpv4_write(of(s)->udp, src_port, v4(dst), dst_port, ttl, data, len);
+}
+
+static int tcp_listen(struct mirage_stack *s, uint16_t port,
+                      const struct mirage_tcp_listen_opts *opts, struct mirage_tcp_listener **out)
+{
+    int r = mirage_tcp_listener_open(of(s)->tcp, port, opts, out);
+
+    if (r == 0)
+        (*out)->stack = s;
+    return r;
+}
+
+static int tcp_accept(struct mirage_tcp_listener *l, struct mirage_flow **out,
+                      struct mirage_ipaddr *peer, uint16_t *peer_port, uint64_t deadline)
+{
+    return mirage_tcp_listener_accept(l, out, peer, peer_port, deadline);
+}
+
+static void tcp_unlisten(struct mirage_tcp_listener *l)
+{
+    mirage_tcp_listener_close(l);
+}
+
+static int tcp_connect(struct mirage_stack *s, const struct mirage_ipaddr *dst, uint16_t port,
+                       struct mirage_flow **out, uint64_t deadline)
+{
+    return mirage_tcp_connect_flow(of(s)->tcp, dst, port, out, deadline);
+}
+
+static size_t ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out, size_t n)
+{
+    struct mirage_ipv4_config c;
+
+    mirage_ipv4_get_config(of(s)->ip, &c);
+    if (c.addr == 0)
+        return 0;
+    if (n > 0)
+        out[0] = mirage_ipv4_to_ipaddr(c.addr);
+    return 1;
+}
+
+/* Frees the layers top down; each unregisters from the one below. */
+static void teardown(struct direct *d)
+{
+    if (d->dhcp) {
+        mirage_timer_stop(&d->dhcp_timer);
+        if (d->udp != NULL) {
+            mirage_dhcp_client_release(&d->dhcpc);
+            mirage_udpv4_unlisten(d->udp, MIRAGE_DHCP_CLIENT_PORT);
+        }
+    }
+    if (d->tcp != NULL)
+        mirage_tcp_free(d->tcp);
+    if (d->udp != NULL)
+        mirage_udpv4_free(d->udp);
+    if (d->icmp != NULL)
+        mirage_icmpv4_free(d->icmp);
+    if (d->ip != NULL)
+        mirage_ipv4_free(d->ip);
+    if (d->arp != NULL)
+        mirage_arp_free(d->arp);
+    if (d->eth != NULL)
+        mirage_eth_free(d->eth);
+    free(d);
+}
+
+static void disconnect(struct mirage_stack *s)
+{
+    teardown(of(s));
+}
+
+static const struct mirage_stack_ops direct_ops = {
+    .udp_listen = udp_listen,
+    .udp_unlisten = udp_unlisten,
+    .udp_write = udp_write,
+    .tcp_listen = tcp_listen,
+    .tcp_accept = tcp_accept,
+    .tcp_unlisten = tcp_unlisten,
+    .tcp_connect = tcp_connect,
+    .ip_addresses = ip_addresses,
+    .disconnect = disconnect,
+};
+
+/* ---- the constructor ------------------------------------------------------ */
+
+static int ipv4_config(const struct mirage_stack_config *cfg, struct mirage_ipv4_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (cfg->dhcp)
+        return 0; /* no address until the lease: every datagram is accepted meanwhile */
+    if (cfg->ipv4.family != 4 || cfg->ipv4_prefix > 32) {
+        mirage_log_err(&stack_log, "no IPv4 address configured and DHCP is off");
+        return MIRAGE_EINVAL;
+    }
+    c->addr = v4(&cfg->ipv4);
+    c->prefix = cfg->ipv4_prefix;
+    if (cfg->has_gateway) {
+        if (cfg->gateway.family != 4)
+            return MIRAGE_EINVAL;
+        c->gateway = v4(&cfg->gateway);
+    }
+    return 0;
+}
+
+static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
+{
+    uint64_t deadline = cfg->dhcp_deadline ? cfg->dhcp_deadline : MIRAGE_FOREVER;
+
+    d->dhcp_timer.fn = dhcp_tick;
+    if (mirage_dhcp_client_init(&d->dhcpc, mirage_eth_mac(d->eth), cfg->hostname, dhcp_send,
+                                dhcp_bound, dhcp_lost, d) < 0) {
+        mirage_log_err(&stack_log, "DHCP: hostname '%s' is not 1..63 letters, digits, '-', '.'",
+                       cfg->hostname ? cfg->hostname : "");
+        return MIRAGE_EINVAL;
+    }
+    if (mirage_udpv4_listen(d->udp, MIRAGE_DHCP_CLIENT_PORT, dhcp_rx, d) < 0)
+        return MIRAGE_ENOMEM;
+    mirage_dhcp_client_start(&d->dhcpc, mirage_time_now());
+    dhcp_arm(d);
+    while (!d->has_lease) {
+        int r = mirage_cond_wait(&d->lease_cond, deadline);
+        if (r < 0 && !d->has_lease) {
+            if (r == MIRAGE_ETIMEDOUT)
+                mirage_log_err(&stack_log, "no DHCP lease in time (%s)",
+                               mirage_dhcp_state_name(d->dhcpc.state));
+            return r;
+        }
+    }
+    return 0;
+}
+
+int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_config *cfg,
+                            struct mirage_stack **out)
+{
+    struct mirage_ipv4_config ipc;
+    struct mirage_tcp_ip tip = {.write = tcp_ip_write, .src = tcp_ip_src, .mtu = tcp_ip_mtu};
+    struct direct *d;
+    char mac[18], a[16], g[16];
+    int r;
+
+    if (nif == NULL || cfg == NULL)
+        return MIRAGE_EINVAL;
+    r = ipv4_config(cfg, &ipc);
+    if (r < 0)
+        return r;
+    d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return MIRAGE_ENOMEM;
+    d->base.ops = &direct_ops;
+    d->nif = nif;
+    d->dhcp = cfg->dhcp;
+    tip.ctx = d;
+    r = MIRAGE_ENOMEM;
+    if ((d->eth = mirage_eth_new(nif)) == NULL || (d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
+        (d->ip = mirage_ipv4_new(d->eth, d->arp, &ipc)) == NULL ||
+        (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL ||
+        (d->udp = mirage_udpv4_new(d->ip, d->icmp)) == NULL ||
+        (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
+        mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0 ||
+        (r = mirage_eth_start(d->eth)) < 0)
+        goto fail;
+    mirage_log_info(&stack_log, "direct stack on '%s' (%s, MTU %zu)", nif->name ? nif->name : "?",
+                    mirage_eth_format(mirage_eth_mac(d->eth), mac), mirage_eth_mtu(d->eth));
+    if (cfg->dhcp) {
+        r = wait_lease(d, cfg);
+        if (r < 0)
+            goto fail;
+    } else {
+        mirage_log_info(&stack_log, "IPv4 %s/%u, gateway %s", mirage_ipv4_format(ipc.addr, a),
+                        ipc.prefix, ipc.gateway ? mirage_ipv4_format(ipc.gateway, g) : "none");
+    }
+    *out = &d->base;
+    return 0;
+fail:
+    teardown(d);
+    return r;
+}
