@@ -234,3 +234,56 @@ C
     [[ "$output" == *"would write Makefile"* ]]
     [ ! -e Makefile ] && [ ! -e _build ]
 }
+
+# The depend step is run for real; apt-get is a stub on PATH that records its arguments and
+# asks the real apt-get for a simulation (-s), so the test installs nothing on this machine.
+@test "tool: depend: installed packages need nothing, a missing one goes to apt-get, --no-depext skips it" {
+    local missing=sl
+    if dpkg -s "$missing" >/dev/null 2>&1; then
+        echo "$missing is installed here: the test needs a Debian package that is not" >&2
+        return 1
+    fi
+    mkdir "$WORK/bin"
+    cat >"$WORK/bin/apt-get" <<STUB
+#!/bin/sh
+echo "\$*" >>"$WORK/apt-get.calls"
+exec /usr/bin/apt-get -s "\$@"
+STUB
+    chmod +x "$WORK/bin/apt-get"
+    cd "$WORK/hello"
+    sed -i 's/    job_argv(main_job);/&\n    job_library(main_job, "bearssl", "libbearssl-dev");/' config.c
+    "$MIRAGE" configure -t unix >/dev/null
+    run "$MIRAGE" query packages
+    [ "$output" = "libbearssl-dev $(dpkg-query -W -f '${Version}' libbearssl-dev)" ]
+    grep -q '^all: depend $(OUT) ' Makefile
+    run env PATH="$WORK/bin:$PATH" "$MIRAGE" build
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"built dist/hello"* ]]
+    [[ "$output" != *"installing"* ]]
+    [ ! -e "$WORK/apt-get.calls" ]
+    # A package that is not installed: build asks apt-get to install it, and only it.
+    sed -i "s/    job_argv(main_job);/&\n    job_library(main_job, \"m\", \"$missing\");/" config.c
+    "$MIRAGE" configure -t unix >/dev/null
+    run "$MIRAGE" query packages
+    [[ "$output" == *"$missing (not installed)"* ]]
+    run env PATH="$WORK/bin:$PATH" "$MIRAGE" build
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"mirage: installing $missing"* ]]
+    [[ "$output" == *"Inst $missing "* ]]
+    [ "$(cat "$WORK/apt-get.calls")" = "install -y -q $missing" ]
+    ! dpkg -s "$missing" >/dev/null 2>&1
+    # --no-depext: the step is left out of the build.
+    rm "$WORK/apt-get.calls"
+    "$MIRAGE" configure -t unix --no-depext >/dev/null
+    grep -q '^all: $(OUT) compile_commands.json' Makefile
+    rm -rf dist
+    run env PATH="$WORK/bin:$PATH" "$MIRAGE" build
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"built dist/hello"* ]]
+    [ ! -e "$WORK/apt-get.calls" ]
+    # make depend still works by hand.
+    run env PATH="$WORK/bin:$PATH" make depend
+    [ "$status" -eq 0 ]
+    [ "$(cat "$WORK/apt-get.calls")" = "install -y -q $missing" ]
+}
