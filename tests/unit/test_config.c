@@ -101,7 +101,7 @@ static void test_constructor_mismatch(void)
     CHECK(has_error(cfg, l_stack,
                     "generic_stackv4v6(): device 1: expected network, given "
                     "block(\"disk\"), a block"));
-    CHECK(has_error(cfg, l_stack, "not implemented yet: needs the network stack (issue 3)"));
+    CHECK_INT(cfg->nerrs, 1);
     mirage_cfg_free(cfg);
 }
 
@@ -291,6 +291,94 @@ static void test_runtime_keys_generated(void)
     mirage_cfg_free(cfg);
 }
 
+/* The stacks: which one generic_stackv4v6 picks per target and --net, DHCP or
+ * static, and what main.c makes of them. */
+static void test_stacks(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_dev *s;
+    char *main_c, *start_h, *man;
+
+    /* unix: the socket stack by default, with no network device in the manifest. */
+    s = generic_stackv4v6(default_network());
+    register_unikernel("web", job("start", STACKV4V6), s);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(cfg->norder, 1);
+    CHECK(s->kind == DEV_STACK && s->stack_socket);
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    man = gen(mirage_gen_manifest, cfg);
+    CHECK_STR(man, "");
+    CHECK(strstr(main_c, "MIRAGE_MANIFEST();") != NULL);
+    CHECK(strstr(main_c, "mirage_key_ipv4.def = \"0.0.0.0/0\";") != NULL);
+    CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, NULL};") != NULL);
+    CHECK(strstr(main_c, "r = mirage_stack_socket_new(&sc, &dev0);") != NULL);
+    CHECK(strstr(main_c, "return start(dev0);") != NULL);
+    CHECK(strstr(start_h, "#include \"mirage/stack.h\"") != NULL);
+    CHECK(strstr(start_h, "int start(struct mirage_stack *);") != NULL);
+    free(main_c);
+    free(start_h);
+    free(man);
+    mirage_cfg_free(cfg);
+
+    /* unix --net=direct: the direct stack on tap0, by DHCP. */
+    cfg = mirage_cfg_new("unix");
+    CHECK_INT(mirage_cfg_option(cfg, "--net=direct"), 0);
+    s = generic_stackv4v6(default_network());
+    register_unikernel("web", job("start", STACKV4V6), s);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK(!s->stack_socket && s->stack_dhcp);
+    main_c = gen(mirage_gen_main, cfg);
+    CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"tap0\"));") != NULL);
+    CHECK(strstr(main_c, "stack_config(&sc, 1);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_stack_direct_new(&dev0, &sc, &dev1);") != NULL);
+    CHECK(strstr(main_c, "mirage_key_ipv4.def = \"10.0.0.2/24\";") != NULL);
+    CHECK(strstr(main_c, "return start(dev1);") != NULL);
+    free(main_c);
+    mirage_cfg_free(cfg);
+
+    /* hvt: always direct; --ipv4 at configure time is a static address and
+     * becomes the boot key's default; config.c's own standard_key is shared. */
+    cfg = mirage_cfg_new("hvt");
+    CHECK_INT(mirage_cfg_option(cfg, "--ipv4=10.1.2.3/16"), 0);
+    CHECK_INT(mirage_cfg_option(cfg, "--ipv4-gateway=10.1.0.1"), 0);
+    standard_key("ipv4");
+    s = generic_stackv4v6(default_network());
+    register_unikernel("web", job("start", STACKV4V6), s);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK(!s->stack_socket && !s->stack_dhcp);
+    main_c = gen(mirage_gen_main, cfg);
+    CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"service\"));") != NULL);
+    CHECK(strstr(main_c, "mirage_key_ipv4.def = \"10.1.2.3/16\";") != NULL);
+    CHECK(strstr(main_c, "mirage_key_ipv4_gateway.def = \"10.1.0.1\";") != NULL);
+    CHECK(strstr(main_c, "stack_config(&sc, 0);") != NULL);
+    free(main_c);
+    mirage_cfg_free(cfg);
+
+    /* --no-dhcp; bad addresses; the socket stack off unix. */
+    cfg = mirage_cfg_new("spt");
+    CHECK_INT(mirage_cfg_option(cfg, "--no-dhcp"), 0);
+    s = direct_stackv4v6(netif("service"));
+    register_unikernel("web", job("start", STACKV4V6), s);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK(!s->stack_dhcp);
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("spt");
+    CHECK_INT(mirage_cfg_option(cfg, "--ipv4=10.0.0.300/24"), 0);
+    CHECK_INT(mirage_cfg_option(cfg, "--ipv4-gateway=10.0.0.1/24"), 0);
+    {
+        int l = __LINE__ + 1;
+        s = socket_stackv4v6();
+        register_unikernel("web", job("start", STACKV4V6), s);
+        mirage_cfg_check(cfg);
+        CHECK(has_error(cfg, l, "--ipv4=10.0.0.300/24: expected A.B.C.D/PREFIX"));
+        CHECK(has_error(cfg, l, "--ipv4-gateway=10.0.0.1/24: expected A.B.C.D"));
+        CHECK(has_error(cfg, l, "socket_stackv4v6: the socket stack needs host sockets"));
+    }
+    mirage_cfg_free(cfg);
+}
+
 int main(void)
 {
     test_good_graph("unix", "tap0");
@@ -304,5 +392,6 @@ int main(void)
     test_names_and_options();
     test_not_implemented_and_misuse();
     test_runtime_keys_generated();
+    test_stacks();
     return CHECK_DONE();
 }

@@ -18,7 +18,6 @@ static const char *const sig_names[MIRAGE_SIG_COUNT] = {
     [MIRAGE_SIG_RANDOM] = "random", [MIRAGE_SIG_JOB] = "job",
 };
 
-#define NEEDS_STACK      "not implemented yet: needs the network stack (issue 3)"
 #define NEEDS_KV         "not implemented yet: needs the key-value stores"
 #define NEEDS_BLOCK_FILE "not implemented yet: use block(NAME), the platform block device"
 #define NEEDS_RANDOM     "not implemented yet: needs the runtime's random generator (issue 2)"
@@ -231,38 +230,112 @@ static struct mirage_dev *missing(const char *file, int line, const char *impl, 
     return d;
 }
 
-/* The network keys MirageOS's generic stack reads at configure time. */
-static void network_keys(const char *file, int line)
+static struct cfg_opt *find_opt(const char *name);
+
+/* A configure-time --ipv4=A.B.C.D[/N] or --ipv4-gateway=A.B.C.D is the
+ * default of the runtime key of that name: checked here, parsed at boot. */
+static int valid_ipv4_text(const char *s, int prefix)
 {
-    mirage_config_key(file, line, "net", "the stack: direct or socket (spt/hvt: direct)", NULL);
-    mirage_config_flag(file, line, "no-dhcp", "configure IPv4 statically instead of by DHCP");
-    mirage_config_key(file, line, "ipv4", "the IPv4 address and prefix, e.g. 10.0.0.2/24", NULL);
-    mirage_config_key(file, line, "ipv4-gateway", "the IPv4 gateway", NULL);
+    unsigned a, b, c, d, n = 32;
+    char end = 0;
+    int k = prefix ? sscanf(s, "%3u.%3u.%3u.%3u/%2u%c", &a, &b, &c, &d, &n, &end)
+                   : sscanf(s, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &end);
+
+    return (k == 4 || (prefix && k == 5)) && a < 256 && b < 256 && c < 256 && d < 256 && n <= 32 &&
+           strspn(s, "0123456789./") == strlen(s);
+}
+
+/* Registers the runtime's standard key (name) unless config.c already did,
+ * with (def) as its default when not NULL. */
+static void stack_runtime_key(const char *file, int line, const char *name, const char *def)
+{
+    struct cfg_key *k = NULL;
+
+    for (int i = 0; i < cur->nkeys && k == NULL; i++)
+        if (cur->keys[i].runtime && strcmp(cur->keys[i].name, name) == 0)
+            k = &cur->keys[i];
+    if (k == NULL) {
+        mirage_config_standard_key(file, line, name);
+        if (cur->nkeys == 0 || strcmp(cur->keys[cur->nkeys - 1].name, name) != 0)
+            return;
+        k = &cur->keys[cur->nkeys - 1];
+    }
+    if (def != NULL)
+        k->def = mirage_cfg_strdup(cur, def);
+}
+
+/* --ipv4 / --ipv4-gateway given to configure: the runtime key's default. */
+static const char *stack_address_option(const char *file, int line, const char *name, int prefix)
+{
+    struct cfg_opt *o = find_opt(name);
+
+    if (o == NULL)
+        return NULL;
+    o->used = 1;
+    if (o->value == NULL || !valid_ipv4_text(o->value, prefix)) {
+        mirage_cfg_error(cur, file, line, "--%s=%s: expected %s", name, o->value ? o->value : "",
+                         prefix ? "A.B.C.D/PREFIX" : "A.B.C.D");
+        return NULL;
+    }
+    return o->value;
+}
+
+/* A stack device and the keys that configure it, as MirageOS's generic stack:
+ * --net=direct|socket and --no-dhcp at configure time; --ipv4 and
+ * --ipv4-gateway at boot, whose defaults configure may set. */
+static struct mirage_dev *stack_dev(const char *file, int line, const char *impl,
+                                    struct mirage_dev *net, int socket)
+{
+    struct mirage_dev *d;
+    const char *ipv4, *gw;
+    int no_dhcp;
+
+    need_cfg();
+    no_dhcp = mirage_config_flag(file, line, "no-dhcp",
+                                 "the direct stack: IPv4 from --ipv4 and --ipv4-gateway, not DHCP");
+    ipv4 = stack_address_option(file, line, "ipv4", 1);
+    gw = stack_address_option(file, line, "ipv4-gateway", 0);
+    d = new_dev(file, line, DEV_STACK, impl, MIRAGE_SIG_STACKV4V6);
+    d->stack_socket = socket;
+    /* An address given to configure means a static one, as --no-dhcp does. */
+    d->stack_dhcp = !socket && !no_dhcp && ipv4 == NULL;
+    if (socket && strcmp(cur->target, "unix") != 0)
+        mirage_cfg_error(cur, file, line,
+                         "%s: the socket stack needs host sockets: only the unix "
+                         "target has them (use the direct stack)",
+                         impl);
+    /* The socket stack binds to --ipv4; by default to every host address. */
+    stack_runtime_key(file, line, "ipv4", ipv4 ? ipv4 : socket ? "0.0.0.0/0" : NULL);
+    stack_runtime_key(file, line, "ipv4-gateway", gw);
+    if (!socket)
+        add_arg(d, net, MIRAGE_SIG_NETWORK);
+    return d;
 }
 
 struct mirage_dev *mirage_config_generic_stackv4v6(const char *file, int line,
                                                    struct mirage_dev *net)
 {
-    struct mirage_dev *d;
+    const char *which = mirage_config_key(file, line, "net",
+                                          "the stack: direct or socket (unix: socket by "
+                                          "default; spt and hvt: always direct)",
+                                          NULL);
+    int socket = which != NULL ? strcmp(which, "socket") == 0 : mirage_config_target_is("unix");
 
-    network_keys(file, line);
-    d = missing(file, line, "generic_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
-    add_arg(d, net, MIRAGE_SIG_NETWORK);
-    return d;
+    /* check.c refuses a --net other than direct or socket, and socket off unix. */
+    if (which != NULL && strcmp(which, "socket") == 0 && !mirage_config_target_is("unix"))
+        socket = 0;
+    return stack_dev(file, line, "generic_stackv4v6", net, socket);
 }
 
 struct mirage_dev *mirage_config_direct_stackv4v6(const char *file, int line,
                                                   struct mirage_dev *net)
 {
-    struct mirage_dev *d =
-        missing(file, line, "direct_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
-    add_arg(d, net, MIRAGE_SIG_NETWORK);
-    return d;
+    return stack_dev(file, line, "direct_stackv4v6", net, 0);
 }
 
 struct mirage_dev *mirage_config_socket_stackv4v6(const char *file, int line)
 {
-    return missing(file, line, "socket_stackv4v6", MIRAGE_SIG_STACKV4V6, NEEDS_STACK);
+    return stack_dev(file, line, "socket_stackv4v6", NULL, 1);
 }
 
 struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *dir)

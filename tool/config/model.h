@@ -22,6 +22,7 @@ enum dev_kind {
     DEV_JOB,     /* the application's start function, not yet applied */
     DEV_MISSING, /* declared, not implemented yet */
     DEV_FORWARD, /* a placeholder resolved by mirage_config_define() */
+    DEV_STACK,   /* a TCP/IP stack: direct over its network argument, or host sockets */
 };
 
 struct mirage_dev {
@@ -37,6 +38,9 @@ struct mirage_dev {
     enum mirage_sig want[CFG_MAX_ARGS]; /* the signature each argument must have */
     const char *missing;                /* DEV_MISSING: what it waits for */
     struct mirage_dev *defined_as;      /* DEV_FORWARD, once defined */
+    /* DEV_STACK */
+    int stack_socket; /* host sockets (unix), else the direct stack over args[0] */
+    int stack_dhcp;   /* direct: DHCP unless --ipv4 is given at boot */
     /* DEV_JOB */
     int nsigs;
     enum mirage_sig sigs[CFG_MAX_ARGS];
