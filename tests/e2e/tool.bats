@@ -287,3 +287,36 @@ STUB
     [ "$status" -eq 0 ]
     [ "$(cat "$WORK/apt-get.calls")" = "install -y -q $missing" ]
 }
+
+# README's "Writing a unikernel with mirage", step by step, on unix and spt.
+@test "tool: the README walkthrough: copy hello-key, change config.c and unikernel.c, build" {
+    cp -r examples/hello-key "$WORK/myuk"
+    rm -rf "$WORK/myuk/Makefile" "$WORK/myuk/_build" "$WORK/myuk/dist"
+    cd "$WORK/myuk"
+    mv hello_key.c unikernel.c
+    cat >config.c <<'C'
+#include <mirage/config.h>
+
+void mirage_config(void)
+{
+    runtime_key("hello", "string", "How to say hello.", "Hello World!");
+    runtime_key_int("times", "How many times.", "2", 1, 10);   /* --times=N, 1..10 */
+    register_unikernel("myuk", job("start"));
+}
+C
+    sed -i 's/i < 4/i < key_times.v.num/' unikernel.c
+    run build_in . unix
+    [ "$status" -eq 0 ]
+    run ./dist/myuk -- --hello=Hi --times=3
+    [ "$status" -eq 0 ]
+    [ "${#lines[@]}" -eq 3 ]
+    [[ "${lines[2]}" == *"[application] Hi" ]]
+    run ./dist/myuk -- --times=11
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'11' is out of range 1..10"* ]]
+    run build_in . spt
+    [ "$status" -eq 0 ]
+    run "$ROOT/build/bin/mirage-spt" dist/myuk.spt --times=1
+    [ "$status" -eq 0 ]
+    [[ "${lines[0]}" == *"[application] Hello World!" ]]
+}
