@@ -1,0 +1,271 @@
+/* tcp_internal.h: TCP's private structures and the functions its files share. */
+#ifndef MIRAGE_TCP_INTERNAL_H
+#define MIRAGE_TCP_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mirage/log.h"
+#include "mirage/sched.h"
+#include "mirage/tcp.h"
+
+extern struct mirage_log_src tcp_log;
+
+enum tcp_state {
+    TCP_CLOSED = 0,
+    TCP_LISTEN,
+    TCP_SYN_SENT,
+    TCP_SYN_RCVD,
+    TCP_ESTABLISHED,
+    TCP_FIN_WAIT_1,
+    TCP_FIN_WAIT_2,
+    TCP_CLOSE_WAIT,
+    TCP_CLOSING,
+    TCP_LAST_ACK,
+    TCP_TIME_WAIT,
+};
+
+/* Sequence-number comparisons modulo 2^32 (RFC 9293 3.4). */
+static inline int seq_lt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) < 0;
+}
+static inline int seq_le(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) <= 0;
+}
+static inline int seq_gt(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) > 0;
+}
+static inline int seq_ge(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b) >= 0;
+}
+static inline uint32_t seq_max(uint32_t a, uint32_t b)
+{
+    return seq_gt(a, b) ? a : b;
+}
+static inline uint32_t seq_min(uint32_t a, uint32_t b)
+{
+    return seq_lt(a, b) ? a : b;
+}
+
+/* Sorted, disjoint sequence ranges [left, right): received out of order
+ * (receiver) or SACKed by the peer (sender). */
+#define TCP_RANGES 16
+struct tcp_ranges {
+    unsigned n;
+    struct mirage_tcp_sack_block r[TCP_RANGES];
+};
+
+/* A byte ring; (buf) is NULL while the connection has nothing buffered. */
+struct tcp_ring {
+    uint8_t *buf;
+    uint32_t cap;   /* allocated size when buf is set */
+    uint32_t start; /* index of the first byte */
+    uint32_t len;   /* bytes from start (send: unacked + unsent; receive: unread) */
+};
+
+struct tcp_cc_ops;
+
+struct tcp_conn {
+    struct mirage_flow flow; /* first: a connection is the application's flow */
+    struct mirage_tcp *tcp;
+    struct tcp_conn *hnext;  /* hash chain */
+    struct tcp_conn *all_prev, *all_next; /* every connection of the instance */
+    struct tcp_conn *qnext;  /* listener's queues */
+    struct tcp_listener *listener; /* while half-open or waiting for accept */
+    struct mirage_ipaddr local, remote;
+    uint16_t lport, rport;
+    uint8_t state;
+    uint8_t hashed;     /* in the table */
+    uint8_t released;   /* the application closed its flow (or never had it) */
+    uint8_t accepted;   /* handed to the application */
+    uint8_t queued;     /* on the listener's SYN queue (1) or accept queue (2) */
+    uint8_t rd_shut, wr_shut, fin_sent, fin_rcvd, fin_ooo;
+    uint8_t nodelay, sack_ok, ts_ok, ws_ok, snd_wscale, rcv_wscale;
+    uint8_t in_recovery; /* 0 open, 1 fast recovery, 2 after an RTO */
+    uint8_t ack_now, delack_segs, rtt_timing, ka_probes_sent, persist;
+    int err;            /* set once the connection failed; reported to the application */
+
+    /* send side */
+    uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
+    uint32_t fin_seq;
+    uint16_t mss;       /* segment payload size we send (options excluded) */
+    uint16_t peer_mss;
+    struct tcp_ring snd;
+    struct tcp_ranges sacked;
+    uint32_t recover, high_rxt, lost_mark;
+    uint32_t rxt_round; /* snd_nxt when this pass of retransmissions began */
+    unsigned dupacks;
+    unsigned retries;   /* consecutive RTOs */
+    uint32_t cwnd, ssthresh;
+    uint32_t rtt_seq;
+    uint64_t rtt_start;
+    uint64_t srtt, rttvar, rto; /* ns */
+    const struct tcp_cc_ops *cc;
+    struct {
+        double w_max, k, w_est; /* CUBIC (RFC 9438), in segments; k in seconds */
+        uint64_t epoch;         /* start of the current congestion-avoidance epoch, ns */
+        uint32_t acked;         /* bytes acknowledged toward the next increase */
+    } cub;
+
+    /* receive side */
+    uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last advertised */
+    uint32_t fin_rcv_seq;
+    uint32_t rcv_cap;
+    struct tcp_ring rcv;
+    struct tcp_ranges ooo;
+    uint32_t ooo_last_left, ooo_last_right; /* the range the newest segment went to */
+    uint32_t ts_recent, ts_offset, last_ack_sent;
+
+    /* keepalive */
+    uint64_t ka_after, ka_interval, last_rx;
+    unsigned ka_probes;
+
+    struct mirage_timer rtx_timer;  /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
+    struct mirage_timer ack_timer;  /* delayed ACK */
+    struct mirage_timer ka_timer;   /* keepalive */
+    struct mirage_cond rd_cond, wr_cond; /* readers; writers and connect */
+    struct mirage_tcp_conn_stats st;
+};
+
+struct tcp_listener {
+    struct mirage_tcp_listener base; /* first: the stack API's listener */
+    struct mirage_tcp *tcp;
+    struct tcp_listener *next;
+    uint16_t port;
+    unsigned backlog;
+    unsigned half_open, ready;
+    struct tcp_conn *syn_q;          /* half-open (SYN_RCVD) */
+    struct tcp_conn *acc_head, *acc_tail; /* established, not yet accepted */
+    struct mirage_tcp_listen_opts opts;
+    struct mirage_cond cond;
+};
+
+/* A small cache of free buffers of the default sizes: no malloc per burst. */
+#define TCP_POOL 16
+
+struct mirage_tcp {
+    struct mirage_tcp_ip ip;
+    struct mirage_tcp_config cfg;
+    struct tcp_conn **htab;
+    size_t hsize, nconns;
+    struct tcp_listener *listeners;
+    struct tcp_conn *all;
+    uint8_t secret[32];   /* RFC 6528 F() key */
+    uint8_t cookie_key[32];
+    uint16_t next_port;
+    uint64_t challenge_window; /* start of the current 1 s challenge-ACK window */
+    unsigned challenges;       /* challenge ACKs sent in it */
+    void *pool[TCP_POOL];
+    size_t pool_size[TCP_POOL];
+    unsigned npool;
+    struct mirage_tcp_stats st;
+};
+
+/* Congestion control (tcp_cc.c). Windows in bytes. */
+struct tcp_cc_ops {
+    const char *name;
+    void (*init)(struct tcp_conn *c);
+    /* (acked) bytes newly acknowledged outside recovery */
+    void (*on_ack)(struct tcp_conn *c, uint32_t acked, uint64_t now);
+    /* loss detected (fast retransmit): sets ssthresh (and cwnd) */
+    void (*on_loss)(struct tcp_conn *c, uint64_t now);
+    /* retransmission timeout */
+    void (*on_rto)(struct tcp_conn *c, uint64_t now);
+    void (*on_recovered)(struct tcp_conn *c, uint64_t now);
+};
+extern const struct tcp_cc_ops tcp_newreno, tcp_cubic;
+uint32_t tcp_flight(const struct tcp_conn *c);
+
+/* tcp.c: instance, memory, table, ports */
+void *tcp_alloc(struct mirage_tcp *t, size_t size);
+void tcp_free_mem(struct mirage_tcp *t, void *p, size_t size);
+uint8_t *tcp_buf_get(struct mirage_tcp *t, size_t size);
+void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size);
+struct tcp_conn *tcp_conn_new(struct mirage_tcp *t);
+void tcp_conn_free(struct tcp_conn *c);
+int tcp_hash_insert(struct tcp_conn *c);
+void tcp_hash_remove(struct tcp_conn *c);
+struct tcp_conn *tcp_lookup(struct mirage_tcp *t, const struct mirage_ipaddr *local, uint16_t lport,
+                            const struct mirage_ipaddr *remote, uint16_t rport);
+uint32_t tcp_isn(struct mirage_tcp *t, const struct tcp_conn *c);
+uint32_t tcp_ts_offset(struct mirage_tcp *t, const struct mirage_ipaddr *local, uint16_t lport,
+                       const struct mirage_ipaddr *remote, uint16_t rport);
+void tcp_hash_tuple(const uint8_t key[32], const struct mirage_ipaddr *local, uint16_t lport,
+                    const struct mirage_ipaddr *remote, uint16_t rport, uint32_t extra,
+                    uint8_t out[32]);
+uint32_t tcp_now_ms(void);
+int tcp_addr_eq(const struct mirage_ipaddr *a, const struct mirage_ipaddr *b);
+void tcp_conn_setup(struct tcp_conn *c); /* MSS, buffers, cc, timers after the handshake */
+
+/* tcp_output.c */
+struct tcp_out {
+    uint32_t seq, ack;
+    uint8_t flags;
+    uint16_t wnd;
+    int syn_opts;        /* SYN or SYN-ACK: MSS, wscale, SACK-permitted */
+    uint16_t mss;
+    int wscale, sack_ok, ts;
+    uint32_t tsval, tsecr;
+    const struct tcp_ranges *sack; /* SACK blocks to report */
+    uint32_t first_left, first_right;
+    uint32_t data_off;   /* offset of the payload in the send ring */
+    uint32_t len;
+    const struct tcp_ring *ring;
+};
+int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                 const struct mirage_ipaddr *dst, uint16_t sport, uint16_t dport,
+                 const struct tcp_out *o);
+int tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
+void tcp_send_rst_for(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                      const struct mirage_ipaddr *dst, const struct mirage_tcp_seg *seg);
+void tcp_output(struct tcp_conn *c);
+void tcp_send_ack(struct tcp_conn *c);
+void tcp_send_syn(struct tcp_conn *c);
+void tcp_send_challenge_ack(struct tcp_conn *c);
+uint32_t tcp_rcv_window(struct tcp_conn *c);
+void tcp_rtx_timer_fire(struct mirage_timer *tm);
+void tcp_ack_timer_fire(struct mirage_timer *tm);
+void tcp_ka_timer_fire(struct mirage_timer *tm);
+void tcp_arm_rto(struct tcp_conn *c);
+void tcp_rtt_sample(struct tcp_conn *c, uint64_t rtt);
+void tcp_enter_time_wait(struct tcp_conn *c);
+void tcp_keepalive_reset(struct tcp_conn *c);
+
+/* tcp_sack.c */
+int tcp_ranges_add(struct tcp_ranges *r, uint32_t left, uint32_t right);
+void tcp_ranges_trim(struct tcp_ranges *r, uint32_t below);
+uint32_t tcp_ranges_bytes(const struct tcp_ranges *r);
+uint32_t tcp_sack_lost_edge(const struct tcp_conn *c);
+uint32_t tcp_sack_pipe(const struct tcp_conn *c);
+int tcp_sack_next_hole(const struct tcp_conn *c, uint32_t from, uint32_t limit, uint32_t *seq,
+                       uint32_t *len);
+int tcp_sacked(const struct tcp_conn *c, uint32_t seq);
+
+/* tcp_input.c */
+void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg);
+/* Ends the connection: state CLOSED, timers stopped, buffers freed, waiters
+ * woken with (err); frees it when the application has let go. The caller
+ * must not touch (c) afterwards unless it holds the flow. */
+void tcp_conn_close(struct tcp_conn *c, int err);
+void tcp_conn_abort(struct tcp_conn *c, int err); /* sends a RST first */
+void tcp_apply_syn_options(struct tcp_conn *c, const struct mirage_tcp_seg *seg);
+
+/* tcp_listen.c */
+struct tcp_listener *tcp_listener_find(struct mirage_tcp *t, uint16_t port);
+void tcp_listen_input(struct tcp_listener *l, const struct mirage_ipaddr *src,
+                      const struct mirage_ipaddr *dst, const struct mirage_tcp_seg *seg);
+void tcp_listener_established(struct tcp_conn *c);
+void tcp_listener_detach(struct tcp_conn *c);
+
+/* tcp_flow.c */
+const struct mirage_flow_ops *tcp_flow_ops_get(void);
+
+/* tcp_output.c: rings */
+void tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t len);
+void tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t len);
+
+#endif

@@ -1,0 +1,640 @@
+/* tcp_output.c: building and sending segments, what to send next, and TCP's timers. */
+#include <string.h>
+
+#include "mirage/error.h"
+#include "mirage/time.h"
+#include "tcp_internal.h"
+
+#define RTO_MAX MIRAGE_SEC(60)
+
+/* ---- rings --------------------------------------------------------------- */
+
+void tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t len)
+{
+    uint32_t pos = (r->start + off) % r->cap;
+    uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+
+    memcpy(dst, r->buf + pos, first);
+    memcpy(dst + first, r->buf, len - first);
+}
+
+void tcp_ring_copy_in(struct tcp_ring *r, uint32_t off, const uint8_t *src, uint32_t len)
+{
+    uint32_t pos = (r->start + off) % r->cap;
+    uint32_t first = r->cap - pos < len ? r->cap - pos : len;
+
+    memcpy(r->buf + pos, src, first);
+    memcpy(r->buf, src + first, len - first);
+}
+
+/* ---- building a segment --------------------------------------------------- */
+
+struct fill_ctx {
+    const struct tcp_out *o;
+    uint16_t sport, dport;
+    uint32_t pseudo;
+    size_t hlen;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static unsigned sack_blocks(const struct tcp_out *o)
+{
+    unsigned room = o->ts ? 3 : 4;
+
+    if (o->sack == NULL || o->syn_opts)
+        return 0;
+    return o->sack->n < room ? o->sack->n : room;
+}
+
+static size_t options_len(const struct tcp_out *o)
+{
+    size_t n = 0;
+    unsigned b = sack_blocks(o);
+
+    if (o->syn_opts) {
+        n += 4;                /* MSS */
+        if (o->wscale >= 0)
+            n += 4;            /* NOP, window scale */
+        if (o->sack_ok || o->ts)
+            n += o->ts ? 12 : 4; /* SACK-permitted and/or timestamps, padded */
+        return n;
+    }
+    if (o->ts)
+        n += 12;
+    if (b)
+        n += 4 + 8 * b;
+    return n;
+}
+
+static uint8_t *put_ts(uint8_t *p, const struct tcp_out *o)
+{
+    p[0] = 8;
+    p[1] = 10;
+    put32(p + 2, o->tsval);
+    put32(p + 6, o->tsecr);
+    return p + 10;
+}
+
+static void write_options(uint8_t *p, const struct tcp_out *o)
+{
+    unsigned b = sack_blocks(o);
+
+    if (o->syn_opts) {
+        p[0] = 2;
+        p[1] = 4;
+        put16(p + 2, o->mss);
+        p += 4;
+        if (o->wscale >= 0) {
+            p[0] = 1;
+            p[1] = 3;
+            p[2] = 3;
+            p[3] = (uint8_t)o->wscale;
+            p += 4;
+        }
+        if (o->sack_ok && o->ts) {
+            p[0] = 4;
+            p[1] = 2;
+            put_ts(p + 2, o);
+        } else if (o->ts) {
+            p[0] = 1;
+            p[1] = 1;
+            put_ts(p + 2, o);
+        } else if (o->sack_ok) {
+            p[0] = 1;
+            p[1] = 1;
+            p[2] = 4;
+            p[3] = 2;
+        }
+        return;
+    }
+    if (o->ts) {
+        p[0] = 1;
+        p[1] = 1;
+        p = put_ts(p + 2, o);
+    }
+    if (b) {
+        p[0] = 1;
+        p[1] = 1;
+        p[2] = 5;
+        p[3] = (uint8_t)(2 + 8 * b);
+        p += 4;
+        /* RFC 2018 4: the block holding the newest segment goes first. */
+        unsigned first = o->sack->n;
+        for (unsigned i = 0; i < o->sack->n; i++)
+            if (o->sack->r[i].left == o->first_left && o->sack->r[i].right == o->first_right)
+                first = i;
+        unsigned done = 0;
+        if (first < o->sack->n) {
+            put32(p, o->sack->r[first].left);
+            put32(p + 4, o->sack->r[first].right);
+            p += 8;
+            done++;
+        }
+        for (unsigned i = 0; i < o->sack->n && done < b; i++) {
+            if (i == first)
+                continue;
+            put32(p, o->sack->r[i].left);
+            put32(p + 4, o->sack->r[i].right);
+            p += 8;
+            done++;
+        }
+    }
+}
+
+static int fill_segment(void *ctx, uint8_t *buf, size_t size)
+{
+    struct fill_ctx *f = ctx;
+    const struct tcp_out *o = f->o;
+    size_t total = f->hlen + o->len;
+
+    if (size < total)
+        return MIRAGE_EMSGSIZE;
+    put16(buf, f->sport);
+    put16(buf + 2, f->dport);
+    put32(buf + 4, o->seq);
+    put32(buf + 8, o->ack);
+    buf[12] = (uint8_t)((f->hlen / 4) << 4);
+    buf[13] = o->flags;
+    put16(buf + 14, o->wnd);
+    put16(buf + 16, 0);
+    put16(buf + 18, 0);
+    write_options(buf + 20, o);
+    if (o->len)
+        tcp_ring_copy_out(o->ring, o->data_off, buf + f->hlen, o->len);
+    put16(buf + 16, mirage_tcp_checksum(f->pseudo, buf, total));
+    return (int)total;
+}
+
+int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                 const struct mirage_ipaddr *dst, uint16_t sport, uint16_t dport,
+                 const struct tcp_out *o)
+{
+    struct fill_ctx f = {o, sport, dport, 0, 20 + options_len(o)};
+    size_t total = f.hlen + o->len;
+
+    f.pseudo = t->ip.pseudo ? t->ip.pseudo(t->ip.ctx, src, dst, total)
+                            : mirage_tcp_pseudo(src, dst, total);
+    t->st.segs_out++;
+    if (o->flags & MIRAGE_TCP_RST)
+        t->st.resets_sent++;
+    return t->ip.write(t->ip.ctx, src, dst, total, fill_segment, &f);
+}
+
+/* ---- connection segments -------------------------------------------------- */
+
+uint32_t tcp_rcv_window(struct tcp_conn *c)
+{
+    /* The ring covers [rcv_nxt - unread, + cap): the right edge only moves
+     * forward as the application reads, so the window never shrinks. */
+    uint32_t right = c->rcv_nxt - c->rcv.len + c->rcv_cap;
+    uint32_t wnd = right - c->rcv_nxt;
+
+    if (c->rd_shut)
+        wnd = c->rcv_cap;
+    /* Receiver SWS avoidance (RFC 9293 3.8.6.2.2): open in big steps. */
+    if (seq_gt(right, c->rcv_adv) && (uint32_t)(right - c->rcv_adv) < c->mss &&
+        (uint32_t)(right - c->rcv_adv) < c->rcv_cap / 2 && seq_ge(c->rcv_adv, c->rcv_nxt))
+        wnd = c->rcv_adv - c->rcv_nxt;
+    return wnd;
+}
+
+static void fill_common(struct tcp_conn *c, struct tcp_out *o)
+{
+    uint32_t wnd = tcp_rcv_window(c);
+    uint32_t max = (uint32_t)0xffff << c->rcv_wscale;
+
+    if (wnd > max)
+        wnd = max;
+    o->ack = c->rcv_nxt;
+    o->wnd = (uint16_t)(wnd >> c->rcv_wscale);
+    /* What the peer sees is the scaled value: remember the edge it implies. */
+    uint32_t adv = c->rcv_nxt + ((uint32_t)o->wnd << c->rcv_wscale);
+    if (seq_gt(adv, c->rcv_adv) || c->state <= TCP_SYN_RCVD)
+        c->rcv_adv = adv;
+    o->wscale = -1;
+    if (c->ts_ok) {
+        o->ts = 1;
+        o->tsval = tcp_now_ms() + c->ts_offset;
+        o->tsecr = c->ts_recent;
+    }
+    if (c->sack_ok && c->ooo.n) {
+        o->sack = &c->ooo;
+        o->first_left = c->ooo_last_left;
+        o->first_right = c->ooo_last_right;
+    }
+}
+
+static void sent_ack(struct tcp_conn *c)
+{
+    c->ack_now = 0;
+    c->delack_segs = 0;
+    c->last_ack_sent = c->rcv_nxt;
+    mirage_timer_stop(&c->ack_timer);
+}
+
+static int send_conn(struct tcp_conn *c, struct tcp_out *o)
+{
+    c->st.segs_out++;
+    c->st.bytes_out += o->len;
+    if (o->flags & MIRAGE_TCP_ACK)
+        sent_ack(c);
+    return tcp_send_raw(c->tcp, &c->local, &c->remote, c->lport, c->rport, o);
+}
+
+int tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len)
+{
+    struct tcp_out o = {0};
+
+    (void)len;
+    fill_common(c, &o);
+    o.seq = seq;
+    o.flags = flags;
+    if (flags & MIRAGE_TCP_RST) {
+        o.sack = NULL;
+        o.ts = 0;
+        o.wnd = 0;
+    }
+    return send_conn(c, &o);
+}
+
+void tcp_send_ack(struct tcp_conn *c)
+{
+    tcp_send_ctl(c, c->snd_nxt, MIRAGE_TCP_ACK, 0);
+}
+
+void tcp_send_syn(struct tcp_conn *c)
+{
+    struct mirage_tcp *t = c->tcp;
+    struct tcp_out o = {0};
+    size_t mtu = t->ip.mtu(t->ip.ctx, &c->remote);
+
+    fill_common(c, &o);
+    o.seq = c->iss;
+    o.flags = MIRAGE_TCP_SYN;
+    o.sack = NULL;
+    o.tsval = tcp_now_ms() + c->ts_offset;
+    if (c->state == TCP_SYN_RCVD) {
+        /* A SYN-ACK carries only the options the peer's SYN offered. */
+        o.flags |= MIRAGE_TCP_ACK;
+        o.sack_ok = c->sack_ok;
+        o.ts = c->ts_ok;
+        o.wscale = c->ws_ok ? c->rcv_wscale : -1;
+    } else {
+        o.sack_ok = !t->cfg.no_sack;
+        o.ts = !t->cfg.no_timestamps;
+        o.wscale = t->cfg.no_wscale ? -1 : c->rcv_wscale;
+        o.tsecr = 0;
+    }
+    o.syn_opts = 1;
+    o.mss = (uint16_t)(mtu > 20 + 65535 ? 65535 : (mtu >= 20 + 536 ? mtu - 20 : 536));
+    o.wnd = (uint16_t)(c->rcv_cap > 65535 ? 65535 : c->rcv_cap); /* never scaled in a SYN */
+    c->rcv_adv = c->rcv_nxt + o.wnd;
+    send_conn(c, &o);
+}
+
+/* RFC 5961 7: at most 10 challenge ACKs a second per instance, so they
+ * cannot be turned into an amplifier. */
+void tcp_send_challenge_ack(struct tcp_conn *c)
+{
+    struct mirage_tcp *t = c->tcp;
+    uint64_t now = mirage_time_now();
+
+    if (now - t->challenge_window >= MIRAGE_SEC(1)) {
+        t->challenge_window = now;
+        t->challenges = 0;
+    }
+    if (t->challenges >= 10)
+        return;
+    t->challenges++;
+    t->st.challenge_acks++;
+    tcp_send_ack(c);
+}
+
+void tcp_send_rst_for(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                      const struct mirage_ipaddr *dst, const struct mirage_tcp_seg *seg)
+{
+    struct tcp_out o = {0};
+
+    if (seg->flags & MIRAGE_TCP_RST)
+        return;
+    o.wscale = -1;
+    if (seg->flags & MIRAGE_TCP_ACK) {
+        o.seq = seg->ack;
+        o.flags = MIRAGE_TCP_RST;
+    } else {
+        o.seq = 0;
+        o.ack = seg->seq + (uint32_t)seg->len + ((seg->flags & MIRAGE_TCP_SYN) ? 1 : 0) +
+                ((seg->flags & MIRAGE_TCP_FIN) ? 1 : 0);
+        o.flags = MIRAGE_TCP_RST | MIRAGE_TCP_ACK;
+    }
+    tcp_send_raw(t, dst, src, seg->dst_port, seg->src_port, &o);
+}
+
+/* ---- what to send next ------------------------------------------------------ */
+
+uint32_t tcp_flight(const struct tcp_conn *c)
+{
+    return c->snd_nxt - c->snd_una;
+}
+
+static void send_data(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, int rtx)
+{
+    struct tcp_out o = {0};
+
+    fill_common(c, &o);
+    o.seq = seq;
+    o.len = len;
+    o.ring = &c->snd;
+    o.data_off = seq - c->snd_una;
+    o.flags = MIRAGE_TCP_ACK | (fin ? MIRAGE_TCP_FIN : 0);
+    if (len && seq + len == c->snd_una + c->snd.len)
+        o.flags |= MIRAGE_TCP_PSH;
+    if (rtx) {
+        c->st.retransmits++;
+        c->rtt_timing = 0; /* Karn: no sample from a retransmitted segment */
+    } else if (!c->rtt_timing && len) {
+        c->rtt_timing = 1;
+        c->rtt_seq = seq + len;
+        c->rtt_start = mirage_time_now();
+    }
+    send_conn(c, &o);
+}
+
+static int can_send_data(const struct tcp_conn *c)
+{
+    switch (c->state) {
+    case TCP_ESTABLISHED:
+    case TCP_CLOSE_WAIT:
+    case TCP_FIN_WAIT_1:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Sends one segment if anything may go now; returns whether it did. */
+static int send_one(struct tcp_conn *c)
+{
+    uint32_t data_end = c->snd_una + c->snd.len;
+    uint32_t pipe = tcp_sack_pipe(c);
+    uint32_t room = c->cwnd > pipe ? c->cwnd - pipe : 0;
+    uint32_t seq, len;
+
+    /* RFC 6675 NextSeg rule 1: a hole presumed lost, above what was resent. */
+    if (c->in_recovery && room > 0) {
+        uint32_t lost = tcp_sack_lost_edge(c);
+        uint32_t from = seq_max(c->high_rxt, c->snd_una);
+        if (seq_lt(from, lost) && tcp_sack_next_hole(c, from, lost, &seq, &len)) {
+            if (len > c->mss)
+                len = c->mss;
+            if (!seq_gt(from, c->snd_una))
+                c->rxt_round = c->snd_nxt;
+            c->high_rxt = seq + len;
+            if (c->sack_ok)
+                c->st.sack_retransmits++;
+            send_data(c, seq, len, c->fin_sent && seq + len == data_end, 1);
+            return 1;
+        }
+    }
+    /* Rule 2: new data, within the peer's window and cwnd. */
+    uint32_t avail = data_end - c->snd_nxt;
+    if (c->fin_sent)
+        return 0;
+    uint32_t wnd_edge = c->snd_una + c->snd_wnd;
+    uint32_t wroom = seq_gt(wnd_edge, c->snd_nxt) ? wnd_edge - c->snd_nxt : 0;
+    len = avail;
+    if (len > c->mss)
+        len = c->mss;
+    if (len > wroom)
+        len = wroom;
+    if (len > room)
+        len = room;
+    int fin = c->wr_shut && len == avail;
+    if (len == 0 && !(fin && avail == 0))
+        return 0;
+    if (len < c->mss && len < avail) {
+        /* Held back by cwnd or window: a small segment only when nothing is
+         * in flight (RFC 9293 3.8.6.2.1: sender SWS avoidance). */
+        if (c->snd_nxt != c->snd_una || len < c->max_snd_wnd / 2)
+            return 0;
+    }
+    if (len < c->mss && len == avail && !fin && !c->nodelay && c->snd_nxt != c->snd_una)
+        return 0; /* Nagle: a small segment waits while data is unacknowledged */
+    send_data(c, c->snd_nxt, len, fin, 0);
+    c->snd_nxt += len;
+    if (fin) {
+        c->fin_sent = 1;
+        c->fin_seq = c->snd_nxt;
+        c->snd_nxt++;
+    }
+    return 1;
+}
+
+void tcp_arm_rto(struct tcp_conn *c)
+{
+    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(c->rto), tcp_rtx_timer_fire);
+}
+
+void tcp_output(struct tcp_conn *c)
+{
+    int sent = 0;
+
+    if (can_send_data(c) && c->snd.buf != NULL) {
+        for (int i = 0; i < 1024 && send_one(c); i++)
+            sent = 1;
+    } else if (can_send_data(c) && c->wr_shut && !c->fin_sent) {
+        sent = send_one(c);
+    }
+    if (!sent && c->ack_now)
+        tcp_send_ack(c);
+    if (c->snd_nxt != c->snd_una) {
+        c->persist = 0;
+        if (!mirage_timer_pending(&c->rtx_timer))
+            tcp_arm_rto(c);
+    } else if (can_send_data(c) && c->snd_wnd == 0 && c->snd.len > 0) {
+        /* Zero window with data to send: probe it (RFC 9293 3.8.6.1). */
+        if (!c->persist) {
+            c->persist = 1;
+            tcp_arm_rto(c);
+        }
+    }
+}
+
+/* ---- RTO (RFC 6298) --------------------------------------------------------- */
+
+void tcp_rtt_sample(struct tcp_conn *c, uint64_t r)
+{
+    uint64_t var;
+
+    if (r == 0)
+        r = 1000; /* a clock tick */
+    if (c->srtt == 0) {
+        c->srtt = r;
+        c->rttvar = r / 2;
+    } else {
+        uint64_t d = c->srtt > r ? c->srtt - r : r - c->srtt;
+        c->rttvar = (3 * c->rttvar + d) / 4;
+        c->srtt = (7 * c->srtt + r) / 8;
+    }
+    var = 4 * c->rttvar;
+    if (var < MIRAGE_MS(1))
+        var = MIRAGE_MS(1); /* G: the clock granularity we assume */
+    c->rto = c->srtt + var;
+    if (c->rto < c->tcp->cfg.rto_min)
+        c->rto = c->tcp->cfg.rto_min;
+    if (c->rto > RTO_MAX)
+        c->rto = RTO_MAX;
+}
+
+static void backoff(struct tcp_conn *c)
+{
+    c->rto = c->rto * 2 > RTO_MAX ? RTO_MAX : c->rto * 2;
+}
+
+static void on_rto(struct tcp_conn *c)
+{
+    struct mirage_tcp *t = c->tcp;
+    uint64_t now = mirage_time_now();
+
+    if (++c->retries > t->cfg.max_retries) {
+        tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
+        return;
+    }
+    c->st.rto_timeouts++;
+    if (c->in_recovery != 2)
+        c->cc->on_rto(c, now);
+    c->cwnd = c->mss;
+    c->in_recovery = 2;
+    c->recover = c->snd_nxt;
+    c->high_rxt = c->snd_una;
+    c->dupacks = 0;
+    c->rtt_timing = 0;
+    backoff(c);
+    if (c->fin_sent && c->snd_una == c->fin_seq) {
+        tcp_send_ctl(c, c->fin_seq, MIRAGE_TCP_FIN | MIRAGE_TCP_ACK, 0);
+        c->st.retransmits++;
+    } else {
+        tcp_output(c);
+    }
+    tcp_arm_rto(c);
+}
+
+void tcp_rtx_timer_fire(struct mirage_timer *tm)
+{
+    struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, rtx_timer));
+    struct mirage_tcp *t = c->tcp;
+
+    switch (c->state) {
+    case TCP_SYN_SENT:
+    case TCP_SYN_RCVD:
+        if (++c->retries > t->cfg.syn_retries) {
+            tcp_conn_close(c, MIRAGE_ETIMEDOUT);
+            return;
+        }
+        backoff(c);
+        tcp_send_syn(c);
+        tcp_arm_rto(c);
+        return;
+    case TCP_TIME_WAIT:
+    case TCP_FIN_WAIT_2:
+        tcp_conn_close(c, 0);
+        return;
+    case TCP_CLOSED:
+    case TCP_LISTEN:
+        return;
+    default:
+        break;
+    }
+    if (c->persist) {
+        if (c->snd_wnd != 0 || c->snd.len == 0) {
+            c->persist = 0;
+            tcp_output(c);
+            return;
+        }
+        c->st.zero_window_probes++;
+        tcp_send_ctl(c, c->snd_una - 1, MIRAGE_TCP_ACK, 0);
+        backoff(c);
+        tcp_arm_rto(c);
+        return;
+    }
+    if (c->snd_una != c->snd_nxt)
+        on_rto(c);
+}
+
+void tcp_ack_timer_fire(struct mirage_timer *tm)
+{
+    struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, ack_timer));
+
+    if (c->state >= TCP_ESTABLISHED && c->state != TCP_TIME_WAIT)
+        tcp_send_ack(c);
+}
+
+/* ---- keepalive (RFC 1122 4.2.3.6) ----------------------------------------- */
+
+void tcp_keepalive_reset(struct tcp_conn *c)
+{
+    if (c->ka_after == 0 || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT) {
+        mirage_timer_stop(&c->ka_timer);
+        return;
+    }
+    c->ka_probes_sent = 0;
+    if (!mirage_timer_pending(&c->ka_timer))
+        mirage_timer_start(&c->ka_timer, c->last_rx + c->ka_after, tcp_ka_timer_fire);
+}
+
+void tcp_ka_timer_fire(struct mirage_timer *tm)
+{
+    struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, ka_timer));
+    uint64_t now = mirage_time_now();
+
+    if (c->ka_after == 0 || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT)
+        return;
+    if (c->ka_probes_sent == 0 && now < c->last_rx + c->ka_after) {
+        mirage_timer_start(&c->ka_timer, c->last_rx + c->ka_after, tcp_ka_timer_fire);
+        return;
+    }
+    if (c->ka_probes_sent > 0 && now < c->last_rx + c->ka_interval) {
+        /* The peer answered the last probe: the idle time starts again. */
+        c->ka_probes_sent = 0;
+        mirage_timer_start(&c->ka_timer, c->last_rx + c->ka_after, tcp_ka_timer_fire);
+        return;
+    }
+    if (c->ka_probes_sent >= c->ka_probes) {
+        tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
+        return;
+    }
+    c->ka_probes_sent++;
+    c->st.keepalive_probes++;
+    tcp_send_ctl(c, c->snd_una - 1, MIRAGE_TCP_ACK, 0);
+    mirage_timer_start(&c->ka_timer, now + c->ka_interval, tcp_ka_timer_fire);
+}
+
+void tcp_enter_time_wait(struct tcp_conn *c)
+{
+    c->state = TCP_TIME_WAIT;
+    mirage_timer_stop(&c->ack_timer);
+    mirage_timer_stop(&c->ka_timer);
+    tcp_buf_put(c->tcp, c->snd.buf, c->snd.cap);
+    c->snd.buf = NULL;
+    c->snd.len = 0;
+    c->sacked.n = 0;
+    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(2 * c->tcp->cfg.msl),
+                       tcp_rtx_timer_fire);
+    mirage_cond_broadcast(&c->wr_cond);
+    mirage_cond_broadcast(&c->rd_cond);
+}
