@@ -291,6 +291,46 @@ static void test_runtime_keys_generated(void)
     mirage_cfg_free(cfg);
 }
 
+/* runtime_key_int's bounds and standard_key's runtime-owned keys reach main.c; bad ones are
+ * refused at the line that declares them. */
+static void test_ranged_and_standard_keys(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    char *main_c, *start_h, *describe;
+    int l_bad_range, l_bad_std, l_twice;
+
+    runtime_key_int("port", "a TCP port", "8080", 0, 65535);
+    standard_key("ipv4");
+    standard_key("ipv6-gateway");
+    l_bad_range = __LINE__ + 1;
+    runtime_key_int("nope", "backwards", NULL, 5, 1);
+    l_bad_std = __LINE__ + 1;
+    standard_key("ipv5");
+    l_twice = __LINE__ + 1;
+    standard_key("ipv4");
+    register_unikernel("keys", job("start"));
+    CHECK_INT(mirage_cfg_check(cfg), 3);
+    CHECK(has_error(cfg, l_bad_range, "runtime key \"nope\": min 5 is above max 1"));
+    CHECK(has_error(cfg, l_bad_std, "standard_key(\"ipv5\"): not a standard key"));
+    CHECK(has_error(cfg, l_twice, "key --ipv4 is declared twice"));
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    describe = gen(mirage_gen_describe, cfg);
+    CHECK(strstr(main_c,
+                 "struct mirage_key key_port = {.name = \"port\", .type = MIRAGE_KEY_INT, "
+                 ".def = \"8080\", .doc = \"a TCP port\", .min = 0LL, .max = 65535LL};") != NULL);
+    CHECK(strstr(main_c, "keys[] = {&key_port, &mirage_key_ipv4, &mirage_key_ipv6_gateway, "
+                         "NULL};") != NULL);
+    CHECK(strstr(main_c, "struct mirage_key mirage_key_ipv4") == NULL); /* the runtime's */
+    CHECK(strstr(start_h, "extern struct mirage_key key_port;") != NULL);
+    CHECK(strstr(start_h, "mirage_key_ipv4") == NULL); /* key.h declares it */
+    CHECK(strstr(describe, "--ipv4=ipv4_prefix (default 10.0.0.2/24)") != NULL);
+    free(main_c);
+    free(start_h);
+    free(describe);
+    mirage_cfg_free(cfg);
+}
+
 /* The stacks: which one generic_stackv4v6 picks per target and --net, DHCP or
  * static, and what main.c makes of them. */
 static void test_stacks(void)
@@ -392,6 +432,7 @@ int main(void)
     test_names_and_options();
     test_not_implemented_and_misuse();
     test_runtime_keys_generated();
+    test_ranged_and_standard_keys();
     test_stacks();
     return CHECK_DONE();
 }
