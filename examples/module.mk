@@ -50,6 +50,7 @@ $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): $(MIRAGE) $(CONFIG_LIB) $(EXAMPLE_LIBS_$(4))
 		$(EXAMPLE_HEADERS) $(call example_files,$(2)) examples/module.mk
 	$$(example_recipe)
 ALL += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
+UNIKERNELS += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
 endef
 
 # $(call example,NAME,DIR[,KEYS]): NAME from the config.c in DIR, configured with KEYS.
