@@ -123,8 +123,8 @@ static int tcp_shutdown(struct mirage_flow *f, int how)
     if (how & MIRAGE_SHUT_RD) {
         c->rd_shut = 1;
         if (c->rcv.buf) {
+            /* Out-of-order ranges stay: the peer was told they arrived. */
             c->rcv.len = 0;
-            c->ooo.n = 0;
             if (c->tcp)
                 tcp_buf_put(c->tcp, c->rcv.buf, c->rcv.cap);
             else

@@ -270,25 +270,22 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
     if (len == 0)
         return;
     c->st.bytes_in += len;
-    if (c->rd_shut) { /* the application reads no more: acknowledge and drop */
-        if (seq == c->rcv_nxt) {
-            c->rcv_nxt += len;
-            c->ack_now = 1;
-        }
-        return;
-    }
-    if (rcv_buffer(c) != 0)
+    /* After shutdown(read) data is acknowledged and dropped: only the
+     * ranges are kept, so the sequence space still advances. */
+    if (!c->rd_shut && rcv_buffer(c) != 0)
         return; /* as if lost: the peer sends it again */
     if (seq == c->rcv_nxt) {
         int had_ooo = c->ooo.n != 0;
-        tcp_ring_copy_in(&c->rcv, seq - head, data, len);
+        if (!c->rd_shut)
+            tcp_ring_copy_in(&c->rcv, seq - head, data, len);
         c->rcv_nxt += len;
         while (c->ooo.n && seq_le(c->ooo.r[0].left, c->rcv_nxt)) {
             c->rcv_nxt = seq_max(c->rcv_nxt, c->ooo.r[0].right);
             memmove(&c->ooo.r[0], &c->ooo.r[1], (c->ooo.n - 1) * sizeof(c->ooo.r[0]));
             c->ooo.n--;
         }
-        c->rcv.len = c->rcv_nxt - head;
+        if (!c->rd_shut)
+            c->rcv.len = c->rcv_nxt - head;
         if (had_ooo) {
             c->ack_now = 1; /* a hole filled: tell the sender at once (RFC 5681 4.2) */
         } else if (++c->delack_segs >= 2) {
@@ -305,7 +302,8 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
     c->ack_now = 1;
     if (tcp_ranges_add(&c->ooo, seq, seq + len) != 0)
         return; /* too many holes: dropped, the sender will resend */
-    tcp_ring_copy_in(&c->rcv, seq - head, data, len);
+    if (!c->rd_shut)
+        tcp_ring_copy_in(&c->rcv, seq - head, data, len);
     for (unsigned i = 0; i < c->ooo.n; i++) {
         if (seq_ge(seq, c->ooo.r[i].left) && seq_le(seq + len, c->ooo.r[i].right)) {
             c->ooo_last_left = c->ooo.r[i].left;
@@ -424,6 +422,11 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
     if (c->state == TCP_CLOSED || c->state == TCP_LISTEN)
         return;
 
+    if (c->state == TCP_SYN_RCVD && (seg->flags & MIRAGE_TCP_SYN) &&
+        !(seg->flags & (MIRAGE_TCP_ACK | MIRAGE_TCP_RST)) && seg->seq == c->irs) {
+        tcp_send_syn(c); /* the peer did not hear our SYN-ACK: answer again */
+        return;
+    }
     /* First: the sequence number, against the whole buffer's right edge. */
     head = c->rcv_nxt - c->rcv.len;
     wnd = head + c->rcv_cap - c->rcv_nxt;
@@ -459,10 +462,6 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
     }
     /* Fourth: a SYN here is answered by a challenge ACK (RFC 5961 4.2). */
     if (seg->flags & MIRAGE_TCP_SYN) {
-        if (c->state == TCP_SYN_RCVD && seg->seq == c->irs) {
-            tcp_send_syn(c); /* the peer did not hear our SYN-ACK */
-            return;
-        }
         tcp_send_challenge_ack(c);
         return;
     }

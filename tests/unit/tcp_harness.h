@@ -28,6 +28,7 @@ struct link_params {
 struct link_dir {
     struct link_params p;
     uint64_t next_free;
+    uint64_t last_at; /* a link keeps order: equal times would let the timer heap reorder */
     uint64_t sent, dropped, dups, corrupted, reordered, queue_drops;
     int down; /* drop everything */
 };
@@ -148,6 +149,9 @@ static int h_write(void *ctx, const struct mirage_ipaddr *src, const struct mira
     else
         d->next_free = start;
     at = d->next_free + d->p.delay;
+    if (at <= d->last_at)
+        at = d->last_at + 1;
+    d->last_at = at;
     if (d->p.reorder > 0 && h_uniform(h) < d->p.reorder) {
         d->reordered++;
         at += d->p.jitter;
