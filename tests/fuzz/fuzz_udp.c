@@ -1,0 +1,39 @@
+/* fuzz_udp.c: UDP datagrams (checksum fixed up on request) into the UDP layer. */
+#include "net_fuzz.h"
+
+/* Input: [1 byte: flags][datagram]. Flag bit 0 fixes the checksum, bit 1
+ * points it at the listening port 7, bit 2 sends it to the broadcast address. */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct fz_stack *s = fz_stack();
+    static const uint8_t hdr[20] = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1,
+                                    10, 0, 0, 2};
+    uint32_t dst = (size && (data[0] & 4)) ? 0xffffffffu : 0x0a000002u;
+    struct mirage_ipv4_rx rx;
+    uint8_t *p;
+    size_t n;
+
+    if (size < 1)
+        return 0;
+    n = size - 1;
+    p = fz_copy(data + 1, n);
+    if ((data[0] & 2) && n >= 4)
+        p[2] = 0, p[3] = 7;
+    if ((data[0] & 1) && n >= 8) {
+        struct mirage_csum c = MIRAGE_CSUM_INIT;
+        size_t len = (size_t)(p[4] << 8 | p[5]);
+        if (len > n)
+            len = n;
+        p[6] = p[7] = 0;
+        mirage_csum_add_pseudo(&c, 0x0a000001u, dst, 17, len);
+        mirage_csum_add(&c, p, len);
+        uint16_t v = mirage_csum_finish(&c);
+        p[6] = (uint8_t)(v >> 8);
+        p[7] = (uint8_t)v;
+    }
+    rx = (struct mirage_ipv4_rx){0x0a000001u, dst, 17, 64, 0, hdr, 20, p, n};
+    mirage_udpv4_input(s->udp, &rx);
+    free(p);
+    fz_now += 1000000;
+    return 0;
+}
