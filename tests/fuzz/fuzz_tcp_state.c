@@ -1,0 +1,189 @@
+/* fuzz_tcp_state.c: TCP's state machine driven by arbitrary segments, time steps and application calls;
+ * nothing crashes and every byte is freed. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../unit/fake_platform.h"
+#include "mirage/error.h"
+#include "mirage/tcp.h"
+#include "mirage/time.h"
+
+const char *mirage_cmdline(void)
+{
+    return "";
+}
+
+static struct mirage_ipaddr us, peer;
+static uint8_t last[2048];
+static size_t last_len;
+
+static int fz_write(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
+                    size_t size, mirage_fill_fn fill, void *fill_ctx)
+{
+    static uint8_t buf[70000];
+    int n;
+
+    (void)ctx;
+    (void)src;
+    (void)dst;
+    if (size > sizeof(buf))
+        abort(); /* TCP never asks for more than a datagram */
+    n = fill(fill_ctx, buf, size);
+    if (n < 20 || (size_t)n > size)
+        abort();
+    struct mirage_tcp_seg s;
+    if (mirage_tcp_parse(buf, (size_t)n, &s, NULL) != 0)
+        abort(); /* what we send must parse */
+    if (mirage_tcp_checksum(mirage_tcp_pseudo(&us, &peer, (size_t)n), buf, (size_t)n) != 0)
+        abort();
+    if ((size_t)n <= sizeof(last)) {
+        memcpy(last, buf, (size_t)n);
+        last_len = (size_t)n;
+    }
+    return 0;
+}
+
+static int fz_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_ipaddr *src)
+{
+    (void)ctx;
+    (void)dst;
+    *src = us;
+    return 0;
+}
+
+static size_t fz_mtu(void *ctx, const struct mirage_ipaddr *dst)
+{
+    (void)ctx;
+    (void)dst;
+    return 1480;
+}
+
+struct cursor {
+    const uint8_t *p;
+    size_t n;
+};
+
+static uint8_t take8(struct cursor *c)
+{
+    if (c->n == 0)
+        return 0;
+    c->n--;
+    return *c->p++;
+}
+
+static uint16_t take16(struct cursor *c)
+{
+    return (uint16_t)(take8(c) << 8 | take8(c));
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+/* A segment near what the connection expects: seq and ack are offsets from
+ * the last segment we sent, options and payload come from the input. */
+static void segment(struct mirage_tcp *t, struct cursor *c)
+{
+    uint8_t seg[1600] = {0};
+    struct mirage_tcp_seg l = {0};
+    uint8_t flags = take8(c), optlen = take8(c) % 41, paylen = take8(c);
+    int16_t dseq = (int16_t)take16(c), dack = (int16_t)take16(c);
+    uint16_t wnd = take16(c), sport = (uint16_t)(1000 + take8(c) % 2);
+    uint8_t mode = take8(c);
+    size_t hlen = 20 + (optlen + 3u) / 4 * 4, len;
+
+    if (last_len)
+        mirage_tcp_parse(last, last_len, &l, NULL);
+    put16(seg, sport);
+    put16(seg + 2, (mode & 1) ? 80 : (l.src_port ? l.src_port : 80));
+    put32(seg + 4, l.ack + (uint32_t)(int32_t)dseq);
+    put32(seg + 8, l.seq + (uint32_t)l.len + (uint32_t)(int32_t)dack);
+    seg[12] = (uint8_t)((hlen / 4) << 4);
+    seg[13] = flags;
+    put16(seg + 14, wnd);
+    for (size_t i = 0; i < optlen; i++)
+        seg[20 + i] = take8(c);
+    for (size_t i = 0; i < paylen; i++)
+        seg[hlen + i] = take8(c);
+    len = hlen + paylen;
+    if (!(mode & 2))
+        put16(seg + 16, mirage_tcp_checksum(mirage_tcp_pseudo(&peer, &us, len), seg, len));
+    mirage_tcp_input(t, &peer, &us, seg, len);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct mirage_tcp_ip ip = {NULL, fz_write, fz_src, fz_mtu, NULL};
+    struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
+    struct mirage_tcp *t;
+    struct mirage_tcp_listener *l = NULL;
+    struct mirage_flow *flows[4] = {0};
+    struct cursor c = {data, size};
+    static uint8_t buf[8192];
+    size_t got;
+
+    us = mirage_ipv4_addr(10, 0, 0, 1);
+    peer = mirage_ipv4_addr(10, 0, 0, 2);
+    last_len = 0;
+    cfg.cc = (size & 1) ? MIRAGE_TCP_NEWRENO : MIRAGE_TCP_CUBIC;
+    t = mirage_tcp_new(&ip, &cfg);
+    if (t == NULL)
+        return 0;
+    mirage_tcp_listener_open(t, 80, &(struct mirage_tcp_listen_opts){.backlog = 2}, &l);
+    for (int steps = 0; c.n > 0 && steps < 64; steps++) {
+        uint8_t op = take8(&c), k = take8(&c) % 4;
+        switch (op % 8) {
+        case 0:
+        case 1:
+        case 2:
+            segment(t, &c);
+            break;
+        case 3: /* time passes: timers run */
+            mirage_sleep_ns(MIRAGE_MS((uint64_t)take16(&c) * 4));
+            break;
+        case 4:
+            if (flows[k] == NULL && l)
+                mirage_tcp_listener_accept(l, &flows[k], NULL, NULL, mirage_deadline_in(1));
+            else if (flows[k] == NULL)
+                mirage_tcp_connect_flow(t, &peer, 1000, &flows[k], mirage_deadline_in(MIRAGE_MS(1)));
+            break;
+        case 5:
+            if (flows[k]) {
+                size_t n = take16(&c) % sizeof(buf);
+                mirage_flow_write(flows[k], buf, n, mirage_deadline_in(MIRAGE_MS(1)));
+            }
+            break;
+        case 6:
+            if (flows[k])
+                mirage_flow_read(flows[k], buf, sizeof(buf), &got, mirage_deadline_in(1));
+            break;
+        case 7:
+            if (flows[k]) {
+                uint8_t how = take8(&c) % 4;
+                if (how == 0) {
+                    mirage_flow_close(flows[k]);
+                    flows[k] = NULL;
+                } else {
+                    mirage_flow_shutdown(flows[k], how);
+                }
+            }
+            break;
+        }
+    }
+    for (int i = 0; i < 4; i++)
+        if (flows[i])
+            mirage_flow_close(flows[i]);
+    if (l)
+        mirage_tcp_listener_close(l);
+    mirage_tcp_free(t);
+    return 0;
+}
