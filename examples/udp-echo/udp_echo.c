@@ -1,4 +1,5 @@
-/* udp_echo.c: the direct IPv4 stack by hand (ethernet, ARP, IPv4, ICMP, UDP): echoes UDP datagrams. */
+/* udp_echo.c: the direct IPv4 stack by hand (ethernet, ARP, IPv4, ICMP, UDP): echoes UDP datagrams.
+ */
 #include <stdio.h>
 #include <string.h>
 
@@ -17,9 +18,10 @@ MIRAGE_MANIFEST(MIRAGE_NET("service"));
  * TTL of everything it sends, so the host can see it on the wire.
  */
 static struct mirage_key key_port = MIRAGE_KEY_INTEGER("port", "7", 1, 65535, "UDP echo port.");
-static struct mirage_key key_ttl = MIRAGE_KEY_INTEGER("ttl", "64", 1, 255, "TTL of sent datagrams.");
-static struct mirage_key *keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, &key_port,
-                                    &key_ttl, NULL};
+static struct mirage_key key_ttl =
+    MIRAGE_KEY_INTEGER("ttl", "64", 1, 255, "TTL of sent datagrams.");
+static struct mirage_key *keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, &key_port, &key_ttl,
+                                    NULL};
 
 static struct mirage_udpv4 *udp;
 static uint64_t echoed;
@@ -74,9 +76,9 @@ int mirage_main(int argc, char **argv)
         printf("udp-echo: out of memory\n");
         return 1;
     }
-    printf("service mac %s ipv4 %s/%u mtu %u ttl %u udp %u\n",
-           mirage_eth_format(nif.info.mac, mac), mirage_ipv4_format(cfg.addr, addr),
-           cfg.prefix, nif.info.mtu, cfg.ttl, (unsigned)key_port.v.num);
+    printf("service mac %s ipv4 %s/%u mtu %u ttl %u udp %u\n", mirage_eth_format(nif.info.mac, mac),
+           mirage_ipv4_format(cfg.addr, addr), cfg.prefix, nif.info.mtu, cfg.ttl,
+           (unsigned)key_port.v.num);
     for (;;) {
         struct mirage_ipv4_stats st;
         if (mirage_sleep_ns(MIRAGE_SEC(10)) != 0)

@@ -1,4 +1,5 @@
-/* arp.h: ARP for IPv4 over Ethernet (RFC 826): a bounded cache, queries with retries, gratuitous ARP. */
+/* arp.h: ARP for IPv4 over Ethernet (RFC 826): a bounded cache, queries with retries, gratuitous
+ * ARP. */
 #ifndef MIRAGE_ARP_H
 #define MIRAGE_ARP_H
 
@@ -32,8 +33,8 @@ struct mirage_arp_config {
 
 struct mirage_arp_stats {
     uint64_t requests_sent, replies_sent, requests_rx, replies_rx;
-    uint64_t bad;              /* malformed or not Ethernet/IPv4 */
-    uint64_t ignored_own;      /* replies claiming one of our addresses */
+    uint64_t bad;         /* malformed or not Ethernet/IPv4 */
+    uint64_t ignored_own; /* replies claiming one of our addresses */
     uint64_t queued, queue_dropped, give_ups, evicted;
 };
 

@@ -7,10 +7,10 @@
 
 #include "mirage/netif.h"
 
-#define MIRAGE_ETH_HLEN 14
-#define MIRAGE_ETH_ALEN 6
+#define MIRAGE_ETH_HLEN       14
+#define MIRAGE_ETH_ALEN       6
 #define MIRAGE_ETHERTYPE_IPV4 0x0800
-#define MIRAGE_ETHERTYPE_ARP 0x0806
+#define MIRAGE_ETHERTYPE_ARP  0x0806
 #define MIRAGE_ETHERTYPE_IPV6 0x86dd
 
 extern const uint8_t mirage_eth_broadcast[MIRAGE_ETH_ALEN]; /* ff:ff:ff:ff:ff:ff */
@@ -27,10 +27,10 @@ struct mirage_eth_rx {
 typedef void (*mirage_eth_rx_fn)(void *ctx, const struct mirage_eth_rx *rx);
 
 struct mirage_eth_stats {
-    uint64_t rx_frames;      /* frames for us (our MAC, broadcast or multicast) */
-    uint64_t rx_not_for_us;  /* unicast to another MAC: dropped */
-    uint64_t rx_bad;         /* shorter than a header */
-    uint64_t rx_unknown;     /* an ethertype nobody handles */
+    uint64_t rx_frames;     /* frames for us (our MAC, broadcast or multicast) */
+    uint64_t rx_not_for_us; /* unicast to another MAC: dropped */
+    uint64_t rx_bad;        /* shorter than a header */
+    uint64_t rx_unknown;    /* an ethertype nobody handles */
     uint64_t tx_frames, tx_errors;
 };
 

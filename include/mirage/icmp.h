@@ -7,13 +7,13 @@
 
 #include "mirage/ipv4.h"
 
-#define MIRAGE_ICMP_ECHO_REPLY 0
-#define MIRAGE_ICMP_UNREACH 3
-#define MIRAGE_ICMP_ECHO_REQUEST 8
+#define MIRAGE_ICMP_ECHO_REPLY    0
+#define MIRAGE_ICMP_UNREACH       3
+#define MIRAGE_ICMP_ECHO_REQUEST  8
 #define MIRAGE_ICMP_TIME_EXCEEDED 11
 /* Destination-unreachable codes. */
-#define MIRAGE_ICMP_UNREACH_PROTO 2
-#define MIRAGE_ICMP_UNREACH_PORT 3
+#define MIRAGE_ICMP_UNREACH_PROTO    2
+#define MIRAGE_ICMP_UNREACH_PORT     3
 #define MIRAGE_ICMP_UNREACH_NEEDFRAG 4
 
 /*
@@ -75,13 +75,12 @@ int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
                               const struct mirage_ipv4_rx *rx);
 
 /* Sends an echo request to (dst) with (data). Returns as mirage_ipv4_write. */
-int mirage_icmpv4_ping(struct mirage_icmpv4 *icmp, uint32_t dst, uint16_t id, uint16_t seq,
-                       int ttl, const void *data, size_t len);
+int mirage_icmpv4_ping(struct mirage_icmpv4 *icmp, uint32_t dst, uint16_t id, uint16_t seq, int ttl,
+                       const void *data, size_t len);
 
 /* Where echo replies and received errors go (fn NULL: nowhere). The error
  * handler of (proto) gets errors about datagrams of that protocol. */
-void mirage_icmpv4_on_echo_reply(struct mirage_icmpv4 *icmp, mirage_icmpv4_echo_fn fn,
-                                 void *ctx);
+void mirage_icmpv4_on_echo_reply(struct mirage_icmpv4 *icmp, mirage_icmpv4_echo_fn fn, void *ctx);
 int mirage_icmpv4_on_error(struct mirage_icmpv4 *icmp, uint8_t proto, mirage_icmpv4_error_fn fn,
                            void *ctx);
 

@@ -18,13 +18,13 @@
  * which sends it or queues it while the next hop is resolved, so event-driven
  * callers (timers, receive handlers) may send.
  */
-#define MIRAGE_IPV4_HLEN 20            /* the header we send: no options */
+#define MIRAGE_IPV4_HLEN         20    /* the header we send: no options */
 #define MIRAGE_IPV4_MAX_DATAGRAM 65535 /* header + payload */
-#define MIRAGE_IPV4_PROTO_ICMP 1
-#define MIRAGE_IPV4_PROTO_TCP 6
-#define MIRAGE_IPV4_PROTO_UDP 17
-#define MIRAGE_IPV4_BROADCAST 0xffffffffu
-#define MIRAGE_IPV4_ANY 0u
+#define MIRAGE_IPV4_PROTO_ICMP   1
+#define MIRAGE_IPV4_PROTO_TCP    6
+#define MIRAGE_IPV4_PROTO_UDP    17
+#define MIRAGE_IPV4_BROADCAST    0xffffffffu
+#define MIRAGE_IPV4_ANY          0u
 
 static inline uint32_t mirage_ipv4_of_bytes(const uint8_t b[4])
 {
@@ -66,7 +66,10 @@ struct mirage_csum {
     uint64_t sum;
     size_t len; /* bytes so far: its parity places the next byte */
 };
-#define MIRAGE_CSUM_INIT {0, 0}
+#define MIRAGE_CSUM_INIT                                                                           \
+    {                                                                                              \
+        0, 0                                                                                       \
+    }
 
 void mirage_csum_add(struct mirage_csum *c, const void *buf, size_t len);
 /* Adds the IPv4 pseudo-header of (src, dst, proto, len) (RFC 768, RFC 9293). */
@@ -81,15 +84,15 @@ uint16_t mirage_csum(const void *buf, size_t len);
 /* ---- the layer ---------------------------------------------------------- */
 
 struct mirage_ipv4_config {
-    uint32_t addr;     /* our address; 0: none yet (DHCP): then every datagram is accepted */
-    uint8_t prefix;    /* netmask length 0..32 */
-    uint32_t gateway;  /* 0: none (off-link destinations are unreachable) */
-    uint8_t ttl;       /* default TTL of datagrams we send; 0: 64 */
+    uint32_t addr;    /* our address; 0: none yet (DHCP): then every datagram is accepted */
+    uint8_t prefix;   /* netmask length 0..32 */
+    uint32_t gateway; /* 0: none (off-link destinations are unreachable) */
+    uint8_t ttl;      /* default TTL of datagrams we send; 0: 64 */
 };
 
 struct mirage_ipv4_stats {
-    uint64_t rx_datagrams;  /* delivered to a protocol handler (after reassembly) */
-    uint64_t rx_bad;        /* bad version, length or header checksum */
+    uint64_t rx_datagrams; /* delivered to a protocol handler (after reassembly) */
+    uint64_t rx_bad;       /* bad version, length or header checksum */
     uint64_t rx_not_for_us, rx_no_proto;
     uint64_t rx_fragments, reassembled, reasm_dropped; /* dropped: overlap, >16, timeout, LRU */
     uint64_t tx_datagrams, tx_fragments, tx_errors;
@@ -123,23 +126,22 @@ void mirage_ipv4_get_config(const struct mirage_ipv4 *ip, struct mirage_ipv4_con
 
 /* Sets the handler of protocol (proto); fn NULL removes it. Returns 0 or
  * MIRAGE_EADDRINUSE when another handler has it. */
-int mirage_ipv4_register(struct mirage_ipv4 *ip, uint8_t proto, mirage_ipv4_rx_fn fn,
-                         void *ctx);
+int mirage_ipv4_register(struct mirage_ipv4 *ip, uint8_t proto, mirage_ipv4_rx_fn fn, void *ctx);
 
 /* Handles one received IPv4 packet (the Ethernet payload). */
 void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len);
 
 /* Options of one datagram; zero-initialised means the defaults. */
-#define MIRAGE_IPV4_DF 1u      /* don't fragment: too big is MIRAGE_EMSGSIZE; DF set (PMTUD) */
+#define MIRAGE_IPV4_DF      1u /* don't fragment: too big is MIRAGE_EMSGSIZE; DF set (PMTUD) */
 #define MIRAGE_IPV4_SRC_SET 2u /* use .src even when it is 0.0.0.0 (DHCP) */
 struct mirage_ipv4_out {
     uint32_t dst;
     uint8_t proto;
-    uint32_t src;  /* 0 (without MIRAGE_IPV4_SRC_SET): our address */
-    int ttl;       /* 0 or less: the configured TTL */
+    uint32_t src; /* 0 (without MIRAGE_IPV4_SRC_SET): our address */
+    int ttl;      /* 0 or less: the configured TTL */
     uint8_t tos;
     unsigned flags;
-    size_t size;   /* bytes fill may write; 0: no fill (payloads only) */
+    size_t size; /* bytes fill may write; 0: no fill (payloads only) */
 };
 
 /*
@@ -172,7 +174,8 @@ void mirage_ipv4_stats(const struct mirage_ipv4 *ip, struct mirage_ipv4_stats *s
 
 /* ---- reassembly limits (as MirageOS's) ---------------------------------- */
 #define MIRAGE_IPV4_REASM_BYTES (256u * 1024u) /* all incomplete datagrams together */
-#define MIRAGE_IPV4_REASM_FRAGMENTS 16 /* separate pieces (runs of adjacent fragments) per datagram */
+#define MIRAGE_IPV4_REASM_FRAGMENTS                                                                \
+    16 /* separate pieces (runs of adjacent fragments) per datagram */
 #define MIRAGE_IPV4_REASM_TIMEOUT_NS 10000000000ull /* first to last fragment */
 
 #endif

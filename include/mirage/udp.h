@@ -8,7 +8,7 @@
 #include "mirage/icmp.h"
 #include "mirage/stack.h"
 
-#define MIRAGE_UDP_HLEN 8
+#define MIRAGE_UDP_HLEN          8
 #define MIRAGE_UDP_EPHEMERAL_MIN 49152 /* ephemeral source ports: 49152..65535 (RFC 6335) */
 
 /*
@@ -38,12 +38,12 @@ int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port);
 
 /* Options of one datagram; zero means the default. */
 struct mirage_udpv4_out {
-    uint32_t src;       /* 0: our address (with MIRAGE_IPV4_SRC_SET in flags: 0.0.0.0) */
-    uint16_t src_port;  /* 0: a random ephemeral port no listener uses */
+    uint32_t src;      /* 0: our address (with MIRAGE_IPV4_SRC_SET in flags: 0.0.0.0) */
+    uint16_t src_port; /* 0: a random ephemeral port no listener uses */
     uint32_t dst;
     uint16_t dst_port;
-    int ttl;            /* 0 or less: the IP layer's default */
-    unsigned ip_flags;  /* MIRAGE_IPV4_DF, MIRAGE_IPV4_SRC_SET */
+    int ttl;           /* 0 or less: the IP layer's default */
+    unsigned ip_flags; /* MIRAGE_IPV4_DF, MIRAGE_IPV4_SRC_SET */
 };
 
 /* Sends one datagram of iov[0..n) (copied once into the frames). Never
@@ -53,8 +53,8 @@ int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out 
                         const struct mirage_iovec *iov, size_t n);
 
 /* stack.h's udp_write: src_port 0 picks an ephemeral port, ttl -1 the default. */
-int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst,
-                       uint16_t dst_port, int ttl, const void *data, size_t len);
+int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
+                       int ttl, const void *data, size_t len);
 
 /* Handles one received datagram (also the protocol handler). */
 void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *rx);

@@ -1,4 +1,5 @@
-/* arp.c: the ARP cache: learnt, pending (queries, retries, queued packets), failed and static entries. */
+/* arp.c: the ARP cache: learnt, pending (queries, retries, queued packets), failed and static
+ * entries. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,10 +11,10 @@
 
 MIRAGE_LOG_SOURCE(arp_log, "arp", "ARP cache and queries");
 
-#define MAX_IPS 8
-#define PKT_LEN 28
+#define MAX_IPS          8
+#define PKT_LEN          28
 #define QUEUED_TOTAL_MAX 1024 /* packets waiting for any answer, all entries together */
-#define GARP_REPEAT_NS MIRAGE_SEC(1)
+#define GARP_REPEAT_NS   MIRAGE_SEC(1)
 
 enum kind { E_FREE, E_DYNAMIC, E_STATIC, E_PENDING, E_FAILED };
 
@@ -458,9 +459,11 @@ void mirage_arp_input(struct mirage_arp *arp, const uint8_t *pkt, size_t len)
     if (spa != 0 && is_ours(arp, spa)) {
         /* Someone claims our address: never let it into the cache. */
         arp->st.ignored_own++;
-        mirage_log_warn(&arp_log, "ignoring ARP %s from %02x:%02x:%02x:%02x:%02x:%02x claiming "
-                        "our address %s", op == 1 ? "request" : "reply", sha[0], sha[1], sha[2],
-                        sha[3], sha[4], sha[5], mirage_ipv4_format(spa, a));
+        mirage_log_warn(&arp_log,
+                        "ignoring ARP %s from %02x:%02x:%02x:%02x:%02x:%02x claiming "
+                        "our address %s",
+                        op == 1 ? "request" : "reply", sha[0], sha[1], sha[2], sha[3], sha[4],
+                        sha[5], mirage_ipv4_format(spa, a));
         return;
     }
     /* RFC 826's merge: refresh what we know of the sender, and learn it when
@@ -479,8 +482,7 @@ void mirage_arp_input(struct mirage_arp *arp, const uint8_t *pkt, size_t len)
     }
     if (op == 1 && is_ours(arp, tpa)) {
         struct arp_pkt r = {2, mine, sha, tpa, spa};
-        if (mirage_eth_write(arp->eth, NULL, sha, MIRAGE_ETHERTYPE_ARP, PKT_LEN, fill_pkt, &r) ==
-            0)
+        if (mirage_eth_write(arp->eth, NULL, sha, MIRAGE_ETHERTYPE_ARP, PKT_LEN, fill_pkt, &r) == 0)
             arp->st.replies_sent++;
     }
 }

@@ -148,8 +148,8 @@ int mirage_eth_write(struct mirage_eth *eth, const uint8_t *src, const uint8_t *
                      uint16_t ethertype, size_t size, mirage_fill_fn fill, void *ctx)
 {
     size_t mtu = mirage_eth_mtu(eth);
-    struct eth_fill f = {src ? src : mirage_eth_mac(eth), dst, ethertype, size ? size : mtu,
-                         fill, ctx};
+    struct eth_fill f = {
+        src ? src : mirage_eth_mac(eth), dst, ethertype, size ? size : mtu, fill, ctx};
     int r;
 
     if (f.size > mtu) {

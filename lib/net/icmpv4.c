@@ -9,13 +9,13 @@
 
 MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
 
-#define HLEN 8
+#define HLEN      8
 #define QUOTE_MAX (60 + 8) /* the offending header (with options) and 8 payload bytes */
 
 struct mirage_icmpv4 {
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4_config cfg;
-    uint64_t tokens_ns;   /* the bucket, in nanoseconds of credit */
+    uint64_t tokens_ns; /* the bucket, in nanoseconds of credit */
     uint64_t refilled_at;
     mirage_icmpv4_echo_fn echo_fn;
     void *echo_ctx;
@@ -89,8 +89,8 @@ static int send_msg(struct mirage_icmpv4 *icmp, uint32_t dst, int ttl, struct ms
     struct mirage_csum c = MIRAGE_CSUM_INIT;
     uint8_t h[HLEN];
     struct mirage_iovec iov = {data, len};
-    struct mirage_ipv4_out out = {.dst = dst, .proto = MIRAGE_IPV4_PROTO_ICMP, .ttl = ttl,
-                                  .size = HLEN};
+    struct mirage_ipv4_out out = {
+        .dst = dst, .proto = MIRAGE_IPV4_PROTO_ICMP, .ttl = ttl, .size = HLEN};
 
     m->csum = 0;
     fill_hdr(m, h, sizeof(h));
@@ -100,11 +100,11 @@ static int send_msg(struct mirage_icmpv4 *icmp, uint32_t dst, int ttl, struct ms
     return mirage_ipv4_write(icmp->ip, &out, fill_hdr, m, &iov, 1);
 }
 
-static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx,
-                         uint8_t type, uint8_t code, uint32_t rest, struct cursor *c)
+static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx, uint8_t type,
+                         uint8_t code, uint32_t rest, struct cursor *c)
 {
-    struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, c->p + c->off,
-                                    cur_left(c)};
+    struct mirage_icmpv4_error e = {rx->src,        type,          code,
+                                    (uint16_t)rest, c->p + c->off, cur_left(c)};
     uint8_t proto;
 
     icmp->st.errors_rx++;
@@ -146,8 +146,9 @@ void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
     case MIRAGE_ICMP_ECHO_REPLY:
         icmp->st.echo_replies_rx++;
         if (icmp->echo_fn) {
-            struct mirage_icmpv4_echo e = {rx->src, (uint16_t)(rest >> 16), (uint16_t)rest,
-                                           rx->ttl, c.p + c.off, cur_left(&c)};
+            struct mirage_icmpv4_echo e = {rx->src,        (uint16_t)(rest >> 16),
+                                           (uint16_t)rest, rx->ttl,
+                                           c.p + c.off,    cur_left(&c)};
             icmp->echo_fn(icmp->echo_ctx, &e);
         }
         break;
@@ -188,8 +189,7 @@ int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
 
     /* RFC 1122 3.2.2: never about broadcasts, multicasts or ICMP errors. */
     if (!mirage_ipv4_is_local(icmp->ip, rx->dst) || rx->dst == MIRAGE_IPV4_BROADCAST ||
-        mirage_ipv4_src(icmp->ip, rx->src) != rx->dst || rx->src == 0 ||
-        (rx->src >> 28) == 0xe)
+        mirage_ipv4_src(icmp->ip, rx->src) != rx->dst || rx->src == 0 || (rx->src >> 28) == 0xe)
         return MIRAGE_EINVAL;
     if (rx->proto == MIRAGE_IPV4_PROTO_ICMP && rx->len > 0 &&
         rx->payload[0] != MIRAGE_ICMP_ECHO_REQUEST && rx->payload[0] != MIRAGE_ICMP_ECHO_REPLY)
@@ -206,8 +206,8 @@ int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
     return r;
 }
 
-int mirage_icmpv4_ping(struct mirage_icmpv4 *icmp, uint32_t dst, uint16_t id, uint16_t seq,
-                       int ttl, const void *data, size_t len)
+int mirage_icmpv4_ping(struct mirage_icmpv4 *icmp, uint32_t dst, uint16_t id, uint16_t seq, int ttl,
+                       const void *data, size_t len)
 {
     struct msg m = {MIRAGE_ICMP_ECHO_REQUEST, 0, (uint32_t)id << 16 | seq, 0};
 

@@ -13,8 +13,8 @@
 MIRAGE_LOG_SOURCE(ipv4_log, "ipv4", "IPv4 layer");
 
 #define MAX_PAYLOAD (MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN)
-#define FLAG_DF 0x4000
-#define FLAG_MF 0x2000
+#define FLAG_DF     0x4000
+#define FLAG_MF     0x2000
 
 struct mirage_ipv4 {
     struct mirage_eth *eth;
@@ -301,8 +301,7 @@ static size_t iov_total(const struct mirage_iovec *iov, size_t n)
 }
 
 /* Copies bytes [off, off + len) of the iovecs into (dst). */
-static void iov_copy(uint8_t *dst, const struct mirage_iovec *iov, size_t n, size_t off,
-                     size_t len)
+static void iov_copy(uint8_t *dst, const struct mirage_iovec *iov, size_t n, size_t off, size_t len)
 {
     for (size_t i = 0; i < n && len > 0; i++) {
         if (off >= iov[i].len) {
@@ -363,8 +362,7 @@ static int fill_fragment(void *ctx, uint8_t *buf, size_t size)
 }
 
 /* Sends one frame of (size) bytes of IP to the datagram's next hop. */
-static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size, mirage_fill_fn fill,
-                  void *ctx)
+static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size, mirage_fill_fn fill, void *ctx)
 {
     uint32_t hop = dst;
 
@@ -372,8 +370,8 @@ static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size, mirage_fill
         return mirage_eth_write(ip->eth, NULL, mirage_eth_broadcast, MIRAGE_ETHERTYPE_IPV4, size,
                                 fill, ctx);
     if (is_multicast(dst)) {
-        uint8_t mac[6] = {0x01, 0x00, 0x5e, (uint8_t)((dst >> 16) & 0x7f), (uint8_t)(dst >> 8),
-                          (uint8_t)dst};
+        uint8_t mac[6] = {
+            0x01, 0x00, 0x5e, (uint8_t)((dst >> 16) & 0x7f), (uint8_t)(dst >> 8), (uint8_t)dst};
         return mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV4, size, fill, ctx);
     }
     if (ip->cfg.addr == 0 || (dst & ip->mask) != (ip->cfg.addr & ip->mask)) {
@@ -402,14 +400,14 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
 
     if ((out->size && fill == NULL) || out->size > MAX_PAYLOAD || rest > MAX_PAYLOAD)
         return counted(ip, out->size > MAX_PAYLOAD || rest > MAX_PAYLOAD ? MIRAGE_EMSGSIZE
-                                                                           : MIRAGE_EINVAL);
+                                                                         : MIRAGE_EINVAL);
     if (!(out->flags & MIRAGE_IPV4_SRC_SET) && t.src == 0)
         t.src = ip->cfg.addr;
     t.ttl = out->ttl > 0 ? (uint8_t)(out->ttl > 255 ? 255 : out->ttl) : ip->cfg.ttl;
     t.id = ip->next_id++;
     if (out->size + rest <= room)
-        return counted(ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, fill_whole,
-                                  &t));
+        return counted(ip,
+                       output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, fill_whole, &t));
     /* Too big for one frame, or it may be: run fill aside to learn its size. */
     if (out->size) {
         if (ip->scratch == NULL && (ip->scratch = malloc(MAX_PAYLOAD)) == NULL)

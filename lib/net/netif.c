@@ -1,4 +1,5 @@
-/* netif.c: frames in and out of one network device: a batched receive fiber and a transmit buffer. */
+/* netif.c: frames in and out of one network device: a batched receive fiber and a transmit buffer.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,16 +10,16 @@
 
 MIRAGE_LOG_SOURCE(netif_log, "netif", "network interfaces");
 
-#define RX_BATCH 32
+#define RX_BATCH         32
 #define BATCHES_PER_TURN 8 /* then other fibers get a turn */
 
 struct mirage_netif_state {
-    uint8_t *tx;          /* one frame, filled in place */
-    uint8_t *rx;          /* RX_BATCH frames */
+    uint8_t *tx; /* one frame, filled in place */
+    uint8_t *rx; /* RX_BATCH frames */
     struct mirage_fiber *fiber;
     mirage_netif_rx_fn rx_fn;
     void *rx_ctx;
-    int writing;          /* a fill is running: catches re-entry */
+    int writing; /* a fill is running: catches re-entry */
     struct mirage_netif_stats st;
 };
 

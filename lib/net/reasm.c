@@ -1,4 +1,5 @@
-/* reasm.c: IPv4 fragment reassembly: bounded LRU cache, at most 16 fragments, 10 s, overlap drops all. */
+/* reasm.c: IPv4 fragment reassembly: bounded LRU cache, at most 16 fragments, 10 s, overlap drops
+ * all. */
 #include "reasm.h"
 
 #include <stdlib.h>
@@ -104,8 +105,7 @@ static void complete(struct reasm_cache *rc, struct reasm_entry *e,
     uint8_t *buf, hdr[60];
     struct mirage_ipv4_rx rx;
 
-    if (!e->have_first || e->end == 0 || e->tail->off + e->tail->len != e->end ||
-        e->runs != 1)
+    if (!e->have_first || e->end == 0 || e->tail->off + e->tail->len != e->end || e->runs != 1)
         return;
     buf = malloc(e->end);
     if (buf == NULL) {
@@ -115,8 +115,8 @@ static void complete(struct reasm_cache *rc, struct reasm_entry *e,
     for (const struct chunk *c = e->head; c; c = c->next)
         memcpy(buf + c->off, c->data, c->len);
     memcpy(hdr, e->hdr, e->hdr_len);
-    rx = (struct mirage_ipv4_rx){e->src, e->dst, e->proto, e->ttl, e->tos, hdr, e->hdr_len,
-                                 buf, e->end};
+    rx = (struct mirage_ipv4_rx){e->src, e->dst,     e->proto, e->ttl, e->tos,
+                                 hdr,    e->hdr_len, buf,      e->end};
     rc->completed++;
     /* Delivery may send (an echo reply) or reenter: the entry is gone by then. */
     destroy(rc, e);
@@ -193,13 +193,13 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
     struct chunk *p = e->tail, *nc;
     while (p && p->off > off)
         p = p->prev;
-    if ((p && p->off + p->len > off) || ((p ? p->next : e->head) &&
-                                          (p ? p->next : e->head)->off < off + len)) {
+    if ((p && p->off + p->len > off) ||
+        ((p ? p->next : e->head) && (p ? p->next : e->head)->off < off + len)) {
         drop(rc, e, "overlapping fragments");
         return;
     }
-    if ((e->end && off + len > e->end) || (!more && e->tail && e->tail->off + e->tail->len >
-                                                                   off + len)) {
+    if ((e->end && off + len > e->end) ||
+        (!more && e->tail && e->tail->off + e->tail->len > off + len)) {
         drop(rc, e, "a fragment past the end");
         return;
     }
@@ -231,8 +231,8 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
     e->bytes += cost;
     rc->bytes += cost;
     e->chunks++;
-    e->runs = e->runs + 1 - (p && p->off + p->len == off) -
-              (nc->next && off + len == nc->next->off);
+    e->runs =
+        e->runs + 1 - (p && p->off + p->len == off) - (nc->next && off + len == nc->next->off);
     if (e->runs > MIRAGE_IPV4_REASM_FRAGMENTS || e->chunks > CHUNKS_MAX) {
         drop(rc, e, "more than 16 separate fragments");
         return;

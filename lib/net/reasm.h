@@ -1,4 +1,5 @@
-/* reasm.h: IPv4 reassembly as MirageOS's: an LRU cache bounded in bytes, 16 fragments, 10 s, no overlap. */
+/* reasm.h: IPv4 reassembly as MirageOS's: an LRU cache bounded in bytes, 16 fragments, 10 s, no
+ * overlap. */
 #ifndef NET_REASM_H
 #define NET_REASM_H
 

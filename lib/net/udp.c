@@ -161,8 +161,11 @@ int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out 
     uint8_t hb[MIRAGE_UDP_HLEN];
     struct mirage_csum c = MIRAGE_CSUM_INIT;
     uint32_t src;
-    struct mirage_ipv4_out io = {.dst = out->dst, .proto = MIRAGE_IPV4_PROTO_UDP,
-                                 .src = out->src, .ttl = out->ttl, .flags = out->ip_flags,
+    struct mirage_ipv4_out io = {.dst = out->dst,
+                                 .proto = MIRAGE_IPV4_PROTO_UDP,
+                                 .src = out->src,
+                                 .ttl = out->ttl,
+                                 .flags = out->ip_flags,
                                  .size = MIRAGE_UDP_HLEN};
     int r;
 
@@ -193,11 +196,11 @@ int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out 
     return r;
 }
 
-int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst,
-                       uint16_t dst_port, int ttl, const void *data, size_t len)
+int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
+                       int ttl, const void *data, size_t len)
 {
-    struct mirage_udpv4_out out = {.src_port = src_port, .dst = dst, .dst_port = dst_port,
-                                   .ttl = ttl};
+    struct mirage_udpv4_out out = {
+        .src_port = src_port, .dst = dst, .dst_port = dst_port, .ttl = ttl};
     struct mirage_iovec iov = {data, len};
 
     return mirage_udpv4_writev(udp, &out, &iov, 1);

@@ -1,4 +1,5 @@
-/* fuzz_arp.c: ARP packets (a series of them) into the cache: no crash, bounded queues, sane answers. */
+/* fuzz_arp.c: ARP packets (a series of them) into the cache: no crash, bounded queues, sane
+ * answers. */
 #include "net_fuzz.h"
 
 /* Input: records of [1 byte: action][28 bytes: an ARP packet]. Actions also

@@ -6,8 +6,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_stack *s = fz_stack();
-    static const uint8_t hdr[20] = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1,
-                                    10, 0, 0, 2};
+    static const uint8_t hdr[20] = {0x45, 0, 0,  0, 0, 0, 0,  0, 64, 1,
+                                    0,    0, 10, 0, 0, 1, 10, 0, 0,  2};
     struct mirage_ipv4_rx rx;
     uint8_t *p;
 
@@ -20,8 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p[2] = (uint8_t)(c >> 8);
         p[3] = (uint8_t)c;
     }
-    rx = (struct mirage_ipv4_rx){(data[0] & 2) ? 0xffffffffu : 0x0a000001u, 0x0a000002u, 1, 64,
-                                 0, hdr, 20, p, size - 1};
+    rx = (struct mirage_ipv4_rx){
+        (data[0] & 2) ? 0xffffffffu : 0x0a000001u, 0x0a000002u, 1, 64, 0, hdr, 20, p, size - 1};
     mirage_icmpv4_input(s->icmp, &rx);
     if (data[0] & 4)
         mirage_icmpv4_unreachable(s->icmp, MIRAGE_ICMP_UNREACH_PORT, &rx);

@@ -6,8 +6,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct fz_stack *s = fz_stack();
-    static const uint8_t hdr[20] = {0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1,
-                                    10, 0, 0, 2};
+    static const uint8_t hdr[20] = {0x45, 0, 0,  0, 0, 0, 0,  0, 64, 17,
+                                    0,    0, 10, 0, 0, 1, 10, 0, 0,  2};
     uint32_t dst = (size && (data[0] & 4)) ? 0xffffffffu : 0x0a000002u;
     struct mirage_ipv4_rx rx;
     uint8_t *p;

@@ -1,4 +1,5 @@
-/* net_fuzz.h: a platform and a whole lib/net IPv4 stack on a sink device, for the network fuzzers. */
+/* net_fuzz.h: a platform and a whole lib/net IPv4 stack on a sink device, for the network fuzzers.
+ */
 #ifndef NET_FUZZ_H
 #define NET_FUZZ_H
 

@@ -26,7 +26,7 @@ struct dir {
     int from;
     struct frame *head, *tail; /* in flight, sorted by (at), ties in write order */
     size_t in_flight;
-    uint64_t busy_until;       /* serialisation at rate_bps */
+    uint64_t busy_until; /* serialisation at rate_bps */
     struct mirage_timer timer;
     struct simlink_stats st;
 };
@@ -323,8 +323,8 @@ __attribute__((weak)) int mirage_net_write(mirage_handle_t h, const uint8_t *buf
     return MIRAGE_EINVAL;
 }
 
-__attribute__((weak)) int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames,
-                                           size_t n, size_t *got)
+__attribute__((weak)) int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n,
+                                           size_t *got)
 {
     (void)h, (void)frames, (void)n;
     *got = 0;

@@ -1,4 +1,5 @@
-/* link.h: a deterministic in-process Ethernet link with seeded impairments, for network stack tests. */
+/* link.h: a deterministic in-process Ethernet link with seeded impairments, for network stack
+ * tests. */
 #ifndef TESTS_NET_LINK_H
 #define TESTS_NET_LINK_H
 
@@ -41,7 +42,7 @@
 struct simlink_config {
     uint64_t seed;
     uint32_t drop_ppm, corrupt_ppm, dup_ppm, reorder_ppm; /* per million frames */
-    uint64_t delay_ns;   /* one-way latency */
+    uint64_t delay_ns;                                    /* one-way latency */
     uint64_t jitter_ns;  /* uniform extra latency (may reorder too) */
     uint64_t reorder_ns; /* extra latency of a reordered frame; 0: 2 * delay + 1 ms */
     uint64_t rate_bps;   /* bits per second; 0: infinite */
@@ -50,8 +51,8 @@ struct simlink_config {
 };
 
 struct simlink_stats {
-    uint64_t written;    /* frames written by this side */
-    uint64_t delivered;  /* frames delivered to the other side (duplicates included) */
+    uint64_t written;   /* frames written by this side */
+    uint64_t delivered; /* frames delivered to the other side (duplicates included) */
     uint64_t dropped, corrupted, duplicated, reordered, overflowed, filtered;
 };
 

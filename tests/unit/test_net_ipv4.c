@@ -386,9 +386,13 @@ static void test_arp_gratuitous(void)
 /* UDP over a lossy, reordering, duplicating link: what arrives is intact. */
 static void test_udp_lossy(void)
 {
-    struct simlink_config cfg = {.seed = 15, .drop_ppm = 50000, .reorder_ppm = 50000,
-                                 .dup_ppm = 50000, .corrupt_ppm = 50000,
-                                 .delay_ns = MIRAGE_MS(1), .jitter_ns = MIRAGE_US(300)};
+    struct simlink_config cfg = {.seed = 15,
+                                 .drop_ppm = 50000,
+                                 .reorder_ppm = 50000,
+                                 .dup_ppm = 50000,
+                                 .corrupt_ppm = 50000,
+                                 .delay_ns = MIRAGE_MS(1),
+                                 .jitter_ns = MIRAGE_US(300)};
     struct simlink *l = simlink_new(&cfg);
     struct node a, b;
     static struct got g;

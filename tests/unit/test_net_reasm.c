@@ -1,4 +1,5 @@
-/* test_net_reasm.c: IPv4 reassembly limits: order, overlap, 16 pieces, 10 s, the 256 KiB LRU cache. */
+/* test_net_reasm.c: IPv4 reassembly limits: order, overlap, 16 pieces, 10 s, the 256 KiB LRU cache.
+ */
 #include "check.h"
 #include "fake_platform.h"
 #include "mirage/ipv4.h"
