@@ -555,12 +555,10 @@ static void handle_ack(struct mirage_dhcp_client *c, const struct mirage_dhcp_ms
     take_lease(c, m);
     set_state(c, MIRAGE_DHCP_BOUND);
     c->deadline = at(c->lease.start, c->lease.t1_s);
-    mirage_log_info(&dhcp_log,
-                    "lease %u.%u.%u.%u/%u from %u.%u.%u.%u for %u s (renew after %u s)%s%s",
+    mirage_log_info(&dhcp_log, "lease %u.%u.%u.%u/%u from %u.%u.%u.%u for %u s (renew after %u s)",
                     c->lease.addr[0], c->lease.addr[1], c->lease.addr[2], c->lease.addr[3],
                     c->lease.prefix, c->lease.server[0], c->lease.server[1], c->lease.server[2],
-                    c->lease.server[3], (unsigned)c->lease.lease_s, (unsigned)c->lease.t1_s,
-                    c->lease.has_gateway ? ", gateway " : "", c->lease.has_gateway ? "set" : "");
+                    c->lease.server[3], (unsigned)c->lease.lease_s, (unsigned)c->lease.t1_s);
     if (c->bound)
         c->bound(c->ctx, &c->lease);
     (void)now;

@@ -139,3 +139,35 @@ uk_stop() {
 ping_received() {
     sed -n 's/.* \([0-9][0-9]*\) received.*/\1/p' <<<"$1" | tail -1
 }
+
+# ---- DHCP (stack.bats) ----
+
+# dnsmasq_start NS TAP FIRST LAST LEASE LOG: the host's dnsmasq as the DHCP
+# server of TAP inside NS, handing out FIRST..LAST (/24) for LEASE (e.g. 2m)
+# with the tap's own address as router; no DNS, no address probing. Its pid
+# file is $LOG.pid; dnsmasq_stop LOG ends it.
+dnsmasq_start() {
+    local ns=$1 tap=$2 first=$3 last=$4 lease=$5 log=$6
+    command -v dnsmasq >/dev/null || { echo "dnsmasq is missing: make deps" >&2; return 1; }
+    ip netns exec "$ns" dnsmasq --conf-file=/dev/null --port=0 --no-resolv --no-hosts \
+        --interface="$tap" --bind-interfaces --no-ping --user=root --log-dhcp --log-facility="$log" \
+        --dhcp-range="$first,$last,255.255.255.0,$lease" --dhcp-leasefile="$log.leases" \
+        --pid-file="$log.pid" 3>&- || return 1
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [ -s "$log.pid" ] && return 0
+        sleep 0.1
+    done
+    echo "dnsmasq did not start:" >&2
+    cat "$log" >&2
+    return 1
+}
+
+# dnsmasq_stop LOG: ends the dnsmasq started with LOG; never fails.
+dnsmasq_stop() {
+    local pid
+    [ -s "$1.pid" ] || return 0
+    pid=$(cat "$1.pid")
+    kill "$pid" 2>/dev/null || true
+    rm -f "$1.pid"
+}
