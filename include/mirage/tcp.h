@@ -42,8 +42,8 @@ struct mirage_tcp_ip {
                  size_t size, mirage_fill_fn fill, void *fill_ctx);
     int (*src)(void *ctx, const struct mirage_ipaddr *dst, struct mirage_ipaddr *src);
     size_t (*mtu)(void *ctx, const struct mirage_ipaddr *dst);
-    uint32_t (*pseudo)(void *ctx, const struct mirage_ipaddr *src,
-                       const struct mirage_ipaddr *dst, size_t len);
+    uint32_t (*pseudo)(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
+                       size_t len);
 };
 
 /* ---- an instance -------------------------------------------------------- */
@@ -62,7 +62,7 @@ struct mirage_tcp_config {
     unsigned max_retries;  /* retransmissions of one segment before giving up (default 12) */
     unsigned syn_retries;  /* SYN / SYN-ACK retransmissions (default 5) */
     int no_sack, no_timestamps, no_wscale; /* turn an option off (tests) */
-    uint16_t port_lo, port_hi; /* ephemeral range (default 49152..65535) */
+    uint16_t port_lo, port_hi;             /* ephemeral range (default 49152..65535) */
 };
 
 struct mirage_tcp; /* opaque */
@@ -92,8 +92,7 @@ int mirage_tcp_listener_open(struct mirage_tcp *t, uint16_t port,
 /* Waits for an established connection. Returns 0 with *out (peer and
  * peer_port may be NULL), MIRAGE_ETIMEDOUT or MIRAGE_ECANCELED. */
 int mirage_tcp_listener_accept(struct mirage_tcp_listener *l, struct mirage_flow **out,
-                               struct mirage_ipaddr *peer, uint16_t *peer_port,
-                               uint64_t deadline);
+                               struct mirage_ipaddr *peer, uint16_t *peer_port, uint64_t deadline);
 
 /* Stops listening: connections not yet accepted are reset and freed. */
 void mirage_tcp_listener_close(struct mirage_tcp_listener *l);
@@ -117,23 +116,22 @@ int mirage_tcp_set_keepalive(struct mirage_flow *f, uint64_t after, uint64_t int
 
 /* The local and remote endpoints of (f). */
 int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,
-                         uint16_t *local_port, struct mirage_ipaddr *remote,
-                         uint16_t *remote_port);
+                         uint16_t *local_port, struct mirage_ipaddr *remote, uint16_t *remote_port);
 
 /* Counters of one connection, for tests and benchmarks. */
 struct mirage_tcp_conn_stats {
-    int state;                  /* enum in lib/net/tcp_internal.h; see mirage_tcp_state_name */
+    int state; /* enum in lib/net/tcp_internal.h; see mirage_tcp_state_name */
     uint32_t mss, cwnd, ssthresh, snd_wnd, rcv_wnd;
     uint64_t srtt_ns, rto_ns;
     uint64_t segs_in, segs_out, bytes_in, bytes_out;
-    uint64_t retransmits;       /* segments sent again */
-    uint64_t sack_retransmits;  /* of which chosen by the SACK scoreboard */
-    uint64_t fast_recoveries;   /* entered loss recovery on duplicate ACKs / SACK */
-    uint64_t sack_recoveries;   /* of those, with SACK in use */
+    uint64_t retransmits;      /* segments sent again */
+    uint64_t sack_retransmits; /* of which chosen by the SACK scoreboard */
+    uint64_t fast_recoveries;  /* entered loss recovery on duplicate ACKs / SACK */
+    uint64_t sack_recoveries;  /* of those, with SACK in use */
     uint64_t rto_timeouts;
-    uint64_t lost_retransmits;  /* retransmissions found lost by later SACKs */
+    uint64_t lost_retransmits; /* retransmissions found lost by later SACKs */
     uint64_t dupacks, ooo_segments, zero_window_probes, keepalive_probes;
-    int sack, timestamps;       /* negotiated */
+    int sack, timestamps; /* negotiated */
     uint8_t snd_wscale, rcv_wscale;
 };
 int mirage_tcp_conn_stats(const struct mirage_flow *f, struct mirage_tcp_conn_stats *st);
@@ -141,9 +139,9 @@ const char *mirage_tcp_state_name(int state);
 
 /* Counters of an instance. */
 struct mirage_tcp_stats {
-    uint64_t conns;          /* connection records alive (any state, TIME_WAIT included) */
-    uint64_t time_wait;      /* of which in TIME_WAIT */
-    uint64_t heap;           /* bytes TCP has allocated and not yet freed */
+    uint64_t conns;     /* connection records alive (any state, TIME_WAIT included) */
+    uint64_t time_wait; /* of which in TIME_WAIT */
+    uint64_t heap;      /* bytes TCP has allocated and not yet freed */
     uint64_t active_opens, passive_opens, resets_sent, resets_received;
     uint64_t syn_cookies_sent, syn_cookies_accepted;
     uint64_t challenge_acks, bad_checksums, bad_segments, listen_drops;
@@ -171,23 +169,22 @@ struct mirage_tcp_seg {
     uint8_t flags;
     uint16_t wnd;
     uint16_t urg;
-    uint16_t mss;       /* 0: no MSS option */
-    int wscale;         /* -1: no window scale option, else 0..14 */
-    int sack_ok;        /* SACK-permitted seen */
+    uint16_t mss; /* 0: no MSS option */
+    int wscale;   /* -1: no window scale option, else 0..14 */
+    int sack_ok;  /* SACK-permitted seen */
     int has_ts;
     uint32_t tsval, tsecr;
-    unsigned nsack;     /* SACK blocks (up to 4) */
+    unsigned nsack; /* SACK blocks (up to 4) */
     struct mirage_tcp_sack_block sack[4];
     const uint8_t *data;
-    size_t len;         /* payload bytes */
+    size_t len; /* payload bytes */
 };
 
 /* Parses a segment (header, options, payload) of (len) bytes. Returns 0 or
  * MIRAGE_EINVAL with (err) naming the problem; options that are malformed
  * make the segment invalid, unknown ones are skipped. The checksum is not
  * checked here (mirage_tcp_checksum). */
-int mirage_tcp_parse(const uint8_t *buf, size_t len, struct mirage_tcp_seg *seg,
-                     const char **err);
+int mirage_tcp_parse(const uint8_t *buf, size_t len, struct mirage_tcp_seg *seg, const char **err);
 
 /* The checksum of (seg, len) with pseudo-header sum (pseudo): 0 over a
  * segment whose stored checksum is right. */

@@ -303,8 +303,8 @@ void tcp_hash_tuple(const uint8_t key[32], const struct mirage_ipaddr *local, ui
                     uint8_t out[32])
 {
     br_sha256_context h;
-    uint8_t ports[8] = {(uint8_t)(lport >> 8),  (uint8_t)lport,        (uint8_t)(rport >> 8),
-                        (uint8_t)rport,         (uint8_t)(extra >> 24), (uint8_t)(extra >> 16),
+    uint8_t ports[8] = {(uint8_t)(lport >> 8), (uint8_t)lport,         (uint8_t)(rport >> 8),
+                        (uint8_t)rport,        (uint8_t)(extra >> 24), (uint8_t)(extra >> 16),
                         (uint8_t)(extra >> 8), (uint8_t)extra};
 
     br_sha256_init(&h);
@@ -361,8 +361,8 @@ static int pick_port(struct tcp_conn *c)
             continue;
         if (tcp_lookup(t, &c->local, p, &c->remote, c->rport) == NULL) {
             c->lport = p;
-            t->next_port = (uint16_t)(t->cfg.port_lo + (p - t->cfg.port_lo + 1 +
-                                                         mirage_random_uniform(64)) % range);
+            t->next_port = (uint16_t)(t->cfg.port_lo +
+                                      (p - t->cfg.port_lo + 1 + mirage_random_uniform(64)) % range);
             return 0;
         }
     }

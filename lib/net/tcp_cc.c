@@ -84,7 +84,7 @@ const struct tcp_cc_ops tcp_newreno = {
 
 /* ---- CUBIC ---- */
 
-#define CUBIC_C 0.4
+#define CUBIC_C    0.4
 #define CUBIC_BETA 0.7
 
 static double cube_root(double x)

@@ -1,4 +1,5 @@
-/* tcp_flow.c: a connection as the application's flow: read, writev, shutdown, close; options, stats. */
+/* tcp_flow.c: a connection as the application's flow: read, writev, shutdown, close; options,
+ * stats. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,8 +18,7 @@ static void maybe_window_update(struct tcp_conn *c)
 {
     uint32_t advertised, now;
 
-    if (c->tcp == NULL || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT ||
-        c->fin_rcvd)
+    if (c->tcp == NULL || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT || c->fin_rcvd)
         return;
     advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     now = c->rcv_nxt - c->rcv.len + c->rcv_cap - c->rcv_nxt;
@@ -208,8 +208,7 @@ int mirage_tcp_set_keepalive(struct mirage_flow *f, uint64_t after, uint64_t int
 }
 
 int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,
-                         uint16_t *local_port, struct mirage_ipaddr *remote,
-                         uint16_t *remote_port)
+                         uint16_t *local_port, struct mirage_ipaddr *remote, uint16_t *remote_port)
 {
     if (!mirage_tcp_is_flow(f))
         return MIRAGE_EINVAL;

@@ -43,8 +43,8 @@ void tcp_conn_close(struct tcp_conn *c, int err)
 
 void tcp_conn_abort(struct tcp_conn *c, int err)
 {
-    if (c->tcp && c->state != TCP_CLOSED && c->state != TCP_LISTEN &&
-        c->state != TCP_TIME_WAIT && c->state != TCP_SYN_SENT) {
+    if (c->tcp && c->state != TCP_CLOSED && c->state != TCP_LISTEN && c->state != TCP_TIME_WAIT &&
+        c->state != TCP_SYN_SENT) {
         tcp_send_ctl(c, c->snd_nxt, MIRAGE_TCP_RST | MIRAGE_TCP_ACK, 0);
     }
     tcp_conn_close(c, err);
@@ -228,8 +228,7 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
         }
     }
     /* Window update (RFC 9293 3.10.7.4). */
-    if (seq_lt(c->snd_wl1, seg->seq) ||
-        (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, ack))) {
+    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, ack))) {
         c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = ack;
@@ -580,7 +579,8 @@ void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
         mirage_log_debug(&tcp_log, "dropped a segment: %s", err);
         return;
     }
-    pseudo = t->ip.pseudo ? t->ip.pseudo(t->ip.ctx, src, dst, len) : mirage_tcp_pseudo(src, dst, len);
+    pseudo =
+        t->ip.pseudo ? t->ip.pseudo(t->ip.ctx, src, dst, len) : mirage_tcp_pseudo(src, dst, len);
     if (mirage_tcp_checksum(pseudo, buf, len) != 0) {
         t->st.bad_checksums++;
         return;

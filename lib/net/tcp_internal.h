@@ -72,34 +72,34 @@ struct tcp_cc_ops;
 struct tcp_conn {
     struct mirage_flow flow; /* first: a connection is the application's flow */
     struct mirage_tcp *tcp;
-    struct tcp_conn *hnext;  /* hash chain */
+    struct tcp_conn *hnext;               /* hash chain */
     struct tcp_conn *all_prev, *all_next; /* every connection of the instance */
-    struct tcp_conn *qnext;  /* listener's queues */
-    struct tcp_listener *listener; /* while half-open or waiting for accept */
+    struct tcp_conn *qnext;               /* listener's queues */
+    struct tcp_listener *listener;        /* while half-open or waiting for accept */
     struct mirage_ipaddr local, remote;
     uint16_t lport, rport;
     uint8_t state;
-    uint8_t hashed;     /* in the table */
-    uint8_t released;   /* the application closed its flow (or never had it) */
-    uint8_t accepted;   /* handed to the application */
-    uint8_t queued;     /* on the listener's SYN queue (1) or accept queue (2) */
+    uint8_t hashed;   /* in the table */
+    uint8_t released; /* the application closed its flow (or never had it) */
+    uint8_t accepted; /* handed to the application */
+    uint8_t queued;   /* on the listener's SYN queue (1) or accept queue (2) */
     uint8_t rd_shut, wr_shut, fin_sent, fin_rcvd, fin_ooo;
     uint8_t nodelay, sack_ok, ts_ok, ws_ok, snd_wscale, rcv_wscale;
     uint8_t in_recovery; /* 0 open, 1 fast recovery, 2 after an RTO */
     uint8_t ack_now, delack_segs, rtt_timing, ka_probes_sent, persist;
-    int err;            /* set once the connection failed; reported to the application */
+    int err; /* set once the connection failed; reported to the application */
 
     /* send side */
     uint32_t iss, snd_una, snd_nxt, snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
     uint32_t fin_seq;
-    uint16_t mss;       /* segment payload size we send (options excluded) */
+    uint16_t mss; /* segment payload size we send (options excluded) */
     uint16_t peer_mss;
     struct tcp_ring snd;
     struct tcp_ranges sacked;
     uint32_t recover, high_rxt, lost_mark;
     uint32_t rxt_round; /* snd_nxt when this pass of retransmissions began */
     unsigned dupacks;
-    unsigned retries;   /* consecutive RTOs */
+    unsigned retries; /* consecutive RTOs */
     uint32_t cwnd, ssthresh;
     uint32_t rtt_seq;
     uint64_t rtt_start;
@@ -124,9 +124,9 @@ struct tcp_conn {
     uint64_t ka_after, ka_interval, last_rx;
     unsigned ka_probes;
 
-    struct mirage_timer rtx_timer;  /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
-    struct mirage_timer ack_timer;  /* delayed ACK */
-    struct mirage_timer ka_timer;   /* keepalive */
+    struct mirage_timer rtx_timer;       /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
+    struct mirage_timer ack_timer;       /* delayed ACK */
+    struct mirage_timer ka_timer;        /* keepalive */
     struct mirage_cond rd_cond, wr_cond; /* readers; writers and connect */
     struct mirage_tcp_conn_stats st;
 };
@@ -138,7 +138,7 @@ struct tcp_listener {
     uint16_t port;
     unsigned backlog;
     unsigned half_open, ready;
-    struct tcp_conn *syn_q;          /* half-open (SYN_RCVD) */
+    struct tcp_conn *syn_q;               /* half-open (SYN_RCVD) */
     struct tcp_conn *acc_head, *acc_tail; /* established, not yet accepted */
     struct mirage_tcp_listen_opts opts;
     struct mirage_cond cond;
@@ -154,7 +154,7 @@ struct mirage_tcp {
     size_t hsize, nconns;
     struct tcp_listener *listeners;
     struct tcp_conn *all;
-    uint8_t secret[32];   /* RFC 6528 F() key */
+    uint8_t secret[32]; /* RFC 6528 F() key */
     uint8_t cookie_key[32];
     uint16_t next_port;
     uint64_t challenge_window; /* start of the current 1 s challenge-ACK window */
@@ -206,13 +206,13 @@ struct tcp_out {
     uint32_t seq, ack;
     uint8_t flags;
     uint16_t wnd;
-    int syn_opts;        /* SYN or SYN-ACK: MSS, wscale, SACK-permitted */
+    int syn_opts; /* SYN or SYN-ACK: MSS, wscale, SACK-permitted */
     uint16_t mss;
     int wscale, sack_ok, ts;
     uint32_t tsval, tsecr;
     const struct tcp_ranges *sack; /* SACK blocks to report */
     uint32_t first_left, first_right;
-    uint32_t data_off;   /* offset of the payload in the send ring */
+    uint32_t data_off; /* offset of the payload in the send ring */
     uint32_t len;
     const struct tcp_ring *ring;
 };

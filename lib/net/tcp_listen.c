@@ -1,4 +1,5 @@
-/* tcp_listen.c: listeners: passive opens, a bounded backlog, SYN cookies when it is full, accept. */
+/* tcp_listen.c: listeners: passive opens, a bounded backlog, SYN cookies when it is full, accept.
+ */
 #include <string.h>
 
 #include "mirage/error.h"
@@ -6,7 +7,7 @@
 #include "tcp_internal.h"
 
 #define BACKLOG_DEFAULT 128
-#define BACKLOG_MAX 65535
+#define BACKLOG_MAX     65535
 
 struct tcp_listener *tcp_listener_find(struct mirage_tcp *t, uint16_t port)
 {
@@ -104,8 +105,7 @@ void tcp_listener_established(struct tcp_conn *c)
 }
 
 int mirage_tcp_listener_accept(struct mirage_tcp_listener *base, struct mirage_flow **out,
-                               struct mirage_ipaddr *peer, uint16_t *peer_port,
-                               uint64_t deadline)
+                               struct mirage_ipaddr *peer, uint16_t *peer_port, uint64_t deadline)
 {
     struct tcp_listener *l = (struct tcp_listener *)base;
 
@@ -164,9 +164,9 @@ void mirage_tcp_listener_close(struct mirage_tcp_listener *base)
  * which the peer echoes; without timestamps the connection goes without. */
 static const uint16_t mss_table[8] = {216, 536, 1200, 1360, 1440, 1452, 1460, 8960};
 
-static uint32_t cookie_hash(struct mirage_tcp *t, const struct mirage_ipaddr *local,
-                            uint16_t lport, const struct mirage_ipaddr *remote, uint16_t rport,
-                            uint32_t peer_isn, uint32_t slot)
+static uint32_t cookie_hash(struct mirage_tcp *t, const struct mirage_ipaddr *local, uint16_t lport,
+                            const struct mirage_ipaddr *remote, uint16_t rport, uint32_t peer_isn,
+                            uint32_t slot)
 {
     uint8_t d[32];
 
@@ -195,8 +195,8 @@ static void send_cookie(struct tcp_listener *l, const struct mirage_ipaddr *src,
     for (unsigned i = 0; i < 8; i++)
         if (mss_table[i] <= peer_mss)
             idx = i;
-    o.seq = slot << 27 | cookie_hash(t, dst, seg->dst_port, src, seg->src_port, seg->seq, slot) << 3 |
-            idx;
+    o.seq = slot << 27 |
+            cookie_hash(t, dst, seg->dst_port, src, seg->src_port, seg->seq, slot) << 3 | idx;
     o.ack = seg->seq + 1;
     o.flags = MIRAGE_TCP_SYN | MIRAGE_TCP_ACK;
     o.syn_opts = 1;

@@ -65,9 +65,9 @@ static size_t options_len(const struct tcp_out *o)
     unsigned b = sack_blocks(o);
 
     if (o->syn_opts) {
-        n += 4;                /* MSS */
+        n += 4; /* MSS */
         if (o->wscale >= 0)
-            n += 4;            /* NOP, window scale */
+            n += 4; /* NOP, window scale */
         if (o->sack_ok || o->ts)
             n += o->ts ? 12 : 4; /* SACK-permitted and/or timestamps, padded */
         return n;
@@ -633,8 +633,7 @@ void tcp_enter_time_wait(struct tcp_conn *c)
     c->snd.buf = NULL;
     c->snd.len = 0;
     c->sacked.n = 0;
-    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(2 * c->tcp->cfg.msl),
-                       tcp_rtx_timer_fire);
+    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(2 * c->tcp->cfg.msl), tcp_rtx_timer_fire);
     mirage_cond_broadcast(&c->wr_cond);
     mirage_cond_broadcast(&c->rd_cond);
 }

@@ -1,4 +1,5 @@
-/* tcp_sack.c: sequence ranges, the SACK scoreboard (RFC 2018) and RFC 6675's IsLost, pipe, holes. */
+/* tcp_sack.c: sequence ranges, the SACK scoreboard (RFC 2018) and RFC 6675's IsLost, pipe, holes.
+ */
 #include <string.h>
 
 #include "mirage/error.h"

@@ -108,8 +108,7 @@ static int parse_options(struct cursor *o, struct mirage_tcp_seg *seg, const cha
     return 0;
 }
 
-int mirage_tcp_parse(const uint8_t *buf, size_t len, struct mirage_tcp_seg *seg,
-                     const char **err)
+int mirage_tcp_parse(const uint8_t *buf, size_t len, struct mirage_tcp_seg *seg, const char **err)
 {
     struct cursor c = {buf, len, 0};
     const char *dummy;

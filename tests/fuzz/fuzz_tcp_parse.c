@@ -1,4 +1,5 @@
-/* fuzz_tcp_parse.c: any bytes given to the TCP segment and option parser give a bounded view or an error. */
+/* fuzz_tcp_parse.c: any bytes given to the TCP segment and option parser give a bounded view or an
+ * error. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

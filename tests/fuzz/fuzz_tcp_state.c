@@ -1,5 +1,5 @@
-/* fuzz_tcp_state.c: TCP's state machine driven by arbitrary segments, time steps and application calls;
- * nothing crashes and every byte is freed. */
+/* fuzz_tcp_state.c: TCP's state machine driven by arbitrary segments, time steps and application
+ * calls; nothing crashes and every byte is freed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +154,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (flows[k] == NULL && l)
                 mirage_tcp_listener_accept(l, &flows[k], NULL, NULL, mirage_deadline_in(1));
             else if (flows[k] == NULL)
-                mirage_tcp_connect_flow(t, &peer, 1000, &flows[k], mirage_deadline_in(MIRAGE_MS(1)));
+                mirage_tcp_connect_flow(t, &peer, 1000, &flows[k],
+                                        mirage_deadline_in(MIRAGE_MS(1)));
             break;
         case 5:
             if (flows[k]) {

@@ -1,5 +1,6 @@
 /* tcp_harness.h: two TCP instances joined by a seeded IP-level link (loss, reordering, duplication,
- * corruption, delay, a bandwidth limit and a drop-tail queue) in the fake platform's virtual time. */
+ * corruption, delay, a bandwidth limit and a drop-tail queue) in the fake platform's virtual time.
+ */
 #ifndef TCP_HARNESS_H
 #define TCP_HARNESS_H
 

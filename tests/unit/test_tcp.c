@@ -126,8 +126,8 @@ static void test_parse(void)
 {
     struct mirage_tcp_seg s;
     const char *err = NULL;
-    uint8_t seg[60] = {0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 2, 0xa0, 0x12, 0xff, 0xff,
-                       0, 0, 0, 0,
+    uint8_t seg[60] = {0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 2, 0xa0, 0x12, 0xff, 0xff, 0, 0,
+                       0, 0,
                        /* MSS 1460, NOP, WS 7, SACK-OK, TS 5/6 */
                        2, 4, 0x05, 0xb4, 1, 3, 3, 7, 4, 2, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6};
 
@@ -235,13 +235,11 @@ static void lossy(double loss, uint64_t bytes, enum mirage_tcp_cc cc, uint64_t s
            cc == MIRAGE_TCP_CUBIC ? "cubic  " : "newreno", loss * 100, (unsigned long long)bytes,
            (double)(mirage_time_now() - t0) / 1e9, (unsigned long long)x.snd_st.retransmits,
            (unsigned long long)x.snd_st.sack_retransmits,
-           (unsigned long long)x.snd_st.sack_recoveries,
-           (unsigned long long)x.snd_st.rto_timeouts,
+           (unsigned long long)x.snd_st.sack_recoveries, (unsigned long long)x.snd_st.rto_timeouts,
            (unsigned long long)(H.dir[0].corrupted + H.dir[1].corrupted));
     check_all_freed(&H);
     harness_free(&H);
 }
-
 
 /* ---- helpers for single connections -------------------------------------------- */
 
@@ -305,8 +303,8 @@ static void put32(uint8_t *p, uint32_t v)
 /* Builds a segment (no options) with a right checksum and hands it to
  * endpoint (to) as if from (src). */
 static void inject(struct harness *h, int to, struct mirage_ipaddr src, uint16_t sport,
-                   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags,
-                   const void *data, size_t len)
+                   uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags, const void *data,
+                   size_t len)
 {
     uint8_t seg[1600] = {0};
     struct mirage_ipaddr dst = h->ep[to].addr;
@@ -358,8 +356,7 @@ static void test_refused_and_timeout(void)
     /* A silent peer: SYN retries run out (1+2+4+8+16+32 s), nothing stays. */
     H.dir[1].down = 1;
     uint64_t t0 = mirage_time_now();
-    CHECK_INT(mirage_tcp_connect_flow(H.ep[1].tcp, &dst, 9, &f, MIRAGE_FOREVER),
-              MIRAGE_ETIMEDOUT);
+    CHECK_INT(mirage_tcp_connect_flow(H.ep[1].tcp, &dst, 9, &f, MIRAGE_FOREVER), MIRAGE_ETIMEDOUT);
     CHECK_INT((mirage_time_now() - t0) / MIRAGE_SEC(1), 63);
     CHECK_INT(H.dir[1].sent, 1 + 6); /* the refused SYN, then the first SYN and 5 retries */
     /* A deadline ends it sooner. */
@@ -612,8 +609,8 @@ static void trace_tap(struct harness *h, int from, const uint8_t *seg, size_t le
     (void)h;
     if (mirage_tcp_parse(seg, len, &s, NULL) == 0)
         fprintf(stderr, "%llu %c fl %02x seq %u ack %u len %zu wnd %u nsack %u\n",
-                (unsigned long long)mirage_time_now() / 1000000, from ? 'B' : 'A', s.flags, s.seq, s.ack,
-                s.len, s.wnd, s.nsack);
+                (unsigned long long)mirage_time_now() / 1000000, from ? 'B' : 'A', s.flags, s.seq,
+                s.ack, s.len, s.wnd, s.nsack);
 }
 
 static void test_shutdown_read(void)
@@ -626,7 +623,8 @@ static void test_shutdown_read(void)
     harness_init(&H, 8, NULL, &(struct link_params){.delay = MIRAGE_MS(1)});
     l = pair(&H, 80, NULL, &srv, &cli);
     CHECK_INT(mirage_flow_shutdown(srv, MIRAGE_SHUT_RD), 0);
-    if (getenv("TRACE")) H.tap = trace_tap;
+    if (getenv("TRACE"))
+        H.tap = trace_tap;
     CHECK_INT(mirage_flow_read(srv, buf, sizeof(buf), &got, MIRAGE_FOREVER), 0);
     CHECK_INT(got, 0);
     /* More than both buffers: the receiver drops it all but keeps ACKing. */
@@ -786,7 +784,9 @@ static void test_idle_heap(void)
 
     harness_init(&H, 13, NULL, &(struct link_params){.delay = MIRAGE_MS(1)});
     dst = H.ep[0].addr;
-    CHECK_INT(mirage_tcp_listener_open(H.ep[0].tcp, 80, &(struct mirage_tcp_listen_opts){.backlog = N}, &l), 0);
+    CHECK_INT(mirage_tcp_listener_open(H.ep[0].tcp, 80,
+                                       &(struct mirage_tcp_listen_opts){.backlog = N}, &l),
+              0);
     a.l = l;
     h0 = tstats(&H, 0).heap + tstats(&H, 1).heap;
     for (int i = 0; i < N; i++) {
