@@ -19,4 +19,9 @@ extern const struct hvt_boot_info *hvt_boot;
 /* net.c: the handles with a frame waiting in their RX ring. */
 mirage_handle_set_t hvt_net_ready(void);
 
+/* net.c: kicks the tender's network thread for TX frames published since the
+ * last call, unless (handed_over): the guest is about to yield, and the
+ * tender drains every TX ring when it does. */
+void hvt_net_kick(int handed_over);
+
 #endif

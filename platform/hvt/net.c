@@ -9,8 +9,13 @@ struct nic {
     uint8_t *area;
     uint32_t tx_prod, rx_cons; /* our own indices; the ring holds the published copies */
     uint32_t kicked;           /* the tender's sleep epoch we last kicked */
+    int kick_due;              /* TX frames published since the last kick check */
     uint32_t max_frame;
 };
+
+/* At most this many published TX frames wait for the guest's next yield
+ * rather than a kick. */
+#define TX_KICK_DEFER_MAX 8
 
 static struct nic nics[HVT_MAX_DEVS];
 static uint64_t acquired;
@@ -94,7 +99,15 @@ static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, si
     *sent = i;
     if (i > 0) {
         store_rel(&c->hdr->tx_prod, c->tx_prod);
-        kick(c);
+        /* A few frames wait for hvt_net_kick(): if the guest runs out of work
+         * next, its yield exit hands them over anyway and a kick (an exit of
+         * its own) is wasted. More are a burst the tender must start on now. */
+        if (c->tx_prod - load_acq(&c->hdr->tx_cons) >= TX_KICK_DEFER_MAX) {
+            kick(c);
+            c->kick_due = 0;
+        } else {
+            c->kick_due = 1;
+        }
     }
     return rc;
 }
@@ -163,6 +176,20 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
 
     *read_size = rc == 0 ? f.len : 0;
     return rc;
+}
+
+void hvt_net_kick(int handed_over)
+{
+    uint64_t left = acquired;
+
+    while (left) {
+        struct nic *c = &nics[__builtin_ctzll(left)];
+
+        left &= left - 1;
+        if (c->kick_due && !handed_over)
+            kick(c);
+        c->kick_due = 0;
+    }
 }
 
 mirage_handle_set_t hvt_net_ready(void)

@@ -27,6 +27,7 @@ struct nic {
     uint32_t max_frame;
     int full;    /* the RX ring had no room left */
     int rx_lock; /* held by whichever thread fills the RX ring: rx_prod and full are its */
+    int tx_lock; /* held by whichever thread drains the TX ring: tx_cons is its */
 };
 
 struct hvt_net {
@@ -80,7 +81,7 @@ static unsigned tx_drain(struct nic *c)
         /* A tap that cannot take the frame drops it, as a wire would. */
         if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0 && errno == EINTR)
             continue;
-        c->tx_cons = idx + 1;
+        __atomic_store_n(&c->tx_cons, idx + 1, __ATOMIC_RELAXED); /* pending() reads it */
     }
     if (avail)
         store_rel(&c->hdr->tx_cons, c->tx_cons);
@@ -125,12 +126,26 @@ static unsigned rx_fill_try(struct nic *c)
     return got;
 }
 
+/* tx_drain() by whichever thread gets there first: the I/O thread, or the
+ * vCPU thread when the guest yields, so that an answer leaves at the latest
+ * with the guest's exit even when the I/O thread sleeps or waits for a CPU. */
+static unsigned tx_drain_try(struct nic *c)
+{
+    unsigned sent;
+
+    if (__atomic_exchange_n(&c->tx_lock, 1, __ATOMIC_ACQUIRE))
+        return 0;
+    sent = tx_drain(c);
+    __atomic_store_n(&c->tx_lock, 0, __ATOMIC_RELEASE);
+    return sent;
+}
+
 static int pending(struct hvt_net *net)
 {
     for (unsigned i = 0; i < net->n; i++) {
         struct nic *c = &net->nics[i];
 
-        if (load_acq(&c->hdr->tx_prod) != c->tx_cons)
+        if (load_acq(&c->hdr->tx_prod) != __atomic_load_n(&c->tx_cons, __ATOMIC_RELAXED))
             return 1;
         if (__atomic_load_n(&c->full, __ATOMIC_RELAXED) &&
             load_acq(&c->hdr->rx_prod) - load_acq(&c->hdr->rx_cons) < HVT_RING_SLOTS)
@@ -190,7 +205,7 @@ static void *io_thread(void *arg)
         unsigned work = 0;
 
         for (unsigned i = 0; i < net->n; i++)
-            work += tx_drain(&net->nics[i]) + rx_fill_try(&net->nics[i]);
+            work += tx_drain_try(&net->nics[i]) + rx_fill_try(&net->nics[i]);
         if (work) {
             wake_vcpu(net);
             idle_since = 0;
@@ -240,6 +255,8 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
     struct hvt_net *net = vm->net;
     uint64_t start = now_ns(), junk, one = 1;
 
+    for (unsigned i = 0; i < net->n; i++)
+        tx_drain_try(&net->nics[i]);
     for (;;) {
         struct pollfd pfd[HVT_MAX_DEVS + 1];
         uint64_t spent, left;
@@ -287,6 +304,8 @@ void hvt_net_flush(struct hvt_vm *vm)
 
     if (!net)
         return;
+    for (unsigned i = 0; i < net->n; i++)
+        tx_drain_try(&net->nics[i]);
     for (int tries = 0; tries < 4000; tries++) { /* at most ~0.2 s */
         unsigned left = 0;
 
