@@ -75,7 +75,9 @@ struct hvt_hc_block {
  * in (sleeping) of every device (0 while awake). After publishing TX frames,
  * or after consuming RX frames while (rx_blocked) is set, the guest issues a
  * full fence, reads (sleeping) and, if it is non-zero and differs from the
- * epoch it last kicked, writes HVT_PORT_KICK once.
+ * epoch it last kicked, writes HVT_PORT_KICK once. The tender also drains
+ * every TX ring when the guest yields or exits, so a guest may leave a few
+ * TX frames unkicked when it is about to yield.
  */
 #define HVT_RING_SLOTS     256
 #define HVT_SLOT_SIZE      2048
