@@ -51,17 +51,17 @@ uint64_t mirage_clock_wall(void)
  * ioeventfd kick of ~35 us for the frames it sent). The spin adapts: it halves
  * each time it catches nothing (sparse traffic then pays no spin and no kick:
  * its answer leaves with the yield exit) and is back in full as soon as a
- * frame comes in within a spin's length of a yield.
+ * frame comes in within a spin's length, or the tender reports that it waited
+ * less than that in the yield.
  */
 #define YIELD_SPIN_NS  50000
 #define YIELD_SPIN_MIN 1000
-#define YIELD_EXIT_NS  100000 /* a yield exit and re-entry, with margin */
 
 static uint64_t spin_ns = YIELD_SPIN_NS;
 
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
 {
-    uint64_t start = mirage_clock_monotonic(), spin_until = 0;
+    uint64_t start = mirage_clock_monotonic(), spin_until = 0, waited = 0;
     int exited = 0;
 
     if (hvt_boot->ndevs > 0 && spin_ns > 0) {
@@ -75,8 +75,8 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         *ready = hvt_net_ready();
         now = mirage_clock_monotonic();
         if (*ready) {
-            /* Caught by the spin, or so soon after the exit that it would have been. */
-            if (!exited || now - start <= YIELD_SPIN_NS + YIELD_EXIT_NS)
+            /* Caught by the spin, or so soon that a spin would have caught it. */
+            if (!exited || waited <= YIELD_SPIN_NS)
                 spin_ns = YIELD_SPIN_NS;
             break;
         }
@@ -92,7 +92,9 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         }
         hvt_net_kick(1); /* the tender drains the TX rings when we yield */
         a.timeout_ns = deadline - now;
+        a.waited_ns = 0;
         hvt_hypercall(HVT_HC_YIELD, &a);
+        waited = a.waited_ns;
     }
     hvt_net_kick(0);
 }

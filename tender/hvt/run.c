@@ -69,7 +69,12 @@ static int hc_yield(struct hvt_vm *vm, uint64_t gpa)
         return bad(vm, HVT_HC_YIELD, "argument", gpa, sizeof(*p));
     t = p->timeout_ns;
     if (vm->net) {
+        struct timespec t0, t1;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         hvt_net_wait(vm, t);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        p->waited_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + t1.tv_nsec - t0.tv_nsec;
     } else if (t > 0) {
         struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
 

@@ -42,9 +42,12 @@ struct hvt_hc_exit {
 };
 
 /* Waits until (timeout_ns) have passed or a net device's RX ring holds a frame;
- * the guest reads its rings afterwards to learn which. */
+ * the guest reads its rings afterwards to learn which. The tender sets
+ * (waited_ns) to how long it waited: a guest may spin before its next yield
+ * when frames come that soon. */
 struct hvt_hc_yield {
     uint64_t timeout_ns;
+    uint64_t waited_ns;
 };
 
 #define HVT_BLOCK_READ  0
