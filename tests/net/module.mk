@@ -1,0 +1,17 @@
+# tests/net/module.mk: host tools and unikernels of the TCP end-to-end tests and bench/net.sh.
+# tests/net/bridge.c: a lossy userspace Ethernet bridge between two taps (seeded drop,
+# reorder, duplicate). tests/net/tcpclient.c: the host's side (streams, churn, concurrent
+# connections, request/response, throughput). tests/tcp: the tcptest unikernel, built by
+# the mirage tool like an example (direct stack on unix too).
+NET_TOOLS := $(B)/bin/netbridge $(B)/bin/tcpclient
+
+$(B)/bin/netbridge: $(B)/host/tests/net/bridge.o
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
+
+$(B)/bin/tcpclient: $(B)/host/tests/net/tcpclient.o
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lpthread
+
+ALL += $(NET_TOOLS)
+$(call example,tcptest,tests/tcp,--net=direct)

@@ -1,0 +1,459 @@
+/* tcpclient.c: the host's side of the TCP tests and benchmarks: streams, churn, many connections. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * Every subcommand prints one result line and exits 0 only if every byte
+ * checked was right; each has a time bound (--deadline SECONDS, default 120).
+ *
+ *   gen SEED BYTES                 the stream of SEED on stdout (tests/tcp/tcptest.c's)
+ *   send HOST PORT SEED BYTES      connects, sends the stream, prints the peer's answer
+ *   recv HOST PORT                 connects, reads to EOF, prints bytes, seconds, Mbit/s
+ *   churn HOST PORT N PAR          N short echo connections, PAR at a time
+ *   conns HOST PORT N              N connections open at once, each echoes its own line
+ *   rr HOST PORT N                 N 1-byte request/responses over one connection
+ *   idle HOST PORT N SECONDS       holds N connections open for SECONDS
+ *   serve-sink PORT | serve-source PORT SEED BYTES   the kernel-side peer for bench/net.sh
+ */
+
+static double deadline_s = 120;
+static double t_start;
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check_deadline(const char *what)
+{
+    if (now() - t_start > deadline_s) {
+        fprintf(stderr, "tcpclient: %s: deadline of %.0f s passed\n", what, deadline_s);
+        exit(2);
+    }
+}
+
+struct gen {
+    uint64_t x;
+    uint8_t word[8];
+    unsigned used;
+};
+
+static void gen_init(struct gen *g, uint64_t seed)
+{
+    g->x = seed * 0x9E3779B97F4A7C15ull | 1;
+    g->used = 8;
+}
+
+static void gen_fill(struct gen *g, uint8_t *buf, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (g->used == 8) {
+            uint64_t v;
+            g->x ^= g->x >> 12;
+            g->x ^= g->x << 25;
+            g->x ^= g->x >> 27;
+            v = g->x * 0x2545F4914F6CDD1Dull;
+            for (int k = 0; k < 8; k++)
+                g->word[k] = (uint8_t)(v >> (8 * k));
+            g->used = 0;
+        }
+        buf[i] = g->word[g->used++];
+    }
+}
+
+static struct sockaddr_in addr_of(const char *host, const char *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+        fprintf(stderr, "tcpclient: '%s' is not an IPv4 address\n", host);
+        exit(2);
+    }
+    return a;
+}
+
+static int dial(const struct sockaddr_in *a)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {10, 0};
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const uint8_t *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int cmd_gen(uint64_t seed, uint64_t bytes)
+{
+    uint8_t buf[65536];
+    struct gen g;
+
+    gen_init(&g, seed);
+    while (bytes > 0) {
+        size_t n = bytes < sizeof(buf) ? (size_t)bytes : sizeof(buf);
+        gen_fill(&g, buf, n);
+        if (write_all(1, buf, n) < 0)
+            return 1;
+        bytes -= n;
+    }
+    return 0;
+}
+
+static void print_rate(FILE *to, const char *what, uint64_t bytes, double secs)
+{
+    fprintf(to, "%s %llu bytes in %.3f s: %.1f Mbit/s\n", what, (unsigned long long)bytes, secs,
+           secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0);
+}
+
+/* Sends the stream and prints the peer's answer (the sink's "ok N"). */
+static int cmd_send(const struct sockaddr_in *a, uint64_t seed, uint64_t bytes)
+{
+    uint8_t buf[65536];
+    char answer[128];
+    struct gen g;
+    uint64_t left = bytes;
+    double t0 = now();
+    ssize_t n;
+    size_t got = 0;
+    int fd = dial(a);
+
+    if (fd < 0) {
+        perror("tcpclient: connect");
+        return 1;
+    }
+    gen_init(&g, seed);
+    while (left > 0) {
+        size_t k = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+        gen_fill(&g, buf, k);
+        if (write_all(fd, buf, k) < 0) {
+            perror("tcpclient: send");
+            return 1;
+        }
+        left -= k;
+        check_deadline("send");
+    }
+    shutdown(fd, SHUT_WR);
+    while (got < sizeof(answer) - 1 && (n = read(fd, answer + got, sizeof(answer) - 1 - got)) > 0)
+        got += (size_t)n;
+    double secs = now() - t0;
+    answer[got] = '\0';
+    close(fd);
+    print_rate(stdout, "sent", bytes, secs);
+    printf("answer: %s", got ? answer : "(none)\n");
+    return 0;
+}
+
+/* Reads to EOF; the data goes to stdout when (out) is set. */
+static int cmd_recv(const struct sockaddr_in *a, int out)
+{
+    uint8_t buf[65536];
+    uint64_t total = 0;
+    double t0 = now();
+    ssize_t n;
+    int fd = dial(a);
+
+    if (fd < 0) {
+        perror("tcpclient: connect");
+        return 1;
+    }
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+        if (out && write_all(1, buf, (size_t)n) < 0)
+            return 1;
+        total += (uint64_t)n;
+        check_deadline("recv");
+    }
+    if (n < 0) {
+        perror("tcpclient: recv");
+        return 1;
+    }
+    close(fd);
+    print_rate(out ? stderr : stdout, "received", total, now() - t0);
+    return 0;
+}
+
+/* One short connection: a line out, the same line back, EOF. */
+static int one_echo(const struct sockaddr_in *a, unsigned id)
+{
+    char msg[32], back[64];
+    size_t got = 0, len = (size_t)snprintf(msg, sizeof(msg), "conn %u\n", id);
+    ssize_t n;
+    int fd = dial(a), ok;
+
+    if (fd < 0)
+        return -1;
+    if (write_all(fd, msg, len) < 0 || shutdown(fd, SHUT_WR) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (got < sizeof(back) && (n = read(fd, back + got, sizeof(back) - got)) > 0)
+        got += (size_t)n;
+    ok = got == len && memcmp(back, msg, len) == 0;
+    close(fd);
+    return ok ? 0 : -1;
+}
+
+struct churn {
+    const struct sockaddr_in *a;
+    unsigned n, next, fails;
+    pthread_mutex_t mu;
+};
+
+static void *churn_worker(void *arg)
+{
+    struct churn *c = arg;
+
+    for (;;) {
+        pthread_mutex_lock(&c->mu);
+        unsigned id = c->next < c->n ? c->next++ : UINT32_MAX;
+        pthread_mutex_unlock(&c->mu);
+        if (id == UINT32_MAX || now() - t_start > deadline_s)
+            return NULL;
+        if (one_echo(c->a, id) < 0) {
+            pthread_mutex_lock(&c->mu);
+            if (c->fails++ < 5)
+                fprintf(stderr, "tcpclient: connection %u failed: %s\n", id, strerror(errno));
+            pthread_mutex_unlock(&c->mu);
+        }
+    }
+}
+
+static int cmd_churn(const struct sockaddr_in *a, unsigned n, unsigned par)
+{
+    struct churn c = {.a = a, .n = n, .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th[256];
+    double t0 = now();
+
+    if (par == 0 || par > 256)
+        par = 256;
+    for (unsigned i = 0; i < par; i++)
+        pthread_create(&th[i], NULL, churn_worker, &c);
+    for (unsigned i = 0; i < par; i++)
+        pthread_join(th[i], NULL);
+    double secs = now() - t0;
+    unsigned done = c.next < n ? c.next : n;
+    printf("churn: %u of %u connections echoed, %u failed, %.2f s, %.0f conn/s\n", done - c.fails,
+           n, c.fails, secs, secs > 0 ? done / secs : 0.0);
+    return c.fails == 0 && done == n ? 0 : 1;
+}
+
+static void raise_nofile(unsigned n)
+{
+    struct rlimit r;
+    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < n + 64) {
+        r.rlim_cur = r.rlim_max < n + 64 ? r.rlim_max : n + 64;
+        setrlimit(RLIMIT_NOFILE, &r);
+    }
+}
+
+/* N connections open at once; then each sends its own line, then each reads it back. */
+static int cmd_conns(const struct sockaddr_in *a, unsigned n)
+{
+    int *fds = calloc(n, sizeof(int));
+    unsigned ok = 0;
+    double t0 = now();
+
+    raise_nofile(n);
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = dial(a);
+        if (fds[i] < 0) {
+            fprintf(stderr, "tcpclient: connection %u: %s\n", i, strerror(errno));
+            return 1;
+        }
+        check_deadline("conns");
+    }
+    printf("conns: %u open\n", n);
+    for (unsigned i = 0; i < n; i++) {
+        char msg[32];
+        size_t len = (size_t)snprintf(msg, sizeof(msg), "connection %u\n", i);
+        if (write_all(fds[i], msg, len) < 0)
+            return 1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        char msg[32], back[64];
+        size_t len = (size_t)snprintf(msg, sizeof(msg), "connection %u\n", i), got = 0;
+        ssize_t r;
+        while (got < len && (r = read(fds[i], back + got, sizeof(back) - got)) > 0)
+            got += (size_t)r;
+        if (got == len && memcmp(back, msg, len) == 0)
+            ok++;
+        else if (ok + 5 > i)
+            fprintf(stderr, "tcpclient: connection %u echoed %zu bytes wrong\n", i, got);
+        check_deadline("conns");
+    }
+    for (unsigned i = 0; i < n; i++)
+        close(fds[i]);
+    printf("conns: %u of %u echoed correctly in %.2f s\n", ok, n, now() - t0);
+    free(fds);
+    return ok == n ? 0 : 1;
+}
+
+static int cmd_rr(const struct sockaddr_in *a, unsigned n)
+{
+    int fd = dial(a), one = 1;
+    double t0;
+    char c = 'x';
+
+    if (fd < 0) {
+        perror("tcpclient: connect");
+        return 1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    t0 = now();
+    for (unsigned i = 0; i < n; i++) {
+        if (write(fd, &c, 1) != 1 || read(fd, &c, 1) != 1) {
+            fprintf(stderr, "tcpclient: request %u failed\n", i);
+            return 1;
+        }
+        if ((i & 1023) == 0)
+            check_deadline("rr");
+    }
+    double secs = now() - t0;
+    close(fd);
+    printf("rr: %u transactions in %.3f s: %.0f /s, %.1f us each\n", n, secs, n / secs,
+           secs * 1e6 / n);
+    return 0;
+}
+
+static int cmd_idle(const struct sockaddr_in *a, unsigned n, double secs)
+{
+    int *fds = calloc(n, sizeof(int));
+
+    raise_nofile(n);
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = dial(a);
+        if (fds[i] < 0) {
+            fprintf(stderr, "tcpclient: connection %u: %s\n", i, strerror(errno));
+            return 1;
+        }
+    }
+    printf("idle: %u open\n", n);
+    fflush(stdout);
+    usleep((useconds_t)(secs * 1e6));
+    for (unsigned i = 0; i < n; i++)
+        close(fds[i]);
+    return 0;
+}
+
+static int listen_on(const char *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
+        perror("tcpclient: listen");
+        exit(2);
+    }
+    return fd;
+}
+
+/* The kernel-side servers for bench/net.sh: one connection each, then exit. */
+static int cmd_serve(const char *port, int source, uint64_t seed, uint64_t bytes)
+{
+    int l = listen_on(port), fd;
+    uint8_t buf[65536];
+    ssize_t n;
+
+    fd = accept(l, NULL, NULL);
+    if (fd < 0)
+        return 1;
+    if (source) {
+        struct gen g;
+        gen_init(&g, seed);
+        while (bytes > 0) {
+            size_t k = bytes < sizeof(buf) ? (size_t)bytes : sizeof(buf);
+            gen_fill(&g, buf, k);
+            if (write_all(fd, buf, k) < 0)
+                return 1;
+            bytes -= k;
+        }
+    } else {
+        uint64_t total = 0;
+        char msg[64];
+        while ((n = read(fd, buf, sizeof(buf))) > 0)
+            total += (uint64_t)n;
+        snprintf(msg, sizeof(msg), "ok %llu\n", (unsigned long long)total);
+        write_all(fd, msg, strlen(msg));
+    }
+    close(fd);
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: tcpclient [--deadline S] gen|send|recv|churn|conns|rr|idle|"
+                    "serve-sink|serve-source ARGS (see tests/net/tcpclient.c)\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    t_start = now();
+    if (argc > 2 && strcmp(argv[1], "--deadline") == 0) {
+        deadline_s = atof(argv[2]);
+        argc -= 2;
+        argv += 2;
+    }
+    if (argc < 2)
+        usage();
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "gen") == 0 && argc == 4)
+        return cmd_gen(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0));
+    if (strcmp(cmd, "serve-sink") == 0 && argc == 3)
+        return cmd_serve(argv[2], 0, 0, 0);
+    if (strcmp(cmd, "serve-source") == 0 && argc == 5)
+        return cmd_serve(argv[2], 1, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0));
+    if (argc < 4)
+        usage();
+    struct sockaddr_in a = addr_of(argv[2], argv[3]);
+    if (strcmp(cmd, "send") == 0 && argc == 6)
+        return cmd_send(&a, strtoull(argv[4], NULL, 0), strtoull(argv[5], NULL, 0));
+    if (strcmp(cmd, "recv") == 0 && argc == 4)
+        return cmd_recv(&a, 0);
+    if (strcmp(cmd, "recv-out") == 0 && argc == 4)
+        return cmd_recv(&a, 1);
+    if (strcmp(cmd, "churn") == 0 && argc == 6)
+        return cmd_churn(&a, (unsigned)atoi(argv[4]), (unsigned)atoi(argv[5]));
+    if (strcmp(cmd, "conns") == 0 && argc == 5)
+        return cmd_conns(&a, (unsigned)atoi(argv[4]));
+    if (strcmp(cmd, "rr") == 0 && argc == 5)
+        return cmd_rr(&a, (unsigned)atoi(argv[4]));
+    if (strcmp(cmd, "idle") == 0 && argc == 6)
+        return cmd_idle(&a, (unsigned)atoi(argv[4]), atof(argv[5]));
+    usage();
+    return 2;
+}

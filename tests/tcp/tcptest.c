@@ -1,0 +1,249 @@
+/* tcptest.c: TCP servers for the e2e tests and benchmarks: echo, sink, source, idle, control. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirage/log.h"
+#include "mirage/sched.h"
+#include "mirage/stack.h"
+#include "tcptest.h"
+
+/*
+ * Ports: 7 echoes until EOF; 9 (sink) checks what arrives against the stream
+ * of seed 1 and answers "ok N" or "bad at N"; 19 (source) sends the first
+ * --source-bytes of the stream of seed 2; 10 (idle) accepts and holds
+ * connections without a fiber; 8 (control) answers "heap" with the heap in
+ * use and "drop" by closing the idle connections. tests/net/tcpclient.c
+ * generates the same streams.
+ */
+
+#define PORT_ECHO    7
+#define PORT_CONTROL 8
+#define PORT_SINK    9
+#define PORT_IDLE    10
+#define PORT_SOURCE  19
+#define IDLE_MAX     16384
+#define CONN_STACK   (32u * 1024u)
+
+/* The byte stream of (seed): xorshift64* words, little-endian. */
+struct gen {
+    uint64_t x;
+    uint8_t word[8];
+    unsigned used;
+};
+
+static void gen_init(struct gen *g, uint64_t seed)
+{
+    g->x = seed * 0x9E3779B97F4A7C15ull | 1;
+    g->used = 8;
+}
+
+static uint8_t gen_byte(struct gen *g)
+{
+    if (g->used == 8) {
+        uint64_t v;
+        g->x ^= g->x >> 12;
+        g->x ^= g->x << 25;
+        g->x ^= g->x >> 27;
+        v = g->x * 0x2545F4914F6CDD1Dull;
+        for (int i = 0; i < 8; i++)
+            g->word[i] = (uint8_t)(v >> (8 * i));
+        g->used = 0;
+    }
+    return g->word[g->used++];
+}
+
+static struct mirage_flow *idle[IDLE_MAX];
+static unsigned nidle;
+
+static void report_heap(const char *why)
+{
+    mirage_log_app_msg(&mirage_log_app, "heap: %zu bytes in use (%s)", tcptest_heap_used(), why);
+}
+
+static void finish(struct mirage_flow *f)
+{
+    mirage_flow_shutdown(f, MIRAGE_SHUT_WR);
+    mirage_flow_close(f);
+}
+
+static int echo_conn(void *arg)
+{
+    struct mirage_flow *f = arg;
+    uint8_t buf[4096];
+    size_t got;
+
+    while (mirage_flow_read(f, buf, sizeof(buf), &got, MIRAGE_FOREVER) == 0 && got > 0)
+        if (mirage_flow_write(f, buf, got, MIRAGE_FOREVER) < 0)
+            break;
+    finish(f);
+    return 0;
+}
+
+static int sink_conn(void *arg)
+{
+    struct mirage_flow *f = arg;
+    uint8_t buf[4096];
+    char msg[64];
+    struct gen g;
+    uint64_t total = 0, bad = UINT64_MAX;
+    size_t got;
+    int r;
+
+    gen_init(&g, 1);
+    while ((r = mirage_flow_read(f, buf, sizeof(buf), &got, MIRAGE_FOREVER)) == 0 && got > 0) {
+        for (size_t i = 0; i < got; i++)
+            if (gen_byte(&g) != buf[i] && bad == UINT64_MAX)
+                bad = total + i;
+        total += got;
+    }
+    if (r < 0)
+        snprintf(msg, sizeof(msg), "error %s after %llu\n", mirage_strerror(r),
+                 (unsigned long long)total);
+    else if (bad != UINT64_MAX)
+        snprintf(msg, sizeof(msg), "bad at %llu of %llu\n", (unsigned long long)bad,
+                 (unsigned long long)total);
+    else
+        snprintf(msg, sizeof(msg), "ok %llu\n", (unsigned long long)total);
+    mirage_log_app_msg(&mirage_log_app, "sink: %.*s", (int)strlen(msg) - 1, msg);
+    mirage_flow_write(f, msg, strlen(msg), MIRAGE_FOREVER);
+    finish(f);
+    return 0;
+}
+
+static int source_conn(void *arg)
+{
+    struct mirage_flow *f = arg;
+    uint64_t left = (uint64_t)key_source_bytes.v.num;
+    uint8_t buf[4096];
+    struct gen g;
+    size_t got;
+
+    gen_init(&g, 2);
+    while (left > 0) {
+        size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = gen_byte(&g);
+        if (mirage_flow_write(f, buf, n, MIRAGE_FOREVER) < 0)
+            break;
+        left -= n;
+    }
+    mirage_log_app_msg(&mirage_log_app, "source: sent %llu bytes",
+                       (unsigned long long)((uint64_t)key_source_bytes.v.num - left));
+    mirage_flow_shutdown(f, MIRAGE_SHUT_WR);
+    while (mirage_flow_read(f, buf, sizeof(buf), &got, MIRAGE_FOREVER) == 0 && got > 0)
+        ;
+    mirage_flow_close(f);
+    return 0;
+}
+
+static int control_conn(void *arg)
+{
+    struct mirage_flow *f = arg;
+    char line[64], out[96];
+    size_t len = 0, got;
+
+    for (;;) {
+        if (mirage_flow_read(f, line + len, sizeof(line) - 1 - len, &got, MIRAGE_FOREVER) < 0 ||
+            got == 0)
+            break;
+        len += got;
+        line[len] = '\0';
+        char *nl = strchr(line, '\n');
+        if (nl == NULL) {
+            if (len == sizeof(line) - 1)
+                break; /* no command is this long */
+            continue;
+        }
+        *nl = '\0';
+        if (strcmp(line, "heap") == 0) {
+            report_heap("asked");
+            snprintf(out, sizeof(out), "heap %zu idle %u\n", tcptest_heap_used(), nidle);
+        } else if (strcmp(line, "drop") == 0) {
+            unsigned n = nidle;
+            while (nidle > 0)
+                mirage_flow_close(idle[--nidle]);
+            snprintf(out, sizeof(out), "dropped %u\n", n);
+        } else {
+            snprintf(out, sizeof(out), "unknown command\n");
+        }
+        if (mirage_flow_write(f, out, strlen(out), MIRAGE_FOREVER) < 0)
+            break;
+        len = strlen(nl + 1);
+        memmove(line, nl + 1, len + 1);
+    }
+    finish(f);
+    return 0;
+}
+
+struct server {
+    uint16_t port;
+    mirage_fiber_fn serve; /* NULL: hold the connection idle */
+    struct mirage_tcp_listener *l;
+};
+
+static int accept_loop(void *arg)
+{
+    struct server *s = arg;
+
+    for (;;) {
+        struct mirage_flow *f;
+        struct mirage_fiber *fb;
+        int r = mirage_tcp_accept(s->l, &f, NULL, NULL, MIRAGE_FOREVER);
+
+        if (r < 0) {
+            mirage_log_err(&mirage_log_app, "accept on %u: %s", s->port, mirage_strerror(r));
+            return 1;
+        }
+        if (s->serve == NULL) {
+            if (nidle < IDLE_MAX)
+                idle[nidle++] = f;
+            else
+                mirage_flow_close(f);
+            continue;
+        }
+        fb = mirage_fiber_spawn("conn", s->serve, f, CONN_STACK);
+        if (fb == NULL) {
+            mirage_flow_close(f);
+            continue;
+        }
+        mirage_fiber_detach(fb);
+    }
+}
+
+int start(struct mirage_stack *stack)
+{
+    static struct server servers[] = {
+        {PORT_ECHO, echo_conn, NULL},     {PORT_CONTROL, control_conn, NULL},
+        {PORT_SINK, sink_conn, NULL},     {PORT_IDLE, NULL, NULL},
+        {PORT_SOURCE, source_conn, NULL},
+    };
+    struct mirage_tcp_listen_opts opts = {.backlog = 1024};
+    struct mirage_fiber *fibers[5];
+    struct mirage_ipaddr addr;
+    size_t n = sizeof(servers) / sizeof(servers[0]);
+
+    for (size_t i = 0; i < n; i++) {
+        int r = mirage_tcp_listen(stack, servers[i].port, &opts, &servers[i].l);
+        if (r < 0) {
+            mirage_log_err(&mirage_log_app, "listen on %u: %s", servers[i].port,
+                           mirage_strerror(r));
+            return 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        fibers[i] = mirage_fiber_spawn("accept", accept_loop, &servers[i], 0);
+        if (fibers[i] == NULL)
+            return 1;
+    }
+    if (mirage_stack_ip_addresses(stack, &addr, 1) == 0)
+        addr = mirage_ipv4_addr(0, 0, 0, 0);
+    report_heap("boot");
+    mirage_log_app_msg(&mirage_log_app, "tcptest on %u.%u.%u.%u", addr.a[0], addr.a[1],
+                       addr.a[2], addr.a[3]);
+    /* Runs until the host stops it. */
+    for (size_t i = 0; i < n; i++)
+        mirage_fiber_join(fibers[i], NULL);
+    return 1;
+}
