@@ -1,5 +1,4 @@
-/* test_stack.c: two direct stacks over the test link: a DHCP lease from a tiny server, UDP, teardown. */
- * through stack.h. */
+/* test_stack.c: two direct stacks over the test link: a DHCP lease, UDP, errors, teardown. */
 #include <stdint.h>
 #include <string.h>
 
