@@ -526,8 +526,9 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
         case TCP_ESTABLISHED:
         case TCP_FIN_WAIT_1:
         case TCP_FIN_WAIT_2:
-            if (c->released) {
-                /* Data for an application that has closed: reset (RFC 9293 3.10.4). */
+            if (c->released && !c->queued) {
+                /* Data for an application that has closed: reset (RFC 9293 3.10.4).
+                 * One still in the accept queue has not had its application yet. */
                 tcp_conn_abort(c, MIRAGE_ECONNRESET);
                 return;
             }
