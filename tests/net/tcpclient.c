@@ -20,7 +20,7 @@
  * checked was right; each has a time bound (--deadline SECONDS, default 120).
  *
  *   gen SEED BYTES                 the stream of SEED on stdout (tests/tcp/tcptest.c's)
- *   send HOST PORT SEED BYTES      connects, sends the stream, prints the peer's answer
+ *   send HOST PORT SEED BYTES      connects, sends the stream (seed 0: zeros), prints the answer
  *   recv HOST PORT                 connects, reads to EOF, prints bytes, seconds, Mbit/s
  *   churn HOST PORT N PAR          N short echo connections, PAR at a time
  *   conns HOST PORT N              N connections open at once, each echoes its own line
@@ -59,8 +59,13 @@ static void gen_init(struct gen *g, uint64_t seed)
     g->used = 8;
 }
 
+/* Seed 0 is the stream of zeros (benchmarks: nothing to compute). */
 static void gen_fill(struct gen *g, uint8_t *buf, size_t n)
 {
+    if (g->x == 1) { /* seed 0 */
+        memset(buf, 0, n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (g->used == 8) {
             uint64_t v;

@@ -15,7 +15,9 @@
  * --source-bytes of the stream of seed 2; 10 (idle) accepts and holds
  * connections without a fiber; 8 (control) answers "heap" with the heap in
  * use and "drop" by closing the idle connections. tests/net/tcpclient.c
- * generates the same streams.
+ * generates the same streams. For bench/net.sh, where checking every byte
+ * would be what is measured, 11 (discard) only counts and answers "ok N", and
+ * 20 sends --source-bytes of zeros.
  */
 
 #define PORT_ECHO    7
@@ -23,6 +25,8 @@
 #define PORT_SINK    9
 #define PORT_IDLE    10
 #define PORT_SOURCE  19
+#define PORT_DISCARD 11
+#define PORT_ZEROS   20
 #define IDLE_MAX     16384
 #define CONN_STACK   (32u * 1024u)
 
@@ -112,18 +116,35 @@ static int sink_conn(void *arg)
     return 0;
 }
 
-static int source_conn(void *arg)
+static int discard_conn(void *arg)
 {
     struct mirage_flow *f = arg;
+    uint8_t buf[4096];
+    char msg[32];
+    uint64_t total = 0;
+    size_t got;
+
+    while (mirage_flow_read(f, buf, sizeof(buf), &got, MIRAGE_FOREVER) == 0 && got > 0)
+        total += got;
+    snprintf(msg, sizeof(msg), "ok %llu\n", (unsigned long long)total);
+    mirage_flow_write(f, msg, strlen(msg), MIRAGE_FOREVER);
+    finish(f);
+    return 0;
+}
+
+/* Sends --source-bytes of the stream of seed 2, or of zeros (zeros). */
+static int send_conn(struct mirage_flow *f, int zeros)
+{
     uint64_t left = (uint64_t)key_source_bytes.v.num;
     uint8_t buf[4096];
     struct gen g;
     size_t got;
 
     gen_init(&g, 2);
+    memset(buf, 0, sizeof(buf));
     while (left > 0) {
         size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n && !zeros; i++)
             buf[i] = gen_byte(&g);
         if (mirage_flow_write(f, buf, n, MIRAGE_FOREVER) < 0)
             break;
@@ -136,6 +157,16 @@ static int source_conn(void *arg)
         ;
     mirage_flow_close(f);
     return 0;
+}
+
+static int source_conn(void *arg)
+{
+    return send_conn(arg, 0);
+}
+
+static int zeros_conn(void *arg)
+{
+    return send_conn(arg, 1);
 }
 
 static int control_conn(void *arg)
@@ -217,10 +248,11 @@ int start(struct mirage_stack *stack)
     static struct server servers[] = {
         {PORT_ECHO, echo_conn, NULL},     {PORT_CONTROL, control_conn, NULL},
         {PORT_SINK, sink_conn, NULL},     {PORT_IDLE, NULL, NULL},
-        {PORT_SOURCE, source_conn, NULL},
+        {PORT_SOURCE, source_conn, NULL}, {PORT_DISCARD, discard_conn, NULL},
+        {PORT_ZEROS, zeros_conn, NULL},
     };
     struct mirage_tcp_listen_opts opts = {.backlog = 1024};
-    struct mirage_fiber *fibers[5];
+    struct mirage_fiber *fibers[sizeof(servers) / sizeof(servers[0])];
     struct mirage_ipaddr addr;
     size_t n = sizeof(servers) / sizeof(servers[0]);
 

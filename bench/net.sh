@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# net.sh: the direct stack's TCP/ICMP figures on unix, spt and hvt beside the Linux kernel (markdown).
+#
+# Run as root from the repository root after `make`: bench/net.sh [BYTES]
+# Throughput moves zeros (tcpclient seed 0, tcptest's discard and zeros ports) so that
+# neither end spends its time making or checking data; tcp.bats checks the bytes.
+# Per target, the tcptest unikernel (tests/tcp) on a tap in a fresh network namespace,
+# the kernel at the tap's other end; the reference is the kernel talking to itself
+# between two namespaces over veth, measured in the same run. Not a test: it prints.
+set -euo pipefail
+
+B=build
+UK=$B/uk
+T=$B/bin/tcpclient
+BYTES=${1:-268435456} # per throughput transfer (256 MiB)
+PINGS=20000
+RR=20000
+CHURN=20000
+IDLE=1000
+NS=mirage-bench-net-$$
+PIDS=()
+
+for f in "$T" "$UK/tcptest" "$UK/tcptest.spt" "$UK/tcptest.hvt" "$B/bin/mirage-spt" \
+    "$B/bin/mirage-hvt"; do
+    [ -x "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
+done
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    PIDS=()
+    ip netns del "$NS" 2>/dev/null || true
+    ip netns del "$NS-a" 2>/dev/null || true
+    ip netns del "$NS-b" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# field TEXT REGEX: the first capture of REGEX (sed -E) in TEXT.
+field() { sed -En "s|.*$2.*|\\1|p" <<<"$1" | head -1; }
+
+# ping_figures NS DST: "rate/s avg-rtt-us" of a flood ping.
+ping_figures() {
+    local out n ms avg
+    out=$(ip netns exec "$1" ping -f -q -c "$PINGS" -w 60 "$2" 2>&1)
+    n=$(field "$out" ' ([0-9]+) received')
+    ms=$(field "$out" 'time ([0-9]+)ms')
+    avg=$(field "$out" '= [0-9.]+/([0-9.]+)/')
+    awk -v n="$n" -v ms="$ms" -v avg="$avg" \
+        'BEGIN { printf "%.0f %.1f", (ms > 0 ? n * 1000 / ms : 0), avg * 1000 }'
+}
+
+mbit() { field "$1" ': ([0-9.]+) Mbit/s'; }
+
+# The kernel on both ends: two namespaces over veth.
+kernel_row() {
+    local a=$NS-a b=$NS-b out up down rr pf
+    ip netns add "$a"
+    ip netns add "$b"
+    ip link add "vb$$" netns "$a" type veth peer name "vb$$" netns "$b"
+    ip netns exec "$a" ip addr add 10.205.0.1/24 dev "vb$$"
+    ip netns exec "$b" ip addr add 10.205.0.2/24 dev "vb$$"
+    for n in "$a" "$b"; do
+        ip netns exec "$n" ip link set lo up
+        ip netns exec "$n" ip link set "vb$$" up
+    done
+    ip netns exec "$b" "$T" serve-sink 5001 &
+    PIDS+=($!)
+    sleep 0.3
+    out=$(ip netns exec "$a" "$T" send 10.205.0.2 5001 0 "$BYTES")
+    up=$(mbit "$out")
+    ip netns exec "$b" "$T" serve-source 5002 0 "$BYTES" &
+    PIDS+=($!)
+    sleep 0.3
+    out=$(ip netns exec "$a" "$T" recv 10.205.0.2 5002)
+    down=$(mbit "$out")
+    ip netns exec "$b" socat TCP-LISTEN:7,reuseaddr PIPE &
+    PIDS+=($!)
+    sleep 0.3
+    out=$(ip netns exec "$a" "$T" rr 10.205.0.2 7 "$RR")
+    rr=$(field "$out" ': ([0-9]+) /s')
+    pf=$(ping_figures "$a" 10.205.0.2)
+    printf '| Linux kernel ↔ kernel (veth) | %s | %s | %s | %s | %s | — | — |\n' \
+        "$up" "$down" "${pf% *}" "${pf#* }" "$rr"
+    cleanup
+}
+
+heap_now() {
+    in_ns timeout 10 socat -t 5 - "TCP:10.205.1.2:8" <<<"heap" | sed -n 's/^heap \([0-9]*\) .*/\1/p'
+}
+
+# unikernel_row TARGET: tcptest on TARGET, the kernel at the tap's other end.
+unikernel_row() {
+    local target=$1 log out up down rr pf acc h0 h1 per
+    log=$(mktemp)
+    ip netns add "$NS"
+    in_ns ip link set lo up
+    in_ns ip tuntap add dev tap0 mode tap
+    in_ns ip addr add 10.205.1.1/24 dev tap0
+    in_ns ip link set tap0 up
+    in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
+    local args=(--ipv4=10.205.1.2/24 "--source-bytes=$BYTES")
+    case $target in
+    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 -- "${args[@]}" >"$log" 2>&1 & ;;
+    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 "$UK/tcptest.spt" \
+        "${args[@]}" >"$log" 2>&1 & ;;
+    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 "$UK/tcptest.hvt" \
+        "${args[@]}" >"$log" 2>&1 & ;;
+    esac
+    PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do
+        grep -q "tcptest on" "$log" && break
+        sleep 0.1
+    done
+    grep -q "tcptest on" "$log" || { echo "tcptest did not start on $target:" >&2; cat "$log" >&2; }
+    # Zeros to the discard port and from the zeros port: the stack is what is measured.
+    out=$(in_ns "$T" send 10.205.1.2 11 0 "$BYTES")
+    up=$(mbit "$out")
+    out=$(in_ns "$T" recv 10.205.1.2 20)
+    down=$(mbit "$out")
+    out=$(in_ns "$T" rr 10.205.1.2 7 "$RR")
+    rr=$(field "$out" ': ([0-9]+) /s')
+    pf=$(ping_figures "$NS" 10.205.1.2)
+    out=$(in_ns "$T" churn 10.205.1.2 7 "$CHURN" 32)
+    acc=$(field "$out" ' s, ([0-9]+) conn/s')
+    h0=$(heap_now)
+    ip netns exec "$NS" "$T" idle 10.205.1.2 10 "$IDLE" 3 >/dev/null &
+    PIDS+=($!)
+    sleep 2
+    h1=$(heap_now)
+    per=$(((h1 - h0) / IDLE))
+    printf '| %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s | %s | %s B |\n' "$target" \
+        "$up" "$down" "${pf% *}" "${pf#* }" "$rr" "$acc" "$per"
+    cleanup
+    rm -f "$log"
+}
+
+echo "TCP payload $((BYTES / 1048576)) MiB per transfer; $PINGS flood pings; $RR 1-byte round trips;"
+echo "$CHURN short connections (32 in flight) for the accept rate; $IDLE idle connections for the heap."
+echo
+echo "| pair | TCP host→peer (Mbit/s) | TCP peer→host (Mbit/s) | ping -f (/s) | ping RTT avg (µs) | 1-byte RR (/s) | accepts (/s) | heap per idle conn |"
+echo "|---|---|---|---|---|---|---|---|"
+kernel_row
+for target in unix spt hvt; do
+    if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
+        echo "| hvt | (no /dev/kvm) | | | | | | |"
+        continue
+    fi
+    unikernel_row "$target"
+done
