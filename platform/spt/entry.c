@@ -107,9 +107,14 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         ts.nsec = (int64_t)(wait % 1000000000ULL);
     }
     n = spt_syscall6(SYS_epoll_pwait2, spt_boot->epoll_fd, (long)ev, SPT_MAX_DEVS, (long)&ts, 0, 0);
-    for (long i = 0; i < n; i++)
-        if (ev[i].data < SPT_MAX_DEVS)
-            set |= 1ULL << ev[i].data;
+    for (long i = 0; i < n; i++) {
+        if (ev[i].data >= SPT_MAX_DEVS)
+            continue;
+        /* A deleted tap reports an error for ever: waiting on would spin. */
+        if (ev[i].events & (SPT_EPOLLERR | SPT_EPOLLHUP))
+            spt_net_lost(ev[i].data);
+        set |= 1ULL << ev[i].data;
+    }
     *ready = set;
 }
 

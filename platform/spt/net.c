@@ -1,5 +1,41 @@
 /* net.c: Ethernet frames to and from the tap devices the tender opened. */
+#include <string.h>
+
 #include "sys.h"
+
+/* Appends the (max)-bounded string (s) to (msg) of (cap) bytes at *len. */
+static void put(char *msg, size_t cap, size_t *len, const char *s, size_t max)
+{
+    size_t n = strnlen(s, max);
+
+    if (n > cap - *len)
+        n = cap - *len;
+    memcpy(msg + *len, s, n);
+    *len += n;
+}
+
+void spt_net_lost(mirage_handle_t h)
+{
+    char msg[160];
+    size_t len = 0;
+    const char *name = "?", *tap = "?";
+    size_t name_max = 1, tap_max = 1;
+
+    if (h < mirage_manifest.count && h < spt_boot->ndevs) {
+        name = mirage_manifest.entries[h].name;
+        name_max = sizeof(mirage_manifest.entries[h].name);
+        tap = spt_boot->devs[h].tap;
+        tap_max = sizeof(spt_boot->devs[h].tap);
+    }
+    put(msg, sizeof(msg), &len, "mirage-spt: net device '", sizeof(msg));
+    put(msg, sizeof(msg), &len, name, name_max);
+    put(msg, sizeof(msg), &len, "': tap '", sizeof(msg));
+    put(msg, sizeof(msg), &len, tap, tap_max);
+    put(msg, sizeof(msg), &len, "' is gone\n", sizeof(msg));
+    spt_syscall3(SYS_write, 2, (long)msg, (long)len);
+    for (;;)
+        spt_syscall1(SYS_exit_group, SPT_EXIT_LOST);
+}
 
 int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
 {
@@ -26,6 +62,8 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
     while (n == -SPT_EINTR);
     if (n == -SPT_EAGAIN)
         return MIRAGE_EAGAIN;
+    if (n == -SPT_EBADFD)
+        spt_net_lost(h);
     /* A tap takes a frame whole or not at all. */
     return n == (long)size ? 0 : MIRAGE_EIO;
 }
@@ -42,6 +80,8 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
     while (n == -SPT_EINTR);
     if (n == -SPT_EAGAIN)
         return MIRAGE_EAGAIN;
+    if (n == -SPT_EBADFD)
+        spt_net_lost(h);
     if (n < 0)
         return MIRAGE_EIO;
     *read_size = (size_t)n;

@@ -20,6 +20,9 @@
 
 #define SPT_EAGAIN          11
 #define SPT_EINTR           4
+#define SPT_EBADFD          77 /* a tap whose device was deleted */
+#define SPT_EPOLLERR        0x008
+#define SPT_EPOLLHUP        0x010
 #define SPT_ARCH_SET_FS     0x1002
 #define SPT_CLOCK_REALTIME  0
 #define SPT_CLOCK_MONOTONIC 1
@@ -92,5 +95,9 @@ int spt_acquire(const char *name, uint32_t type);
 
 /* The device at (h) if it is acquired and of (type), else NULL. */
 const struct spt_dev_info *spt_device(mirage_handle_t h, uint32_t type);
+
+/* The tap behind net device (h) was deleted on the host: says so on fd 2 and
+ * ends the unikernel with SPT_EXIT_LOST (see mirage/abi/spt.h). */
+__attribute__((noreturn)) void spt_net_lost(mirage_handle_t h);
 
 #endif

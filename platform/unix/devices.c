@@ -20,6 +20,8 @@
 #define MTU 1500
 #define SECTOR 512
 #define HEAP_SIZE (32u << 20)
+/* The tenders' TENDER_EXIT_LOST (tender/common/tender.h): a tap deleted under us. */
+#define EXIT_LOST 252
 
 int unix_manifest_find(const char *name, size_t len)
 {
@@ -140,6 +142,24 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
     return 0;
 }
 
+/*
+ * A tap deleted while we hold it (`ip link del`, its namespace gone) leaves
+ * the descriptor open but dead: poll reports POLLERR at once for ever and
+ * read and write fail with EBADFD, so the unikernel would spin. It ends
+ * instead, naming the device; a tap merely set down is not this (EAGAIN, EIO).
+ */
+__attribute__((noreturn)) static void lost(mirage_handle_t h)
+{
+    const struct unix_binding *b = &unix_bindings[h];
+    const char *name = mirage_manifest.entries[h].name;
+    int nlen = (int)strnlen(name, sizeof(mirage_manifest.entries[h].name));
+
+    fflush(stdout);
+    fprintf(stderr, "%s: net device '%.*s': tap '%s' is gone\n", program_invocation_short_name,
+            nlen, name, b->path ? b->path : name);
+    mirage_exit(EXIT_LOST);
+}
+
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 {
     struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
@@ -152,6 +172,8 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
         return 0;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return MIRAGE_EAGAIN;
+    if (n < 0 && errno == EBADFD)
+        lost(h);
     return MIRAGE_EIO;
 }
 
@@ -169,6 +191,8 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK)
         return MIRAGE_EAGAIN;
+    if (errno == EBADFD)
+        lost(h);
     return MIRAGE_EIO;
 }
 
@@ -298,7 +322,10 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
     }
     if (ppoll(fds, n, &ts, NULL) <= 0)
         return;
-    for (nfds_t i = 0; i < n; i++)
+    for (nfds_t i = 0; i < n; i++) {
+        if (hs[i] != UNIX_HOSTFD_HANDLE && (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
+            lost(hs[i]);
         if (fds[i].revents & POLLIN)
             *ready |= 1ULL << hs[i];
+    }
 }

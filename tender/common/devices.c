@@ -138,6 +138,8 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
         int rc =
             o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err) : open_block(o, &devs[i], err);
 
+        devs[i].host = o->value;
+
         if (rc < 0) {
             for (unsigned j = 0; j <= i; j++) {
                 if (devs[j].fd >= 0)

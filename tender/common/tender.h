@@ -15,6 +15,12 @@
 #define TENDER_EXIT_ABORT   255 /* the guest aborted (abort(), stack smashing) */
 #define TENDER_EXIT_FAULT   254 /* a CPU exception: page fault, #GP, #UD, ... */
 #define TENDER_EXIT_SANDBOX 253 /* a forbidden system call or a bad hypercall / guest pointer */
+/* A device was taken away on the host while the guest ran: its tap was deleted
+ * (`ip link del`, or its network namespace went). A host-side failure, not a
+ * guest fault: the tender (hvt) or the binding (spt, unix) names the device
+ * and the tap and ends the unikernel at once, rather than let it poll a dead
+ * descriptor forever. The unix binding exits with the same status. */
+#define TENDER_EXIT_LOST    252
 #define TENDER_EXIT_REFUSED 125 /* the tender refused to start: options, image, devices */
 /* The guest's command line is too long to pass: a bad boot argument, for
  * which a unikernel exits 64 on every target. */
@@ -105,8 +111,9 @@ int tender_image_load(const char *path, uint8_t **data, size_t *size, struct ten
 
 /* A device bound to the manifest entry at the same index (its handle). */
 struct tender_device {
-    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
-    int fd;        /* the tap (non-blocking) or the disk image (read-write) */
+    uint32_t type;    /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    int fd;           /* the tap (non-blocking) or the disk image (read-write) */
+    const char *host; /* the TAP name or PATH as given (points into argv), for messages */
     uint8_t mac[6];
     uint16_t mtu;
     uint64_t capacity;   /* block: bytes */

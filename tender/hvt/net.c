@@ -21,6 +21,8 @@
 
 struct nic {
     int fd;
+    const char *name; /* the manifest's, for messages */
+    const char *tap;
     struct hvt_ring_hdr *hdr;
     uint8_t *area;
     uint32_t tx_cons, rx_prod; /* the tender's own copies: never read back from the guest */
@@ -55,6 +57,33 @@ static __attribute__((noreturn)) void bad_ring(const char *what, unsigned long l
     _exit(TENDER_EXIT_SANDBOX);
 }
 
+/*
+ * A tap deleted under a running guest (`ip link del`, its namespace gone)
+ * keeps its descriptor, but dead: poll reports POLLERR at once for ever and
+ * read and write fail with EBADFD, so both threads would spin. Whichever
+ * notices first names the device and ends the tender; the other waits for
+ * that exit rather than say it twice.
+ */
+static __attribute__((noreturn)) void lost(const struct nic *c)
+{
+    static int said;
+    struct timespec pause = {1, 0};
+
+    if (!__atomic_exchange_n(&said, 1, __ATOMIC_SEQ_CST)) {
+        hvt_say("net device '%s': tap '%s' is gone\n", c->name, c->tap);
+        _exit(TENDER_EXIT_LOST);
+    }
+    for (;;)
+        nanosleep(&pause, NULL);
+}
+
+/* Whether poll's (revents) for a tap say it was deleted; a tap merely set
+ * down reports nothing (and fails writes with EIO, which drop the frame). */
+static int gone(short revents)
+{
+    return (revents & (POLLERR | POLLHUP | POLLNVAL)) != 0;
+}
+
 static uint32_t load_acq(const uint32_t *p)
 {
     return __atomic_load_n(p, __ATOMIC_ACQUIRE);
@@ -79,8 +108,12 @@ static unsigned tx_drain(struct nic *c)
         if (len > c->max_frame)
             bad_ring("TX frame longer than the MTU allows, bytes:", len);
         /* A tap that cannot take the frame drops it, as a wire would. */
-        if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0 && errno == EINTR)
-            continue;
+        if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EBADFD)
+                lost(c);
+        }
         __atomic_store_n(&c->tx_cons, idx + 1, __ATOMIC_RELAXED); /* pending() reads it */
     }
     if (avail)
@@ -101,6 +134,8 @@ static unsigned rx_fill(struct nic *c)
 
         if (n < 0 && errno == EINTR)
             continue;
+        if (n < 0 && errno == EBADFD)
+            lost(c);
         if (n <= 0)
             break;
         c->hdr->rx_len[c->rx_prod % HVT_RING_SLOTS] = n;
@@ -158,6 +193,7 @@ static int pending(struct hvt_net *net)
 static void io_sleep(struct hvt_net *net)
 {
     struct pollfd pfd[HVT_MAX_DEVS + 1];
+    const struct nic *of[HVT_MAX_DEVS + 1]; /* the nic polled at each pfd, NULL for the kick */
     unsigned n = 0;
     uint64_t junk;
 
@@ -169,15 +205,22 @@ static void io_sleep(struct hvt_net *net)
 
         __atomic_store_n(&c->hdr->rx_blocked, full, __ATOMIC_RELAXED);
         __atomic_store_n(&c->hdr->sleeping, net->epoch, __ATOMIC_SEQ_CST);
-        if (!full)
+        if (!full) {
+            of[n] = c;
             pfd[n++] = (struct pollfd){.fd = c->fd, .events = POLLIN};
+        }
     }
+    of[n] = NULL;
     pfd[n++] = (struct pollfd){.fd = net->kickfd, .events = POLLIN};
     __atomic_store_n(&net->io_asleep, 1, __ATOMIC_SEQ_CST);
     /* A guest that published just before it saw (sleeping) did not kick. */
-    if (!pending(net))
+    if (!pending(net)) {
         while (ppoll(pfd, n, NULL, NULL) < 0 && errno == EINTR)
             ;
+        for (unsigned i = 0; i < n; i++)
+            if (of[i] && gone(pfd[i].revents))
+                lost(of[i]);
+    }
     __atomic_store_n(&net->io_asleep, 0, __ATOMIC_SEQ_CST);
     for (unsigned i = 0; i < net->n; i++)
         __atomic_store_n(&net->nics[i].hdr->sleeping, 0, __ATOMIC_SEQ_CST);
@@ -259,6 +302,7 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
         tx_drain_try(&net->nics[i]);
     for (;;) {
         struct pollfd pfd[HVT_MAX_DEVS + 1];
+        const struct nic *of[HVT_MAX_DEVS + 1];
         uint64_t spent, left;
         struct timespec ts;
         unsigned n = 0;
@@ -285,12 +329,20 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
             left = 86400000000000ULL;
         ts.tv_sec = left / 1000000000;
         ts.tv_nsec = left % 1000000000;
+        of[n] = NULL;
         pfd[n++] = (struct pollfd){.fd = net->wakefd, .events = POLLIN};
-        for (unsigned i = 0; i < net->n; i++)
-            if (!__atomic_load_n(&net->nics[i].full, __ATOMIC_RELAXED))
-                pfd[n++] = (struct pollfd){.fd = net->nics[i].fd, .events = POLLIN};
-        if (ppoll(pfd, n, &ts, NULL) > 0 && (pfd[0].revents & POLLIN) &&
-            read(net->wakefd, &junk, sizeof(junk)) < 0)
+        for (unsigned i = 0; i < net->n; i++) {
+            if (__atomic_load_n(&net->nics[i].full, __ATOMIC_RELAXED))
+                continue;
+            of[n] = &net->nics[i];
+            pfd[n++] = (struct pollfd){.fd = net->nics[i].fd, .events = POLLIN};
+        }
+        if (ppoll(pfd, n, &ts, NULL) <= 0)
+            continue;
+        for (unsigned i = 1; i < n; i++)
+            if (gone(pfd[i].revents))
+                lost(of[i]);
+        if ((pfd[0].revents & POLLIN) && read(net->wakefd, &junk, sizeof(junk)) < 0)
             break;
     }
     __atomic_store_n(&net->vcpu_waiting, 0, __ATOMIC_SEQ_CST);
@@ -353,6 +405,8 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
         if (vm->devs[i].type != MIRAGE_DEV_NET)
             continue;
         c->fd = vm->devs[i].fd;
+        c->name = vm->img->devs[i].name;
+        c->tap = vm->devs[i].host;
         c->area = vm->mem + vm->ring_gpa[i];
         c->hdr = (struct hvt_ring_hdr *)c->area;
         c->max_frame = vm->devs[i].mtu + 14;

@@ -8,6 +8,8 @@
 
 #include "spt.h"
 
+_Static_assert(SPT_EXIT_LOST == TENDER_EXIT_LOST, "the binding's status for a lost tap");
+
 static struct tender_opts opts;
 static struct tender_image img;
 static struct tender_device devs[MIRAGE_MANIFEST_MAX];
@@ -75,6 +77,9 @@ static void fill_boot(struct spt_boot_info *boot)
         d->mtu = devs[h].mtu;
         d->capacity = devs[h].capacity;
         d->block_size = devs[h].block_size;
+        /* tender_tap_open() took only names shorter than IFNAMSIZ. */
+        if (d->type == MIRAGE_DEV_NET)
+            strncpy(d->tap, devs[h].host, sizeof(d->tap) - 1);
     }
     set_name(boot, opts.image);
     /* Only the bytes in use: each page of guest memory touched costs a fault. */

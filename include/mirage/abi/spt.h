@@ -21,9 +21,16 @@
  *   arch_prctl(ARCH_SET_FS)   exit_group
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 2
+#define SPT_BOOT_VERSION 3
 #define SPT_MAX_DEVS     63
 #define SPT_NAME_MAX     64
+#define SPT_TAP_MAX      16 /* IFNAMSIZ */
+
+/* When a tap is deleted under a running guest (epoll reports EPOLLERR or
+ * EPOLLHUP for it, or read/write fail with EBADFD), the binding writes
+ * "mirage-spt: net device 'NAME': tap 'TAP' is gone" to fd 2 and exits with
+ * this status, TENDER_EXIT_LOST (see tender/common/tender.h). */
+#define SPT_EXIT_LOST 252
 
 /* The largest single pread64/pwrite64 the binding issues; the filter allows
  * any count below 2^32, this keeps each call well inside it. */
@@ -35,8 +42,9 @@ struct spt_dev_info {
     uint8_t mac[6];
     uint16_t mtu;
     uint32_t pad;
-    uint64_t capacity;   /* block: bytes */
-    uint64_t block_size; /* block: bytes per sector */
+    uint64_t capacity;     /* block: bytes */
+    uint64_t block_size;   /* block: bytes per sector */
+    char tap[SPT_TAP_MAX]; /* net: the tap's name, NUL-terminated, for messages */
 };
 
 struct spt_boot_info {
