@@ -1,4 +1,5 @@
-/* tcpclient.c: the host's side of the TCP tests and benchmarks: streams, churn, many connections. */
+/* tcpclient.c: the host's side of the TCP tests and benchmarks: streams, churn, many connections.
+ */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -141,7 +142,7 @@ static int cmd_gen(uint64_t seed, uint64_t bytes)
 static void print_rate(FILE *to, const char *what, uint64_t bytes, double secs)
 {
     fprintf(to, "%s %llu bytes in %.3f s: %.1f Mbit/s\n", what, (unsigned long long)bytes, secs,
-           secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0);
+            secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0);
 }
 
 /* Sends the stream and prints the peer's answer (the sink's "ok N"). */

@@ -11,7 +11,7 @@ void mirage_config(void)
         job_sources(main_job, "tcptest.c", "heap_unix.c");
     else
         job_sources(main_job, "tcptest.c", "heap_guest.c");
-    runtime_key_int("source-bytes", "Bytes the source port (19) sends per connection.",
-                    "52428800", 0, 1LL << 40);
+    runtime_key_int("source-bytes", "Bytes the source port (19) sends per connection.", "52428800",
+                    0, 1LL << 40);
     register_unikernel("tcptest", main_job, stack);
 }

@@ -272,8 +272,8 @@ int start(struct mirage_stack *stack)
     if (mirage_stack_ip_addresses(stack, &addr, 1) == 0)
         addr = mirage_ipv4_addr(0, 0, 0, 0);
     report_heap("boot");
-    mirage_log_app_msg(&mirage_log_app, "tcptest on %u.%u.%u.%u", addr.a[0], addr.a[1],
-                       addr.a[2], addr.a[3]);
+    mirage_log_app_msg(&mirage_log_app, "tcptest on %u.%u.%u.%u", addr.a[0], addr.a[1], addr.a[2],
+                       addr.a[3]);
     /* Runs until the host stops it. */
     for (size_t i = 0; i < n; i++)
         mirage_fiber_join(fibers[i], NULL);

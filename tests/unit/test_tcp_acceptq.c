@@ -1,4 +1,5 @@
-/* test_tcp_acceptq.c: data and FIN that arrive before the application accepts are kept, not reset. */
+/* test_tcp_acceptq.c: data and FIN that arrive before the application accepts are kept, not reset.
+ */
 #include "check.h"
 #include "fake_platform.h"
 #include "mirage/error.h"
