@@ -159,7 +159,7 @@ static void drop_acked(struct tcp_conn *c, uint32_t n)
 static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 {
     uint64_t now = mirage_time_now();
-    uint32_t ack = seg->ack;
+    uint32_t ack = seg->ack, una = c->snd_una;
     int new_sack;
 
     if (seq_gt(ack, c->snd_nxt)) {
@@ -227,8 +227,14 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
             c->st.dupacks++;
         }
     }
-    /* Window update (RFC 9293 3.10.7.4). */
-    if (seq_lt(c->snd_wl1, seg->seq) || (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, ack))) {
+    /* Window update (RFC 9293 3.10.7.4). The window is an offset from the
+     * segment's ACK, so one whose ACK is below SND.UNA would place the right
+     * edge too far (RFC 9293 takes windows only from SND.UNA =< SEG.ACK);
+     * and one whose ACK moves SND.UNA on is always the freshest, even when
+     * its sequence number is old (a retransmission): without it SND.UNA
+     * moves while SND.WND stays, and we send past the peer's edge. */
+    if (seq_ge(ack, c->snd_una) && (seq_gt(ack, una) || seq_lt(c->snd_wl1, seg->seq) ||
+                                    (c->snd_wl1 == seg->seq && seq_le(c->snd_wl2, ack)))) {
         c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
         c->snd_wl1 = seg->seq;
         c->snd_wl2 = ack;
@@ -400,8 +406,13 @@ static int acceptable(struct tcp_conn *c, const struct mirage_tcp_seg *seg, uint
             return seg->seq == nxt;
         return seq_ge(seg->seq, nxt) && seq_lt(seg->seq, nxt + wnd);
     }
+    /* A zero window takes no data, but a segment at its edge still brings
+     * a valid ACK (RFC 9293 3.10.7.4): the caller trims the data away.
+     * Dropped whole, the connection can stall for good: an application
+     * that waits to send (an echo) before it reads again never sees its
+     * data acknowledged, so never reads, so the window never opens. */
     if (wnd == 0)
-        return 0;
+        return seq_le(seg->seq, nxt) && seq_gt(seg->seq + seglen, nxt);
     return (seq_ge(seg->seq, nxt) && seq_lt(seg->seq, nxt + wnd)) ||
            (seq_ge(seg->seq + seglen - 1, nxt) && seq_lt(seg->seq + seglen - 1, nxt + wnd));
 }

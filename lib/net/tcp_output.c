@@ -387,12 +387,24 @@ static int can_send_data(const struct tcp_conn *c)
     }
 }
 
+/* The payload that fits a segment now: c->mss leaves room for the
+ * timestamps only, and the SACK blocks we report (fill_common) take more;
+ * past it the segment would exceed the peer's MSS and be fragmented. */
+static uint32_t seg_payload(const struct tcp_conn *c)
+{
+    unsigned most = c->ts_ok ? 3 : 4, b = c->ooo.n < most ? c->ooo.n : most;
+    uint32_t opt = c->sack_ok && b ? 4 + 8 * b : 0;
+
+    return c->mss > opt + 64 ? c->mss - opt : 64;
+}
+
 /* Sends one segment if anything may go now; returns whether it did. */
 static int send_one(struct tcp_conn *c)
 {
     uint32_t data_end = c->snd_una + c->snd.len;
     uint32_t pipe = tcp_sack_pipe(c);
     uint32_t room = c->cwnd > pipe ? c->cwnd - pipe : 0;
+    uint32_t mss = seg_payload(c);
     uint32_t seq, len;
 
     /* RFC 6675 NextSeg rule 1: a hole presumed lost, above what was resent. */
@@ -400,8 +412,8 @@ static int send_one(struct tcp_conn *c)
         uint32_t lost = tcp_sack_lost_edge(c);
         uint32_t from = seq_max(c->high_rxt, c->snd_una);
         if (seq_lt(from, lost) && tcp_sack_next_hole(c, from, lost, &seq, &len)) {
-            if (len > c->mss)
-                len = c->mss;
+            if (len > mss)
+                len = mss;
             if (!seq_gt(from, c->snd_una))
                 c->rxt_round = c->snd_nxt;
             c->high_rxt = seq + len;
@@ -418,8 +430,8 @@ static int send_one(struct tcp_conn *c)
     uint32_t wnd_edge = c->snd_una + c->snd_wnd;
     uint32_t wroom = seq_gt(wnd_edge, c->snd_nxt) ? wnd_edge - c->snd_nxt : 0;
     len = avail;
-    if (len > c->mss)
-        len = c->mss;
+    if (len > mss)
+        len = mss;
     if (len > wroom)
         len = wroom;
     if (len > room)
@@ -427,13 +439,13 @@ static int send_one(struct tcp_conn *c)
     int fin = c->wr_shut && len == avail;
     if (len == 0 && !(fin && avail == 0))
         return 0;
-    if (len < c->mss && len < avail) {
+    if (len < mss && len < avail) {
         /* Held back by cwnd or window: a small segment only when nothing is
          * in flight (RFC 9293 3.8.6.2.1: sender SWS avoidance). */
         if (c->snd_nxt != c->snd_una || len < c->max_snd_wnd / 2)
             return 0;
     }
-    if (len < c->mss && len == avail && !fin && !c->nodelay && c->snd_nxt != c->snd_una)
+    if (len < mss && len == avail && !fin && !c->nodelay && c->snd_nxt != c->snd_una)
         return 0; /* Nagle: a small segment waits while data is unacknowledged */
     send_data(c, c->snd_nxt, len, fin, 0);
     c->snd_nxt += len;
