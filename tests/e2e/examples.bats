@@ -158,11 +158,9 @@ ping_example() {
         fi
     done
     case $target in
-    unix) ip netns exec "$NS" "$ARTEFACT" "${opts[@]}" -- "${args[@]}" >"$log" 2>&1 3>&- & ;;
-    *) ip netns exec "$NS" "$B/bin/mirage-$target" "${opts[@]}" "$ARTEFACT" "${args[@]}" \
-        >"$log" 2>&1 3>&- & ;;
+    unix) uk_spawn "$NS" "$log" "$ARTEFACT" "${opts[@]}" -- "${args[@]}" ;;
+    *) uk_spawn "$NS" "$log" "$B/bin/mirage-$target" "${opts[@]}" "$ARTEFACT" "${args[@]}" ;;
     esac
-    UK_PID=$!
     uk_wait_line "$log" "service mac .* ipv4 $NET.66/26" 20
     for ((i = 1; i <= nics; i++)); do
         run ip netns exec "$NS" ping -c 1 -W 2 -w 10 "$NET.$((i * 64 + 2))"

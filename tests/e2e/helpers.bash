@@ -76,14 +76,75 @@ netns_delete() {
     ip netns del "$1" 2>/dev/null || true
 }
 
+# Background processes and how they are ended. A test's unikernels (and dnsmasq)
+# must never outlive it: an orphan whose tap is deleted used to spin for minutes.
+# - Start them only with bg_spawn (uk_start, uk_spawn, dnsmasq_start): never as
+#   `some_function ... &` (the pid is then a bash subshell's; killing it orphans
+#   the real process) nor inside `run`, `$(...)` or a pipeline.
+# - bg_spawn runs the command as the leader of a process group of its own
+#   (setsid, no fork without job control) that `ip netns exec` and the tender
+#   keep by exec, so the pid recorded is the process itself and a group kill
+#   also reaches anything it forked; and with a parent-death signal, so it is
+#   killed even if the test's shell dies before its teardown.
+# - Every pid goes into BG_PIDS; uk_stop (in every teardown) ends them all.
+BG_PIDS=()
+
+# bg_spawn NS LOG ARGV...: runs ARGV inside NS in the background, its output in
+# LOG (fd 3 closed so bats does not wait on it); sets BG_PID.
+bg_spawn() {
+    local ns=$1 log=$2
+    shift 2
+    setsid setpriv --pdeathsig KILL ip netns exec "$ns" "$@" >"$log" 2>&1 3>&- &
+    BG_PID=$!
+    BG_PIDS+=("$BG_PID")
+}
+
+# bg_ours PID: PID is still this shell's child (not a pid reused by another process).
+bg_ours() {
+    [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$BASHPID" ]
+}
+
+# bg_kill SECONDS PID...: TERM to each PID's process group and itself, KILL after
+# SECONDS for any still there, then reaps them; never fails.
+bg_kill() {
+    local tenths=$(($1 * 10)) pid i left
+    shift
+    for pid in "$@"; do
+        bg_ours "$pid" || continue
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for ((i = 0; i < tenths; i++)); do
+        left=0
+        for pid in "$@"; do
+            if bg_ours "$pid" && kill -0 "$pid" 2>/dev/null; then left=1; fi
+        done
+        [ $left = 1 ] || break
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        if bg_ours "$pid"; then
+            kill -KILL -- "-$pid" 2>/dev/null || true
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
+# uk_spawn NS LOG ARGV...: bg_spawn for a unikernel (or a tender) given as a full
+# command; sets UK_PID, which uk_wait_line and uk_wait_exit watch.
+uk_spawn() {
+    bg_spawn "$@"
+    UK_PID=$BG_PID
+}
+
 # uk_start NS LOG TARGET NAME ARGS...: boots a unikernel inside NS in the
-# background, its output in LOG; sets UK_PID. fd 3 is closed so bats does not wait on it.
+# background, its output in LOG; sets UK_PID.
 uk_start() {
     local ns=$1 log=$2
     shift 2
     target_argv "$@" || return 1
-    ip netns exec "$ns" "${TARGET_ARGV[@]}" >"$log" 2>&1 3>&- &
-    UK_PID=$!
+    uk_spawn "$ns" "$log" "${TARGET_ARGV[@]}"
 }
 
 # uk_wait_line LOG REGEX SECONDS: waits until LOG has a line matching REGEX;
@@ -121,17 +182,13 @@ uk_wait_exit() {
     return 1
 }
 
-# uk_stop: ends UK_PID (TERM, then KILL after 3 s); never fails.
+# uk_stop: ends every process bg_spawn started in this test, and UK_PID however
+# it was started (TERM, then KILL after 3 s); never fails. Call it in teardown.
 uk_stop() {
-    local i
-    [ -n "${UK_PID:-}" ] || return 0
-    kill "$UK_PID" 2>/dev/null || true
-    for ((i = 0; i < 30; i++)); do
-        kill -0 "$UK_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$UK_PID" 2>/dev/null || true
-    wait "$UK_PID" 2>/dev/null || true
+    local pids=("${BG_PIDS[@]}")
+    [ -z "${UK_PID:-}" ] || pids+=("$UK_PID")
+    [ ${#pids[@]} -eq 0 ] || bg_kill 3 "${pids[@]}"
+    BG_PIDS=()
     UK_PID=
 }
 
@@ -144,30 +201,31 @@ ping_received() {
 
 # dnsmasq_start NS TAP FIRST LAST LEASE LOG: the host's dnsmasq as the DHCP
 # server of TAP inside NS, handing out FIRST..LAST (/24) for LEASE (e.g. 2m)
-# with the tap's own address as router; no DNS, no address probing. Its pid
-# file is $LOG.pid; dnsmasq_stop LOG ends it.
+# with the tap's own address as router; no DNS, no address probing. It stays
+# in the foreground as a bg_spawn child (its pid also in $LOG.pid), so uk_stop
+# ends it too; dnsmasq_stop LOG ends it alone.
 dnsmasq_start() {
-    local ns=$1 tap=$2 first=$3 last=$4 lease=$5 log=$6
+    local ns=$1 tap=$2 first=$3 last=$4 lease=$5 log=$6 i
     command -v dnsmasq >/dev/null || { echo "dnsmasq is missing: make deps" >&2; return 1; }
-    ip netns exec "$ns" dnsmasq --conf-file=/dev/null --port=0 --no-resolv --no-hosts \
-        --interface="$tap" --bind-interfaces --no-ping --user=root --log-dhcp --log-facility="$log" \
-        --dhcp-range="$first,$last,255.255.255.0,$lease" --dhcp-leasefile="$log.leases" \
-        --pid-file="$log.pid" 3>&- || return 1
-    local i
+    rm -f "$log.pid"
+    bg_spawn "$ns" "$log.out" dnsmasq --keep-in-foreground --conf-file=/dev/null --port=0 \
+        --no-resolv --no-hosts --interface="$tap" --bind-interfaces --no-ping --user=root \
+        --log-dhcp --log-facility="$log" --dhcp-range="$first,$last,255.255.255.0,$lease" \
+        --dhcp-leasefile="$log.leases" --pid-file="$log.pid"
+    echo "$BG_PID" >"$log.bgpid"
     for ((i = 0; i < 50; i++)); do
         [ -s "$log.pid" ] && return 0
+        kill -0 "$BG_PID" 2>/dev/null || break
         sleep 0.1
     done
     echo "dnsmasq did not start:" >&2
-    cat "$log" >&2
+    cat "$log" "$log.out" >&2 2>/dev/null
     return 1
 }
 
 # dnsmasq_stop LOG: ends the dnsmasq started with LOG; never fails.
 dnsmasq_stop() {
-    local pid
-    [ -s "$1.pid" ] || return 0
-    pid=$(cat "$1.pid")
-    kill "$pid" 2>/dev/null || true
-    rm -f "$1.pid"
+    [ -s "$1.bgpid" ] || return 0
+    bg_kill 3 "$(cat "$1.bgpid")"
+    rm -f "$1.pid" "$1.bgpid"
 }

@@ -55,8 +55,7 @@ boot() {
         TARGET_ARGV=("$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$dir/dist/stack-echo.hvt" "$@")
         ;;
     esac
-    in_ns "${TARGET_ARGV[@]}" >"$LOG" 2>&1 3>&- &
-    UK_PID=$!
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}"
     uk_wait_line "$LOG" "echo on TCP and UDP " 30
     ADDR=$(sed -n 's/.*echo on TCP and UDP \([0-9.]*\):.*/\1/p' "$LOG" | head -1)
     [ -n "$ADDR" ]
