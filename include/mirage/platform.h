@@ -52,6 +52,12 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready);
 
 /* ---- network devices -------------------------------------------------- */
 
+/* A net device whose tap is deleted on the host while the unikernel runs
+ * (`ip link del`, its network namespace gone) ends the unikernel with status
+ * 252 (TENDER_EXIT_LOST) and the message "net device 'NAME': tap 'TAP' is
+ * gone", on every target: from mirage_yield() or a read or write, or from the
+ * tender's own threads on hvt. No call here returns an error for it. */
+
 struct mirage_net_info {
     uint8_t mac[6];  /* the unikernel's own MAC address */
     uint16_t mtu;    /* payload bytes; a frame is at most mtu + 14 bytes */
