@@ -126,8 +126,20 @@ static inline int mirage_tcp_connect(struct mirage_stack *s, const struct mirage
     return s->ops->tcp_connect(s, dst, port, out, deadline);
 }
 
-/* Shuts every listener and connection down and frees the stack; flows the
- * application still holds fail from then on until it closes them. */
+/*
+ * Ends the stack without losing the application's last writes, as a host
+ * ends an exiting process's sockets: flows the application still holds are
+ * shut down for writing, then the call waits, up to the configuration's
+ * linger time, until the peers have acknowledged every queued byte and every
+ * FIN (mirage_flow_close never waits, so without this an exit right after it
+ * would drop what the peer's window had not yet let in). Then it resets what
+ * is still unfinished, stops listeners and frees the stack; flows the
+ * application still holds fail from then on until it closes them.
+ * Suspends the calling fiber; the generated main.c calls it for every stack
+ * once start returns. The socket stack only frees itself and waits for
+ * nothing: the host kernel does all this for a process's sockets, and goes
+ * on delivering their data after the process has exited.
+ */
 static inline void mirage_stack_disconnect(struct mirage_stack *s)
 {
     s->ops->disconnect(s);
@@ -145,7 +157,13 @@ struct mirage_stack_config {
     struct mirage_ipaddr gateway; /* off-link destinations go here */
     const char *hostname;         /* DHCP option 12; NULL: none */
     uint64_t dhcp_deadline;       /* give up waiting for a lease (MIRAGE_ETIMEDOUT); 0: never */
+    uint64_t linger; /* ns disconnect waits for data and FINs to be acknowledged; 0: the default */
 };
+
+/* The direct stack's default linger: long enough for a slow peer's window to
+ * take the last send buffer, short enough that a vanished peer does not keep
+ * an exiting unikernel for long. */
+#define MIRAGE_STACK_LINGER_DEFAULT (5ull * 1000000000ull)
 
 struct mirage_netif;
 

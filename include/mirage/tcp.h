@@ -71,9 +71,20 @@ struct mirage_tcp; /* opaque */
 struct mirage_tcp *mirage_tcp_new(const struct mirage_tcp_ip *ip,
                                   const struct mirage_tcp_config *cfg);
 
-/* Resets every connection and frees the instance. Flows the application still
- * holds stay valid (reads and writes fail) until it closes them. */
+/* Resets every connection (but those whose FIN the peer acknowledged, which
+ * go silently) and frees the instance. Flows the application still holds stay
+ * valid (reads and writes fail) until it closes them. */
 void mirage_tcp_free(struct mirage_tcp *t);
+
+/* Ends every connection gracefully, as a host ends an exiting process's
+ * sockets: each flow the application still holds is shut down for writing
+ * (reset instead if it holds data never read), then the caller is suspended
+ * until the peers have acknowledged all queued data and every FIN
+ * (FIN-WAIT-1, CLOSING and LAST-ACK are over), or until (deadline). Returns
+ * 0, or MIRAGE_ETIMEDOUT / MIRAGE_ECANCELED with connections still sending
+ * (a warning says how many). Flows stay valid. The stack's disconnect calls
+ * it before mirage_tcp_free. */
+int mirage_tcp_drain(struct mirage_tcp *t, uint64_t deadline);
 
 /* Handles one segment received from (src) to (dst); (seg, len) is valid only
  * during the call. Checks the checksum. Never suspends. */

@@ -27,6 +27,7 @@ struct direct {
     struct mirage_icmpv4 *icmp;
     struct mirage_udpv4 *udp;
     struct mirage_tcp *tcp;
+    uint64_t linger; /* ns disconnect gives connections to finish */
     /* DHCP, when configured: the client, its timer, and the first lease's signal */
     int dhcp;
     struct mirage_dhcp_client dhcpc;
@@ -257,9 +258,14 @@ static void teardown(struct direct *d)
     free(d);
 }
 
+/* The receive fiber keeps running while TCP drains, so the peers' ACKs still
+ * arrive; whatever has not finished by the deadline is reset by teardown. */
 static void disconnect(struct mirage_stack *s)
 {
-    teardown(of(s));
+    struct direct *d = of(s);
+
+    mirage_tcp_drain(d->tcp, mirage_deadline_in(d->linger));
+    teardown(d);
 }
 
 static const struct mirage_stack_ops direct_ops = {
@@ -342,6 +348,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
     d->base.ops = &direct_ops;
     d->nif = nif;
     d->dhcp = cfg->dhcp;
+    d->linger = cfg->linger ? cfg->linger : MIRAGE_STACK_LINGER_DEFAULT;
     tip.ctx = d;
     r = MIRAGE_ENOMEM;
     if ((d->eth = mirage_eth_new(nif)) == NULL || (d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||

@@ -128,10 +128,14 @@ void mirage_tcp_free(struct mirage_tcp *t)
         mirage_tcp_listener_close(&t->listeners->base);
     for (struct tcp_conn *c = t->all, *next; c; c = next) {
         next = c->all_next;
-        if (c->state != TCP_TIME_WAIT && c->state != TCP_CLOSED)
-            tcp_conn_abort(c, MIRAGE_ECONNRESET);
-        else
+        /* Once our FIN is acknowledged the peer has all we sent; a reset
+         * could only make it flush what it has not read yet (RFC 9293
+         * 3.10.7.4), so those go silently, as TIME_WAIT does. */
+        if (c->state == TCP_TIME_WAIT || c->state == TCP_CLOSED ||
+            (c->state == TCP_FIN_WAIT_2 && c->snd.len == 0))
             tcp_conn_close(c, MIRAGE_ECONNRESET);
+        else
+            tcp_conn_abort(c, MIRAGE_ECONNRESET);
     }
     /* What is left the application holds: it lives on until closed. */
     for (struct tcp_conn *c = t->all; c; c = c->all_next)
@@ -140,6 +144,77 @@ void mirage_tcp_free(struct mirage_tcp *t)
         free(t->pool[i]);
     free(t->htab);
     free(t);
+}
+
+/* Whether (c) still owes the peer something the application gave it: data
+ * not yet acknowledged, or a FIN (close or shutdown) not yet acknowledged. */
+static int unsettled(const struct tcp_conn *c)
+{
+    switch (c->state) {
+    case TCP_FIN_WAIT_1:
+    case TCP_CLOSING:
+    case TCP_LAST_ACK:
+        return 1;
+    case TCP_ESTABLISHED:
+    case TCP_FIN_WAIT_2:
+    case TCP_CLOSE_WAIT:
+        return c->snd.len > 0;
+    default:
+        return 0;
+    }
+}
+
+static unsigned count_unsettled(const struct mirage_tcp *t)
+{
+    unsigned n = 0;
+
+    for (const struct tcp_conn *c = t->all; c; c = c->all_next)
+        n += unsettled(c);
+    return n;
+}
+
+void tcp_drain_wake(struct mirage_tcp *t)
+{
+    if (t->draining)
+        mirage_cond_broadcast(&t->drain_cond);
+}
+
+/* What a host does to a process's sockets when it exits: a connection the
+ * application still holds is shut down for writing, or reset if it holds data
+ * the application never read (as close does, RFC 2525 2.17). */
+static void finish_held(struct mirage_tcp *t)
+{
+    for (struct tcp_conn *c = t->all; c; c = c->all_next) {
+        if (c->released || c->wr_shut ||
+            (c->state != TCP_ESTABLISHED && c->state != TCP_CLOSE_WAIT))
+            continue;
+        if (c->rcv.len > 0 || c->ooo.n > 0)
+            tcp_conn_abort(c, MIRAGE_ECONNRESET); /* held: stays on the list */
+        else
+            mirage_flow_shutdown(&c->flow, MIRAGE_SHUT_WR);
+    }
+}
+
+int mirage_tcp_drain(struct mirage_tcp *t, uint64_t deadline)
+{
+    unsigned left;
+    int r = 0;
+
+    finish_held(t);
+    t->draining++;
+    while ((left = count_unsettled(t)) > 0) {
+        r = mirage_cond_wait(&t->drain_cond, deadline);
+        if (r != 0) {
+            left = count_unsettled(t);
+            break;
+        }
+    }
+    t->draining--;
+    if (left == 0)
+        return 0;
+    mirage_log_warn(&tcp_log, "%u connection%s still sending when the wait ended (%s)", left,
+                    left == 1 ? "" : "s", mirage_strerror(r));
+    return r;
 }
 
 void mirage_tcp_stats(const struct mirage_tcp *t, struct mirage_tcp_stats *st)

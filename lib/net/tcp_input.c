@@ -36,6 +36,8 @@ void tcp_conn_close(struct tcp_conn *c, int err)
         }
         mirage_cond_broadcast(&c->rd_cond);
         mirage_cond_broadcast(&c->wr_cond);
+        if (t)
+            tcp_drain_wake(t);
     }
     if (c->released)
         tcp_conn_free(c);
@@ -609,6 +611,7 @@ void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
     }
     if (c) {
         tcp_conn_input(c, &seg);
+        tcp_drain_wake(t); /* an ACK may have settled (c) */
         return;
     }
     if (l) {

@@ -162,6 +162,8 @@ struct mirage_tcp {
     void *pool[TCP_POOL];
     size_t pool_size[TCP_POOL];
     unsigned npool;
+    unsigned draining;             /* fibers in mirage_tcp_drain */
+    struct mirage_cond drain_cond; /* a connection may have settled */
     struct mirage_tcp_stats st;
 };
 
@@ -199,7 +201,8 @@ void tcp_hash_tuple(const uint8_t key[32], const struct mirage_ipaddr *local, ui
                     uint8_t out[32]);
 uint32_t tcp_now_ms(void);
 int tcp_addr_eq(const struct mirage_ipaddr *a, const struct mirage_ipaddr *b);
-void tcp_conn_setup(struct tcp_conn *c); /* MSS, buffers, cc, timers after the handshake */
+void tcp_conn_setup(struct tcp_conn *c);   /* MSS, buffers, cc, timers after the handshake */
+void tcp_drain_wake(struct mirage_tcp *t); /* a connection may have settled: tell drain */
 
 /* tcp_output.c */
 struct tcp_out {

@@ -353,7 +353,9 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "mirage_key_ipv4.def = \"0.0.0.0/0\";") != NULL);
     CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, NULL};") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_socket_new(&sc, &dev0);") != NULL);
-    CHECK(strstr(main_c, "return start(dev0);") != NULL);
+    /* The stack goes after start returns, before the exit status does. */
+    CHECK(strstr(main_c, "r = start(dev0);\n") != NULL);
+    CHECK(strstr(main_c, "mirage_stack_disconnect(dev0);\n    return r;\n}") != NULL);
     CHECK(strstr(start_h, "#include \"mirage/stack.h\"") != NULL);
     CHECK(strstr(start_h, "int start(struct mirage_stack *);") != NULL);
     free(main_c);
@@ -373,7 +375,8 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "stack_config(&sc, 1);") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_direct_new(&dev0, &sc, &dev1);") != NULL);
     CHECK(strstr(main_c, "mirage_key_ipv4.def = \"10.0.0.2/24\";") != NULL);
-    CHECK(strstr(main_c, "return start(dev1);") != NULL);
+    CHECK(strstr(main_c, "r = start(dev1);\n") != NULL);
+    CHECK(strstr(main_c, "mirage_stack_disconnect(dev1);\n    return r;\n}") != NULL);
     free(main_c);
     mirage_cfg_free(cfg);
 

@@ -292,7 +292,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
                      "    say(mirage_strerror(err));\n    say(\"\\n\");\n    return 1;\n}\n");
     }
     fprintf(out, "\nint mirage_main(int argc, char **argv)\n{\n");
-    if (parses_keys(cfg) || nplatform > 0)
+    if (parses_keys(cfg) || nplatform > 0 || count_stacks(cfg) > 0)
         fprintf(out, "    int r;\n\n");
     gen_key_defaults(cfg, out);
     if (parses_keys(cfg))
@@ -316,13 +316,23 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "    return 0; /* noop */\n}\n");
         return;
     }
-    fprintf(out, "    return %s(", job->arg);
+    fprintf(out, "    %s%s(", count_stacks(cfg) > 0 ? "r = " : "return ", job->arg);
     for (int i = 0; i < cfg->napplied; i++)
         fprintf(out, "%s%sdev%d", i ? ", " : "", is_platform(cfg->applied[i]) ? "&" : "",
                 cfg->applied[i]->order);
     if (job->argv)
         fprintf(out, "%sargc, argv", cfg->napplied ? ", " : "");
-    fprintf(out, ");\n}\n");
+    fprintf(out, ");\n");
+    if (count_stacks(cfg) == 0) {
+        fprintf(out, "}\n");
+        return;
+    }
+    fprintf(out, "    /* What start's connections still have to send reaches the peers (bounded\n"
+                 "     * by the stack's linger time) before the exit status goes back. */\n");
+    for (int i = cfg->norder - 1; i >= 0; i--)
+        if (cfg->order[i]->kind == DEV_STACK)
+            fprintf(out, "    mirage_stack_disconnect(dev%d);\n", cfg->order[i]->order);
+    fprintf(out, "    return r;\n}\n");
 }
 
 static void gen_link(const struct mirage_cfg *cfg, FILE *out)
