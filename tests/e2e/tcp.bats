@@ -29,12 +29,8 @@ setup() {
 }
 
 teardown() {
-    uk_stop
-    if [ -n "$BRIDGE_PID" ]; then
-        kill "$BRIDGE_PID" 2>/dev/null || true
-        wait "$BRIDGE_PID" 2>/dev/null || true
-        cat "$BATS_TEST_TMPDIR/bridge.log" 2>/dev/null || true
-    fi
+    uk_stop # also stops the bridge, which prints its counters
+    [ -z "$BRIDGE_PID" ] || cat "$BATS_TEST_TMPDIR/bridge.log" 2>/dev/null || true
     netns_delete "$NS"
 }
 
@@ -78,8 +74,8 @@ lossy_net() {
     in_ns ip link set tapb up
     in_ns ip link set tapu up
     in_ns ip link set br0 up
-    ip netns exec "$NS" "$NETBRIDGE" "$@" tapk tapb >"$BATS_TEST_TMPDIR/bridge.log" 2>&1 3>&- &
-    BRIDGE_PID=$!
+    bg_spawn "$NS" "$BATS_TEST_TMPDIR/bridge.log" "$NETBRIDGE" "$@" tapk tapb
+    BRIDGE_PID=$BG_PID
     boot "$target" tapu
 }
 

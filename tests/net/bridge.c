@@ -231,6 +231,12 @@ int main(int argc, char **argv)
         int timeout = dirs[0].held_len || dirs[1].held_len ? 1 : 200;
         if (poll(p, 2, timeout) < 0 && errno != EINTR)
             break;
+        /* A deleted tap keeps its fd but reports an error forever: stop, don't spin. */
+        if ((p[0].revents | p[1].revents) & (POLLERR | POLLHUP | POLLNVAL)) {
+            fprintf(stderr, "netbridge: tap %s is gone\n",
+                    (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) ? argv[i] : argv[i + 1]);
+            break;
+        }
         if (dump) {
             dump = 0;
             report(&dirs[0]);
