@@ -12,6 +12,9 @@ struct conn {
     char peer[24];
     int *done; /* the server's count of finished connections */
     struct mirage_cond *changed;
+    /* Each connection's own: a write may suspend with part of it unsent
+     * while another connection's fiber reads. */
+    uint8_t buf[16384];
 };
 
 static void format_ip(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size)
@@ -23,17 +26,16 @@ static void format_ip(const struct mirage_ipaddr *a, uint16_t port, char *buf, s
 static int echo_conn(void *arg)
 {
     struct conn *c = arg;
-    static uint8_t buf[16384]; /* fibers never run at once: one buffer serves all */
     uint64_t total = 0;
     size_t got;
     int r;
 
     for (;;) {
-        r = mirage_flow_read(c->flow, buf, sizeof(buf), &got, MIRAGE_FOREVER);
+        r = mirage_flow_read(c->flow, c->buf, sizeof(c->buf), &got, MIRAGE_FOREVER);
         if (r < 0 || got == 0)
             break;
         total += got;
-        r = mirage_flow_write(c->flow, buf, got, MIRAGE_FOREVER);
+        r = mirage_flow_write(c->flow, c->buf, got, MIRAGE_FOREVER);
         if (r < 0)
             break;
     }

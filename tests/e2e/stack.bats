@@ -140,6 +140,37 @@ dhcp_run() {
     [ "$UK_STATUS" -eq 0 ]
 }
 
+# slow_readers_run VARIANT: two 1 MiB echoes at once to readers that start late
+# and keep a small receive buffer, so the unikernel's writes suspend with its
+# send buffers full, and start returns right after the last close. Every byte
+# must arrive: one echo buffer shared by both fibers mixed their data up, and
+# the exit after start returned lost the send buffer still queued (~10 KB).
+slow_readers_run() {
+    local blob=$BATS_TEST_TMPDIR/blob i pids=()
+    netns_tap "$NS" tap0 "$NET.1/24"
+    boot "$1" "--ipv4=$NET.2/24" --connections=2
+    head -c 1048576 /dev/urandom >"$blob"
+    for i in 1 2; do
+        bg_spawn "$NS" "$BATS_TEST_TMPDIR/sha$i" bash -c \
+            "timeout 60 socat -t 30 - 'TCP:$NET.2:7,rcvbuf=4096' <'$blob' | { sleep 2; sha256sum; }"
+        pids+=("$BG_PID")
+    done
+    for i in 0 1; do wait "${pids[$i]}" || true; done
+    uk_wait_exit 20
+    cat "$LOG" "$BATS_TEST_TMPDIR"/sha[12]
+    [ "$UK_STATUS" -eq 0 ]
+    grep -q "served 2 connections: bye" "$LOG"
+    for i in 1 2; do [ "$(cat "$BATS_TEST_TMPDIR/sha$i")" = "$(sha256sum <"$blob")" ]; done
+}
+
+@test "stack: slow readers get both concurrent 1 MiB echoes whole, though start returns at once (spt)" {
+    slow_readers_run spt
+}
+
+@test "stack: slow readers get both concurrent 1 MiB echoes whole, though start returns at once (unix, direct)" {
+    slow_readers_run direct
+}
+
 @test "stack: direct stack on unix, static --ipv4 at boot: ping, UDP and TCP echo" {
     static_run direct
 }
