@@ -61,6 +61,12 @@ int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len
  * already listening, or MIRAGE_ENOMEM. */
 int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *ctx);
 
+/* The monotonic clock (ns) for the frame being received: inside rx, the one
+ * reading the receive fiber took for its whole batch (those frames arrived
+ * together, and a clock read is a system call on some targets); elsewhere a
+ * fresh reading. Layers that stamp or time frames use it. */
+uint64_t mirage_netif_now(const struct mirage_netif *nif);
+
 /* Ends the receive fiber (suspends the caller until it has; not from rx). */
 void mirage_netif_stop(struct mirage_netif *nif);
 

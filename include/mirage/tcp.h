@@ -35,6 +35,9 @@
  *   mtu:     the largest IP payload toward dst in one frame (MSS + 20 + options).
  *   pseudo:  the unfolded one's-complement sum of the pseudo-header for a
  *            segment of (len) bytes; NULL: TCP computes the IPv4/IPv6 one.
+ *   now:     the monotonic time (ns) of what is being handled; the stack
+ *            answers with its receive batch's one clock reading, so TCP does
+ *            not read the clock per segment. NULL: TCP reads the clock.
  */
 struct mirage_tcp_ip {
     void *ctx;
@@ -44,6 +47,7 @@ struct mirage_tcp_ip {
     size_t (*mtu)(void *ctx, const struct mirage_ipaddr *dst);
     uint32_t (*pseudo)(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
                        size_t len);
+    uint64_t (*now)(void *ctx);
 };
 
 /* ---- an instance -------------------------------------------------------- */

@@ -7,6 +7,7 @@
 #include "mirage/log.h"
 #include "mirage/netif.h"
 #include "mirage/sched.h"
+#include "mirage/time.h"
 
 MIRAGE_LOG_SOURCE(netif_log, "netif", "network interfaces");
 
@@ -19,7 +20,9 @@ struct mirage_netif_state {
     struct mirage_fiber *fiber;
     mirage_netif_rx_fn rx_fn;
     void *rx_ctx;
-    int writing; /* a fill is running: catches re-entry */
+    int writing;     /* a fill is running: catches re-entry */
+    int in_batch;    /* rx callbacks are running */
+    uint64_t rx_now; /* the clock when the batch was read */
     struct mirage_netif_stats st;
 };
 
@@ -148,12 +151,15 @@ static int rx_loop(void *arg)
             mirage_log_err(&netif_log, "%s: receive failed: %s", nif->name, mirage_strerror(r));
             return r;
         }
+        s->rx_now = mirage_time_now();
+        s->in_batch = 1;
         for (size_t i = 0; i < got && i < RX_BATCH; i++) {
             size_t len = frames[i].len <= cap ? frames[i].len : cap;
             s->st.rx_frames++;
             s->st.rx_bytes += len;
             s->rx_fn(s->rx_ctx, frames[i].buf, len);
         }
+        s->in_batch = 0;
         if (mirage_fiber_cancelled())
             return 0;
         if (++batches == BATCHES_PER_TURN) {
@@ -184,6 +190,13 @@ int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *c
     strncat(name, nif->name ? nif->name : "net", sizeof(name) - 4);
     s->fiber = mirage_fiber_spawn(name, rx_loop, nif, 0);
     return s->fiber ? 0 : MIRAGE_ENOMEM;
+}
+
+uint64_t mirage_netif_now(const struct mirage_netif *nif)
+{
+    const struct mirage_netif_state *s = nif->state;
+
+    return s != NULL && s->in_batch ? s->rx_now : mirage_time_now();
 }
 
 void mirage_netif_stop(struct mirage_netif *nif)

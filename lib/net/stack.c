@@ -85,6 +85,13 @@ static size_t tcp_ip_mtu(void *ctx, const struct mirage_ipaddr *dst)
     return mirage_ipv4_mtu(d->ip, dst != NULL ? v4(dst) : 0);
 }
 
+static uint64_t tcp_ip_now(void *ctx)
+{
+    struct direct *d = ctx;
+
+    return mirage_netif_now(d->nif);
+}
+
 static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
 {
     struct direct *d = ctx;
@@ -332,7 +339,8 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
                             struct mirage_stack **out)
 {
     struct mirage_ipv4_config ipc;
-    struct mirage_tcp_ip tip = {.write = tcp_ip_write, .src = tcp_ip_src, .mtu = tcp_ip_mtu};
+    struct mirage_tcp_ip tip = {
+        .write = tcp_ip_write, .src = tcp_ip_src, .mtu = tcp_ip_mtu, .now = tcp_ip_now};
     struct direct *d;
     char mac[18], a[16], g[16];
     int r;

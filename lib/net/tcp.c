@@ -414,9 +414,36 @@ uint32_t tcp_ts_offset(struct mirage_tcp *t, const struct mirage_ipaddr *local, 
     return f;
 }
 
-uint32_t tcp_now_ms(void)
+int tcp_time_hold(struct mirage_tcp *t)
 {
-    return (uint32_t)(mirage_time_now() / 1000000u);
+    if (t->now_held)
+        return 0;
+    t->now = t->ip.now ? t->ip.now(t->ip.ctx) : mirage_time_now();
+    t->now_held = 1;
+    return 1;
+}
+
+void tcp_time_release(struct mirage_tcp *t, int took)
+{
+    if (took)
+        t->now_held = 0;
+}
+
+uint64_t tcp_time(const struct mirage_tcp *t)
+{
+    return t->now_held ? t->now : mirage_time_now();
+}
+
+uint64_t tcp_deadline(const struct mirage_tcp *t, uint64_t ns)
+{
+    uint64_t now = tcp_time(t);
+
+    return ns >= MIRAGE_FOREVER - now ? MIRAGE_FOREVER : now + ns;
+}
+
+uint32_t tcp_now_ms(const struct mirage_tcp *t)
+{
+    return (uint32_t)(tcp_time(t) / 1000000u);
 }
 
 /* ---- ephemeral ports ----------------------------------------------------- */

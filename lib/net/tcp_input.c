@@ -92,7 +92,7 @@ void tcp_conn_setup(struct tcp_conn *c)
     c->high_rxt = c->snd_una;
     c->lost_mark = c->snd_una;
     c->retries = 0;
-    c->last_rx = mirage_time_now();
+    c->last_rx = tcp_time(c->tcp);
     c->st.sack = c->sack_ok;
     c->st.timestamps = c->ts_ok;
     c->st.snd_wscale = c->snd_wscale;
@@ -160,7 +160,7 @@ static void drop_acked(struct tcp_conn *c, uint32_t n)
  * on with the segment, -1 to drop it. */
 static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 {
-    uint64_t now = mirage_time_now();
+    uint64_t now = tcp_time(c->tcp);
     uint32_t ack = seg->ack, una = c->snd_una;
     int new_sack;
 
@@ -298,7 +298,7 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
         } else if (++c->delack_segs >= 2) {
             c->ack_now = 1; /* at least every second segment (RFC 5681 4.2) */
         } else if (!mirage_timer_pending(&c->ack_timer)) {
-            mirage_timer_start(&c->ack_timer, mirage_deadline_in(c->tcp->cfg.delack),
+            mirage_timer_start(&c->ack_timer, tcp_deadline(c->tcp, c->tcp->cfg.delack),
                                tcp_ack_timer_fire);
         }
         mirage_cond_broadcast(&c->rd_cond);
@@ -458,7 +458,7 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
             tcp_send_challenge_ack(c);
         return;
     }
-    c->last_rx = mirage_time_now();
+    c->last_rx = tcp_time(c->tcp);
     c->ka_probes_sent = 0;
 
     /* Second: RST, exactly at rcv_nxt or a challenge ACK (RFC 5961 3.2). */
@@ -504,7 +504,7 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
         if (c->state == TCP_FIN_WAIT_1) {
             c->state = TCP_FIN_WAIT_2;
             if (c->released) /* no one will read: do not wait for the peer forever */
-                mirage_timer_start(&c->rtx_timer, mirage_deadline_in(2 * t->cfg.msl),
+                mirage_timer_start(&c->rtx_timer, tcp_deadline(t, 2 * t->cfg.msl),
                                    tcp_rtx_timer_fire);
         } else if (c->state == TCP_CLOSING) {
             tcp_enter_time_wait(c);
@@ -578,8 +578,8 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 
 /* ---- the entry point ------------------------------------------------------------- */
 
-void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
-                      const struct mirage_ipaddr *dst, const uint8_t *buf, size_t len)
+static void input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                  const struct mirage_ipaddr *dst, const uint8_t *buf, size_t len)
 {
     struct mirage_tcp_seg seg;
     const char *err;
@@ -619,4 +619,15 @@ void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
         return;
     }
     tcp_send_rst_for(t, src, dst, &seg); /* no one here (RFC 9293 3.10.7.1) */
+}
+
+/* Everything one segment causes (ACKs, output, timers) shares one clock
+ * reading: the stack's receive batch's, through ip.now. */
+void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                      const struct mirage_ipaddr *dst, const uint8_t *buf, size_t len)
+{
+    int took = tcp_time_hold(t);
+
+    input(t, src, dst, buf, len);
+    tcp_time_release(t, took);
 }

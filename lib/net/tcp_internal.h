@@ -162,6 +162,8 @@ struct mirage_tcp {
     void *pool[TCP_POOL];
     size_t pool_size[TCP_POOL];
     unsigned npool;
+    uint64_t now;                  /* the clock reading of the event being handled, while held */
+    unsigned now_held;             /* tcp_time_hold took it */
     unsigned draining;             /* fibers in mirage_tcp_drain */
     struct mirage_cond drain_cond; /* a connection may have settled */
     struct mirage_tcp_stats st;
@@ -199,7 +201,15 @@ uint32_t tcp_ts_offset(struct mirage_tcp *t, const struct mirage_ipaddr *local, 
 void tcp_hash_tuple(const uint8_t key[32], const struct mirage_ipaddr *local, uint16_t lport,
                     const struct mirage_ipaddr *remote, uint16_t rport, uint32_t extra,
                     uint8_t out[32]);
-uint32_t tcp_now_ms(void);
+/* The clock, read once per event: a segment's input, a burst of output.
+ * tcp_time_hold takes the reading (unless an outer call holds one) and
+ * returns whether it did, for tcp_time_release; in between nothing may
+ * suspend. tcp_time reads the clock itself when nothing is held. */
+int tcp_time_hold(struct mirage_tcp *t);
+void tcp_time_release(struct mirage_tcp *t, int took);
+uint64_t tcp_time(const struct mirage_tcp *t);
+uint64_t tcp_deadline(const struct mirage_tcp *t, uint64_t ns); /* tcp_time + ns, saturated */
+uint32_t tcp_now_ms(const struct mirage_tcp *t);
 int tcp_addr_eq(const struct mirage_ipaddr *a, const struct mirage_ipaddr *b);
 void tcp_conn_setup(struct tcp_conn *c);   /* MSS, buffers, cc, timers after the handshake */
 void tcp_drain_wake(struct mirage_tcp *t); /* a connection may have settled: tell drain */

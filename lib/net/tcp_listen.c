@@ -215,7 +215,7 @@ static void send_cookie(struct tcp_listener *l, const struct mirage_ipaddr *src,
             bits |= 16;
         }
         uint32_t off = tcp_ts_offset(t, dst, seg->dst_port, src, seg->src_port);
-        o.tsval = ((tcp_now_ms() + off) & ~31u) | bits;
+        o.tsval = ((tcp_now_ms(t) + off) & ~31u) | bits;
         o.tsecr = seg->tsval;
     }
     t->st.syn_cookies_sent++;

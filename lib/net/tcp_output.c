@@ -227,7 +227,7 @@ static void fill_common(struct tcp_conn *c, struct tcp_out *o)
     o->wscale = -1;
     if (c->ts_ok) {
         o->ts = 1;
-        o->tsval = tcp_now_ms() + c->ts_offset;
+        o->tsval = tcp_now_ms(c->tcp) + c->ts_offset;
         o->tsecr = c->ts_recent;
     }
     if (c->sack_ok && c->ooo.n) {
@@ -285,7 +285,7 @@ void tcp_send_syn(struct tcp_conn *c)
     o.seq = c->iss;
     o.flags = MIRAGE_TCP_SYN;
     o.sack = NULL;
-    o.tsval = tcp_now_ms() + c->ts_offset;
+    o.tsval = tcp_now_ms(t) + c->ts_offset;
     if (c->state == TCP_SYN_RCVD) {
         /* A SYN-ACK carries only the options the peer's SYN offered. */
         o.flags |= MIRAGE_TCP_ACK;
@@ -310,7 +310,7 @@ void tcp_send_syn(struct tcp_conn *c)
 void tcp_send_challenge_ack(struct tcp_conn *c)
 {
     struct mirage_tcp *t = c->tcp;
-    uint64_t now = mirage_time_now();
+    uint64_t now = tcp_time(t);
 
     if (now - t->challenge_window >= MIRAGE_SEC(1)) {
         t->challenge_window = now;
@@ -368,7 +368,7 @@ static void send_data(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, i
     } else if (!c->rtt_timing && len) {
         c->rtt_timing = 1;
         c->rtt_seq = seq + len;
-        c->rtt_start = mirage_time_now();
+        c->rtt_start = tcp_time(c->tcp);
     }
     send_conn(c, &o);
 }
@@ -459,10 +459,10 @@ static int send_one(struct tcp_conn *c)
 
 void tcp_arm_rto(struct tcp_conn *c)
 {
-    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(c->rto), tcp_rtx_timer_fire);
+    mirage_timer_start(&c->rtx_timer, tcp_deadline(c->tcp, c->rto), tcp_rtx_timer_fire);
 }
 
-void tcp_output(struct tcp_conn *c)
+static void output(struct tcp_conn *c)
 {
     int sent = 0;
 
@@ -485,6 +485,16 @@ void tcp_output(struct tcp_conn *c)
             tcp_arm_rto(c);
         }
     }
+}
+
+/* A burst of segments shares one clock reading (timestamps, RTT, RTO). */
+void tcp_output(struct tcp_conn *c)
+{
+    struct mirage_tcp *t = c->tcp;
+    int took = tcp_time_hold(t);
+
+    output(c);
+    tcp_time_release(t, took);
 }
 
 /* ---- RTO (RFC 6298) --------------------------------------------------------- */
@@ -645,7 +655,8 @@ void tcp_enter_time_wait(struct tcp_conn *c)
     c->snd.buf = NULL;
     c->snd.len = 0;
     c->sacked.n = 0;
-    mirage_timer_start(&c->rtx_timer, mirage_deadline_in(2 * c->tcp->cfg.msl), tcp_rtx_timer_fire);
+    mirage_timer_start(&c->rtx_timer, tcp_deadline(c->tcp, 2 * c->tcp->cfg.msl),
+                       tcp_rtx_timer_fire);
     mirage_cond_broadcast(&c->wr_cond);
     mirage_cond_broadcast(&c->rd_cond);
 }

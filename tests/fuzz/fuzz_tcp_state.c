@@ -122,7 +122,7 @@ static void segment(struct mirage_tcp *t, struct cursor *c)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct mirage_tcp_ip ip = {NULL, fz_write, fz_src, fz_mtu, NULL};
+    struct mirage_tcp_ip ip = {NULL, fz_write, fz_src, fz_mtu, NULL, NULL};
     struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
     struct mirage_tcp *t;
     struct mirage_tcp_listener *l = NULL;
