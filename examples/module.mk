@@ -68,5 +68,6 @@ $(call example,timeout,examples/timeout)
 $(call example,clock,examples/clock)
 $(call example,keys,examples/keys)
 # The IPv4 layers wired by hand (lib/net): UDP echo and ping, tests/e2e/ipv4.bats.
-$(eval $(call unikernel,udp-echo,examples/udp-echo/udp_echo.c))
-ALL += $(B)/uk/udp-echo $(B)/uk/udp-echo.spt $(B)/uk/udp-echo.hvt
+$(call example,udp-echo,examples/udp-echo)
+# The TCP/IP stack (lib/net's direct stack everywhere, unix too): TCP and UDP echo.
+$(call example,stack-echo,examples/stack-echo,--net=direct)

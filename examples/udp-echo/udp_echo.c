@@ -6,22 +6,16 @@
 #include "mirage/icmp.h"
 #include "mirage/key.h"
 #include "mirage/log.h"
-#include "mirage/manifest.h"
 #include "mirage/time.h"
 #include "mirage/udp.h"
-
-MIRAGE_MANIFEST(MIRAGE_NET("service"));
 
 /*
  * Answers ping (fragmented too) and echoes every datagram sent to --port
  * back to its sender; other ports get ICMP port unreachable. --ttl sets the
- * TTL of everything it sends, so the host can see it on the wire.
+ * TTL of everything it sends, so the host can see it on the wire. config.c
+ * declares the keys (key_port, key_ttl, mirage_key_ipv4[_gateway]); main.c
+ * parses them and connects "service" before start runs.
  */
-static struct mirage_key key_port = MIRAGE_KEY_INTEGER("port", "7", 1, 65535, "UDP echo port.");
-static struct mirage_key key_ttl =
-    MIRAGE_KEY_INTEGER("ttl", "64", 1, 255, "TTL of sent datagrams.");
-static struct mirage_key *keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, &key_port, &key_ttl,
-                                    NULL};
 
 static struct mirage_udpv4 *udp;
 static uint64_t echoed;
@@ -42,31 +36,21 @@ static void echo(void *ctx, const struct mirage_udp_rx *rx)
         echoed++;
 }
 
-int mirage_main(int argc, char **argv)
+int start(struct mirage_netif *nif)
 {
-    struct mirage_netif nif = {.name = "service"};
     struct mirage_ipv4_config cfg = {0};
     struct mirage_eth *eth;
     struct mirage_arp *arp;
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
     char mac[18], addr[16];
-    int r;
 
-    r = mirage_key_parse_args(argc, argv, keys);
-    if (r != 0)
-        return r;
-    r = mirage_net_acquire("service", &nif.handle, &nif.info);
-    if (r != 0) {
-        printf("udp-echo: no network device 'service': %s\n", mirage_strerror(r));
-        return 1;
-    }
     cfg.addr = mirage_ipv4_of_bytes(mirage_key_ipv4.v.ip.addr);
     cfg.prefix = mirage_key_ipv4.v.ip.bits;
     if (mirage_key_ipv4_gateway.has_value)
         cfg.gateway = mirage_ipv4_of_bytes(mirage_key_ipv4_gateway.v.ip.addr);
     cfg.ttl = (uint8_t)key_ttl.v.num;
-    eth = mirage_eth_new(&nif);
+    eth = mirage_eth_new(nif);
     arp = eth ? mirage_arp_new(eth, NULL) : NULL;
     ip = arp ? mirage_ipv4_new(eth, arp, &cfg) : NULL;
     icmp = ip ? mirage_icmpv4_new(ip, NULL) : NULL;
@@ -76,9 +60,9 @@ int mirage_main(int argc, char **argv)
         printf("udp-echo: out of memory\n");
         return 1;
     }
-    printf("service mac %s ipv4 %s/%u mtu %u ttl %u udp %u\n", mirage_eth_format(nif.info.mac, mac),
-           mirage_ipv4_format(cfg.addr, addr), cfg.prefix, nif.info.mtu, cfg.ttl,
-           (unsigned)key_port.v.num);
+    printf("service mac %s ipv4 %s/%u mtu %u ttl %u udp %u\n",
+           mirage_eth_format(nif->info.mac, mac), mirage_ipv4_format(cfg.addr, addr), cfg.prefix,
+           nif->info.mtu, cfg.ttl, (unsigned)key_port.v.num);
     for (;;) {
         struct mirage_ipv4_stats st;
         if (mirage_sleep_ns(MIRAGE_SEC(10)) != 0)
