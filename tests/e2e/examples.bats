@@ -177,6 +177,61 @@ ex_ping2() {
     ping_example ping2 "$1" --two 2
 }
 
+# ns_tap: a namespace of its own with one tap, tap1 at $NET.1/24 (NET=10.203.TEST).
+ns_tap() {
+    NS=mirage-ex-$$-$BATS_TEST_NUMBER
+    NET=10.203.$BATS_TEST_NUMBER
+    netns_create "$NS"
+    netns_tap "$NS" tap1 "$NET.1/24"
+}
+
+# ns_argv TARGET NIC ARGS...: sets ARGV to the command booting the artefact with tap1 as its
+# device NIC.
+ns_argv() {
+    local target=$1 nic=$2
+    shift 2
+    case $target in
+    unix) ARGV=("$ARTEFACT" "--net:$nic=tap1" -- "$@") ;;
+    *) ARGV=("$B/bin/mirage-$target" "--net:$nic=tap1" "$ARTEFACT" "$@") ;;
+    esac
+}
+
+ex_udp_echo() {
+    local log=$WORK/uk.log
+    make_example udp-echo udp-echo "$1"
+    ns_tap
+    ns_argv "$1" service --ttl=256
+    run ip netns exec "$NS" timeout 30 "${ARGV[@]}"
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"'256' is out of range 1..255"* ]]
+    ns_argv "$1" service "--ipv4=$NET.2/24" --port=7007 --ttl=42
+    uk_spawn "$NS" "$log" "${ARGV[@]}"
+    uk_wait_line "$log" "^service mac .* ipv4 $NET.2/24 mtu [0-9]+ ttl 42 udp 7007$" 20
+    run ip netns exec "$NS" timeout 10 socat -T 3 - "UDP:$NET.2:7007" <<<"hello over udp"
+    echo "udp: status $status output '$output'"
+    [ "$status" -eq 0 ]
+    [ "$output" = "hello over udp" ]
+}
+
+# stack-echo runs the direct stack everywhere: on unix its device is tap0 (--net=direct).
+ex_stack_echo() {
+    local log=$WORK/uk.log nic=service
+    make_example stack-echo stack-echo "$1" --net=direct
+    [ "$1" != unix ] || nic=tap0
+    ns_tap
+    ns_argv "$1" "$nic" "--ipv4=$NET.2/24" --connections=1
+    uk_spawn "$NS" "$log" "${ARGV[@]}"
+    uk_wait_line "$log" "echo on TCP and UDP $NET.2:7" 30
+    run ip netns exec "$NS" timeout 15 socat -t 10 - "TCP:$NET.2:7" <<<"hello over tcp"
+    echo "tcp: status $status output '$output'"
+    [ "$status" -eq 0 ]
+    [ "$output" = "hello over tcp" ]
+    uk_wait_exit 10
+    cat "$log"
+    [ "$UK_STATUS" -eq 0 ]
+    grep -q "served 1 connections: bye" "$log"
+}
+
 @test "examples: hello on unix, through mirage" { ex_hello unix; }
 @test "examples: noop on unix, through mirage" { ex_noop unix; }
 @test "examples: hello-log on unix, through mirage" { ex_hello_log unix; }
@@ -187,6 +242,8 @@ ex_ping2() {
 @test "examples: keys on unix, through mirage" { ex_keys unix; }
 @test "examples: ping on unix, through mirage" { ex_ping unix; }
 @test "examples: ping2 on unix, through mirage" { ex_ping2 unix; }
+@test "examples: udp-echo on unix, through mirage" { ex_udp_echo unix; }
+@test "examples: stack-echo on unix, through mirage" { ex_stack_echo unix; }
 @test "examples: hello on spt, through mirage" { ex_hello spt; }
 @test "examples: noop on spt, through mirage" { ex_noop spt; }
 @test "examples: hello-log on spt, through mirage" { ex_hello_log spt; }
@@ -197,6 +254,8 @@ ex_ping2() {
 @test "examples: keys on spt, through mirage" { ex_keys spt; }
 @test "examples: ping on spt, through mirage" { ex_ping spt; }
 @test "examples: ping2 on spt, through mirage" { ex_ping2 spt; }
+@test "examples: udp-echo on spt, through mirage" { ex_udp_echo spt; }
+@test "examples: stack-echo on spt, through mirage" { ex_stack_echo spt; }
 @test "examples: hello on hvt, through mirage" { ex_hello hvt; }
 @test "examples: noop on hvt, through mirage" { ex_noop hvt; }
 @test "examples: hello-log on hvt, through mirage" { ex_hello_log hvt; }
@@ -207,3 +266,5 @@ ex_ping2() {
 @test "examples: keys on hvt, through mirage" { ex_keys hvt; }
 @test "examples: ping on hvt, through mirage" { ex_ping hvt; }
 @test "examples: ping2 on hvt, through mirage" { ex_ping2 hvt; }
+@test "examples: udp-echo on hvt, through mirage" { ex_udp_echo hvt; }
+@test "examples: stack-echo on hvt, through mirage" { ex_stack_echo hvt; }
