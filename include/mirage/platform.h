@@ -123,6 +123,13 @@ const char *mirage_cmdline(void);
  * The freestanding libc's malloc owns it on spt and hvt. */
 void mirage_heap(uintptr_t *start, size_t *size);
 
+/* Makes the (len) bytes at (page) inaccessible (guard 1) or readable and
+ * writable again (guard 0): fiber stacks' guard pages. (page) is 4096-aligned,
+ * (len) a non-zero multiple of 4096, and the range lies in memory the caller
+ * allocated (the heap on spt and hvt). Returns 0, or MIRAGE_EINVAL when the
+ * target cannot (the runtime then relies on stack canaries alone). */
+int mirage_mem_guard(void *page, size_t len, int guard);
+
 /* Sets the thread-pointer (FS) base; the word at base + 0x28 must hold the
  * stack-protector canary before any protected code runs with it. */
 int mirage_set_tls_base(uintptr_t base);

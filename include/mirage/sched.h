@@ -43,6 +43,10 @@ size_t mirage_sched_set_stack_size(size_t bytes);
 struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, void *arg,
                                         size_t stack);
 
+/* The name of the fiber whose stack guard page holds (addr), or NULL: for a
+ * binding's fault handler (async-signal-safe: it only reads). */
+const char *mirage_sched_guard_owner(uintptr_t addr);
+
 /* Lets the fiber run to its end with no one joining it; the runtime frees it. */
 void mirage_fiber_detach(struct mirage_fiber *f);
 

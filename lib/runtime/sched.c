@@ -33,6 +33,9 @@ struct mirage_fiber {
     void *sp;    /* saved stack pointer while not running */
     char *stack; /* NULL for main and once a finished fiber's stack is freed */
     size_t stack_size;
+    char *base;  /* the allocation: a page below (stack), then the stack */
+    char *guard; /* (base) while the platform keeps it inaccessible, else NULL */
+    struct mirage_fiber *guarded_prev, *guarded_next; /* fibers with a guard */
     mirage_fiber_fn fn;
     void *arg;
     enum state state;
@@ -57,6 +60,10 @@ struct mirage_fiber {
 #define CANARY_WORDS 8
 #define CANARY_SEED 0x6d69726167652121ULL
 
+/* A guard page below each stack where the platform can make one (on top of
+ * the canaries, which catch what a guard cannot: a frame that jumps over it). */
+#define GUARD_PAGE 4096
+
 /* Handles are 0..62 (platform.h): one wait queue per bit of a handle set. */
 #define HANDLES 64
 
@@ -69,6 +76,8 @@ static size_t default_stack = MIRAGE_FIBER_STACK_DEFAULT;
 static int in_callback;
 static unsigned ticks;
 static struct mirage_sched_stats stats;
+static struct mirage_fiber *guarded; /* for mirage_sched_guard_owner() */
+static int guards_unavailable;       /* the platform refused once: canaries only */
 
 void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
 
@@ -141,9 +150,73 @@ static void check_canary(const struct mirage_fiber *f)
     }
 }
 
+/* Allocates (f)'s stack of (size) bytes above a page of its own: the guard
+ * where the platform can make one, else a red zone that keeps a small
+ * overrun off the neighbours until the canaries (at the bottom of the usable
+ * part) catch it. */
+static int alloc_stack(struct mirage_fiber *f, size_t size)
+{
+    size_t total = (GUARD_PAGE + size + GUARD_PAGE - 1) & ~(size_t)(GUARD_PAGE - 1);
+
+    if (size > SIZE_MAX - 2 * GUARD_PAGE)
+        return -1;
+    f->stack_size = size;
+    if (!guards_unavailable) {
+        f->base = aligned_alloc(GUARD_PAGE, total);
+        if (f->base == NULL)
+            return -1;
+        if (mirage_mem_guard(f->base, GUARD_PAGE, 1) == 0) {
+            f->guard = f->base;
+            f->stack = f->base + GUARD_PAGE;
+            f->guarded_prev = NULL;
+            f->guarded_next = guarded;
+            if (guarded)
+                guarded->guarded_prev = f;
+            guarded = f;
+            return 0;
+        }
+        guards_unavailable = 1;
+        free(f->base);
+    }
+    f->base = aligned_alloc(16, GUARD_PAGE + size);
+    if (f->base == NULL)
+        return -1;
+    f->stack = f->base + GUARD_PAGE;
+    return 0;
+}
+
+static void free_stack(struct mirage_fiber *f)
+{
+    if (f->guard) {
+        /* The allocator writes its bookkeeping into freed memory. */
+        if (mirage_mem_guard(f->guard, GUARD_PAGE, 0) != 0) {
+            runtime_say("cannot lift the guard page of fiber '", f->name, "'");
+            mirage_abort();
+        }
+        if (f->guarded_prev)
+            f->guarded_prev->guarded_next = f->guarded_next;
+        else
+            guarded = f->guarded_next;
+        if (f->guarded_next)
+            f->guarded_next->guarded_prev = f->guarded_prev;
+        f->guard = NULL;
+    }
+    free(f->base);
+    f->base = NULL;
+    f->stack = NULL;
+}
+
+const char *mirage_sched_guard_owner(uintptr_t addr)
+{
+    for (const struct mirage_fiber *f = guarded; f; f = f->guarded_next)
+        if (addr - (uintptr_t)f->guard < GUARD_PAGE)
+            return f->name;
+    return NULL;
+}
+
 static void free_fiber(struct mirage_fiber *f)
 {
-    free(f->stack);
+    free_stack(f);
     free(f);
     stats.fibers--;
 }
@@ -158,8 +231,7 @@ static void after_switch(void)
 #endif
     /* A finished fiber cannot free the stack it runs on: its successor does. */
     if (p->state == DONE) {
-        free(p->stack);
-        p->stack = NULL;
+        free_stack(p);
         if (p->detached)
             free_fiber(p);
     }
@@ -350,12 +422,10 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
     f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
-    f->stack = aligned_alloc(16, stack);
-    if (f->stack == NULL) {
+    if (alloc_stack(f, stack) < 0) {
         free(f);
         return NULL;
     }
-    f->stack_size = stack;
     f->fn = fn;
     f->arg = arg;
     f->state = RUNNABLE;

@@ -13,6 +13,7 @@
 #define SYS_write         1
 #define SYS_pread64       17
 #define SYS_pwrite64      18
+#define SYS_mprotect      10
 #define SYS_arch_prctl    158
 #define SYS_clock_gettime 228
 #define SYS_exit_group    231

@@ -8,6 +8,7 @@
 
 #include "mirage/cmdline.h"
 #include "mirage/platform.h"
+#include "mirage/sched.h"
 #include "unix.h"
 
 static char cmdline[MIRAGE_CMDLINE_MAX];
@@ -21,6 +22,7 @@ const char *mirage_cmdline(void)
 static void fault(int sig, siginfo_t *si, void *ctx)
 {
     char msg[160];
+    const char *owner;
     int n;
 
     (void)ctx;
@@ -29,8 +31,15 @@ static void fault(int sig, siginfo_t *si, void *ctx)
         (void)!write(2, msg, (size_t)n);
         _exit(255);
     }
-    n = snprintf(msg, sizeof(msg), "mirage: unikernel fault: %s at address %p\n", strsignal(sig),
-                 si->si_addr);
+    owner = sig == SIGSEGV ? mirage_sched_guard_owner((uintptr_t)si->si_addr) : NULL;
+    if (owner)
+        n = snprintf(msg, sizeof(msg),
+                     "mirage: unikernel fault: stack overflow of fiber '%s' (address %p in its guard "
+                     "page)\n",
+                     owner, si->si_addr);
+    else
+        n = snprintf(msg, sizeof(msg), "mirage: unikernel fault: %s at address %p\n",
+                     strsignal(sig), si->si_addr);
     (void)!write(2, msg, (size_t)n);
     _exit(254);
 }

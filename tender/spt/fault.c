@@ -21,6 +21,7 @@
 #define PAGE 4096
 
 static uint64_t guard_page;
+static uint64_t heap_lo, heap_hi;
 
 struct msg {
     char buf[256];
@@ -127,8 +128,16 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
         put(&m, code & PF_FETCH ? " executing" : code & PF_WRITE ? " writing" : " reading");
         put(&m, " address ");
         put_num(&m, (uint64_t)(uintptr_t)si->si_addr, 16);
-        if ((uint64_t)(uintptr_t)si->si_addr - guard_page < PAGE)
+        if ((uint64_t)(uintptr_t)si->si_addr - guard_page < PAGE) {
             put(&m, " (stack overflow)");
+        } else if (!(code & PF_FETCH) && (uint64_t)(uintptr_t)si->si_addr >= heap_lo &&
+                   (uint64_t)(uintptr_t)si->si_addr < heap_hi) {
+            /* The heap is mapped read/write throughout; only a page the guest
+             * itself set to PROT_NONE faults there: a fiber stack's guard. */
+            put(&m, ": stack overflow of a fiber (guard page at ");
+            put_num(&m, (uint64_t)(uintptr_t)si->si_addr & ~(uint64_t)(PAGE - 1), 16);
+            put(&m, ")");
+        }
     } else if (sig == SIGSEGV && trapno == TRAP_GP) {
         put(&m, " general protection fault (a non-canonical address or a privileged instruction)");
     } else if (sig == SIGILL) {
@@ -150,7 +159,7 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
     report(&m, TENDER_EXIT_FAULT);
 }
 
-int spt_faults_catch(uint64_t guard, char *err)
+int spt_faults_catch(uint64_t guard, uint64_t heap_start, uint64_t heap_end, char *err)
 {
     static char altstack[32768] __attribute__((aligned(64)));
     static const int faults[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP};
@@ -160,6 +169,8 @@ int spt_faults_catch(uint64_t guard, char *err)
     sigset_t unblock;
 
     guard_page = guard;
+    heap_lo = heap_start;
+    heap_hi = heap_end;
     sigfillset(&sa.sa_mask);
     sigemptyset(&unblock);
     if (sigaltstack(&ss, NULL) < 0)

@@ -124,7 +124,9 @@ int main(int argc, char **argv)
         return refuse(err);
     close(fd);
     fill_boot(mem.boot);
-    if (make_epoll(mem.boot, err) < 0 || spt_faults_catch(mem.guard, err) < 0 ||
+    if (make_epoll(mem.boot, err) < 0 ||
+        spt_faults_catch(mem.guard, mem.boot->heap_start,
+                         mem.boot->heap_start + mem.boot->heap_size, err) < 0 ||
         spt_filter_install(mem.boot, err) < 0)
         return refuse(err);
     enter(img.entry, mem.stack_top, mem.boot);

@@ -33,7 +33,8 @@ int spt_filter_install(const struct spt_boot_info *boot, char *err);
 
 /* Installs the handlers that turn a guest fault or a forbidden system call
  * into a message and the tender's exit status; a fault on the page at (guard)
- * is named a stack overflow. Returns 0 or -1 with (err). */
-int spt_faults_catch(uint64_t guard, char *err);
+ * is named a stack overflow, a read or write fault in [heap_start, heap_end)
+ * a fiber's (its guard page). Returns 0 or -1 with (err). */
+int spt_faults_catch(uint64_t guard, uint64_t heap_start, uint64_t heap_end, char *err);
 
 #endif

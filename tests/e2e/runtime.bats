@@ -157,6 +157,30 @@ bad_input() {
     [ "$status" -eq 64 ]
 }
 
+# fiber_overflow TARGET: a fiber running 1 KiB past its 16 KiB stack is
+# stopped and named: by its guard page (fault, 254) on unix and spt; by the
+# stack canaries (abort, 255) on hvt, whose binding has no guard pages yet.
+fiber_overflow() {
+    require_target "$1" fault
+    rt "$1" fault fiber-overflow
+    echo "$status: $output"
+    case $1 in
+    unix)
+        [ "$status" -eq 254 ]
+        [[ "$output" =~ "mirage: unikernel fault: stack overflow of fiber 'deep-diver' (address 0x"[0-9a-f]+" in its guard page)" ]]
+        ;;
+    spt)
+        [ "$status" -eq 254 ]
+        [[ "$output" =~ "mirage-spt: guest fault: SIGSEGV writing address 0x"[0-9a-f]+": stack overflow of a fiber (guard page at 0x"[0-9a-f]+"000)" ]]
+        ;;
+    hvt)
+        [ "$status" -eq 255 ]
+        [[ "$output" == *"mirage: fiber 'deep-diver' overflowed its stack"* ]]
+        ;;
+    esac
+    [[ "$output" != *"did not fault"* ]]
+}
+
 @test "unix: runtime noop" { noop unix; }
 @test "unix: runtime hello-log" { hello_log unix; }
 @test "unix: runtime hello-key" { hello_key unix; }
@@ -166,6 +190,7 @@ bad_input() {
 @test "unix: runtime logs-and-help" { logs_and_help unix; }
 @test "unix: runtime keys-typed" { keys_typed unix; }
 @test "unix: runtime bad-input" { bad_input unix; }
+@test "unix: runtime fiber-overflow" { fiber_overflow unix; }
 @test "spt: runtime noop" { noop spt; }
 @test "spt: runtime hello-log" { hello_log spt; }
 @test "spt: runtime hello-key" { hello_key spt; }
@@ -175,6 +200,7 @@ bad_input() {
 @test "spt: runtime logs-and-help" { logs_and_help spt; }
 @test "spt: runtime keys-typed" { keys_typed spt; }
 @test "spt: runtime bad-input" { bad_input spt; }
+@test "spt: runtime fiber-overflow" { fiber_overflow spt; }
 @test "hvt: runtime noop" { noop hvt; }
 @test "hvt: runtime hello-log" { hello_log hvt; }
 @test "hvt: runtime hello-key" { hello_key hvt; }
@@ -184,3 +210,4 @@ bad_input() {
 @test "hvt: runtime logs-and-help" { logs_and_help hvt; }
 @test "hvt: runtime keys-typed" { keys_typed hvt; }
 @test "hvt: runtime bad-input" { bad_input hvt; }
+@test "hvt: runtime fiber-overflow" { fiber_overflow hvt; }

@@ -232,6 +232,26 @@ refused() {
     refused nr 15 # rt_sigreturn: the handlers never return
 }
 
+@test "spt: the filter allows mprotect only to PROT_NONE or read/write, only inside the heap" {
+    require_target spt sptfilter
+    DISK=$BATS_TEST_TMPDIR/disk.img
+    make_disk "$DISK" 4096
+    allowed mprotect end -4096 4096 0
+    [[ "$output" == *"filter: allowed, returned 0"* ]]
+    allowed mprotect end -8192 8192 3
+    allowed mprotect start 0 4096 3
+    refused mprotect end -4096 4096 4 # PROT_EXEC
+    refused mprotect end -4096 4096 7
+    refused mprotect end -4096 4096 5
+    refused mprotect end -4096 4096 1 # read-only: not a guard's state
+    refused mprotect end 0 4096 3     # the initial stack's guard, above the heap
+    refused mprotect end -4096 8192 0 # runs past the heap's end
+    refused mprotect start -4096 4096 3 # the boot info, below the heap
+    refused mprotect image 0 4096 3   # the text: W^X stays
+    refused mprotect start 0 4097 0
+    refused mprotect start 0x100000000 4096 0
+}
+
 @test "spt: the 32-bit and x32 system call ABIs are refused by name" {
     require_target spt sptfilter
     DISK=$BATS_TEST_TMPDIR/disk.img

@@ -5,13 +5,15 @@
 
 #include "mirage/manifest.h"
 #include "mirage/platform.h"
+#include "mirage/sched.h"
 
 MIRAGE_MANIFEST();
 
 /*
  * Modes: return N | exit N | abort | null-write | null-read | text-write |
  * rodata-write | exec-data | exec-stack | exec-heap | wild-jump |
- * noncanonical | ud2 | div0 | int3 | stack-smash | stack-overflow | syscall.
+ * noncanonical | ud2 | div0 | int3 | stack-smash | stack-overflow | syscall |
+ * fiber-overflow (a fiber runs 1 KiB past its 16 KiB stack, then returns).
  * Each prints "fault: MODE" first, so a test can tell the program got there.
  */
 
@@ -34,6 +36,27 @@ __attribute__((noinline)) static void smash(const char *src, size_t n)
 
     memcpy(buf, src, n);
     __asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+/* Recurses until its frames reach (limit) bytes below (top), writing every
+ * byte of each frame so that neither a guard page nor a canary is skipped. */
+__attribute__((noinline)) static int dive(uintptr_t top, size_t limit)
+{
+    volatile char frame[512];
+
+    for (size_t i = 0; i < sizeof(frame); i++)
+        frame[i] = (char)i;
+    if (top - (uintptr_t)frame >= limit)
+        return frame[0];
+    return dive(top, limit) + frame[1];
+}
+
+static int diver(void *arg)
+{
+    volatile char here;
+
+    (void)arg;
+    return dive((uintptr_t)&here, MIRAGE_FIBER_STACK_MIN + 1024);
 }
 
 __attribute__((noinline)) static int recurse(volatile char *prev, unsigned long depth)
@@ -85,11 +108,17 @@ static int run(const char *mode, const char *arg)
         __asm__ volatile("int3");
     if (strcmp(mode, "stack-smash") == 0) {
         char big[64];
+        volatile size_t n = sizeof(big); /* hidden from the host compiler's bounds warning */
         memset(big, 'A', sizeof(big));
-        smash(big, sizeof(big));
+        smash(big, n);
     }
     if (strcmp(mode, "stack-overflow") == 0)
         return recurse(NULL, 0);
+    if (strcmp(mode, "fiber-overflow") == 0) {
+        struct mirage_fiber *f =
+            mirage_fiber_spawn("deep-diver", diver, NULL, MIRAGE_FIBER_STACK_MIN);
+        return f ? mirage_fiber_join(f, NULL) : 4;
+    }
     if (strcmp(mode, "syscall") == 0) {
         /* getpid: no binding ever needs it. */
         long r;

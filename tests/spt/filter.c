@@ -19,6 +19,8 @@ extern const struct spt_boot_info *spt_boot;
  *   clock ID | arch_prctl CODE | epoll-sigmask | epoll-fd FD
  *   nr N                               system call N with zero arguments
  *   int80                              getpid through the 32-bit ABI
+ *   mprotect start|end|image OFF LEN PROT   at the heap's start or end or the
+ *                                      image's first page, plus OFF (may be negative)
  * Prints "filter: allowed, returned R" when the call came back; a refused
  * call never returns (the tender reports SIGSYS).
  */
@@ -73,6 +75,12 @@ int mirage_main(int argc, char **argv)
         r = sys6(441, a, (long)ev, 4, (long)ts, 0, 0);
     } else if (strcmp(mode, "nr") == 0) {
         r = sys6(a, 0, 0, 0, 0, 0, 0);
+    } else if (strcmp(mode, "mprotect") == 0 && argc > 5) {
+        uint64_t base = strcmp(argv[2], "start") == 0 ? spt_boot->heap_start
+                        : strcmp(argv[2], "end") == 0 ? spt_boot->heap_start + spt_boot->heap_size
+                                                      : 0x100000;
+        r = sys6(10, (long)(base + (uint64_t)num(argc, argv, 3)), num(argc, argv, 4),
+                 num(argc, argv, 5), 0, 0, 0);
     } else if (strcmp(mode, "int80") == 0) {
         __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
     } else {

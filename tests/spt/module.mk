@@ -3,4 +3,4 @@ $(eval $(call unikernel,fault,tests/faults/fault.c))
 $(eval $(call unikernel,blocktest,tests/block/blocktest.c))
 $(eval $(call unikernel,netsend,tests/net/netsend.c))
 $(eval $(call unikernel,sptfilter,tests/spt/filter.c))
-ALL += $(B)/uk/fault.spt $(B)/uk/blocktest.spt $(B)/uk/netsend.spt $(B)/uk/sptfilter.spt
+ALL += $(B)/uk/fault $(B)/uk/fault.spt $(B)/uk/blocktest.spt $(B)/uk/netsend.spt $(B)/uk/sptfilter.spt

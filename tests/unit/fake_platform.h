@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "mirage/platform.h"
@@ -50,6 +51,22 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
     }
     if (deadline > fake_now)
         fake_now = deadline;
+}
+
+/* Real guard pages (the tests run hosted): fake_guards counts those up,
+ * fake_last_guard is the latest; fake_guard_refuse plays a target without. */
+static int fake_guards, fake_guard_refuse;
+static void *fake_last_guard;
+
+int mirage_mem_guard(void *page, size_t len, int guard)
+{
+    if (fake_guard_refuse || ((uintptr_t)page & 4095) != 0 || len == 0 || (len & 4095) != 0 ||
+        mprotect(page, len, guard ? PROT_NONE : PROT_READ | PROT_WRITE) != 0)
+        return MIRAGE_EINVAL;
+    fake_guards += guard ? 1 : -1;
+    if (guard)
+        fake_last_guard = page;
+    return 0;
 }
 
 void mirage_console_write(const char *buf, size_t len)

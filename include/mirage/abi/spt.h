@@ -19,6 +19,8 @@
  *   epoll_pwait2(epoll_fd, ..., sigmask = NULL)
  *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC)
  *   arch_prctl(ARCH_SET_FS)   exit_group
+ *   mprotect(addr, len, PROT_NONE or PROT_READ|PROT_WRITE) with
+ *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
 #define SPT_BOOT_VERSION 3
