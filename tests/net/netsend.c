@@ -19,6 +19,21 @@ static int fail(const char *what, int r)
     return 1;
 }
 
+/* A full device answers EAGAIN: as an application would, let the host drain it
+ * (yield 1 ms) and try again, at most 1000 times. */
+static int write_retrying(mirage_handle_t h, const uint8_t *buf, size_t len)
+{
+    mirage_handle_set_t ready;
+    int r = MIRAGE_EAGAIN;
+
+    for (int tries = 0; tries < 1000 && r == MIRAGE_EAGAIN; tries++) {
+        r = mirage_net_write(h, buf, len);
+        if (r == MIRAGE_EAGAIN)
+            mirage_yield(mirage_clock_monotonic() + 1000000, &ready);
+    }
+    return r;
+}
+
 int mirage_main(int argc, char **argv)
 {
     struct mirage_net_info info, again;
@@ -47,7 +62,7 @@ int mirage_main(int argc, char **argv)
     frame[13] = 0xb5;
     for (int i = 0; i < count; i++) {
         frame[14] = (uint8_t)i;
-        if ((r = mirage_net_write(h, frame, 60)) < 0)
+        if ((r = write_retrying(h, frame, 60)) < 0)
             return fail("write", r);
     }
     for (int i = 0; i < 3; i++)
