@@ -229,3 +229,26 @@ dnsmasq_stop() {
     bg_kill 3 "$(cat "$1.bgpid")"
     rm -f "$1.pid" "$1.bgpid"
 }
+
+# ---- per-test network namespace ----------------------------------------------------------------
+
+# net_setup NAME SUBNET: gives the test its own namespace (mirage-NAME-PID-N, in NS) and
+# /24 (SUBNET.N.0, in NET), so nothing leaks between tests; LOG is the unikernel's log.
+net_setup() {
+    NS=mirage-$1-$$-$BATS_TEST_NUMBER
+    NET=$2.$BATS_TEST_NUMBER
+    LOG=$BATS_TEST_TMPDIR/uk.log
+    UK_PID=
+    netns_create "$NS"
+}
+
+# net_teardown: stops every process the test started, then deletes its namespace.
+net_teardown() {
+    uk_stop
+    netns_delete "$NS"
+}
+
+# in_ns CMD...: runs CMD inside the test's namespace.
+in_ns() {
+    ip netns exec "$NS" "$@"
+}

@@ -3,22 +3,8 @@
 
 load helpers
 
-setup() {
-    NS=mirage-ipv4-$$-$BATS_TEST_NUMBER
-    NET=10.203.$BATS_TEST_NUMBER
-    LOG=$BATS_TEST_TMPDIR/uk.log
-    UK_PID=
-    netns_create "$NS"
-}
-
-teardown() {
-    uk_stop
-    netns_delete "$NS"
-}
-
-in_ns() {
-    ip netns exec "$NS" "$@"
-}
+setup() { net_setup ipv4 10.203; }
+teardown() { net_teardown; }
 
 # udp_roundtrip FILE PORT: sends FILE as one datagram to the unikernel and
 # wants the same bytes back (socat: one datagram each way, 65 KB buffers).

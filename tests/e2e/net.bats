@@ -3,23 +3,8 @@
 
 load helpers
 
-# Each test gets its own namespace and /24 (10.201.N.0), so nothing leaks between tests.
-setup() {
-    NS=mirage-net-$$-$BATS_TEST_NUMBER
-    NET=10.201.$BATS_TEST_NUMBER
-    LOG=$BATS_TEST_TMPDIR/uk.log
-    UK_PID=
-    netns_create "$NS"
-}
-
-teardown() {
-    uk_stop
-    netns_delete "$NS"
-}
-
-in_ns() {
-    ip netns exec "$NS" "$@"
-}
+setup() { net_setup net 10.201; }
+teardown() { net_teardown; }
 
 # boot_ping TARGET NAME ARGS...: boots NAME in the namespace and waits for its
 # start line; sets MAC to the address it announced.

@@ -3,23 +3,8 @@
 
 load helpers
 
-# Each test gets its own namespace and /24 (10.205.N.0).
-setup() {
-    NS=mirage-gone-$$-$BATS_TEST_NUMBER
-    NET=10.205.$BATS_TEST_NUMBER
-    LOG=$BATS_TEST_TMPDIR/uk.log
-    UK_PID=
-    netns_create "$NS"
-}
-
-teardown() {
-    uk_stop
-    netns_delete "$NS"
-}
-
-in_ns() {
-    ip netns exec "$NS" "$@"
-}
+setup() { net_setup gone 10.205; }
+teardown() { net_teardown; }
 
 # prefix TARGET NAME: who says that a device is gone: the tender, or the unix unikernel itself.
 prefix() {

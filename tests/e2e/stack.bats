@@ -22,22 +22,14 @@ setup_file() {
 
 # Each test gets its own namespace and /24 (10.203.N.0).
 setup() {
-    NS=mirage-stack-$$-$BATS_TEST_NUMBER
-    NET=10.203.$BATS_TEST_NUMBER
-    LOG=$BATS_TEST_TMPDIR/uk.log
     DNSMASQ_LOG=$BATS_TEST_TMPDIR/dnsmasq.log
-    UK_PID=
-    netns_create "$NS"
+    net_setup stack 10.203
 }
 
 teardown() {
     uk_stop
     dnsmasq_stop "$DNSMASQ_LOG"
     netns_delete "$NS"
-}
-
-in_ns() {
-    ip netns exec "$NS" "$@"
 }
 
 # boot VARIANT ARGS...: boots the variant's stack-echo in the namespace (on

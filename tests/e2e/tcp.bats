@@ -17,12 +17,8 @@ setup_file() {
 
 # Each test: its own namespace and /24 (10.204.N.0); the kernel is .1, the unikernel .2.
 setup() {
-    NS=mirage-tcp-$$-$BATS_TEST_NUMBER
-    NET=10.204.$BATS_TEST_NUMBER
-    LOG=$BATS_TEST_TMPDIR/uk.log
-    UK_PID=
     BRIDGE_PID=
-    netns_create "$NS"
+    net_setup tcp 10.204
     # The churn leaves 100k sockets in TIME_WAIT on the kernel's side: let connect reuse them
     # (timestamps make that safe) and give it every port.
     in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
@@ -32,10 +28,6 @@ teardown() {
     uk_stop # also stops the bridge, which prints its counters
     [ -z "$BRIDGE_PID" ] || cat "$BATS_TEST_TMPDIR/bridge.log" 2>/dev/null || true
     netns_delete "$NS"
-}
-
-in_ns() {
-    ip netns exec "$NS" "$@"
 }
 
 client() {
