@@ -67,6 +67,8 @@ $(call example,heads,examples/heads)
 $(call example,timeout,examples/timeout)
 $(call example,clock,examples/clock)
 $(call example,keys,examples/keys)
+# The runtime's generator as a device (default_random()): start() draws from it.
+$(call example,random,examples/random)
 # The IPv4 layers wired by hand (lib/net): UDP echo and ping, tests/e2e/ipv4.bats.
 $(call example,udp-echo,examples/udp-echo)
 # The TCP/IP stack (lib/net's direct stack everywhere, unix too): TCP and UDP echo.

@@ -59,18 +59,23 @@ struct mirage_dev *mirage_config_netif(const char *file, int line, const char *n
 struct mirage_dev *mirage_config_block(const char *file, int line, const char *name);
 /* A job that does nothing: the unikernel boots and exits with status 0. */
 struct mirage_dev *mirage_config_noop(const char *file, int line);
+/* The runtime's cryptographically secure generator (mirage/random.h): start()
+ * gets struct mirage_random *. A unikernel has one: a second is an error. */
+struct mirage_dev *mirage_config_default_random(const char *file, int line);
 
-/* Declared so configurations type-check; using one reports "not implemented yet". */
+/* The TCP/IP stack (mirage/stack.h): generic_stackv4v6 is the direct stack
+ * over (net), or on unix host sockets unless configure gets --net=direct. */
 struct mirage_dev *mirage_config_generic_stackv4v6(const char *file, int line,
                                                    struct mirage_dev *net);
 struct mirage_dev *mirage_config_direct_stackv4v6(const char *file, int line,
                                                   struct mirage_dev *net);
 struct mirage_dev *mirage_config_socket_stackv4v6(const char *file, int line);
+
+/* Declared so configurations type-check; using one reports "not implemented yet". */
 struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *dir);
 struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block);
 struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line);
 struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name);
-struct mirage_dev *mirage_config_default_random(const char *file, int line);
 
 /* A placeholder of signature (sig) for a device defined later with
  * mirage_config_define(); the only way a graph can have a cycle. */

@@ -27,6 +27,23 @@ uint64_t mirage_random_uniform(uint64_t bound);
 /* Adds (len) bytes of unpredictable data from (source) to the pools. */
 void mirage_random_add(uint8_t source, const void *data, size_t len);
 
+/* ---- the generator as a device: what a job taking RANDOM gets ----------- */
+
+/* Stands for the runtime's one generator: config.c's default_random(), which
+ * main.c hands to start(). Passing it keeps start()'s signature honest about
+ * what the application uses; the draws below are those of the functions above. */
+struct mirage_random; /* opaque; never freed */
+
+/* The unikernel's generator, the same handle on every call. Never NULL. */
+struct mirage_random *mirage_random_default(void);
+/* Fills (buf) with (len) random bytes. Never fails; a handle that did not come
+ * from mirage_random_default() aborts the unikernel. */
+void mirage_random_fill(struct mirage_random *r, void *buf, size_t len);
+/* 64 random bits. */
+uint64_t mirage_random_next(struct mirage_random *r);
+/* A uniform value in [0, bound), without modulo bias; bound 0 gives 0. */
+uint64_t mirage_random_below(struct mirage_random *r, uint64_t bound);
+
 /* ---- a Fortuna instance of one's own (tests, benchmarks) ---------------- */
 
 struct mirage_fortuna; /* opaque; ~4 KiB */

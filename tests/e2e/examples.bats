@@ -139,6 +139,24 @@ ex_keys() {
     [[ "$output" == *"'65536' is out of range 0..65535"* ]]
 }
 
+# random: three lines drawn from the generator start() gets; a second boot draws others.
+ex_random() {
+    local first
+    make_example random random "$1"
+    boot "$1"
+    [ "$status" -eq 0 ]
+    lines_are 'u64 [0-9a-f]{16}' 'dice( [1-6]){8}' 'bytes [0-9a-f]{32}'
+    first=("${lines[@]}")
+    boot "$1"
+    [ "$status" -eq 0 ]
+    lines_are 'u64 [0-9a-f]{16}' 'dice( [1-6]){8}' 'bytes [0-9a-f]{32}'
+    echo "first boot: ${first[2]##* }, second: ${lines[2]##* }"
+    [ "${first[2]##* }" != "${lines[2]##* }" ]
+    [ "${first[0]##* }" != "${lines[0]##* }" ]
+    boot "$1" --nope
+    [ "$status" -eq 64 ]
+}
+
 # ping_example NAME TARGET KEYS NICS: boots ping or ping2 in a namespace of its own with
 # one tap per device, and wants one echo answered on each address.
 ping_example() {
@@ -240,6 +258,7 @@ ex_stack_echo() {
 @test "examples: timeout on unix, through mirage" { ex_timeout unix; }
 @test "examples: clock on unix, through mirage" { ex_clock unix; }
 @test "examples: keys on unix, through mirage" { ex_keys unix; }
+@test "examples: random on unix, through mirage" { ex_random unix; }
 @test "examples: ping on unix, through mirage" { ex_ping unix; }
 @test "examples: ping2 on unix, through mirage" { ex_ping2 unix; }
 @test "examples: udp-echo on unix, through mirage" { ex_udp_echo unix; }
@@ -252,6 +271,7 @@ ex_stack_echo() {
 @test "examples: timeout on spt, through mirage" { ex_timeout spt; }
 @test "examples: clock on spt, through mirage" { ex_clock spt; }
 @test "examples: keys on spt, through mirage" { ex_keys spt; }
+@test "examples: random on spt, through mirage" { ex_random spt; }
 @test "examples: ping on spt, through mirage" { ex_ping spt; }
 @test "examples: ping2 on spt, through mirage" { ex_ping2 spt; }
 @test "examples: udp-echo on spt, through mirage" { ex_udp_echo spt; }
@@ -264,6 +284,7 @@ ex_stack_echo() {
 @test "examples: timeout on hvt, through mirage" { ex_timeout hvt; }
 @test "examples: clock on hvt, through mirage" { ex_clock hvt; }
 @test "examples: keys on hvt, through mirage" { ex_keys hvt; }
+@test "examples: random on hvt, through mirage" { ex_random hvt; }
 @test "examples: ping on hvt, through mirage" { ex_ping hvt; }
 @test "examples: ping2 on hvt, through mirage" { ex_ping2 hvt; }
 @test "examples: udp-echo on hvt, through mirage" { ex_udp_echo hvt; }

@@ -226,6 +226,37 @@ C
     [[ "$output" == *"mirage: building dist/hello failed"* ]]
 }
 
+@test "tool: default_random() is a device start() gets; a second one is refused" {
+    cp -r examples/random "$WORK/random"
+    cd "$WORK/random"
+    run "$MIRAGE" configure -t spt
+    [ "$status" -eq 0 ]
+    grep -q '^    dev0 = mirage_random_default();$' _build/main.c
+    grep -q '^    return start(dev0);$' _build/main.c
+    grep -q '^int start(struct mirage_random \*);$' _build/start.h
+    run "$MIRAGE" describe
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"job        job(\"start\") takes (random)  config.c:6"* ]]
+    [[ "$output" == *"  d0  default_random()         random     the runtime's Fortuna  config.c:6"* ]]
+    run "$MIRAGE" describe --dot
+    diff -u "$ROOT/tests/e2e/golden/random.dot" <(echo "$output")
+    run "$MIRAGE" query manifest
+    [ "$status" -eq 0 ]
+    [ -z "$output" ]
+    cat >config.c <<'C'
+#include <mirage/config.h>
+void mirage_config(void)
+{
+    struct mirage_dev *a = default_random();
+    struct mirage_dev *b = default_random();
+    register_unikernel("random", job("start", RANDOM, RANDOM), a, b);
+}
+C
+    run "$MIRAGE" configure -t unix
+    [ "$status" -eq 1 ]
+    [ "$output" = 'config.c:5: default_random(): a second random generator (the first is at config.c:4): a unikernel has one' ]
+}
+
 @test "tool: --dry-run writes nothing" {
     cd "$WORK/hello"
     run "$MIRAGE" configure --dry-run

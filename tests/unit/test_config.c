@@ -143,6 +143,57 @@ static void test_two_randoms(void)
     mirage_cfg_free(cfg);
 }
 
+/* default_random() is a device: main.c hands the runtime's generator to start(). The same
+ * device given twice is still one generator; two are refused (test_two_randoms). */
+static void test_random_device(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    int l_rng = __LINE__ + 1;
+    struct mirage_dev *rng = default_random();
+    char *main_c, *start_h, *describe, *dot, want[200];
+
+    register_unikernel("dice", job("start", RANDOM, NETWORK, RANDOM), rng, default_network(), rng);
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(cfg->norder, 2);
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    describe = gen(mirage_gen_describe, cfg);
+    dot = gen(mirage_gen_dot, cfg);
+    CHECK(strstr(main_c, "#include \"mirage/random.h\"") != NULL);
+    CHECK(strstr(main_c, "static struct mirage_random *dev0;") != NULL);
+    CHECK(strstr(main_c, "    dev0 = mirage_random_default();\n") != NULL);
+    CHECK(strstr(main_c, "return start(dev0, &dev1, dev0);") != NULL);
+    CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"service\"));") != NULL);
+    CHECK(strstr(start_h, "#include \"mirage/random.h\"") != NULL);
+    CHECK(strstr(start_h, "int start(struct mirage_random *, struct mirage_netif *, "
+                          "struct mirage_random *);") != NULL);
+    snprintf(want, sizeof(want),
+             "  d0  default_random()         random     the runtime's Fortuna  %s:%d\n", __FILE__,
+             l_rng);
+    CHECK(strstr(describe, want) != NULL);
+    snprintf(want, sizeof(want), "    d0 [label = \"default_random()\\nrandom\\n%s:%d\"];\n",
+             __FILE__, l_rng);
+    CHECK(strstr(dot, want) != NULL);
+    CHECK(strstr(dot, "job -> d0 [label = \"3\"];") != NULL);
+    free(main_c);
+    free(start_h);
+    free(describe);
+    free(dot);
+    mirage_cfg_free(cfg);
+
+    /* Without a random device, neither file includes the header. */
+    cfg = mirage_cfg_new("unix");
+    register_unikernel("plain", job("start"));
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    CHECK(strstr(main_c, "mirage/random.h") == NULL);
+    CHECK(strstr(start_h, "mirage/random.h") == NULL);
+    free(main_c);
+    free(start_h);
+    mirage_cfg_free(cfg);
+}
+
 static void test_cycle(void)
 {
     struct mirage_cfg *cfg = mirage_cfg_new("unix");
@@ -431,6 +482,7 @@ int main(void)
     test_constructor_mismatch();
     test_arity();
     test_two_randoms();
+    test_random_device();
     test_cycle();
     test_names_and_options();
     test_not_implemented_and_misuse();

@@ -1,5 +1,7 @@
 /* test_random.c: Fortuna's generator and accumulator as the book specifies them, plus statistics. */
 #include <bearssl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "fake_platform.h"
@@ -216,6 +218,69 @@ static void test_runtime_generator(void)
     mirage_random_add(3, "timing", 6);
 }
 
+/* The device handle a job's start() gets: one handle, drawing from the runtime's generator. */
+static void test_device_handle(void)
+{
+    struct mirage_random *r = mirage_random_default();
+    uint8_t a[48], b[48], untouched[8] = {7, 7, 7, 7, 7, 7, 7, 7};
+    uint64_t x, y, small = 0;
+    int seen[6] = {0};
+
+    CHECK(r != NULL);
+    CHECK(mirage_random_default() == r);
+    mirage_random_fill(r, a, sizeof(a));
+    mirage_random_fill(r, b, sizeof(b));
+    CHECK(memcmp(a, b, sizeof(a)) != 0);
+    mirage_random_fill(r, untouched, 0);
+    for (int i = 0; i < 8; i++)
+        CHECK_INT(untouched[i], 7);
+    x = mirage_random_next(r);
+    y = mirage_random_next(r);
+    CHECK(x != y);
+    for (int i = 0; i < 600; i++) {
+        uint64_t v = mirage_random_below(r, 6);
+        CHECK(v < 6);
+        seen[v < 6 ? v : 0]++;
+        small |= mirage_random_below(r, UINT64_MAX) >= UINT64_MAX;
+    }
+    for (int i = 0; i < 6; i++)
+        CHECK(seen[i] > 40); /* expected 100 each */
+    CHECK_INT(small, 0);
+    CHECK_INT(mirage_random_below(r, 0), 0);
+    CHECK_INT(mirage_random_below(r, 1), 0);
+}
+
+/* A handle that is not the runtime's aborts (status 255) with a message
+ * instead of drawing: run in a child, whose console goes to a pipe. */
+static void test_foreign_handle(void)
+{
+    char out[256] = "";
+    ssize_t n, got = 0;
+    int fd[2], status = 0;
+    pid_t pid;
+
+    CHECK_INT(pipe(fd), 0);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        uint64_t not_a_handle = 0;
+        uint8_t buf[4];
+
+        dup2(fd[1], 2);
+        mirage_random_fill((struct mirage_random *)&not_a_handle, buf, sizeof(buf));
+        _exit(0);
+    }
+    close(fd[1]);
+    while (got < (ssize_t)sizeof(out) - 1 &&
+           (n = read(fd[0], out + got, sizeof(out) - 1 - (size_t)got)) > 0)
+        got += n;
+    close(fd[0]);
+    CHECK_INT(waitpid(pid, &status, 0), pid);
+    CHECK(WIFEXITED(status));
+    CHECK_INT(WEXITSTATUS(status), 255);
+    CHECK(strstr(out, "mirage: random: a handle that is not mirage_random_default()'s\n") != NULL);
+}
+
 int main(void)
 {
     test_generator();
@@ -224,5 +289,7 @@ int main(void)
     test_pool_schedule();
     test_statistics();
     test_runtime_generator();
+    test_device_handle();
+    test_foreign_handle();
     return CHECK_DONE();
 }

@@ -120,13 +120,27 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "%sNULL};\n", n ? ", " : "");
 }
 
-static int count_stacks(const struct mirage_cfg *cfg)
+static int count_kind(const struct mirage_cfg *cfg, enum dev_kind kind)
 {
     int n = 0;
 
     for (int i = 0; i < cfg->norder; i++)
-        n += cfg->order[i]->kind == DEV_STACK;
+        n += cfg->order[i]->kind == kind;
     return n;
+}
+
+static int count_stacks(const struct mirage_cfg *cfg)
+{
+    return count_kind(cfg, DEV_STACK);
+}
+
+/* 1 if start() takes a device of signature (sig): start.h then needs its type. */
+static int job_takes(const struct mirage_dev *job, enum mirage_sig sig)
+{
+    for (int i = 0; job->kind == DEV_JOB && i < job->nsigs; i++)
+        if (job->sigs[i] == sig)
+            return 1;
+    return 0;
 }
 
 /* What a stack device becomes in main.c: its configuration from the boot
@@ -188,6 +202,8 @@ void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "#include \"mirage/device.h\"\n#include \"mirage/key.h\"\n");
     if (count_stacks(cfg) > 0)
         fprintf(out, "#include \"mirage/stack.h\"\n");
+    if (job_takes(job, MIRAGE_SIG_RANDOM))
+        fprintf(out, "#include \"mirage/random.h\"\n");
     fprintf(out, "\n");
     for (int i = 0; i < cfg->nkeys; i++) {
         if (!cfg->keys[i].runtime || cfg->keys[i].std != NULL)
@@ -250,6 +266,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "#include \"mirage/manifest.h\"\n#include \"mirage/platform.h\"\n");
     if (count_stacks(cfg) > 0)
         fprintf(out, "#include \"mirage/stack.h\"\n");
+    if (count_kind(cfg, DEV_RANDOM) > 0)
+        fprintf(out, "#include \"mirage/random.h\"\n");
     fprintf(out, "#include \"start.h\"\n\n");
     gen_manifest_macro(cfg, out);
     if (parses_keys(cfg)) {
@@ -278,6 +296,15 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
                 d->file, d->line);
         fprintf(out, "static struct mirage_stack *dev%d;\n", d->order);
     }
+    for (int i = 0; i < cfg->norder; i++) {
+        const struct mirage_dev *d = cfg->order[i];
+        char b[160];
+        if (d->kind != DEV_RANDOM)
+            continue;
+        fprintf(out, "/* %s: the runtime's generator, %s:%d */\n",
+                mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
+        fprintf(out, "static struct mirage_random *dev%d;\n", d->order);
+    }
     if (count_stacks(cfg) > 0)
         gen_stack_config(out);
     if (nplatform > 0 || count_stacks(cfg) > 0) {
@@ -303,6 +330,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         const struct mirage_dev *d = cfg->order[i];
         if (d->kind == DEV_STACK)
             gen_stack(cfg, d, out);
+        if (d->kind == DEV_RANDOM)
+            fprintf(out, "    dev%d = mirage_random_default();\n", d->order);
         if (!is_platform(d))
             continue;
         fprintf(out, "    r = mirage_%s_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
@@ -505,6 +534,8 @@ void mirage_gen_describe(const struct mirage_cfg *cfg, FILE *out)
                     d->stack_socket ? "socket"
                     : d->stack_dhcp ? "direct, DHCP"
                                     : "direct");
+        if (d->kind == DEV_RANDOM)
+            fprintf(out, " the runtime's Fortuna");
         for (int a = 0; a < d->nargs; a++)
             fprintf(out, "%s d%d", a ? "," : " uses", d->args[a]->order);
         fprintf(out, "  %s:%d\n", d->file, d->line);

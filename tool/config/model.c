@@ -20,7 +20,6 @@ static const char *const sig_names[MIRAGE_SIG_COUNT] = {
 
 #define NEEDS_KV         "not implemented yet: needs the key-value stores"
 #define NEEDS_BLOCK_FILE "not implemented yet: use block(NAME), the platform block device"
-#define NEEDS_RANDOM     "not implemented yet: needs the runtime's random generator (issue 2)"
 
 const char *mirage_config_sig_name(enum mirage_sig sig)
 {
@@ -221,6 +220,11 @@ struct mirage_dev *mirage_config_noop(const char *file, int line)
     return new_dev(file, line, DEV_NOOP, "noop", MIRAGE_SIG_JOB);
 }
 
+struct mirage_dev *mirage_config_default_random(const char *file, int line)
+{
+    return new_dev(file, line, DEV_RANDOM, "default_random", MIRAGE_SIG_RANDOM);
+}
+
 static struct mirage_dev *missing(const char *file, int line, const char *impl, enum mirage_sig sig,
                                   const char *why)
 {
@@ -365,11 +369,6 @@ struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const
 
     d->arg = mirage_cfg_strdup(cur, name ? name : "");
     return d;
-}
-
-struct mirage_dev *mirage_config_default_random(const char *file, int line)
-{
-    return missing(file, line, "default_random", MIRAGE_SIG_RANDOM, NEEDS_RANDOM);
 }
 
 struct mirage_dev *mirage_config_forward(const char *file, int line, enum mirage_sig sig)

@@ -23,6 +23,7 @@ enum dev_kind {
     DEV_MISSING, /* declared, not implemented yet */
     DEV_FORWARD, /* a placeholder resolved by mirage_config_define() */
     DEV_STACK,   /* a TCP/IP stack: direct over its network argument, or host sockets */
+    DEV_RANDOM,  /* the runtime's generator: mirage_random_default() */
 };
 
 struct mirage_dev {
