@@ -1,5 +1,5 @@
 #!/bin/bash
-# runtime.sh: context switch, 100k timers and sleep(1 ms) wake-up per target beside host references.
+# runtime.sh: context switch, fiber spawn, 100k timers and sleep(1 ms) wake-up per target beside host references.
 # Prints a markdown table; run after `make build/bench/rt_ref build/uk/rtbench{,.spt,.hvt}`.
 set -u
 cd "$(dirname "$0")/.."
@@ -33,6 +33,8 @@ printf '|---|'
 for c in $cols; do printf -- '---|'; done
 echo
 row "context switch, ns" switch_ns
+row "spawn + join a fiber (ref: a pthread), ns" spawn_join_ns
+row "spawn + join, stack guarded anew each time, ns" spawn_join_fresh_ns
 row "timer insert at 100k pending, ns" timer_insert_ns
 row "timer expire at 100k pending, ns" timer_expire_ns
 row "sleep(1 ms) wakes late by, median µs" sleep_late_median_us

@@ -1,4 +1,5 @@
-/* rt_ref.c: the references for rtbench on the host: ucontext swapcontext and nanosleep(1 ms) latency. */
+/* rt_ref.c: rtbench's host references: swapcontext, pthread create + join, nanosleep(1 ms). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -21,6 +22,11 @@ static void fiber(void)
 {
     for (;;)
         swapcontext(&fiber_ctx, &main_ctx);
+}
+
+static void *nothing(void *arg)
+{
+    return arg;
 }
 
 static int cmp(const void *a, const void *b)
@@ -46,6 +52,15 @@ int main(void)
         swapcontext(&main_ctx, &fiber_ctx);
     t1 = now();
     printf("switch_ns %.1f\n", (double)(t1 - t0) / (2.0 * ROUNDS));
+    t0 = now();
+    for (int i = 0; i < 2000; i++) {
+        pthread_t t;
+
+        if (pthread_create(&t, NULL, nothing, NULL) != 0 || pthread_join(t, NULL) != 0)
+            return 1;
+    }
+    t1 = now();
+    printf("spawn_join_ns %.1f\n", (double)(t1 - t0) / 2000);
     for (int i = 0; i < SLEEPS; i++) {
         struct timespec ts = {0, 1000000};
 

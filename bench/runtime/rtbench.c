@@ -1,4 +1,4 @@
-/* rtbench.c: the runtime's costs on its own target: context switch, 100k timers, sleep(1 ms) latency. */
+/* rtbench.c: the runtime on its own target: switch, spawn, 100k timers, sleep(1 ms) latency. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,8 +10,9 @@
 MIRAGE_MANIFEST();
 
 #define SWITCH_ROUNDS 1000000
-#define TIMERS 100000
-#define SLEEPS 200
+#define TIMERS        100000
+#define SLEEPS        200
+#define SPAWNS        2000
 
 static int pingpong(void *arg)
 {
@@ -19,6 +20,26 @@ static int pingpong(void *arg)
     for (int i = 0; i < SWITCH_ROUNDS; i++)
         mirage_fiber_yield();
     return 0;
+}
+
+static int nothing(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* ns per spawn + join of a fiber with the default stack; (fresh): with its
+ * stack allocated and guarded anew each time instead of reused. */
+static double spawn_ns(int fresh)
+{
+    uint64_t t0 = mirage_time_now();
+
+    for (int i = 0; i < SPAWNS; i++) {
+        if (fresh)
+            mirage_sched_release_stacks();
+        mirage_fiber_join(mirage_fiber_spawn("short", nothing, NULL, 0), NULL);
+    }
+    return (double)(mirage_time_now() - t0) / SPAWNS;
 }
 
 static void on_timer(struct mirage_timer *t)
@@ -52,6 +73,9 @@ int mirage_main(int argc, char **argv)
     t1 = mirage_time_now();
     mirage_sched_stats(&s1);
     printf("switch_ns %.1f\n", (double)(t1 - t0) / (double)(s1.switches - s0.switches));
+
+    printf("spawn_join_ns %.1f\n", spawn_ns(0));
+    printf("spawn_join_fresh_ns %.1f\n", spawn_ns(1));
 
     /* 100k timers, all already due, so expiry needs no sleep. */
     t0 = mirage_time_now();

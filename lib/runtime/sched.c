@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/abi/guard.h"
 #include "mirage/platform.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
@@ -47,7 +48,7 @@ struct mirage_fiber {
     struct mirage_fiber *wq_prev, *wq_next;
     struct mirage_timer timer;
     struct mirage_cond *watcher; /* broadcast when the fiber returns */
-    char name[24];
+    char name[MIRAGE_GUARD_NAME_MAX];
 #ifdef SCHED_ASAN
     void *fake_stack;
     const void *asan_bottom;
@@ -64,6 +65,16 @@ struct mirage_fiber {
  * the canaries, which catch what a guard cannot: a frame that jumps over it). */
 #define GUARD_PAGE 4096
 
+/* Above each guarded stack, the name of the fiber on it: the guard page's
+ * label (abi/guard.h) points here, so a tender's fault message can name it. */
+#define NAME_SLOT MIRAGE_GUARD_NAME_MAX
+
+/* Finished fibers' guarded stacks kept for the next spawn of the same size:
+ * guarding and unguarding cost a system call each (~2 us), or on hvt a VM
+ * exit each and refaults of the pages around (~200 us under PVM). Given back
+ * when memory runs short. */
+#define STACK_CACHE 32
+
 /* Handles are 0..62 (platform.h): one wait queue per bit of a handle set. */
 #define HANDLES 64
 
@@ -78,6 +89,11 @@ static unsigned ticks;
 static struct mirage_sched_stats stats;
 static struct mirage_fiber *guarded; /* for mirage_sched_guard_owner() */
 static int guards_unavailable;       /* the platform refused once: canaries only */
+static struct {
+    char *base;
+    size_t size;
+} stack_cache[STACK_CACHE];
+static int stacks_cached;
 
 void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
 
@@ -150,34 +166,77 @@ static void check_canary(const struct mirage_fiber *f)
     }
 }
 
+static void link_guarded(struct mirage_fiber *f)
+{
+    f->guarded_prev = NULL;
+    f->guarded_next = guarded;
+    if (guarded)
+        guarded->guarded_prev = f;
+    guarded = f;
+}
+
+static void unlink_guarded(struct mirage_fiber *f)
+{
+    if (f->guarded_prev)
+        f->guarded_prev->guarded_next = f->guarded_next;
+    else
+        guarded = f->guarded_next;
+    if (f->guarded_next)
+        f->guarded_next->guarded_prev = f->guarded_prev;
+}
+
+/* A guarded stack of (size) bytes: from the cache, else newly allocated with
+ * its guard page labelled and made inaccessible. NULL if the platform has no
+ * guard pages (guards_unavailable is set then) or memory is short. */
+static char *guarded_stack(size_t size)
+{
+    size_t total = (GUARD_PAGE + size + NAME_SLOT + GUARD_PAGE - 1) & ~(size_t)(GUARD_PAGE - 1);
+    struct mirage_guard_label label = {MIRAGE_GUARD_MAGIC, 0};
+    char *base;
+
+    for (int i = 0; i < stacks_cached; i++) {
+        if (stack_cache[i].size == size) {
+            base = stack_cache[i].base;
+            stack_cache[i] = stack_cache[--stacks_cached];
+            return base;
+        }
+    }
+    base = aligned_alloc(GUARD_PAGE, total);
+    if (base == NULL && stacks_cached > 0) {
+        mirage_sched_release_stacks();
+        base = aligned_alloc(GUARD_PAGE, total);
+    }
+    if (base == NULL)
+        return NULL;
+    label.name = (uintptr_t)(base + GUARD_PAGE + size);
+    memcpy(base, &label, sizeof(label));
+    if (mirage_mem_guard(base, GUARD_PAGE, 1) != 0) {
+        guards_unavailable = 1;
+        free(base);
+        return NULL;
+    }
+    return base;
+}
+
 /* Allocates (f)'s stack of (size) bytes above a page of its own: the guard
  * where the platform can make one, else a red zone that keeps a small
  * overrun off the neighbours until the canaries (at the bottom of the usable
  * part) catch it. */
 static int alloc_stack(struct mirage_fiber *f, size_t size)
 {
-    size_t total = (GUARD_PAGE + size + GUARD_PAGE - 1) & ~(size_t)(GUARD_PAGE - 1);
-
-    if (size > SIZE_MAX - 2 * GUARD_PAGE)
+    if (size > SIZE_MAX - 2 * GUARD_PAGE - NAME_SLOT)
         return -1;
     f->stack_size = size;
-    if (!guards_unavailable) {
-        f->base = aligned_alloc(GUARD_PAGE, total);
-        if (f->base == NULL)
-            return -1;
-        if (mirage_mem_guard(f->base, GUARD_PAGE, 1) == 0) {
-            f->guard = f->base;
-            f->stack = f->base + GUARD_PAGE;
-            f->guarded_prev = NULL;
-            f->guarded_next = guarded;
-            if (guarded)
-                guarded->guarded_prev = f;
-            guarded = f;
-            return 0;
-        }
-        guards_unavailable = 1;
-        free(f->base);
+    f->base = guards_unavailable ? NULL : guarded_stack(size);
+    if (f->base != NULL) {
+        f->guard = f->base;
+        f->stack = f->base + GUARD_PAGE;
+        memcpy(f->stack + size, f->name, NAME_SLOT);
+        link_guarded(f);
+        return 0;
     }
+    if (!guards_unavailable)
+        return -1;
     f->base = aligned_alloc(16, GUARD_PAGE + size);
     if (f->base == NULL)
         return -1;
@@ -185,23 +244,40 @@ static int alloc_stack(struct mirage_fiber *f, size_t size)
     return 0;
 }
 
+/* Lifts (base)'s guard and frees it: the allocator writes its bookkeeping
+ * into freed memory. */
+static void unguard_free(char *base, const char *owner)
+{
+    if (mirage_mem_guard(base, GUARD_PAGE, 0) != 0) {
+        runtime_say("cannot lift the guard page of fiber '", owner, "'");
+        mirage_abort();
+    }
+    free(base);
+}
+
+void mirage_sched_release_stacks(void)
+{
+    while (stacks_cached > 0) {
+        char *base = stack_cache[--stacks_cached].base;
+
+        unguard_free(base, base + GUARD_PAGE + stack_cache[stacks_cached].size);
+    }
+}
+
 static void free_stack(struct mirage_fiber *f)
 {
     if (f->guard) {
-        /* The allocator writes its bookkeeping into freed memory. */
-        if (mirage_mem_guard(f->guard, GUARD_PAGE, 0) != 0) {
-            runtime_say("cannot lift the guard page of fiber '", f->name, "'");
-            mirage_abort();
-        }
-        if (f->guarded_prev)
-            f->guarded_prev->guarded_next = f->guarded_next;
-        else
-            guarded = f->guarded_next;
-        if (f->guarded_next)
-            f->guarded_next->guarded_prev = f->guarded_prev;
+        unlink_guarded(f);
         f->guard = NULL;
+        if (stacks_cached < STACK_CACHE) {
+            stack_cache[stacks_cached].base = f->base;
+            stack_cache[stacks_cached++].size = f->stack_size;
+        } else {
+            unguard_free(f->base, f->name);
+        }
+    } else {
+        free(f->base);
     }
-    free(f->base);
     f->base = NULL;
     f->stack = NULL;
 }
@@ -422,6 +498,7 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
     f = calloc(1, sizeof(*f));
     if (f == NULL)
         return NULL;
+    strncpy(f->name, name ? name : "fiber", sizeof(f->name) - 1);
     if (alloc_stack(f, stack) < 0) {
         free(f);
         return NULL;
@@ -429,7 +506,6 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
     f->fn = fn;
     f->arg = arg;
     f->state = RUNNABLE;
-    strncpy(f->name, name ? name : "fiber", sizeof(f->name) - 1);
     for (int i = 0; i < CANARY_WORDS; i++)
         ((uint64_t *)f->stack)[i] = canary(f, i);
     /* The frame mirage_ctx_switch pops: control words, r15..r12, rbx, rbp,

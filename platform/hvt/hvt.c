@@ -162,14 +162,12 @@ void mirage_heap(uintptr_t *start, size_t *size)
     *size = hvt_boot->heap_size;
 }
 
-/* Not yet: the tender has no hypercall to split the heap's 2 MiB pages, so
- * fiber stacks rely on their canaries here. */
 int mirage_mem_guard(void *page, size_t len, int guard)
 {
-    (void)page;
-    (void)len;
-    (void)guard;
-    return MIRAGE_EINVAL;
+    struct hvt_hc_guard a = {(uintptr_t)page, len, guard != 0, MIRAGE_EINVAL};
+
+    hvt_hypercall(HVT_HC_GUARD, &a);
+    return a.ret;
 }
 
 /* CR4.FSGSBASE is on, so ring 3 sets its own FS base without an exit. */

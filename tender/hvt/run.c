@@ -13,13 +13,17 @@
 /* Not a status: the guest continues. */
 #define CONTINUE (-1)
 
-static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "block"};
+static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "block", "guard"};
 
 static int bad(const struct hvt_vm *vm, unsigned n, const char *what, uint64_t gpa, uint64_t size)
 {
-    hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu outside guest memory [0x%llx, 0x%llx)\n", n,
-            hc_names[n], what, (unsigned long long)gpa, (unsigned long long)size, HVT_GUEST_MIN,
-            (unsigned long long)vm->mem_size);
+    if (gpa >= HVT_GUEST_MIN && size <= vm->mem_size && gpa <= vm->mem_size - size)
+        hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu touches a guard page\n", n, hc_names[n],
+                what, (unsigned long long)gpa, (unsigned long long)size);
+    else
+        hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu outside guest memory [0x%llx, 0x%llx)\n",
+                n, hc_names[n], what, (unsigned long long)gpa, (unsigned long long)size,
+                HVT_GUEST_MIN, (unsigned long long)vm->mem_size);
     return TENDER_EXIT_SANDBOX;
 }
 
@@ -122,6 +126,24 @@ static int hc_block(struct hvt_vm *vm, uint64_t gpa)
         p->ret = MIRAGE_EINVAL;
     else
         p->ret = block_io(d, a.op == HVT_BLOCK_WRITE, buf, a.offset, a.size);
+    return CONTINUE;
+}
+
+static int hc_guard(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_guard *p = hvt_gpa(vm, gpa, sizeof(*p));
+    struct hvt_hc_guard a;
+    int32_t ret;
+
+    if (!p)
+        return bad(vm, HVT_HC_GUARD, "argument", gpa, sizeof(*p));
+    memcpy(&a, p, sizeof(a));
+    /* Checked again: the argument may lie in the very page being guarded. */
+    ret = (int32_t)hvt_guard_set(vm, a.addr, a.len, a.guard != 0);
+    p = hvt_gpa(vm, gpa, sizeof(*p));
+    if (!p)
+        return bad(vm, HVT_HC_GUARD, "argument", gpa, sizeof(*p));
+    p->ret = ret;
     return CONTINUE;
 }
 
@@ -240,6 +262,8 @@ static int io_exit(struct hvt_vm *vm)
         return hc_exit(vm, gpa);
     case HVT_HC_YIELD:
         return hc_yield(vm, gpa);
+    case HVT_HC_GUARD:
+        return hc_guard(vm, gpa);
     default:
         return hc_block(vm, gpa);
     }
@@ -257,6 +281,8 @@ int hvt_vm_run(struct hvt_vm *vm)
         if (ioctl(vm->vcpufd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
+            if (errno == EFAULT && (st = hvt_guard_fault(vm)) >= 0)
+                return st;
             hvt_say("KVM_RUN: %s\n", strerror(errno));
             return TENDER_EXIT_FAULT;
         }

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "vm.h"
@@ -57,6 +58,11 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->vcpufd),
                                SCMP_A1(SCMP_CMP_EQ, vcpu_ioctls[i]));
+    /* Guard pages: heap pages of guest memory to no access and back, never executable. */
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                           SCMP_A2(SCMP_CMP_EQ, PROT_NONE));
+    rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+                           SCMP_A2(SCMP_CMP_EQ, PROT_READ | PROT_WRITE));
     rc |= allow_fd(ctx, SCMP_SYS(write), 1);
     rc |= allow_fd(ctx, SCMP_SYS(write), 2);
     nfds = hvt_net_fds(vm, fds, HVT_MAX_DEVS + 2);

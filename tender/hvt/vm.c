@@ -393,6 +393,8 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
     vm->boot = (struct hvt_boot_info *)(vm->mem + vm->boot_gpa);
     vm->entry = img->entry;
     vm->stack_top = ring_lo;
+    if (hvt_guard_init(vm, boot_end, heap_hi) < 0)
+        return hvt_fail(err, "out of memory");
     if (fill_boot(vm, name, cmdline, boot_end, heap_hi, err) < 0)
         return -1;
     return set_regs(vm, err);

@@ -42,13 +42,23 @@ struct hvt_vm {
     uint64_t boot_gpa, entry, stack_top;
     uint64_t ring_gpa[HVT_MAX_DEVS]; /* net devices: their ring area */
     struct hvt_net *net;             /* NULL without net devices */
+    uint64_t heap_lo, heap_hi;       /* where guard pages may be */
+    uint8_t *guard_map;              /* a bit per heap page: PROT_NONE in (mem) */
+    uint64_t nguards;
 };
 
-/* (len) bytes of guest memory at (gpa), inside [HVT_GUEST_MIN, mem), or NULL.
- * Safe against overflow for any untrusted gpa and len. */
+/* Whether any page of [gpa, gpa + len) is a guard page (the tender's own
+ * accesses there would fault). (gpa, len) lie inside guest memory. */
+int hvt_guarded(const struct hvt_vm *vm, uint64_t gpa, uint64_t len);
+
+/* (len) bytes of guest memory at (gpa), inside [HVT_GUEST_MIN, mem) and
+ * clear of guard pages, or NULL. Safe against overflow for any untrusted gpa
+ * and len. */
 static inline void *hvt_gpa(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
 {
     if (gpa < HVT_GUEST_MIN || len > vm->mem_size || gpa > vm->mem_size - len)
+        return 0;
+    if (vm->nguards && hvt_guarded(vm, gpa, len))
         return 0;
     return vm->mem + gpa;
 }
@@ -74,6 +84,14 @@ void hvt_net_flush(struct hvt_vm *vm);
 /* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
  * returns how many were written to (fds). */
 int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max);
+
+/* guard.c: guard pages in the heap [heap_lo, heap_hi). Returns 0 or -1 (no memory). */
+int hvt_guard_init(struct hvt_vm *vm, uint64_t heap_lo, uint64_t heap_hi);
+/* The guard hypercall's work: 0 or a negative MIRAGE_E* code. */
+int64_t hvt_guard_set(struct hvt_vm *vm, uint64_t addr, uint64_t len, int guard);
+/* After KVM_RUN failed with EFAULT: reports a guest access to a guard page
+ * and returns the exit status, or -1 if it was not that. */
+int hvt_guard_fault(struct hvt_vm *vm);
 
 /* sandbox.c: confines the tender to what running (vm) needs. */
 int hvt_sandbox(const struct hvt_vm *vm, char *err);

@@ -7,14 +7,15 @@
 #include <string.h>
 #include <sys/ucontext.h>
 
+#include "mirage/abi/guard.h"
 #include "spt.h"
 #include "sysnames.h"
 
 /*
  * The handlers run after the guest has taken over the process: FS points at
  * the guest's TCB (so nothing here may use TLS: no errno, no stack protector,
- * no libc beyond what is inlined), only write(2) and exit_group pass the
- * seccomp filter, and the guest's stack may be anything (they run on their
+ * no libc beyond what is inlined), only write(2), exit_group and the guest's
+ * own mprotect pass the seccomp filter, and the guest's stack may be anything (they run on their
  * own alternate stack). They report and end the process; they never return.
  */
 #define NOSP __attribute__((no_stack_protector))
@@ -61,6 +62,47 @@ __attribute__((noreturn)) NOSP static void report(struct msg *m, int status)
                      : "rcx", "r11", "memory");
     for (;;)
         __asm__ volatile("syscall" : "=a"(r) : "a"(231L), "D"((long)status) : "rcx", "r11");
+}
+
+NOSP static long sys_mprotect(uint64_t addr, uint64_t len, long prot)
+{
+    long r;
+
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(10L), "D"(addr), "S"(len), "d"(prot)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+/* Names the fiber whose guard page is at (page), from the label the runtime
+ * left there (abi/guard.h). The guest is ending, so the handler may make the
+ * label and the name readable again: the filter allows read/write mprotect
+ * inside the heap, where both must lie. Nothing in them is trusted. */
+NOSP static void put_owner(struct msg *m, uint64_t page)
+{
+    const volatile struct mirage_guard_label *l = (const void *)(uintptr_t)page;
+    const volatile char *name;
+    uint64_t a, first, last;
+
+    if (sys_mprotect(page, PAGE, 3) != 0 || l->magic != MIRAGE_GUARD_MAGIC)
+        goto anonymous;
+    a = l->name;
+    if (a < heap_lo || heap_hi - heap_lo < MIRAGE_GUARD_NAME_MAX ||
+        a > heap_hi - MIRAGE_GUARD_NAME_MAX)
+        goto anonymous;
+    first = a & ~(uint64_t)(PAGE - 1);
+    last = (a + MIRAGE_GUARD_NAME_MAX - 1) & ~(uint64_t)(PAGE - 1);
+    if (sys_mprotect(first, last + PAGE - first, 3) != 0)
+        goto anonymous;
+    name = (const volatile char *)(uintptr_t)a;
+    put(m, "fiber '");
+    for (int i = 0; i < MIRAGE_GUARD_NAME_MAX - 1 && name[i] != '\0' && m->n < sizeof(m->buf); i++)
+        m->buf[m->n++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+    put(m, "'");
+    return;
+anonymous:
+    put(m, "a fiber");
 }
 
 NOSP static void on_sigsys(int sig, siginfo_t *si, void *ctx)
@@ -134,7 +176,9 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
                    (uint64_t)(uintptr_t)si->si_addr < heap_hi) {
             /* The heap is mapped read/write throughout; only a page the guest
              * itself set to PROT_NONE faults there: a fiber stack's guard. */
-            put(&m, ": stack overflow of a fiber (guard page at ");
+            put(&m, ": stack overflow of ");
+            put_owner(&m, (uint64_t)(uintptr_t)si->si_addr & ~(uint64_t)(PAGE - 1));
+            put(&m, " (guard page at ");
             put_num(&m, (uint64_t)(uintptr_t)si->si_addr & ~(uint64_t)(PAGE - 1), 16);
             put(&m, ")");
         }

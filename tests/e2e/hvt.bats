@@ -167,6 +167,26 @@ badptr() {
     [[ "$output" == *"block-range: EINVAL"* ]]
 }
 
+@test "hvt: guard pages: bad ranges refused, lifted pages keep their data, touching one ends the guest" {
+    require_target hvt badptr
+    DISK=$BATS_TEST_TMPDIR/disk.img
+    hvt_disk "$DISK" 65536
+    # outside the heap, unaligned, empty, wrapping, the tender's own memory: EINVAL
+    run "$HVT" --block:disk="$DISK" "$UK/badptr.hvt" guard-range
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"guard-range: EINVAL"* ]]
+    run "$HVT" --block:disk="$DISK" "$UK/badptr.hvt" guard-lift
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"guard-lift: ok"* ]]
+    # the guest reading a guard page far from any stack: a fault (254), not a crash
+    run "$HVT" --block:disk="$DISK" "$UK/badptr.hvt" guard-touch
+    echo "$output"
+    [ "$status" -eq 254 ]
+    [[ "$output" =~ "mirage-hvt: guest fault: access to a guard page (rip 0x"[0-9a-f]+", rsp 0x" ]]
+    # a hypercall naming a guard page: the tender keeps its hands off it (253)
+    badptr guard-console 'bad hypercall 0 \(console\): buffer 0x[0-9a-f]+ \+ 16 touches a guard page'
+}
+
 # ---- memory, clocks, TLS ---------------------------------------------------------------
 
 @test "hvt: --mem sizes the heap, and every heap page is usable" {

@@ -13,7 +13,8 @@ MIRAGE_MANIFEST();
  * Modes: return N | exit N | abort | null-write | null-read | text-write |
  * rodata-write | exec-data | exec-stack | exec-heap | wild-jump |
  * noncanonical | ud2 | div0 | int3 | stack-smash | stack-overflow | syscall |
- * fiber-overflow (a fiber runs 1 KiB past its 16 KiB stack, then returns).
+ * fiber-overflow (a fiber runs 1 KiB past its 16 KiB stack, then returns), fiber-overflow-reused
+ * (the same on a stack a finished fiber left behind).
  * Each prints "fault: MODE" first, so a test can tell the program got there.
  */
 
@@ -49,6 +50,12 @@ __attribute__((noinline)) static int dive(uintptr_t top, size_t limit)
     if (top - (uintptr_t)frame >= limit)
         return frame[0];
     return dive(top, limit) + frame[1];
+}
+
+static int shallow(void *arg)
+{
+    (void)arg;
+    return 7;
 }
 
 static int diver(void *arg)
@@ -117,6 +124,18 @@ static int run(const char *mode, const char *arg)
     if (strcmp(mode, "fiber-overflow") == 0) {
         struct mirage_fiber *f =
             mirage_fiber_spawn("deep-diver", diver, NULL, MIRAGE_FIBER_STACK_MIN);
+        return f ? mirage_fiber_join(f, NULL) : 4;
+    }
+    if (strcmp(mode, "fiber-overflow-reused") == 0) {
+        /* The second fiber gets the first one's stack back, guard and all,
+         * and a fault there names the second. */
+        int r = 0;
+        struct mirage_fiber *f =
+            mirage_fiber_spawn("shallow", shallow, NULL, MIRAGE_FIBER_STACK_MIN);
+
+        if (f == NULL || mirage_fiber_join(f, &r) != 0 || r != 7)
+            return 4;
+        f = mirage_fiber_spawn("second-diver", diver, NULL, MIRAGE_FIBER_STACK_MIN);
         return f ? mirage_fiber_join(f, NULL) : 4;
     }
     if (strcmp(mode, "syscall") == 0) {

@@ -61,6 +61,47 @@ int mirage_main(int argc, char **argv)
         out32(HVT_PORT_BASE + HVT_HC_BLOCK, (uint32_t)(uintptr_t)&blk);
         say(blk.ret == MIRAGE_EINVAL ? "block-range: EINVAL\n" : "block-range: wrong\n");
         return blk.ret == MIRAGE_EINVAL ? 0 : 1;
+    } else if (!strcmp(what, "guard-range")) {
+        /* guard requests the tender must refuse: outside the heap, unaligned, empty, wrapping */
+        struct hvt_hc_guard g[] = {{(uintptr_t)buf & ~0xfffULL, 4096, 1, 0},
+                                   {heap + 1, 4096, 1, 0},
+                                   {heap, 100, 1, 0},
+                                   {heap, 0, 1, 0},
+                                   {heap + heap_size, 4096, 1, 0},
+                                   {heap, UINT64_MAX & ~0xfffULL, 1, 0},
+                                   {0x10000, 4096, 1, 0}};
+        int refused = 0;
+
+        for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+            out32(HVT_PORT_BASE + HVT_HC_GUARD, (uint32_t)(uintptr_t)&g[i]);
+            refused += g[i].ret == MIRAGE_EINVAL;
+        }
+        buf[0] = 1; /* still writable */
+        say(refused == (int)(sizeof(g) / sizeof(g[0])) ? "guard-range: EINVAL\n"
+                                                       : "guard-range: wrong\n");
+        return refused == (int)(sizeof(g) / sizeof(g[0])) ? 0 : 1;
+    } else if (!strcmp(what, "guard-lift")) {
+        /* a page guarded and given back keeps its contents and works again */
+        volatile uint8_t *page = (volatile uint8_t *)((heap + 0xfffff) & ~0xfffULL);
+
+        page[0] = 42;
+        if (mirage_mem_guard((void *)page, 4096, 1) != 0 || mirage_mem_guard((void *)page, 4096, 0))
+            return 1;
+        page[1] = 43;
+        say(page[0] == 42 && page[1] == 43 ? "guard-lift: ok\n" : "guard-lift: wrong\n");
+        return page[0] == 42 && page[1] == 43 ? 0 : 1;
+    } else if (!strcmp(what, "guard-touch") || !strcmp(what, "guard-console")) {
+        /* a guarded heap page, far from any stack, read by the guest or named in a hypercall */
+        volatile uint8_t *page = (volatile uint8_t *)((heap + 0xfffff) & ~0xfffULL);
+
+        if (mirage_mem_guard((void *)page, 4096, 1) != 0)
+            return 1;
+        if (what[6] == 't') {
+            say(page[8] ? "" : "");
+        } else {
+            con = (struct hvt_hc_console){(uintptr_t)page + 16, 16};
+            out32(HVT_PORT_BASE + HVT_HC_CONSOLE, (uint32_t)(uintptr_t)&con);
+        }
     } else if (!strcmp(what, "port")) {
         out32(0x3f8, 0);
     } else if (!strcmp(what, "in")) {
@@ -68,7 +109,7 @@ int mirage_main(int argc, char **argv)
         __asm__ volatile("inb $0x80, %0" : "=a"(v));
     } else {
         say("usage: badptr console-beyond|console-wrap|console-tender|struct|block|"
-            "block-range|port|in\n");
+            "block-range|guard-range|guard-lift|guard-touch|guard-console|port|in\n");
         return 2;
     }
     say("badptr: the tender let it through\n");

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "fake_platform.h"
+#include "mirage/abi/guard.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
 
@@ -426,19 +427,60 @@ static int check_guard(void *arg)
     return 0;
 }
 
+static int name_self(void *arg)
+{
+    *(char **)arg = (char *)__builtin_frame_address(0);
+    return 0;
+}
+
 static void test_guard_pages(void)
 {
     struct mirage_fiber *f;
-    void *page;
+    char *page, *sp1 = NULL, *sp2 = NULL;
+    struct mirage_guard_label label;
 
+    mirage_sched_release_stacks();
+    CHECK_INT(fake_guards, 0);
     f = mirage_fiber_spawn("guarded", check_guard, NULL, MIRAGE_FIBER_STACK_MIN);
     CHECK(f != NULL);
     CHECK_INT(fake_guards, 1);
     page = fake_last_guard;
     CHECK_INT(mirage_fiber_join(f, NULL), 0);
-    /* Lifted before the stack went back to the allocator, and forgotten. */
-    CHECK_INT(fake_guards, 0);
+    /* Kept guarded for the next fiber of that size, but no one's any more. */
+    CHECK_INT(fake_guards, 1);
     CHECK(mirage_sched_guard_owner((uintptr_t)page) == NULL);
+
+    /* The next spawn of that size gets it back without guarding anew; the
+     * label in the guard page (abi/guard.h) names whoever runs on it. */
+    fake_last_guard = NULL;
+    f = mirage_fiber_spawn("second", name_self, &sp1, MIRAGE_FIBER_STACK_MIN);
+    CHECK(f != NULL && fake_last_guard == NULL);
+    CHECK(strcmp(mirage_sched_guard_owner((uintptr_t)page), "second") == 0);
+    CHECK(mprotect(page, 4096, PROT_READ) == 0);
+    memcpy(&label, page, sizeof(label));
+    CHECK(mprotect(page, 4096, PROT_NONE) == 0);
+    CHECK(label.magic == MIRAGE_GUARD_MAGIC);
+    CHECK(strcmp((const char *)(uintptr_t)label.name, "second") == 0);
+    CHECK((uintptr_t)label.name >= (uintptr_t)page + 4096 + MIRAGE_FIBER_STACK_MIN);
+    CHECK_INT(mirage_fiber_join(f, NULL), 0);
+    CHECK(sp1 > page + 4096 && sp1 < page + 4096 + MIRAGE_FIBER_STACK_MIN);
+
+    /* Another size does not take it. */
+    f = mirage_fiber_spawn("bigger", name_self, &sp2, 2 * MIRAGE_FIBER_STACK_MIN);
+    CHECK(f != NULL && fake_last_guard != NULL && fake_last_guard != page);
+    CHECK_INT(fake_guards, 2);
+    CHECK_INT(mirage_fiber_join(f, NULL), 0);
+    CHECK(sp2 < page || sp2 > page + 4096 + MIRAGE_FIBER_STACK_MIN);
+
+    /* At most a few are kept; the rest are unguarded and freed at once. */
+    struct mirage_fiber *fs[40];
+    for (int i = 0; i < 40; i++)
+        fs[i] = mirage_fiber_spawn("many", name_self, &sp1, MIRAGE_FIBER_STACK_MIN);
+    CHECK_INT(fake_guards, 41);
+    CHECK_INT(mirage_fiber_join_all(fs, 40, NULL), 0);
+    CHECK_INT(fake_guards, 32);
+    mirage_sched_release_stacks();
+    CHECK_INT(fake_guards, 0);
 }
 
 int main(void)

@@ -28,6 +28,7 @@ enum hvt_hypercall {
     HVT_HC_EXIT = 1,    /* struct hvt_hc_exit */
     HVT_HC_YIELD = 2,   /* struct hvt_hc_yield */
     HVT_HC_BLOCK = 3,   /* struct hvt_hc_block */
+    HVT_HC_GUARD = 4,   /* struct hvt_hc_guard */
     HVT_HC_COUNT
 };
 
@@ -62,6 +63,19 @@ struct hvt_hc_block {
     uint64_t buf; /* guest address */
     uint64_t size;
     int64_t ret;
+};
+
+/* Makes the (len) bytes at (addr) inaccessible (guard 1) or readable and
+ * writable again (guard 0): fiber stacks' guard pages. Both are multiples of
+ * 4096 and the range lies inside the heap; the tender sets (ret) to 0,
+ * MIRAGE_EINVAL (a bad range) or MIRAGE_ENOMEM. A guest access to a guard
+ * page ends it with a fault naming the page, and the fiber if the page
+ * starts with a struct mirage_guard_label (abi/guard.h). */
+struct hvt_hc_guard {
+    uint64_t addr; /* guest address */
+    uint64_t len;
+    uint32_t guard;
+    int32_t ret;
 };
 
 /* ---- network rings ---------------------------------------------------- */
