@@ -119,6 +119,13 @@ int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t s
  * image (or after "--"), joined with single spaces. Valid for the whole run. */
 const char *mirage_cmdline(void);
 
+/* Copies up to (len) bytes of the host's randomness into (buf): the host's
+ * getrandom, handed over at boot on spt and hvt (32 bytes, the same for the
+ * whole run), asked for on each call on unix. Returns how many bytes were
+ * written: 0 when the host had none to give. Seeds the random generator
+ * together with the CPU's own sources. */
+size_t mirage_host_entropy(void *buf, size_t len);
+
 /* The free memory the unikernel may use as its heap: [*start, *start + *size).
  * The freestanding libc's malloc owns it on spt and hvt. */
 void mirage_heap(uintptr_t *start, size_t *size);

@@ -14,9 +14,10 @@
  * block counter is big-endian (BearSSL's CTR layout); the book's is
  * little-endian, which changes no property of the design.
  *
- * The runtime's generator is seeded on first use from RDSEED/RDRAND (where
- * the CPU has them), TSC jitter, both clocks and the boot command line, and
- * fed with the timing of every event-loop wake-up after that.
+ * The runtime's generator is seeded on first use from the host's getrandom
+ * (mirage_host_entropy), RDSEED/RDRAND (where the CPU has them), TSC jitter,
+ * both clocks and the boot command line, and fed with the timing of every
+ * event-loop wake-up after that.
  */
 
 /* Fills (buf) with (len) random bytes. Never fails. */

@@ -250,14 +250,16 @@ static void event_hook(uint8_t source, const void *data, size_t len)
     mirage_random_add(source, data, len);
 }
 
-/* Everything at hand that an attacker cannot cheaply know: the CPU's random
- * instructions, TSC jitter around clock reads, the clocks, where the stack
- * and heap are, the boot command line. All goes through SHA-256 first. */
+/* Everything at hand that an attacker cannot cheaply know: the host's
+ * getrandom, the CPU's random instructions, TSC jitter around clock reads,
+ * the clocks, where the stack and heap are, the boot command line. All goes
+ * through SHA-256 first. */
 static void seed_runtime(void)
 {
     br_sha256_context c;
-    uint8_t seed[32];
+    uint8_t seed[32], host[32];
     const char *cmd = mirage_cmdline();
+    size_t nhost;
     int hw = 0;
 
     rng = mirage_fortuna_new(mirage_clock_monotonic);
@@ -274,7 +276,10 @@ static void seed_runtime(void)
         br_sha256_update(&c, v, sizeof(v));
         mirage_fortuna_add_event(rng, 1, (unsigned)i % POOLS, v, sizeof(v));
     }
-    uint64_t misc[4] = {mirage_clock_wall(), (uintptr_t)&c, (uintptr_t)rng, (uint64_t)hw};
+    nhost = mirage_host_entropy(host, sizeof(host));
+    br_sha256_update(&c, host, nhost);
+    memset(host, 0, sizeof(host));
+    uint64_t misc[5] = {mirage_clock_wall(), (uintptr_t)&c, (uintptr_t)rng, (uint64_t)hw, nhost};
     br_sha256_update(&c, misc, sizeof(misc));
     if (cmd)
         br_sha256_update(&c, cmd, strlen(cmd));
@@ -282,6 +287,9 @@ static void seed_runtime(void)
     mirage_fortuna_reseed(rng, seed, sizeof(seed));
     memset(seed, 0, sizeof(seed));
     runtime_event_hook = event_hook;
+    if (nhost == 0 && hw == 0)
+        runtime_say("the random generator ", "has neither host nor CPU entropy",
+                    ": seeded from clock jitter alone");
 }
 
 void mirage_random_add(uint8_t source, const void *data, size_t len)

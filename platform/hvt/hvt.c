@@ -156,6 +156,14 @@ const char *mirage_cmdline(void)
     return hvt_boot->cmdline;
 }
 
+size_t mirage_host_entropy(void *buf, size_t len)
+{
+    if (len > sizeof(hvt_boot->entropy))
+        len = sizeof(hvt_boot->entropy);
+    memcpy(buf, hvt_boot->entropy, len);
+    return len;
+}
+
 void mirage_heap(uintptr_t *start, size_t *size)
 {
     *start = hvt_boot->heap_start;

@@ -40,6 +40,21 @@ const char *mirage_cmdline(void)
     return spt_boot->cmdline;
 }
 
+/* All zero: the tender's getrandom had nothing to give. */
+size_t mirage_host_entropy(void *buf, size_t len)
+{
+    uint8_t any = 0;
+
+    if (len > sizeof(spt_boot->entropy))
+        len = sizeof(spt_boot->entropy);
+    for (size_t i = 0; i < sizeof(spt_boot->entropy); i++)
+        any |= spt_boot->entropy[i];
+    if (!any)
+        return 0;
+    memcpy(buf, spt_boot->entropy, len);
+    return len;
+}
+
 void mirage_heap(uintptr_t *start, size_t *size)
 {
     *start = (uintptr_t)spt_boot->heap_start;

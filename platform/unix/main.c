@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "mirage/cmdline.h"
@@ -17,6 +18,13 @@ struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
 const char *mirage_cmdline(void)
 {
     return cmdline;
+}
+
+size_t mirage_host_entropy(void *buf, size_t len)
+{
+    ssize_t n = getrandom(buf, len > 256 ? 256 : len, GRND_NONBLOCK);
+
+    return n > 0 ? (size_t)n : 0;
 }
 
 static void fault(int sig, siginfo_t *si, void *ctx)

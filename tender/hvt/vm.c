@@ -315,7 +315,8 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
 
     if (khz <= 0)
         return hvt_fail(err, "KVM_GET_TSC_KHZ: %s", strerror(errno));
-    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
+    if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd) ||
+        getrandom(b->entropy, sizeof(b->entropy), GRND_NONBLOCK) != sizeof(b->entropy))
         return hvt_fail(err, "getrandom: %s", strerror(errno));
     b->magic = HVT_BOOT_MAGIC;
     b->version = HVT_BOOT_VERSION;

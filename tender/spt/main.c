@@ -53,13 +53,15 @@ bad:
     return -1;
 }
 
-/* The guest's canary and pointer guard. Should getrandom fail (no entropy
- * yet this early after the host's boot), they stay zero and the guest takes
- * its own from the CPU. */
+/* The guest's canary, pointer guard and random seed. Should getrandom fail
+ * (no entropy yet this early after the host's boot), they stay zero and the
+ * guest takes its own from the CPU. */
 static void fill_random(struct spt_boot_info *boot)
 {
     if (getrandom(boot->random, sizeof(boot->random), GRND_NONBLOCK) != sizeof(boot->random))
         memset(boot->random, 0, sizeof(boot->random));
+    if (getrandom(boot->entropy, sizeof(boot->entropy), GRND_NONBLOCK) != sizeof(boot->entropy))
+        memset(boot->entropy, 0, sizeof(boot->entropy));
 }
 
 static void fill_boot(struct spt_boot_info *boot)

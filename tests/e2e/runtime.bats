@@ -181,6 +181,33 @@ fiber_overflow() {
     [[ "$output" != *"did not fault"* ]]
 }
 
+# host_entropy TARGET: the host hands the unikernel 32 bytes of its getrandom
+# (spt and hvt at boot, the same for the run; unix on each ask), different on
+# every boot and never all zero, and the generator seeded with them draws
+# differently on every boot.
+host_entropy() {
+    require_target "$1" entropy
+    rt "$1" entropy
+    echo "$status: $output"
+    [ "$status" -eq 0 ]
+    local host1 rnd1 again
+    host1=$(sed -n 's/^host 32 \([0-9a-f]\{64\}\)$/\1/p' <<<"$output")
+    again=$(sed -n 's/^again 16 \([0-9a-f]\{32\}\)$/\1/p' <<<"$output")
+    rnd1=$(sed -n 's/^random 16 \([0-9a-f]\{32\}\)$/\1/p' <<<"$output")
+    [ -n "$host1" ] && [ -n "$again" ] && [ -n "$rnd1" ]
+    [ "$host1" != "$(printf '0%.0s' {1..64})" ]
+    case $1 in
+    unix) [ "$again" != "${host1:0:32}" ] ;;
+    *) [ "$again" = "${host1:0:32}" ] ;;
+    esac
+    rt "$1" entropy
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"host 32 "* ]]
+    [[ "$output" != *"host 32 $host1"* ]]
+    [[ "$output" != *"random 16 $rnd1"* ]]
+    [[ "$output" != *"neither host nor CPU entropy"* ]]
+}
+
 @test "unix: runtime noop" { noop unix; }
 @test "unix: runtime hello-log" { hello_log unix; }
 @test "unix: runtime hello-key" { hello_key unix; }
@@ -192,6 +219,7 @@ fiber_overflow() {
 @test "unix: runtime bad-input" { bad_input unix; }
 @test "unix: runtime fiber-overflow" { fiber_overflow unix fiber-overflow deep-diver; }
 @test "unix: runtime fiber-overflow on a reused stack" { fiber_overflow unix fiber-overflow-reused second-diver; }
+@test "unix: runtime host entropy seeds the generator" { host_entropy unix; }
 @test "spt: runtime noop" { noop spt; }
 @test "spt: runtime hello-log" { hello_log spt; }
 @test "spt: runtime hello-key" { hello_key spt; }
@@ -203,6 +231,7 @@ fiber_overflow() {
 @test "spt: runtime bad-input" { bad_input spt; }
 @test "spt: runtime fiber-overflow" { fiber_overflow spt fiber-overflow deep-diver; }
 @test "spt: runtime fiber-overflow on a reused stack" { fiber_overflow spt fiber-overflow-reused second-diver; }
+@test "spt: runtime host entropy seeds the generator" { host_entropy spt; }
 @test "hvt: runtime noop" { noop hvt; }
 @test "hvt: runtime hello-log" { hello_log hvt; }
 @test "hvt: runtime hello-key" { hello_key hvt; }
@@ -214,3 +243,4 @@ fiber_overflow() {
 @test "hvt: runtime bad-input" { bad_input hvt; }
 @test "hvt: runtime fiber-overflow" { fiber_overflow hvt fiber-overflow deep-diver; }
 @test "hvt: runtime fiber-overflow on a reused stack" { fiber_overflow hvt fiber-overflow-reused second-diver; }
+@test "hvt: runtime host entropy seeds the generator" { host_entropy hvt; }

@@ -36,6 +36,13 @@ void mirage_abort(void)
     abort();
 }
 
+/* No host randomness under the fuzzer: runs stay reproducible. */size_t mirage_host_entropy(void *buf, size_t len)
+{
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
 /* No guard pages under the fuzzer: fiber stacks keep their canaries. */
 int mirage_mem_guard(void *page, size_t len, int guard)
 {

@@ -125,7 +125,7 @@ struct hvt_ring_hdr {
 /* ---- boot info -------------------------------------------------------- */
 
 #define HVT_BOOT_MAGIC   0x4d485654u /* "MHVT" */
-#define HVT_BOOT_VERSION 1
+#define HVT_BOOT_VERSION 2
 #define HVT_MAX_DEVS     63
 #define HVT_NAME_MAX     64
 
@@ -153,6 +153,7 @@ struct hvt_boot_info {
     uint64_t tsc_mult; /* ns = (tsc - tsc_base) * tsc_mult >> 32 */
     uint64_t wall_ns;  /* host wall clock when the guest starts */
     uint64_t tcb[8];   /* initial FS target: tcb[5] (0x28) the canary, tcb[6] the pointer guard */
+    uint8_t entropy[32]; /* from the tender's getrandom: the random generator's seed */
     char name[HVT_NAME_MAX];
     uint32_t ndevs;
     uint32_t pad;

@@ -23,7 +23,7 @@
  *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 3
+#define SPT_BOOT_VERSION 4
 #define SPT_MAX_DEVS     63
 #define SPT_NAME_MAX     64
 #define SPT_TAP_MAX      16 /* IFNAMSIZ */
@@ -56,6 +56,7 @@ struct spt_boot_info {
     int32_t epoll_fd;               /* holds every tap fd, with data.u64 = its handle */
     uint32_t ndevs;                 /* entries of the manifest, devs[0..ndevs) */
     uint64_t random[2];             /* from the tender's getrandom: canary, pointer guard */
+    uint8_t entropy[32];            /* from the tender's getrandom: a seed (all zero: none) */
     char name[SPT_NAME_MAX];        /* the image's name without directory or ".spt" */
     struct spt_dev_info devs[SPT_MAX_DEVS];
     char cmdline[8192]; /* MIRAGE_CMDLINE_MAX, NUL-terminated */
