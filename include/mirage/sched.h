@@ -47,9 +47,9 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
  * binding's fault handler (async-signal-safe: it only reads). */
 const char *mirage_sched_guard_owner(uintptr_t addr);
 
-/* The runtime keeps the guarded stacks of a few finished fibers for the next
- * spawns of the same size (guarding a page costs a system call, or a VM exit
- * on hvt); this gives them back to the heap. */
+/* The runtime keeps up to 4 MiB of finished fibers' guarded stacks for the
+ * next spawns of the same size (guarding a page costs a system call, or VM
+ * exits on hvt); this gives them back to the heap. */
 void mirage_sched_release_stacks(void);
 
 /* Lets the fiber run to its end with no one joining it; the runtime frees it. */

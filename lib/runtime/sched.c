@@ -69,11 +69,11 @@ struct mirage_fiber {
  * label (abi/guard.h) points here, so a tender's fault message can name it. */
 #define NAME_SLOT MIRAGE_GUARD_NAME_MAX
 
-/* Finished fibers' guarded stacks kept for the next spawn of the same size:
- * guarding and unguarding cost a system call each (~2 us), or on hvt a VM
- * exit each and refaults of the pages around (~200 us under PVM). Given back
- * when memory runs short. */
-#define STACK_CACHE 32
+/* Finished fibers' guarded stacks, up to this many bytes of stack, kept for
+ * the next spawns of the same size: guarding and unguarding cost a system
+ * call each (~2 us), or on hvt a VM exit each and refaults of the pages
+ * around (~200 us under PVM). Given back when a spawn runs short of memory. */
+#define STACK_CACHE_BYTES (4u << 20)
 
 /* Handles are 0..62 (platform.h): one wait queue per bit of a handle set. */
 #define HANDLES 64
@@ -89,11 +89,13 @@ static unsigned ticks;
 static struct mirage_sched_stats stats;
 static struct mirage_fiber *guarded; /* for mirage_sched_guard_owner() */
 static int guards_unavailable;       /* the platform refused once: canaries only */
-static struct {
-    char *base;
+/* A cached stack's first words, at the bottom of its usable part. */
+struct cached_stack {
+    struct cached_stack *next;
     size_t size;
-} stack_cache[STACK_CACHE];
-static int stacks_cached;
+};
+static struct cached_stack *stack_cache;
+static size_t cached_bytes;
 
 void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
 
@@ -194,15 +196,16 @@ static char *guarded_stack(size_t size)
     struct mirage_guard_label label = {MIRAGE_GUARD_MAGIC, 0};
     char *base;
 
-    for (int i = 0; i < stacks_cached; i++) {
-        if (stack_cache[i].size == size) {
-            base = stack_cache[i].base;
-            stack_cache[i] = stack_cache[--stacks_cached];
+    for (struct cached_stack **p = &stack_cache; *p; p = &(*p)->next) {
+        if ((*p)->size == size) {
+            base = (char *)*p - GUARD_PAGE;
+            *p = (*p)->next;
+            cached_bytes -= size;
             return base;
         }
     }
     base = aligned_alloc(GUARD_PAGE, total);
-    if (base == NULL && stacks_cached > 0) {
+    if (base == NULL && stack_cache != NULL) {
         mirage_sched_release_stacks();
         base = aligned_alloc(GUARD_PAGE, total);
     }
@@ -257,10 +260,12 @@ static void unguard_free(char *base, const char *owner)
 
 void mirage_sched_release_stacks(void)
 {
-    while (stacks_cached > 0) {
-        char *base = stack_cache[--stacks_cached].base;
+    while (stack_cache != NULL) {
+        struct cached_stack *c = stack_cache;
 
-        unguard_free(base, base + GUARD_PAGE + stack_cache[stacks_cached].size);
+        stack_cache = c->next;
+        cached_bytes -= c->size;
+        unguard_free((char *)c - GUARD_PAGE, (char *)c + c->size);
     }
 }
 
@@ -269,9 +274,13 @@ static void free_stack(struct mirage_fiber *f)
     if (f->guard) {
         unlink_guarded(f);
         f->guard = NULL;
-        if (stacks_cached < STACK_CACHE) {
-            stack_cache[stacks_cached].base = f->base;
-            stack_cache[stacks_cached++].size = f->stack_size;
+        if (f->stack_size <= STACK_CACHE_BYTES - cached_bytes) {
+            struct cached_stack *c = (struct cached_stack *)(void *)f->stack;
+
+            c->size = f->stack_size;
+            c->next = stack_cache;
+            stack_cache = c;
+            cached_bytes += f->stack_size;
         } else {
             unguard_free(f->base, f->name);
         }
