@@ -263,14 +263,18 @@ static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, si
     return b;
 }
 
-int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+/* One whole transfer: pread/pwrite until done, restarting after signals. */
+static int block_io(mirage_handle_t h, int write_op, uint64_t offset, uint8_t *buf, size_t size)
 {
     struct unix_binding *b = block_request(h, offset, size);
 
     if (b == NULL)
         return MIRAGE_EINVAL;
     while (size > 0) {
-        ssize_t n = pwrite(b->fd, buf, size, (off_t)offset);
+        ssize_t n = write_op ? pwrite(b->fd, buf, size, (off_t)offset)
+                             : pread(b->fd, buf, size, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
         if (n <= 0)
             return MIRAGE_EIO;
         buf += n;
@@ -280,21 +284,14 @@ int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, s
     return 0;
 }
 
+int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+{
+    return block_io(h, 1, offset, (uint8_t *)(uintptr_t)buf, size);
+}
+
 int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
-    struct unix_binding *b = block_request(h, offset, size);
-
-    if (b == NULL)
-        return MIRAGE_EINVAL;
-    while (size > 0) {
-        ssize_t n = pread(b->fd, buf, size, (off_t)offset);
-        if (n <= 0)
-            return MIRAGE_EIO;
-        buf += n;
-        offset += (uint64_t)n;
-        size -= (size_t)n;
-    }
-    return 0;
+    return block_io(h, 0, offset, buf, size);
 }
 
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
