@@ -147,18 +147,24 @@ static unsigned rx_fill(struct nic *c)
     return got;
 }
 
+/* fn(c) if this thread takes (lock), else 0: another thread is doing it. */
+static unsigned try_locked(int *lock, unsigned (*fn)(struct nic *), struct nic *c)
+{
+    unsigned n;
+
+    if (__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+        return 0;
+    n = fn(c);
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+    return n;
+}
+
 /* rx_fill() by whichever thread gets there first: the I/O thread while the
  * guest runs, the vCPU thread itself while the guest waits in yield (saving a
  * thread wake-up on the way from the tap to the guest). */
 static unsigned rx_fill_try(struct nic *c)
 {
-    unsigned got;
-
-    if (__atomic_exchange_n(&c->rx_lock, 1, __ATOMIC_ACQUIRE))
-        return 0;
-    got = rx_fill(c);
-    __atomic_store_n(&c->rx_lock, 0, __ATOMIC_RELEASE);
-    return got;
+    return try_locked(&c->rx_lock, rx_fill, c);
 }
 
 /* tx_drain() by whichever thread gets there first: the I/O thread, or the
@@ -166,13 +172,7 @@ static unsigned rx_fill_try(struct nic *c)
  * with the guest's exit even when the I/O thread sleeps or waits for a CPU. */
 static unsigned tx_drain_try(struct nic *c)
 {
-    unsigned sent;
-
-    if (__atomic_exchange_n(&c->tx_lock, 1, __ATOMIC_ACQUIRE))
-        return 0;
-    sent = tx_drain(c);
-    __atomic_store_n(&c->tx_lock, 0, __ATOMIC_RELEASE);
-    return sent;
+    return try_locked(&c->tx_lock, tx_drain, c);
 }
 
 static int pending(struct hvt_net *net)
