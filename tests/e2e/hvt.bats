@@ -2,6 +2,7 @@
 # hvt.bats: mirage-hvt runs unikernels in KVM: arguments, exit statuses, faults, bad hypercalls, memory, block, net.
 
 load helpers
+load tenders
 
 HVT=$B/bin/mirage-hvt
 
@@ -16,126 +17,65 @@ teardown() {
     if [ -n "$NS" ]; then netns_delete "$NS"; fi
 }
 
-# hvt_disk PATH BYTES: a disk image whose byte at p is ((p/512)*3 + p%512) & 0xff,
-# the pattern blocktest expects to find.
-hvt_disk() {
-    python3 - "$1" "$2" <<'PY'
-import sys
-n = int(sys.argv[2])
-sector = bytes(range(256)) * 2
-with open(sys.argv[1], "wb") as f:
-    for s in range(n // 512):
-        k = (s * 3) & 0xff
-        f.write(sector[k:] + sector[:k])
-PY
-}
-
-# hvt_guest_pattern PATH: whether every byte is what blocktest writes.
-hvt_guest_pattern() {
-    python3 - "$1" <<'PY'
-import sys
-d = open(sys.argv[1], "rb").read()
-bad = sum(1 for p in range(len(d)) if d[p] != ((p // 512) * 7 + (p % 512) * 13 + 0x5a) & 0xff)
-print("bytes", len(d), "wrong", bad)
-sys.exit(1 if bad or not d else 0)
-PY
-}
-
 # ---- arguments and exit statuses ------------------------------------------------
 
-@test "hvt: hello prints its arguments, split as MirageOS does, as on unix" {
-    run "$HVT" "$UK/hello.hvt" a 'b\ c' '"d e"' '""'
-    [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "hello from hello" ]
-    [ "${lines[1]}" = "arg 1: [a]" ]
-    [ "${lines[2]}" = "arg 2: [b c]" ]
-    [ "${lines[3]}" = "arg 3: [d e]" ]
-    [ "${lines[4]}" = "arg 4: []" ]
-    hvt_out=$output
-    run "$UK/hello" a 'b\ c' '"d e"' '""'
-    [ "$output" = "$hvt_out" ]
+@test "hvt: hello prints its arguments, split as MirageOS does, as on unix" { hello_args hvt; }
+@test "hvt: arguments after -- are the unikernel's, even ones that look like options" {
+    args_after_dashes hvt
 }
-
-@test "hvt: arguments after -- are the unikernel's" {
-    run "$HVT" "$UK/hello.hvt" -- --mem=5 x
-    [ "$status" -eq 0 ]
-    [ "${lines[1]}" = "arg 1: [--mem=5]" ]
-    [ "${lines[2]}" = "arg 2: [x]" ]
-}
-
-@test "hvt: exit statuses 0, 1, N and 255 pass through the tender" {
-    require_target hvt fault
-    for s in 0 1 7 42 200 255; do
-        run "$HVT" "$UK/hello.hvt" --exit=$s
-        [ "$status" -eq "$s" ]
-        run "$HVT" "$UK/fault.hvt" return $s
-        [ "$status" -eq "$s" ]
-        run "$HVT" "$UK/fault.hvt" exit $s
-        [ "$status" -eq "$s" ]
-    done
-}
-
-@test "hvt: abort ends with 255" {
-    run "$HVT" "$UK/hello.hvt" --abort
-    [ "$status" -eq 255 ]
-    [[ "$output" == *"abort() called"* ]]
-}
-
-@test "hvt: an unsplittable command line ends with 64" {
-    run "$HVT" "$UK/hello.hvt" 'x\'
-    [ "$status" -eq 64 ]
-    [[ "$output" == *"bad boot arguments: trailing backslash"* ]]
-}
+@test "hvt: exit statuses 0, 1, N and 255 pass through the tender" { exit_statuses hvt; }
+@test "hvt: abort ends with 255" { abort_255 hvt; }
+@test "hvt: bad boot arguments end with 64 and a message" { bad_boot_args hvt; }
 
 # ---- faults: each ends with a clear message and its own status -------------------
 
-# faults MODE STATUS PATTERN: fault.hvt MODE prints its mode, then the tender
-# ends it with STATUS and a message matching PATTERN.
-faults() {
-    run "$HVT" "$UK/fault.hvt" "$1"
-    echo "$output"
-    [ "$status" -eq "$2" ]
-    [[ "$output" == *"fault: $1"* ]]
-    [[ "$output" =~ $3 ]]
-    [[ "$output" != *"did not fault"* ]]
-}
-
 @test "hvt: writing page 0 is a page fault naming the address" {
     require_target hvt fault
-    faults null-write 254 'mirage-hvt: guest fault: #PF \(page fault\) writing 0x8 at rip 0x[0-9a-f]+: page not present \(error code 0x6\)'
-    faults null-read 254 'mirage-hvt: guest fault: #PF \(page fault\) reading 0x10 at rip 0x[0-9a-f]+: page not present'
+    expect_fault hvt null-write 254 \
+        'mirage-hvt: guest fault: #PF \(page fault\) writing 0x8 at rip 0x[0-9a-f]+: page not present \(error code 0x6\)'
+    expect_fault hvt null-read 254 \
+        'mirage-hvt: guest fault: #PF \(page fault\) reading 0x10 at rip 0x[0-9a-f]+: page not present'
 }
 
 @test "hvt: text and rodata are read-only" {
     require_target hvt fault
-    faults text-write 254 '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: protection violation \(error code 0x7\)'
-    faults rodata-write 254 '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: protection violation'
+    expect_fault hvt text-write 254 \
+        '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: protection violation \(error code 0x7\)'
+    expect_fault hvt rodata-write 254 \
+        '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: protection violation'
 }
 
 @test "hvt: data, stack and heap are not executable" {
     require_target hvt fault
-    faults exec-data 254 '#PF \(page fault\) executing 0x([0-9a-f]+) at rip 0x\1: protection violation \(error code 0x15\)'
-    faults exec-stack 254 '#PF \(page fault\) executing 0x[0-9a-f]+ .*: protection violation'
-    faults exec-heap 254 '#PF \(page fault\) executing 0x[0-9a-f]+ .*: protection violation'
-    faults wild-jump 254 '#PF \(page fault\) executing 0xdead000 at rip 0xdead000: page not present'
+    expect_fault hvt exec-data 254 \
+        '#PF \(page fault\) executing 0x([0-9a-f]+) at rip 0x\1: protection violation \(error code 0x15\)'
+    expect_fault hvt exec-stack 254 \
+        '#PF \(page fault\) executing 0x[0-9a-f]+ .*: protection violation'
+    expect_fault hvt exec-heap 254 \
+        '#PF \(page fault\) executing 0x[0-9a-f]+ .*: protection violation'
+    expect_fault hvt wild-jump 254 \
+        '#PF \(page fault\) executing 0xdead000 at rip 0xdead000: page not present'
 }
 
 @test "hvt: other CPU exceptions are named with their RIP" {
     require_target hvt fault
-    faults ud2 254 'mirage-hvt: guest fault: #UD \(invalid opcode\) at rip 0x[0-9a-f]+'
-    faults noncanonical 254 'mirage-hvt: guest fault: #GP \(general protection\) at rip 0x[0-9a-f]+'
-    faults int3 254 'mirage-hvt: guest fault: #(BP \(breakpoint\)|GP \(general protection\)) at rip'
+    expect_fault hvt ud2 254 'mirage-hvt: guest fault: #UD \(invalid opcode\) at rip 0x[0-9a-f]+'
+    expect_fault hvt noncanonical 254 \
+        'mirage-hvt: guest fault: #GP \(general protection\) at rip 0x[0-9a-f]+'
+    expect_fault hvt int3 254 \
+        'mirage-hvt: guest fault: #(BP \(breakpoint\)|GP \(general protection\)) at rip'
 }
 
 @test "hvt: a smashed stack aborts with 255, an overflowing one hits the guard page" {
     require_target hvt fault
-    faults stack-smash 255 'stack smashing detected'
-    faults stack-overflow 254 '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: page not present'
+    expect_fault hvt stack-smash 255 'stack smashing detected'
+    expect_fault hvt stack-overflow 254 \
+        '#PF \(page fault\) writing 0x[0-9a-f]+ at rip 0x[0-9a-f]+: page not present'
 }
 
 @test "hvt: a system call is refused with 253" {
     require_target hvt fault
-    faults syscall 253 'mirage-hvt: guest made system call 39 at rip 0x[0-9a-f]+'
+    expect_fault hvt syscall 253 'mirage-hvt: guest made system call 39 at rip 0x[0-9a-f]+'
 }
 
 # ---- hypercalls with bad pointers ----------------------------------------------------
@@ -153,7 +93,7 @@ badptr() {
 @test "hvt: hypercall buffers outside guest memory end the guest with 253" {
     require_target hvt badptr
     DISK=$BATS_TEST_TMPDIR/disk.img
-    hvt_disk "$DISK" 65536
+    make_disk "$DISK" 65536
     badptr console-beyond 'bad hypercall 0 \(console\): buffer 0x[0-9a-f]+ \+ 4294967296 outside guest memory'
     badptr console-wrap 'bad hypercall 0 \(console\): buffer 0x200000 \+ 18446744073709547519 outside'
     badptr console-tender 'bad hypercall 0 \(console\): buffer 0x10000 \+ 64 outside guest memory \[0x100000,'
@@ -170,7 +110,7 @@ badptr() {
 @test "hvt: guard pages: bad ranges refused, lifted pages keep their data, touching one ends the guest" {
     require_target hvt badptr
     DISK=$BATS_TEST_TMPDIR/disk.img
-    hvt_disk "$DISK" 65536
+    make_disk "$DISK" 65536
     # outside the heap, unaligned, empty, wrapping, the tender's own memory: EINVAL
     run "$HVT" --block:disk="$DISK" "$UK/badptr.hvt" guard-range
     [ "$status" -eq 0 ]
@@ -240,27 +180,10 @@ badptr() {
 
 # ---- block devices ------------------------------------------------------------------------
 
-@test "hvt: blocktest reads the host's pattern and writes its own, many sectors at a time" {
-    require_target hvt blocktest
-    DISK=$BATS_TEST_TMPDIR/disk.img
-    hvt_disk "$DISK" $((1024 * 1024 + 3 * 512))
-    run "$HVT" --block:storage="$DISK" "$UK/blocktest.hvt"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"capacity 1050112 block_size 512"* ]]
-    [[ "$output" == *"checks passed"* ]]
-    hvt_guest_pattern "$DISK"
+@test "hvt: blocktest reads and writes across a disk, refusals past the end and misaligned" {
+    blocktest hvt $((1024 * 1024 + 3 * 512)) # every request size ends in a partial chunk
 }
-
-@test "hvt: a one-sector disk works" {
-    require_target hvt blocktest
-    DISK=$BATS_TEST_TMPDIR/one.img
-    hvt_disk "$DISK" 512
-    run "$HVT" --block:storage="$DISK" "$UK/blocktest.hvt"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    hvt_guest_pattern "$DISK"
-}
+@test "hvt: a one-sector disk works" { blocktest hvt 512; }
 
 # ---- refusals ---------------------------------------------------------------------------------
 
@@ -283,30 +206,12 @@ badptr() {
     [ "$status" -eq 125 ]
 }
 
-@test "hvt: --help prints the usage and exits 0" {
-    run "$HVT" --help
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"--mem"* ]]
-}
+@test "hvt: --help prints the usage and exits 0" { help_usage hvt; }
 
 # ---- network: frames both ways through the rings -------------------------------------------------
 
-@test "hvt: frames the unikernel writes reach the tap, all of them, even just before exit" {
-    require_target hvt netsend
-    NS=mirage-hvt-$$-$BATS_TEST_NUMBER
-    netns_create "$NS"
-    ip netns exec "$NS" ip tuntap add dev tap0 mode tap
-    ip netns exec "$NS" ip link set tap0 up
-    before=$(ip netns exec "$NS" cat /sys/class/net/tap0/statistics/rx_packets)
-    run ip netns exec "$NS" "$HVT" --net:service=tap0 --net-mac:service=02:00:00:12:34:56 \
-        "$UK/netsend.hvt" 300
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"netsend: mac 02:00:00:12:34:56 mtu 1500"* ]]
-    [[ "$output" == *"netsend: sent 303 frames"* ]]
-    after=$(ip netns exec "$NS" cat /sys/class/net/tap0/statistics/rx_packets)
-    [ $((after - before)) -eq 303 ]
-}
+# 300 frames: the ring must deliver all of them, even those written just before exit.
+@test "hvt: frames the unikernel writes reach the tap, all of them" { tap_frames hvt 300; }
 
 @test "hvt: ping round trips through the rings: ARP, echoes, big frames and a flood" {
     require_target hvt ping

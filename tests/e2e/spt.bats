@@ -2,6 +2,7 @@
 # spt.bats: mirage-spt runs unikernels: arguments, exit statuses, faults, the seccomp filter, devices, refusals.
 
 load helpers
+load tenders
 
 SPT=$B/bin/mirage-spt
 
@@ -15,77 +16,15 @@ teardown() {
     if [ -n "$NS" ]; then netns_delete "$NS"; fi
 }
 
-# make_disk PATH BYTES: a disk image whose byte at position p is ((p/512)*3 + p%512) & 0xff,
-# the pattern blocktest expects to find.
-make_disk() {
-    python3 - "$1" "$2" <<'PY'
-import sys
-n = int(sys.argv[2])
-sector = bytes(range(256)) * 2
-with open(sys.argv[1], "wb") as f:
-    for s in range(n // 512):
-        k = (s * 3) & 0xff
-        f.write(sector[k:] + sector[:k])
-PY
-}
-
-# disk_has_guest_pattern PATH: whether every byte is what blocktest writes.
-disk_has_guest_pattern() {
-    python3 - "$1" <<'PY'
-import sys
-d = open(sys.argv[1], "rb").read()
-bad = sum(1 for p in range(len(d)) if d[p] != ((p // 512) * 7 + (p % 512) * 13 + 0x5a) & 0xff)
-print("bytes", len(d), "wrong", bad)
-sys.exit(1 if bad or not d else 0)
-PY
-}
-
 # ---- arguments and exit statuses ---------------------------------------------
 
-@test "spt: hello prints its arguments, split as MirageOS does, as on unix" {
-    run "$SPT" "$UK/hello.spt" a 'b\ c' '"d e"' '""' "it's"
-    [ "$status" -eq 0 ]
-    [ "${lines[0]}" = "hello from hello" ]
-    [ "${lines[1]}" = "arg 1: [a]" ]
-    [ "${lines[2]}" = "arg 2: [b c]" ]
-    [ "${lines[3]}" = "arg 3: [d e]" ]
-    [ "${lines[4]}" = "arg 4: []" ]
-    [ "${lines[5]}" = "arg 5: [it's]" ]
-    spt_out=$output
-    run "$UK/hello" a 'b\ c' '"d e"' '""' "it's"
-    [ "$output" = "$spt_out" ]
-}
-
+@test "spt: hello prints its arguments, split as MirageOS does, as on unix" { hello_args spt; }
 @test "spt: arguments after -- are the unikernel's, even ones that look like options" {
-    run "$SPT" "$UK/hello.spt" -- --mem=5 x
-    [ "$status" -eq 0 ]
-    [ "${lines[1]}" = "arg 1: [--mem=5]" ]
-    [ "${lines[2]}" = "arg 2: [x]" ]
+    args_after_dashes spt
 }
-
-@test "spt: exit statuses 0, 1, N and 255 pass through the tender" {
-    for s in 0 1 7 42 200 255; do
-        run "$SPT" "$UK/hello.spt" --exit=$s
-        [ "$status" -eq "$s" ]
-        run "$SPT" "$UK/fault.spt" return $s
-        [ "$status" -eq "$s" ]
-        run "$SPT" "$UK/fault.spt" exit $s
-        [ "$status" -eq "$s" ]
-    done
-}
-
-@test "spt: abort ends with 255" {
-    run "$SPT" "$UK/hello.spt" --abort
-    [ "$status" -eq 255 ]
-    run "$SPT" "$UK/fault.spt" abort
-    [ "$status" -eq 255 ]
-}
-
-@test "spt: bad boot arguments end with 64 and a message" {
-    run "$SPT" "$UK/hello.spt" 'x\'
-    [ "$status" -eq 64 ]
-    [[ "$output" == *"bad boot arguments: trailing backslash"* ]]
-}
+@test "spt: exit statuses 0, 1, N and 255 pass through the tender" { exit_statuses spt; }
+@test "spt: abort ends with 255" { abort_255 spt; }
+@test "spt: bad boot arguments end with 64 and a message" { bad_boot_args spt; }
 
 @test "spt: a closed console does not crash the tender" {
     run bash -c "'$SPT' '$UK/hello.spt' a b >&-"
@@ -104,49 +43,42 @@ PY
 
 # ---- faults --------------------------------------------------------------------
 
-# expect_fault MODE STATUS PATTERN: fault MODE ends with STATUS and a message matching PATTERN.
-expect_fault() {
-    run "$SPT" "$UK/fault.spt" "$1"
-    echo "$1 -> $status: $output"
-    [ "$status" -eq "$2" ]
-    [ "${lines[0]}" = "fault: $1" ]
-    [[ "$output" =~ $3 ]]
-}
-
 @test "spt: writing page 0 is a fault naming the address" {
-    expect_fault null-write 254 "mirage-spt: guest fault: SIGSEGV writing address 0x8 \(rip 0x10[0-9a-f]+\)"
-    expect_fault null-read 254 "guest fault: SIGSEGV reading address 0x10 "
+    expect_fault spt null-write 254 \
+        "mirage-spt: guest fault: SIGSEGV writing address 0x8 \(rip 0x10[0-9a-f]+\)"
+    expect_fault spt null-read 254 "guest fault: SIGSEGV reading address 0x10 "
 }
 
 @test "spt: writing text or rodata is a fault" {
-    expect_fault text-write 254 "guest fault: SIGSEGV writing address 0x10[0-9a-f]+ "
-    expect_fault rodata-write 254 "guest fault: SIGSEGV writing address 0x10[0-9a-f]+ "
+    expect_fault spt text-write 254 "guest fault: SIGSEGV writing address 0x10[0-9a-f]+ "
+    expect_fault spt rodata-write 254 "guest fault: SIGSEGV writing address 0x10[0-9a-f]+ "
 }
 
 @test "spt: executing data, stack or heap is a fault" {
     for m in exec-data exec-stack exec-heap wild-jump; do
-        expect_fault $m 254 "guest fault: SIGSEGV executing address 0x[0-9a-f]+ \(rip 0x[0-9a-f]+\)"
+        expect_fault spt $m 254 \
+            "guest fault: SIGSEGV executing address 0x[0-9a-f]+ \(rip 0x[0-9a-f]+\)"
     done
-    expect_fault wild-jump 254 "executing address 0xdead000 "
+    expect_fault spt wild-jump 254 "executing address 0xdead000 "
 }
 
 @test "spt: CPU exceptions are faults: #GP, #UD, #DE, #BP" {
-    expect_fault noncanonical 254 "guest fault: SIGSEGV general protection fault"
-    expect_fault ud2 254 "guest fault: SIGILL illegal instruction \(rip 0x10"
-    expect_fault div0 254 "guest fault: SIGFPE arithmetic error"
-    expect_fault int3 254 "guest fault: SIGTRAP breakpoint"
+    expect_fault spt noncanonical 254 "guest fault: SIGSEGV general protection fault"
+    expect_fault spt ud2 254 "guest fault: SIGILL illegal instruction \(rip 0x10"
+    expect_fault spt div0 254 "guest fault: SIGFPE arithmetic error"
+    expect_fault spt int3 254 "guest fault: SIGTRAP breakpoint"
 }
 
 @test "spt: a stack overflow hits the guard page" {
-    expect_fault stack-overflow 254 "SIGSEGV writing address 0x[0-9a-f]+ \(stack overflow\)"
+    expect_fault spt stack-overflow 254 "SIGSEGV writing address 0x[0-9a-f]+ \(stack overflow\)"
 }
 
 @test "spt: stack smashing is caught by the canary and aborts with 255" {
-    expect_fault stack-smash 255 "stack smashing detected"
+    expect_fault spt stack-smash 255 "stack smashing detected"
 }
 
 @test "spt: a forbidden system call ends with SIGSYS reported and 253" {
-    expect_fault syscall 253 "mirage-spt: forbidden system call 39 \(getpid\) at 0x10[0-9a-f]+"
+    expect_fault spt syscall 253 "mirage-spt: forbidden system call 39 \(getpid\) at 0x10[0-9a-f]+"
     [[ "$output" != *"getpid returned"* ]]
 }
 
@@ -264,47 +196,14 @@ refused() {
 
 # ---- block devices -------------------------------------------------------------
 
-@test "spt: block reads and writes across a disk, refusals past the end and misaligned" {
-    require_target spt blocktest
-    DISK=$BATS_TEST_TMPDIR/disk.img
-    # 1 MiB and three sectors: requests of every size end in a partial chunk.
-    make_disk "$DISK" $((1024 * 1024 + 3 * 512))
-    run "$SPT" --block:storage="$DISK" "$UK/blocktest.spt"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"capacity 1050112 block_size 512"* ]]
-    [[ "$output" == *"checks passed"* ]]
-    disk_has_guest_pattern "$DISK"
+@test "spt: blocktest reads and writes across a disk, refusals past the end and misaligned" {
+    blocktest spt $((1024 * 1024 + 3 * 512)) # every request size ends in a partial chunk
 }
-
-@test "spt: a one-sector disk works" {
-    require_target spt blocktest
-    DISK=$BATS_TEST_TMPDIR/one.img
-    make_disk "$DISK" 512
-    run "$SPT" --block:storage="$DISK" "$UK/blocktest.spt"
-    echo "$output"
-    [ "$status" -eq 0 ]
-    disk_has_guest_pattern "$DISK"
-}
+@test "spt: a one-sector disk works" { blocktest spt 512; }
 
 # ---- network -------------------------------------------------------------------
 
-@test "spt: a tap opens and frames written by the unikernel reach it" {
-    require_target spt netsend
-    NS=mirage-spt-$$
-    netns_create "$NS"
-    ip netns exec "$NS" ip tuntap add dev tap0 mode tap
-    ip netns exec "$NS" ip link set tap0 up
-    before=$(ip netns exec "$NS" cat /sys/class/net/tap0/statistics/rx_packets)
-    run ip netns exec "$NS" "$SPT" --net:service=tap0 --net-mac:service=02:00:00:12:34:56 \
-        "$UK/netsend.spt" 7
-    echo "$output"
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"netsend: mac 02:00:00:12:34:56 mtu 1500"* ]]
-    [[ "$output" == *"netsend: sent 10 frames"* ]]
-    after=$(ip netns exec "$NS" cat /sys/class/net/tap0/statistics/rx_packets)
-    [ $((after - before)) -eq 10 ]
-}
+@test "spt: frames the unikernel writes reach the tap, all of them" { tap_frames spt 7; }
 
 @test "spt: a tap that does not exist is refused with 125" {
     require_target spt netsend
@@ -399,8 +298,4 @@ PY
     refuses "image '.*cut.spt'" "$BATS_TEST_TMPDIR/cut.spt"
 }
 
-@test "spt: --help prints the usage and exits 0" {
-    run "$SPT" --help
-    [ "$status" -eq 0 ]
-    [[ "$output" == *"usage: mirage-spt"* ]]
-}
+@test "spt: --help prints the usage and exits 0" { help_usage spt; }
