@@ -3,54 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_platform.h"
 #include "mirage/dhcp.h"
-#include "mirage/platform.h"
-
-/* The client logs and draws xids: the few platform calls that needs. */
-static uint64_t now = 1000000000;
-uint64_t mirage_clock_monotonic(void)
-{
-    return now;
-}
-uint64_t mirage_clock_wall(void)
-{
-    return now;
-}
-const char *mirage_cmdline(void)
-{
-    return "";
-}
-void mirage_console_write(const char *buf, size_t len)
-{
-    (void)buf;
-    (void)len;
-}
-
-void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
-{
-    (void)deadline;
-    *ready = 0;
-}
-void mirage_abort(void)
-{
-    abort();
-}
-
-/* No host randomness under the fuzzer: runs stay reproducible. */size_t mirage_host_entropy(void *buf, size_t len)
-{
-    (void)buf;
-    (void)len;
-    return 0;
-}
-
-/* No guard pages under the fuzzer: fiber stacks keep their canaries. */
-int mirage_mem_guard(void *page, size_t len, int guard)
-{
-    (void)page;
-    (void)len;
-    (void)guard;
-    return MIRAGE_EINVAL;
-}
 
 static const uint8_t mac[6] = {0x02, 0, 0, 0, 0, 0x42};
 static int bound, lost;
@@ -103,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bound = lost = 0;
     if (mirage_dhcp_client_init(&c, mac, "fuzz", on_send, on_bound, on_lost, NULL) != 0)
         abort();
-    mirage_dhcp_client_start(&c, now);
+    mirage_dhcp_client_start(&c, fz_now);
     while (off + 4 <= size) {
         uint8_t flags = data[off], step = data[off + 1];
         size_t len = (size_t)data[off + 2] << 8 | data[off + 3];
@@ -129,11 +83,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         } else {
             check(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
         }
-        mirage_dhcp_client_input(&c, msg, len, now);
+        mirage_dhcp_client_input(&c, msg, len, fz_now);
         free(msg);
-        now += (uint64_t)step * 16000000000ull;
-        mirage_dhcp_client_tick(&c, now);
-        check(c.deadline > now || c.state == MIRAGE_DHCP_INIT);
+        fz_now += (uint64_t)step * 16000000000ull;
+        mirage_dhcp_client_tick(&c, fz_now);
+        check(c.deadline > fz_now || c.state == MIRAGE_DHCP_INIT);
         check(c.state <= MIRAGE_DHCP_REBINDING);
         check(c.has_lease == (c.state >= MIRAGE_DHCP_BOUND));
     }

@@ -1,5 +1,5 @@
-/* net_fuzz.h: a platform and a whole lib/net IPv4 stack on a sink device, for the network fuzzers.
- */
+/* net_fuzz.h: a whole lib/net IPv4 stack on a sink device over fuzz_platform.h, for the
+ * network fuzzers. */
 #ifndef NET_FUZZ_H
 #define NET_FUZZ_H
 
@@ -7,65 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_platform.h"
 #include "mirage/icmp.h"
-#include "mirage/platform.h"
 #include "mirage/udp.h"
-
-/* Virtual time the fuzzer moves; nothing is printed, nothing blocks. */
-static uint64_t fz_now = 1000000000ull;
-
-uint64_t mirage_clock_monotonic(void)
-{
-    return fz_now;
-}
-
-uint64_t mirage_clock_wall(void)
-{
-    return fz_now;
-}
-
-void mirage_console_write(const char *buf, size_t len)
-{
-    (void)buf, (void)len;
-}
-
-void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
-{
-    if (deadline > fz_now && deadline != UINT64_MAX)
-        fz_now = deadline;
-    *ready = 0;
-}
-
-const char *mirage_cmdline(void)
-{
-    return "fuzz";
-}
-
-void mirage_abort(void)
-{
-    abort();
-}
-
-/* No host randomness under the fuzzer: runs stay reproducible. */size_t mirage_host_entropy(void *buf, size_t len)
-{
-    (void)buf;
-    (void)len;
-    return 0;
-}
-
-/* No guard pages under the fuzzer: fiber stacks keep their canaries. */
-int mirage_mem_guard(void *page, size_t len, int guard)
-{
-    (void)page;
-    (void)len;
-    (void)guard;
-    return MIRAGE_EINVAL;
-}
-
-void mirage_exit(int status)
-{
-    exit(status);
-}
 
 static void fz_check(int ok)
 {

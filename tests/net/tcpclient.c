@@ -16,11 +16,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../tcp/stream.h"
+
 /*
  * Every subcommand prints one result line and exits 0 only if every byte
  * checked was right; each has a time bound (--deadline SECONDS, default 120).
  *
- *   gen SEED BYTES                 the stream of SEED on stdout (tests/tcp/tcptest.c's)
+ *   gen SEED BYTES                 the stream of SEED on stdout (tests/tcp/stream.h)
  *   send HOST PORT SEED BYTES      connects, sends the stream (seed 0: zeros), prints the answer
  *   recv HOST PORT                 connects, reads to EOF, prints bytes, seconds, Mbit/s
  *   churn HOST PORT N PAR          N short echo connections, PAR at a time
@@ -45,40 +47,6 @@ static void check_deadline(const char *what)
     if (now() - t_start > deadline_s) {
         fprintf(stderr, "tcpclient: %s: deadline of %.0f s passed\n", what, deadline_s);
         exit(2);
-    }
-}
-
-struct gen {
-    uint64_t x;
-    uint8_t word[8];
-    unsigned used;
-};
-
-static void gen_init(struct gen *g, uint64_t seed)
-{
-    g->x = seed * 0x9E3779B97F4A7C15ull | 1;
-    g->used = 8;
-}
-
-/* Seed 0 is the stream of zeros (benchmarks: nothing to compute). */
-static void gen_fill(struct gen *g, uint8_t *buf, size_t n)
-{
-    if (g->x == 1) { /* seed 0 */
-        memset(buf, 0, n);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (g->used == 8) {
-            uint64_t v;
-            g->x ^= g->x >> 12;
-            g->x ^= g->x << 25;
-            g->x ^= g->x >> 27;
-            v = g->x * 0x2545F4914F6CDD1Dull;
-            for (int k = 0; k < 8; k++)
-                g->word[k] = (uint8_t)(v >> (8 * k));
-            g->used = 0;
-        }
-        buf[i] = g->word[g->used++];
     }
 }
 

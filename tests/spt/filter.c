@@ -3,14 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirage/abi/spt.h"
-#include "mirage/manifest.h"
-#include "mirage/platform.h"
+/* The binding's raw system calls, and its record of the boot info (spt_boot) for the real fds. */
+#include "../../platform/spt/sys.h"
 
 MIRAGE_MANIFEST(MIRAGE_BLOCK("storage"));
-
-/* The spt binding's record of the boot info, to learn the real fds. */
-extern const struct spt_boot_info *spt_boot;
 
 /*
  * Modes (numbers in C syntax):
@@ -24,19 +20,6 @@ extern const struct spt_boot_info *spt_boot;
  * Prints "filter: allowed, returned R" when the call came back; a refused
  * call never returns (the tender reports SIGSYS).
  */
-static long sys6(long n, long a, long b, long c, long d, long e, long f)
-{
-    long r;
-    register long r10 __asm__("r10") = d;
-    register long r8 __asm__("r8") = e;
-    register long r9 __asm__("r9") = f;
-    __asm__ volatile("syscall"
-                     : "=a"(r)
-                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
-                     : "rcx", "r11", "memory");
-    return r;
-}
-
 static uint8_t buf[1 << 20];
 
 static long num(int argc, char **argv, int i)
@@ -60,27 +43,29 @@ int mirage_main(int argc, char **argv)
     if (strcmp(mode, "pread") == 0 || strcmp(mode, "pwrite") == 0) {
         if ((unsigned long)b > sizeof(buf))
             b = sizeof(buf);
-        r = sys6(mode[1] == 'r' ? 17 : 18, spt_boot->devs[h].fd, (long)buf, b, a, 0, 0);
+        r = spt_syscall6(mode[1] == 'r' ? SYS_pread64 : SYS_pwrite64, spt_boot->devs[h].fd,
+                         (long)buf, b, a, 0, 0);
     } else if (strcmp(mode, "read") == 0 || strcmp(mode, "write") == 0) {
-        r = sys6(mode[0] == 'r' ? 0 : 1, a, (long)buf, 0, 0, 0, 0);
+        r = spt_syscall6(mode[0] == 'r' ? SYS_read : SYS_write, a, (long)buf, 0, 0, 0, 0);
     } else if (strcmp(mode, "clock") == 0) {
-        r = sys6(228, a, (long)ts, 0, 0, 0, 0);
+        r = spt_syscall6(SYS_clock_gettime, a, (long)ts, 0, 0, 0, 0);
     } else if (strcmp(mode, "arch_prctl") == 0) {
-        r = sys6(158, a, (long)ts, 0, 0, 0, 0);
+        r = spt_syscall6(SYS_arch_prctl, a, (long)ts, 0, 0, 0, 0);
     } else if (strcmp(mode, "epoll-sigmask") == 0) {
         ts[0] = ts[1] = 0;
-        r = sys6(441, spt_boot->epoll_fd, (long)ev, 4, (long)ts, (long)&mask, 8);
+        r = spt_syscall6(SYS_epoll_pwait2, spt_boot->epoll_fd, (long)ev, 4, (long)ts, (long)&mask,
+                         8);
     } else if (strcmp(mode, "epoll-fd") == 0) {
         ts[0] = ts[1] = 0;
-        r = sys6(441, a, (long)ev, 4, (long)ts, 0, 0);
+        r = spt_syscall6(SYS_epoll_pwait2, a, (long)ev, 4, (long)ts, 0, 0);
     } else if (strcmp(mode, "nr") == 0) {
-        r = sys6(a, 0, 0, 0, 0, 0, 0);
+        r = spt_syscall6(a, 0, 0, 0, 0, 0, 0);
     } else if (strcmp(mode, "mprotect") == 0 && argc > 5) {
         uint64_t base = strcmp(argv[2], "start") == 0 ? spt_boot->heap_start
                         : strcmp(argv[2], "end") == 0 ? spt_boot->heap_start + spt_boot->heap_size
                                                       : 0x100000;
-        r = sys6(10, (long)(base + (uint64_t)num(argc, argv, 3)), num(argc, argv, 4),
-                 num(argc, argv, 5), 0, 0, 0);
+        r = spt_syscall6(SYS_mprotect, (long)(base + (uint64_t)num(argc, argv, 3)),
+                         num(argc, argv, 4), num(argc, argv, 5), 0, 0, 0);
     } else if (strcmp(mode, "int80") == 0) {
         __asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
     } else {

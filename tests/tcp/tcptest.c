@@ -7,6 +7,7 @@
 #include "mirage/log.h"
 #include "mirage/sched.h"
 #include "mirage/stack.h"
+#include "stream.h"
 #include "tcptest.h"
 
 /*
@@ -14,10 +15,11 @@
  * of seed 1 and answers "ok N" or "bad at N"; 19 (source) sends the first
  * --source-bytes of the stream of seed 2; 10 (idle) accepts and holds
  * connections without a fiber; 8 (control) answers "heap" with the heap in
- * use and "drop" by closing the idle connections. tests/net/tcpclient.c
- * generates the same streams. For bench/net.sh, where checking every byte
- * would be what is measured, 11 (discard) only counts and answers "ok N", and
- * 20 sends --source-bytes of zeros.
+ * use and "drop" by closing the idle connections. The streams are
+ * tests/tcp/stream.h's, which tests/net/tcpclient.c generates too. For
+ * bench/net.sh, where checking every byte would be what is measured, 11
+ * (discard) only counts and answers "ok N", and 20 sends --source-bytes of
+ * zeros.
  */
 
 #define PORT_ECHO    7
@@ -29,34 +31,6 @@
 #define PORT_ZEROS   20
 #define IDLE_MAX     16384
 #define CONN_STACK   (32u * 1024u)
-
-/* The byte stream of (seed): xorshift64* words, little-endian. */
-struct gen {
-    uint64_t x;
-    uint8_t word[8];
-    unsigned used;
-};
-
-static void gen_init(struct gen *g, uint64_t seed)
-{
-    g->x = seed * 0x9E3779B97F4A7C15ull | 1;
-    g->used = 8;
-}
-
-static uint8_t gen_byte(struct gen *g)
-{
-    if (g->used == 8) {
-        uint64_t v;
-        g->x ^= g->x >> 12;
-        g->x ^= g->x << 25;
-        g->x ^= g->x >> 27;
-        v = g->x * 0x2545F4914F6CDD1Dull;
-        for (int i = 0; i < 8; i++)
-            g->word[i] = (uint8_t)(v >> (8 * i));
-        g->used = 0;
-    }
-    return g->word[g->used++];
-}
 
 static struct mirage_flow *idle[IDLE_MAX];
 static unsigned nidle;
