@@ -33,6 +33,7 @@ printf '|---|'
 for c in $cols; do printf -- '---|'; done
 echo
 row "context switch, ns" switch_ns
+row "monotonic clock read (ref: clock_gettime), ns" clock_ns
 row "spawn + join a fiber (ref: a pthread), ns" spawn_join_ns
 row "spawn + join, stack guarded anew each time, ns" spawn_join_fresh_ns
 row "timer insert at 100k pending, ns" timer_insert_ns

@@ -2,7 +2,8 @@
 # deps.sh: installs the Debian packages the build, tests and benchmarks need, if any is missing.
 set -eu
 PKGS="build-essential clang libclang-rt-14-dev libseccomp-dev libbearssl-dev iproute2 iputils-ping
-      socat netcat-openbsd dnsmasq-base tcpdump hyperfine bats python3 binutils iputils-arping graphviz"
+      socat netcat-openbsd dnsmasq-base tcpdump hyperfine bats python3 binutils iputils-arping graphviz
+      strace"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

@@ -53,6 +53,10 @@ int main(void)
     t1 = now();
     printf("switch_ns %.1f\n", (double)(t1 - t0) / (2.0 * ROUNDS));
     t0 = now();
+    for (int i = 0; i < 100000; i++)
+        t1 += now();
+    printf("clock_ns %.1f\n", (double)(now() - t0) / 100000);
+    t0 = now();
     for (int i = 0; i < 2000; i++) {
         pthread_t t;
 

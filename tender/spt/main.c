@@ -84,6 +84,7 @@ static void fill_boot(struct spt_boot_info *boot)
             strncpy(d->tap, devs[h].host, sizeof(d->tap) - 1);
     }
     set_name(boot, opts.image);
+    boot->clock_gettime = spt_vdso_clock_gettime();
     /* Only the bytes in use: each page of guest memory touched costs a fault. */
     memcpy(boot->cmdline, opts.cmdline, strnlen(opts.cmdline, sizeof(boot->cmdline) - 1));
 }

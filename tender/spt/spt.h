@@ -37,4 +37,7 @@ int spt_filter_install(const struct spt_boot_info *boot, char *err);
  * a fiber's (its guard page). Returns 0 or -1 with (err). */
 int spt_faults_catch(uint64_t guard, uint64_t heap_start, uint64_t heap_end, char *err);
 
+/* The address of the vDSO's clock_gettime in this process, or 0. */
+uint64_t spt_vdso_clock_gettime(void);
+
 #endif

@@ -184,6 +184,17 @@ refused() {
     refused mprotect start 0x100000000 4096 0
 }
 
+@test "spt: the guest reads its clocks through the vDSO, without system calls" {
+    require_target spt clock
+    # clock prints both clocks and sleeps a second between lines: with the vDSO's
+    # clock_gettime (found by the tender) none of that is a system call.
+    run strace -f -qq -e trace=clock_gettime "$SPT" "$UK/clock.spt"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"monotonic "*" ns, wall "* ]]
+    [[ "$output" != *"clock_gettime("* ]]
+}
+
 @test "spt: the 32-bit and x32 system call ABIs are refused by name" {
     require_target spt sptfilter
     DISK=$BATS_TEST_TMPDIR/disk.img

@@ -17,7 +17,8 @@
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
  *       device's block_size, count < 2^32, pos + count <= capacity
  *   epoll_pwait2(epoll_fd, ..., sigmask = NULL)
- *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC)
+ *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC): the fallback of the vDSO's
+ *       clock_gettime, which the binding calls at (clock_gettime) when the tender found it
  *   arch_prctl(ARCH_SET_FS)   exit_group
  *   mprotect(addr, len, PROT_NONE or PROT_READ|PROT_WRITE) with
  *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
@@ -57,6 +58,7 @@ struct spt_boot_info {
     uint32_t ndevs;                 /* entries of the manifest, devs[0..ndevs) */
     uint64_t random[2];             /* from the tender's getrandom: canary, pointer guard */
     uint8_t entropy[32];            /* from the tender's getrandom: a seed (all zero: none) */
+    uint64_t clock_gettime;         /* the vDSO's clock_gettime(id, ts), or 0: system call */
     char name[SPT_NAME_MAX];        /* the image's name without directory or ".spt" */
     struct spt_dev_info devs[SPT_MAX_DEVS];
     char cmdline[8192]; /* MIRAGE_CMDLINE_MAX, NUL-terminated */
