@@ -100,6 +100,11 @@ struct tender_image {
  * Returns 0 or -1 with (err) naming the problem. */
 int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img, char *err);
 
+/* The offset from (data) of the function symbol (name) in the ELF object
+ * (data, size) as loaded in memory (the vDSO), or TENDER_NO_SYMBOL. */
+#define TENDER_NO_SYMBOL UINT64_MAX
+uint64_t tender_elf_symbol(const uint8_t *data, size_t size, const char *name);
+
 /* Validates a manifest note descriptor (desc, size) into img->devs. */
 int tender_manifest_parse(const uint8_t *desc, size_t size, struct tender_image *img, char *err);
 
