@@ -1,4 +1,4 @@
-/* fuzz_elf_symbol.c: the in-memory ELF symbol lookup (how spt finds the vDSO clock) on any bytes. */
+/* fuzz_elf_symbol.c: the in-memory ELF symbol lookup (spt finds the vDSO clock) on any bytes. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdlib.h>
