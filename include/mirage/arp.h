@@ -18,7 +18,10 @@
  * retry_interval, and after retries resends the entry gives up: the queued
  * packets are dropped with a log line and sends to it fail with
  * MIRAGE_EHOSTUNREACH until the failure ages out after retry_interval) and
- * static entries (never expire or change). When full, the oldest dynamic or
+ * static entries (never expire or change). A dynamic entry still in use in
+ * the last eighth of its life is polled with unicast requests (once per
+ * retry_interval, up to retries times), so that the answer renews it before
+ * traffic to it ever waits. When full, the oldest dynamic or
  * failed entry makes room; pending and static entries are never evicted.
  * A reply claiming one of our own addresses is ignored (and logged).
  * Everything is event-driven on the runtime's timers: nothing here suspends.
@@ -36,6 +39,7 @@ struct mirage_arp_stats {
     uint64_t bad;         /* malformed or not Ethernet/IPv4 */
     uint64_t ignored_own; /* replies claiming one of our addresses */
     uint64_t queued, queue_dropped, give_ups, evicted;
+    uint64_t polls; /* unicast requests refreshing an entry in use before it expires */
 };
 
 struct mirage_arp; /* opaque */

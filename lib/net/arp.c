@@ -28,8 +28,9 @@ struct entry {
     uint32_t ip;
     uint8_t mac[6];
     uint8_t kind;
-    unsigned tries;
+    unsigned tries;    /* pending: queries sent; dynamic: refresh polls sent */
     uint64_t deadline; /* dynamic: expiry; pending: next query; failed: when forgotten */
+    uint64_t polled;   /* dynamic: when the last refresh poll went out */
     uint64_t born;     /* for eviction: the oldest goes first */
     struct qpkt *q_head, *q_tail;
     size_t qlen;
@@ -142,13 +143,36 @@ static int fill_pkt(void *ctx, uint8_t *b, size_t size)
 
 static const uint8_t zero_mac[6];
 
-static void send_request(struct mirage_arp *arp, uint32_t spa, uint32_t tpa)
+/* A request for (tpa) from (spa), broadcast, or unicast to (dst). */
+static void send_request_to(struct mirage_arp *arp, const uint8_t *dst, uint32_t spa, uint32_t tpa)
 {
     struct arp_pkt p = {1, mirage_eth_mac(arp->eth), zero_mac, spa, tpa};
 
-    if (mirage_eth_write(arp->eth, NULL, mirage_eth_broadcast, MIRAGE_ETHERTYPE_ARP, PKT_LEN,
-                         fill_pkt, &p) == 0)
+    if (mirage_eth_write(arp->eth, NULL, dst, MIRAGE_ETHERTYPE_ARP, PKT_LEN, fill_pkt, &p) == 0)
         arp->st.requests_sent++;
+}
+
+static void send_request(struct mirage_arp *arp, uint32_t spa, uint32_t tpa)
+{
+    send_request_to(arp, mirage_eth_broadcast, spa, tpa);
+}
+
+/*
+ * An entry in use that is about to expire is polled with a unicast request
+ * (RFC 1122 2.3.2.1) while it is still used, so that a peer that answers
+ * never sees its traffic stop for a broadcast query and a queue: in the last
+ * eighth of its life, once per retry interval, up to (retries) times. The
+ * answer renews it through the input path; without one it expires as before.
+ */
+static void refresh(struct mirage_arp *arp, struct entry *e, uint64_t now)
+{
+    if (e->kind != E_DYNAMIC || e->deadline - now > arp->cfg.entry_timeout / 8 ||
+        e->tries >= arp->cfg.retries || (e->tries > 0 && now - e->polled < arp->cfg.retry_interval))
+        return;
+    e->tries++;
+    e->polled = now;
+    arp->st.polls++;
+    send_request_to(arp, e->mac, arp->n_ips ? arp->ips[0] : 0, e->ip);
 }
 
 static void send_query(struct mirage_arp *arp, struct entry *e)
@@ -382,8 +406,10 @@ int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_f
     struct qpkt *p;
     int n;
 
-    if (e && usable(e, now))
+    if (e && usable(e, now)) {
+        refresh(arp, e, now);
         return mirage_eth_write(arp->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV4, size, fill, ctx);
+    }
     if (size == 0)
         size = mirage_eth_mtu(arp->eth);
     if (size > mirage_eth_mtu(arp->eth))

@@ -334,6 +334,79 @@ static int count_arp(void *ctx, int from, const uint8_t *frame, size_t len)
     return 0;
 }
 
+/* ARP frames side 0 sends, broadcast and unicast; (drop_b_arp) silences side 1's. */
+static int arp_bcast, arp_ucast, drop_b_arp;
+static int watch_arp(void *ctx, int from, const uint8_t *frame, size_t len)
+{
+    (void)ctx;
+    if (len < 14 || frame[12] != 0x08 || frame[13] != 0x06)
+        return 0;
+    if (from == 1)
+        return drop_b_arp;
+    if (memcmp(frame, mirage_eth_broadcast, 6) == 0)
+        arp_bcast++;
+    else
+        arp_ucast++;
+    return 0;
+}
+
+/* An entry in steady use is renewed by unicast polls before it expires:
+ * nothing is ever queued again; a peer that stops answering expires as before. */
+static void test_arp_refresh(void)
+{
+    struct simlink_config cfg = {.seed = 15, .delay_ns = MIRAGE_US(100)};
+    struct mirage_arp_config acfg = {.entry_timeout = MIRAGE_SEC(32)};
+    struct simlink *l = simlink_new(&cfg);
+    struct node a, b;
+    struct mirage_arp_stats st;
+    struct got g = {0};
+    struct mirage_ipv4_config ic = {.addr = IP_A, .prefix = 24};
+
+    a.eth = mirage_eth_new(simlink_netif(l, 0));
+    a.arp = mirage_arp_new(a.eth, &acfg);
+    a.ip = mirage_ipv4_new(a.eth, a.arp, &ic);
+    a.icmp = mirage_icmpv4_new(a.ip, NULL);
+    a.udp = mirage_udpv4_new(a.ip, a.icmp);
+    mirage_eth_start(a.eth);
+    node_up(&b, simlink_netif(l, 1), IP_B);
+    CHECK_INT(mirage_udpv4_listen(b.udp, 7, udp_rx, &g), 0);
+    simlink_set_filter(l, watch_arp, NULL);
+    mirage_sleep_ns(MIRAGE_SEC(2)); /* the announcements are over */
+    arp_bcast = arp_ucast = drop_b_arp = 0;
+
+    /* 70 s of a packet every 100 ms: one broadcast query at first, then only
+     * polls in the last 4 s of each 32 s life, each answered at once. */
+    for (int i = 0; i < 700; i++) {
+        CHECK_INT(mirage_udpv4_write(a.udp, 1, IP_B, 7, -1, "r", 1), 0);
+        mirage_sleep_ns(MIRAGE_MS(100));
+    }
+    mirage_arp_stats(a.arp, &st);
+    CHECK_INT(g.count, 700);
+    CHECK_INT(st.queued, 1);
+    CHECK_INT(arp_bcast, 1);
+    CHECK_INT(arp_ucast, 2);
+    CHECK_INT(st.polls, arp_ucast);
+
+    /* B stops answering ARP: three polls a second apart, then the entry
+     * expires and a broadcast query goes out, as without polls. */
+    drop_b_arp = 1;
+    arp_ucast = 0;
+    for (int i = 0; i < 400; i++) {
+        mirage_udpv4_write(a.udp, 1, IP_B, 7, -1, "r", 1);
+        mirage_sleep_ns(MIRAGE_MS(100));
+    }
+    CHECK_INT(arp_ucast, 3);
+    CHECK(arp_bcast >= 2);
+    mirage_arp_stats(a.arp, &st);
+    CHECK(st.queued > 1);
+
+    simlink_set_filter(l, NULL, NULL);
+    mirage_sleep_ns(MIRAGE_SEC(5));
+    node_down(&b);
+    node_down(&a);
+    simlink_free(l);
+}
+
 static void test_arp_gratuitous(void)
 {
     struct simlink_config cfg = {.seed = 14, .delay_ns = MIRAGE_US(100)};
@@ -433,6 +506,7 @@ int main(void)
     test_udp_arp_and_fragments();
     test_icmp();
     test_arp_give_up_and_cache();
+    test_arp_refresh();
     test_arp_gratuitous();
     test_udp_lossy();
     return CHECK_DONE();
