@@ -118,11 +118,19 @@ int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_blo
     return MIRAGE_ENOENT;
 }
 
+/* How long a request may take before the guest gives the host its CPU back
+ * (a yield exit) between looks: the block thread may need this very CPU. */
+#define BLOCK_SPIN_NS 100000
+
+/* One request through the device's slot (abi/hvt.h): no VM exit unless the
+ * block thread sleeps (a kick, handled inside KVM) or is slow to answer. */
 static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8_t *buf,
                     size_t size)
 {
-    struct hvt_hc_block a;
+    static uint32_t seq[HVT_MAX_DEVS];
     const struct hvt_dev_info *d;
+    struct hvt_block_slot *s;
+    uint64_t start;
 
     if (h >= 64 || !(block_acquired & (1ULL << h)))
         return MIRAGE_EINVAL;
@@ -130,15 +138,28 @@ static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8
     if (offset % d->block_size || size % d->block_size || offset > d->capacity ||
         size > d->capacity - offset)
         return MIRAGE_EINVAL;
-    a = (struct hvt_hc_block){.handle = (uint32_t)h,
-                              .op = op,
-                              .offset = offset,
-                              .buf = (uintptr_t)buf,
-                              .size = size,
-                              .ret = MIRAGE_EIO};
+    s = (struct hvt_block_slot *)(uintptr_t)d->ring;
     hvt_net_kick(0); /* frames sent before a long request leave now, not after it */
-    hvt_hypercall(HVT_HC_BLOCK, &a);
-    return (int)a.ret;
+    s->op = op;
+    s->offset = offset;
+    s->buf = (uintptr_t)buf;
+    s->size = size;
+    s->ret = MIRAGE_EIO;
+    __atomic_store_n(&s->req, ++seq[h], __ATOMIC_RELEASE);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->sleeping, __ATOMIC_RELAXED))
+        __asm__ volatile("outb %%al, %0" : : "N"(HVT_PORT_BLOCK), "a"(0) : "memory");
+    start = mirage_clock_monotonic();
+    while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != seq[h]) {
+        if (mirage_clock_monotonic() - start < BLOCK_SPIN_NS) {
+            __builtin_ia32_pause();
+        } else {
+            struct hvt_hc_yield y = {BLOCK_SPIN_NS / 10, 0};
+
+            hvt_hypercall(HVT_HC_YIELD, &y);
+        }
+    }
+    return (int)s->ret;
 }
 
 int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)

@@ -75,12 +75,13 @@ int main(int argc, char **argv)
     vm.mem_size = opts.mem_bytes;
     vm.img = &img;
     vm.devs = devs;
-    if (hvt_vm_setup(&vm, data, name, opts.cmdline, err) < 0 || hvt_net_setup(&vm, err) < 0) {
+    if (hvt_vm_setup(&vm, data, name, opts.cmdline, err) < 0 || hvt_net_setup(&vm, err) < 0 ||
+        hvt_block_setup(&vm, err) < 0) {
         hvt_say("%s\n", err);
         return TENDER_EXIT_REFUSED;
     }
     free(data);
-    if (hvt_net_start(&vm, err) < 0 || hvt_sandbox(&vm, err) < 0) {
+    if (hvt_net_start(&vm, err) < 0 || hvt_block_start(&vm, err) < 0 || hvt_sandbox(&vm, err) < 0) {
         hvt_say("%s\n", err);
         return TENDER_EXIT_REFUSED;
     }

@@ -13,7 +13,7 @@
 /* Not a status: the guest continues. */
 #define CONTINUE (-1)
 
-static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "block", "guard"};
+static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "guard"};
 
 static int bad(const struct hvt_vm *vm, unsigned n, const char *what, uint64_t gpa, uint64_t size)
 {
@@ -87,45 +87,6 @@ static int hc_yield(struct hvt_vm *vm, uint64_t gpa)
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
             ;
     }
-    return CONTINUE;
-}
-
-static int64_t block_io(const struct tender_device *d, int write_op, uint8_t *buf, uint64_t off,
-                        uint64_t size)
-{
-    while (size > 0) {
-        ssize_t n = write_op ? pwrite(d->fd, buf, size, off) : pread(d->fd, buf, size, off);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return MIRAGE_EIO;
-        buf += n;
-        off += n;
-        size -= n;
-    }
-    return 0;
-}
-
-static int hc_block(struct hvt_vm *vm, uint64_t gpa)
-{
-    struct hvt_hc_block *p = hvt_gpa(vm, gpa, sizeof(*p));
-    struct hvt_hc_block a;
-    const struct tender_device *d;
-    uint8_t *buf;
-
-    if (!p)
-        return bad(vm, HVT_HC_BLOCK, "argument", gpa, sizeof(*p));
-    memcpy(&a, p, sizeof(a));
-    buf = hvt_gpa(vm, a.buf, a.size);
-    if (!buf)
-        return bad(vm, HVT_HC_BLOCK, "buffer", a.buf, a.size);
-    d = a.handle < vm->img->ndevs ? &vm->devs[a.handle] : NULL;
-    if (!d || d->type != MIRAGE_DEV_BLOCK || a.op > HVT_BLOCK_WRITE || a.offset % d->block_size ||
-        a.size % d->block_size || a.offset > d->capacity || a.size > d->capacity - a.offset)
-        p->ret = MIRAGE_EINVAL;
-    else
-        p->ret = block_io(d, a.op == HVT_BLOCK_WRITE, buf, a.offset, a.size);
     return CONTINUE;
 }
 
@@ -246,8 +207,8 @@ static int io_exit(struct hvt_vm *vm)
         return fault(vm);
     if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_SYSCALL)
         return syscall_exit(vm);
-    if (run->io.direction == KVM_EXIT_IO_OUT && port == HVT_PORT_KICK)
-        return CONTINUE; /* no network thread to wake */
+    if (run->io.direction == KVM_EXIT_IO_OUT && (port == HVT_PORT_KICK || port == HVT_PORT_BLOCK))
+        return CONTINUE; /* no network or block thread to wake */
     if (run->io.direction != KVM_EXIT_IO_OUT || port < HVT_PORT_BASE || n >= HVT_HC_COUNT ||
         run->io.size != 4 || run->io.count != 1) {
         hvt_say("bad hypercall: %s of %u byte(s) at port 0x%x\n",
@@ -262,10 +223,8 @@ static int io_exit(struct hvt_vm *vm)
         return hc_exit(vm, gpa);
     case HVT_HC_YIELD:
         return hc_yield(vm, gpa);
-    case HVT_HC_GUARD:
-        return hc_guard(vm, gpa);
     default:
-        return hc_block(vm, gpa);
+        return hc_guard(vm, gpa);
     }
 }
 

@@ -352,22 +352,26 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
 {
     const struct tender_image *img = vm->img;
     struct pt_alloc pa = {vm, HVT_PT_POOL + PAGE};
-    uint64_t boot_end, ring_lo, stack_lo, heap_hi, nnet = 0;
+    uint64_t boot_end, ring_lo, slot_lo, stack_lo, heap_hi, nnet = 0, nblk = 0, shared;
     const uint64_t rw = PTE_P | PTE_W | PTE_U | PTE_NX;
 
-    for (unsigned i = 0; i < img->ndevs; i++)
+    for (unsigned i = 0; i < img->ndevs; i++) {
         nnet += vm->devs[i].type == MIRAGE_DEV_NET;
+        nblk += vm->devs[i].type == MIRAGE_DEV_BLOCK;
+    }
     vm->boot_gpa = align_up(img->hi, PAGE);
     boot_end = vm->boot_gpa + align_up(sizeof(struct hvt_boot_info), PAGE);
+    /* At the top: the net rings, the block slots, then the initial stack. */
+    shared = nnet * HVT_RING_AREA_SIZE + align_up(nblk * sizeof(struct hvt_block_slot), PAGE);
     ring_lo = vm->mem_size - nnet * HVT_RING_AREA_SIZE;
-    stack_lo = ring_lo - HVT_STACK_SIZE;
+    slot_lo = vm->mem_size - shared;
+    stack_lo = slot_lo - HVT_STACK_SIZE;
     heap_hi = stack_lo - PAGE; /* an unmapped guard page below the stack */
-    if (vm->mem_size < nnet * HVT_RING_AREA_SIZE + HVT_STACK_SIZE + PAGE ||
-        heap_hi < boot_end + BIG)
+    if (vm->mem_size < shared + HVT_STACK_SIZE + PAGE || heap_hi < boot_end + BIG)
         return hvt_fail(err, "--mem=%llu is too small for this image (needs %llu MB or more)",
                         (unsigned long long)(vm->mem_size >> 20),
-                        (unsigned long long)((boot_end + BIG + HVT_STACK_SIZE + PAGE +
-                                              nnet * HVT_RING_AREA_SIZE + (1 << 20) - 1) >>
+                        (unsigned long long)((boot_end + BIG + HVT_STACK_SIZE + PAGE + shared +
+                                              (1 << 20) - 1) >>
                                              20));
     if (create(vm, err) < 0)
         return -1;
@@ -388,12 +392,15 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
         map_range(&pa, boot_end, heap_hi, rw) || map_range(&pa, stack_lo, vm->mem_size, rw))
         return hvt_fail(err, "image too large to map");
 
-    for (unsigned i = 0, n = 0; i < img->ndevs; i++)
+    for (unsigned i = 0, n = 0, b = 0; i < img->ndevs; i++) {
         if (vm->devs[i].type == MIRAGE_DEV_NET)
             vm->ring_gpa[i] = ring_lo + HVT_RING_AREA_SIZE * n++;
+        else if (vm->devs[i].type == MIRAGE_DEV_BLOCK)
+            vm->ring_gpa[i] = slot_lo + sizeof(struct hvt_block_slot) * b++;
+    }
     vm->boot = (struct hvt_boot_info *)(vm->mem + vm->boot_gpa);
     vm->entry = img->entry;
-    vm->stack_top = ring_lo;
+    vm->stack_top = slot_lo;
     if (hvt_guard_init(vm, boot_end, heap_hi) < 0)
         return hvt_fail(err, "out of memory");
     if (fill_boot(vm, name, cmdline, boot_end, heap_hi, err) < 0)

@@ -30,6 +30,8 @@
 
 /* The network side: one per VM, shared by the vCPU thread and the I/O thread. */
 struct hvt_net;
+/* The block side: one per VM with block devices, served by its own thread. */
+struct hvt_block;
 
 struct hvt_vm {
     int kvm, vmfd, vcpufd;
@@ -40,8 +42,9 @@ struct hvt_vm {
     struct tender_device *devs; /* img->ndevs of them, index = handle */
     struct hvt_boot_info *boot; /* inside mem */
     uint64_t boot_gpa, entry, stack_top;
-    uint64_t ring_gpa[HVT_MAX_DEVS]; /* net devices: their ring area */
+    uint64_t ring_gpa[HVT_MAX_DEVS]; /* net: its ring area; block: its request slot */
     struct hvt_net *net;             /* NULL without net devices */
+    struct hvt_block *block;         /* NULL without block devices */
     uint64_t heap_lo, heap_hi;       /* where guard pages may be */
     uint8_t *guard_map;              /* a bit per heap page: PROT_NONE in (mem) */
     uint64_t nguards;
@@ -84,6 +87,13 @@ void hvt_net_flush(struct hvt_vm *vm);
 /* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
  * returns how many were written to (fds). */
 int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max);
+
+/* block.c: the block devices' request slots, their kick ioeventfd and the
+ * thread that serves them (nothing without block devices). 0 or -1 with (err). */
+int hvt_block_setup(struct hvt_vm *vm, char *err);
+int hvt_block_start(struct hvt_vm *vm, char *err);
+/* The fds the block thread uses, for the seccomp filter; returns how many. */
+int hvt_block_fds(const struct hvt_vm *vm, int *fds, int max);
 
 /* guard.c: guard pages in the heap [heap_lo, heap_hi). Returns 0 or -1 (no memory). */
 int hvt_guard_init(struct hvt_vm *vm, uint64_t heap_lo, uint64_t heap_hi);

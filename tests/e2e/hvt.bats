@@ -98,7 +98,7 @@ badptr() {
     badptr console-wrap 'bad hypercall 0 \(console\): buffer 0x200000 \+ 18446744073709547519 outside'
     badptr console-tender 'bad hypercall 0 \(console\): buffer 0x10000 \+ 64 outside guest memory \[0x100000,'
     badptr struct 'bad hypercall 0 \(console\): argument 0xfffffff0 \+ 16 outside guest memory'
-    badptr block 'bad hypercall 3 \(block\): buffer 0xfffff000 \+ 4096 outside guest memory'
+    badptr block "bad block request on 'disk': buffer 0xfffff000 \\+ 4096 outside guest memory"
     badptr port 'bad hypercall: write of 4 byte\(s\) at port 0x3f8'
     badptr in 'bad hypercall: read of 1 byte\(s\) at port 0x80'
     # a request beyond the disk is the guest's error, not a violation

@@ -1,0 +1,205 @@
+/* block.c: the block thread serves each block device's request slot: requests cost no VM exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/kvm.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mirage/error.h"
+#include "vm.h"
+
+/* How long the thread keeps looking for the next request before it sleeps:
+ * long enough to cover a guest's work between requests of one transfer. */
+#define SPIN_NS 200000ULL
+
+struct disk {
+    const struct tender_device *dev;
+    const char *name;
+    struct hvt_block_slot *slot;
+    uint32_t done; /* the last sequence served, the thread's own copy */
+};
+
+struct hvt_block {
+    struct hvt_vm *vm;
+    unsigned n;
+    struct disk disks[HVT_MAX_DEVS];
+    int kickfd; /* the guest's kicks, via KVM_IOEVENTFD */
+    pthread_t thread;
+    int started; /* set by the thread once glibc's thread start-up (rseq) is done */
+};
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int64_t transfer(const struct tender_device *d, int write_op, uint8_t *buf, uint64_t off,
+                        uint64_t size)
+{
+    while (size > 0) {
+        ssize_t n = write_op ? pwrite(d->fd, buf, size, off) : pread(d->fd, buf, size, off);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* A buffer the guest made inaccessible meanwhile fails with EFAULT
+         * here: the kernel copies, so the tender never faults on it. */
+        if (n <= 0)
+            return MIRAGE_EIO;
+        buf += n;
+        off += n;
+        size -= n;
+    }
+    return 0;
+}
+
+/* Serves (k)'s request (seq): the fields are read once, then checked. */
+static void serve(struct hvt_block *blk, struct disk *k, uint32_t seq)
+{
+    const struct tender_device *d = k->dev;
+    uint32_t op = __atomic_load_n(&k->slot->op, __ATOMIC_RELAXED);
+    uint64_t off = __atomic_load_n(&k->slot->offset, __ATOMIC_RELAXED);
+    uint64_t gpa = __atomic_load_n(&k->slot->buf, __ATOMIC_RELAXED);
+    uint64_t size = __atomic_load_n(&k->slot->size, __ATOMIC_RELAXED);
+    const struct hvt_vm *vm = blk->vm;
+    int64_t ret;
+
+    if (gpa < HVT_GUEST_MIN || size > vm->mem_size || gpa > vm->mem_size - size) {
+        hvt_say("bad block request on '%s': buffer 0x%llx + %llu outside guest memory "
+                "[0x%llx, 0x%llx)\n",
+                k->name, (unsigned long long)gpa, (unsigned long long)size, HVT_GUEST_MIN,
+                (unsigned long long)vm->mem_size);
+        _exit(TENDER_EXIT_SANDBOX);
+    }
+    if (op > HVT_BLOCK_WRITE || off % d->block_size || size % d->block_size || off > d->capacity ||
+        size > d->capacity - off)
+        ret = MIRAGE_EINVAL;
+    else
+        ret = transfer(d, op == HVT_BLOCK_WRITE, vm->mem + gpa, off, size);
+    __atomic_store_n(&k->slot->ret, ret, __ATOMIC_RELAXED);
+    __atomic_store_n(&k->slot->done, seq, __ATOMIC_RELEASE);
+    k->done = seq;
+}
+
+static unsigned serve_all(struct hvt_block *blk)
+{
+    unsigned work = 0;
+
+    for (unsigned i = 0; i < blk->n; i++) {
+        struct disk *k = &blk->disks[i];
+        uint32_t seq = __atomic_load_n(&k->slot->req, __ATOMIC_ACQUIRE);
+
+        if (seq != k->done) {
+            serve(blk, k, seq);
+            work++;
+        }
+    }
+    return work;
+}
+
+static void block_sleep(struct hvt_block *blk)
+{
+    struct pollfd pfd = {.fd = blk->kickfd, .events = POLLIN};
+    uint64_t junk;
+
+    for (unsigned i = 0; i < blk->n; i++)
+        __atomic_store_n(&blk->disks[i].slot->sleeping, 1, __ATOMIC_SEQ_CST);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* A request published before the guest could see (sleeping) got no kick. */
+    if (!serve_all(blk))
+        while (ppoll(&pfd, 1, NULL, NULL) < 0 && errno == EINTR)
+            ;
+    for (unsigned i = 0; i < blk->n; i++)
+        __atomic_store_n(&blk->disks[i].slot->sleeping, 0, __ATOMIC_SEQ_CST);
+    if (read(blk->kickfd, &junk, sizeof(junk)) < 0)
+        return; /* no kick pending */
+}
+
+static void *block_thread(void *arg)
+{
+    struct hvt_block *blk = arg;
+    uint64_t idle_since = 0;
+
+    __atomic_store_n(&blk->started, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        if (serve_all(blk)) {
+            idle_since = 0;
+            continue;
+        }
+        if (!idle_since) {
+            idle_since = now_ns();
+            continue;
+        }
+        if (now_ns() - idle_since < SPIN_NS) {
+            sched_yield(); /* a vCPU thread woken on this CPU must not wait for us */
+            continue;
+        }
+        block_sleep(blk);
+        idle_since = 0;
+    }
+    return NULL;
+}
+
+int hvt_block_setup(struct hvt_vm *vm, char *err)
+{
+    struct hvt_block *blk;
+    struct kvm_ioeventfd io;
+
+    for (unsigned i = 0; i < vm->img->ndevs && !vm->block; i++)
+        if (vm->devs[i].type == MIRAGE_DEV_BLOCK)
+            vm->block = calloc(1, sizeof(*vm->block));
+    blk = vm->block;
+    if (!blk)
+        return 0;
+    blk->vm = vm;
+    for (unsigned i = 0; i < vm->img->ndevs; i++) {
+        struct disk *k = &blk->disks[blk->n];
+
+        if (vm->devs[i].type != MIRAGE_DEV_BLOCK)
+            continue;
+        k->dev = &vm->devs[i];
+        k->name = vm->img->devs[i].name;
+        k->slot = (struct hvt_block_slot *)(vm->mem + vm->ring_gpa[i]);
+        blk->n++;
+    }
+    blk->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (blk->kickfd < 0)
+        return hvt_fail(err, "eventfd: %s", strerror(errno));
+    io = (struct kvm_ioeventfd){
+        .addr = HVT_PORT_BLOCK, .len = 1, .fd = blk->kickfd, .flags = KVM_IOEVENTFD_FLAG_PIO};
+    if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
+        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
+    return 0;
+}
+
+int hvt_block_start(struct hvt_vm *vm, char *err)
+{
+    int r;
+
+    if (!vm->block)
+        return 0;
+    r = pthread_create(&vm->block->thread, NULL, block_thread, vm->block);
+    if (r != 0)
+        return hvt_fail(err, "cannot start the block thread: %s", strerror(r));
+    /* The seccomp filter comes next and allows no thread start-up calls. */
+    while (!__atomic_load_n(&vm->block->started, __ATOMIC_ACQUIRE))
+        sched_yield();
+    return 0;
+}
+
+int hvt_block_fds(const struct hvt_vm *vm, int *fds, int max)
+{
+    if (!vm->block || max < 1)
+        return 0;
+    fds[0] = vm->block->kickfd;
+    return 1;
+}
