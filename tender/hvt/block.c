@@ -1,14 +1,10 @@
 /* block.c: the block thread serves each block device's request slot: requests cost no VM exit. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/kvm.h>
 #include <poll.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,8 +26,7 @@ struct hvt_block {
     struct hvt_vm *vm;
     unsigned n;
     struct disk disks[HVT_MAX_DEVS];
-    int kickfd; /* the guest's kicks, via KVM_IOEVENTFD */
-    pthread_t thread;
+    int kickfd;  /* the guest's kicks, via KVM_IOEVENTFD */
     int started; /* set by the thread once glibc's thread start-up (rseq) is done */
 };
 
@@ -152,7 +147,6 @@ static void *block_thread(void *arg)
 int hvt_block_setup(struct hvt_vm *vm, char *err)
 {
     struct hvt_block *blk;
-    struct kvm_ioeventfd io;
 
     for (unsigned i = 0; i < vm->img->ndevs && !vm->block; i++)
         if (vm->devs[i].type == MIRAGE_DEV_BLOCK)
@@ -171,29 +165,14 @@ int hvt_block_setup(struct hvt_vm *vm, char *err)
         k->slot = (struct hvt_block_slot *)(vm->mem + vm->ring_gpa[i]);
         blk->n++;
     }
-    blk->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (blk->kickfd < 0)
-        return hvt_fail(err, "eventfd: %s", strerror(errno));
-    io = (struct kvm_ioeventfd){
-        .addr = HVT_PORT_BLOCK, .len = 1, .fd = blk->kickfd, .flags = KVM_IOEVENTFD_FLAG_PIO};
-    if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
-        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
-    return 0;
+    return hvt_kick_fd(vm, HVT_PORT_BLOCK, &blk->kickfd, err);
 }
 
 int hvt_block_start(struct hvt_vm *vm, char *err)
 {
-    int r;
-
     if (!vm->block)
         return 0;
-    r = pthread_create(&vm->block->thread, NULL, block_thread, vm->block);
-    if (r != 0)
-        return hvt_fail(err, "cannot start the block thread: %s", strerror(r));
-    /* The seccomp filter comes next and allows no thread start-up calls. */
-    while (!__atomic_load_n(&vm->block->started, __ATOMIC_ACQUIRE))
-        sched_yield();
-    return 0;
+    return hvt_thread_start(block_thread, vm->block, &vm->block->started, "block", err);
 }
 
 int hvt_block_fds(const struct hvt_vm *vm, int *fds, int max)

@@ -1,14 +1,12 @@
 /* net.c: the network I/O thread moving frames between taps and the guest's shared-memory rings. */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <linux/kvm.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -391,7 +389,6 @@ int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max)
 int hvt_net_setup(struct hvt_vm *vm, char *err)
 {
     struct hvt_net *net;
-    struct kvm_ioeventfd io;
 
     for (unsigned i = 0; i < vm->img->ndevs && !vm->net; i++)
         if (vm->devs[i].type == MIRAGE_DEV_NET)
@@ -415,30 +412,15 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
         net->n++;
     }
     net->epoch = 1;
-    net->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     net->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (net->kickfd < 0 || net->wakefd < 0)
+    if (net->wakefd < 0)
         return hvt_fail(err, "eventfd: %s", strerror(errno));
-    io = (struct kvm_ioeventfd){
-        .addr = HVT_PORT_KICK, .len = 1, .fd = net->kickfd, .flags = KVM_IOEVENTFD_FLAG_PIO};
-    if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
-        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
-    return 0;
+    return hvt_kick_fd(vm, HVT_PORT_KICK, &net->kickfd, err);
 }
 
 int hvt_net_start(struct hvt_vm *vm, char *err)
 {
-    pthread_t t;
-    int e;
-
     if (!vm->net)
         return 0;
-    e = pthread_create(&t, NULL, io_thread, vm->net);
-    if (e)
-        return hvt_fail(err, "cannot start the network thread: %s", strerror(e));
-    /* A new thread makes system calls (rseq, ...) with signals blocked before it
-     * runs our code; under the filter those would kill the tender without a word. */
-    while (!__atomic_load_n(&vm->net->started, __ATOMIC_ACQUIRE))
-        sched_yield();
-    return 0;
+    return hvt_thread_start(io_thread, vm->net, &vm->net->started, "network", err);
 }

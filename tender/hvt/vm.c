@@ -3,6 +3,8 @@
 #include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/kvm.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -406,4 +409,32 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
     if (fill_boot(vm, name, cmdline, boot_end, heap_hi, err) < 0)
         return -1;
     return set_regs(vm, err);
+}
+
+int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err)
+{
+    struct kvm_ioeventfd io;
+
+    *fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (*fd < 0)
+        return hvt_fail(err, "eventfd: %s", strerror(errno));
+    io = (struct kvm_ioeventfd){.addr = port, .len = 1, .fd = *fd, .flags = KVM_IOEVENTFD_FLAG_PIO};
+    if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
+        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
+    return 0;
+}
+
+int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const char *what,
+                     char *err)
+{
+    pthread_t t;
+    int e = pthread_create(&t, NULL, fn, arg);
+
+    if (e)
+        return hvt_fail(err, "cannot start the %s thread: %s", what, strerror(e));
+    /* A new thread makes system calls (rseq, ...) with signals blocked before it
+     * runs our code; under the filter those would kill the tender without a word. */
+    while (!__atomic_load_n(started, __ATOMIC_ACQUIRE))
+        sched_yield();
+    return 0;
 }

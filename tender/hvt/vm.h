@@ -106,6 +106,14 @@ int hvt_guard_fault(struct hvt_vm *vm);
 /* sandbox.c: confines the tender to what running (vm) needs. */
 int hvt_sandbox(const struct hvt_vm *vm, char *err);
 
+/* vm.c: an eventfd that a guest's 1-byte write to (port) signals inside KVM
+ * (KVM_IOEVENTFD): a kick that costs no return to the tender. 0 or -1 with (err). */
+int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err);
+/* vm.c: starts fn(arg) as the (what) thread and waits until it has set
+ * *started, past its start-up system calls. 0 or -1 with (err). */
+int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const char *what,
+                     char *err);
+
 /* Formats a message into (err), TENDER_ERR_MAX bytes; returns -1. */
 int hvt_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
