@@ -148,12 +148,11 @@ int hvt_block_setup(struct hvt_vm *vm, char *err)
 {
     struct hvt_block *blk;
 
-    for (unsigned i = 0; i < vm->img->ndevs && !vm->block; i++)
-        if (vm->devs[i].type == MIRAGE_DEV_BLOCK)
-            vm->block = calloc(1, sizeof(*vm->block));
-    blk = vm->block;
-    if (!blk)
+    if (hvt_ndevs(vm, MIRAGE_DEV_BLOCK) == 0)
         return 0;
+    blk = vm->block = calloc(1, sizeof(*vm->block));
+    if (!blk)
+        return hvt_fail(err, "out of memory");
     blk->vm = vm;
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         struct disk *k = &blk->disks[blk->n];

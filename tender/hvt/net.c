@@ -390,12 +390,11 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
 {
     struct hvt_net *net;
 
-    for (unsigned i = 0; i < vm->img->ndevs && !vm->net; i++)
-        if (vm->devs[i].type == MIRAGE_DEV_NET)
-            vm->net = calloc(1, sizeof(*vm->net));
-    net = vm->net;
-    if (!net)
+    if (hvt_ndevs(vm, MIRAGE_DEV_NET) == 0)
         return 0;
+    net = vm->net = calloc(1, sizeof(*vm->net));
+    if (!net)
+        return hvt_fail(err, "out of memory");
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         struct nic *c = &net->nics[net->n];
 

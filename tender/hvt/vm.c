@@ -355,13 +355,10 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
 {
     const struct tender_image *img = vm->img;
     struct pt_alloc pa = {vm, HVT_PT_POOL + PAGE};
-    uint64_t boot_end, ring_lo, slot_lo, stack_lo, heap_hi, nnet = 0, nblk = 0, shared;
+    const uint64_t nnet = hvt_ndevs(vm, MIRAGE_DEV_NET), nblk = hvt_ndevs(vm, MIRAGE_DEV_BLOCK);
     const uint64_t rw = PTE_P | PTE_W | PTE_U | PTE_NX;
+    uint64_t boot_end, ring_lo, slot_lo, stack_lo, heap_hi, shared;
 
-    for (unsigned i = 0; i < img->ndevs; i++) {
-        nnet += vm->devs[i].type == MIRAGE_DEV_NET;
-        nblk += vm->devs[i].type == MIRAGE_DEV_BLOCK;
-    }
     vm->boot_gpa = align_up(img->hi, PAGE);
     boot_end = vm->boot_gpa + align_up(sizeof(struct hvt_boot_info), PAGE);
     /* At the top: the net rings, the block slots, then the initial stack. */

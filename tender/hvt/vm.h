@@ -66,6 +66,16 @@ static inline void *hvt_gpa(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
     return vm->mem + gpa;
 }
 
+/* How many of (vm)'s devices are of (type) (MIRAGE_DEV_NET, MIRAGE_DEV_BLOCK). */
+static inline unsigned hvt_ndevs(const struct hvt_vm *vm, uint32_t type)
+{
+    unsigned n = 0;
+
+    for (unsigned i = 0; i < vm->img->ndevs; i++)
+        n += vm->devs[i].type == type;
+    return n;
+}
+
 /* vm.c: creates the VM and vCPU, lays out memory, loads the image and boot
  * info from (image data), sets the registers. Returns 0 or -1 with (err). */
 int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const char *cmdline,
