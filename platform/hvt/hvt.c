@@ -4,7 +4,7 @@
 
 #include "hvt.h"
 #include "mirage/manifest.h"
-#include "mirage/tls.h"
+#include "mirage/tcb.h"
 
 const struct hvt_boot_info *hvt_boot;
 static uint64_t tsc_base;
@@ -19,12 +19,12 @@ static inline uint64_t rdtsc(void)
 }
 
 /* Called from _start. FS moves to the libc's TCB inside
- * mirage_tls_init_seeded(), so this frame must not carry a canary. */
+ * mirage_tcb_init_seeded(), so this frame must not carry a canary. */
 __attribute__((no_stack_protector, noreturn)) void mirage_hvt_start(const struct hvt_boot_info *bi)
 {
     tsc_base = rdtsc();
     hvt_boot = bi;
-    mirage_tls_init_seeded(&bi->tcb[5]); /* the tender's canary and pointer guard */
+    mirage_tcb_init_seeded(&bi->tcb[5]); /* the tender's canary and pointer guard */
     mirage_exit(mirage_boot(bi->name));
 }
 

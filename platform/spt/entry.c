@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "mirage/manifest.h"
-#include "mirage/tls.h"
+#include "mirage/tcb.h"
 #include "sys.h"
 
 const struct spt_boot_info *spt_boot;
@@ -20,7 +20,7 @@ static void say(const char *s)
 }
 
 /* Called by _start; never returns. FS is still the tender's until
- * mirage_tls_init_seeded() points it at our TCB with the tender's random
+ * mirage_tcb_init_seeded() points it at our TCB with the tender's random
  * canary, so this frame must not carry a canary of its own. */
 __attribute__((noreturn, no_stack_protector)) void spt_main(const struct spt_boot_info *boot);
 
@@ -31,7 +31,7 @@ void spt_main(const struct spt_boot_info *boot)
         say("spt: the tender speaks another boot ABI version\n");
         exit_group(255);
     }
-    mirage_tls_init_seeded(boot->random);
+    mirage_tcb_init_seeded(boot->random);
     mirage_exit(mirage_boot(boot->name));
 }
 

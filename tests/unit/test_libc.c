@@ -805,13 +805,13 @@ static void test_ends(void)
     CHECK_INT(mlibc_close(3), -1);
 }
 
-static void test_tls(void)
+static void test_tcb(void)
 {
     uint64_t a, b;
     mlibc_mirage_cpu_random(&a);
     mlibc_mirage_cpu_random(&b);
     CHECK(a != b);
-    mlibc_mirage_tls_init();
+    mlibc_mirage_tcb_init();
     CHECK(tls_base != 0);
     CHECK(tls_base % 64 == 0);
     uint64_t self, canary;
@@ -824,14 +824,14 @@ static void test_tls(void)
     /* The tender's seed is taken as it is, less the canary's low byte. */
     const uint64_t seed[2] = {0x1122334455667788ULL, 0x99aabbccddeeff00ULL};
     uint64_t guard;
-    mlibc_mirage_tls_init_seeded(seed);
+    mlibc_mirage_tcb_init_seeded(seed);
     memcpy(&canary, (void *)(tls_base + 0x28), 8);
     memcpy(&guard, (void *)(tls_base + 0x30), 8);
     CHECK(canary == 0x1122334455667700ULL);
     CHECK(guard == seed[1]);
     /* An all-zero seed (the tender had no random bytes) falls back to the CPU. */
     const uint64_t zero[2] = {0, 0};
-    mlibc_mirage_tls_init_seeded(zero);
+    mlibc_mirage_tcb_init_seeded(zero);
     memcpy(&canary, (void *)(tls_base + 0x28), 8);
     CHECK((canary & 0xff) == 0);
     CHECK(canary != 0 && canary != 0x1122334455667700ULL);
@@ -849,6 +849,6 @@ int main(void)
     test_setjmp();
     test_time();
     test_ends();
-    test_tls();
+    test_tcb();
     return CHECK_DONE();
 }

@@ -1,9 +1,9 @@
-/* tls.c: the TCB that holds the stack-protector canary, seeded by the tender or the CPU at boot. */
+/* tcb.c: the TCB that holds the stack-protector canary, seeded by the tender or the CPU at boot. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "mirage/platform.h"
-#include "mirage/tls.h"
+#include "mirage/tcb.h"
 
 /*
  * Everything here runs before FS points at a TCB holding the final canary,
@@ -135,7 +135,7 @@ NOSP int mirage_cpu_random(uint64_t *out)
     return 0;
 }
 
-NOSP void mirage_tls_init_seeded(const uint64_t seed[2])
+NOSP void mirage_tcb_init_seeded(const uint64_t seed[2])
 {
     uint64_t canary, guard;
 
@@ -154,7 +154,7 @@ NOSP void mirage_tls_init_seeded(const uint64_t seed[2])
     mirage_set_tls_base((uintptr_t)&tcb);
 }
 
-NOSP void mirage_tls_init(void)
+NOSP void mirage_tcb_init(void)
 {
-    mirage_tls_init_seeded(NULL);
+    mirage_tcb_init_seeded(NULL);
 }

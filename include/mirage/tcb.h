@@ -1,6 +1,6 @@
-/* tls.h: the thread control block that holds the stack-protector canary (spt and hvt). */
-#ifndef MIRAGE_TLS_H
-#define MIRAGE_TLS_H
+/* tcb.h: the thread control block that holds the stack-protector canary (spt and hvt). */
+#ifndef MIRAGE_TCB_H
+#define MIRAGE_TCB_H
 
 #include <stdint.h>
 
@@ -10,13 +10,13 @@
  * mirage_set_tls_base(). The bindings call it first thing from _start: it and
  * its callees run without stack protection, and no function that is active
  * across the call may be protected (the canary changes under it). */
-void mirage_tls_init(void);
+void mirage_tcb_init(void);
 
-/* As mirage_tls_init(), with the canary and pointer guard taken from (seed):
+/* As mirage_tcb_init(), with the canary and pointer guard taken from (seed):
  * 16 random bytes the tender already has (its getrandom), which spares the
  * guest the CPUID and RDRAND traps at boot. A NULL or all-zero seed falls
  * back to the CPU. */
-void mirage_tls_init_seeded(const uint64_t seed[2]);
+void mirage_tcb_init_seeded(const uint64_t seed[2]);
 
 /* 64 bits from the CPU's random instructions (RDRAND, else RDSEED), or TSC
  * jitter if the CPU has neither; CPUID is asked once. Returns 1 if the value
