@@ -109,24 +109,27 @@ int mirage_cond_broadcast(struct mirage_cond *c);
  * Callback timers for event-driven code (retransmission, ARP ageing): (fn)
  * runs from the event loop once the monotonic clock reaches (deadline). It
  * must not wait (a wait from a callback is a fatal error) but may start or
- * stop timers and signal conditions. Timers live in a binary heap: start and
- * stop are O(log n) however many are pending. The struct is caller-owned and
- * must stay valid while pending.
+ * stop timers and signal conditions. Timers live in a pairing heap linked
+ * through the structs themselves: start is O(1), stop O(log n) amortised, and
+ * neither allocates, so arming a timer never fails, even with the heap full.
+ * The struct is caller-owned, zero-initialised before first use, and must
+ * stay valid while pending.
  */
 struct mirage_timer {
     uint64_t deadline;
     void (*fn)(struct mirage_timer *t);
-    size_t slot; /* 1 + heap index while pending, else 0 */
+    struct mirage_timer *child, *sibling, *prev; /* the heap's links (timer.c) */
+    int pending;
 };
 
-/* (Re)arms (t) to call fn(t) at (deadline); a pending (t) is moved. */
+/* (Re)arms (t) to call fn(t) at (deadline); a pending (t) is moved. Never fails. */
 void mirage_timer_start(struct mirage_timer *t, uint64_t deadline,
                         void (*fn)(struct mirage_timer *t));
 /* Disarms (t); nothing happens if it is not pending. */
 void mirage_timer_stop(struct mirage_timer *t);
 static inline int mirage_timer_pending(const struct mirage_timer *t)
 {
-    return t->slot != 0;
+    return t->pending != 0;
 }
 /* How many timers are pending (callback timers and fiber deadlines). */
 size_t mirage_timer_count(void);

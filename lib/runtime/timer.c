@@ -1,94 +1,113 @@
-/* timer.c: pending timers in a binary min-heap on deadline, O(log n) start, stop and expiry. */
-#include <stdlib.h>
+/* timer.c: pending timers in an intrusive pairing heap on deadline: start and stop never allocate.
+ */
+#include <stddef.h>
 
 #include "mirage/sched.h"
 #include "runtime.h"
 
-static struct mirage_timer **heap; /* heap[0] is the earliest */
-static size_t count, cap;
+/*
+ * A pairing heap (Fredman, Sedgewick, Sleator, Tarjan 1986) whose links live
+ * in the caller's struct mirage_timer: arming a timer cannot fail for want of
+ * memory, however many are pending, so a full heap never loses a timer (the
+ * array heap this replaces had to abort when it could not grow). Start is
+ * O(1); stop and expiry are O(log n) amortised.
+ *
+ * Each node's (child) is its leftmost child, (sibling) the next child of the
+ * same parent, and (prev) the parent for a leftmost child, else the left
+ * sibling; the root's prev is NULL.
+ */
+static struct mirage_timer *root;
+static size_t count;
 
-static int earlier(size_t a, size_t b)
+/* Joins two heaps (roots with no sibling); the later root becomes the
+ * earlier one's leftmost child. */
+static struct mirage_timer *meld(struct mirage_timer *a, struct mirage_timer *b)
 {
-    return heap[a]->deadline < heap[b]->deadline;
-}
-
-static void place(size_t i, struct mirage_timer *t)
-{
-    heap[i] = t;
-    t->slot = i + 1;
-}
-
-static void swap(size_t a, size_t b)
-{
-    struct mirage_timer *t = heap[a];
-
-    place(a, heap[b]);
-    place(b, t);
-}
-
-static void sift_up(size_t i)
-{
-    while (i > 0 && earlier(i, (i - 1) / 2)) {
-        swap(i, (i - 1) / 2);
-        i = (i - 1) / 2;
+    if (b->deadline < a->deadline) {
+        struct mirage_timer *t = a;
+        a = b;
+        b = t;
     }
+    b->prev = a;
+    b->sibling = a->child;
+    if (a->child)
+        a->child->prev = b;
+    a->child = b;
+    return a;
 }
 
-static void sift_down(size_t i)
+/* Melds the list of heaps starting at (first) into one: pairs left to right,
+ * then the pairs right to left (the two-pass rule that gives the bounds). */
+static struct mirage_timer *merge_pairs(struct mirage_timer *first)
 {
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
+    struct mirage_timer *pairs = NULL, *r;
 
-        if (l < count && earlier(l, m))
-            m = l;
-        if (r < count && earlier(r, m))
-            m = r;
-        if (m == i)
-            return;
-        swap(i, m);
-        i = m;
+    while (first) {
+        struct mirage_timer *a = first, *b = a->sibling, *next = b ? b->sibling : NULL;
+
+        a->sibling = a->prev = NULL;
+        if (b) {
+            b->sibling = b->prev = NULL;
+            a = meld(a, b);
+        }
+        a->sibling = pairs; /* a stack of the pairs, the last on top */
+        pairs = a;
+        first = next;
     }
+    if (pairs == NULL)
+        return NULL;
+    r = pairs;
+    pairs = pairs->sibling;
+    r->sibling = NULL;
+    while (pairs) {
+        struct mirage_timer *next = pairs->sibling;
+
+        pairs->sibling = NULL;
+        r = meld(r, pairs);
+        pairs = next;
+    }
+    return r;
 }
 
-/* Takes heap slot (i) out, keeping the heap ordered. */
-static void remove_at(size_t i)
+/* Takes (t), pending, out of the heap. */
+static void unlink_timer(struct mirage_timer *t)
 {
-    heap[i]->slot = 0;
+    struct mirage_timer *sub;
+
+    if (t == root) {
+        root = merge_pairs(t->child);
+    } else {
+        if (t->prev->child == t) /* leftmost: prev is the parent */
+            t->prev->child = t->sibling;
+        else
+            t->prev->sibling = t->sibling;
+        if (t->sibling)
+            t->sibling->prev = t->prev;
+        sub = merge_pairs(t->child);
+        if (sub)
+            root = meld(root, sub);
+    }
+    t->child = t->sibling = t->prev = NULL;
+    t->pending = 0;
     count--;
-    if (i == count)
-        return;
-    place(i, heap[count]);
-    sift_down(i);
-    sift_up(i);
 }
 
 void mirage_timer_stop(struct mirage_timer *t)
 {
-    if (t->slot != 0)
-        remove_at(t->slot - 1);
+    if (t->pending)
+        unlink_timer(t);
 }
 
 void mirage_timer_start(struct mirage_timer *t, uint64_t deadline,
                         void (*fn)(struct mirage_timer *t))
 {
     mirage_timer_stop(t);
-    if (count == cap) {
-        size_t ncap = cap ? cap * 2 : 64;
-        struct mirage_timer **n = realloc(heap, ncap * sizeof(*n));
-
-        if (n == NULL) {
-            /* Losing a timer would hang a fiber forever without a word. */
-            runtime_say("out of memory for ", "a timer", "");
-            mirage_abort();
-        }
-        heap = n;
-        cap = ncap;
-    }
     t->deadline = deadline;
     t->fn = fn;
-    place(count, t);
+    t->child = t->sibling = t->prev = NULL;
+    t->pending = 1;
     count++;
-    sift_up(count - 1);
+    root = root ? meld(root, t) : t;
 }
 
 size_t mirage_timer_count(void)
@@ -98,17 +117,17 @@ size_t mirage_timer_count(void)
 
 uint64_t runtime_timer_next(void)
 {
-    return count ? heap[0]->deadline : MIRAGE_FOREVER;
+    return root ? root->deadline : MIRAGE_FOREVER;
 }
 
 size_t runtime_timer_expire(uint64_t now)
 {
     size_t ran = 0;
 
-    while (count > 0 && heap[0]->deadline <= now) {
-        struct mirage_timer *t = heap[0];
+    while (root && root->deadline <= now) {
+        struct mirage_timer *t = root;
 
-        remove_at(0);
+        unlink_timer(t);
         t->fn(t);
         ran++;
     }

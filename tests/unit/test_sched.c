@@ -289,6 +289,44 @@ static void test_many_timers(void)
     CHECK_INT(fired, 1000);
 }
 
+/* A full heap must not lose a timer (the array heap once aborted "out of
+ * memory for a timer" when it could not grow): arming allocates nothing, so
+ * it cannot fail. Checked with the sanitizer's count of bytes in use. */
+size_t __sanitizer_get_current_allocated_bytes(void);
+
+/* More than any earlier test armed at once, so a heap that grows would grow. */
+#define FULL 300000
+static struct mirage_timer full[FULL];
+
+static void test_timers_need_no_memory(void)
+{
+    uint64_t base = mirage_time_now(), x = 2463534242ULL;
+    size_t before = __sanitizer_get_current_allocated_bytes();
+
+    for (int i = 0; i < FULL; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        mirage_timer_start(&full[i], base + 1 + x % 500000, on_fire);
+    }
+    /* Moves and stops all over the heap, not only at its top. */
+    for (int i = 0; i < FULL; i += 3)
+        mirage_timer_start(&full[i], base + 1 + (uint64_t)i * 7 % 500000, on_fire);
+    for (int i = 1; i < FULL; i += 5)
+        mirage_timer_stop(&full[i]);
+    CHECK_INT(__sanitizer_get_current_allocated_bytes(), before);
+    CHECK_INT(mirage_timer_count(), FULL - FULL / 5);
+    fired = 0;
+    out_of_order = 0;
+    last_fired = 0;
+    CHECK_INT(mirage_sched_drain(), 0);
+    CHECK_INT(fired, FULL - FULL / 5);
+    CHECK_INT(out_of_order, 0);
+    CHECK_INT(mirage_timer_count(), 0);
+    for (int i = 0; i < FULL; i++)
+        CHECK(!mirage_timer_pending(&full[i]));
+}
+
 /* ---- many fibers and the stack check ---- */
 
 static int counter;
@@ -496,6 +534,7 @@ int main(void)
     test_device();
     test_deadlock();
     test_many_timers();
+    test_timers_need_no_memory();
     test_many_fibers();
     test_guard_pages();
     test_overflow_caught();
