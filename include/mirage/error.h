@@ -12,8 +12,10 @@
 #define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
 #define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
+#define MIRAGE_ENODATA (-61) /* the stream ended before what was asked for */
 #define MIRAGE_EPIPE (-32)        /* writing after the write side was shut down */
 #define MIRAGE_EMSGSIZE (-90)     /* too big for one datagram or frame */
+#define MIRAGE_ENOTSUP (-95)      /* the operation is not supported by this object */
 #define MIRAGE_EADDRINUSE (-98)   /* the port is taken */
 #define MIRAGE_ECONNRESET (-104)  /* the peer reset the connection */
 #define MIRAGE_ENOTCONN (-107)    /* the connection is not (or no longer) established */

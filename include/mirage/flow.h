@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mirage/error.h"
 #include "mirage/netif.h"
 
 /*
@@ -22,6 +23,8 @@ struct mirage_flow_ops {
                   uint64_t deadline);
     int (*shutdown)(struct mirage_flow *f, int how);
     void (*close)(struct mirage_flow *f);
+    /* Optional (NULL: the flow cannot); see mirage_flow_on_readable. */
+    int (*on_readable)(struct mirage_flow *f, void (*fn)(void *ctx), void *ctx);
 };
 
 struct mirage_flow {
@@ -68,6 +71,23 @@ static inline int mirage_flow_shutdown(struct mirage_flow *f, int how)
 static inline void mirage_flow_close(struct mirage_flow *f)
 {
     f->ops->close(f);
+}
+
+/*
+ * Asks for fn(ctx) to be called once, from the event loop, as soon as a read
+ * would not wait (data arrived, the end of the stream, an error): a server
+ * can thus keep an idle connection with no fiber (and no stack) waiting on
+ * it. fn must not wait; it may signal conditions. A new call replaces the
+ * registration; fn NULL cancels it. Returns 0 (registered), 1 when a read
+ * would not wait now (nothing is registered), or MIRAGE_ENOTSUP when the
+ * flow has no such notification (read from a fiber of its own instead).
+ * A flow wrapping another (TLS) forwards it when it holds nothing decrypted.
+ */
+static inline int mirage_flow_on_readable(struct mirage_flow *f, void (*fn)(void *ctx), void *ctx)
+{
+    if (f->ops->on_readable == NULL)
+        return MIRAGE_ENOTSUP;
+    return f->ops->on_readable(f, fn, ctx);
 }
 
 #endif

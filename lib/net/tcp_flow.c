@@ -132,7 +132,7 @@ static int tcp_shutdown(struct mirage_flow *f, int how)
             c->rcv.buf = NULL;
             c->rcv.start = 0;
         }
-        mirage_cond_broadcast(&c->rd_cond);
+        tcp_rd_wake(c);
     }
     if ((how & MIRAGE_SHUT_WR) && !c->wr_shut) {
         c->wr_shut = 1;
@@ -152,6 +152,7 @@ static void tcp_close(struct mirage_flow *f)
     struct tcp_conn *c = conn_of(f);
 
     c->released = 1;
+    c->rd_fn = NULL;
     if (c->tcp == NULL || c->state == TCP_CLOSED) {
         tcp_conn_close(c, 0); /* frees it */
         return;
@@ -169,7 +170,40 @@ static void tcp_close(struct mirage_flow *f)
                            tcp_rtx_timer_fire);
 }
 
-static const struct mirage_flow_ops tcp_flow_ops = {tcp_read, tcp_writev, tcp_shutdown, tcp_close};
+void tcp_rd_wake(struct tcp_conn *c)
+{
+    void (*fn)(void *) = c->rd_fn;
+
+    mirage_cond_broadcast(&c->rd_cond);
+    if (fn != NULL) {
+        c->rd_fn = NULL;
+        fn(c->rd_ctx);
+    }
+}
+
+/* Whether tcp_read would return at once. */
+static int tcp_readable(const struct tcp_conn *c)
+{
+    return c->rcv.len > 0 || c->rd_shut || c->fin_rcvd || c->err || c->state == TCP_CLOSED ||
+           c->tcp == NULL;
+}
+
+static int tcp_on_readable(struct mirage_flow *f, void (*fn)(void *ctx), void *ctx)
+{
+    struct tcp_conn *c = conn_of(f);
+
+    c->rd_fn = NULL;
+    if (fn == NULL)
+        return 0;
+    if (tcp_readable(c))
+        return 1;
+    c->rd_fn = fn;
+    c->rd_ctx = ctx;
+    return 0;
+}
+
+static const struct mirage_flow_ops tcp_flow_ops = {tcp_read, tcp_writev, tcp_shutdown, tcp_close,
+                                                    tcp_on_readable};
 
 const struct mirage_flow_ops *tcp_flow_ops_get(void)
 {

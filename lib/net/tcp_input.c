@@ -34,7 +34,7 @@ void tcp_conn_close(struct tcp_conn *c, int err)
             }
             c->ooo.n = 0;
         }
-        mirage_cond_broadcast(&c->rd_cond);
+        tcp_rd_wake(c);
         mirage_cond_broadcast(&c->wr_cond);
         if (t)
             tcp_drain_wake(t);
@@ -301,7 +301,7 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
             mirage_timer_start(&c->ack_timer, tcp_deadline(c->tcp, c->tcp->cfg.delack),
                                tcp_ack_timer_fire);
         }
-        mirage_cond_broadcast(&c->rd_cond);
+        tcp_rd_wake(c);
         return;
     }
     /* Out of order: straight into its place in the ring, noted for SACK. */
@@ -348,7 +348,7 @@ static void got_fin(struct tcp_conn *c)
     default:
         break;
     }
-    mirage_cond_broadcast(&c->rd_cond);
+    tcp_rd_wake(c);
 }
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ------------------------------------------ */

@@ -128,6 +128,8 @@ struct tcp_conn {
     struct mirage_timer ack_timer;       /* delayed ACK */
     struct mirage_timer ka_timer;        /* keepalive */
     struct mirage_cond rd_cond, wr_cond; /* readers; writers and connect */
+    void (*rd_fn)(void *ctx);            /* mirage_flow_on_readable: once, then NULL */
+    void *rd_ctx;
     struct mirage_tcp_conn_stats st;
 };
 
@@ -276,6 +278,8 @@ void tcp_listener_detach(struct tcp_conn *c);
 
 /* tcp_flow.c */
 const struct mirage_flow_ops *tcp_flow_ops_get(void);
+/* A read may no longer wait: wakes the readers and the on_readable callback. */
+void tcp_rd_wake(struct tcp_conn *c);
 
 /* tcp_output.c: rings */
 void tcp_ring_copy_out(const struct tcp_ring *r, uint32_t off, uint8_t *dst, uint32_t len);

@@ -658,5 +658,5 @@ void tcp_enter_time_wait(struct tcp_conn *c)
     mirage_timer_start(&c->rtx_timer, tcp_deadline(c->tcp, 2 * c->tcp->cfg.msl),
                        tcp_rtx_timer_fire);
     mirage_cond_broadcast(&c->wr_cond);
-    mirage_cond_broadcast(&c->rd_cond);
+    tcp_rd_wake(c);
 }

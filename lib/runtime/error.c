@@ -22,6 +22,8 @@ const char *mirage_strerror(int err)
         return "ERANGE";
     case MIRAGE_EDEADLK:
         return "EDEADLK";
+    case MIRAGE_ENODATA:
+        return "ENODATA";
     case MIRAGE_ETIMEDOUT:
         return "ETIMEDOUT";
     case MIRAGE_ECANCELED:
@@ -30,6 +32,8 @@ const char *mirage_strerror(int err)
         return "EPIPE";
     case MIRAGE_EMSGSIZE:
         return "EMSGSIZE";
+    case MIRAGE_ENOTSUP:
+        return "ENOTSUP";
     case MIRAGE_EADDRINUSE:
         return "EADDRINUSE";
     case MIRAGE_ECONNRESET:

@@ -449,7 +449,8 @@ static void flow_close(struct mirage_flow *fl)
     free(f);
 }
 
-static const struct mirage_flow_ops flow_ops = {flow_read, flow_writev, flow_shutdown, flow_close};
+static const struct mirage_flow_ops flow_ops = {flow_read, flow_writev, flow_shutdown, flow_close,
+                                              NULL /* on_readable: a fiber per reader */};
 
 static struct sock_flow *new_flow(int fd)
 {
