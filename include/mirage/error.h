@@ -8,12 +8,14 @@
 #define MIRAGE_EIO (-5)      /* the device failed */
 #define MIRAGE_EAGAIN (-11)  /* nothing now; try again after yielding */
 #define MIRAGE_ENOMEM (-12)  /* out of memory */
+#define MIRAGE_EACCES (-13)  /* refused: the peer's certificate is not trusted */
 #define MIRAGE_EINVAL (-22)  /* a bad argument: the call did nothing */
 #define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
 #define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
 #define MIRAGE_ENODATA (-61) /* the stream ended before what was asked for */
 #define MIRAGE_EPIPE (-32)        /* writing after the write side was shut down */
+#define MIRAGE_EPROTO (-71)       /* the peer broke the protocol (TLS: handshake or record failed) */
 #define MIRAGE_EMSGSIZE (-90)     /* too big for one datagram or frame */
 #define MIRAGE_ENOTSUP (-95)      /* the operation is not supported by this object */
 #define MIRAGE_EADDRINUSE (-98)   /* the port is taken */

@@ -14,6 +14,8 @@ const char *mirage_strerror(int err)
         return "EAGAIN";
     case MIRAGE_ENOMEM:
         return "ENOMEM";
+    case MIRAGE_EACCES:
+        return "EACCES";
     case MIRAGE_EINVAL:
         return "EINVAL";
     case MIRAGE_ENOSPC:
@@ -30,6 +32,8 @@ const char *mirage_strerror(int err)
         return "ECANCELED";
     case MIRAGE_EPIPE:
         return "EPIPE";
+    case MIRAGE_EPROTO:
+        return "EPROTO";
     case MIRAGE_EMSGSIZE:
         return "EMSGSIZE";
     case MIRAGE_ENOTSUP:
