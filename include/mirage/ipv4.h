@@ -58,29 +58,6 @@ static inline int mirage_ipv4_of_ipaddr(const struct mirage_ipaddr *a, uint32_t 
 /* "10.0.0.1" into (buf) of at least 16 bytes; returns buf. */
 char *mirage_ipv4_format(uint32_t ip, char *buf);
 
-/* ---- checksums (RFC 1071) ---------------------------------------------- */
-
-/* A running Internet checksum over any number of pieces of any length: the
- * pieces are summed as one byte string (odd-length pieces are handled). */
-struct mirage_csum {
-    uint64_t sum;
-    size_t len; /* bytes so far: its parity places the next byte */
-};
-#define MIRAGE_CSUM_INIT                                                                           \
-    {                                                                                              \
-        0, 0                                                                                       \
-    }
-
-void mirage_csum_add(struct mirage_csum *c, const void *buf, size_t len);
-/* Adds the IPv4 pseudo-header of (src, dst, proto, len) (RFC 768, RFC 9293). */
-void mirage_csum_add_pseudo(struct mirage_csum *c, uint32_t src, uint32_t dst, uint8_t proto,
-                            size_t len);
-/* The checksum to store (host order; the complement of the folded sum).
- * Over data that includes a correct checksum it is 0. */
-uint16_t mirage_csum_finish(const struct mirage_csum *c);
-/* The checksum of one buffer. */
-uint16_t mirage_csum(const void *buf, size_t len);
-
 /* ---- the layer ---------------------------------------------------------- */
 
 struct mirage_ipv4_config {

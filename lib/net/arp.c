@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
 #include "mirage/arp.h"
 #include "mirage/ipv4.h"
 #include "mirage/log.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(arp_log, "arp", "ARP cache and queries");
 
@@ -126,19 +126,18 @@ struct arp_pkt {
 static int fill_pkt(void *ctx, uint8_t *b, size_t size)
 {
     const struct arp_pkt *p = ctx;
+    struct mirage_wr w = mirage_wr_init(b, size);
 
-    if (size < PKT_LEN)
-        return MIRAGE_EMSGSIZE;
-    put16(b, 1);
-    put16(b + 2, MIRAGE_ETHERTYPE_IPV4);
-    b[4] = 6;
-    b[5] = 4;
-    put16(b + 6, p->op);
-    memcpy(b + 8, p->sha, 6);
-    put32(b + 14, p->spa);
-    memcpy(b + 18, p->tha, 6);
-    put32(b + 24, p->tpa);
-    return PKT_LEN;
+    mirage_wr_be16(&w, 1);
+    mirage_wr_be16(&w, MIRAGE_ETHERTYPE_IPV4);
+    mirage_wr_u8(&w, 6);
+    mirage_wr_u8(&w, 4);
+    mirage_wr_be16(&w, p->op);
+    mirage_wr_bytes(&w, p->sha, 6);
+    mirage_wr_be32(&w, p->spa);
+    mirage_wr_bytes(&w, p->tha, 6);
+    mirage_wr_be32(&w, p->tpa);
+    return w.bad ? MIRAGE_EMSGSIZE : PKT_LEN;
 }
 
 static const uint8_t zero_mac[6];
@@ -458,14 +457,14 @@ int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_f
 
 void mirage_arp_input(struct mirage_arp *arp, const uint8_t *pkt, size_t len)
 {
-    struct cursor c = cur_make(pkt, len);
-    uint16_t htype = cur_u16(&c), ptype = cur_u16(&c);
-    uint8_t hlen = cur_u8(&c), plen = cur_u8(&c);
-    uint16_t op = cur_u16(&c);
-    const uint8_t *sha = cur_take(&c, 6);
-    uint32_t spa = cur_u32(&c);
-    const uint8_t *tha = cur_take(&c, 6);
-    uint32_t tpa = cur_u32(&c);
+    struct mirage_rd c = mirage_rd_init(pkt, len);
+    uint16_t htype = mirage_rd_be16(&c), ptype = mirage_rd_be16(&c);
+    uint8_t hlen = mirage_rd_u8(&c), plen = mirage_rd_u8(&c);
+    uint16_t op = mirage_rd_be16(&c);
+    const uint8_t *sha = mirage_rd_take(&c, 6);
+    uint32_t spa = mirage_rd_be32(&c);
+    const uint8_t *tha = mirage_rd_take(&c, 6);
+    uint32_t tpa = mirage_rd_be32(&c);
     const uint8_t *mine = mirage_eth_mac(arp->eth);
     struct entry *e;
     char a[16];

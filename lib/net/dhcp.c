@@ -8,6 +8,7 @@
 #include "mirage/log.h"
 #include "mirage/random.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(dhcp_log, "dhcp", "DHCP client");
 
@@ -40,30 +41,6 @@ static const uint8_t cookie[4] = {99, 130, 83, 99};
 static const uint8_t any[4] = {0, 0, 0, 0};
 static const uint8_t everyone[4] = {255, 255, 255, 255};
 
-/* ---- a bounds-checked reader ---------------------------------------------- */
-
-struct cursor {
-    const uint8_t *p;
-    size_t len, off;
-};
-
-/* The next (n) bytes, or NULL (and nothing consumed) when fewer are left. */
-static const uint8_t *take(struct cursor *c, size_t n)
-{
-    const uint8_t *r;
-
-    if (n > c->len - c->off)
-        return NULL;
-    r = c->p + c->off;
-    c->off += n;
-    return r;
-}
-
-static uint32_t be32(const uint8_t *b)
-{
-    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-}
-
 static int fail(char *err, size_t errsize, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -82,7 +59,8 @@ static int fail(char *err, size_t errsize, const char *fmt, ...)
 /* The prefix length of a contiguous netmask, or -1. */
 static int mask_prefix(const uint8_t m[4])
 {
-    uint32_t v = be32(m);
+    struct mirage_rd r = mirage_rd_init(m, 4);
+    uint32_t v = mirage_rd_be32(&r);
     int bits = 0;
 
     while (bits < 32 && (v & (0x80000000u >> bits)))
@@ -109,30 +87,29 @@ static int fixed(uint8_t code, size_t len, size_t want, char *err, size_t errsiz
 }
 
 /* Reads the options in one area (the options field, file or sname). */
-static int parse_area(struct cursor c, const char *area, struct mirage_dhcp_msg *m,
+static int parse_area(struct mirage_rd c, const char *area, struct mirage_dhcp_msg *m,
                       uint8_t *overload, uint8_t *seen, char *err, size_t errsize)
 {
     for (;;) {
-        const uint8_t *b = take(&c, 1), *v;
+        const uint8_t *v;
         uint8_t code;
         size_t len;
         int r = 0;
 
-        if (b == NULL)
+        if (mirage_rd_left(&c) < 1)
             return fail(err, errsize, "%s: options end without the END option (255)", area);
-        code = b[0];
+        code = mirage_rd_u8(&c);
         if (code == OPT_END)
             return 0;
         if (code == OPT_PAD)
             continue;
-        b = take(&c, 1);
-        if (b == NULL)
+        if (mirage_rd_left(&c) < 1)
             return fail(err, errsize, "%s: option %u has no length byte", area, code);
-        len = b[0];
-        v = take(&c, len);
-        if (v == NULL)
+        len = mirage_rd_u8(&c);
+        if (len > mirage_rd_left(&c))
             return fail(err, errsize, "%s: option %u of length %zu runs past the end (%zu left)",
-                        area, code, len, c.len - c.off);
+                        area, code, len, mirage_rd_left(&c));
+        v = mirage_rd_take(&c, len);
         switch (code) {
         case OPT_TYPE:
             if ((r = fixed(code, len, 1, err, errsize)) == 0 &&
@@ -172,14 +149,15 @@ static int parse_area(struct cursor c, const char *area, struct mirage_dhcp_msg 
         case OPT_T2:
             if ((r = fixed(code, len, 4, err, errsize)) == 0 &&
                 (r = once(&seen[code], code, err, errsize)) == 0) {
+                struct mirage_rd t = mirage_rd_init(v, len);
                 if (code == OPT_LEASE) {
-                    m->lease = be32(v);
+                    m->lease = mirage_rd_be32(&t);
                     m->has_lease = 1;
                 } else if (code == OPT_T1) {
-                    m->t1 = be32(v);
+                    m->t1 = mirage_rd_be32(&t);
                     m->has_t1 = 1;
                 } else {
-                    m->t2 = be32(v);
+                    m->t2 = mirage_rd_be32(&t);
                     m->has_t2 = 1;
                 }
             }
@@ -220,44 +198,56 @@ static int parse_area(struct cursor c, const char *area, struct mirage_dhcp_msg 
     }
 }
 
+/* A reader over the (n) bytes at (at) of the message (buf, len). */
+static struct mirage_rd area(const uint8_t *buf, size_t len, size_t at, size_t n)
+{
+    struct mirage_rd r = mirage_rd_init(buf, len);
+
+    mirage_rd_seek(&r, at);
+    return mirage_rd_sub(&r, n);
+}
+
 int mirage_dhcp_parse(const uint8_t *buf, size_t len, struct mirage_dhcp_msg *m, char *err,
                       size_t errsize)
 {
-    struct cursor c = {buf, len, 0};
-    const uint8_t *h, *ck;
-    uint8_t overload = 0, seen[256] = {0};
+    struct mirage_rd c = mirage_rd_init(buf, len);
+    const uint8_t *ck;
+    uint8_t htype, hlen, overload = 0, seen[256] = {0};
     int r;
 
     memset(m, 0, sizeof(*m));
-    h = take(&c, BOOTP_FIXED);
-    if (h == NULL)
+    if (mirage_rd_left(&c) < BOOTP_FIXED)
         return fail(err, errsize, "message of %zu bytes is shorter than the %d-byte BOOTP header",
                     len, BOOTP_FIXED + 4);
-    ck = take(&c, 4);
+    m->op = mirage_rd_u8(&c);
+    htype = mirage_rd_u8(&c);
+    hlen = mirage_rd_u8(&c);
+    mirage_rd_skip(&c, 1); /* hops */
+    m->xid = mirage_rd_be32(&c);
+    m->secs = mirage_rd_be16(&c);
+    m->flags = mirage_rd_be16(&c);
+    mirage_rd_bytes(&c, m->ciaddr, 4);
+    mirage_rd_bytes(&c, m->yiaddr, 4);
+    mirage_rd_bytes(&c, m->siaddr, 4);
+    mirage_rd_bytes(&c, m->giaddr, 4);
+    mirage_rd_bytes(&c, m->chaddr, 6);
+    mirage_rd_seek(&c, BOOTP_FIXED);
+    ck = mirage_rd_take(&c, 4);
     if (ck == NULL || memcmp(ck, cookie, 4) != 0)
         return fail(err, errsize, "no DHCP magic cookie 99.130.83.99 at byte %d", BOOTP_FIXED);
-    m->op = h[0];
     if (m->op != 1 && m->op != 2)
         return fail(err, errsize, "op %u is neither 1 (request) nor 2 (reply)", m->op);
-    if (h[1] != 1 || h[2] != 6)
+    if (htype != 1 || hlen != 6)
         return fail(err, errsize, "hardware type %u length %u: only Ethernet (1, 6) is handled",
-                    h[1], h[2]);
-    m->xid = be32(h + 4);
-    m->secs = (uint16_t)(h[8] << 8 | h[9]);
-    m->flags = (uint16_t)(h[10] << 8 | h[11]);
-    memcpy(m->ciaddr, h + 12, 4);
-    memcpy(m->yiaddr, h + 16, 4);
-    memcpy(m->siaddr, h + 20, 4);
-    memcpy(m->giaddr, h + 24, 4);
-    memcpy(m->chaddr, h + 28, 6);
-    r = parse_area((struct cursor){buf + OPTIONS_AT, len - OPTIONS_AT, 0}, "options", m, &overload,
-                   seen, err, errsize);
+                    htype, hlen);
+    r = parse_area(area(buf, len, OPTIONS_AT, len - OPTIONS_AT), "options", m, &overload, seen, err,
+                   errsize);
     if (r == 0 && (overload & 1))
-        r = parse_area((struct cursor){buf + FILE_AT, FILE_LEN, 0}, "file field", m, &overload,
-                       seen, err, errsize);
+        r = parse_area(area(buf, len, FILE_AT, FILE_LEN), "file field", m, &overload, seen, err,
+                       errsize);
     if (r == 0 && (overload & 2))
-        r = parse_area((struct cursor){buf + SNAME_AT, SNAME_LEN, 0}, "sname field", m, &overload,
-                       seen, err, errsize);
+        r = parse_area(area(buf, len, SNAME_AT, SNAME_LEN), "sname field", m, &overload, seen, err,
+                       errsize);
     if (r == 0 && m->type == 0)
         r = fail(err, errsize, "no message type (option 53): a BOOTP message, not DHCP");
     return r;
@@ -265,37 +255,18 @@ int mirage_dhcp_parse(const uint8_t *buf, size_t len, struct mirage_dhcp_msg *m,
 
 /* ---- building ------------------------------------------------------------- */
 
-struct writer {
-    uint8_t *p;
-    size_t off;
-};
-
-static void put(struct writer *w, const void *b, size_t n)
+static void put_opt(struct mirage_wr *w, uint8_t code, const void *v, uint8_t len)
 {
-    memcpy(w->p + w->off, b, n);
-    w->off += n;
-}
-
-static void put_opt(struct writer *w, uint8_t code, const void *v, uint8_t len)
-{
-    w->p[w->off++] = code;
-    w->p[w->off++] = len;
-    put(w, v, len);
-}
-
-static void put_be32(uint8_t *b, uint32_t v)
-{
-    b[0] = (uint8_t)(v >> 24);
-    b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8);
-    b[3] = (uint8_t)v;
+    mirage_wr_u8(w, code);
+    mirage_wr_u8(w, len);
+    mirage_wr_bytes(w, v, len);
 }
 
 size_t mirage_dhcp_build(uint8_t *buf, size_t cap, const struct mirage_dhcp_msg *m)
 {
     static const uint8_t params[] = {OPT_NETMASK, OPT_ROUTER, OPT_DNS, 15 /* domain */,
                                      OPT_LEASE,   OPT_T1,     OPT_T2};
-    struct writer w = {buf, 0};
+    struct mirage_wr w = mirage_wr_init(buf, cap < MIRAGE_DHCP_MSG_MAX ? 0 : MIRAGE_DHCP_MSG_MAX);
     uint8_t client_id[7] = {1};
     uint8_t max_size[2] = {MIRAGE_DHCP_MSG_MAX >> 8, MIRAGE_DHCP_MSG_MAX & 0xff};
     size_t hlen = strnlen(m->hostname, sizeof(m->hostname));
@@ -303,19 +274,20 @@ size_t mirage_dhcp_build(uint8_t *buf, size_t cap, const struct mirage_dhcp_msg 
     /* Everything below fits: 240 fixed bytes, at most 3 + 9 + 6 + 6 + 65 + 9 + 4 + 1 of options. */
     if (cap < MIRAGE_DHCP_MSG_MAX)
         return 0;
-    memset(buf, 0, MIRAGE_DHCP_MSG_MAX);
-    buf[0] = 1;
-    buf[1] = 1;
-    buf[2] = 6;
-    put_be32(buf + 4, m->xid);
-    buf[8] = (uint8_t)(m->secs >> 8);
-    buf[9] = (uint8_t)m->secs;
-    buf[10] = (uint8_t)(m->flags >> 8);
-    buf[11] = (uint8_t)m->flags;
-    memcpy(buf + 12, m->ciaddr, 4);
-    memcpy(buf + 28, m->chaddr, 6);
-    memcpy(buf + BOOTP_FIXED, cookie, 4);
-    w.off = OPTIONS_AT;
+    mirage_wr_zeros(&w, MIRAGE_DHCP_MSG_MAX);
+    mirage_wr_seek(&w, 0);
+    mirage_wr_u8(&w, 1); /* op: request */
+    mirage_wr_u8(&w, 1); /* htype: Ethernet */
+    mirage_wr_u8(&w, 6); /* hlen */
+    mirage_wr_u8(&w, 0); /* hops */
+    mirage_wr_be32(&w, m->xid);
+    mirage_wr_be16(&w, m->secs);
+    mirage_wr_be16(&w, m->flags);
+    mirage_wr_bytes(&w, m->ciaddr, 4);
+    mirage_wr_seek(&w, 28); /* yiaddr, siaddr, giaddr: zero */
+    mirage_wr_bytes(&w, m->chaddr, 6);
+    mirage_wr_seek(&w, BOOTP_FIXED);
+    mirage_wr_bytes(&w, cookie, 4);
     put_opt(&w, OPT_TYPE, &m->type, 1);
     memcpy(client_id + 1, m->chaddr, 6);
     put_opt(&w, OPT_CLIENT_ID, client_id, sizeof(client_id));
@@ -329,7 +301,9 @@ size_t mirage_dhcp_build(uint8_t *buf, size_t cap, const struct mirage_dhcp_msg 
         put_opt(&w, OPT_PARAMS, params, sizeof(params));
         put_opt(&w, OPT_MAX_SIZE, max_size, 2);
     }
-    buf[w.off++] = OPT_END;
+    mirage_wr_u8(&w, OPT_END);
+    if (w.bad)
+        return 0;
     return w.off < BOOTP_MIN ? BOOTP_MIN : w.off;
 }
 

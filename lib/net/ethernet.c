@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
 #include "mirage/ethernet.h"
 #include "mirage/log.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(eth_log, "ethernet", "Ethernet framing");
 
@@ -77,13 +77,13 @@ int mirage_eth_set_handler(struct mirage_eth *eth, uint16_t ethertype, mirage_et
 
 void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len)
 {
-    struct cursor c = cur_make(frame, len);
+    struct mirage_rd c = mirage_rd_init(frame, len);
     struct mirage_eth_rx r;
     int i;
 
-    r.dst = cur_take(&c, 6);
-    r.src = cur_take(&c, 6);
-    r.ethertype = cur_u16(&c);
+    r.dst = mirage_rd_take(&c, 6);
+    r.src = mirage_rd_take(&c, 6);
+    r.ethertype = mirage_rd_be16(&c);
     if (c.bad) {
         eth->st.rx_bad++;
         return;
@@ -94,8 +94,8 @@ void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len)
         return;
     }
     eth->st.rx_frames++;
-    r.payload = frame + c.off;
-    r.len = cur_left(&c);
+    r.len = mirage_rd_left(&c);
+    r.payload = mirage_rd_take(&c, r.len);
     i = slot(r.ethertype);
     if (i < 0 || eth->h[i].fn == NULL) {
         eth->st.rx_unknown++;
@@ -130,12 +130,14 @@ struct eth_fill {
 static int fill_frame(void *ctx, uint8_t *buf, size_t size)
 {
     struct eth_fill *f = ctx;
+    struct mirage_wr w = mirage_wr_init(buf, size);
     int n;
 
-    (void)size;
-    memcpy(buf, f->dst, 6);
-    memcpy(buf + 6, f->src, 6);
-    put16(buf + 12, f->ethertype);
+    mirage_wr_bytes(&w, f->dst, 6);
+    mirage_wr_bytes(&w, f->src, 6);
+    mirage_wr_be16(&w, f->ethertype);
+    if (w.bad)
+        return MIRAGE_EMSGSIZE;
     n = f->fill(f->ctx, buf + MIRAGE_ETH_HLEN, f->size);
     if (n < 0)
         return n;

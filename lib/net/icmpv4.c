@@ -2,10 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "mirage/checksum.h"
 #include "mirage/icmp.h"
 #include "mirage/log.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
 
@@ -73,13 +74,13 @@ static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
 {
     const struct msg *m = ctx;
 
-    if (size < HLEN)
-        return MIRAGE_EMSGSIZE;
-    buf[0] = m->type;
-    buf[1] = m->code;
-    put16(buf + 2, m->csum);
-    put32(buf + 4, m->rest);
-    return HLEN;
+    struct mirage_wr w = mirage_wr_init(buf, size);
+
+    mirage_wr_u8(&w, m->type);
+    mirage_wr_u8(&w, m->code);
+    mirage_wr_be16(&w, m->csum);
+    mirage_wr_be32(&w, m->rest);
+    return w.bad ? MIRAGE_EMSGSIZE : HLEN;
 }
 
 /* Sends header (m) followed by (data, len), with its checksum. */
@@ -101,12 +102,12 @@ static int send_msg(struct mirage_icmpv4 *icmp, uint32_t dst, int ttl, struct ms
 }
 
 static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx, uint8_t type,
-                         uint8_t code, uint32_t rest, struct cursor *c)
+                         uint8_t code, uint32_t rest, struct mirage_rd *c)
 {
-    struct mirage_icmpv4_error e = {rx->src,        type,          code,
-                                    (uint16_t)rest, c->p + c->off, cur_left(c)};
+    struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, NULL, mirage_rd_left(c)};
     uint8_t proto;
 
+    e.orig = mirage_rd_take(c, e.len);
     icmp->st.errors_rx++;
     /* The quoted header: at least 20 bytes, version 4, its protocol byte at 9. */
     if (e.len < 20 || e.orig[0] >> 4 != 4)
@@ -119,12 +120,14 @@ static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
 
 void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx)
 {
-    struct cursor c = cur_make(rx->payload, rx->len);
-    uint8_t type = cur_u8(&c), code = cur_u8(&c);
+    struct mirage_rd c = mirage_rd_init(rx->payload, rx->len);
+    uint8_t type = mirage_rd_u8(&c), code = mirage_rd_u8(&c);
     uint32_t rest;
+    size_t len;
 
-    cur_u16(&c);
-    rest = cur_u32(&c);
+    mirage_rd_skip(&c, 2); /* the checksum, verified over the whole message below */
+    rest = mirage_rd_be32(&c);
+    len = mirage_rd_left(&c);
     icmp->st.rx_messages++;
     if (c.bad || mirage_csum(rx->payload, rx->len) != 0) {
         icmp->st.rx_bad++;
@@ -139,16 +142,15 @@ void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
             mirage_ipv4_src(icmp->ip, rx->src) != rx->dst)
             return;
         icmp->st.echo_requests++;
-        if (send_msg(icmp, rx->src, 0, &m, c.p + c.off, cur_left(&c)) == 0)
+        if (send_msg(icmp, rx->src, 0, &m, mirage_rd_take(&c, len), len) == 0)
             icmp->st.echo_replies_sent++;
         break;
     }
     case MIRAGE_ICMP_ECHO_REPLY:
         icmp->st.echo_replies_rx++;
         if (icmp->echo_fn) {
-            struct mirage_icmpv4_echo e = {rx->src,        (uint16_t)(rest >> 16),
-                                           (uint16_t)rest, rx->ttl,
-                                           c.p + c.off,    cur_left(&c)};
+            struct mirage_icmpv4_echo e = {rx->src, (uint16_t)(rest >> 16),  (uint16_t)rest,
+                                           rx->ttl, mirage_rd_take(&c, len), len};
             icmp->echo_fn(icmp->echo_ctx, &e);
         }
         break;

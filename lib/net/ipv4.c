@@ -3,11 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "mirage/checksum.h"
 #include "mirage/ipv4.h"
 #include "mirage/log.h"
 #include "mirage/random.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 #include "reasm.h"
 
 MIRAGE_LOG_SOURCE(ipv4_log, "ipv4", "IPv4 layer");
@@ -30,62 +31,6 @@ struct mirage_ipv4 {
     struct reasm_cache reasm;
     struct mirage_ipv4_stats st;
 };
-
-/* ---- checksums ---------------------------------------------------------- */
-
-void mirage_csum_add(struct mirage_csum *c, const void *buf, size_t len)
-{
-    const uint8_t *p = buf;
-    uint64_t sum = 0;
-    size_t i = 0;
-
-    if (len == 0)
-        return;
-    if (c->len & 1) {
-        sum += p[0]; /* the low byte of the word the previous piece began */
-        i = 1;
-    }
-    for (; i + 1 < len; i += 2)
-        sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (i < len)
-        sum += (uint32_t)p[i] << 8;
-    c->sum += sum;
-    c->len += len;
-}
-
-void mirage_csum_add_pseudo(struct mirage_csum *c, uint32_t src, uint32_t dst, uint8_t proto,
-                            size_t len)
-{
-    uint8_t b[12];
-
-    put32(b, src);
-    put32(b + 4, dst);
-    b[8] = 0;
-    b[9] = proto;
-    put16(b + 10, (uint16_t)len);
-    /* The pseudo-header is 12 bytes: it keeps the parity of what follows. */
-    size_t keep = c->len;
-    c->len = 0;
-    mirage_csum_add(c, b, 12);
-    c->len = keep;
-}
-
-uint16_t mirage_csum_finish(const struct mirage_csum *c)
-{
-    uint64_t s = c->sum;
-
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
-
-uint16_t mirage_csum(const void *buf, size_t len)
-{
-    struct mirage_csum c = MIRAGE_CSUM_INIT;
-
-    mirage_csum_add(&c, buf, len);
-    return mirage_csum_finish(&c);
-}
 
 char *mirage_ipv4_format(uint32_t ip, char *buf)
 {
@@ -212,20 +157,20 @@ static void deliver(void *ctx, const struct mirage_ipv4_rx *rx)
 
 void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
 {
-    struct cursor c = cur_make(pkt, len);
-    uint8_t vihl = cur_u8(&c);
-    uint8_t tos = cur_u8(&c);
-    uint16_t total = cur_u16(&c);
-    uint16_t id = cur_u16(&c);
-    uint16_t frag = cur_u16(&c);
-    uint8_t ttl = cur_u8(&c);
-    uint8_t proto = cur_u8(&c);
+    struct mirage_rd c = mirage_rd_init(pkt, len);
+    uint8_t vihl = mirage_rd_u8(&c);
+    uint8_t tos = mirage_rd_u8(&c);
+    uint16_t total = mirage_rd_be16(&c);
+    uint16_t id = mirage_rd_be16(&c);
+    uint16_t frag = mirage_rd_be16(&c);
+    uint8_t ttl = mirage_rd_u8(&c);
+    uint8_t proto = mirage_rd_u8(&c);
     struct mirage_ipv4_rx rx;
     size_t hlen = (size_t)(vihl & 15) * 4;
 
-    cur_u16(&c); /* the checksum, verified over the whole header below */
-    rx.src = cur_u32(&c);
-    rx.dst = cur_u32(&c);
+    mirage_rd_skip(&c, 2); /* the checksum, verified over the whole header below */
+    rx.src = mirage_rd_be32(&c);
+    rx.dst = mirage_rd_be32(&c);
     if (c.bad || vihl >> 4 != 4 || hlen < MIRAGE_IPV4_HLEN || total < hlen || total > len ||
         mirage_csum(pkt, hlen) != 0) {
         ip->st.rx_bad++;
@@ -245,8 +190,9 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     rx.tos = tos;
     rx.header = pkt;
     rx.header_len = hlen;
-    rx.payload = pkt + hlen;
+    mirage_rd_seek(&c, hlen); /* past the options: hlen <= total <= len */
     rx.len = total - hlen;
+    rx.payload = mirage_rd_take(&c, rx.len);
     if (frag & (FLAG_MF | 0x1fff)) {
         ip->st.rx_fragments++;
         reasm_input(&ip->reasm, &rx, id, (size_t)(frag & 0x1fff) * 8, (frag & FLAG_MF) != 0,
@@ -278,17 +224,20 @@ struct tx {
 
 static void header(const struct tx *t, uint8_t *b, size_t payload, uint16_t frag)
 {
-    b[0] = 0x45;
-    b[1] = t->out->tos;
-    put16(b + 2, (uint16_t)(MIRAGE_IPV4_HLEN + payload));
-    put16(b + 4, t->id);
-    put16(b + 6, frag);
-    b[8] = t->ttl;
-    b[9] = t->out->proto;
-    put16(b + 10, 0);
-    put32(b + 12, t->src);
-    put32(b + 16, t->out->dst);
-    put16(b + 10, mirage_csum(b, MIRAGE_IPV4_HLEN));
+    struct mirage_wr w = mirage_wr_init(b, MIRAGE_IPV4_HLEN);
+
+    mirage_wr_u8(&w, 0x45);
+    mirage_wr_u8(&w, t->out->tos);
+    mirage_wr_be16(&w, (uint16_t)(MIRAGE_IPV4_HLEN + payload));
+    mirage_wr_be16(&w, t->id);
+    mirage_wr_be16(&w, frag);
+    mirage_wr_u8(&w, t->ttl);
+    mirage_wr_u8(&w, t->out->proto);
+    mirage_wr_be16(&w, 0); /* the checksum, filled in below */
+    mirage_wr_be32(&w, t->src);
+    mirage_wr_be32(&w, t->out->dst);
+    mirage_wr_seek(&w, 10);
+    mirage_wr_be16(&w, mirage_csum(b, MIRAGE_IPV4_HLEN));
 }
 
 static size_t iov_total(const struct mirage_iovec *iov, size_t n)

@@ -3,6 +3,7 @@
 
 #include "mirage/error.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 #include "tcp_internal.h"
 
 #define RTO_MAX MIRAGE_SEC(60)
@@ -36,20 +37,6 @@ struct fill_ctx {
     size_t hlen;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 static unsigned sack_blocks(const struct tcp_out *o)
 {
     unsigned room = o->ts ? 3 : 4;
@@ -79,58 +66,63 @@ static size_t options_len(const struct tcp_out *o)
     return n;
 }
 
-static uint8_t *put_ts(uint8_t *p, const struct tcp_out *o)
+/* Option bytes: kind, length, value (RFC 9293 3.2, RFC 7323, RFC 2018). */
+static void put_opt(struct mirage_wr *w, uint8_t kind, uint8_t len)
 {
-    p[0] = 8;
-    p[1] = 10;
-    put32(p + 2, o->tsval);
-    put32(p + 6, o->tsecr);
-    return p + 10;
+    mirage_wr_u8(w, kind);
+    mirage_wr_u8(w, len);
 }
 
-static void write_options(uint8_t *p, const struct tcp_out *o)
+static void put_nops(struct mirage_wr *w, size_t n)
+{
+    while (n--)
+        mirage_wr_u8(w, 1);
+}
+
+static void put_ts(struct mirage_wr *w, const struct tcp_out *o)
+{
+    put_opt(w, 8, 10);
+    mirage_wr_be32(w, o->tsval);
+    mirage_wr_be32(w, o->tsecr);
+}
+
+static void put_sack_block(struct mirage_wr *w, const struct tcp_out *o, unsigned i)
+{
+    mirage_wr_be32(w, o->sack->r[i].left);
+    mirage_wr_be32(w, o->sack->r[i].right);
+}
+
+static void write_options(struct mirage_wr *w, const struct tcp_out *o)
 {
     unsigned b = sack_blocks(o);
 
     if (o->syn_opts) {
-        p[0] = 2;
-        p[1] = 4;
-        put16(p + 2, o->mss);
-        p += 4;
+        put_opt(w, 2, 4);
+        mirage_wr_be16(w, o->mss);
         if (o->wscale >= 0) {
-            p[0] = 1;
-            p[1] = 3;
-            p[2] = 3;
-            p[3] = (uint8_t)o->wscale;
-            p += 4;
+            put_nops(w, 1);
+            put_opt(w, 3, 3);
+            mirage_wr_u8(w, (uint8_t)o->wscale);
         }
         if (o->sack_ok && o->ts) {
-            p[0] = 4;
-            p[1] = 2;
-            put_ts(p + 2, o);
+            put_opt(w, 4, 2);
+            put_ts(w, o);
         } else if (o->ts) {
-            p[0] = 1;
-            p[1] = 1;
-            put_ts(p + 2, o);
+            put_nops(w, 2);
+            put_ts(w, o);
         } else if (o->sack_ok) {
-            p[0] = 1;
-            p[1] = 1;
-            p[2] = 4;
-            p[3] = 2;
+            put_nops(w, 2);
+            put_opt(w, 4, 2);
         }
         return;
     }
     if (o->ts) {
-        p[0] = 1;
-        p[1] = 1;
-        p = put_ts(p + 2, o);
+        put_nops(w, 2);
+        put_ts(w, o);
     }
     if (b) {
-        p[0] = 1;
-        p[1] = 1;
-        p[2] = 5;
-        p[3] = (uint8_t)(2 + 8 * b);
-        p += 4;
+        put_nops(w, 2);
+        put_opt(w, 5, (uint8_t)(2 + 8 * b));
         /* RFC 2018 4: the block holding the newest segment goes first. */
         unsigned first = o->sack->n;
         for (unsigned i = 0; i < o->sack->n; i++)
@@ -138,17 +130,13 @@ static void write_options(uint8_t *p, const struct tcp_out *o)
                 first = i;
         unsigned done = 0;
         if (first < o->sack->n) {
-            put32(p, o->sack->r[first].left);
-            put32(p + 4, o->sack->r[first].right);
-            p += 8;
+            put_sack_block(w, o, first);
             done++;
         }
         for (unsigned i = 0; i < o->sack->n && done < b; i++) {
             if (i == first)
                 continue;
-            put32(p, o->sack->r[i].left);
-            put32(p + 4, o->sack->r[i].right);
-            p += 8;
+            put_sack_block(w, o, i);
             done++;
         }
     }
@@ -159,22 +147,28 @@ static int fill_segment(void *ctx, uint8_t *buf, size_t size)
     struct fill_ctx *f = ctx;
     const struct tcp_out *o = f->o;
     size_t total = f->hlen + o->len;
+    struct mirage_wr w = mirage_wr_init(buf, size);
+    uint8_t *data;
 
     if (size < total)
         return MIRAGE_EMSGSIZE;
-    put16(buf, f->sport);
-    put16(buf + 2, f->dport);
-    put32(buf + 4, o->seq);
-    put32(buf + 8, o->ack);
-    buf[12] = (uint8_t)((f->hlen / 4) << 4);
-    buf[13] = o->flags;
-    put16(buf + 14, o->wnd);
-    put16(buf + 16, 0);
-    put16(buf + 18, 0);
-    write_options(buf + 20, o);
+    mirage_wr_be16(&w, f->sport);
+    mirage_wr_be16(&w, f->dport);
+    mirage_wr_be32(&w, o->seq);
+    mirage_wr_be32(&w, o->ack);
+    mirage_wr_u8(&w, (uint8_t)((f->hlen / 4) << 4));
+    mirage_wr_u8(&w, o->flags);
+    mirage_wr_be16(&w, o->wnd);
+    mirage_wr_be16(&w, 0); /* the checksum, filled in below */
+    mirage_wr_be16(&w, 0); /* the urgent pointer */
+    write_options(&w, o);
+    if (w.bad || w.off != f->hlen)
+        return MIRAGE_EINVAL; /* options_len and write_options disagree: a bug */
+    data = mirage_wr_take(&w, o->len);
     if (o->len)
-        tcp_ring_copy_out(o->ring, o->data_off, buf + f->hlen, o->len);
-    put16(buf + 16, mirage_tcp_checksum(f->pseudo, buf, total));
+        tcp_ring_copy_out(o->ring, o->data_off, data, o->len);
+    mirage_wr_seek(&w, 16);
+    mirage_wr_be16(&w, mirage_tcp_checksum(f->pseudo, buf, total));
     return (int)total;
 }
 

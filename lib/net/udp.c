@@ -2,10 +2,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cursor.h"
+#include "mirage/checksum.h"
 #include "mirage/log.h"
 #include "mirage/random.h"
 #include "mirage/udp.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(udp_log, "udp", "UDP");
 
@@ -90,8 +91,9 @@ int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port)
 
 void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *rx)
 {
-    struct cursor c = cur_make(rx->payload, rx->len);
-    uint16_t sport = cur_u16(&c), dport = cur_u16(&c), len = cur_u16(&c), csum = cur_u16(&c);
+    struct mirage_rd c = mirage_rd_init(rx->payload, rx->len);
+    uint16_t sport = mirage_rd_be16(&c), dport = mirage_rd_be16(&c);
+    uint16_t len = mirage_rd_be16(&c), csum = mirage_rd_be16(&c);
     struct listener *l;
     struct mirage_udp_rx u;
 
@@ -101,7 +103,7 @@ void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *r
     }
     if (csum != 0) {
         struct mirage_csum s = MIRAGE_CSUM_INIT;
-        mirage_csum_add_pseudo(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP, len);
+        mirage_csum_add_pseudo4(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP, len);
         mirage_csum_add(&s, rx->payload, len);
         if (mirage_csum_finish(&s) != 0) {
             udp->st.rx_bad++;
@@ -120,8 +122,8 @@ void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *r
     u.dst = mirage_ipv4_to_ipaddr(rx->dst);
     u.src_port = sport;
     u.dst_port = dport;
-    u.data = rx->payload + MIRAGE_UDP_HLEN;
-    u.len = len - MIRAGE_UDP_HLEN;
+    u.len = len - MIRAGE_UDP_HLEN; /* the header was read: len <= rx->len */
+    u.data = mirage_rd_take(&c, u.len);
     l->fn(l->ctx, &u);
 }
 
@@ -144,13 +146,13 @@ static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
 {
     const struct hdr *h = ctx;
 
-    if (size < MIRAGE_UDP_HLEN)
-        return MIRAGE_EMSGSIZE;
-    put16(buf, h->sport);
-    put16(buf + 2, h->dport);
-    put16(buf + 4, h->len);
-    put16(buf + 6, h->csum);
-    return MIRAGE_UDP_HLEN;
+    struct mirage_wr w = mirage_wr_init(buf, size);
+
+    mirage_wr_be16(&w, h->sport);
+    mirage_wr_be16(&w, h->dport);
+    mirage_wr_be16(&w, h->len);
+    mirage_wr_be16(&w, h->csum);
+    return w.bad ? MIRAGE_EMSGSIZE : MIRAGE_UDP_HLEN;
 }
 
 int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out *out,
@@ -181,7 +183,7 @@ int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out 
     h = (struct hdr){out->src_port ? out->src_port : ephemeral(udp), out->dst_port,
                      (uint16_t)(MIRAGE_UDP_HLEN + total), 0};
     fill_hdr(&h, hb, sizeof(hb));
-    mirage_csum_add_pseudo(&c, src, out->dst, MIRAGE_IPV4_PROTO_UDP, MIRAGE_UDP_HLEN + total);
+    mirage_csum_add_pseudo4(&c, src, out->dst, MIRAGE_IPV4_PROTO_UDP, MIRAGE_UDP_HLEN + total);
     mirage_csum_add(&c, hb, sizeof(hb));
     for (size_t i = 0; i < n; i++)
         mirage_csum_add(&c, iov[i].base, iov[i].len);

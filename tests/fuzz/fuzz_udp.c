@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (len > n)
             len = n;
         p[6] = p[7] = 0;
-        mirage_csum_add_pseudo(&c, 0x0a000001u, dst, 17, len);
+        mirage_csum_add_pseudo4(&c, 0x0a000001u, dst, 17, len);
         mirage_csum_add(&c, p, len);
         uint16_t v = mirage_csum_finish(&c);
         p[6] = (uint8_t)(v >> 8);

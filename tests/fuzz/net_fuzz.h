@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz_platform.h"
+#include "mirage/checksum.h"
 #include "mirage/icmp.h"
 #include "mirage/udp.h"
 

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "mirage/checksum.h"
 #include "mirage/echo.h"
 #include "mirage/error.h"
 
@@ -54,7 +55,7 @@ static size_t echo_request(uint8_t *f, size_t payload, size_t opt)
     memcpy(ip + 12, peer_ip, 4);
     memcpy(ip + 16, our_ip, 4);
     memset(ip + 20, 1, opt); /* NOP options */
-    put16(ip + 10, mirage_echo_checksum(ip, ihl));
+    put16(ip + 10, mirage_csum(ip, ihl));
     ic = ip + ihl;
     ic[0] = 8;
     ic[1] = 0;
@@ -63,7 +64,7 @@ static size_t echo_request(uint8_t *f, size_t payload, size_t opt)
     put16(ic + 6, 7);
     for (size_t i = 0; i < payload; i++)
         ic[8 + i] = (uint8_t)i;
-    put16(ic + 2, mirage_echo_checksum(ic, 8 + payload));
+    put16(ic + 2, mirage_csum(ic, 8 + payload));
     return 14 + ihl + 8 + payload;
 }
 
@@ -109,11 +110,11 @@ static void check_reply(const uint8_t *out, size_t n, size_t payload)
     CHECK(memcmp(out + 6, our_mac, 6) == 0);
     CHECK_INT(ip[0], 0x45);
     CHECK_INT(ip[2] << 8 | ip[3], 20 + 8 + payload);
-    CHECK_INT(mirage_echo_checksum(ip, 20), 0);
+    CHECK_INT(mirage_csum(ip, 20), 0);
     CHECK(memcmp(ip + 12, our_ip, 4) == 0);
     CHECK(memcmp(ip + 16, peer_ip, 4) == 0);
     CHECK_INT(ic[0], 0);
-    CHECK_INT(mirage_echo_checksum(ic, 8 + payload), 0);
+    CHECK_INT(mirage_csum(ic, 8 + payload), 0);
     CHECK_INT(ic[4] << 8 | ic[5], 0xbeef);
     CHECK_INT(ic[6] << 8 | ic[7], 7);
     for (size_t i = 0; i < payload; i++)
@@ -180,7 +181,7 @@ static void test_malformed(void)
     len = echo_request(in, 0, 0);
     put16(in + 16, 24);
     put16(in + 24, 0);
-    put16(in + 24, mirage_echo_checksum(in + 14, 20));
+    put16(in + 24, mirage_csum(in + 14, 20));
     CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
 
     /* Not for us: another IP, another MAC, a fragment, UDP, an echo reply. */
@@ -190,7 +191,7 @@ static void test_malformed(void)
     len = echo_request(in, 8, 0);
     put16(in + 20, 0x2000); /* more fragments */
     put16(in + 24, 0);
-    put16(in + 24, mirage_echo_checksum(in + 14, 20));
+    put16(in + 24, mirage_csum(in + 14, 20));
     CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
     CHECK_INT(e.stats.icmp_replies, 0);
 }

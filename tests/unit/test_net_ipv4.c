@@ -1,6 +1,7 @@
 /* test_net_ipv4.c: two stacks over the test link: ARP, IPv4 fragments and reassembly, ICMP, UDP. */
 #include "check.h"
 #include "fake_platform.h"
+#include "mirage/checksum.h"
 #include "mirage/icmp.h"
 #include "mirage/time.h"
 #include "mirage/udp.h"

@@ -2,6 +2,7 @@
  */
 #include "check.h"
 #include "fake_platform.h"
+#include "mirage/checksum.h"
 #include "mirage/ipv4.h"
 #include "mirage/time.h"
 #include "../net/link.h"
