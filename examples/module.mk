@@ -73,3 +73,5 @@ $(call example,random,examples/random)
 $(call example,udp-echo,examples/udp-echo)
 # The TCP/IP stack (lib/net's direct stack everywhere, unix too): TCP and UDP echo.
 $(call example,stack-echo,examples/stack-echo,--net=direct)
+# HTTP/1.1 (lib/http): the client fetching a URL, and the static website serving a store.
+$(call example,http-fetch,examples/http-fetch,--net=direct)

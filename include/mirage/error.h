@@ -14,6 +14,7 @@
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
 #define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
 #define MIRAGE_ENODATA (-61) /* the stream ended before what was asked for */
+#define MIRAGE_ELOOP (-40)   /* too many redirects or links followed */
 #define MIRAGE_EPIPE (-32)        /* writing after the write side was shut down */
 #define MIRAGE_EPROTO (-71)       /* the peer broke the protocol (TLS: handshake or record failed) */
 #define MIRAGE_EMSGSIZE (-90)     /* too big for one datagram or frame */

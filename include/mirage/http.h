@@ -231,4 +231,69 @@ int mirage_http_respond(struct mirage_http_exchange *x, int status, const char *
  * handler gets MIRAGE_EMSGSIZE and returns it before responding. */
 int mirage_http_read_body(struct mirage_http_exchange *x, void *buf, size_t cap, size_t *got);
 
+/* ---- the client ---------------------------------------------------------- */
+
+/*
+ * GET and POST by URL ("http://10.0.0.1:8080/path?q"; https:// through the
+ * config's wrap, e.g. TLS), over a stack's TCP. Hosts are IPv4 literals (no
+ * DNS here). The connection is kept after a response that allows it and
+ * reused by the next request to the same scheme, host and port; a reused
+ * connection the server has meanwhile closed is replaced once, transparently,
+ * for GET and HEAD. Redirects (301, 302, 303, 307, 308) are followed up to
+ * max_redirects times.
+ */
+struct mirage_http_client_config {
+    uint64_t timeout;        /* ns for connecting, and for each read and write (default 30 s) */
+    unsigned max_redirects;  /* default 5; 0 turns following off only with no_redirects */
+    int no_redirects;
+    uint64_t max_body;       /* collected bodies larger than this: MIRAGE_EMSGSIZE (16 MiB) */
+    /* When set, body bytes go to sink(ctx, data, len) as they come instead of
+     * being collected; an error it returns ends the request with it. */
+    int (*sink)(void *ctx, const void *data, size_t len);
+    void *sink_ctx;
+    /* https:// URLs: wraps a new connection to (host) (TLS); NULL: refused
+     * with MIRAGE_ENOTSUP. */
+    struct mirage_flow *(*wrap)(void *ctx, struct mirage_flow *tcp, const char *host);
+    void *wrap_ctx;
+};
+
+struct mirage_http_client;
+
+struct mirage_http_client_response {
+    struct mirage_http_response_head head; /* status, fields */
+    uint8_t *body;                         /* collected body (NUL-terminated), or NULL with a sink */
+    size_t len;
+    unsigned redirects; /* followed */
+    char url[2048];     /* the URL finally answered */
+};
+
+/* A client over (stack); cfg may be NULL (defaults). NULL when out of memory. */
+struct mirage_http_client *mirage_http_client_new(struct mirage_stack *stack,
+                                                  const struct mirage_http_client_config *cfg);
+/* Closes the kept connection and frees (c). */
+void mirage_http_client_free(struct mirage_http_client *c);
+
+/* Sends (method) to (url) with (body, len) (Content-Length; content_type may
+ * be NULL) and reads the response into a new *out the caller frees with
+ * mirage_http_client_response_free. Suspends the calling fiber. Returns 0
+ * (any status), MIRAGE_EINVAL (a bad URL, or a response that is not HTTP,
+ * *err names why), MIRAGE_ENOTSUP (a scheme it cannot speak), MIRAGE_EMSGSIZE,
+ * MIRAGE_ELOOP (too many redirects), or the connection's error. */
+int mirage_http_client_request(struct mirage_http_client *c, enum mirage_http_method method,
+                               const char *url, const void *body, size_t len,
+                               const char *content_type,
+                               struct mirage_http_client_response **out, const char **err);
+void mirage_http_client_response_free(struct mirage_http_client_response *r);
+
+/* A URL split: scheme "http" or "https", host (an IPv4 literal here), port
+ * (the scheme's default when absent), path with query ("/" when empty).
+ * Returns 0 or MIRAGE_EINVAL with *err. */
+struct mirage_http_url {
+    char scheme[8];
+    char host[256];
+    uint16_t port;
+    char path[2048];
+};
+int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char **err);
+
 #endif

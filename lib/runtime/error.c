@@ -26,6 +26,8 @@ const char *mirage_strerror(int err)
         return "EDEADLK";
     case MIRAGE_ENODATA:
         return "ENODATA";
+    case MIRAGE_ELOOP:
+        return "ELOOP";
     case MIRAGE_ETIMEDOUT:
         return "ETIMEDOUT";
     case MIRAGE_ECANCELED:
