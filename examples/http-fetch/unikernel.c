@@ -38,10 +38,10 @@ int start(struct mirage_stack *stack)
     for (long long i = 0; i < key_repeat.v.num; i++) {
         struct mirage_http_client_response *resp;
         const char *data = key_data.v.str;
-        int r = mirage_http_client_request(c, method, key_uri.v.str, method == MIRAGE_HTTP_POST ? data : NULL,
-                                           method == MIRAGE_HTTP_POST ? strlen(data) : 0,
-                                           method == MIRAGE_HTTP_POST ? "text/plain" : NULL, &resp,
-                                           &err);
+        int r = mirage_http_client_request(
+            c, method, key_uri.v.str, method == MIRAGE_HTTP_POST ? data : NULL,
+            method == MIRAGE_HTTP_POST ? strlen(data) : 0,
+            method == MIRAGE_HTTP_POST ? "text/plain" : NULL, &resp, &err);
         if (r != 0) {
             mirage_log_err(&mirage_log_app, "%s: %s (%s)", key_uri.v.str, err ? err : "failed",
                            mirage_strerror(r));

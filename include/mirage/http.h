@@ -243,10 +243,10 @@ int mirage_http_read_body(struct mirage_http_exchange *x, void *buf, size_t cap,
  * max_redirects times.
  */
 struct mirage_http_client_config {
-    uint64_t timeout;        /* ns for connecting, and for each read and write (default 30 s) */
-    unsigned max_redirects;  /* default 5; 0 turns following off only with no_redirects */
+    uint64_t timeout;       /* ns for connecting, and for each read and write (default 30 s) */
+    unsigned max_redirects; /* default 5; 0 turns following off only with no_redirects */
     int no_redirects;
-    uint64_t max_body;       /* collected bodies larger than this: MIRAGE_EMSGSIZE (16 MiB) */
+    uint64_t max_body; /* collected bodies larger than this: MIRAGE_EMSGSIZE (16 MiB) */
     /* When set, body bytes go to sink(ctx, data, len) as they come instead of
      * being collected; an error it returns ends the request with it. */
     int (*sink)(void *ctx, const void *data, size_t len);
@@ -261,7 +261,7 @@ struct mirage_http_client;
 
 struct mirage_http_client_response {
     struct mirage_http_response_head head; /* status, fields */
-    uint8_t *body;                         /* collected body (NUL-terminated), or NULL with a sink */
+    uint8_t *body; /* collected body (NUL-terminated), or NULL with a sink */
     size_t len;
     unsigned redirects; /* followed */
     char url[2048];     /* the URL finally answered */
@@ -281,8 +281,8 @@ void mirage_http_client_free(struct mirage_http_client *c);
  * MIRAGE_ELOOP (too many redirects), or the connection's error. */
 int mirage_http_client_request(struct mirage_http_client *c, enum mirage_http_method method,
                                const char *url, const void *body, size_t len,
-                               const char *content_type,
-                               struct mirage_http_client_response **out, const char **err);
+                               const char *content_type, struct mirage_http_client_response **out,
+                               const char **err);
 void mirage_http_client_response_free(struct mirage_http_client_response *r);
 
 /* A URL split: scheme "http" or "https", host (an IPv4 literal here), port

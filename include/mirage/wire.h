@@ -115,6 +115,13 @@ static inline void mirage_rd_bytes(struct mirage_rd *r, void *dst, size_t n)
         memset(dst, 0, n);
 }
 
+/* The next byte without moving past it, or -1 at the end (the cursor stays
+ * good): for text formats that decide on the next character. */
+static inline int mirage_rd_peek(const struct mirage_rd *r)
+{
+    return r->bad || r->off >= r->len ? -1 : r->p[r->off];
+}
+
 /* The next byte, or 0 (and bad). */
 static inline uint8_t mirage_rd_u8(struct mirage_rd *r)
 {

@@ -4,6 +4,7 @@
 
 #include "mirage/error.h"
 #include "mirage/http.h"
+#include "mirage/wire.h"
 
 /* The longest chunk-size line (with its extensions) or trailer field. */
 #define BODY_MAX_LINE 4096
@@ -39,14 +40,18 @@ static int crlf_line(struct mirage_channel *ch, const char **line, size_t *len, 
     for (;;) {
         const uint8_t *p;
         size_t n = mirage_channel_peek(ch, &p);
-        const uint8_t *lf = memchr(p, '\n', n < max ? n : max);
-        if (lf != NULL) {
-            size_t k = (size_t)(lf - p);
-            if (k == 0 || p[k - 1] != '\r')
-                return MIRAGE_EINVAL;
+        struct mirage_rd rd = mirage_rd_init(p, n < max ? n : max);
+        int prev = -1, c;
+        while ((c = mirage_rd_peek(&rd)) >= 0 && c != '\n') {
+            prev = c;
+            mirage_rd_skip(&rd, 1);
+        }
+        if (c == '\n') {
+            if (prev != '\r')
+                return MIRAGE_EINVAL; /* a bare LF */
             *line = (const char *)p;
-            *len = k - 1;
-            mirage_channel_consume(ch, k + 1);
+            *len = rd.off - 1;
+            mirage_channel_consume(ch, rd.off + 1);
             return 0;
         }
         if (n >= max)

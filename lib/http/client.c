@@ -1,4 +1,5 @@
-/* client.c: the HTTP/1.1 client: requests by URL, kept-alive connections, chunked and length bodies, redirects. */
+/* client.c: the HTTP/1.1 client: requests by URL, kept-alive connections, chunked and length
+ * bodies, redirects. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "mirage/time.h"
 
 #define HEAD_MAX 16384
-#define WBUF 4096
+#define WBUF     4096
 
 struct mirage_http_client {
     struct mirage_stack *stack;
@@ -21,8 +22,8 @@ struct mirage_http_client {
     uint8_t rbuf[HEAD_MAX], wbuf[WBUF];
 };
 
-static const char *method_names[] = {"", "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS",
-                                     "PATCH"};
+static const char *method_names[] = {"",    "GET",    "HEAD",    "POST",
+                                     "PUT", "DELETE", "OPTIONS", "PATCH"};
 
 int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char **err)
 {
@@ -259,7 +260,8 @@ static int exchange(struct mirage_http_client *c, enum mirage_http_method method
                       (strcmp(u->scheme, "https") == 0 && u->port == 443);
         char hostport[300];
         snprintf(hostport, sizeof(hostport), defport ? "%s" : "%s:%u", u->host, u->port);
-        r = mirage_channel_printf(&c->ch, dl, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mirage\r\n",
+        r = mirage_channel_printf(&c->ch, dl,
+                                  "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mirage\r\n",
                                   method_names[method], u->path, hostport);
         if (r == 0 && (body != NULL || method == MIRAGE_HTTP_POST || method == MIRAGE_HTTP_PUT))
             r = mirage_channel_printf(&c->ch, dl, "Content-Length: %zu\r\n", len);
@@ -342,8 +344,8 @@ static int exchange(struct mirage_http_client *c, enum mirage_http_method method
 
 int mirage_http_client_request(struct mirage_http_client *c, enum mirage_http_method method,
                                const char *url, const void *body, size_t len,
-                               const char *content_type,
-                               struct mirage_http_client_response **out, const char **err)
+                               const char *content_type, struct mirage_http_client_response **out,
+                               const char **err)
 {
     struct mirage_http_client_response *resp;
     struct mirage_http_url u;

@@ -4,13 +4,43 @@
 
 #include "mirage/error.h"
 #include "mirage/http.h"
+#include "mirage/wire.h"
 
 /* tchar (RFC 9110 5.6.2): the characters of a token. */
-static int is_tchar(unsigned char ch)
+static int is_tchar(int ch)
 {
     if ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
         return 1;
-    return ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+    return ch > 0 && ch < 0x80 && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
+}
+
+static int is_ows(int ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+static int is_digit(int ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+
+static int hex_digit(int ch)
+{
+    return is_digit(ch)             ? ch - '0'
+           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                    : -1;
+}
+
+static int is_hex(int ch)
+{
+    return hex_digit(ch) >= 0;
+}
+
+/* A request-target's characters: visible ASCII. */
+static int is_vchar(int ch)
+{
+    return ch > 0x20 && ch < 0x7f;
 }
 
 static int lower(int ch)
@@ -37,15 +67,89 @@ static int ieqn(const char *a, size_t n, const char *b)
     return i == n && b[i] == 0;
 }
 
+/* ---- text through the wire toolkit's reader ----------------------------- */
+
+/* A reader over a NUL-terminated string. */
+static struct mirage_rd rd_str(const char *s)
+{
+    return mirage_rd_init(s, strlen(s));
+}
+
+/* Moves past the bytes for which (pred) holds; returns how many. */
+static size_t rd_span(struct mirage_rd *r, int (*pred)(int ch))
+{
+    size_t n = 0;
+
+    while (mirage_rd_peek(r) >= 0 && pred(mirage_rd_peek(r))) {
+        mirage_rd_skip(r, 1);
+        n++;
+    }
+    return n;
+}
+
+/* Moves past (s) if the next bytes are (s) exactly; 1 if they were. */
+static int rd_lit(struct mirage_rd *r, const char *s)
+{
+    struct mirage_rd t = *r;
+    size_t n = strlen(s);
+    const uint8_t *v = mirage_rd_take(&t, n);
+
+    if (v == NULL || memcmp(v, s, n) != 0)
+        return 0;
+    *r = t;
+    return 1;
+}
+
+/* Moves past (ch) if it is next; 1 if it was. */
+static int rd_char(struct mirage_rd *r, int ch)
+{
+    if (mirage_rd_peek(r) != ch)
+        return 0;
+    mirage_rd_skip(r, 1);
+    return 1;
+}
+
+/* (n) decimal digits as a number, or -1 (the reader is then bad). */
+static int rd_digits(struct mirage_rd *r, size_t n)
+{
+    const uint8_t *v = mirage_rd_take(r, n);
+    int x = 0;
+
+    for (size_t i = 0; v && i < n; i++) {
+        if (!is_digit(v[i])) {
+            mirage_rd_fail(r);
+            return -1;
+        }
+        x = x * 10 + (v[i] - '0');
+    }
+    return v ? x : -1;
+}
+
+/* 1*DIGIT as a number into *v; -1 if none or it overflows. */
+static int rd_number(struct mirage_rd *r, uint64_t *v)
+{
+    size_t n = 0;
+
+    *v = 0;
+    while (is_digit(mirage_rd_peek(r))) {
+        int d = mirage_rd_u8(r) - '0';
+        if (*v > (UINT64_MAX - 9) / 10)
+            return -1;
+        *v = *v * 10 + (uint64_t)d;
+        n++;
+    }
+    return n ? 0 : -1;
+}
+
 size_t mirage_http_head_end(const uint8_t *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] != '\n')
+    struct mirage_rd r = mirage_rd_init(p, n);
+
+    while (mirage_rd_left(&r) > 0) {
+        if (mirage_rd_u8(&r) != '\n')
             continue;
-        if (i + 1 < n && p[i + 1] == '\n')
-            return i + 2;
-        if (i + 2 < n && p[i + 1] == '\r' && p[i + 2] == '\n')
-            return i + 3;
+        if (rd_char(&r, '\n') || rd_lit(&r, "\r\n"))
+            return r.off;
     }
     return 0;
 }
@@ -67,32 +171,33 @@ const char *mirage_http_request_field(const struct mirage_http_request *req, con
  * Splits (head, len) into NUL-terminated lines in place, refusing a NUL, a
  * bare CR and a bare LF (both smuggling vectors when a proxy reads them
  * differently). *nlines lines start at lines[]; the final empty one is not
- * counted. Returns 0 or MIRAGE_EINVAL.
+ * counted. Returns 0, MIRAGE_ENOSPC (more than cap lines) or MIRAGE_EINVAL.
  */
 static int split_lines(char *head, size_t len, char **lines, size_t cap, size_t *nlines,
                        const char **err)
 {
+    struct mirage_rd r = mirage_rd_init(head, len);
     size_t start = 0, n = 0;
 
-    for (size_t i = 0; i < len; i++) {
-        char ch = head[i];
+    while (mirage_rd_left(&r) > 0) {
+        int ch = mirage_rd_u8(&r);
         if (ch == 0) {
             *err = "NUL byte in the head";
             return MIRAGE_EINVAL;
         }
-        if (ch == '\r' && (i + 1 >= len || head[i + 1] != '\n')) {
-            *err = "bare CR in the head";
-            return MIRAGE_EINVAL;
-        }
-        if (ch != '\n')
-            continue;
-        if (i == 0 || head[i - 1] != '\r') {
+        if (ch == '\n') {
             *err = "bare LF in the head";
             return MIRAGE_EINVAL;
         }
-        head[i - 1] = 0;
-        if (i - 1 == start) { /* the empty line */
-            if (i + 1 != len) {
+        if (ch != '\r')
+            continue;
+        if (!rd_char(&r, '\n')) {
+            *err = "bare CR in the head";
+            return MIRAGE_EINVAL;
+        }
+        head[r.off - 2] = 0;
+        if (r.off - 2 == start) { /* the empty line */
+            if (mirage_rd_left(&r) != 0) {
                 *err = "bytes after the head's end";
                 return MIRAGE_EINVAL;
             }
@@ -104,63 +209,63 @@ static int split_lines(char *head, size_t len, char **lines, size_t cap, size_t 
             return MIRAGE_ENOSPC;
         }
         lines[n++] = head + start;
-        start = i + 1;
+        start = r.off;
     }
     *err = "the head does not end with an empty line";
     return MIRAGE_EINVAL;
 }
 
-/* One field line: name ":" OWS value OWS. */
+/* field-vchar, SP and HTAB: what a field value may hold (obs-text included). */
+static int is_field_char(int ch)
+{
+    return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
+}
+
+/* One field line: name ":" OWS value OWS, split in place. */
 static int parse_field(char *line, struct mirage_http_field *f, const char **err)
 {
-    char *p = line, *v, *end;
+    struct mirage_rd r = rd_str(line);
+    size_t name, value, vlen;
 
-    if (*p == ' ' || *p == '\t') {
+    if (is_ows(mirage_rd_peek(&r))) {
         *err = "obsolete line folding";
         return MIRAGE_EINVAL;
     }
-    while (is_tchar((unsigned char)*p))
-        p++;
-    if (p == line || *p != ':') {
-        *err = p == line                   ? "empty field name"
-               : (*p == ' ' || *p == '\t') ? "whitespace before a field's colon"
-                                           : "bad character in a field name";
+    name = rd_span(&r, is_tchar);
+    if (name == 0 || mirage_rd_peek(&r) != ':') {
+        *err = name == 0                    ? "empty field name"
+               : is_ows(mirage_rd_peek(&r)) ? "whitespace before a field's colon"
+                                            : "bad character in a field name";
         return MIRAGE_EINVAL;
     }
-    *p++ = 0;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    v = p;
-    for (end = p; *end; end++) {
-        unsigned char ch = (unsigned char)*end;
-        if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-            *err = "control character in a field value";
-            return MIRAGE_EINVAL;
-        }
+    mirage_rd_skip(&r, 1);
+    rd_span(&r, is_ows);
+    value = r.off;
+    vlen = rd_span(&r, is_field_char);
+    if (mirage_rd_left(&r) != 0) {
+        *err = "control character in a field value";
+        return MIRAGE_EINVAL;
     }
-    while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-        end--;
-    *end = 0;
+    while (vlen > 0 && is_ows(line[value + vlen - 1]))
+        vlen--;
+    line[name] = 0;
+    line[value + vlen] = 0;
     f->name = line;
-    f->value = v;
+    f->value = line + value;
     return 0;
 }
 
 /* Content-Length: 1*DIGIT, possibly as a list of equal values ("5, 5"). */
 static int parse_length(const char *v, struct mirage_http_framing *fr, const char **err)
 {
-    while (*v) {
-        uint64_t n = 0;
-        const char *d = v;
-        while (*v >= '0' && *v <= '9') {
-            if (n > (UINT64_MAX - 9) / 10) {
-                *err = "Content-Length too large";
-                return MIRAGE_EINVAL;
-            }
-            n = n * 10 + (uint64_t)(*v++ - '0');
-        }
-        if (v == d) {
-            *err = "malformed Content-Length";
+    struct mirage_rd r = rd_str(v);
+
+    do {
+        uint64_t n;
+        rd_span(&r, is_ows);
+        if (rd_number(&r, &n) != 0) {
+            *err = mirage_rd_left(&r) && is_digit(mirage_rd_peek(&r)) ? "Content-Length too large"
+                                                                      : "malformed Content-Length";
             return MIRAGE_EINVAL;
         }
         if (fr->has_length && fr->length != n) {
@@ -169,42 +274,38 @@ static int parse_length(const char *v, struct mirage_http_framing *fr, const cha
         }
         fr->has_length = 1;
         fr->length = n;
-        while (*v == ' ' || *v == '\t')
-            v++;
-        if (*v == ',') {
-            v++;
-            while (*v == ' ' || *v == '\t')
-                v++;
-            if (*v == 0) {
-                *err = "malformed Content-Length";
-                return MIRAGE_EINVAL;
-            }
-        } else if (*v) {
-            *err = "malformed Content-Length";
-            return MIRAGE_EINVAL;
-        }
+        rd_span(&r, is_ows);
+    } while (rd_char(&r, ','));
+    if (mirage_rd_left(&r) != 0) {
+        *err = "malformed Content-Length";
+        return MIRAGE_EINVAL;
     }
     return 0;
 }
 
-/* Calls fn for each element of a comma-separated list (empty ones skipped).
- * Returns what fn returned first other than 0. */
+static int not_comma(int ch)
+{
+    return ch != ',';
+}
+
+/* Calls fn for each element of a comma-separated list (empty ones skipped),
+ * without its surrounding whitespace. Returns what fn returned first other
+ * than 0. */
 static int each_item(const char *v, int (*fn)(const char *item, size_t n, void *arg), void *arg)
 {
-    while (*v) {
-        while (*v == ' ' || *v == '\t' || *v == ',')
-            v++;
-        const char *s = v;
-        while (*v && *v != ',')
-            v++;
-        const char *e = v;
-        while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-            e--;
-        if (e > s) {
-            int r = fn(s, (size_t)(e - s), arg);
-            if (r != 0)
-                return r;
+    struct mirage_rd r = rd_str(v);
+
+    while (mirage_rd_left(&r) > 0) {
+        rd_span(&r, is_ows);
+        size_t at = r.off, n = rd_span(&r, not_comma);
+        while (n > 0 && is_ows(v[at + n - 1]))
+            n--;
+        if (n > 0) {
+            int e = fn(v + at, n, arg);
+            if (e != 0)
+                return e;
         }
+        rd_char(&r, ',');
     }
     return 0;
 }
@@ -307,51 +408,49 @@ static const struct {
 };
 
 /* "HTTP/" DIGIT "." DIGIT: returns 0 with major/minor or MIRAGE_EINVAL. */
-static int parse_version(const char *v, int *major, int *minor)
+static int parse_version(struct mirage_rd *r, int *major, int *minor)
 {
-    if (strncmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' || v[7] < '0' ||
-        v[7] > '9' || v[8] != 0)
+    if (!rd_lit(r, "HTTP/") || (*major = rd_digits(r, 1)) < 0 || !rd_char(r, '.') ||
+        (*minor = rd_digits(r, 1)) < 0)
         return MIRAGE_EINVAL;
-    *major = v[5] - '0';
-    *minor = v[7] - '0';
     return 0;
 }
 
-/* The target: origin-form, absolute-form (its authority becomes the host) or "*". */
+static int not_path_end(int ch)
+{
+    return ch != '/' && ch != '?';
+}
+
+/* The target (NUL-terminated, in place): origin-form, absolute-form (its
+ * authority becomes the host) or "*". */
 static int parse_target(char *t, struct mirage_http_request *req, const char **err)
 {
-    for (char *p = t; *p; p++) {
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-            *err = "bad character in the request target";
-            return 400;
-        }
+    struct mirage_rd r = rd_str(t);
+    size_t n = mirage_rd_left(&r);
+
+    if (rd_span(&r, is_vchar) != n) {
+        *err = "bad character in the request target";
+        return 400;
     }
-    if (ieqn(t, 7, "http://") || ieqn(t, 8, "https://")) {
-        char *auth = strstr(t, "://") + 3;
-        char *slash = auth + strcspn(auth, "/?");
-        if (slash == auth) {
+    mirage_rd_seek(&r, 0);
+    if (n >= 7 && (ieqn(t, 7, "http://") || (n >= 8 && ieqn(t, 8, "https://")))) {
+        mirage_rd_seek(&r, t[4] == ':' ? 7 : 8);
+        size_t auth = r.off, alen = rd_span(&r, not_path_end);
+        if (alen == 0) {
             *err = "absolute target without a host";
             return 400;
         }
-        req->host = auth; /* RFC 9112 3.2.2: the target's authority wins over Host */
-        if (*slash == '/') {
-            memmove(auth - 1, auth, (size_t)(slash - auth));
-            slash[-1] = 0;
-            req->host = auth - 1;
-            t = slash;
-        } else { /* "http://h" or "http://h?q": the path is "/" */
-            size_t alen = (size_t)(slash - auth);
-            memmove(auth - 1, auth, alen);
-            auth[alen - 1] = 0;
-            req->host = auth - 1;
-            if (*slash == '?') {
-                req->path = "/";
-                req->query = slash + 1;
-                return 0;
-            }
+        /* The authority moves one byte left to make room for its NUL. */
+        memmove(t + auth - 1, t + auth, alen);
+        t[auth - 1 + alen] = 0;
+        req->host = t + auth - 1; /* RFC 9112 3.2.2: the target's authority wins over Host */
+        if (mirage_rd_peek(&r) != '/') {
             req->path = "/";
+            if (rd_char(&r, '?'))
+                req->query = t + r.off;
             return 0;
         }
+        t += r.off;
     } else if (strcmp(t, "*") == 0) {
         if (req->method != MIRAGE_HTTP_OPTIONS) {
             *err = "'*' target with a method other than OPTIONS";
@@ -359,7 +458,7 @@ static int parse_target(char *t, struct mirage_http_request *req, const char **e
         }
         req->path = t;
         return 0;
-    } else if (t[0] != '/') {
+    } else if (mirage_rd_peek(&r) != '/') {
         *err = "the request target is not a path";
         return 400;
     }
@@ -376,47 +475,37 @@ int mirage_http_parse_request(char *head, size_t len, size_t max_fields,
                               struct mirage_http_request *req, const char **err)
 {
     char *lines[MIRAGE_HTTP_MAX_FIELDS + 1];
-    size_t nlines = 0;
-    int major, r;
-    char *method, *target, *version, *sp;
+    size_t nlines = 0, method, target, tlen;
+    struct mirage_rd r;
+    int major, st;
 
     memset(req, 0, offsetof(struct mirage_http_request, fields));
     if (max_fields > MIRAGE_HTTP_MAX_FIELDS)
         max_fields = MIRAGE_HTTP_MAX_FIELDS;
-    r = split_lines(head, len, lines, max_fields + 1, &nlines, err);
-    if (r == MIRAGE_ENOSPC)
+    st = split_lines(head, len, lines, max_fields + 1, &nlines, err);
+    if (st == MIRAGE_ENOSPC)
         return 431;
-    if (r != 0)
+    if (st != 0)
         return 400;
     if (nlines == 0) {
         *err = "no request line";
         return 400;
     }
     /* request-line = method SP request-target SP HTTP-version */
-    method = lines[0];
-    sp = strchr(method, ' ');
-    if (sp == NULL) {
+    char *line = lines[0];
+    r = rd_str(line);
+    method = rd_span(&r, is_tchar);
+    if (method == 0 || !rd_char(&r, ' ')) {
+        *err = method == 0 ? "malformed method" : "malformed request line";
+        return 400;
+    }
+    target = r.off;
+    tlen = rd_span(&r, is_vchar);
+    if (tlen == 0 || !rd_char(&r, ' ')) {
         *err = "malformed request line";
         return 400;
     }
-    *sp = 0;
-    target = sp + 1;
-    sp = strchr(target, ' ');
-    if (sp == NULL || sp == target) {
-        *err = "malformed request line";
-        return 400;
-    }
-    *sp = 0;
-    version = sp + 1;
-    for (char *p = method; *p; p++)
-        if (!is_tchar((unsigned char)*p))
-            break;
-        else if (p[1] == 0)
-            goto method_ok;
-    *err = "malformed method";
-    return 400;
-method_ok:
-    if (parse_version(version, &major, &req->minor) != 0) {
+    if (parse_version(&r, &major, &req->minor) != 0 || mirage_rd_left(&r) != 0) {
         *err = "malformed HTTP version";
         return 400;
     }
@@ -426,21 +515,23 @@ method_ok:
     }
     if (req->minor > 1)
         req->minor = 1; /* a later 1.x is answered as 1.1 (RFC 9110 6.2) */
-    req->method_name = method;
+    line[method] = 0;
+    line[target + tlen] = 0;
+    req->method_name = line;
     for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-        if (strcmp(method, methods[i].name) == 0)
+        if (strcmp(line, methods[i].name) == 0)
             req->method = methods[i].m;
     if (req->method == 0) {
         *err = "method not implemented";
         return 501;
     }
-    r = parse_target(target, req, err);
-    if (r != 0)
-        return r;
-    r = parse_fields(lines + 1, nlines - 1, req->fields, &req->nfields, req->minor, &req->framing,
-                     err);
-    if (r != 0)
-        return r;
+    st = parse_target(line + target, req, err);
+    if (st != 0)
+        return st;
+    st = parse_fields(lines + 1, nlines - 1, req->fields, &req->nfields, req->minor, &req->framing,
+                      err);
+    if (st != 0)
+        return st;
     /* Host: exactly one in HTTP/1.1 (RFC 9112 3.2). */
     const char *host = NULL;
     int hosts = 0;
@@ -470,40 +561,28 @@ int mirage_http_parse_response(char *head, size_t len, int request_method,
 {
     char *lines[MIRAGE_HTTP_MAX_FIELDS + 1];
     size_t nlines = 0;
-    int major, r;
-    char *p;
+    struct mirage_rd r;
+    int major;
 
     memset(resp, 0, offsetof(struct mirage_http_response_head, fields));
-    r = split_lines(head, len, lines, MIRAGE_HTTP_MAX_FIELDS + 1, &nlines, err);
-    if (r != 0)
+    if (split_lines(head, len, lines, MIRAGE_HTTP_MAX_FIELDS + 1, &nlines, err) != 0)
         return MIRAGE_EINVAL;
     if (nlines == 0) {
         *err = "no status line";
         return MIRAGE_EINVAL;
     }
     /* status-line = HTTP-version SP status-code SP [reason-phrase] */
-    p = lines[0];
-    if (strlen(p) < 12 || p[8] != ' ' || p[12] != (p[12] ? ' ' : 0)) {
-        *err = "malformed status line";
+    r = rd_str(lines[0]);
+    if (parse_version(&r, &major, &resp->minor) != 0 || major != 1 || !rd_char(&r, ' ')) {
+        *err = "not an HTTP/1.x status line";
         return MIRAGE_EINVAL;
     }
-    p[8] = 0;
-    if (parse_version(p, &major, &resp->minor) != 0 || major != 1) {
-        *err = "not an HTTP/1.x response";
-        return MIRAGE_EINVAL;
-    }
-    for (int i = 9; i < 12; i++) {
-        if (p[i] < '0' || p[i] > '9') {
-            *err = "malformed status code";
-            return MIRAGE_EINVAL;
-        }
-        resp->status = resp->status * 10 + (p[i] - '0');
-    }
-    if (resp->status < 100) {
+    resp->status = rd_digits(&r, 3);
+    if (resp->status < 100 || (mirage_rd_left(&r) && !rd_char(&r, ' '))) {
         *err = "malformed status code";
         return MIRAGE_EINVAL;
     }
-    resp->reason = p[12] ? p + 13 : "";
+    resp->reason = lines[0] + r.off;
     if (resp->minor > 1)
         resp->minor = 1;
     if (parse_fields(lines + 1, nlines - 1, resp->fields, &resp->nfields, resp->minor,
@@ -518,65 +597,52 @@ int mirage_http_parse_response(char *head, size_t len, int request_method,
     return 0;
 }
 
+static int is_qdtext(int ch)
+{
+    return ch == '\t' || (ch >= 0x20 && ch != '"' && ch != '\\' && ch != 0x7f);
+}
+
 int mirage_http_parse_chunk_size(const char *line, size_t len, uint64_t *size)
 {
+    struct mirage_rd r = mirage_rd_init(line, len);
     uint64_t n = 0;
-    size_t i = 0;
+    size_t digits = 0;
 
-    for (; i < len; i++) {
-        char ch = line[i];
-        int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                         : -1;
-        if (d < 0)
-            break;
-        if (i >= 15)
+    while (is_hex(mirage_rd_peek(&r))) {
+        if (++digits > 15)
             return MIRAGE_EINVAL; /* 2^60 and more: no body is that large */
-        n = n << 4 | (uint64_t)d;
+        n = n << 4 | (uint64_t)hex_digit(mirage_rd_u8(&r));
     }
-    if (i == 0)
+    if (digits == 0)
         return MIRAGE_EINVAL;
     /* chunk-ext = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] ), ignored
      * but checked: a lenient reader here is a smuggling vector. */
-    while (i < len) {
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        if (i == len)
+    for (;;) {
+        rd_span(&r, is_ows);
+        if (mirage_rd_left(&r) == 0)
             break;
-        if (line[i++] != ';')
+        if (!rd_char(&r, ';'))
             return MIRAGE_EINVAL;
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        size_t name = i;
-        while (i < len && is_tchar((unsigned char)line[i]))
-            i++;
-        if (i == name)
+        rd_span(&r, is_ows);
+        if (rd_span(&r, is_tchar) == 0)
             return MIRAGE_EINVAL;
-        size_t j = i;
-        while (j < len && (line[j] == ' ' || line[j] == '\t'))
-            j++;
-        if (j == len || line[j] != '=')
+        struct mirage_rd t = r;
+        rd_span(&t, is_ows);
+        if (!rd_char(&t, '='))
             continue;
-        i = j + 1;
-        while (i < len && (line[i] == ' ' || line[i] == '\t'))
-            i++;
-        if (i < len && line[i] == '"') { /* quoted-string */
-            for (i++; i < len && line[i] != '"'; i++) {
-                unsigned char ch = (unsigned char)line[i];
-                if (ch == '\\' && i + 1 < len)
-                    ch = (unsigned char)line[++i];
-                if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+        r = t;
+        rd_span(&r, is_ows);
+        if (rd_char(&r, '"')) { /* quoted-string */
+            for (;;) {
+                rd_span(&r, is_qdtext);
+                if (rd_char(&r, '"'))
+                    break;
+                if (!rd_char(&r, '\\') || !is_field_char(mirage_rd_peek(&r)))
                     return MIRAGE_EINVAL;
+                mirage_rd_skip(&r, 1);
             }
-            if (i++ >= len)
-                return MIRAGE_EINVAL;
-        } else {
-            size_t val = i;
-            while (i < len && is_tchar((unsigned char)line[i]))
-                i++;
-            if (i == val)
-                return MIRAGE_EINVAL;
+        } else if (rd_span(&r, is_tchar) == 0) {
+            return MIRAGE_EINVAL;
         }
     }
     *size = n;
@@ -651,88 +717,67 @@ void mirage_http_date_format(uint64_t seconds, char out[30])
     memcpy(out + 25, " GMT", 5);
 }
 
-/* (n) digits at *p as a number, moving past them; -1 if they are not all digits. */
-static int digits(const char **p, int n)
+/* A month's three letters: 1..12, or 0 (the reader is then bad). */
+static int rd_month(struct mirage_rd *r)
 {
-    int v = 0;
+    const uint8_t *v = mirage_rd_take(r, 3);
 
-    for (int i = 0; i < n; i++) {
-        char ch = (*p)[i];
-        if (ch < '0' || ch > '9')
-            return -1;
-        v = v * 10 + (ch - '0');
-    }
-    *p += n;
-    return v;
-}
-
-static int month_of(const char *p)
-{
-    for (int i = 0; i < 12; i++)
-        if (strncmp(p, months[i], 3) == 0)
+    for (int i = 0; v && i < 12; i++)
+        if (memcmp(v, months[i], 3) == 0)
             return i + 1;
+    mirage_rd_fail(r);
     return 0;
 }
 
-static int lit(const char **p, const char *s)
+/* "HH:MM:SS" as seconds of the day, or -1. */
+static int rd_clock(struct mirage_rd *r)
 {
-    size_t n = strlen(s);
+    int h = rd_digits(r, 2), m = rd_char(r, ':') ? rd_digits(r, 2) : -1,
+        s = rd_char(r, ':') ? rd_digits(r, 2) : -1;
 
-    if (strncmp(*p, s, n) != 0)
-        return 0;
-    *p += n;
-    return 1;
+    if (h < 0 || m < 0 || s < 0 || h > 23 || m > 59 || s > 60)
+        return -1;
+    return h * 3600 + m * 60 + s;
 }
 
-/* "HH:MM:SS" */
-static int clock_of(const char **p, int *hms)
+static int is_alpha(int ch)
 {
-    int h = digits(p, 2), m, s;
-
-    if (h < 0 || !lit(p, ":") || (m = digits(p, 2)) < 0 || !lit(p, ":") || (s = digits(p, 2)) < 0)
-        return -1;
-    if (h > 23 || m > 59 || s > 60)
-        return -1;
-    *hms = h * 3600 + m * 60 + s;
-    return 0;
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
 }
 
 int mirage_http_date_parse(const char *s, uint64_t *seconds)
 {
-    const char *p = s;
-    int d, m, y, hms;
-    const char *comma = strchr(s, ',');
+    struct mirage_rd r = rd_str(s);
+    int d = -1, m = 0, y = -1, hms = -1;
+    size_t day = rd_span(&r, is_alpha);
 
-    if (comma != NULL && comma - s == 3) { /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
-        p = s + 4;
-        if (!lit(&p, " ") || (d = digits(&p, 2)) < 0 || !lit(&p, " ") || !(m = month_of(p)))
-            return MIRAGE_EINVAL;
-        p += 3;
-        if (!lit(&p, " ") || (y = digits(&p, 4)) < 0 || !lit(&p, " ") || clock_of(&p, &hms) < 0 ||
-            !lit(&p, " GMT") || *p)
-            return MIRAGE_EINVAL;
-    } else if (comma != NULL) { /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
-        p = comma + 1;
-        if (!lit(&p, " ") || (d = digits(&p, 2)) < 0 || !lit(&p, "-") || !(m = month_of(p)))
-            return MIRAGE_EINVAL;
-        p += 3;
-        if (!lit(&p, "-") || (y = digits(&p, 2)) < 0 || !lit(&p, " ") || clock_of(&p, &hms) < 0 ||
-            !lit(&p, " GMT") || *p)
-            return MIRAGE_EINVAL;
+    if (day == 3 && rd_lit(&r, ", ")) { /* IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT */
+        d = rd_digits(&r, 2);
+        if (rd_char(&r, ' ') && (m = rd_month(&r)) && rd_char(&r, ' ') &&
+            (y = rd_digits(&r, 4)) >= 0 && rd_char(&r, ' '))
+            hms = rd_clock(&r);
+    } else if (day > 3 && rd_lit(&r, ", ")) { /* RFC 850: Sunday, 06-Nov-94 08:49:37 GMT */
+        d = rd_digits(&r, 2);
+        if (rd_char(&r, '-') && (m = rd_month(&r)) && rd_char(&r, '-') &&
+            (y = rd_digits(&r, 2)) >= 0 && rd_char(&r, ' '))
+            hms = rd_clock(&r);
         y += y < 70 ? 2000 : 1900; /* RFC 9110 5.6.7: 50 years ahead at most, near enough */
-    } else {                       /* asctime: Sun Nov  6 08:49:37 1994 */
-        if (strlen(s) != 24 || s[3] != ' ' || !(m = month_of(s + 4)) || s[7] != ' ')
-            return MIRAGE_EINVAL;
-        p = s + 8;
-        if (*p == ' ')
-            p++, d = digits(&p, 1);
-        else
-            d = digits(&p, 2);
-        if (d < 0 || !lit(&p, " ") || clock_of(&p, &hms) < 0 || !lit(&p, " ") ||
-            (y = digits(&p, 4)) < 0 || *p)
-            return MIRAGE_EINVAL;
+    } else if (day == 3 && rd_char(&r, ' ')) { /* asctime: Sun Nov  6 08:49:37 1994 */
+        if ((m = rd_month(&r)) && rd_char(&r, ' ')) {
+            d = rd_char(&r, ' ') ? rd_digits(&r, 1) : rd_digits(&r, 2);
+            if (rd_char(&r, ' ') && (hms = rd_clock(&r)) >= 0 && rd_char(&r, ' '))
+                y = rd_digits(&r, 4);
+        }
+        if (y >= 0 && mirage_rd_left(&r) == 0 && !r.bad)
+            goto check;
+        return MIRAGE_EINVAL;
+    } else {
+        return MIRAGE_EINVAL;
     }
-    if (d < 1 || d > 31 || y < 1970)
+    if (hms < 0 || !rd_lit(&r, " GMT") || mirage_rd_left(&r) != 0)
+        return MIRAGE_EINVAL;
+check:
+    if (d < 1 || d > 31 || m < 1 || y < 1970 || hms < 0 || r.bad)
         return MIRAGE_EINVAL;
     *seconds = (uint64_t)days_from_civil(y, (unsigned)m, (unsigned)d) * 86400 + (uint64_t)hms;
     return 0;
@@ -740,39 +785,19 @@ int mirage_http_date_parse(const char *s, uint64_t *seconds)
 
 /* ---- ranges ---------------------------------------------------------------- */
 
-/* A decimal number at *p (moving past it); -1 if none or too large. */
-static int number(const char **p, uint64_t *v)
-{
-    const char *s = *p;
-
-    *v = 0;
-    while (**p >= '0' && **p <= '9') {
-        if (*v > (UINT64_MAX - 9) / 10)
-            return -1;
-        *v = *v * 10 + (uint64_t)(*(*p)++ - '0');
-    }
-    return *p == s ? -1 : 0;
-}
-
 int mirage_http_range_parse(const char *v, uint64_t size, uint64_t *first, uint64_t *last)
 {
-    const char *p = v;
-    uint64_t a, b;
+    struct mirage_rd r = rd_str(v);
+    uint64_t a, b = UINT64_MAX;
 
-    if (!ieqn(v, 6, "bytes="))
+    if (mirage_rd_left(&r) < 6 || !ieqn(v, 6, "bytes="))
         return 1;
-    p = v + 6;
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (strchr(p, ',') != NULL)
-        return 1;    /* several ranges: the whole representation instead */
-    if (*p == '-') { /* suffix: the last N bytes */
-        p++;
-        if (number(&p, &b) < 0)
-            return 1;
-        while (*p == ' ' || *p == '\t')
-            p++;
-        if (*p)
+    mirage_rd_skip(&r, 6);
+    rd_span(&r, is_ows);
+    if (strchr(v, ',') != NULL)
+        return 1;           /* several ranges: the whole representation instead */
+    if (rd_char(&r, '-')) { /* suffix: the last N bytes */
+        if (rd_number(&r, &b) < 0 || (rd_span(&r, is_ows), mirage_rd_left(&r) != 0))
             return 1;
         if (b == 0 || size == 0)
             return MIRAGE_ERANGE;
@@ -780,17 +805,12 @@ int mirage_http_range_parse(const char *v, uint64_t size, uint64_t *first, uint6
         *last = size - 1;
         return 0;
     }
-    if (number(&p, &a) < 0 || *p++ != '-')
+    if (rd_number(&r, &a) < 0 || !rd_char(&r, '-'))
         return 1;
-    if (*p >= '0' && *p <= '9') {
-        if (number(&p, &b) < 0 || b < a)
-            return 1;
-    } else {
-        b = UINT64_MAX;
-    }
-    while (*p == ' ' || *p == '\t')
-        p++;
-    if (*p)
+    if (is_digit(mirage_rd_peek(&r)) && (rd_number(&r, &b) < 0 || b < a))
+        return 1;
+    rd_span(&r, is_ows);
+    if (mirage_rd_left(&r) != 0)
         return 1;
     if (a >= size)
         return MIRAGE_ERANGE;

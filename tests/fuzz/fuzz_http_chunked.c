@@ -1,4 +1,5 @@
-/* fuzz_http_chunked.c: the chunked (and length) body decoder reading through a channel from arbitrary bytes. */
+/* fuzz_http_chunked.c: the chunked (and length) body decoder reading through a channel from
+ * arbitrary bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
-/* fuzz_http_fields.c: response heads, field values (dates, ranges, chunk sizes) on arbitrary bytes. */
+/* fuzz_http_fields.c: response heads, field values (dates, ranges, chunk sizes) on arbitrary bytes.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
