@@ -659,6 +659,7 @@ int mirage_http_server_add(struct mirage_http_server *s, struct mirage_flow *flo
     }
     c->flow = flow;
     c->srv = s;
+    c->state = ACTIVE; /* neither parked nor queued yet */
     if (peer)
         c->peer = *peer;
     c->port = port;

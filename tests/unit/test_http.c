@@ -552,12 +552,34 @@ static void test_server(int notify)
     CHECK(l->server.closed);
     free(l);
 
+    /* A connection whose request came before it was added: served, then parked. */
+    l = link_new(notify);
+    send_str(l, "GET /echo?early HTTP/1.1\r\nHost: h\r\n\r\n");
+    mirage_http_server_add(s, &l->server.flow, NULL, 0);
+    CHECK(strstr(recv_all(l), "\r\n\r\nearly") != NULL);
+    mirage_http_server_stats(s, &st);
+    CHECK_INT(st.conns, 1);
+    CHECK_INT(st.parked, notify ? 1 : 0);
+    mirage_flow_shutdown(&l->client.flow, MIRAGE_SHUT_WR);
+    recv_all(l);
+    CHECK(l->server.closed);
+    free(l);
+
     /* Many idle connections cost no fiber (notify) and are freed with the server. */
     struct link *many[50];
     for (int i = 0; i < 50; i++) {
         many[i] = link_new(notify);
         mirage_http_server_add(s, &many[i]->server.flow, NULL, 0);
     }
+    mirage_http_server_stats(s, &st);
+    CHECK_INT(st.conns, 50);
+    if (notify)
+        CHECK_INT(st.parked, 50);
+    /* A request on each: all answered, all parked again. */
+    for (int i = 0; i < 50; i++)
+        send_str(many[i], "GET /echo?x HTTP/1.1\r\nHost: h\r\n\r\n");
+    for (int i = 0; i < 50; i++)
+        CHECK(strstr(recv_all(many[i]), "\r\n\r\nx") != NULL);
     mirage_http_server_stats(s, &st);
     CHECK_INT(st.conns, 50);
     if (notify)
