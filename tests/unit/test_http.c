@@ -362,6 +362,30 @@ static void test_chunk_date_range(void)
     CHECK_INT(mirage_http_range_parse("items=0-1", 100, &a, &b), 1);
 }
 
+static void test_url(void)
+{
+    struct mirage_http_url u;
+    const char *err = NULL;
+
+    CHECK_INT(mirage_http_url_parse("http://10.0.0.1:8080/a/b?q=1#frag", &u, &err), 0);
+    CHECK_STR(u.scheme, "http");
+    CHECK_STR(u.host, "10.0.0.1");
+    CHECK_INT(u.port, 8080);
+    CHECK_STR(u.path, "/a/b?q=1");
+    CHECK_INT(mirage_http_url_parse("https://example.org", &u, &err), 0);
+    CHECK_INT(u.port, 443);
+    CHECK_STR(u.path, "/");
+    CHECK_INT(mirage_http_url_parse("http://h?x", &u, &err), 0);
+    CHECK_STR(u.path, "/?x");
+    CHECK_INT(mirage_http_url_parse("ftp://h/", &u, &err), MIRAGE_EINVAL);
+    CHECK_INT(mirage_http_url_parse("http:///a", &u, &err), MIRAGE_EINVAL);
+    CHECK_INT(mirage_http_url_parse("http://h:0/", &u, &err), MIRAGE_EINVAL);
+    CHECK_INT(mirage_http_url_parse("http://h:65536/", &u, &err), MIRAGE_EINVAL);
+    CHECK_INT(mirage_http_url_parse("http://h:80x/", &u, &err), MIRAGE_EINVAL);
+    CHECK_INT(mirage_http_url_parse("http://h/a b", &u, &err), MIRAGE_EINVAL);
+    CHECK(err != NULL);
+}
+
 /* ---- the server -------------------------------------------------------------------------- */
 
 static int handler_calls;
@@ -602,6 +626,7 @@ int main(void)
     test_parse_request();
     test_parse_response();
     test_chunk_date_range();
+    test_url();
     test_server(1);
     test_server(0);
     mirage_sched_release_stacks();
