@@ -409,6 +409,8 @@ static int test_handler(void *ctx, struct mirage_http_exchange *x)
         int n = snprintf(body, sizeof(body), "got %zu", total);
         return mirage_http_respond(x, 200, "text/plain", body, (size_t)n);
     }
+    if (strcmp(req->path, "/announce") == 0) /* a HEAD answered with no body written */
+        return mirage_http_start(x, 200, 10);
     if (strcmp(req->path, "/big") == 0) {
         mirage_http_start(x, 200, -1);
         for (int i = 0; i < 3; i++)
@@ -462,6 +464,13 @@ static void test_server(int notify)
     CHECK(strstr(out, "Content-Length: 1\r\n") != NULL);
     size_t olen = strlen(out);
     CHECK(olen > 4 && strcmp(out + olen - 4, "\r\n\r\n") == 0); /* HEAD: no body */
+
+    /* HEAD: the handler need not write the body it announced; the connection stays. */
+    send_str(l, "HEAD /announce HTTP/1.1\r\nHost: h\r\n\r\n");
+    out = recv_all(l);
+    CHECK(strstr(out, "Content-Length: 10\r\n") != NULL);
+    CHECK(strstr(out, "Connection: close") == NULL);
+    CHECK(!l->server.closed);
 
     /* A head in pieces, a body by length and one chunked, and Expect. */
     send_str(l, "POST / HTTP/1.1\r\nHo");
