@@ -12,7 +12,7 @@ static uint8_t buf[1 << 20];
 
 int mirage_main(int argc, char **argv)
 {
-    struct mirage_block_info info;
+    struct mirage_platform_block_info info;
     mirage_handle_t h;
     size_t chunk = 65536;
     uint64_t t0, t1, sum = 0;
@@ -25,7 +25,7 @@ int mirage_main(int argc, char **argv)
         printf("blockread: --chunk must be 1..%zu bytes\n", sizeof(buf));
         return 64;
     }
-    r = mirage_block_acquire("storage", &h, &info);
+    r = mirage_platform_block_acquire("storage", &h, &info);
     if (r < 0) {
         printf("blockread: cannot acquire storage: %s\n", mirage_strerror(r));
         return 1;
@@ -34,7 +34,7 @@ int mirage_main(int argc, char **argv)
     t0 = mirage_clock_monotonic();
     for (uint64_t off = 0; off < info.capacity; off += chunk) {
         size_t n = info.capacity - off < chunk ? (size_t)(info.capacity - off) : chunk;
-        r = mirage_block_read(h, off, buf, n);
+        r = mirage_platform_block_read(h, off, buf, n);
         if (r < 0) {
             printf("blockread: read at %llu failed: %s\n", (unsigned long long)off,
                    mirage_strerror(r));

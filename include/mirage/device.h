@@ -22,7 +22,7 @@ struct mirage_netif {
 struct mirage_blockdev {
     const char *name;
     mirage_handle_t handle;
-    struct mirage_block_info info;
+    struct mirage_platform_block_info info;
 };
 
 #endif

@@ -9,10 +9,16 @@
 #define MIRAGE_EAGAIN (-11)  /* nothing now; try again after yielding */
 #define MIRAGE_ENOMEM (-12)  /* out of memory */
 #define MIRAGE_EACCES (-13)  /* refused: the peer's certificate is not trusted */
+#define MIRAGE_EEXIST (-17)  /* the key or entry is already present */
+#define MIRAGE_ENOTDIR (-20) /* a dictionary (directory) was expected */
+#define MIRAGE_EISDIR (-21)  /* a value was expected, the key is a dictionary */
 #define MIRAGE_EINVAL (-22)  /* a bad argument: the call did nothing */
 #define MIRAGE_ENOSPC (-28)  /* the device or buffer is full */
+#define MIRAGE_EROFS (-30)   /* the device or store is read-only */
 #define MIRAGE_ERANGE (-34)  /* a value out of its range */
 #define MIRAGE_EDEADLK (-35) /* waiting would never end: nothing can wake the fiber */
+#define MIRAGE_ENAMETOOLONG (-36) /* a key or name longer than allowed */
+#define MIRAGE_EBADMSG (-74)      /* stored data is damaged (a checksum or format check failed) */
 #define MIRAGE_ENODATA (-61) /* the stream ended before what was asked for */
 #define MIRAGE_ELOOP (-40)   /* too many redirects or links followed */
 #define MIRAGE_EPIPE (-32)        /* writing after the write side was shut down */

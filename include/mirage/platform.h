@@ -96,22 +96,24 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
 
 /* ---- block devices ---------------------------------------------------- */
 
-struct mirage_block_info {
+struct mirage_platform_block_info {
     uint64_t capacity;   /* bytes, a whole number of blocks */
     uint64_t block_size; /* bytes per sector, a power of two, at least 512 */
 };
 
 /* Binds the block device declared as (name) in the manifest.
  * Returns 0, MIRAGE_ENOENT, or MIRAGE_EINVAL if already acquired. */
-int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info);
+int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
+                                  struct mirage_platform_block_info *info);
 
 /* Writes (size) bytes at byte (offset). Both must be multiples of block_size
  * and offset + size must not exceed capacity, else MIRAGE_EINVAL and nothing
  * is written. Blocks the unikernel until the data is with the host. */
-int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size);
+int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf,
+                                size_t size);
 
 /* Reads (size) bytes at byte (offset), with the same rules as the write. */
-int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size);
+int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size);
 
 /* ---- boot, memory, exit ----------------------------------------------- */
 

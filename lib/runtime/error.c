@@ -50,6 +50,18 @@ const char *mirage_strerror(int err)
         return "ECONNREFUSED";
     case MIRAGE_EHOSTUNREACH:
         return "EHOSTUNREACH";
+    case MIRAGE_EEXIST:
+        return "EEXIST";
+    case MIRAGE_ENOTDIR:
+        return "ENOTDIR";
+    case MIRAGE_EISDIR:
+        return "EISDIR";
+    case MIRAGE_EROFS:
+        return "EROFS";
+    case MIRAGE_ENAMETOOLONG:
+        return "ENAMETOOLONG";
+    case MIRAGE_EBADMSG:
+        return "EBADMSG";
     default:
         return "EUNSPEC";
     }

@@ -99,7 +99,8 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
     hvt_net_kick(0);
 }
 
-int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info)
+int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
+                                  struct mirage_platform_block_info *info)
 {
     for (uint32_t i = 0; i < mirage_manifest.count && i < hvt_boot->ndevs; i++) {
         const struct hvt_dev_info *d = &hvt_boot->devs[i];
@@ -164,12 +165,12 @@ static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8
     return (int)s->ret;
 }
 
-int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
 {
     return block_io(h, HVT_BLOCK_WRITE, offset, buf, size);
 }
 
-int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
     return block_io(h, HVT_BLOCK_READ, offset, buf, size);
 }

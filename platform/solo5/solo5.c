@@ -142,9 +142,9 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf, size_t size, 
 solo5_result_t solo5_block_acquire(const char *name, solo5_handle_t *handle,
                                    struct solo5_block_info *info)
 {
-    struct mirage_block_info bi;
+    struct mirage_platform_block_info bi;
     mirage_handle_t h;
-    int r = mirage_block_acquire(name, &h, &bi);
+    int r = mirage_platform_block_acquire(name, &h, &bi);
 
     if (r < 0)
         return result(r);
@@ -157,11 +157,11 @@ solo5_result_t solo5_block_acquire(const char *name, solo5_handle_t *handle,
 solo5_result_t solo5_block_write(solo5_handle_t handle, solo5_off_t offset, const uint8_t *buf,
                                  size_t size)
 {
-    return result(mirage_block_write(handle, offset, buf, size));
+    return result(mirage_platform_block_write(handle, offset, buf, size));
 }
 
 solo5_result_t solo5_block_read(solo5_handle_t handle, solo5_off_t offset, uint8_t *buf,
                                 size_t size)
 {
-    return result(mirage_block_read(handle, offset, buf, size));
+    return result(mirage_platform_block_read(handle, offset, buf, size));
 }

@@ -40,7 +40,8 @@ static int transfer(long nr, mirage_handle_t h, uint64_t offset, uint8_t *buf, s
     return 0;
 }
 
-int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info)
+int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
+                                  struct mirage_platform_block_info *info)
 {
     int r = spt_acquire(name, MIRAGE_DEV_BLOCK);
 
@@ -52,12 +53,12 @@ int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_blo
     return 0;
 }
 
-int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
 {
     return transfer(SYS_pwrite64, h, offset, (uint8_t *)buf, size);
 }
 
-int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
     return transfer(SYS_pread64, h, offset, buf, size);
 }

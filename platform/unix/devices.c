@@ -220,7 +220,8 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
     return *got > 0 ? 0 : MIRAGE_EAGAIN;
 }
 
-int mirage_block_acquire(const char *name, mirage_handle_t *h, struct mirage_block_info *info)
+int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
+                                  struct mirage_platform_block_info *info)
 {
     struct unix_binding *b;
     int idx = lookup(name, MIRAGE_DEV_BLOCK, &b);
@@ -284,12 +285,12 @@ static int block_io(mirage_handle_t h, int write_op, uint64_t offset, uint8_t *b
     return 0;
 }
 
-int mirage_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
 {
     return block_io(h, 1, offset, (uint8_t *)(uintptr_t)buf, size);
 }
 
-int mirage_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
     return block_io(h, 0, offset, buf, size);
 }

@@ -53,7 +53,7 @@ static int read_all(mirage_handle_t h, uint64_t cap, const size_t *sizes, size_t
         if (n > cap - off)
             n = (size_t)(cap - off);
         memset(buf, 0xee, n);
-        r = mirage_block_read(h, off, buf, n);
+        r = mirage_platform_block_read(h, off, buf, n);
         CHECK(r == 0, "read", off, n, r);
         for (size_t j = 0; j < n; j++)
             CHECK(buf[j] == want(off + j), "read data", off + j, n, 1);
@@ -74,7 +74,7 @@ static int write_all(mirage_handle_t h, uint64_t cap, const size_t *sizes, size_
             n = (size_t)(cap - off);
         for (size_t j = 0; j < n; j++)
             buf[j] = guest_byte(off + j);
-        r = mirage_block_write(h, off, buf, n);
+        r = mirage_platform_block_write(h, off, buf, n);
         CHECK(r == 0, "write", off, n, r);
         off += n;
     }
@@ -104,17 +104,19 @@ static int refusals(mirage_handle_t h, uint64_t cap)
         int r;
 
         memset(buf, 0x77, n);
-        r = mirage_block_read(h, bad[i].off, buf, n);
+        r = mirage_platform_block_read(h, bad[i].off, buf, n);
         CHECK(r == MIRAGE_EINVAL, "bad read not refused", bad[i].off, n, r);
-        r = mirage_block_write(h, bad[i].off, buf, n);
+        r = mirage_platform_block_write(h, bad[i].off, buf, n);
         CHECK(r == MIRAGE_EINVAL, "bad write not refused", bad[i].off, n, r);
     }
     /* An empty request at the very end is inside the rules. */
-    CHECK(mirage_block_read(h, cap, buf, 0) == 0, "empty read at the end", cap, 0, -1);
+    CHECK(mirage_platform_block_read(h, cap, buf, 0) == 0, "empty read at the end", cap, 0, -1);
     /* Handles that are not this acquired block device. */
-    CHECK(mirage_block_read(h + 1, 0, buf, 512) == MIRAGE_EINVAL, "read on handle+1", 0, 512, 0);
-    CHECK(mirage_block_read(63, 0, buf, 512) == MIRAGE_EINVAL, "read on handle 63", 0, 512, 0);
-    CHECK(mirage_block_write(~(mirage_handle_t)0, 0, buf, 512) == MIRAGE_EINVAL,
+    CHECK(mirage_platform_block_read(h + 1, 0, buf, 512) == MIRAGE_EINVAL, "read on handle+1", 0,
+          512, 0);
+    CHECK(mirage_platform_block_read(63, 0, buf, 512) == MIRAGE_EINVAL, "read on handle 63", 0, 512,
+          0);
+    CHECK(mirage_platform_block_write(~(mirage_handle_t)0, 0, buf, 512) == MIRAGE_EINVAL,
           "write on handle ~0", 0, 512, 0);
     CHECK(mirage_net_write(h, buf, 60) == MIRAGE_EINVAL, "net write on a block handle", 0, 60, 0);
     return 0;
@@ -126,7 +128,7 @@ int mirage_main(int argc, char **argv)
     static const size_t small[] = {512};
     static const size_t large[] = {sizeof(buf)};
     static const size_t odd[] = {7 * 512, 33 * 512};
-    struct mirage_block_info info, again;
+    struct mirage_platform_block_info info, again;
     struct mirage_net_info ninfo;
     mirage_handle_t h, h2;
     uint64_t cap;
@@ -134,15 +136,17 @@ int mirage_main(int argc, char **argv)
 
     (void)argc;
     (void)argv;
-    r = mirage_block_acquire("storage", &h, &info);
+    r = mirage_platform_block_acquire("storage", &h, &info);
     CHECK(r == 0, "acquire storage", 0, 0, r);
     cap = info.capacity;
     sector = info.block_size;
     printf("blocktest: capacity %llu block_size %llu\n", (unsigned long long)cap,
            (unsigned long long)sector);
     CHECK(sector == 512 && cap > 0 && cap % sector == 0, "device info", cap, (size_t)sector, 1);
-    CHECK(mirage_block_acquire("storage", &h2, &again) == MIRAGE_EINVAL, "second acquire", 0, 0, 0);
-    CHECK(mirage_block_acquire("nosuch", &h2, &again) == MIRAGE_ENOENT, "unknown name", 0, 0, 0);
+    CHECK(mirage_platform_block_acquire("storage", &h2, &again) == MIRAGE_EINVAL, "second acquire",
+          0, 0, 0);
+    CHECK(mirage_platform_block_acquire("nosuch", &h2, &again) == MIRAGE_ENOENT, "unknown name", 0,
+          0, 0);
     CHECK(mirage_net_acquire("storage", &h2, &ninfo) == MIRAGE_ENOENT, "acquire as net", 0, 0, 0);
 
     if (read_all(h, cap, mixed, 7, host_byte) || read_all(h, cap, small, 1, host_byte))

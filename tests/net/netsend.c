@@ -37,7 +37,7 @@ static int write_retrying(mirage_handle_t h, const uint8_t *buf, size_t len)
 int mirage_main(int argc, char **argv)
 {
     struct mirage_net_info info, again;
-    struct mirage_block_info binfo;
+    struct mirage_platform_block_info binfo;
     struct mirage_frame batch[3];
     mirage_handle_t h, h2;
     mirage_handle_set_t ready;
@@ -53,7 +53,7 @@ int mirage_main(int argc, char **argv)
            info.mac[2], info.mac[3], info.mac[4], info.mac[5], info.mtu);
     if ((r = mirage_net_acquire("service", &h2, &again)) != MIRAGE_EINVAL)
         return fail("second acquire not refused", r);
-    if ((r = mirage_block_acquire("service", &h2, &binfo)) != MIRAGE_ENOENT)
+    if ((r = mirage_platform_block_acquire("service", &h2, &binfo)) != MIRAGE_ENOENT)
         return fail("acquire as block not refused", r);
 
     memset(frame, 0xff, 6); /* broadcast */

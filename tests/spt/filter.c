@@ -29,14 +29,14 @@ static long num(int argc, char **argv, int i)
 
 int mirage_main(int argc, char **argv)
 {
-    struct mirage_block_info info;
+    struct mirage_platform_block_info info;
     mirage_handle_t h;
     const char *mode = argc > 1 ? argv[1] : "";
     long a = num(argc, argv, 2), b = num(argc, argv, 3), r;
     uint64_t ts[2], mask = 0;
     uint8_t ev[12 * 4];
 
-    if (mirage_block_acquire("storage", &h, &info) < 0) {
+    if (mirage_platform_block_acquire("storage", &h, &info) < 0) {
         printf("filter: no storage\n");
         return 2;
     }

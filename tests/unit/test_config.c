@@ -56,7 +56,9 @@ static void test_good_graph(const char *target, const char *netname)
         CHECK(strstr(main_c, want) != NULL);
     }
     CHECK(strstr(main_c, "r = mirage_net_acquire(dev0.name, &dev0.handle, &dev0.info);") != NULL);
-    CHECK(strstr(main_c, "r = mirage_block_acquire(dev1.name, &dev1.handle, &dev1.info);") != NULL);
+    CHECK(
+        strstr(main_c, "r = mirage_platform_block_acquire(dev1.name, &dev1.handle, &dev1.info);") !=
+        NULL);
     CHECK(strstr(main_c, "return start(&dev0, &dev1);") != NULL);
     CHECK(strstr(main_c, "r = mirage_key_parse_args(argc, argv, keys);") != NULL);
     CHECK(strstr(start_h, "int start(struct mirage_netif *, struct mirage_blockdev *);") != NULL);

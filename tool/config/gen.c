@@ -335,7 +335,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         if (!is_platform(d))
             continue;
         fprintf(out, "    r = mirage_%s_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
-                d->kind == DEV_NETIF ? "net" : "block", d->order, d->order, d->order);
+                d->kind == DEV_NETIF ? "net" : "platform_block", d->order, d->order, d->order);
         fprintf(out,
                 "    if (r < 0)\n        return connect_failed(argv[0], \"%s\", dev%d.name, "
                 "r);\n",

@@ -10,7 +10,7 @@ static int show(struct mirage_blockdev *disk)
 
     printf("%s %s: %llu bytes in %llu-byte blocks\n", key_greeting.v.str, disk->name,
            (unsigned long long)disk->info.capacity, (unsigned long long)disk->info.block_size);
-    r = mirage_block_read(disk->handle, 0, sector, disk->info.block_size);
+    r = mirage_platform_block_read(disk->handle, 0, sector, disk->info.block_size);
     if (r < 0)
         return 1;
     printf("first bytes: %.8s\n", (const char *)sector);
