@@ -20,17 +20,17 @@ static int fail(const char *what, int r)
 }
 
 /* A full device answers EAGAIN: as an application would, let the host drain it
- * (yield 1 ms) and try again, at most 1000 times. */
+ * (yield 1 ms) and try again, for up to 10 s (a loaded host's tender thread can
+ * take over a second to get a CPU). */
 static int write_retrying(mirage_handle_t h, const uint8_t *buf, size_t len)
 {
+    uint64_t give_up = mirage_clock_monotonic() + 10000000000ULL;
     mirage_handle_set_t ready;
-    int r = MIRAGE_EAGAIN;
+    int r;
 
-    for (int tries = 0; tries < 1000 && r == MIRAGE_EAGAIN; tries++) {
-        r = mirage_net_write(h, buf, len);
-        if (r == MIRAGE_EAGAIN)
-            mirage_yield(mirage_clock_monotonic() + 1000000, &ready);
-    }
+    while ((r = mirage_net_write(h, buf, len)) == MIRAGE_EAGAIN &&
+           mirage_clock_monotonic() < give_up)
+        mirage_yield(mirage_clock_monotonic() + 1000000, &ready);
     return r;
 }
 
