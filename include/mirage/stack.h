@@ -38,6 +38,11 @@ struct mirage_tcp_listen_opts {
     uint64_t keepalive_after;    /* ns idle before the first probe; 0: off */
     uint64_t keepalive_interval; /* ns between probes */
     unsigned keepalive_probes;   /* unanswered probes before the reset */
+    /* ns a connection with data to send may go without hearing from the peer
+     * (retransmitting, or probing a zero window) before it is reset (RFC 9293
+     * USER TIMEOUT, RFC 5482); 0: the stack's default, max_retries unanswered
+     * retransmissions or window probes in a row (a few minutes). */
+    uint64_t user_timeout;
 };
 
 struct mirage_stack;

@@ -63,7 +63,11 @@ struct mirage_tcp_config {
     uint64_t rto_initial;  /* ns (default 1 s, RFC 6298) */
     uint64_t msl;          /* ns; TIME_WAIT lasts 2 MSL (default 30 s) */
     uint64_t delack;       /* ns, delayed-ACK timer (default 40 ms) */
-    unsigned max_retries;  /* retransmissions of one segment before giving up (default 12) */
+    unsigned max_retries;  /* retransmissions of one segment, or zero-window probes in a row,
+                            * unanswered before giving up (default 12; with the RTO's doubling
+                            * up to 60 s that is 4.6 to 7.5 minutes of silence) */
+    uint64_t user_timeout; /* ns without a word from a peer we have data for before giving up,
+                            * whatever max_retries says (0: none; listeners may set their own) */
     unsigned syn_retries;  /* SYN / SYN-ACK retransmissions (default 5) */
     int no_sack, no_timestamps, no_wscale; /* turn an option off (tests) */
     uint16_t port_lo, port_hi;             /* ephemeral range (default 49152..65535) */
@@ -128,6 +132,10 @@ int mirage_tcp_set_nodelay(struct mirage_flow *f, int on);
  * (after) ns of silence, and (probes) unanswered ones reset the connection. */
 int mirage_tcp_set_keepalive(struct mirage_flow *f, uint64_t after, uint64_t interval,
                              unsigned probes);
+/* Resets (f) once it has had data to send (unacknowledged, or waiting on a
+ * zero window) and heard nothing from the peer for (ns); 0: the instance's
+ * user_timeout. A peer that answers window probes is probed for ever. */
+int mirage_tcp_set_user_timeout(struct mirage_flow *f, uint64_t ns);
 
 /* The local and remote endpoints of (f). */
 int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,

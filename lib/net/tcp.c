@@ -241,6 +241,7 @@ struct tcp_conn *tcp_conn_new(struct mirage_tcp *t)
     c->tcp = t;
     c->released = 1;
     c->rto = t->cfg.rto_initial;
+    c->user_timeout = t->cfg.user_timeout;
     c->rcv_cap = (uint32_t)t->cfg.rcvbuf;
     c->cc = t->cfg.cc == MIRAGE_TCP_NEWRENO ? &tcp_newreno : &tcp_cubic;
     /* The smallest shift that lets the window cover the whole buffer. */

@@ -241,6 +241,18 @@ int mirage_tcp_set_keepalive(struct mirage_flow *f, uint64_t after, uint64_t int
     return 0;
 }
 
+int mirage_tcp_set_user_timeout(struct mirage_flow *f, uint64_t ns)
+{
+    if (!mirage_tcp_is_flow(f))
+        return MIRAGE_EINVAL;
+    struct tcp_conn *c = conn_of(f);
+    c->user_timeout = ns ? ns : (c->tcp ? c->tcp->cfg.user_timeout : 0);
+    if (c->tcp && mirage_timer_pending(&c->rtx_timer) && c->state >= TCP_ESTABLISHED &&
+        c->state != TCP_TIME_WAIT && c->state != TCP_FIN_WAIT_2)
+        tcp_arm_rto(c);
+    return 0;
+}
+
 int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,
                          uint16_t *local_port, struct mirage_ipaddr *remote, uint16_t *remote_port)
 {

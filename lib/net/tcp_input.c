@@ -192,6 +192,7 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
         tcp_ranges_trim(&c->sacked, ack);
         c->dupacks = 0;
         c->retries = 0;
+        c->unanswered_since = 0;
         if (c->rtt_timing && seq_ge(ack, c->rtt_seq)) {
             c->rtt_timing = 0;
             tcp_rtt_sample(c, now - c->rtt_start);
@@ -244,6 +245,7 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
             c->max_snd_wnd = c->snd_wnd;
         if (c->persist && c->snd_wnd > 0) {
             c->persist = 0;
+            c->unanswered_since = 0;
             mirage_timer_stop(&c->rtx_timer);
             c->rto = c->srtt ? c->rto : c->tcp->cfg.rto_initial;
         }

@@ -120,9 +120,12 @@ struct tcp_conn {
     uint32_t ooo_last_left, ooo_last_right; /* the range the newest segment went to */
     uint32_t ts_recent, ts_offset, last_ack_sent;
 
-    /* keepalive */
-    uint64_t ka_after, ka_interval, last_rx;
+    /* keepalive; when the peer was last heard (last_rx), the last window probe went */
+    uint64_t ka_after, ka_interval, last_rx, probe_at;
     unsigned ka_probes;
+    uint64_t user_timeout; /* ns; 0: none */
+    uint64_t rto_at;       /* when the armed RTO or window probe is due */
+    uint64_t unanswered_since; /* first retransmission or probe not answered since; 0: none */
 
     struct mirage_timer rtx_timer;       /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
     struct mirage_timer ack_timer;       /* delayed ACK */

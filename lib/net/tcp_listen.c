@@ -284,6 +284,8 @@ static void inherit(struct tcp_conn *c, struct tcp_listener *l)
     c->ka_after = l->opts.keepalive_after;
     c->ka_interval = l->opts.keepalive_interval;
     c->ka_probes = l->opts.keepalive_probes;
+    if (l->opts.user_timeout)
+        c->user_timeout = l->opts.user_timeout;
 }
 
 /* RFC 9293 3.10.7.2, segments to a listening port. */

@@ -451,9 +451,29 @@ static int send_one(struct tcp_conn *c)
     return 1;
 }
 
+/* Whether what (c) sent has gone unanswered for its user timeout. */
+static int user_timed_out(const struct tcp_conn *c, uint64_t now)
+{
+    return c->user_timeout && c->unanswered_since && now >= c->unanswered_since &&
+           now - c->unanswered_since >= c->user_timeout;
+}
+
+/* Arms the timer for the RTO or probe due at rto_at, or for the user
+ * timeout if that comes first (the timer checks it first). */
+static void arm_rtx(struct tcp_conn *c)
+{
+    uint64_t at = c->rto_at;
+
+    if (c->user_timeout && c->unanswered_since &&
+        c->unanswered_since + c->user_timeout < at)
+        at = c->unanswered_since + c->user_timeout;
+    mirage_timer_start(&c->rtx_timer, at, tcp_rtx_timer_fire);
+}
+
 void tcp_arm_rto(struct tcp_conn *c)
 {
-    mirage_timer_start(&c->rtx_timer, tcp_deadline(c->tcp, c->rto), tcp_rtx_timer_fire);
+    c->rto_at = tcp_deadline(c->tcp, c->rto);
+    arm_rtx(c);
 }
 
 static void output(struct tcp_conn *c)
@@ -476,6 +496,9 @@ static void output(struct tcp_conn *c)
         /* Zero window with data to send: probe it (RFC 9293 3.8.6.1). */
         if (!c->persist) {
             c->persist = 1;
+            c->retries = 0;
+            c->unanswered_since = 0;
+            c->probe_at = tcp_time(c->tcp);
             tcp_arm_rto(c);
         }
     }
@@ -531,6 +554,8 @@ static void on_rto(struct tcp_conn *c)
         tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
         return;
     }
+    if (c->retries == 1) /* the segment timed out went about an RTO ago */
+        c->unanswered_since = now > c->rto ? now - c->rto : 1;
     c->st.rto_timeouts++;
     if (c->in_recovery != 2)
         c->cc->on_rto(c, now);
@@ -576,13 +601,40 @@ void tcp_rtx_timer_fire(struct mirage_timer *tm)
     default:
         break;
     }
+    if (c->user_timeout) {
+        uint64_t now = mirage_time_now();
+        if (c->persist && c->last_rx > c->probe_at)
+            c->unanswered_since = 0; /* the last probe was answered */
+        if (user_timed_out(c, now)) {
+            tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
+            return;
+        }
+        if (now < c->rto_at) { /* woken for the user timeout, which has moved on */
+            arm_rtx(c);
+            return;
+        }
+    }
     if (c->persist) {
         if (c->snd_wnd != 0 || c->snd.len == 0) {
             c->persist = 0;
             tcp_output(c);
             return;
         }
+        /* RFC 9293 3.8.6.1: probing goes on for as long as the peer
+         * answers; unanswered probes count as retransmissions do, or a
+         * peer that shut its window and vanished holds the connection
+         * (and its buffers) for ever. */
+        uint64_t now = mirage_time_now();
+        if (c->last_rx > c->probe_at || c->retries == 0) {
+            c->retries = 0; /* the last probe was answered: this one starts the count */
+            c->unanswered_since = now;
+        }
+        if (++c->retries > t->cfg.max_retries) {
+            tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
+            return;
+        }
         c->st.zero_window_probes++;
+        c->probe_at = now;
         tcp_send_ctl(c, c->snd_una - 1, MIRAGE_TCP_ACK, 0);
         backoff(c);
         tcp_arm_rto(c);

@@ -517,6 +517,157 @@ static void test_zero_window(void)
     harness_free(&H);
 }
 
+/* A's application writes to a peer that reads nothing: it blocks while A
+ * probes the zero window. */
+static struct {
+    struct mirage_flow *f;
+    int r, done;
+} zw;
+
+static int zw_writer(void *arg)
+{
+    static uint8_t out[65536];
+
+    (void)arg;
+    zw.r = mirage_flow_write(zw.f, out, sizeof(out), MIRAGE_FOREVER);
+    zw.done = 1;
+    return 0;
+}
+
+/* Until A's send window toward B is zero (B's buffer is full): A probes. */
+static void until_zero_window(struct mirage_flow *f)
+{
+    struct mirage_tcp_conn_stats st;
+
+    for (int i = 0; i < 1000; i++) {
+        mirage_tcp_conn_stats(f, &st);
+        if (st.snd_wnd == 0 && st.bytes_out > 0)
+            return;
+        mirage_sleep_ns(MIRAGE_MS(1));
+    }
+    CHECK(!"the window never closed");
+}
+
+/*
+ * RFC 9293 3.8.6.1: a zero window is probed for as long as the receiver
+ * answers, but a peer that shut its window and vanished must not hold the
+ * connection for ever (~200 of them once locked a 32 MiB unikernel out).
+ * Unanswered probes count as retransmissions do: the 13th unanswered timer
+ * (max_retries 12) resets the connection, the interval doubling from the RTO
+ * up to 60 s. This checks that arithmetic for the defaults, to the ms.
+ */
+static void test_zero_window_silent_peer(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
+    struct mirage_flow *srv, *cli;
+    struct mirage_tcp_listener *l;
+    struct mirage_tcp_conn_stats st;
+    struct mirage_fiber *w;
+    uint64_t t0, expect = 0, rto;
+
+    harness_init(&H, 21, &cfg, &(struct link_params){.delay = MIRAGE_MS(2)});
+    l = pair(&H, 80, NULL, &srv, &cli);
+    zw.f = srv;
+    zw.done = 0;
+    w = mirage_fiber_spawn("writer", zw_writer, NULL, 0);
+    until_zero_window(srv);
+    mirage_tcp_conn_stats(srv, &st);
+    rto = st.rto_ns;
+    /* B vanishes as A starts probing: nothing more either way. */
+    H.dir[0].down = H.dir[1].down = 1;
+    t0 = mirage_time_now();
+    for (int k = 0; k <= 12; k++)
+        expect += rto << k < MIRAGE_SEC(60) ? rto << k : MIRAGE_SEC(60);
+    CHECK_INT(mirage_fiber_join(w, NULL), 0);
+    CHECK_INT(zw.r, MIRAGE_ETIMEDOUT);
+    printf("  zero window, silent peer: reset after %.3f s (RTO %.3f s, expected %.3f s)\n",
+           (double)(mirage_time_now() - t0) / 1e9, (double)rto / 1e9, (double)expect / 1e9);
+    CHECK(mirage_time_now() - t0 <= expect + MIRAGE_MS(1));
+    CHECK(mirage_time_now() - t0 + MIRAGE_MS(5) >= expect);
+    mirage_tcp_conn_stats(srv, &st);
+    CHECK_INT(st.zero_window_probes, 12);
+    CHECK_STR(mirage_tcp_state_name(st.state), "CLOSED");
+    mirage_flow_close(srv);
+    mirage_flow_close(cli);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
+/* A peer that answers every probe keeps its zero window for as long as it
+ * likes (20 minutes here, far past 12 probes); once it stops answering, the
+ * count starts from that moment: reset within 13 probe intervals of 60 s. */
+static void test_zero_window_answered_for_ever(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
+    struct mirage_flow *srv, *cli;
+    struct mirage_tcp_listener *l;
+    struct mirage_tcp_conn_stats st;
+    struct mirage_fiber *w;
+    uint64_t t0;
+
+    harness_init(&H, 22, &cfg, &(struct link_params){.delay = MIRAGE_MS(2)});
+    l = pair(&H, 80, NULL, &srv, &cli);
+    zw.f = srv;
+    zw.done = 0;
+    w = mirage_fiber_spawn("writer", zw_writer, NULL, 0);
+    mirage_sleep_ns(MIRAGE_SEC(20 * 60));
+    mirage_tcp_conn_stats(srv, &st);
+    CHECK(st.zero_window_probes > 20);
+    CHECK_STR(mirage_tcp_state_name(st.state), "ESTABLISHED");
+    CHECK(!zw.done);
+    H.dir[0].down = H.dir[1].down = 1;
+    t0 = mirage_time_now();
+    CHECK_INT(mirage_fiber_join(w, NULL), 0);
+    CHECK_INT(zw.r, MIRAGE_ETIMEDOUT);
+    CHECK(mirage_time_now() - t0 > MIRAGE_SEC(11 * 60));
+    CHECK(mirage_time_now() - t0 <= MIRAGE_SEC(13 * 60));
+    mirage_flow_close(srv);
+    mirage_flow_close(cli);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
+/* A listener's user timeout bounds the silence a connection with data to
+ * send may take: while probing a zero window and while retransmitting. */
+static void test_user_timeout(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
+    struct mirage_tcp_listen_opts opts = {.user_timeout = MIRAGE_SEC(10)};
+    struct mirage_tcp_conn_stats st = {0};
+    struct mirage_flow *srv, *cli;
+    struct mirage_tcp_listener *l;
+    struct mirage_fiber *w;
+    uint64_t t0;
+
+    for (int zero_window = 1; zero_window >= 0; zero_window--) {
+        harness_init(&H, 23, &cfg, &(struct link_params){.delay = MIRAGE_MS(2)});
+        l = pair(&H, 80, &opts, &srv, &cli);
+        zw.f = srv;
+        zw.done = 0;
+        if (!zero_window)
+            H.dir[0].down = H.dir[1].down = 1; /* B goes before A's data gets there */
+        t0 = mirage_time_now();
+        w = mirage_fiber_spawn("writer", zw_writer, NULL, 0);
+        if (zero_window) {
+            mirage_sleep_ns(MIRAGE_SEC(60)); /* B answers probes further apart than 10 s */
+            CHECK(!zw.done);
+            mirage_tcp_conn_stats(srv, &st);
+            CHECK(st.rto_ns > MIRAGE_SEC(10));
+            H.dir[0].down = H.dir[1].down = 1;
+            t0 = mirage_time_now();
+        }
+        CHECK_INT(mirage_fiber_join(w, NULL), 0);
+        CHECK_INT(zw.r, MIRAGE_ETIMEDOUT);
+        /* 10 s after the first probe or retransmission left unanswered. */
+        CHECK(mirage_time_now() - t0 <= MIRAGE_SEC(10) + (zero_window ? st.rto_ns : 0));
+        CHECK(mirage_time_now() - t0 >= MIRAGE_SEC(10) - MIRAGE_SEC(1));
+        mirage_flow_close(srv);
+        mirage_flow_close(cli);
+        mirage_tcp_listener_close(l);
+        harness_free(&H);
+    }
+}
+
 static void test_keepalive(void)
 {
     struct mirage_tcp_listen_opts lo = {.keepalive_after = MIRAGE_SEC(10),
@@ -826,6 +977,9 @@ int main(int argc, char **argv)
     test_simultaneous_open_close();
     test_rst_validation();
     test_zero_window();
+    test_zero_window_silent_peer();
+    test_zero_window_answered_for_ever();
+    test_user_timeout();
     test_keepalive();
     test_nagle();
     test_shutdown_read();
