@@ -35,6 +35,14 @@ typedef void (*mirage_udp_fn)(void *ctx, const struct mirage_udp_rx *rx);
  * every connection accepted from the listener. */
 struct mirage_tcp_listen_opts {
     unsigned backlog;            /* pending connections not yet accepted */
+    /* Connections from this listener alive at once (half-open, waiting for
+     * accept, or accepted and not yet closed, TIME_WAIT excepted); a SYN
+     * beyond is answered with a reset. 0: no limit but memory's (a SYN that
+     * finds no memory for its connection goes unanswered; the peer retries).
+     * The direct stack's idle connection holds ~1.2 KB of TCP state; buffers
+     * grow from 2 KiB each way with use up to 64 KiB, and whatever the
+     * application keeps per connection (a fiber's stack) comes on top. */
+    unsigned max_conns;
     uint64_t keepalive_after;    /* ns idle before the first probe; 0: off */
     uint64_t keepalive_interval; /* ns between probes */
     unsigned keepalive_probes;   /* unanswered probes before the reset */

@@ -168,6 +168,9 @@ struct mirage_tcp_stats {
     uint64_t active_opens, passive_opens, resets_sent, resets_received;
     uint64_t syn_cookies_sent, syn_cookies_accepted;
     uint64_t challenge_acks, bad_checksums, bad_segments, listen_drops;
+    uint64_t limit_refusals; /* SYNs reset: the listener had its max_conns */
+    uint64_t alloc_failures; /* allocations TCP could not make (memory short) */
+    uint64_t rcv_drops;      /* segments dropped for want of buffer memory */
     uint64_t segs_in, segs_out;
 };
 void mirage_tcp_stats(const struct mirage_tcp *t, struct mirage_tcp_stats *st);

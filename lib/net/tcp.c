@@ -13,12 +13,43 @@ MIRAGE_LOG_SOURCE(tcp_log, "tcp", "TCP connections");
 /* ---- memory: every byte TCP holds is counted, so tests see leaks and the
  * per-connection cost. */
 
+/* Gives back what TCP and the runtime keep for later (cached buffers, a
+ * TIME_WAIT record, finished fibers' stacks) so that an allocation that just
+ * failed may succeed; returns whether anything was given back. */
+static int give_back(struct mirage_tcp *t)
+{
+    int any = t->npool > 0;
+
+    while (t->npool > 0) {
+        t->npool--;
+        t->pool_bytes -= t->pool_size[t->npool];
+        t->st.heap -= t->pool_size[t->npool];
+        free(t->pool[t->npool]);
+    }
+    /* A connection in TIME_WAIT only guards against old duplicates: under
+     * memory pressure a new connection matters more (as RFC 6191 reuses one). */
+    for (struct tcp_conn *c = t->all; c; c = c->all_next) {
+        if (c->state == TCP_TIME_WAIT && c->released) {
+            tcp_conn_close(c, 0);
+            any = 1;
+            break;
+        }
+    }
+    mirage_sched_release_stacks();
+    return any;
+}
+
 void *tcp_alloc(struct mirage_tcp *t, size_t size)
 {
     void *p = calloc(1, size);
 
-    if (p)
-        t->st.heap += size;
+    if (p == NULL && give_back(t))
+        p = calloc(1, size);
+    if (p == NULL) {
+        t->st.alloc_failures++;
+        return NULL;
+    }
+    t->st.heap += size;
     return p;
 }
 
@@ -36,14 +67,20 @@ uint8_t *tcp_buf_get(struct mirage_tcp *t, size_t size)
         if (t->pool_size[i] == size) {
             uint8_t *b = t->pool[i];
             t->npool--;
+            t->pool_bytes -= size;
             t->pool[i] = t->pool[t->npool];
             t->pool_size[i] = t->pool_size[t->npool];
             return b;
         }
     }
     uint8_t *b = malloc(size);
-    if (b)
-        t->st.heap += size;
+    if (b == NULL && give_back(t))
+        b = malloc(size);
+    if (b == NULL) {
+        t->st.alloc_failures++;
+        return NULL;
+    }
+    t->st.heap += size;
     return b;
 }
 
@@ -51,14 +88,45 @@ void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size)
 {
     if (buf == NULL)
         return;
-    if (t->npool < TCP_POOL) {
+    if (t->npool < TCP_POOL && t->pool_bytes + size <= TCP_POOL_BYTES) {
         t->pool[t->npool] = buf;
         t->pool_size[t->npool] = size;
+        t->pool_bytes += size;
         t->npool++;
         return;
     }
     t->st.heap -= size;
     free(buf);
+}
+
+/* Buffers start at TCP_BUF_MIN and double as data needs room, up to (max):
+ * an idle or quiet connection holds little, a busy one its whole window. */
+int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max)
+{
+    uint32_t ncap = r->buf ? r->cap : TCP_BUF_MIN;
+    uint8_t *nb;
+
+    if (r->buf && need <= r->cap)
+        return 0;
+    if (need > max)
+        return MIRAGE_EINVAL;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > max)
+        ncap = max;
+    nb = tcp_buf_get(t, ncap);
+    if (nb == NULL)
+        return MIRAGE_ENOMEM;
+    if (r->buf) {
+        /* Every byte keeps its offset from start: queued, unsent and
+         * out-of-order data alike. */
+        tcp_ring_copy_out(r, 0, nb, r->cap);
+        tcp_free_mem(t, r->buf, r->cap); /* not cached: it was outgrown */
+    }
+    r->buf = nb;
+    r->cap = ncap;
+    r->start = 0;
+    return 0;
 }
 
 /* ---- instance ----------------------------------------------------------- */
@@ -263,6 +331,7 @@ void tcp_conn_free(struct tcp_conn *c)
     mirage_timer_stop(&c->rtx_timer);
     mirage_timer_stop(&c->ack_timer);
     mirage_timer_stop(&c->ka_timer);
+    tcp_listener_uncount(c);
     if (t == NULL) { /* the instance is gone; the application held (c) */
         free(c->snd.buf);
         free(c->rcv.buf);

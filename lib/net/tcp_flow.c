@@ -86,13 +86,14 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
             int r = writable(c);
             if (r != 0)
                 return r;
-            if (c->snd.buf == NULL) {
-                c->snd.buf = tcp_buf_get(c->tcp, c->tcp->cfg.sndbuf);
+            uint32_t max = (uint32_t)c->tcp->cfg.sndbuf;
+            if (c->snd.buf == NULL || (c->snd.len + left > c->snd.cap && c->snd.cap < max)) {
+                uint32_t need = c->snd.len + left < max ? c->snd.len + (uint32_t)left : max;
                 if (c->snd.buf == NULL)
+                    c->snd.len = c->snd.start = 0;
+                /* Short of memory with data queued: wait for the peer to take it. */
+                if (tcp_ring_reserve(c->tcp, &c->snd, need, max) != 0 && c->snd.buf == NULL)
                     return MIRAGE_ENOMEM;
-                c->snd.cap = (uint32_t)c->tcp->cfg.sndbuf;
-                c->snd.start = 0;
-                c->snd.len = 0;
             }
             uint32_t space = c->snd.cap - c->snd.len;
             if (space == 0) {

@@ -258,17 +258,12 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 
 /* ---- received data ------------------------------------------------------------ */
 
-static int rcv_buffer(struct tcp_conn *c)
+/* Room in the receive ring up to offset (end) from its head. */
+static int rcv_buffer(struct tcp_conn *c, uint32_t end)
 {
-    if (c->rcv.buf)
-        return 0;
-    c->rcv.buf = tcp_buf_get(c->tcp, c->rcv_cap);
     if (c->rcv.buf == NULL)
-        return MIRAGE_ENOMEM;
-    c->rcv.cap = c->rcv_cap;
-    c->rcv.start = 0;
-    c->rcv.len = 0;
-    return 0;
+        c->rcv.start = c->rcv.len = 0;
+    return tcp_ring_reserve(c->tcp, &c->rcv, end, c->rcv_cap);
 }
 
 /* Places (data, len) at (seq) >= rcv_nxt, within the buffer. */
@@ -281,8 +276,10 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
     c->st.bytes_in += len;
     /* After shutdown(read) data is acknowledged and dropped: only the
      * ranges are kept, so the sequence space still advances. */
-    if (!c->rd_shut && rcv_buffer(c) != 0)
+    if (!c->rd_shut && rcv_buffer(c, seq - head + len) != 0) {
+        c->tcp->st.rcv_drops++;
         return; /* as if lost: the peer sends it again */
+    }
     if (seq == c->rcv_nxt) {
         int had_ooo = c->ooo.n != 0;
         if (!c->rd_shut)

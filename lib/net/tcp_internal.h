@@ -76,6 +76,7 @@ struct tcp_conn {
     struct tcp_conn *all_prev, *all_next; /* every connection of the instance */
     struct tcp_conn *qnext;               /* listener's queues */
     struct tcp_listener *listener;        /* while half-open or waiting for accept */
+    struct tcp_listener *origin;          /* counted in its max_conns, until freed or TIME_WAIT */
     struct mirage_ipaddr local, remote;
     uint16_t lport, rport;
     uint8_t state;
@@ -143,14 +144,19 @@ struct tcp_listener {
     uint16_t port;
     unsigned backlog;
     unsigned half_open, ready;
+    unsigned live; /* connections whose origin it is */
     struct tcp_conn *syn_q;               /* half-open (SYN_RCVD) */
     struct tcp_conn *acc_head, *acc_tail; /* established, not yet accepted */
     struct mirage_tcp_listen_opts opts;
     struct mirage_cond cond;
 };
 
-/* A small cache of free buffers of the default sizes: no malloc per burst. */
-#define TCP_POOL 16
+/* A small cache of free buffers: no malloc per burst. Given back to the heap
+ * when an allocation fails. */
+#define TCP_POOL       16
+#define TCP_POOL_BYTES (512u * 1024u)
+/* A connection's first buffer each way; it doubles up to the configured size. */
+#define TCP_BUF_MIN 2048u
 
 struct mirage_tcp {
     struct mirage_tcp_ip ip;
@@ -167,6 +173,7 @@ struct mirage_tcp {
     void *pool[TCP_POOL];
     size_t pool_size[TCP_POOL];
     unsigned npool;
+    size_t pool_bytes;
     uint64_t now;                  /* the clock reading of the event being handled, while held */
     unsigned now_held;             /* tcp_time_hold took it */
     unsigned draining;             /* fibers in mirage_tcp_drain */
@@ -194,6 +201,9 @@ void *tcp_alloc(struct mirage_tcp *t, size_t size);
 void tcp_free_mem(struct mirage_tcp *t, void *p, size_t size);
 uint8_t *tcp_buf_get(struct mirage_tcp *t, size_t size);
 void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size);
+struct tcp_ring;
+/* Makes (r) hold at least (need) bytes (at most max); 0, MIRAGE_ENOMEM (r unchanged). */
+int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max);
 struct tcp_conn *tcp_conn_new(struct mirage_tcp *t);
 void tcp_conn_free(struct tcp_conn *c);
 int tcp_hash_insert(struct tcp_conn *c);
@@ -278,6 +288,7 @@ void tcp_listen_input(struct tcp_listener *l, const struct mirage_ipaddr *src,
                       const struct mirage_ipaddr *dst, const struct mirage_tcp_seg *seg);
 void tcp_listener_established(struct tcp_conn *c);
 void tcp_listener_detach(struct tcp_conn *c);
+void tcp_listener_uncount(struct tcp_conn *c); /* (c) no longer counts toward its origin's limit */
 
 /* tcp_flow.c */
 const struct mirage_flow_ops *tcp_flow_ops_get(void);

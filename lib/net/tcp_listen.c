@@ -83,6 +83,30 @@ void tcp_listener_detach(struct tcp_conn *c)
     c->listener = NULL;
 }
 
+void tcp_listener_uncount(struct tcp_conn *c)
+{
+    if (c->origin) {
+        c->origin->live--;
+        c->origin = NULL;
+    }
+}
+
+/* (c), new from (l), counts toward l's limit. */
+static void count(struct tcp_listener *l, struct tcp_conn *c)
+{
+    c->origin = l;
+    l->live++;
+}
+
+/* Whether (l) may take one more connection; a refusal is counted. */
+static int admit(struct tcp_listener *l)
+{
+    if (l->opts.max_conns == 0 || l->live < l->opts.max_conns)
+        return 1;
+    l->tcp->st.limit_refusals++;
+    return 0;
+}
+
 void tcp_listener_established(struct tcp_conn *c)
 {
     struct tcp_listener *l = c->listener;
@@ -151,6 +175,9 @@ void mirage_tcp_listener_close(struct mirage_tcp_listener *base)
         tcp_conn_abort(l->syn_q, MIRAGE_ECONNRESET);
     while (l->acc_head)
         tcp_conn_abort(l->acc_head, MIRAGE_ECONNRESET);
+    for (struct tcp_conn *c = t->all; c && l->live > 0; c = c->all_next)
+        if (c->origin == l)
+            tcp_listener_uncount(c);
     tcp_free_mem(t, l, sizeof(*l));
 }
 
@@ -298,8 +325,9 @@ void tcp_listen_input(struct tcp_listener *l, const struct mirage_ipaddr *src,
     if (seg->flags & MIRAGE_TCP_RST)
         return;
     if (seg->flags & MIRAGE_TCP_ACK) {
-        if (!(seg->flags & MIRAGE_TCP_SYN) && l->ready < l->backlog &&
+        if (!(seg->flags & MIRAGE_TCP_SYN) && l->ready < l->backlog && admit(l) &&
             (c = take_cookie(l, src, dst, seg)) != NULL) {
+            count(l, c);
             inherit(c, l);
             c->listener = l;
             l->half_open++; /* tcp_listener_established moves it on */
@@ -317,6 +345,10 @@ void tcp_listen_input(struct tcp_listener *l, const struct mirage_ipaddr *src,
     }
     if (!(seg->flags & MIRAGE_TCP_SYN) || (seg->flags & MIRAGE_TCP_FIN))
         return;
+    if (!admit(l)) {
+        tcp_send_rst_for(t, src, dst, seg); /* refused at once, not left to retry */
+        return;
+    }
     if (l->half_open + l->ready >= l->backlog) {
         if (l->ready >= l->backlog) {
             t->st.listen_drops++; /* nothing is accepted: let the peer retry */
@@ -338,6 +370,7 @@ void tcp_listen_input(struct tcp_listener *l, const struct mirage_ipaddr *src,
         tcp_conn_free(c);
         return;
     }
+    count(l, c);
     tcp_apply_syn_options(c, seg);
     inherit(c, l);
     c->irs = seg->seq;

@@ -695,6 +695,7 @@ void tcp_ka_timer_fire(struct mirage_timer *tm)
 void tcp_enter_time_wait(struct tcp_conn *c)
 {
     c->state = TCP_TIME_WAIT;
+    tcp_listener_uncount(c); /* it holds its record only, and for 2 MSL at most */
     mirage_timer_stop(&c->ack_timer);
     mirage_timer_stop(&c->ka_timer);
     tcp_buf_put(c->tcp, c->snd.buf, c->snd.cap);

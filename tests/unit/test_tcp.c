@@ -870,6 +870,85 @@ static void test_syn_flood(void)
     harness_free(&H);
 }
 
+/* A listener's max_conns: a SYN beyond it is reset at once and counted;
+ * when one closes (the server first: TIME_WAIT no longer counts), the next
+ * gets in. */
+static void test_conn_limit(void)
+{
+    struct mirage_tcp_listen_opts lo = {.max_conns = 3};
+    struct mirage_tcp_listener *l;
+    struct acceptor a = {.deadline = MIRAGE_FOREVER};
+    struct mirage_flow *srv[4], *cli[4];
+    struct mirage_ipaddr dst;
+
+    harness_init(&H, 24, NULL, &(struct link_params){.delay = MIRAGE_MS(1)});
+    dst = H.ep[0].addr;
+    CHECK_INT(mirage_tcp_listener_open(H.ep[0].tcp, 80, &lo, &l), 0);
+    a.l = l;
+    for (int i = 0; i < 3; i++) {
+        CHECK_INT(mirage_tcp_connect_flow(H.ep[1].tcp, &dst, 80, &cli[i], MIRAGE_FOREVER), 0);
+        CHECK_INT(accept_fn(&a), 0);
+        srv[i] = a.f;
+    }
+    CHECK_INT(mirage_tcp_connect_flow(H.ep[1].tcp, &dst, 80, &cli[3], MIRAGE_FOREVER),
+              MIRAGE_ECONNREFUSED);
+    CHECK_INT(tstats(&H, 0).limit_refusals, 1);
+    CHECK_INT(tstats(&H, 0).conns, 3);
+    mirage_flow_close(srv[0]);
+    mirage_sleep_ns(MIRAGE_MS(10)); /* B closes too: A's end goes to TIME_WAIT */
+    mirage_flow_close(cli[0]);
+    mirage_sleep_ns(MIRAGE_MS(10));
+    CHECK_INT(tstats(&H, 0).time_wait, 1);
+    CHECK_INT(mirage_tcp_connect_flow(H.ep[1].tcp, &dst, 80, &cli[3], MIRAGE_FOREVER), 0);
+    CHECK_INT(accept_fn(&a), 0);
+    srv[3] = a.f;
+    CHECK_INT(tstats(&H, 0).limit_refusals, 1);
+    for (int i = 1; i < 4; i++) {
+        mirage_flow_close(cli[i]);
+        mirage_flow_close(srv[i]);
+    }
+    mirage_tcp_listener_close(l);
+    check_all_freed(&H);
+    harness_free(&H);
+}
+
+/* Buffers grow with use: a few bytes cost the first 2 KiB, a window's worth
+ * the whole 64 KiB, and reading it all gives the buffer back. */
+static void test_buffers_grow(void)
+{
+    struct mirage_flow *srv, *cli;
+    struct mirage_tcp_listener *l;
+    static uint8_t out[65536], in[65536 + 5];
+    uint64_t h0;
+    size_t got, total = 0;
+
+    harness_init(&H, 25, NULL, &(struct link_params){.delay = MIRAGE_MS(1)});
+    l = pair(&H, 80, NULL, &srv, &cli);
+    h0 = tstats(&H, 0).heap;
+    CHECK_INT(mirage_flow_write(cli, "small", 5, MIRAGE_FOREVER), 0);
+    mirage_sleep_ns(MIRAGE_MS(50));
+    CHECK_INT(tstats(&H, 0).heap - h0, 2048);
+    stream_fill(25, 0, out, sizeof(out));
+    CHECK_INT(mirage_flow_write(cli, out, 60000, MIRAGE_FOREVER), 0);
+    mirage_sleep_ns(MIRAGE_MS(100));
+    CHECK_INT(tstats(&H, 0).heap - h0, 65536);
+    while (total < 60005) {
+        CHECK_INT(mirage_flow_read(srv, in + total, 4096, &got, MIRAGE_FOREVER), 0);
+        total += got;
+        if (got == 0)
+            break;
+    }
+    CHECK(memcmp(in, "small", 5) == 0);
+    CHECK(memcmp(in + 5, out, 60000) == 0);
+    CHECK_INT(tstats(&H, 0).heap - h0, 65536); /* in the cache, for the next burst */
+    /* The sender's buffer grew the same way and is back in its cache. */
+    mirage_flow_close(cli);
+    mirage_flow_close(srv);
+    mirage_tcp_listener_close(l);
+    check_all_freed(&H);
+    harness_free(&H);
+}
+
 static void test_ports(void)
 {
     struct mirage_tcp_config cfg = {.port_lo = 40000, .port_hi = 40003};
@@ -985,6 +1064,8 @@ int main(int argc, char **argv)
     test_shutdown_read();
     test_listener_close_pending();
     test_syn_flood();
+    test_conn_limit();
+    test_buffers_grow();
     test_ports();
     test_time_wait_reuse();
     test_idle_heap();
