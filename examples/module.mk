@@ -75,3 +75,5 @@ $(call example,udp-echo,examples/udp-echo)
 $(call example,stack-echo,examples/stack-echo,--net=direct)
 # HTTP/1.1 (lib/http): the client fetching a URL, and the static website serving a store.
 $(call example,http-fetch,examples/http-fetch,--net=direct)
+# TLS over the stack (lib/tls): an echo server with SNI and ALPN, and a client; tests/e2e/tls.bats.
+$(call example,tls-echo,examples/tls-echo,--net=direct)
