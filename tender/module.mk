@@ -1,7 +1,7 @@
 # tender/module.mk: the host monitors mirage-spt and mirage-hvt and their common parts.
 TENDER_COMMON_SRCS := $(sort $(wildcard tender/common/*.c))
 TENDER_COMMON := $(B)/host/libtender.a
-$(eval $(call archive,$(TENDER_COMMON),$(call objs,host,$(TENDER_COMMON_SRCS))))
+$(eval $(call archive,$(TENDER_COMMON),$(call objs,host,$(TENDER_COMMON_SRCS) $(KEY_PARSE_SRCS))))
 
 # mirage-spt is static (no dynamic loader: most of a tender's start-up time)
 # and position-independent (the guest owns the low addresses from 1 MiB);

@@ -14,7 +14,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c)
 
 $(B)/tests/%: $(B)/asan/tests/unit/%.o $(UNIT_LIB)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ -lbearssl
+	$(Q)$(CC) $(ASAN_FLAGS) -o $@ $^ $(UNIT_LDADD) -lbearssl
 
 $(B)/fuzz/%: $(B)/fuzz/tests/fuzz/%.o $(FUZZ_LIB)
 	@mkdir -p $(@D)

@@ -1,7 +1,7 @@
 # tool/module.mk: the mirage command and the configuration library every config.c links with.
 CONFIG_SRCS := $(sort $(wildcard tool/config/*.c))
 CONFIG_LIB := $(B)/host/libmirage-config.a
-$(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS))))
+$(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS) $(KEY_PARSE_SRCS))))
 
 # The tool finds the libraries it links unikernels with here (MIRAGE_ROOT overrides it).
 $(B)/host/tool/mirage.o: HOST_CFLAGS += -DMIRAGE_ROOT='"$(CURDIR)"'
@@ -14,6 +14,7 @@ $(B)/bin/mirage: $(call objs,host,$(TOOL_SRCS)) | $(CONFIG_LIB)
 
 # Unit tests of the library link its objects but not its main().
 $(B)/tests/test_config: $(call objs,asan,$(filter-out tool/config/main.c,$(CONFIG_SRCS)))
+$(B)/tests/test_config: UNIT_LDADD = $(UNIT_LIB) # again: the library's objects use key_parse.c
 $(B)/tests/test_mirage_state: $(call objs,asan,tool/state.c)
 $(B)/fuzz/fuzz_mirage_state: $(call objs,fuzz,tool/state.c)
 

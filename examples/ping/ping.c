@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mirage/echo.h"
+#include "mirage/key.h"
 #include "mirage/platform.h"
 #include "ping.h"
 
@@ -37,22 +38,6 @@ static struct nic nics[MAX_NICS];
 static int n_nics;
 static const char *prog;
 static mirage_handle_set_t pending; /* input seen while waiting to send */
-
-/* Parses a decimal count; returns -1 unless (s) is all digits and fits. */
-static int parse_count(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-
-    if (*s == '\0')
-        return -1;
-    for (; *s; s++) {
-        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
-            return -1;
-        v = v * 10 + (uint64_t)(*s - '0');
-    }
-    *out = v;
-    return 0;
-}
 
 static void usage(void)
 {
@@ -91,6 +76,8 @@ static int take_nics(struct mirage_netif *const *nets, int count)
 /* Returns 0, 63 after --help, or 64 after naming a bad argument. */
 static int parse_args(int argc, char **argv, uint64_t *count)
 {
+    char err[160];
+
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *eq = strchr(a, '=');
@@ -102,21 +89,26 @@ static int parse_args(int argc, char **argv, uint64_t *count)
             return 63;
         }
         if (klen == 7 && strncmp(a, "--count", 7) == 0 && eq) {
-            if (parse_count(eq + 1, count) < 0) {
-                printf("%s: --count: '%s' is not a number\n", prog, eq + 1);
+            int64_t v;
+            if (mirage_key_parse_int(eq + 1, strlen(eq + 1), 0, INT64_MAX, &v, err, sizeof(err)) <
+                0) {
+                printf("%s: --count: %s\n", prog, err);
                 return 64;
             }
+            *count = (uint64_t)v;
             continue;
         }
         for (int k = 0; k < n_nics && eq; k++) {
             struct nic *n = &nics[k];
             if (strlen(n->key) != klen || strncmp(a, n->key, klen) != 0)
                 continue;
-            if (mirage_echo_parse_cidr(eq + 1, n->echo.ipv4, &n->prefix) < 0) {
-                printf("%s: %s: '%s' is not an IPv4 address with prefix (A.B.C.D/P)\n", prog,
-                       n->key, eq + 1);
+            struct mirage_key_ip ip;
+            if (mirage_key_parse_prefix(eq + 1, strlen(eq + 1), 0, &ip, err, sizeof(err)) < 0) {
+                printf("%s: %s: %s (A.B.C.D/P)\n", prog, n->key, err);
                 return 64;
             }
+            memcpy(n->echo.ipv4, ip.addr, 4);
+            n->prefix = ip.bits;
             n->have_addr = 1;
             matched = 1;
         }

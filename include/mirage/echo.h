@@ -44,8 +44,4 @@ void mirage_echo_init(struct mirage_echo *e, const uint8_t mac[6], const uint8_t
 size_t mirage_echo_answer(struct mirage_echo *e, const uint8_t *in, size_t in_len, uint8_t *out,
                           size_t out_cap);
 
-/* Parses "a.b.c.d/p" (dotted decimal, each part 0..255 without leading zeros,
- * prefix 0..32) into (ipv4, *prefix). Returns 0 or MIRAGE_EINVAL. */
-int mirage_echo_parse_cidr(const char *s, uint8_t ipv4[4], int *prefix);
-
 #endif

@@ -15,6 +15,7 @@ enum mirage_key_type {
     MIRAGE_KEY_IPV6_PREFIX, /* fc00::2/64 */
     MIRAGE_KEY_MAC,         /* 02:00:00:00:00:01 */
     MIRAGE_KEY_LIST,        /* a,b,c: comma-separated strings (may be empty) */
+    MIRAGE_KEY_DURATION,    /* 250ms, 5s, 2m: v.num in nanoseconds, within [min, max] */
 };
 
 /* An address with a prefix length; bits is 32 / 128 for a plain address. */
@@ -46,7 +47,7 @@ struct mirage_key {
     const char *def;     /* the default as it would be written; NULL: none */
     const char *doc;
     const char *section; /* the --help heading; NULL: "APPLICATION OPTIONS" */
-    int64_t min, max;    /* MIRAGE_KEY_INT only */
+    int64_t min, max;    /* MIRAGE_KEY_INT and _DURATION (ns) only */
     int set;             /* given on the command line */
     int has_value;       /* set, or a default exists */
     union mirage_key_value v;
@@ -81,13 +82,34 @@ int mirage_key_parse_args(int argc, char **argv, struct mirage_key *const *keys)
 int mirage_key_parse_value(const struct mirage_key *k, const char *text,
                            union mirage_key_value *v, void **mem, char *err, size_t errsize);
 
-/* The parsers behind the key types, over (s, len), no NUL needed. Each
- * returns 0 or MIRAGE_EINVAL/MIRAGE_ERANGE with the reason in (err). */
+/*
+ * The one parser per format (lib/runtime/key_parse.c): the runtime parses boot
+ * keys with them, the mirage tool checks every key default and --ipv4 given to
+ * configure with them, the tenders parse --mem and --net-mac with them, so what
+ * configure accepts boots. Each reads (s, len), no NUL needed, and returns 0
+ * or MIRAGE_EINVAL / MIRAGE_ERANGE with the reason, quoting (s), in (err).
+ */
+
+/* Decimal, optional sign, within [min, max]. */
 int mirage_key_parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out,
                          char *err, size_t errsize);
+/* Dotted quad, each number 0..255 with no leading zero. */
 int mirage_key_parse_ipv4(const char *s, size_t len, uint8_t out[4], char *err, size_t errsize);
+/* RFC 4291 text forms, "::" and an embedded IPv4 tail included. */
 int mirage_key_parse_ipv6(const char *s, size_t len, uint8_t out[16], char *err, size_t errsize);
+/* ADDRESS/LENGTH: IPv4 (v6 = 0, length 0..32) or IPv6 (length 0..128); the
+ * length is decimal with no sign or leading zero. */
+int mirage_key_parse_prefix(const char *s, size_t len, int v6, struct mirage_key_ip *ip, char *err,
+                            size_t errsize);
+/* Six hex pairs separated by ':' (either case). */
 int mirage_key_parse_mac(const char *s, size_t len, uint8_t out[6], char *err, size_t errsize);
+/* A decimal count and its unit, ns, us, ms, s, m or h ("250ms", "5s"), no
+ * sign; (*ns) its nanoseconds, within [min, max]. A bare number is refused:
+ * its unit would be a guess. */
+int mirage_key_parse_duration(const char *s, size_t len, int64_t min, int64_t max, int64_t *ns,
+                              char *err, size_t errsize);
+/* true|yes|on|1 or false|no|off|0, in any case. */
+int mirage_key_parse_bool(const char *s, size_t len, int *out, char *err, size_t errsize);
 
 /* 1 if (s, len) is well-formed UTF-8 (no overlongs, surrogates or code points
  * above U+10FFFF), else 0 with *bad the offset of the first bad byte. */

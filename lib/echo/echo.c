@@ -3,7 +3,6 @@
 
 #include "mirage/checksum.h"
 #include "mirage/echo.h"
-#include "mirage/error.h"
 #include "mirage/wire.h"
 
 #define ETHERTYPE_IPV4     0x0800
@@ -211,44 +210,4 @@ size_t mirage_echo_answer(struct mirage_echo *e, const uint8_t *in, size_t in_le
         return answer_ipv4(e, src, &c, out, out_cap);
     }
     return drop_ignored(e);
-}
-
-/* Parses a decimal number 0..(max) without leading zeros; moves *s past it. */
-static int parse_num(const char **s, unsigned max, unsigned *out)
-{
-    const char *p = *s;
-    unsigned v = 0;
-    int digits = 0;
-
-    while (*p >= '0' && *p <= '9') {
-        if (digits > 0 && v == 0)
-            return -1; /* a leading zero: "010" could mean octal elsewhere */
-        v = v * 10 + (unsigned)(*p - '0');
-        if (v > max)
-            return -1;
-        p++;
-        digits++;
-    }
-    if (digits == 0)
-        return -1;
-    *s = p;
-    *out = v;
-    return 0;
-}
-
-int mirage_echo_parse_cidr(const char *s, uint8_t ipv4[4], int *prefix)
-{
-    unsigned v;
-
-    for (int i = 0; i < 4; i++) {
-        if (parse_num(&s, 255, &v) < 0)
-            return MIRAGE_EINVAL;
-        ipv4[i] = (uint8_t)v;
-        if (*s++ != (i < 3 ? '.' : '/'))
-            return MIRAGE_EINVAL;
-    }
-    if (parse_num(&s, 32, &v) < 0 || *s != '\0')
-        return MIRAGE_EINVAL;
-    *prefix = (int)v;
-    return 0;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirage/key.h"
 #include "mirage/platform.h"
 #include "unix.h"
 
@@ -35,14 +36,8 @@ int unix_manifest_find(const char *name, size_t len)
 
 int unix_mac_parse(const char *s, uint8_t mac[6])
 {
-    unsigned v[6];
-    char end;
-
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) !=
-        6)
+    if (mirage_key_parse_mac(s, strlen(s), mac, NULL, 0) < 0)
         return -1;
-    for (int i = 0; i < 6; i++)
-        mac[i] = (uint8_t)v[i];
     return (mac[0] & 1) ? -1 : 0;
 }
 

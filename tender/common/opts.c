@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "internal.h"
+#include "mirage/error.h"
+#include "mirage/key.h"
 #include "tender.h"
 
 enum kind { NET, NET_MAC, BLOCK };
@@ -17,23 +19,20 @@ static int starts_with(const char *s, const char *prefix)
 
 static int parse_mem(const char *s, struct tender_opts *opts, int *mem_given, char *err)
 {
-    uint64_t mb = 0;
+    int64_t mb = 0;
+    int r;
 
     if (*mem_given)
         return tender_fail(err, "--mem given twice");
     *mem_given = 1;
     if (*s == '\0')
         return tender_fail(err, "--mem: no value: use --mem=MB");
-    for (const char *p = s; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9')
-            return tender_fail(err, "--mem=%s: not a decimal number of MB", s);
-        /* Stop growing once out of range, so no length of digits can overflow. */
-        if (mb <= TENDER_MEM_MAX_MB)
-            mb = mb * 10 + (uint64_t)(*p - '0');
-    }
-    if (mb < 1 || mb > TENDER_MEM_MAX_MB)
+    r = mirage_key_parse_int(s, strlen(s), 1, TENDER_MEM_MAX_MB, &mb, NULL, 0);
+    if (r == MIRAGE_EINVAL || *s == '-' || *s == '+') /* a size has no sign */
+        return tender_fail(err, "--mem=%s: not a decimal number of MB", s);
+    if (r < 0)
         return tender_fail(err, "--mem=%s: must be from 1 to %d MB", s, TENDER_MEM_MAX_MB);
-    opts->mem_bytes = mb << 20;
+    opts->mem_bytes = (uint64_t)mb << 20;
     return 0;
 }
 
@@ -66,7 +65,7 @@ static int set_mac(struct tender_opts *opts, const char *name, const char *value
     struct tender_devopt *d = find_dev(opts, name);
     uint8_t mac[6];
 
-    if (tender_mac_parse(value, mac) < 0)
+    if (mirage_key_parse_mac(value, strlen(value), mac, NULL, 0) < 0)
         return tender_fail(err,
                            "--net-mac:%s: '%s' is not a MAC address like "
                            "02:00:00:00:00:01",
@@ -218,31 +217,6 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     if (i < argc && strcmp(argv[i], "--") == 0)
         i++;
     return join_args(argc - i, argv + i, opts->cmdline, err);
-}
-
-int tender_mac_parse(const char *s, uint8_t mac[6])
-{
-    for (int i = 0; i < 6; i++) {
-        unsigned v = 0;
-
-        for (int j = 0; j < 2; j++) {
-            char c = *s++;
-
-            if (c >= '0' && c <= '9')
-                v = v << 4 | (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v = v << 4 | (unsigned)(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F')
-                v = v << 4 | (unsigned)(c - 'A' + 10);
-            else
-                return -1;
-        }
-        if (*s != (i < 5 ? ':' : '\0'))
-            return -1;
-        s++;
-        mac[i] = (uint8_t)v;
-    }
-    return 0;
 }
 
 void tender_usage(const char *prog)

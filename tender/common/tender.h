@@ -137,7 +137,4 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
 /* Opens the tap device (name); returns the fd or -1 with (err). */
 int tender_tap_open(const char *name, char *err);
 
-/* Parses "aa:bb:cc:dd:ee:ff" into mac; returns 0 or -1. */
-int tender_mac_parse(const char *s, uint8_t mac[6]);
-
 #endif

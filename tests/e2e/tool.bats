@@ -215,6 +215,50 @@ C
     [ "$output" = 'config.c:4: --net=socket: hvt has no host sockets; it is always direct' ]
 }
 
+@test "tool: configure refuses what a boot would refuse: --ipv4 forms and key defaults, by name" {
+    cd "$WORK/hello"
+    cat >config.c <<'C'
+#include <mirage/config.h>
+void mirage_config(void)
+{
+    register_unikernel("hello", job("start", STACKV4V6), generic_stackv4v6(default_network()));
+}
+C
+    # Each of these used to configure, then fail every boot of the image.
+    for bad in 10.0.0.2 010.0.0.2/24 10.0.0.2/33 10.0.0.2/24x 10.0.0.2/024 "" 10.0.0/24; do
+        run "$MIRAGE" configure -t spt "--ipv4=$bad"
+        [ "$status" -eq 1 ]
+        [[ "$output" == "config.c:4: --ipv4=$bad: "*"(expected A.B.C.D/PREFIX)" ]]
+        [ ! -e Makefile ]
+    done
+    run "$MIRAGE" configure -t spt --ipv4=10.0.0.2
+    [ "$output" = "config.c:4: --ipv4=10.0.0.2: '10.0.0.2' has no /LENGTH prefix length (expected A.B.C.D/PREFIX)" ]
+    run "$MIRAGE" configure -t spt --ipv4-gateway=10.0.0.01
+    [ "$status" -eq 1 ]
+    [[ "$output" == "config.c:4: --ipv4-gateway=10.0.0.01: '10.0.0.01' is not an IPv4 address (a number has a leading zero)"* ]]
+    # What configure accepts boots with the address it was given.
+    "$MIRAGE" configure -t unix --net=direct --ipv4=10.0.0.2/24 >/dev/null
+    grep -q 'mirage_key_ipv4.def = "10.0.0.2/24";' _build/main.c
+    rm -rf Makefile _build
+
+    cat >config.c <<'C'
+#include <mirage/config.h>
+void mirage_config(void)
+{
+    runtime_key_int("max-keys", "How many keys.", "0", 1, 100000);
+    runtime_key("verbose", "bool", "Talk more.", "maybe");
+    runtime_key("peer", "mac", "The peer.", "02:00:00:00:00:1");
+    register_unikernel("hello", job("start"));
+}
+C
+    run "$MIRAGE" configure -t spt
+    [ "$status" -eq 1 ]
+    [[ "$output" == *"config.c:4: runtime key --max-keys: the default is not a valid int: '0' is out of range 1..100000"* ]]
+    [[ "$output" == *"config.c:5: runtime key --verbose: the default is not a valid bool: 'maybe' is not true or false"* ]]
+    [[ "$output" == *"config.c:6: runtime key --peer: the default is not a valid mac: '02:00:00:00:00:1' is not a MAC address"* ]]
+    [ ! -e Makefile ]
+}
+
 @test "tool: the compiler checks the application's start against config.c's job" {
     cd "$WORK/hello"
     sed -i 's/job("start")/job("start", BLOCK)/; s/register_unikernel("hello", main_job)/register_unikernel("hello", main_job, block("disk"))/' config.c

@@ -28,8 +28,10 @@ static struct mirage_key k_v6 = MIRAGE_KEY_OF("a6", MIRAGE_KEY_IPV6, NULL, "");
 static struct mirage_key k_p6 = MIRAGE_KEY_OF("p6", MIRAGE_KEY_IPV6_PREFIX, NULL, "");
 static struct mirage_key k_mac = MIRAGE_KEY_OF("mac", MIRAGE_KEY_MAC, NULL, "");
 static struct mirage_key k_list = MIRAGE_KEY_OF("l", MIRAGE_KEY_LIST, "", "");
-static struct mirage_key *keys[] = {&k_str, &k_int, &k_bool, &k_v4,   &k_p4,
-                                    &k_v6,  &k_p6,  &k_mac,  &k_list, NULL};
+static struct mirage_key k_dur = {.name = "d", .type = MIRAGE_KEY_DURATION, .def = "5s",
+                                  .doc = "", .min = 0, .max = INT64_MAX};
+static struct mirage_key *keys[] = {&k_str, &k_int, &k_bool, &k_v4,   &k_p4,  &k_v6,
+                                    &k_p6,  &k_mac, &k_list, &k_dur, NULL};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,6 +51,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mirage_key_parse_ipv6((const char *)data, size, out, msg, sizeof(msg));
     mirage_key_parse_mac((const char *)data, size, out, msg, sizeof(msg));
     mirage_key_parse_int((const char *)data, size, -5, 70000, &n, msg, sizeof(msg));
+    if (mirage_key_parse_duration((const char *)data, size, 0, INT64_MAX, &n, msg, sizeof(msg)) ==
+        0 && n < 0)
+        abort();
+    {
+        struct mirage_key_ip ip;
+        int flag;
+        if (mirage_key_parse_prefix((const char *)data, size, size & 1, &ip, msg, sizeof(msg)) ==
+                0 &&
+            ip.bits > 128)
+            abort();
+        mirage_key_parse_bool((const char *)data, size, &flag, msg, sizeof(msg));
+    }
     mirage_key_utf8_valid((const char *)data, size, NULL);
 
     memcpy(line, data, size);

@@ -5,6 +5,7 @@
 
 #include "mirage/checksum.h"
 #include "mirage/echo.h"
+#include "mirage/key.h"
 
 static const uint8_t mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
 static const uint8_t ip[4] = {10, 0, 0, 2};
@@ -19,9 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct mirage_echo e;
     uint8_t out[1514];
-    uint8_t ipv4[4];
     char text[64];
-    int prefix;
     size_t n;
 
     mirage_echo_init(&e, mac, ip);
@@ -52,8 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < sizeof(text)) {
         memcpy(text, data, size);
         text[size] = '\0';
-        if (mirage_echo_parse_cidr(text, ipv4, &prefix) == 0)
-            check(prefix >= 0 && prefix <= 32);
+        struct mirage_key_ip ip;
+        if (mirage_key_parse_prefix(text, size, 0, &ip, NULL, 0) == 0)
+            check(ip.bits <= 32);
     }
     return 0;
 }

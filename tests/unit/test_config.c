@@ -5,6 +5,7 @@
 
 #include "../../tool/config/model.h"
 #include "check.h"
+#include "mirage/key.h"
 
 /* 1 if some error starts with "THIS_FILE:line: " and contains (text). */
 static int has_error(const struct mirage_cfg *cfg, int line, const char *text)
@@ -468,10 +469,161 @@ static void test_stacks(void)
         s = socket_stackv4v6();
         register_unikernel("web", job("start", STACKV4V6), s);
         mirage_cfg_check(cfg);
-        CHECK(has_error(cfg, l, "--ipv4=10.0.0.300/24: expected A.B.C.D/PREFIX"));
-        CHECK(has_error(cfg, l, "--ipv4-gateway=10.0.0.1/24: expected A.B.C.D"));
+        CHECK(has_error(cfg, l,
+                        "--ipv4=10.0.0.300/24: '10.0.0.300' is not an IPv4 address (a number is "
+                        "over 255) (expected A.B.C.D/PREFIX)"));
+        CHECK(has_error(cfg, l,
+                        "--ipv4-gateway=10.0.0.1/24: '10.0.0.1/24' is not an IPv4 address (text "
+                        "after the fourth number) (expected A.B.C.D)"));
         CHECK(has_error(cfg, l, "socket_stackv4v6: the socket stack needs host sockets"));
     }
+    mirage_cfg_free(cfg);
+}
+
+/* The same texts through both sides: configure (a runtime key's default, or
+ * --ipv4 given to configure) and the boot-key parser main.c runs at every
+ * boot. Each row also says what both must answer, so agreement on a wrong
+ * answer fails too. */
+static const struct {
+    const char *type;
+    long long min, max; /* int only; min > max: unranged */
+    const char *text;
+    int ok;
+} same_texts[] = {
+    {"ipv4_prefix", 1, 0, "10.0.0.2/24", 1},
+    {"ipv4_prefix", 1, 0, "0.0.0.0/0", 1},
+    {"ipv4_prefix", 1, 0, "255.255.255.255/32", 1},
+    {"ipv4_prefix", 1, 0, "10.0.0.2", 0},      /* no prefix */
+    {"ipv4_prefix", 1, 0, "010.0.0.2/24", 0},  /* leading zero */
+    {"ipv4_prefix", 1, 0, "10.0.0.02/24", 0},  /* leading zero */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/024", 0},  /* leading zero in the length */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/33", 0},   /* prefix > 32 */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/24x", 0},  /* trailing junk */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/24 ", 0},  /* trailing space */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/", 0},     /* empty length */
+    {"ipv4_prefix", 1, 0, "10.0.0.2/-1", 0},   /* signed length */
+    {"ipv4_prefix", 1, 0, "", 0},              /* empty */
+    {"ipv4_prefix", 1, 0, "10.0.0.256/24", 0}, /* over 255 */
+    {"ipv4_prefix", 1, 0, "10.0.0/24", 0},     /* three parts */
+    {"ipv4_prefix", 1, 0, "1.2.3.4.5/6", 0},   /* five parts */
+    {"ipv4", 1, 0, "10.0.0.1", 1},
+    {"ipv4", 1, 0, "10.0.0.1/24", 0},
+    {"ipv4", 1, 0, "010.0.0.1", 0},
+    {"ipv4", 1, 0, "10.0.0.1x", 0},
+    {"ipv4", 1, 0, "", 0},
+    {"ipv6_prefix", 1, 0, "fc00::2/64", 1},
+    {"ipv6_prefix", 1, 0, "fc00::2/129", 0},
+    {"ipv6_prefix", 1, 0, "fc00::2", 0},
+    {"ipv6", 1, 0, "::ffff:10.0.0.1", 1},
+    {"ipv6", 1, 0, "1::2::3", 0},
+    {"mac", 1, 0, "02:00:00:00:00:01", 1},
+    {"mac", 1, 0, "02:00:00:AB:cd:ef", 1},
+    {"mac", 1, 0, "02:00:00:00:00:1", 0},
+    {"mac", 1, 0, "02-00-00-00-00-01", 0},
+    {"mac", 1, 0, "02:00:00:00:00:01:", 0},
+    {"mac", 1, 0, "", 0},
+    {"int", 1, 100000, "1", 1},
+    {"int", 1, 100000, "100000", 1},
+    {"int", 1, 100000, "0", 0}, /* the max-keys */
+    {"int", 1, 100000, "100001", 0},
+    {"int", 1, 0, "-9223372036854775808", 1},
+    {"int", 1, 0, "9223372036854775808", 0}, /* past 64 bits */
+    {"int", 1, 0, "12x", 0},
+    {"int", 1, 0, "", 0},
+    {"int", 1, 0, "1 ", 0},
+    {"bool", 1, 0, "true", 1},
+    {"bool", 1, 0, "OFF", 1},
+    {"bool", 1, 0, "0", 1},
+    {"bool", 1, 0, "maybe", 0},
+    {"bool", 1, 0, "", 0},
+    {"bool", 1, 0, "truex", 0},
+    {"string", 1, 0, "", 1},
+    {"list", 1, 0, "a,b", 1},
+    {"duration", 1, 0, "250ms", 1},
+    {"duration", 1, 0, "0s", 1},
+    {"duration", 1, 0, "2h", 1},
+    {"duration", 1, 0, "5", 0},    /* no unit */
+    {"duration", 1, 0, "-5s", 0},  /* a sign */
+    {"duration", 1, 0, "5 s", 0},  /* a space */
+    {"duration", 1, 0, "1.5s", 0}, /* not a whole count */
+    {"duration", 1, 0, "5sec", 0},
+    {"duration", 1, 0, "9223372037s", 0}, /* past 64 bits of ns */
+    {"duration", 1, 0, "", 0},
+};
+
+static int boot_accepts(const char *type, long long min, long long max, const char *text)
+{
+    static const char *const names[] = {"string", "int",         "bool", "ipv4", "ipv4_prefix",
+                                        "ipv6",   "ipv6_prefix", "mac",  "list", "duration"};
+    struct mirage_key k = {.name = "k", .min = min, .max = max};
+    union mirage_key_value v;
+    void *mem = NULL;
+    char err[200];
+    int r;
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(type, names[i]) == 0)
+            k.type = (enum mirage_key_type)i; /* key.h's order */
+    r = mirage_key_parse_value(&k, text, &v, &mem, err, sizeof(err));
+    free(mem);
+    return r == 0;
+}
+
+static void test_configure_accepts_what_boots(void)
+{
+    for (size_t i = 0; i < sizeof(same_texts) / sizeof(same_texts[0]); i++) {
+        const char *type = same_texts[i].type, *text = same_texts[i].text;
+        long long min = same_texts[i].min, max = same_texts[i].max;
+        int ranged = min <= max, boot, configure;
+        struct mirage_cfg *cfg = mirage_cfg_new("spt");
+        int l;
+        if (ranged) {
+            l = __LINE__ + 1;
+            runtime_key_int("k", "a key", text, min, max);
+        } else {
+            l = __LINE__ + 1;
+            runtime_key("k", type, "a key", text);
+        }
+        register_unikernel("t", job("start"));
+        configure = mirage_cfg_check(cfg) == 0;
+        boot = boot_accepts(type,
+                            ranged                          ? min
+                            : strcmp(type, "duration") == 0 ? 0
+                                                            : INT64_MIN,
+                            ranged ? max : INT64_MAX, text);
+        if (configure != boot || boot != same_texts[i].ok)
+            fprintf(stderr, "  row %zu: %s '%s': configure %d, boot %d, expected %d\n", i, type,
+                    text, configure, boot, same_texts[i].ok);
+        CHECK_INT(configure, same_texts[i].ok);
+        CHECK_INT(boot, same_texts[i].ok);
+        if (!configure)
+            CHECK(has_error(cfg, l, "runtime key --k: the default is not a valid "));
+        mirage_cfg_free(cfg);
+
+        /* --ipv4 and --ipv4-gateway given to configure become the defaults of
+         * the standard keys, ipv4_prefix and ipv4: the same rows again. */
+        if (strcmp(type, "ipv4_prefix") != 0 && strcmp(type, "ipv4") != 0)
+            continue;
+        char opt[128];
+        int prefix = strcmp(type, "ipv4_prefix") == 0;
+        snprintf(opt, sizeof(opt), "--%s=%s", prefix ? "ipv4" : "ipv4-gateway", text);
+        cfg = mirage_cfg_new("spt");
+        CHECK_INT(mirage_cfg_option(cfg, opt), 0);
+        l = __LINE__ + 1;
+        struct mirage_dev *st = direct_stackv4v6(netif("service"));
+        register_unikernel("t", job("start", STACKV4V6), st);
+        configure = mirage_cfg_check(cfg) == 0;
+        CHECK_INT(configure, same_texts[i].ok);
+        if (!configure)
+            CHECK(has_error(cfg, l, opt));
+        mirage_cfg_free(cfg);
+    }
+
+    /* A standard key's default set by configure is checked the same way. */
+    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    runtime_key_int("max-keys", "How many keys.", "7", 1, 100000);
+    register_unikernel("t", job("start"));
+    CHECK_INT(mirage_cfg_check(cfg), 0);
     mirage_cfg_free(cfg);
 }
 
@@ -491,5 +643,6 @@ int main(void)
     test_runtime_keys_generated();
     test_ranged_and_standard_keys();
     test_stacks();
+    test_configure_accepts_what_boots();
     return CHECK_DONE();
 }

@@ -94,6 +94,62 @@ static void test_int_mac_utf8(void)
     CHECK_INT(mirage_key_utf8_valid("\xe2\x82", 2, &bad), 0);         /* cut short */
 }
 
+static int64_t dur(const char *s, int64_t min, int64_t max, int expect)
+{
+    int64_t ns = -1;
+
+    CHECK_INT(mirage_key_parse_duration(s, strlen(s), min, max, &ns, err, sizeof(err)), expect);
+    return ns;
+}
+
+/* Durations, prefixes and booleans: the formats the tool and the tenders share. */
+static void test_duration_prefix_bool(void)
+{
+    struct mirage_key_ip ip;
+    int b;
+
+    CHECK_INT(dur("250ms", 0, INT64_MAX, 0), 250000000);
+    CHECK_INT(dur("7ns", 0, INT64_MAX, 0), 7);
+    CHECK_INT(dur("3us", 0, INT64_MAX, 0), 3000);
+    CHECK_INT(dur("5s", 0, INT64_MAX, 0), 5000000000LL);
+    CHECK_INT(dur("2m", 0, INT64_MAX, 0), 120000000000LL);
+    CHECK_INT(dur("1h", 0, INT64_MAX, 0), 3600000000000LL);
+    CHECK_INT(dur("9223372036s", 0, INT64_MAX, 0), 9223372036000000000LL);
+    dur("9223372037s", 0, INT64_MAX, MIRAGE_ERANGE);
+    CHECK_STR(err, "'9223372037s' is too long a duration");
+    dur("5", 0, INT64_MAX, MIRAGE_EINVAL);
+    CHECK_STR(err, "'5' is not a duration (a number and ns, us, ms, s, m or h)");
+    dur("s", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("-1s", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("+1s", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("1 s", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("1S", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("1.5s", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("", 0, INT64_MAX, MIRAGE_EINVAL);
+    dur("2s", 0, 1000000000, MIRAGE_ERANGE);
+    CHECK_STR(err, "'2s' is out of range 0..1000000000 ns");
+
+    CHECK_INT(mirage_key_parse_prefix("10.1.2.3/16", 11, 0, &ip, err, sizeof(err)), 0);
+    CHECK(ip.addr[0] == 10 && ip.addr[3] == 3 && ip.bits == 16);
+    CHECK(mirage_key_parse_prefix("10.1.2.3/016", 12, 0, &ip, err, sizeof(err)) < 0);
+    CHECK_STR(err, "'10.1.2.3/016' has a bad prefix length (0 to 32)");
+    CHECK_INT(mirage_key_parse_prefix("10.1.2.3/0", 10, 0, &ip, err, sizeof(err)), 0);
+    CHECK(mirage_key_parse_prefix("10.1.2.3/00", 11, 0, &ip, err, sizeof(err)) < 0);
+    CHECK(mirage_key_parse_prefix("10.1.2.3", 8, 0, &ip, err, sizeof(err)) < 0);
+    CHECK_STR(err, "'10.1.2.3' has no /LENGTH prefix length");
+    CHECK_INT(mirage_key_parse_prefix("fc00::1/128", 11, 1, &ip, err, sizeof(err)), 0);
+    CHECK_INT(ip.bits, 128);
+
+    CHECK_INT(mirage_key_parse_bool("Yes", 3, &b, err, sizeof(err)), 0);
+    CHECK_INT(b, 1);
+    CHECK_INT(mirage_key_parse_bool("off", 3, &b, err, sizeof(err)), 0);
+    CHECK_INT(b, 0);
+    /* (s, len) is the whole text: a longer string is not a prefix match. */
+    CHECK_INT(mirage_key_parse_bool("onward", 2, &b, err, sizeof(err)), 0);
+    CHECK_INT(mirage_key_parse_bool("onward", 6, &b, err, sizeof(err)), MIRAGE_EINVAL);
+    CHECK_STR(err, "'onward' is not true or false");
+}
+
 static struct mirage_key k_hello = MIRAGE_KEY_STR("hello", "Hello World!", "How to say hello.");
 static struct mirage_key k_port = MIRAGE_KEY_INTEGER("port", "80", 0, 65535, "The port.");
 static struct mirage_key k_verbose = MIRAGE_KEY_FLAG("verbose", "false", "Say more.");
@@ -243,6 +299,7 @@ int main(void)
     test_ipv4();
     test_ipv6();
     test_int_mac_utf8();
+    test_duration_prefix_bool();
     test_parse_args();
     test_usage_errors();
     test_help();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "mirage/key.h"
 #include "tender.h"
 
 static struct tender_opts opts;
@@ -178,23 +179,29 @@ static void test_errors(void)
             "--block:d=a", "x");
 }
 
+/* --net-mac's parser is the runtime's: the tenders take what a boot key takes. */
+static int mac_parse(const char *s, uint8_t mac[6])
+{
+    return mirage_key_parse_mac(s, strlen(s), mac, NULL, 0);
+}
+
 static void test_mac(void)
 {
     uint8_t mac[6] = {0};
 
-    CHECK_INT(tender_mac_parse("02:00:5e:10:FF:0a", mac), 0);
+    CHECK_INT(mac_parse("02:00:5e:10:FF:0a", mac), 0);
     CHECK(memcmp(mac, "\x02\x00\x5e\x10\xff\x0a", 6) == 0);
-    CHECK_INT(tender_mac_parse("", mac), -1);
-    CHECK_INT(tender_mac_parse("02:00:5e:10:ff", mac), -1);
-    CHECK_INT(tender_mac_parse("02:00:5e:10:ff:", mac), -1);
-    CHECK_INT(tender_mac_parse("02:00:5e:10:ff:0", mac), -1);
-    CHECK_INT(tender_mac_parse("02:00:5e:10:ff:0a:", mac), -1);
-    CHECK_INT(tender_mac_parse("02:00:5e:10:ff:0a0", mac), -1);
-    CHECK_INT(tender_mac_parse("02-00-5e-10-ff-0a", mac), -1);
-    CHECK_INT(tender_mac_parse("2:0:5e:10:ff:a", mac), -1);
-    CHECK_INT(tender_mac_parse("0g:00:5e:10:ff:0a", mac), -1);
-    CHECK_INT(tender_mac_parse(" 02:00:5e:10:ff:0a", mac), -1);
-    CHECK_INT(tender_mac_parse("020:0:5e:10:ff:0a", mac), -1);
+    CHECK(mac_parse("", mac) < 0);
+    CHECK(mac_parse("02:00:5e:10:ff", mac) < 0);
+    CHECK(mac_parse("02:00:5e:10:ff:", mac) < 0);
+    CHECK(mac_parse("02:00:5e:10:ff:0", mac) < 0);
+    CHECK(mac_parse("02:00:5e:10:ff:0a:", mac) < 0);
+    CHECK(mac_parse("02:00:5e:10:ff:0a0", mac) < 0);
+    CHECK(mac_parse("02-00-5e-10-ff-0a", mac) < 0);
+    CHECK(mac_parse("2:0:5e:10:ff:a", mac) < 0);
+    CHECK(mac_parse("0g:00:5e:10:ff:0a", mac) < 0);
+    CHECK(mac_parse(" 02:00:5e:10:ff:0a", mac) < 0);
+    CHECK(mac_parse("020:0:5e:10:ff:0a", mac) < 0);
 
     REFUSED("--net-mac:n: '02:00:00:00:00' is not a MAC address like 02:00:00:00:00:01",
             "--net:n=t", "--net-mac:n=02:00:00:00:00", "x");

@@ -1,4 +1,5 @@
 /* gen.c: writes what a checked configuration becomes: main.c, start.h, Makefile, descriptions. */
+#include <ctype.h>
 #include <string.h>
 
 #include "model.h"
@@ -62,21 +63,12 @@ static void key_var(FILE *out, const char *name)
         fputc(*name == '-' ? '_' : *name, out);
 }
 
-static const char *key_type(const char *type)
+/* The key.h name of a runtime key type: "ipv4_prefix" is MIRAGE_KEY_IPV4_PREFIX. */
+static void key_type(FILE *out, const char *type)
 {
-    static const char *const map[][2] = {{"string", "MIRAGE_KEY_STRING"},
-                                         {"int", "MIRAGE_KEY_INT"},
-                                         {"bool", "MIRAGE_KEY_BOOL"},
-                                         {"ipv4", "MIRAGE_KEY_IPV4"},
-                                         {"ipv4_prefix", "MIRAGE_KEY_IPV4_PREFIX"},
-                                         {"ipv6", "MIRAGE_KEY_IPV6"},
-                                         {"ipv6_prefix", "MIRAGE_KEY_IPV6_PREFIX"},
-                                         {"mac", "MIRAGE_KEY_MAC"},
-                                         {"list", "MIRAGE_KEY_LIST"}};
-    for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-        if (strcmp(type, map[i][0]) == 0)
-            return map[i][1];
-    return "MIRAGE_KEY_STRING";
+    fputs("MIRAGE_KEY_", out);
+    for (; *type != '\0'; type++)
+        fputc(toupper((unsigned char)*type), out);
 }
 
 static int parses_keys(const struct mirage_cfg *cfg)
@@ -94,7 +86,9 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
             continue; /* a standard key is the runtime's own */
         fprintf(out, "struct mirage_key ");
         key_var(out, k->name);
-        fprintf(out, " = {.name = \"%s\", .type = %s, .def = ", k->name, key_type(k->type));
+        fprintf(out, " = {.name = \"%s\", .type = ", k->name);
+        key_type(out, k->type);
+        fprintf(out, ", .def = ");
         if (k->def != NULL)
             c_string(out, k->def);
         else
@@ -105,6 +99,8 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
             fprintf(out, ", .min = %lldLL, .max = %lldLL", k->min, k->max);
         else if (strcmp(k->type, "int") == 0)
             fprintf(out, ", .min = INT64_MIN, .max = INT64_MAX");
+        else if (strcmp(k->type, "duration") == 0)
+            fprintf(out, ", .min = 0, .max = INT64_MAX");
         fprintf(out, "};\n");
     }
     fprintf(out, "static struct mirage_key *const keys[] = {");

@@ -4,8 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model.h"
+#include "mirage/key.h"
 #include "mirage/manifest.h"
+#include "model.h"
 
 /* config.c calls short functions with no context argument, as config.ml does
  * in MirageOS; the one configuration being recorded is this host program's only state. */
@@ -236,17 +237,64 @@ static struct mirage_dev *missing(const char *file, int line, const char *impl, 
 
 static struct cfg_opt *find_opt(const char *name);
 
-/* A configure-time --ipv4=A.B.C.D[/N] or --ipv4-gateway=A.B.C.D is the
- * default of the runtime key of that name: checked here, parsed at boot. */
-static int valid_ipv4_text(const char *s, int prefix)
-{
-    unsigned a, b, c, d, n = 32;
-    char end = 0;
-    int k = prefix ? sscanf(s, "%3u.%3u.%3u.%3u/%2u%c", &a, &b, &c, &d, &n, &end)
-                   : sscanf(s, "%3u.%3u.%3u.%3u%c", &a, &b, &c, &d, &end);
+/* The runtime key types by their config.c names, as key.h numbers them. */
+static const struct {
+    const char *name;
+    enum mirage_key_type type;
+} key_types[] = {
+    {"string", MIRAGE_KEY_STRING},
+    {"int", MIRAGE_KEY_INT},
+    {"bool", MIRAGE_KEY_BOOL},
+    {"ipv4", MIRAGE_KEY_IPV4},
+    {"ipv4_prefix", MIRAGE_KEY_IPV4_PREFIX},
+    {"ipv6", MIRAGE_KEY_IPV6},
+    {"ipv6_prefix", MIRAGE_KEY_IPV6_PREFIX},
+    {"mac", MIRAGE_KEY_MAC},
+    {"list", MIRAGE_KEY_LIST},
+    {"duration", MIRAGE_KEY_DURATION},
+};
+#define NKEY_TYPES (sizeof(key_types) / sizeof(key_types[0]))
 
-    return (k == 4 || (prefix && k == 5)) && a < 256 && b < 256 && c < 256 && d < 256 && n <= 32 &&
-           strspn(s, "0123456789./") == strlen(s);
+/* The index of (name) in key_types, or NKEY_TYPES. */
+static size_t key_type_index(const char *name)
+{
+    size_t i = 0;
+
+    while (i < NKEY_TYPES && (name == NULL || strcmp(name, key_types[i].name) != 0))
+        i++;
+    return i;
+}
+
+/* Parses (text) as a value of runtime key type (type) with the boot-key
+ * parser itself (lib/runtime/key_parse.c), so that configure accepts exactly
+ * what every boot accepts. Returns 0, or an error code with (err). */
+static int parse_as_boot_does(const char *type, long long min, long long max, const char *text,
+                              char *err, size_t errsize)
+{
+    struct mirage_key k = {
+        .name = "", .type = key_types[key_type_index(type)].type, .min = min, .max = max};
+    union mirage_key_value v;
+    void *mem = NULL;
+    int r = mirage_key_parse_value(&k, text, &v, &mem, err, errsize);
+
+    free(mem);
+    return r;
+}
+
+/* A runtime key's default is refused here, at config.c's line, when a boot
+ * would refuse it. */
+static void check_default(const char *file, int line, const struct cfg_key *k)
+{
+    char err[200];
+    long long min;
+
+    if (k == NULL || k->def == NULL || k->type == NULL)
+        return;
+    min = strcmp(k->type, "duration") == 0 ? 0 : INT64_MIN; /* main.c's bounds when unranged */
+    if (parse_as_boot_does(k->type, k->ranged ? k->min : min, k->ranged ? k->max : INT64_MAX,
+                           k->def, err, sizeof(err)) < 0)
+        mirage_cfg_error(cur, file, line, "runtime key --%s: the default is not a valid %s: %s",
+                         k->name, k->type, err);
 }
 
 /* Registers the runtime's standard key (name) unless config.c already did,
@@ -266,19 +314,22 @@ static void stack_runtime_key(const char *file, int line, const char *name, cons
     }
     if (def != NULL)
         k->def = mirage_cfg_strdup(cur, def);
+    check_default(file, line, k);
 }
 
 /* --ipv4 / --ipv4-gateway given to configure: the runtime key's default. */
 static const char *stack_address_option(const char *file, int line, const char *name, int prefix)
 {
     struct cfg_opt *o = find_opt(name);
+    char err[200] = "no value";
 
     if (o == NULL)
         return NULL;
     o->used = 1;
-    if (o->value == NULL || !valid_ipv4_text(o->value, prefix)) {
-        mirage_cfg_error(cur, file, line, "--%s=%s: expected %s", name, o->value ? o->value : "",
-                         prefix ? "A.B.C.D/PREFIX" : "A.B.C.D");
+    if (o->value == NULL ||
+        parse_as_boot_does(prefix ? "ipv4_prefix" : "ipv4", 0, 0, o->value, err, sizeof(err)) < 0) {
+        mirage_cfg_error(cur, file, line, "--%s=%s: %s (expected %s)", name,
+                         o->value ? o->value : "", err, prefix ? "A.B.C.D/PREFIX" : "A.B.C.D");
         return NULL;
     }
     return o->value;
@@ -667,28 +718,24 @@ int mirage_config_flag(const char *file, int line, const char *name, const char 
     return 1;
 }
 
-static const char *const key_types[] = {"string", "int",         "bool", "ipv4", "ipv4_prefix",
-                                        "ipv6",   "ipv6_prefix", "mac",  "list"};
-
 void mirage_config_runtime_key(const char *file, int line, const char *name, const char *type,
                                const char *doc, const char *def)
 {
     struct cfg_key *k;
-    size_t i;
+    size_t i = key_type_index(type);
 
-    for (i = 0; i < sizeof(key_types) / sizeof(key_types[0]); i++)
-        if (type != NULL && strcmp(type, key_types[i]) == 0)
-            break;
-    if (i == sizeof(key_types) / sizeof(key_types[0])) {
+    if (i == NKEY_TYPES) {
         mirage_cfg_error(need_cfg(), file, line,
                          "runtime key \"%s\": type \"%s\" is not one of string, int, bool, "
-                         "ipv4, ipv4_prefix, ipv6, ipv6_prefix, mac, list",
+                         "ipv4, ipv4_prefix, ipv6, ipv6_prefix, mac, list, duration",
                          name ? name : "(null)", type ? type : "(null)");
         return;
     }
     k = new_key(file, line, name, doc, def, 1);
-    if (k != NULL)
-        k->type = key_types[i];
+    if (k == NULL)
+        return;
+    k->type = key_types[i].name;
+    check_default(file, line, k);
 }
 
 void mirage_config_runtime_key_int(const char *file, int line, const char *name, const char *doc,
@@ -708,6 +755,7 @@ void mirage_config_runtime_key_int(const char *file, int line, const char *name,
     k->ranged = 1;
     k->min = min;
     k->max = max;
+    check_default(file, line, k);
 }
 
 /* The standard keys key.h defines; their docs and defaults live in the runtime. */
@@ -742,6 +790,7 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
         return;
     k->type = std_keys[i][2];
     k->std = std_keys[i][1];
+    check_default(file, line, k);
 }
 
 const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t size)
