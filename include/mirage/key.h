@@ -63,6 +63,8 @@ struct mirage_key {
 /* Exit statuses of the argument parser (and of the unikernel, by convention). */
 #define MIRAGE_EXIT_HELP 63
 #define MIRAGE_EXIT_USAGE 64
+/* A DHCP stack got no lease within --dhcp-timeout (generated main.c). */
+#define MIRAGE_EXIT_NO_LEASE 2
 
 /*
  * Parses argv[1..argc) against keys[] (NULL-terminated; may be NULL), plus the
@@ -124,5 +126,6 @@ extern struct mirage_key mirage_key_ipv6;          /* --ipv6=PREFIX, no default 
 extern struct mirage_key mirage_key_ipv6_gateway;  /* --ipv6-gateway=ADDR, no default */
 extern struct mirage_key mirage_key_ipv6_only;     /* --ipv6-only, false */
 extern struct mirage_key mirage_key_accept_router_advertisements; /* true */
+extern struct mirage_key mirage_key_dhcp_timeout; /* --dhcp-timeout=SECONDS, 60; 0: forever */
 
 #endif

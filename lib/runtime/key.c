@@ -131,10 +131,13 @@ static int set_key(const char *prog, struct mirage_key *k, const char *text, int
 
 static int set_logs(const char *prog, const char *spec)
 {
-    char err[ERR_MAX], msg[ERR_MAX + 40];
+    char err[ERR_MAX], msg[ERR_MAX + 160];
 
     if (mirage_log_set(spec, err, sizeof(err)) < 0) {
-        snprintf(msg, sizeof(msg), "option '--logs': %s", err);
+        snprintf(msg, sizeof(msg),
+                 "option '--logs': %s: expected LEVEL, *:LEVEL or SOURCE:LEVEL, "
+                 "comma-separated (-l LEVELS, -lLEVELS or --logs=LEVELS)",
+                 err);
         return usage(prog, msg);
     }
     return 0;
@@ -233,5 +236,13 @@ NET_KEY(mirage_key_ipv6, "ipv6", MIRAGE_KEY_IPV6_PREFIX, NULL,
 NET_KEY(mirage_key_ipv6_gateway, "ipv6-gateway", MIRAGE_KEY_IPV6, NULL,
         "The IPv6 gateway of the unikernel.");
 NET_KEY(mirage_key_ipv6_only, "ipv6-only", MIRAGE_KEY_BOOL, "false", "Only use IPv6.");
+struct mirage_key mirage_key_dhcp_timeout = {
+    .name = "dhcp-timeout",
+    .type = MIRAGE_KEY_INT,
+    .def = "60",
+    .doc = "Seconds to wait for a DHCP lease before exiting with status 2 (0: wait forever).",
+    .section = "NETWORK OPTIONS",
+    .min = 0,
+    .max = 86400};
 NET_KEY(mirage_key_accept_router_advertisements, "accept-router-advertisements", MIRAGE_KEY_BOOL,
         "true", "Accept IPv6 router advertisements.");

@@ -167,6 +167,20 @@ static void set_error(char *err, size_t errsize, const char *what, const char *i
         snprintf(err, errsize, "%s '%.*s'", what, (int)(len > 64 ? 64 : len), item);
 }
 
+/* Source names are made of letters, digits, '_', '-' and '.': anything else
+ * ("-l=tcp:debug" gives "=tcp") is a mistake, not an unknown source. */
+static int source_name_ok(const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
 /* One parsed item of a --logs value: src == NULL for the default. */
 struct spec_item {
     const char *src;
@@ -206,6 +220,10 @@ int mirage_log_set(const char *spec, char *err, size_t errsize)
             }
             if (it.srclen == 1 && *p == '*')
                 it.src = NULL;
+            else if (!source_name_ok(p, it.srclen)) {
+                set_error(err, errsize, "bad source name in log setting", p, len);
+                return MIRAGE_EINVAL;
+            }
         } else {
             it.level = mirage_log_level_parse(p, len);
         }

@@ -30,7 +30,9 @@ __attribute__((no_stack_protector, noreturn)) void mirage_hvt_start(const struct
 
 void mirage_console_write(const char *buf, size_t len)
 {
-    struct hvt_hc_console a = {(uintptr_t)buf, len};
+    static struct hvt_hc_console a;
+
+    a = (struct hvt_hc_console){(uintptr_t)buf, len};
 
     hvt_hypercall(HVT_HC_CONSOLE, &a);
 }
@@ -69,7 +71,7 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         hvt_net_kick(0); /* the tender sends while we spin */
     }
     for (;;) {
-        struct hvt_hc_yield a;
+        static struct hvt_hc_yield a;
         uint64_t now;
 
         *ready = hvt_net_ready();
@@ -157,7 +159,9 @@ static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8
         if (mirage_clock_monotonic() - start < BLOCK_SPIN_NS) {
             __builtin_ia32_pause();
         } else {
-            struct hvt_hc_yield y = {BLOCK_SPIN_NS / 10, 0};
+            static struct hvt_hc_yield y;
+
+            y = (struct hvt_hc_yield){BLOCK_SPIN_NS / 10, 0};
 
             hvt_hypercall(HVT_HC_YIELD, &y);
         }
@@ -196,7 +200,9 @@ void mirage_heap(uintptr_t *start, size_t *size)
 
 int mirage_mem_guard(void *page, size_t len, int guard)
 {
-    struct hvt_hc_guard a = {(uintptr_t)page, len, guard != 0, MIRAGE_EINVAL};
+    static struct hvt_hc_guard a;
+
+    a = (struct hvt_hc_guard){(uintptr_t)page, len, guard != 0, MIRAGE_EINVAL};
 
     hvt_hypercall(HVT_HC_GUARD, &a);
     return a.ret;
@@ -211,7 +217,9 @@ __attribute__((no_stack_protector)) int mirage_set_tls_base(uintptr_t base)
 
 void mirage_exit(int status)
 {
-    struct hvt_hc_exit a = {(uint32_t)status & 0xff, 0};
+    static struct hvt_hc_exit a;
+
+    a = (struct hvt_hc_exit){(uint32_t)status & 0xff, 0};
 
     for (;;)
         hvt_hypercall(HVT_HC_EXIT, &a);
@@ -219,7 +227,9 @@ void mirage_exit(int status)
 
 void mirage_abort(void)
 {
-    struct hvt_hc_exit a = {255, 1};
+    static struct hvt_hc_exit a;
+
+    a = (struct hvt_hc_exit){255, 1};
 
     for (;;)
         hvt_hypercall(HVT_HC_EXIT, &a);

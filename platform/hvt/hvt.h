@@ -9,7 +9,11 @@
 
 extern const struct hvt_boot_info *hvt_boot;
 
-/* Hypercall (n) with the argument struct at (arg); the vCPU stops until the tender is done. */
+/* Hypercall (n) with the argument struct at (arg); the vCPU stops until the
+ * tender is done. The port carries 32 bits, so (arg) must lie below 4 GiB:
+ * the binding keeps its argument structs static (in the image, which ends
+ * below 1 GiB), never on a stack, which is at the top of guest memory or a
+ * fiber's in the heap, both above 4 GiB with --mem over 4096. */
 #define hvt_hypercall(n, arg)                                                                      \
     __asm__ volatile("outl %0, %1"                                                                 \
                      :                                                                             \

@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +19,6 @@
 #include "mirage/platform.h"
 #include "unix.h"
 
-#define MTU 1500
 #define SECTOR 512
 #define HEAP_SIZE (32u << 20)
 /* The tenders' TENDER_EXIT_LOST (tender/common/tender.h): a tap deleted under us. */
@@ -76,6 +76,63 @@ void mirage_heap(uintptr_t *start, size_t *size)
     *size = HEAP_SIZE;
 }
 
+int unix_tap_mtu(const char *tap, uint16_t *mtu)
+{
+    struct ifreq ifr = {0};
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", tap);
+    r = sock < 0 ? -1 : ioctl(sock, SIOCGIFMTU, &ifr);
+    if (sock >= 0)
+        close(sock);
+    if (r < 0) {
+        fprintf(stderr, "%s: tap '%s': cannot read its MTU: %s\n", program_invocation_short_name,
+                tap, strerror(errno));
+        return -1;
+    }
+    if (ifr.ifr_mtu < UNIX_MTU_MIN || ifr.ifr_mtu > UNIX_MTU_MAX) {
+        fprintf(stderr, "%s: tap '%s' has MTU %d: take %d to %d (ip link set %s mtu 1500)\n",
+                program_invocation_short_name, tap, ifr.ifr_mtu, UNIX_MTU_MIN, UNIX_MTU_MAX, tap);
+        return -1;
+    }
+    *mtu = (uint16_t)ifr.ifr_mtu;
+    return 0;
+}
+
+/* 1 if a network interface (tap) exists in our namespace. */
+static int if_exists(const char *name)
+{
+    struct ifreq ifr = {0};
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r;
+
+    if (sock < 0)
+        return 1; /* cannot tell: acquiring it says what is wrong */
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    r = ioctl(sock, SIOCGIFINDEX, &ifr);
+    close(sock);
+    return r == 0;
+}
+
+int unix_taps_check(const char *prog)
+{
+    for (uint32_t h = 0; h < mirage_manifest.count; h++) {
+        const char *tap = unix_bindings[h].path;
+
+        if (mirage_manifest.entries[h].type != MIRAGE_DEV_NET)
+            continue;
+        if (tap == NULL)
+            tap = mirage_manifest.entries[h].name;
+        if (strlen(tap) >= IFNAMSIZ || !if_exists(tap)) {
+            fprintf(stderr,
+                    "%s: net device '%s': tap '%s' does not exist (create it: ip tuntap add %s "
+                    "mode tap)\n",
+                    prog, mirage_manifest.entries[h].name, tap, tap);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Looks (name) up in the manifest as a device of (type) not yet acquired. */
 static int lookup(const char *name, uint32_t type, struct unix_binding **b)
 {
@@ -124,6 +181,10 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         close(fd);
         return MIRAGE_EUNSPEC;
     }
+    if (unix_tap_mtu(tap, &b->mtu) < 0) {
+        close(fd);
+        return MIRAGE_EUNSPEC;
+    }
     if (!b->has_mac) {
         if (getrandom(b->mac, 6, 0) != 6)
             memset(b->mac, 0x5a, 6);
@@ -132,7 +193,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
     b->fd = fd;
     b->acquired = 1;
     memcpy(info->mac, b->mac, 6);
-    info->mtu = MTU;
+    info->mtu = b->mtu;
     *h = (mirage_handle_t)idx;
     return 0;
 }
@@ -160,7 +221,7 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
     struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
     ssize_t n;
 
-    if (b == NULL || size > MTU + 14)
+    if (b == NULL || size > (size_t)b->mtu + 14)
         return MIRAGE_EINVAL;
     n = write(b->fd, buf, size);
     if (n == (ssize_t)size)
@@ -177,7 +238,7 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
     struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
     ssize_t n;
 
-    if (b == NULL || size < MTU + 14)
+    if (b == NULL || size < (size_t)b->mtu + 14)
         return MIRAGE_EINVAL;
     n = read(b->fd, buf, size);
     if (n >= 0) {

@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 {
     const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     size_t len = 0;
-    int i = 1;
+    int i = 1, help = 0;
 
     catch_faults();
     for (; i < argc; i++) {
@@ -123,6 +123,8 @@ int main(int argc, char **argv)
         i++;
     for (; i < argc; i++) {
         size_t n = strlen(argv[i]);
+
+        help |= strcmp(argv[i], "--help") == 0;
         if (len + n + 2 > sizeof(cmdline)) {
             fprintf(stderr, "%s: command line too long: limit %zu bytes\n", prog,
                     sizeof(cmdline) - 1);
@@ -134,6 +136,10 @@ int main(int argc, char **argv)
         len += n;
     }
     cmdline[len] = '\0';
+    /* A missing tap is refused before the unikernel runs, as the tenders do,
+     * unless it runs only to show its --help. */
+    if (!help && unix_taps_check(prog) < 0)
+        return 125;
     setvbuf(stdout, NULL, _IOLBF, 0);
     mirage_exit(mirage_boot(prog));
 }

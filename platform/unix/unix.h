@@ -15,8 +15,21 @@ struct unix_binding {
     int fd;   /* valid once acquired */
     int acquired;
     uint64_t capacity;
+    uint16_t mtu; /* net: the tap's, read when acquired */
 };
 extern struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
+
+/* The MTUs a tap may have, as the tenders take them (tender.h). */
+#define UNIX_MTU_MIN 68
+#define UNIX_MTU_MAX 9000
+
+/* Reads tap (tap)'s MTU into *mtu; says what is wrong on stderr and returns
+ * -1 when it cannot be read or is out of range. */
+int unix_tap_mtu(const char *tap, uint16_t *mtu);
+
+/* As the tenders do: every declared net device's tap must exist (it is
+ * never created); says which does not on stderr and returns -1. */
+int unix_taps_check(const char *prog);
 
 /* Index of the manifest entry called (name, len), or -1. */
 int unix_manifest_find(const char *name, size_t len);

@@ -10,8 +10,7 @@
 #include "internal.h"
 #include "tender.h"
 
-#define SECTOR  512u
-#define NET_MTU 1500u
+#define SECTOR 512u
 
 static const char *type_name(uint32_t type)
 {
@@ -51,7 +50,7 @@ static int match(const struct tender_opts *opts, const struct tender_image *img,
     for (unsigned i = 0; i < img->ndevs; i++) {
         const struct mirage_manifest_entry *e = &img->devs[i];
 
-        if (find_opt(opts, e->name) == NULL)
+        if (find_opt(opts, e->name) == NULL && !opts->guest_help)
             return tender_fail(err,
                                "device '%s' (%s) is declared by the unikernel but not given: "
                                "use --%s:%s=%s",
@@ -85,9 +84,10 @@ static int open_net(const struct tender_devopt *o, struct tender_device *dev, ch
         memcpy(dev->mac, o->mac, sizeof(dev->mac));
     else if (random_mac(dev->mac, err) < 0)
         return -1;
-    dev->mtu = NET_MTU;
     dev->fd = tender_tap_open(o->value, err);
-    return dev->fd < 0 ? -1 : 0;
+    if (dev->fd < 0)
+        return -1;
+    return tender_tap_mtu(o->value, &dev->mtu, err);
 }
 
 static int open_block(const struct tender_devopt *o, struct tender_device *dev, char *err)
@@ -135,9 +135,14 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
         return -1;
     for (unsigned i = 0; i < img->ndevs; i++) {
         const struct tender_devopt *o = find_opt(opts, img->devs[i].name);
-        int rc =
-            o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err) : open_block(o, &devs[i], err);
+        int rc;
 
+        if (o == NULL) { /* booted for --help only */
+            devs[i].type = TENDER_DEV_ABSENT;
+            devs[i].host = "(not given)";
+            continue;
+        }
+        rc = o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err) : open_block(o, &devs[i], err);
         devs[i].host = o->value;
 
         if (rc < 0) {

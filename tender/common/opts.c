@@ -1,6 +1,7 @@
 /* opts.c: the tender's command line: memory, devices, the image and the guest's arguments. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "mirage/error.h"
@@ -188,6 +189,7 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     opts->ndevs = 0;
     opts->cmdline[0] = '\0';
     opts->help = 0;
+    opts->guest_help = 0;
     err[0] = '\0';
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -216,7 +218,28 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     opts->image = argv[i++];
     if (i < argc && strcmp(argv[i], "--") == 0)
         i++;
+    for (int a = i; a < argc; a++)
+        if (strcmp(argv[a], "--help") == 0)
+            opts->guest_help = 1;
     return join_args(argc - i, argv + i, opts->cmdline, err);
+}
+
+/* The host's physical memory in MB, or 0 when it cannot be read. */
+static uint64_t host_mb(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+
+    return pages > 0 && size > 0 ? ((uint64_t)pages * (uint64_t)size) >> 20 : 0;
+}
+
+int tender_mem_check(uint64_t bytes, char *err)
+{
+    uint64_t host = host_mb();
+
+    if (host != 0 && (bytes >> 20) > host)
+        return tender_fail(err, "--mem=%llu: more than this host's %llu MB of memory",
+                           (unsigned long long)(bytes >> 20), (unsigned long long)host);
+    return 0;
 }
 
 void tender_usage(const char *prog)
@@ -224,16 +247,18 @@ void tender_usage(const char *prog)
     printf("usage: %s [OPTIONS] IMAGE [--] [ARGS...]\n"
            "Runs the unikernel IMAGE; ARGS, joined with spaces, are its command line.\n"
            "\n"
-           "  --mem=MB              guest memory in MiB, 1 to %d (default %d)\n"
+           "  --mem=MB              guest memory in MiB (default %d), at most the host's\n"
+           "                        physical memory (%llu MB here)\n"
            "  --net:NAME=TAP        attach the unikernel's net device NAME to tap device TAP\n"
            "  --net-mac:NAME=MAC    give net device NAME the address MAC (aa:bb:cc:dd:ee:ff);\n"
            "                        default: a random locally administered address\n"
            "  --block:NAME=PATH     attach block device NAME to the disk image file PATH\n"
            "  --help                show this help\n"
            "\n"
-           "Every device the unikernel declares must be given, and only those.\n"
+           "Every device the unikernel declares must be given, and only those (with --help\n"
+           "among ARGS, the unikernel only shows its help: devices not given stay absent).\n"
            "Exit status: the unikernel's own, or %d refused to start, %d ARGS too long,\n"
            "%d sandbox violation, %d CPU fault, %d abort.\n",
-           prog, TENDER_MEM_MAX_MB, TENDER_MEM_DEFAULT_MB, TENDER_EXIT_REFUSED, TENDER_EXIT_USAGE,
-           TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
+           prog, TENDER_MEM_DEFAULT_MB, (unsigned long long)host_mb(), TENDER_EXIT_REFUSED,
+           TENDER_EXIT_USAGE, TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
 }

@@ -1,10 +1,12 @@
 /* tap.c: attaching to an existing tap device by name. */
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -63,4 +65,27 @@ int tender_tap_open(const char *name, char *err)
         return tender_fail(err, "tap '%s': cannot make it non-blocking: %s", name, strerror(e));
     }
     return fd;
+}
+
+int tender_tap_mtu(const char *name, uint16_t *mtu, char *err)
+{
+    struct ifreq ifr;
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int r;
+
+    if (sock < 0)
+        return tender_fail(err, "tap '%s': cannot read its MTU: %s", name, strerror(errno));
+    memset(&ifr, 0, sizeof(ifr));
+    snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+    r = ioctl(sock, SIOCGIFMTU, &ifr);
+    close(sock);
+    if (r < 0)
+        return tender_fail(err, "tap '%s': cannot read its MTU: %s", name, strerror(errno));
+    if (ifr.ifr_mtu < TENDER_MTU_MIN || ifr.ifr_mtu > TENDER_MTU_MAX)
+        return tender_fail(err,
+                           "tap '%s' has MTU %d: the tenders take %d to %d "
+                           "(ip link set %s mtu 1500)",
+                           name, ifr.ifr_mtu, TENDER_MTU_MIN, TENDER_MTU_MAX, name);
+    *mtu = (uint16_t)ifr.ifr_mtu;
+    return 0;
 }

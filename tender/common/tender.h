@@ -47,10 +47,16 @@ struct tender_opts {
     unsigned ndevs;
     char cmdline[MIRAGE_CMDLINE_MAX]; /* the guest's arguments joined with spaces */
     int help;                         /* --help was given */
+    /* The guest's arguments ask only for its help (--help): its
+     * declared devices need not be given, since it stops before using them. */
+    int guest_help;
 };
 
 #define TENDER_MEM_DEFAULT_MB 32
-#define TENDER_MEM_MAX_MB     3072
+/* What the options accept: 512 GiB, all that hvt's guest page tables (one
+ * PML4 entry) map. What a run may use is also bounded by the host's memory:
+ * tender_mem_check(). */
+#define TENDER_MEM_MAX_MB 524288
 
 /* Parses the tender's argv: [--mem=MB] [--net:N=TAP] [--net-mac:N=MAC]
  * [--block:N=PATH] [--help] IMAGE [--] [ARGS...]. The guest's ARGS are joined
@@ -62,6 +68,11 @@ struct tender_opts {
  * written: the unused devs[] entries and the tail of cmdline stay as they were. */
 int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err);
 #define TENDER_OPTS_BAD_ARGS (-2)
+
+/* Refuses (bytes) of guest memory the host cannot back: more than its
+ * physical memory. Guest memory is mapped lazily, so less is always taken.
+ * Returns 0 or -1 with (err) naming both sizes. */
+int tender_mem_check(uint64_t bytes, char *err);
 
 /* Prints the usage of tender (prog) to stdout. */
 void tender_usage(const char *prog);
@@ -114,20 +125,25 @@ int tender_image_load(const char *path, uint8_t **data, size_t *size, struct ten
 
 /* ---- devices ---------------------------------------------------------- */
 
+/* A declared device not given because the guest was booted for its help. */
+#define TENDER_DEV_ABSENT 0
+
 /* A device bound to the manifest entry at the same index (its handle). */
 struct tender_device {
-    uint32_t type;    /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    uint32_t type;    /* MIRAGE_DEV_NET, MIRAGE_DEV_BLOCK or TENDER_DEV_ABSENT */
     int fd;           /* the tap (non-blocking) or the disk image (read-write) */
     const char *host; /* the TAP name or PATH as given (points into argv), for messages */
     uint8_t mac[6];
-    uint16_t mtu;
+    uint16_t mtu;        /* net: the tap's MTU when it was opened */
     uint64_t capacity;   /* block: bytes */
     uint64_t block_size; /* block: 512 */
 };
 
 /* Matches opts->devs to img->devs by name and type and opens each: a declared
  * device not given, a given one not declared, or a type mismatch is refused
- * naming the device. Taps are opened by name (IFF_TAP|IFF_NO_PI, O_NONBLOCK),
+ * naming the device, except that with opts->guest_help a declared device not
+ * given is left absent (type TENDER_DEV_ABSENT, fd -1): the guest's binding
+ * refuses to acquire it. Taps are opened by name (IFF_TAP|IFF_NO_PI, O_NONBLOCK),
  * the MAC is --net-mac or a random locally administered one; a disk image
  * must be a regular file whose size is a non-zero whole number of sectors.
  * devs[i] corresponds to img->devs[i]. Returns 0 or -1 with (err). */
@@ -136,5 +152,13 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
 
 /* Opens the tap device (name); returns the fd or -1 with (err). */
 int tender_tap_open(const char *name, char *err);
+
+/* The MTUs a tap may have: IPv4's least, and jumbo frames. */
+#define TENDER_MTU_MIN 68
+#define TENDER_MTU_MAX 9000
+
+/* Reads the MTU of tap (name) into *mtu (SIOCGIFMTU); refuses one outside
+ * TENDER_MTU_MIN..TENDER_MTU_MAX. Returns 0 or -1 with (err). */
+int tender_tap_mtu(const char *name, uint16_t *mtu, char *err);
 
 #endif

@@ -66,7 +66,8 @@ int main(int argc, char **argv)
         tender_usage("mirage-hvt");
         return 0;
     }
-    if (tender_image_load(opts.image, &data, &size, &img, err) < 0 ||
+    if (tender_mem_check(opts.mem_bytes, err) < 0 ||
+        tender_image_load(opts.image, &data, &size, &img, err) < 0 ||
         tender_devices_open(&opts, &img, devs, err) < 0) {
         hvt_say("%s\n", err);
         return TENDER_EXIT_REFUSED;

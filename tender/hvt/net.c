@@ -400,6 +400,12 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
 
         if (vm->devs[i].type != MIRAGE_DEV_NET)
             continue;
+        if (vm->devs[i].mtu + 14u > HVT_SLOT_SIZE)
+            return hvt_fail(err,
+                            "tap '%s' has MTU %u: mirage-hvt's ring slots carry at most %u "
+                            "(ip link set %s mtu %u)",
+                            vm->devs[i].host, vm->devs[i].mtu, HVT_SLOT_SIZE - 14u,
+                            vm->devs[i].host, HVT_SLOT_SIZE - 14u);
         c->fd = vm->devs[i].fd;
         c->name = vm->img->devs[i].name;
         c->tap = vm->devs[i].host;

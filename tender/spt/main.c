@@ -119,6 +119,8 @@ int main(int argc, char **argv)
         tender_usage("mirage-spt");
         return 0;
     }
+    if (tender_mem_check(opts.mem_bytes, err) < 0)
+        return refuse(err);
     fd = spt_image_open(opts.image, &img, err);
     if (fd < 0)
         return refuse(err);

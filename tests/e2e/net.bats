@@ -195,10 +195,12 @@ bad_frames() {
 }
 
 @test "unix: ping refuses a bad address with 64" {
-    run "$UK/ping" --net:service=none -- --ipv4=10.0.0.300/24
+    # ping takes its device before its arguments: it needs a tap that exists.
+    netns_tap "$NS" tap0 "$NET.1/24"
+    run in_ns "$UK/ping" --net:service=tap0 -- --ipv4=10.0.0.300/24
     [ "$status" -eq 64 ]
     [[ "$output" == *"--ipv4: '10.0.0.300' is not an IPv4 address (a number is over 255)"* ]]
-    run "$UK/ping" --net:service=none --
+    run in_ns "$UK/ping" --net:service=tap0 --
     [ "$status" -eq 64 ]
     [[ "$output" == *"--ipv4=A.B.C.D/P is required"* ]]
 }

@@ -121,7 +121,7 @@ net() {
 }
 
 @test "unix: Solo5 net refuses a command line without an address" {
-    run "$UK/solo5_net" --net:service=none -- --ipv4=10.0.0.256
+    run "$UK/solo5_net" --net:service=lo -- --ipv4=10.0.0.256
     [ "$status" -eq 1 ]
     [[ "$output" == *"usage: --ipv4=A.B.C.D"* ]]
 }

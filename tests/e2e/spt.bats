@@ -33,8 +33,8 @@ teardown() {
     [ "$status" -eq 0 ]
 }
 
-@test "spt: --mem from 1 MB to 3072 MB boots" {
-    for m in 1 2 32 3072; do
+@test "spt: --mem from 1 MB to 6144 MB boots" {
+    for m in 1 2 32 3072 6144; do
         run "$SPT" --mem=$m "$UK/hello.spt"
         [ "$status" -eq 0 ]
         [ "${lines[0]}" = "hello from hello" ]
@@ -240,7 +240,7 @@ refuses() {
 @test "spt: unknown options and bad --mem are refused with 125" {
     refuses "unknown option '--frobnicate'" --frobnicate "$UK/hello.spt"
     refuses "--mem=0" --mem=0 "$UK/hello.spt"
-    refuses "--mem=5000" --mem=5000 "$UK/hello.spt"
+    refuses "--mem=524289" --mem=524289 "$UK/hello.spt"
     refuses "--mem=abc" --mem=abc "$UK/hello.spt"
 }
 

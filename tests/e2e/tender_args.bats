@@ -63,8 +63,8 @@ patch() {
 }
 
 @test "refuses bad --mem values" {
-    refused "--mem=0: must be from 1 to 3072 MB" --mem=0 x.spt
-    refused "--mem=3073: must be from 1 to 3072 MB" --mem=3073 x.spt
+    refused "--mem=0: must be from 1 to 524288 MB" --mem=0 x.spt
+    refused "--mem=524289: must be from 1 to 524288 MB" --mem=524289 x.spt
     refused "--mem=12abc: not a decimal number of MB" --mem=12abc x.spt
     refused "--mem=-5: not a decimal number of MB" --mem=-5 x.spt
     refused "--mem given twice" --mem=8 --mem=16 x.spt

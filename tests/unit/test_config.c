@@ -428,7 +428,16 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"tap0\"));") != NULL);
     CHECK(strstr(main_c, "stack_config(&sc, 1);") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_direct_new(&dev0, &sc, &dev1);") != NULL);
-    CHECK(strstr(main_c, "mirage_key_ipv4.def = \"10.0.0.2/24\";") != NULL);
+    /* By DHCP, --ipv4 has no default (help says the lease gives it) and the
+     * wait for the lease is bounded by --dhcp-timeout, with its own status. */
+    CHECK(strstr(main_c, "mirage_key_ipv4.def = NULL;") != NULL);
+    CHECK(strstr(main_c, "10.0.0.2/24") == NULL);
+    CHECK(strstr(main_c, "&mirage_key_dhcp_timeout") != NULL);
+    CHECK(strstr(main_c, "sc->dhcp_deadline =") != NULL);
+    CHECK(strstr(main_c,
+                 "if (r == MIRAGE_ETIMEDOUT && sc.dhcp)\n            return no_lease(argv[0]);") !=
+          NULL);
+    CHECK(strstr(main_c, "return MIRAGE_EXIT_NO_LEASE;") != NULL);
     CHECK(strstr(main_c, "r = start(dev1);\n") != NULL);
     CHECK(strstr(main_c, "mirage_stack_disconnect(dev1);\n    return r;\n}") != NULL);
     free(main_c);

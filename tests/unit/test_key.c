@@ -233,6 +233,12 @@ static void test_usage_errors(void)
     expect_usage(ARGS("-l", "tcp:loud"), "option '--logs': bad log level in 'tcp:loud'");
     expect_usage(ARGS("-l"), "option '--logs' needs a value");
     expect_usage(ARGS("--logs=debug,"), "bad log level in ''");
+    /* A malformed -l is a usage error with the syntax, not an unknown source. */
+    expect_usage(ARGS("-l=tcp:info"), "option '--logs': bad source name in log setting "
+                                      "'=tcp:info': expected LEVEL, *:LEVEL or SOURCE:LEVEL");
+    expect_usage(ARGS("--logs=tcp debug:info"), "bad source name in log setting");
+    expect_usage(ARGS("-l=debug"), "bad log level in '=debug'");
+    CHECK_INT(parse(ARGS("-ltcp:debug,net.x-1_b:info")), 0);
 }
 
 static void test_help(void)

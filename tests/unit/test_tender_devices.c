@@ -188,6 +188,18 @@ static void test_matching(void)
     CHECK_STR(err, "device 'storage' (block) is declared by the unikernel but not given: use "
                    "--block:storage=PATH");
 
+    /* Booted for its --help, the guest needs none of its devices: absent. */
+    CHECK_INT(parse_opts(NULL), 0);
+    opts.guest_help = 1;
+    CHECK_INT(open_devs(), 0);
+    CHECK_INT(devs[0].type, TENDER_DEV_ABSENT);
+    CHECK_INT(devs[1].type, TENDER_DEV_ABSENT);
+    check_all_closed();
+    CHECK_INT(parse_opts("--block:foo=x", NULL), 0);
+    opts.guest_help = 1;
+    CHECK_INT(open_devs(), -1);
+    CHECK_STR(err, "device 'foo' is given but not declared by the unikernel");
+
     CHECK_INT(parse_opts("--net:service=tap0", "--block:storage=disk", "--block:foo=x", NULL), 0);
     CHECK_INT(open_devs(), -1);
     CHECK_STR(err, "device 'foo' is given but not declared by the unikernel");

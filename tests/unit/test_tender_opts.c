@@ -84,6 +84,11 @@ static void test_valid(void)
     CHECK_INT(opts.mem_bytes, 1 << 20);
     CHECK_INT(parse("--mem=3072", "x", NULL), 0);
     CHECK_INT(opts.mem_bytes, 3072ULL << 20);
+    /* Above 4 GiB too: the host's memory is checked apart (tender_mem_check). */
+    CHECK_INT(parse("--mem=4096", "x", NULL), 0);
+    CHECK_INT(opts.mem_bytes, 4096ULL << 20);
+    CHECK_INT(parse("--mem=524288", "x", NULL), 0);
+    CHECK_INT(opts.mem_bytes, 524288ULL << 20);
     CHECK_INT(parse("--mem=0064", "x", NULL), 0);
     CHECK_INT(opts.mem_bytes, 64 << 20);
 
@@ -91,7 +96,10 @@ static void test_valid(void)
     CHECK_INT(parse("x", "--mem=2", "--help", "--", "a", NULL), 0);
     CHECK_INT(opts.mem_bytes, 32 << 20);
     CHECK_INT(opts.help, 0);
+    CHECK_INT(opts.guest_help, 1);
     CHECK_STR(opts.cmdline, "--mem=2 --help -- a");
+    CHECK_INT(parse("x", "--helpful", "-l", "debug", NULL), 0);
+    CHECK_INT(opts.guest_help, 0);
     CHECK_INT(parse("x", "--", "--", NULL), 0);
     CHECK_STR(opts.cmdline, "--");
 
@@ -135,11 +143,11 @@ static void test_errors(void)
     REFUSED("--mem=8M: not a decimal number of MB", "--mem=8M", "x");
     REFUSED("--mem= 8: not a decimal number of MB", "--mem= 8", "x");
     REFUSED("--mem=0x10: not a decimal number of MB", "--mem=0x10", "x");
-    REFUSED("--mem=0: must be from 1 to 3072 MB", "--mem=0", "x");
-    REFUSED("--mem=3073: must be from 1 to 3072 MB", "--mem=3073", "x");
-    REFUSED("--mem=99999999999999999999999999: must be from 1 to 3072 MB",
+    REFUSED("--mem=0: must be from 1 to 524288 MB", "--mem=0", "x");
+    REFUSED("--mem=524289: must be from 1 to 524288 MB", "--mem=524289", "x");
+    REFUSED("--mem=99999999999999999999999999: must be from 1 to 524288 MB",
             "--mem=99999999999999999999999999", "x");
-    REFUSED("--mem=18446744073709551617: must be from 1 to 3072 MB", "--mem=18446744073709551617",
+    REFUSED("--mem=18446744073709551617: must be from 1 to 524288 MB", "--mem=18446744073709551617",
             "x");
     REFUSED("--mem given twice", "--mem=8", "--mem=8", "x");
 

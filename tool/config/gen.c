@@ -151,6 +151,9 @@ static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, 
     else
         fprintf(out, "        r = mirage_stack_direct_new(&dev%d, &sc, &dev%d);\n",
                 d->args[0]->order, d->order);
+    if (d->stack_dhcp)
+        fprintf(out, "        if (r == MIRAGE_ETIMEDOUT && sc.dhcp)\n"
+                     "            return no_lease(argv[0]);\n");
     fprintf(out,
             "        if (r < 0)\n            return connect_failed(argv[0], \"stack\", "
             "\"%s\", r);\n    }\n",
@@ -160,32 +163,55 @@ static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, 
 /* The IPv4 settings every stack of main.c takes from the standard keys. */
 static void gen_stack_config(FILE *out)
 {
-    fprintf(out,
-            "\n/* --ipv4 and --ipv4-gateway; with (dhcp) a lease gives them unless --ipv4 is\n"
-            " * given at boot. */\n"
-            "static void stack_config(struct mirage_stack_config *sc, int dhcp)\n{\n"
-            "    sc->dhcp = dhcp && !mirage_key_ipv4.set;\n"
-            "    if (mirage_key_ipv4.has_value) {\n"
-            "        sc->ipv4.family = 4;\n"
-            "        memcpy(sc->ipv4.a, mirage_key_ipv4.v.ip.addr, 4);\n"
-            "        sc->ipv4_prefix = mirage_key_ipv4.v.ip.bits;\n    }\n"
-            "    if (mirage_key_ipv4_gateway.has_value) {\n"
-            "        sc->has_gateway = 1;\n        sc->gateway.family = 4;\n"
-            "        memcpy(sc->gateway.a, mirage_key_ipv4_gateway.v.ip.addr, 4);\n    }\n}\n");
+    fprintf(out, "\n/* --ipv4 and --ipv4-gateway; with (dhcp) a lease gives them unless --ipv4 is\n"
+                 " * given at boot. */\n"
+                 "static void stack_config(struct mirage_stack_config *sc, int dhcp)\n{\n"
+                 "    sc->dhcp = dhcp && !mirage_key_ipv4.set;\n"
+                 "    if (mirage_key_ipv4.has_value) {\n"
+                 "        sc->ipv4.family = 4;\n"
+                 "        memcpy(sc->ipv4.a, mirage_key_ipv4.v.ip.addr, 4);\n"
+                 "        sc->ipv4_prefix = mirage_key_ipv4.v.ip.bits;\n    }\n"
+                 "    if (mirage_key_ipv4_gateway.has_value) {\n"
+                 "        sc->has_gateway = 1;\n        sc->gateway.family = 4;\n"
+                 "        memcpy(sc->gateway.a, mirage_key_ipv4_gateway.v.ip.addr, 4);\n    }\n"
+                 "    if (sc->dhcp && mirage_key_dhcp_timeout.has_value && "
+                 "mirage_key_dhcp_timeout.v.num > 0)\n"
+                 "        sc->dhcp_deadline =\n"
+                 "            mirage_time_now() + (uint64_t)mirage_key_dhcp_timeout.v.num * "
+                 "1000000000u;\n}\n");
 }
 
-/* Standard keys whose default configure changed (--ipv4=... at configure time). */
+static int has_dhcp_stack(const struct mirage_cfg *cfg)
+{
+    for (int i = 0; i < cfg->norder; i++)
+        if (cfg->order[i]->kind == DEV_STACK && cfg->order[i]->stack_dhcp)
+            return 1;
+    return 0;
+}
+
+/* Standard keys whose default configure changed (--ipv4=... at configure
+ * time). With a DHCP stack --ipv4 has no default: without it, a lease gives
+ * the address, and --help says so. */
 static void gen_key_defaults(const struct mirage_cfg *cfg, FILE *out)
 {
+    int dhcp = has_dhcp_stack(cfg);
+
     for (int i = 0; i < cfg->nkeys; i++) {
         const struct cfg_key *k = &cfg->keys[i];
         if (!k->runtime || k->std == NULL || k->def == NULL ||
-            (strcmp(k->name, "ipv4") != 0 && strcmp(k->name, "ipv4-gateway") != 0))
+            (strcmp(k->name, "ipv4") != 0 && strcmp(k->name, "ipv4-gateway") != 0) ||
+            (dhcp && strcmp(k->name, "ipv4") == 0))
             continue;
         fprintf(out, "    %s.def = ", k->std);
         c_string(out, k->def);
         fprintf(out, ";\n");
     }
+    if (dhcp)
+        fprintf(out, "    mirage_key_ipv4.def = NULL;\n"
+                     "    mirage_key_ipv4.doc = \"The IPv4 address and network of the unikernel. "
+                     "Without it, the\"\n"
+                     "                          \" address comes from a DHCP lease (see "
+                     "--dhcp-timeout).\";\n");
 }
 
 void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
@@ -261,7 +287,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "#include \"mirage/key.h\"\n");
     fprintf(out, "#include \"mirage/manifest.h\"\n#include \"mirage/platform.h\"\n");
     if (count_stacks(cfg) > 0)
-        fprintf(out, "#include \"mirage/stack.h\"\n");
+        fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/time.h\"\n");
     if (count_kind(cfg, DEV_RANDOM) > 0)
         fprintf(out, "#include \"mirage/random.h\"\n");
     fprintf(out, "#include \"start.h\"\n\n");
@@ -313,6 +339,15 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "    say(argv0);\n    say(\": cannot connect the \");\n    say(kind);\n"
                      "    say(\" device '\");\n    say(name);\n    say(\"': \");\n"
                      "    say(mirage_strerror(err));\n    say(\"\\n\");\n    return 1;\n}\n");
+    }
+    if (has_dhcp_stack(cfg)) {
+        fprintf(out, "\n/* No lease within --dhcp-timeout: a distinct status, not a hang. */\n");
+        fprintf(out, "static int no_lease(const char *argv0)\n{\n"
+                     "    say(argv0);\n"
+                     "    say(\": no DHCP lease within --dhcp-timeout: give the address with "
+                     "--ipv4=ADDR/LEN,\"\n"
+                     "        \" or start a DHCP server on the network\\n\");\n"
+                     "    return MIRAGE_EXIT_NO_LEASE;\n}\n");
     }
     fprintf(out, "\nint mirage_main(int argc, char **argv)\n{\n");
     if (parses_keys(cfg) || nplatform > 0 || count_stacks(cfg) > 0)

@@ -362,6 +362,8 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* The socket stack binds to --ipv4; by default to every host address. */
     stack_runtime_key(file, line, "ipv4", ipv4 ? ipv4 : socket ? "0.0.0.0/0" : NULL);
     stack_runtime_key(file, line, "ipv4-gateway", gw);
+    if (d->stack_dhcp)
+        stack_runtime_key(file, line, "dhcp-timeout", NULL);
     if (!socket)
         add_arg(d, net, MIRAGE_SIG_NETWORK);
     return d;
@@ -767,6 +769,7 @@ static const char *const std_keys[][4] = {
     {"ipv6-gateway", "mirage_key_ipv6_gateway", "ipv6", NULL},
     {"ipv6-only", "mirage_key_ipv6_only", "bool", "false"},
     {"accept-router-advertisements", "mirage_key_accept_router_advertisements", "bool", "true"},
+    {"dhcp-timeout", "mirage_key_dhcp_timeout", "int", "60"},
 };
 
 void mirage_config_standard_key(const char *file, int line, const char *name)
@@ -780,8 +783,8 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
     if (i == sizeof(std_keys) / sizeof(std_keys[0])) {
         mirage_cfg_error(need_cfg(), file, line,
                          "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
-                         "ipv4-only, ipv6, ipv6-gateway, ipv6-only or "
-                         "accept-router-advertisements",
+                         "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
+                         "accept-router-advertisements or dhcp-timeout",
                          name ? name : "(null)");
         return;
     }
