@@ -90,8 +90,8 @@ net() {
     require_target "$target" solo5_net
     TENDER_OPTS=(--net:service=tap0)
     uk_start "$NS" "$LOG" "$target" solo5_net "--ipv4=$NET.2"
-    uk_wait_line "$LOG" "service mac .* ipv4 $NET.2\$" 20
-    mac=$(sed -n 's/^service mac \([0-9a-f:]*\) ipv4 .*/\1/p' "$LOG")
+    uk_wait_line "$LOG" "service mac .* mtu 1500 ipv4 $NET.2\$" 20
+    mac=$(sed -n 's/^service mac \([0-9a-f:]*\) .*/\1/p' "$LOG")
 
     run ip netns exec "$NS" ping -c 5 -i 0.2 -W 2 -w 20 "$NET.2"
     echo "$output"
@@ -118,6 +118,90 @@ net() {
 
 @test "hvt: Solo5 net answers ARP and ICMP echo" {
     net hvt
+}
+
+# The device's MTU is the tap's (SIOCGIFMTU), and frames of that size pass.
+mtu() {
+    local target=$1
+    netns_create "$NS"
+    netns_tap "$NS" tap0 "$NET.1/24"
+    ip netns exec "$NS" ip link set tap0 mtu 1280
+    require_target "$target" solo5_net
+    TENDER_OPTS=(--net:service=tap0)
+    uk_start "$NS" "$LOG" "$target" solo5_net "--ipv4=$NET.2"
+    uk_wait_line "$LOG" "service mac .* mtu 1280 ipv4 $NET.2\$" 20
+    # 1252 bytes of payload + 28 of headers: a full 1280-byte packet, unfragmented.
+    run ip netns exec "$NS" ping -c 3 -i 0.2 -M do -s 1252 -W 2 -w 20 "$NET.2"
+    echo "$output"
+    [ "$(ping_received "$output")" = 3 ]
+    uk_stop
+    # An MTU the binding cannot carry is refused before the unikernel runs.
+    ip netns exec "$NS" ip link set tap0 mtu 9001
+    target_argv "$target" solo5_net "--ipv4=$NET.2"
+    run timeout 20 ip netns exec "$NS" "${TARGET_ARGV[@]}"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"tap 'tap0' has MTU 9001"* ]]
+    if [ "$target" = hvt ]; then
+        ip netns exec "$NS" ip link set tap0 mtu 4000
+        run timeout 20 ip netns exec "$NS" "${TARGET_ARGV[@]}"
+        echo "$output"
+        [ "$status" -eq 125 ]
+        [[ "$output" == *"mirage-hvt: tap 'tap0' has MTU 4000: mirage-hvt's ring slots carry at most 2034"* ]]
+    fi
+}
+
+@test "unix: Solo5 net reports the tap's MTU" {
+    mtu unix
+}
+
+@test "spt: Solo5 net reports the tap's MTU" {
+    mtu spt
+}
+
+@test "hvt: Solo5 net reports the tap's MTU" {
+    mtu hvt
+}
+
+# net2 answers on two NICs, each on its own tap and subnet.
+two_nics() {
+    local target=$1 net2=10.205.$BATS_TEST_NUMBER
+    netns_create "$NS"
+    netns_tap "$NS" tap0 "$NET.1/24"
+    netns_tap "$NS" tap1 "$net2.1/24"
+    require_target "$target" solo5_net2
+    case $target in
+    unix) TENDER_OPTS=(--net:service=tap0 --net:service2=tap1) ;;
+    *) TENDER_OPTS=(--net:service=tap0 --net:service2=tap1) ;;
+    esac
+    uk_start "$NS" "$LOG" "$target" solo5_net2 "--ipv4=$NET.2" "--ipv4-2=$net2.2" --limit=1000
+    uk_wait_line "$LOG" "service2 mac .* ipv4 $net2.2\$" 20
+    grep -q "^service mac .* ipv4 $NET.2\$" "$LOG"
+    run ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 -w 20 "$NET.2"
+    [ "$(ping_received "$output")" = 3 ]
+    run ip netns exec "$NS" ping -c 3 -i 0.2 -W 2 -w 20 "$net2.2"
+    [ "$(ping_received "$output")" = 3 ]
+    # Both at once, flooding.
+    ip netns exec "$NS" ping -q -f -c 300 -w 60 "$NET.2" >"$BATS_TEST_TMPDIR/p1" &
+    local p1=$!
+    run ip netns exec "$NS" ping -q -f -c 300 -w 60 "$net2.2"
+    wait "$p1" || true
+    cat "$BATS_TEST_TMPDIR/p1"
+    echo "$output"
+    [ "$(ping_received "$output")" -ge 297 ]
+    [ "$(ping_received "$(cat "$BATS_TEST_TMPDIR/p1")")" -ge 297 ]
+}
+
+@test "unix: Solo5 net2 answers on two NICs" {
+    two_nics unix
+}
+
+@test "spt: Solo5 net2 answers on two NICs" {
+    two_nics spt
+}
+
+@test "hvt: Solo5 net2 answers on two NICs" {
+    two_nics hvt
 }
 
 @test "unix: Solo5 net refuses a command line without an address" {

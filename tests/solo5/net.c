@@ -1,10 +1,10 @@
-/* net.c: a Solo5 program: answers ARP and ICMP echo requests for --ipv4=A.B.C.D on 'service'. */
+/* net.c: a Solo5 program: answers ARP and ICMP echo requests on 'service' (and 'service2'). */
 #include "solo5.h"
 #include "util.h"
 
 /*
- * Command line: --ipv4=A.B.C.D [--limit=N]; with a limit it exits after N
- * answers. Every received header is read through (struct in), which never
+ * Command line: --ipv4=A.B.C.D [--ipv4-2=A.B.C.D] [--limit=N]; with a limit
+ * it exits after N answers. Every received header is read through (struct in), which never
  * hands out a byte past the end of the frame; a frame that fails a length or
  * checksum check is dropped and counted.
  */
@@ -179,18 +179,32 @@ static int parse_ip(const char *s, uint8_t ip[4])
     return (*s == '\0' || *s == ' ') ? 0 : -1;
 }
 
+/* The NICs: 'service' always, 'service2' when --ipv4-2 is given (the
+ * solo5_net2 build declares it). */
+struct nic {
+    const char *name;
+    solo5_handle_t h;
+    struct solo5_net_info info;
+    uint8_t ip[4];
+    int used;
+};
+static struct nic nics[2] = {{.name = "service"}, {.name = "service2"}};
+
 static int parse_args(const char *s, uint64_t *limit)
 {
     const char *v;
-    int have_ip = 0;
 
     while (*s != '\0') {
         if (*s == ' ') {
             s++;
-        } else if (t_prefix(s, "--ipv4=", &v)) {
-            if (parse_ip(v, my_ip) < 0)
+            continue;
+        }
+        if (t_prefix(s, "--ipv4=", &v) || t_prefix(s, "--ipv4-2=", &v)) {
+            struct nic *n = &nics[s[6] == '-'];
+
+            if (parse_ip(v, n->ip) < 0)
                 return -1;
-            have_ip = 1;
+            n->used = 1;
             s = v;
         } else if (t_prefix(s, "--limit=", &v)) {
             for (*limit = 0; *v >= '0' && *v <= '9' && *limit < 1000000000ull; v++)
@@ -202,50 +216,72 @@ static int parse_args(const char *s, uint64_t *limit)
         while (*s != '\0' && *s != ' ')
             s++;
     }
-    return have_ip ? 0 : -1;
+    return nics[0].used ? 0 : -1;
+}
+
+static int start_nic(struct nic *n)
+{
+    if (solo5_net_acquire(n->name, &n->h, &n->info) != SOLO5_R_OK || n->h >= 64 ||
+        n->info.mtu + SOLO5_NET_HLEN > FRAME_MAX) {
+        t_puts("FAILURE: cannot use network device '");
+        t_puts(n->name);
+        t_puts("'\n");
+        return -1;
+    }
+    t_puts(n->name);
+    t_puts(" mac ");
+    for (int i = 0; i < 6; i++) {
+        t_puthex8(n->info.mac_address[i]);
+        t_puts(i < 5 ? ":" : "");
+    }
+    t_puts(" mtu ");
+    t_putu(n->info.mtu);
+    t_puts(" ipv4 ");
+    for (int i = 0; i < 4; i++) {
+        t_putu(n->ip[i]);
+        t_puts(i < 3 ? "." : "\n");
+    }
+    return 0;
+}
+
+/* Answers what waits on (n); returns how many answers went out. */
+static uint64_t serve(struct nic *n, uint64_t room)
+{
+    uint64_t done = 0;
+    size_t len;
+
+    t_memcpy(my_mac, n->info.mac_address, 6);
+    t_memcpy(my_ip, n->ip, 4);
+    while (done < room &&
+           solo5_net_read(n->h, rx, n->info.mtu + SOLO5_NET_HLEN, &len) == SOLO5_R_OK) {
+        size_t out = answer(rx, len);
+
+        if (out > 0 && solo5_net_write(n->h, tx, out) == SOLO5_R_OK)
+            done++;
+    }
+    return done;
 }
 
 int solo5_app_main(const struct solo5_start_info *si)
 {
-    struct solo5_net_info ni;
-    solo5_handle_t h;
     uint64_t limit = 0;
 
     t_puts("\n**** Solo5 shim test: net ****\n\n");
     if (parse_args(si->cmdline, &limit) < 0) {
-        t_puts("usage: --ipv4=A.B.C.D [--limit=N]\n");
+        t_puts("usage: --ipv4=A.B.C.D [--ipv4-2=A.B.C.D] [--limit=N]\n");
         return SOLO5_EXIT_FAILURE;
     }
-    if (solo5_net_acquire("service", &h, &ni) != SOLO5_R_OK || h >= 64 ||
-        ni.mtu + SOLO5_NET_HLEN > FRAME_MAX) {
-        t_puts("FAILURE: cannot use network device 'service'\n");
-        return SOLO5_EXIT_FAILURE;
-    }
-    t_memcpy(my_mac, ni.mac_address, 6);
-    t_puts("service mac ");
-    for (int i = 0; i < 6; i++) {
-        t_puthex8(my_mac[i]);
-        t_puts(i < 5 ? ":" : "");
-    }
-    t_puts(" ipv4 ");
-    for (int i = 0; i < 4; i++) {
-        t_putu(my_ip[i]);
-        t_puts(i < 3 ? "." : "\n");
-    }
+    for (int i = 0; i < 2; i++)
+        if (nics[i].used && start_nic(&nics[i]) < 0)
+            return SOLO5_EXIT_FAILURE;
 
     while (limit == 0 || answered < limit) {
         solo5_handle_set_t ready = 0;
-        size_t len;
 
         solo5_yield(solo5_clock_monotonic() + 1000000000ull, &ready);
-        if (!(ready & (1ull << h)))
-            continue;
-        while ((limit == 0 || answered < limit) &&
-               solo5_net_read(h, rx, ni.mtu + SOLO5_NET_HLEN, &len) == SOLO5_R_OK) {
-            size_t n = answer(rx, len);
-            if (n > 0 && solo5_net_write(h, tx, n) == SOLO5_R_OK)
-                answered++;
-        }
+        for (int i = 0; i < 2; i++)
+            if (nics[i].used && (ready & (1ull << nics[i].h)))
+                answered += serve(&nics[i], limit == 0 ? UINT64_MAX : limit - answered);
     }
     t_puts("answered ");
     t_putu(answered);
