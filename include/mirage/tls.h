@@ -73,6 +73,20 @@ int mirage_tls_certs_add(struct mirage_tls_certs *c, const char *host, const voi
 /* How many chains (c) holds. */
 size_t mirage_tls_certs_count(const struct mirage_tls_certs *c);
 
+struct mirage_kv;
+
+/*
+ * Reads a set from a kv store (include/mirage/kv.h): every dictionary
+ * PREFIX/HOST holding "cert.pem" (the chain, leaf first) and "key.pem" gives
+ * an entry for HOST, HOST "default" the default; PEM or DER in either file;
+ * other values under PREFIX are ignored. Returns 0 and *out, MIRAGE_ENOENT
+ * (no such dictionary, nothing in it, a missing file), MIRAGE_EINVAL (a bad
+ * entry), MIRAGE_ENOMEM or the store's error; a log line names the key.
+ * Suspends the calling fiber while the store reads its device.
+ */
+int mirage_tls_certs_from_kv(struct mirage_kv *kv, const char *prefix,
+                             struct mirage_tls_certs **out);
+
 /* ---- servers -------------------------------------------------------------- */
 
 struct mirage_tls_server; /* opaque: certificates, options, session cache */
@@ -88,6 +102,13 @@ int mirage_tls_server_new(const struct mirage_tls_opts *opts, struct mirage_tls_
  * which is freed when the last of them ends. No restart, no connection lost.
  * Returns 0 or MIRAGE_EINVAL (an empty set: the old one stays). */
 int mirage_tls_server_set_certs(struct mirage_tls_server *s, struct mirage_tls_certs *certs);
+
+/* Reads the certificates again from (kv) under (prefix) (as
+ * mirage_tls_certs_from_kv) and serves them: the application calls it when it
+ * wants (a signal, a request, a timer). On any error the old certificates
+ * stay and the error is returned. Suspends the calling fiber while the
+ * store reads. */
+int mirage_tls_server_reload(struct mirage_tls_server *s, struct mirage_kv *kv, const char *prefix);
 
 /* Frees (s); flows made from it must have been closed. */
 void mirage_tls_server_free(struct mirage_tls_server *s);

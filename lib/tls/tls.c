@@ -857,6 +857,19 @@ int mirage_tls_server_set_certs(struct mirage_tls_server *s, struct mirage_tls_c
     return 0;
 }
 
+int mirage_tls_server_reload(struct mirage_tls_server *s, struct mirage_kv *kv, const char *prefix)
+{
+    struct mirage_tls_certs *c;
+    int r = mirage_tls_certs_from_kv(kv, prefix, &c);
+
+    if (r < 0) {
+        mirage_log_err(&tls_log, "server: reload from %s failed (%s): the old certificates stay",
+                       prefix ? prefix : "(null)", mirage_strerror(r));
+        return r;
+    }
+    return mirage_tls_server_set_certs(s, c);
+}
+
 void mirage_tls_server_free(struct mirage_tls_server *s)
 {
     if (s == NULL)

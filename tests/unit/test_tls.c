@@ -9,6 +9,7 @@
 #include "check.h"
 #include "fake_platform.h"
 #include "mirage/error.h"
+#include "mirage/kv.h"
 #include "mirage/log.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
@@ -569,6 +570,63 @@ static void test_reload(void)
     mirage_tls_server_free(srv);
 }
 
+static void kv_put(struct mirage_kv *kv, const char *key, const struct file *f)
+{
+    CHECK_INT(mirage_kv_set(kv, key, f->data, f->len, NULL), 0);
+}
+
+/* Certificates from a kv store, and reloaded from it while serving: a broken
+ * store leaves the old certificates in place. */
+static void test_kv_reload(void)
+{
+    struct mirage_kv *kv = NULL;
+    struct mirage_tls_certs *c = NULL;
+    struct mirage_tls_server *srv = NULL;
+    struct mirage_tls_client *cli = client_ca(NULL);
+    struct conn cn;
+
+    CHECK_INT(mirage_kv_mem_new(0, &kv), 0);
+    CHECK_INT(mirage_tls_certs_from_kv(kv, "/tls", &c), MIRAGE_ENOENT);
+    kv_put(kv, "/tls/rsa.test/cert.pem", &rsa_pem);
+    kv_put(kv, "/tls/rsa.test/key.pem", &rsa_key);
+    kv_put(kv, "/tls/README", &ca);
+    CHECK_INT(mirage_tls_certs_from_kv(kv, "/tls", &c), 0);
+    CHECK_INT(mirage_tls_certs_count(c), 1);
+    CHECK_INT(mirage_tls_server_new(NULL, c, &srv), 0);
+    conn_open(&cn, srv, cli, "ec.test");
+    CHECK_INT(cn.hs, MIRAGE_EACCES); /* only the RSA certificate so far */
+    conn_close(&cn);
+
+    /* The EC certificate arrives in the store; the application reloads. */
+    kv_put(kv, "/tls/default/cert.pem", &chain_pem);
+    kv_put(kv, "/tls/default/key.pem", &ec_key_der);
+    CHECK_INT(mirage_tls_server_reload(srv, kv, "/tls"), 0);
+    conn_open(&cn, srv, cli, "ec.test");
+    CHECK_INT(cn.hs, 0);
+    conn_close(&cn);
+    conn_open(&cn, srv, cli, "rsa.test");
+    CHECK_INT(cn.hs, 0);
+    conn_close(&cn);
+
+    /* A key missing, then a bad one: the reload fails, the certificates stay. */
+    fake_console_clear();
+    CHECK_INT(mirage_kv_remove(kv, "/tls/rsa.test/key.pem", NULL), 0);
+    CHECK_INT(mirage_tls_server_reload(srv, kv, "/tls"), MIRAGE_ENOENT);
+    CHECK(strstr(fake_console_text(), "/tls/rsa.test/key.pem") != NULL);
+    CHECK(strstr(fake_console_text(), "the old certificates stay") != NULL);
+    kv_put(kv, "/tls/rsa.test/key.pem", &stranger_key);
+    CHECK_INT(mirage_tls_server_reload(srv, kv, "/tls"), MIRAGE_EINVAL);
+    CHECK(strstr(fake_console_text(), "certificate for rsa.test: the key's type differs") != NULL);
+    CHECK_INT(mirage_tls_server_reload(srv, kv, "/nothing"), MIRAGE_ENOENT);
+    conn_open(&cn, srv, cli, "rsa.test");
+    CHECK_INT(cn.hs, 0);
+    conn_close(&cn);
+
+    mirage_tls_server_free(srv);
+    mirage_tls_client_free(cli);
+    mirage_kv_disconnect(kv);
+}
+
 int main(void)
 {
     char cmd[256];
@@ -608,6 +666,7 @@ int main(void)
     test_bulk_small_records();
     test_reload();
     test_on_readable();
+    test_kv_reload();
     if (check_failures)
         fputs(fake_console_text(), stderr);
     free(ca.data);
