@@ -22,8 +22,11 @@ EXAMPLE_HEADERS := $(wildcard include/mirage/*.h libc/include/*.h libc/include/*
 # What configure and build write into a unikernel's directory: never linked into a build one.
 EXAMPLE_OUTPUTS := Makefile _build dist compile_commands.json
 
-# $(call example_files,DIR): the example's own files.
+# $(call example_files,DIR): the example's own files; example_deps: those and everything under
+# its directories (a crunched directory's files: a change there builds the example again).
 example_files = $(filter-out $(addprefix $(1)/,$(EXAMPLE_OUTPUTS)),$(wildcard $(1)/*))
+example_deps = $(shell find $(1) -mindepth 1 \( -name Makefile -o -name _build -o -name dist -o \
+	-name compile_commands.json \) -prune -o -print)
 
 # The recipe shared by every example; EX_NAME, EX_DIR, EX_TARGET and EX_KEYS are set per target.
 # The tool's own make runs without this make's flags (its jobserver, V=1): mirage build gets
@@ -47,7 +50,7 @@ $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_DIR := $(2)
 $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_KEYS := $(3)
 $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): EX_TARGET := $(4)
 $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): $(MIRAGE) $(CONFIG_LIB) $(EXAMPLE_LIBS_$(4)) \
-		$(EXAMPLE_HEADERS) $(call example_files,$(2)) examples/module.mk
+		$(EXAMPLE_HEADERS) $(call example_deps,$(2)) examples/module.mk
 	$$(example_recipe)
 ALL += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
 UNIKERNELS += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
@@ -77,3 +80,5 @@ $(call example,stack-echo,examples/stack-echo,--net=direct)
 $(call example,http-fetch,examples/http-fetch,--net=direct)
 # TLS over the stack (lib/tls): an echo server with SNI and ALPN, and a client; tests/e2e/tls.bats.
 $(call example,tls-echo,examples/tls-echo,--net=direct)
+# Storage (lib/kv, lib/block): a crunched directory read as a kv_ro store.
+$(call example,kv-ro,examples/kv-ro)

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "crunch.h"
 #include "state.h"
 
 #ifndef MIRAGE_ROOT
@@ -40,6 +41,10 @@ static const struct help helps[] = {
      "Prints the job, the devices in creation order and the keys; --dot prints the device\n"
      "graph for Graphviz (mirage describe --dot | dot -Tsvg > graph.svg)."},
     {"help", "mirage help [COMMAND]", "Prints how to use mirage or one command."},
+    {"crunch", "mirage crunch DIR OUT SYMBOL",
+     "Embeds directory DIR for config.c's crunch(\"DIR\"): writes OUT.c, OUT.bin and OUT.d\n"
+     "(the build runs it; the output depends only on DIR's paths, contents and times,\n"
+     "the times clamped to SOURCE_DATE_EPOCH when it is set)."},
 };
 #define NHELPS (sizeof(helps) / sizeof(helps[0]))
 
@@ -610,6 +615,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
+    if (strcmp(argv[1], "crunch") == 0)
+        return mirage_crunch_main(argc - 2, argv + 2);
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;
@@ -621,7 +628,8 @@ int main(int argc, char **argv)
     if (argv[1][0] == '-')
         return fail("unknown option '%s': the command comes first, e.g. 'mirage configure %s'",
                     argv[1], argv[1]);
-    return fail("unknown command '%s': use configure, build, clean, query, describe or help "
-                "(see 'mirage help')%s",
-                argv[1], "");
+    return fail(
+        "unknown command '%s': use configure, build, clean, query, describe, crunch or help "
+        "(see 'mirage help')%s",
+        argv[1], "");
 }

@@ -6,7 +6,7 @@ $(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS) $(KEY_PARSE_
 # The tool finds the libraries it links unikernels with here (MIRAGE_ROOT overrides it).
 $(B)/host/tool/mirage.o: HOST_CFLAGS += -DMIRAGE_ROOT='"$(CURDIR)"'
 
-TOOL_SRCS := tool/mirage.c tool/state.c
+TOOL_SRCS := tool/mirage.c tool/state.c tool/crunch.c lib/kv/kv.c lib/runtime/error.c
 
 $(B)/bin/mirage: $(call objs,host,$(TOOL_SRCS)) | $(CONFIG_LIB)
 	@mkdir -p $(@D)

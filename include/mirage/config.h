@@ -71,10 +71,16 @@ struct mirage_dev *mirage_config_direct_stackv4v6(const char *file, int line,
                                                   struct mirage_dev *net);
 struct mirage_dev *mirage_config_socket_stackv4v6(const char *file, int line);
 
-/* Declared so configurations type-check; using one reports "not implemented yet". */
+/* ---- storage (mirage/kv.h, mirage/block.h) ------------------------------ */
+
+/* The directory (dir), beside config.c, embedded in the image by the build
+ * (reproducibly; rebuilt when a file in it changes): a kv_ro store. */
 struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *dir);
-struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block);
+/* An empty read-write store in memory. */
 struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line);
+
+/* Declared so configurations type-check; using one reports "not implemented yet". */
+struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block);
 struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name);
 
 /* A placeholder of signature (sig) for a device defined later with

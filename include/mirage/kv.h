@@ -193,6 +193,29 @@ void mirage_kv_disconnect(struct mirage_kv *kv);
  * can be met on purpose. Returns 0, MIRAGE_ENOMEM. */
 int mirage_kv_mem_new(uint64_t capacity, struct mirage_kv **out);
 
+/* A directory embedded in the image: what `mirage crunch` (run by the build
+ * for config.c's crunch("dir")) generates. Every directory, the root "/"
+ * first, and every file has an entry; keys are canonical and sorted by
+ * strcmp; a value is (size) bytes at data + offset. */
+struct mirage_crunch_entry {
+    const char *key;
+    uint8_t kind; /* MIRAGE_KV_VALUE or MIRAGE_KV_DICTIONARY */
+    uint64_t offset, size;
+    uint64_t mtime; /* ns since the epoch, clamped to SOURCE_DATE_EPOCH */
+};
+
+struct mirage_crunch {
+    const struct mirage_crunch_entry *entries;
+    size_t n;
+    const uint8_t *data;
+    uint64_t size;
+};
+
+/* The read-only store over (img), which must outlive it (lib/kv/crunch.c).
+ * Never suspends. Returns 0, MIRAGE_EINVAL (a table that is not as above),
+ * MIRAGE_ENOMEM. */
+int mirage_kv_crunch_new(const struct mirage_crunch *img, struct mirage_kv **out);
+
 /* ---- for implementations ------------------------------------------------- */
 
 /*

@@ -286,11 +286,77 @@ static void test_names_and_options(void)
     mirage_cfg_free(cfg);
 }
 
+/* crunch, kv_rw_mem and ramdisk: built by main.c, crunch by the Makefile too. */
+static void test_storage(void)
+{
+    struct mirage_cfg *cfg = mirage_cfg_new("hvt");
+    struct mirage_dev *j = job("start", KV_RO, KV_RW);
+    char *main_c, *start_h, *mk, *describe;
+    struct gen_paths p = {.root = "/r", .build = "_build", .config_file = "config.c", .args = ""};
+
+    /* The unit tests run at the repository's root: tests/e2e/tool is a directory. */
+    register_unikernel("store", j, crunch("tests/e2e/tool"), kv_rw_mem());
+    CHECK_INT(mirage_cfg_check(cfg), 0);
+    main_c = gen(mirage_gen_main, cfg);
+    start_h = gen(mirage_gen_start_h, cfg);
+    describe = gen(mirage_gen_describe, cfg);
+    {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        mirage_gen_makefile(cfg, &p, f);
+        fclose(f);
+        mk = text;
+    }
+    CHECK(strstr(start_h, "int start(struct mirage_kv *, struct mirage_kv *);") != NULL);
+    CHECK(strstr(start_h, "#include \"mirage/kv.h\"") != NULL);
+    CHECK(strstr(main_c, "extern const struct mirage_crunch mirage_crunch_d0;") != NULL);
+    CHECK(strstr(main_c, "r = mirage_kv_crunch_new(&mirage_crunch_d0, &dev0);") != NULL);
+    CHECK(strstr(main_c, "return connect_failed(argv[0], \"kv_ro\", "
+                         "\"crunch(\\\"tests/e2e/tool\\\")\", r);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_kv_mem_new(0, &dev1);") != NULL);
+    CHECK(strstr(main_c, "r = start(dev0, dev1);") != NULL);
+    CHECK(strstr(main_c, "    mirage_kv_disconnect(dev1);\n"
+                         "    mirage_kv_disconnect(dev0);\n    return r;") != NULL);
+    CHECK(strstr(mk, " $(OBJDIR)/main.o $(OBJDIR)/crunch_d0.o\n") != NULL);
+    CHECK(strstr(mk, "$(MIRAGE_ROOT)/build/bin/mirage crunch tests/e2e/tool $(BUILD)/crunch_d0 "
+                     "mirage_crunch_d0") != NULL);
+    CHECK(strstr(mk, "-include $(BUILD)/crunch_d0.d") != NULL);
+    CHECK(strstr(describe, "crunch(\"tests/e2e/tool\")") != NULL);
+    free(main_c);
+    free(start_h);
+    free(mk);
+    free(describe);
+    mirage_cfg_free(cfg);
+
+    cfg = mirage_cfg_new("unix");
+    {
+        int l = __LINE__ + 1;
+        struct mirage_dev *c1 = crunch("no-such-dir");
+        struct mirage_dev *c2 = crunch("a b");
+        register_unikernel("bad", job("start", KV_RO, KV_RO), c1, c2);
+        mirage_cfg_check(cfg);
+        CHECK(has_error(cfg, l, "crunch(\"no-such-dir\"): no such directory beside config.c"));
+        CHECK(has_error(cfg, l + 1, "crunch(\"a b\"): a directory name of letters"));
+    }
+    mirage_cfg_free(cfg);
+
+    /* A read-only store is no kv_rw. */
+    cfg = mirage_cfg_new("unix");
+    {
+        int l = __LINE__ + 1;
+        register_unikernel("bad", job("start", KV_RW), crunch("tests"));
+        mirage_cfg_check(cfg);
+        CHECK(has_error(cfg, l, "expected kv_rw, given crunch(\"tests\"), a kv_ro"));
+    }
+    mirage_cfg_free(cfg);
+}
+
 static void test_not_implemented_and_misuse(void)
 {
     struct mirage_cfg *cfg = mirage_cfg_new("unix");
     int l_kv = __LINE__ + 1;
-    struct mirage_dev *kv = crunch("htdocs");
+    struct mirage_dev *kv = tar_kv_ro(block("disk"));
     struct mirage_dev *j = job("start", KV_RO);
     int l_key = __LINE__ + 1;
     runtime_key("port", "int", "the port", "80");
@@ -298,7 +364,7 @@ static void test_not_implemented_and_misuse(void)
     job_argv(j);
     register_unikernel("kv", j, kv);
     mirage_cfg_check(cfg);
-    CHECK(has_error(cfg, l_kv, "crunch(\"htdocs\"): not implemented yet"));
+    CHECK(has_error(cfg, l_kv, "tar_kv_ro(): not implemented yet"));
     CHECK(has_error(cfg, l_key, "runtime key --port: job(\"start\") takes argv"));
     mirage_cfg_free(cfg);
 
@@ -648,6 +714,7 @@ int main(void)
     test_random_device();
     test_cycle();
     test_names_and_options();
+    test_storage();
     test_not_implemented_and_misuse();
     test_runtime_keys_generated();
     test_ranged_and_standard_keys();

@@ -34,6 +34,18 @@ static int is_platform(const struct mirage_dev *d)
     return d->kind == DEV_NETIF || d->kind == DEV_BLOCK;
 }
 
+/* A store or block device main.c builds with a constructor (mirage/kv.h,
+ * mirage/block.h), and gives back with disconnect once start returns. */
+static int is_storage(const struct mirage_dev *d)
+{
+    return d->kind == DEV_CRUNCH || d->kind == DEV_KV_MEM;
+}
+
+static int is_kv(const struct mirage_dev *d)
+{
+    return d->sig == MIRAGE_SIG_KV_RO || d->sig == MIRAGE_SIG_KV_RW;
+}
+
 static int is_solo5(const struct mirage_cfg *cfg)
 {
     return strcmp(cfg->target, "unix") != 0;
@@ -128,6 +140,31 @@ static int count_kind(const struct mirage_cfg *cfg, enum dev_kind kind)
 static int count_stacks(const struct mirage_cfg *cfg)
 {
     return count_kind(cfg, DEV_STACK);
+}
+
+static int count_storage(const struct mirage_cfg *cfg)
+{
+    int n = 0;
+
+    for (int i = 0; i < cfg->norder; i++)
+        n += is_storage(cfg->order[i]);
+    return n;
+}
+
+/* What main.c calls to build storage device (d) into dev<order>. */
+static void gen_storage(const struct mirage_dev *d, FILE *out)
+{
+    char b[160];
+
+    if (d->kind == DEV_CRUNCH)
+        fprintf(out, "    r = mirage_kv_crunch_new(&mirage_crunch_d%d, &dev%d);\n", d->order,
+                d->order);
+    else if (d->kind == DEV_KV_MEM)
+        fprintf(out, "    r = mirage_kv_mem_new(0, &dev%d);\n", d->order);
+    fprintf(out, "    if (r < 0)\n        return connect_failed(argv[0], \"%s\", ",
+            mirage_config_sig_name(d->sig));
+    c_string(out, mirage_cfg_dev_label(d, b, sizeof(b)));
+    fprintf(out, ", r);\n");
 }
 
 /* 1 if start() takes a device of signature (sig): start.h then needs its type. */
@@ -226,6 +263,8 @@ void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "#include \"mirage/stack.h\"\n");
     if (job_takes(job, MIRAGE_SIG_RANDOM))
         fprintf(out, "#include \"mirage/random.h\"\n");
+    if (job_takes(job, MIRAGE_SIG_KV_RO) || job_takes(job, MIRAGE_SIG_KV_RW))
+        fprintf(out, "#include \"mirage/kv.h\"\n");
     fprintf(out, "\n");
     for (int i = 0; i < cfg->nkeys; i++) {
         if (!cfg->keys[i].runtime || cfg->keys[i].std != NULL)
@@ -290,6 +329,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/time.h\"\n");
     if (count_kind(cfg, DEV_RANDOM) > 0)
         fprintf(out, "#include \"mirage/random.h\"\n");
+    if (count_storage(cfg) > 0)
+        fprintf(out, "#include \"mirage/block.h\"\n#include \"mirage/kv.h\"\n");
     fprintf(out, "#include \"start.h\"\n\n");
     gen_manifest_macro(cfg, out);
     if (parses_keys(cfg)) {
@@ -327,9 +368,20 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
                 mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
         fprintf(out, "static struct mirage_random *dev%d;\n", d->order);
     }
+    for (int i = 0; i < cfg->norder; i++) {
+        const struct mirage_dev *d = cfg->order[i];
+        char b[160];
+        if (!is_storage(d))
+            continue;
+        fprintf(out, "/* %s, %s:%d */\n", mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
+        if (d->kind == DEV_CRUNCH)
+            fprintf(out, "extern const struct mirage_crunch mirage_crunch_d%d;\n", d->order);
+        fprintf(out, "static struct %s *dev%d;\n", is_kv(d) ? "mirage_kv" : "mirage_block",
+                d->order);
+    }
     if (count_stacks(cfg) > 0)
         gen_stack_config(out);
-    if (nplatform > 0 || count_stacks(cfg) > 0) {
+    if (nplatform > 0 || count_stacks(cfg) > 0 || count_storage(cfg) > 0) {
         fprintf(out, "\nstatic void say(const char *s)\n{\n"
                      "    mirage_console_write(s, strlen(s));\n}\n\n");
         fprintf(out, "/* Names the device that could not be connected; the unikernel exits "
@@ -350,7 +402,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
                      "    return MIRAGE_EXIT_NO_LEASE;\n}\n");
     }
     fprintf(out, "\nint mirage_main(int argc, char **argv)\n{\n");
-    if (parses_keys(cfg) || nplatform > 0 || count_stacks(cfg) > 0)
+    if (parses_keys(cfg) || nplatform > 0 || count_stacks(cfg) > 0 || count_storage(cfg) > 0)
         fprintf(out, "    int r;\n\n");
     gen_key_defaults(cfg, out);
     if (parses_keys(cfg))
@@ -363,6 +415,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
             gen_stack(cfg, d, out);
         if (d->kind == DEV_RANDOM)
             fprintf(out, "    dev%d = mirage_random_default();\n", d->order);
+        if (is_storage(d))
+            gen_storage(d, out);
         if (!is_platform(d))
             continue;
         fprintf(out, "    r = mirage_%s_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
@@ -376,22 +430,29 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "    return 0; /* noop */\n}\n");
         return;
     }
-    fprintf(out, "    %s%s(", count_stacks(cfg) > 0 ? "r = " : "return ", job->arg);
+    fprintf(out, "    %s%s(", count_stacks(cfg) + count_storage(cfg) > 0 ? "r = " : "return ",
+            job->arg);
     for (int i = 0; i < cfg->napplied; i++)
         fprintf(out, "%s%sdev%d", i ? ", " : "", is_platform(cfg->applied[i]) ? "&" : "",
                 cfg->applied[i]->order);
     if (job->argv)
         fprintf(out, "%sargc, argv", cfg->napplied ? ", " : "");
     fprintf(out, ");\n");
-    if (count_stacks(cfg) == 0) {
+    if (count_stacks(cfg) + count_storage(cfg) == 0) {
         fprintf(out, "}\n");
         return;
     }
-    fprintf(out, "    /* What start's connections still have to send reaches the peers (bounded\n"
-                 "     * by the stack's linger time) before the exit status goes back. */\n");
-    for (int i = cfg->norder - 1; i >= 0; i--)
-        if (cfg->order[i]->kind == DEV_STACK)
-            fprintf(out, "    mirage_stack_disconnect(dev%d);\n", cfg->order[i]->order);
+    if (count_stacks(cfg) > 0)
+        fprintf(out,
+                "    /* What start's connections still have to send reaches the peers (bounded\n"
+                "     * by the stack's linger time) before the exit status goes back. */\n");
+    for (int i = cfg->norder - 1; i >= 0; i--) {
+        const struct mirage_dev *d = cfg->order[i];
+        if (d->kind == DEV_STACK)
+            fprintf(out, "    mirage_stack_disconnect(dev%d);\n", d->order);
+        else if (is_storage(d))
+            fprintf(out, "    mirage_%s_disconnect(dev%d);\n", is_kv(d) ? "kv" : "block", d->order);
+    }
     fprintf(out, "    return r;\n}\n");
 }
 
@@ -443,21 +504,28 @@ void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p
     fprintf(out, "rooted = $(patsubst -Iinclude,-I$(MIRAGE_ROOT)/include,$(patsubst "
                  "libc/include,$(MIRAGE_ROOT)/libc/include,$(1)))\n");
     fprintf(out, "say = $(if $(V),,@printf '  %%-3s %%s\\n' '$(1)' '$(2)';)\n");
+    fprintf(out, "# The unikernel's directory is '.' in its debug information: the same sources\n"
+                 "# give the same image wherever they are built.\n");
+    fprintf(out, "REPRO := -ffile-prefix-map=$(CURDIR)=.\n");
     if (is_solo5(cfg)) {
-        fprintf(out, "CFLAGS := $(call rooted,$(GUEST_CFLAGS)) -I$(BUILD)\n");
+        fprintf(out, "CFLAGS := $(call rooted,$(GUEST_CFLAGS)) -I$(BUILD) $(REPRO)\n");
         fprintf(out,
                 "LIBS := $(MIRAGE_ROOT)/build/%s/libmirage.a "
                 "$(MIRAGE_ROOT)/build/guest/libc.a\n",
                 t);
         fprintf(out, "LDSCRIPT := $(MIRAGE_ROOT)/platform/%s/%s.ld\n", t, t);
     } else {
-        fprintf(out, "CFLAGS := $(call rooted,$(UNIX_CFLAGS)) -I$(BUILD)\n");
+        fprintf(out, "CFLAGS := $(call rooted,$(UNIX_CFLAGS)) -I$(BUILD) $(REPRO)\n");
         fprintf(out, "LIBS := $(MIRAGE_ROOT)/build/unix/libmirage.a\nLDSCRIPT :=\n");
     }
     fprintf(out, "# Objects are per target: the same sources build with other flags for "
                  "another.\n");
     fprintf(out, "OBJDIR := $(BUILD)/$(TARGET)\n");
-    fprintf(out, "OBJS := $(patsubst %%.c,$(OBJDIR)/%%.o,$(SRCS)) $(OBJDIR)/main.o\n\n");
+    fprintf(out, "OBJS := $(patsubst %%.c,$(OBJDIR)/%%.o,$(SRCS)) $(OBJDIR)/main.o");
+    for (int i = 0; i < cfg->norder; i++)
+        if (cfg->order[i]->kind == DEV_CRUNCH)
+            fprintf(out, " $(OBJDIR)/crunch_d%d.o", cfg->order[i]->order);
+    fprintf(out, "\n\n");
     fprintf(out, "all: %s$(OUT) compile_commands.json\n\n", npkg && !p->no_depext ? "depend " : "");
     /* The Makefile holds the link line (libraries, job_library): a new one links again. */
     fprintf(out, "$(OUT): $(OBJS) $(LIBS) $(LDSCRIPT) Makefile\n\t@mkdir -p $(@D)\n");
@@ -469,6 +537,25 @@ void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p
                  "-o $@\n\n");
     fprintf(out, "$(OBJDIR)/main.o: $(BUILD)/main.c $(BUILD)/start.h\n\t@mkdir -p $(@D)\n"
                  "\t$(call say,CC,$<)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@\n\n");
+    for (int i = 0; i < cfg->norder; i++) {
+        const struct mirage_dev *d = cfg->order[i];
+        if (d->kind != DEV_CRUNCH)
+            continue;
+        fprintf(out,
+                "# crunch(\"%s\"), %s:%d: the directory as data; crunch_d%d.d names every "
+                "file read,\n# so a change there crunches again.\n",
+                d->arg, d->file, d->line, d->order);
+        fprintf(out,
+                "$(BUILD)/crunch_d%d.c $(BUILD)/crunch_d%d.bin &: $(MIRAGE_ROOT)/build/bin/mirage\n"
+                "\t$(call say,GEN,%s)$(MIRAGE_ROOT)/build/bin/mirage crunch %s "
+                "$(BUILD)/crunch_d%d mirage_crunch_d%d\n",
+                d->order, d->order, d->arg, d->arg, d->order, d->order);
+        fprintf(out, "-include $(BUILD)/crunch_d%d.d\n", d->order);
+        fprintf(out,
+                "$(OBJDIR)/crunch_d%d.o: $(BUILD)/crunch_d%d.c $(BUILD)/crunch_d%d.bin\n"
+                "\t@mkdir -p $(@D)\n\t$(call say,CC,$<)$(CC) $(CFLAGS) -c $< -o $@\n\n",
+                d->order, d->order, d->order);
+    }
     fprintf(out,
             "# configure rewrites this Makefile every time, so it is older only when %s "
             "changed.\n",
@@ -492,8 +579,8 @@ void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p
                  "|| missing=\"$$missing $$p\"; done; \\\n"
                  "\tif [ -n \"$$missing\" ]; then echo \"mirage: installing$$missing\"; "
                  "apt-get install -y -q $$missing; fi\n\n");
-    fprintf(out, "clean:\n\trm -rf $(BUILD)/unix $(BUILD)/spt $(BUILD)/hvt $(OUT) "
-                 "compile_commands.json\n\n");
+    fprintf(out, "clean:\n\trm -rf $(BUILD)/unix $(BUILD)/spt $(BUILD)/hvt $(BUILD)/crunch_* "
+                 "$(OUT) compile_commands.json\n\n");
     fprintf(out, ".PHONY: all depend clean\n.DELETE_ON_ERROR:\n");
     fprintf(out, "-include $(OBJS:.o=.d)\n");
 }

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mirage/key.h"
 #include "mirage/manifest.h"
@@ -395,11 +396,33 @@ struct mirage_dev *mirage_config_socket_stackv4v6(const char *file, int line)
     return stack_dev(file, line, "socket_stackv4v6", NULL, 1);
 }
 
+/* A directory crunch can embed: it exists here (configure runs beside
+ * config.c), and its name is one the generated Makefile can spell. */
+static int valid_crunch_dir(const char *file, int line, const char *dir)
+{
+    struct stat st;
+
+    if (dir == NULL || *dir == '\0' ||
+        strspn(dir, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./+") !=
+            strlen(dir)) {
+        mirage_cfg_error(cur, file, line,
+                         "crunch(\"%s\"): a directory name of letters, digits and _-./+",
+                         dir ? dir : "(null)");
+        return 0;
+    }
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        mirage_cfg_error(cur, file, line, "crunch(\"%s\"): no such directory beside config.c", dir);
+        return 0;
+    }
+    return 1;
+}
+
 struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *dir)
 {
-    struct mirage_dev *d = missing(file, line, "crunch", MIRAGE_SIG_KV_RO, NEEDS_KV);
+    struct mirage_dev *d = new_dev(file, line, DEV_CRUNCH, "crunch", MIRAGE_SIG_KV_RO);
 
     d->arg = mirage_cfg_strdup(cur, dir ? dir : "");
+    valid_crunch_dir(file, line, dir);
     return d;
 }
 
@@ -413,7 +436,7 @@ struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mi
 
 struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line)
 {
-    return missing(file, line, "kv_rw_mem", MIRAGE_SIG_KV_RW, NEEDS_KV);
+    return new_dev(file, line, DEV_KV_MEM, "kv_rw_mem", MIRAGE_SIG_KV_RW);
 }
 
 struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name)

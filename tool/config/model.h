@@ -24,6 +24,8 @@ enum dev_kind {
     DEV_FORWARD, /* a placeholder resolved by mirage_config_define() */
     DEV_STACK,   /* a TCP/IP stack: direct over its network argument, or host sockets */
     DEV_RANDOM,  /* the runtime's generator: mirage_random_default() */
+    DEV_CRUNCH,  /* a directory embedded by the build (arg: the directory) */
+    DEV_KV_MEM,  /* a read-write store in memory */
 };
 
 struct mirage_dev {
