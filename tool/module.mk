@@ -19,3 +19,10 @@ $(B)/tests/test_mirage_state: $(call objs,asan,tool/state.c)
 $(B)/fuzz/fuzz_mirage_state: $(call objs,fuzz,tool/state.c)
 
 ALL += $(CONFIG_LIB) $(B)/bin/mirage
+
+# mirage-kv: kv_rw_disk images on the host, with the store code the unikernels link.
+KV_TOOL_SRCS := tool/kv/mirage-kv.c lib/kv/disk.c lib/runtime/crc32c.c lib/runtime/error.c
+$(B)/bin/mirage-kv: $(call objs,host,$(KV_TOOL_SRCS))
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lbearssl
+ALL += $(B)/bin/mirage-kv

@@ -92,7 +92,8 @@ struct kvd {
     struct kvd_dev dev;
     struct kvd_opts opts;
     char msg[320];
-    uint32_t spu; /* sectors per unit */
+    uint32_t spu;    /* sectors per unit */
+    uint32_t jalign; /* journal records start at multiples of this (the sector size at format) */
     uint64_t uuid, gen, total_units, j_unit, j_units, data_unit;
     uint64_t ck_bytes, jseq, next_seq, jhead, jbytes;
     struct run *ck_runs;
@@ -1169,7 +1170,7 @@ static int write_superblock(struct kvd *s, uint64_t gen, const struct run *ck, u
     mirage_wr_le32(&w, nck);
     mirage_wr_le64(&w, ck_bytes);
     mirage_wr_le64(&w, jseq);
-    mirage_wr_le32(&w, s->dev.sector_size);
+    mirage_wr_le32(&w, s->jalign);
     mirage_wr_le32(&w, crc_of(b, SB_SIZE, SB_CRC_OFF));
     int r = s->dev.write(s->dev.ctx, (gen & 1) * s->spu, b, 1);
     return r ? fail(s, MIRAGE_EIO, "device write of superblock %d failed (%s)", (int)(gen & 1),
@@ -1272,7 +1273,7 @@ int kvd_checkpoint(struct kvd *s)
 int kvd_batch(struct kvd *s, const struct kvd_op *ops, size_t n)
 {
     uint64_t mtime = now(s), sector;
-    size_t padded, ss = s->dev.sector_size;
+    size_t padded, ss = s->jalign;
     struct mirage_wr w;
     int r = 0;
 
@@ -1316,9 +1317,9 @@ int kvd_batch(struct kvd *s, const struct kvd_op *ops, size_t n)
     /* the commit point: data durable first, then the record */
     if (s->wrote_data)
         r = dev_flush(s);
-    sector = s->j_unit * s->spu + s->jhead / ss;
+    sector = s->j_unit * s->spu + s->jhead / s->dev.sector_size;
     if (r == 0) {
-        r = s->dev.write(s->dev.ctx, sector, s->rec, padded / ss);
+        r = s->dev.write(s->dev.ctx, sector, s->rec, padded / s->dev.sector_size);
         if (r)
             r = fail(s, MIRAGE_EIO, "device write of the journal at sector %llu failed (%s)",
                      (unsigned long long)sector, mirage_strerror(r));
@@ -1551,7 +1552,8 @@ static const char *sb_parse(const uint8_t *b, uint64_t dev_units, int ignore_crc
         sb->total_units > (UINT64_MAX >> 16) || sb->j_unit + sb->j_units >= sb->total_units ||
         sb->ck_unit < sb->j_unit + sb->j_units || sb->ck_unit >= sb->total_units ||
         sb->ck_count < 1 || sb->ck_count > KVD_EXTENT_UNITS || sb->ck_chunks < 1 ||
-        sb->ck_bytes > (sb->total_units - sb->ck_unit) * KVD_UNIT)
+        sb->ck_bytes > (sb->total_units - sb->ck_unit) * KVD_UNIT || sb->sector_size < 512 ||
+        sb->sector_size > KVD_UNIT || (sb->sector_size & (sb->sector_size - 1)))
         return "fields out of range";
     if (sb->total_units > dev_units)
         return "truncated";
@@ -1631,6 +1633,7 @@ int kvd_format(const struct kvd_dev *dev, uint64_t uuid, char *msg, size_t msgle
     if (s == NULL)
         return say(msg, msglen, MIRAGE_ENOMEM, "out of memory");
     s->uuid = uuid;
+    s->jalign = dev->sector_size;
     set_layout(s, journal_units_for(units));
     /* superblock 0 gets generation 2; slot 1 a valid generation 1 naming the same checkpoint */
     r = write_checkpoint(s, 1);
@@ -1935,7 +1938,7 @@ static int record_at(const struct kvd *s, const uint8_t *j, size_t pos, uint64_t
 
 static int replay_journal(struct kvd *s)
 {
-    size_t ss = s->dev.sector_size, pos = 0, len;
+    size_t ss = s->jalign, dss = s->dev.sector_size, pos = 0, len;
     uint8_t *j = malloc(s->jbytes);
     uint32_t nops;
     int r;
@@ -1956,7 +1959,7 @@ static int replay_journal(struct kvd *s)
         char where[80];
         snprintf(where, sizeof where, "journal record %llu at sector %llu",
                  (unsigned long long)s->next_seq,
-                 (unsigned long long)(s->j_unit * s->spu + pos / ss));
+                 (unsigned long long)(s->j_unit * s->spu + pos / dss));
         if ((r = replay_record(s, j + pos + REC_HDR, len - REC_HDR, nops, where)) != 0) {
             free(j);
             return r;
@@ -1973,7 +1976,7 @@ static int replay_journal(struct kvd *s)
             return fail(s, MIRAGE_EBADMSG,
                         "journal damaged at sector %llu (record %llu): a later record follows it, "
                         "so acknowledged changes from record %llu on are unreadable",
-                        (unsigned long long)(s->j_unit * s->spu + pos / ss),
+                        (unsigned long long)(s->j_unit * s->spu + pos / dss),
                         (unsigned long long)s->next_seq, (unsigned long long)s->next_seq);
         }
     free(j);
@@ -2028,6 +2031,10 @@ int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd
                    "both superblocks are damaged (unit 0: %s; unit 1: %s)", why[0], why[1]);
     }
     use = why[0] ? 1 : why[1] ? 0 : sb[1].gen > sb[0].gen;
+    if (sb[use].sector_size < dev->sector_size)
+        return say(msg, msglen, MIRAGE_EINVAL,
+                   "the store was made for %u-byte sectors; this device has %u-byte sectors",
+                   sb[use].sector_size, dev->sector_size);
     s = store_new(dev, opts, sb[use].total_units);
     if (s == NULL)
         return say(msg, msglen, MIRAGE_ENOMEM, "out of memory");
@@ -2035,6 +2042,7 @@ int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd
     s->uuid = sb[use].uuid;
     s->gen = sb[use].gen;
     s->jseq = sb[use].jseq;
+    s->jalign = sb[use].sector_size;
     set_layout(s, sb[use].j_units);
     r = load_checkpoint(s, &sb[use]);
     if (r == 0)

@@ -36,7 +36,7 @@ struct memdev {
     long writes, flushes;
 };
 
-static int memdev_read(void *ctx, uint64_t sector, void *buf, size_t n)
+static inline int memdev_read(void *ctx, uint64_t sector, void *buf, size_t n)
 {
     struct memdev *d = ctx;
     if (d->dead)
@@ -47,7 +47,7 @@ static int memdev_read(void *ctx, uint64_t sector, void *buf, size_t n)
     return 0;
 }
 
-static void memdev_note(struct memdev *d, uint64_t off, const uint8_t *p, uint32_t len)
+static inline void memdev_note(struct memdev *d, uint64_t off, const uint8_t *p, uint32_t len)
 {
     if (d->npend == d->cappend) {
         d->cappend = d->cappend ? d->cappend * 2 : 64;
@@ -61,7 +61,7 @@ static void memdev_note(struct memdev *d, uint64_t off, const uint8_t *p, uint32
     memcpy(d->cur + off, p, len);
 }
 
-static int memdev_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+static inline int memdev_write(void *ctx, uint64_t sector, const void *buf, size_t n)
 {
     struct memdev *d = ctx;
     if (d->dead)
@@ -79,14 +79,14 @@ static int memdev_write(void *ctx, uint64_t sector, const void *buf, size_t n)
     return 0;
 }
 
-static void memdev_drop_pending(struct memdev *d)
+static inline void memdev_drop_pending(struct memdev *d)
 {
     for (size_t i = 0; i < d->npend; i++)
         free(d->pend[i].data);
     d->npend = 0;
 }
 
-static int memdev_flush(void *ctx)
+static inline int memdev_flush(void *ctx)
 {
     struct memdev *d = ctx;
     if (d->dead)
@@ -98,7 +98,7 @@ static int memdev_flush(void *ctx)
     return 0;
 }
 
-static void memdev_init(struct memdev *d, uint64_t size, uint32_t ss)
+static inline void memdev_init(struct memdev *d, uint64_t size, uint32_t ss)
 {
     memset(d, 0, sizeof *d);
     d->size = size;
@@ -108,7 +108,7 @@ static void memdev_init(struct memdev *d, uint64_t size, uint32_t ss)
     d->dies_in = -1;
 }
 
-static void memdev_free(struct memdev *d)
+static inline void memdev_free(struct memdev *d)
 {
     memdev_drop_pending(d);
     free(d->pend);
@@ -116,7 +116,7 @@ static void memdev_free(struct memdev *d)
     free(d->dur);
 }
 
-static struct kvd_dev memdev_dev(struct memdev *d)
+static inline struct kvd_dev memdev_dev(struct memdev *d)
 {
     struct kvd_dev k = {d, d->ss, d->size / d->ss, d->read_only, memdev_read, memdev_write,
                         memdev_flush};
@@ -125,7 +125,7 @@ static struct kvd_dev memdev_dev(struct memdev *d)
 
 /* Power is cut: what was flushed stays, each later write lands whole, not at
  * all or torn, in an order drawn from (*r). The device works again after. */
-static void memdev_cut(struct memdev *d, uint64_t *r)
+static inline void memdev_cut(struct memdev *d, uint64_t *r)
 {
     for (size_t i = d->npend; i > 1; i--) { /* shuffle: the cache writes in any order */
         size_t j = (size_t)((*r = cg_mix(*r)) % i);
