@@ -21,6 +21,7 @@ include bench/module.mk
 include tests/hvt/module.mk
 include tests/spt/module.mk
 include tests/net/module.mk
+include tests/kv/module.mk
 include tests/module.mk
 
 all: $(ALL)

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../kv/cgkvd.h"
 #include "../kv/memdev.h"
 #include "check.h"
 
@@ -251,94 +252,6 @@ static void test_space(void)
     free(buf);
 }
 
-static int st_kind(void *ctx, const char *key)
-{
-    enum kvd_kind k;
-    int r = kvd_exists(ctx, key, &k);
-    return r ? r : (int)k;
-}
-
-static int st_get(void *ctx, const char *key, uint8_t **v, size_t *len)
-{
-    return kvd_get(ctx, key, v, len);
-}
-
-static int run_op(struct kvd *s, const struct cg_op *op, struct kvd_op *out, uint8_t **bufs)
-{
-    char *k = malloc(32), *k2 = malloc(32);
-    int n = 0;
-
-    *bufs = NULL;
-    cg_key(op->a, k, 32);
-    cg_key(op->b, k2, 32);
-    memset(out, 0, sizeof *out);
-    out->key = k;
-    switch (op->type) {
-    case CG_SET:
-    case CG_PARTIAL:
-        *bufs = malloc(op->len ? op->len : 1);
-        cg_data(op->dseed, op->len, *bufs);
-        out->type = op->type == CG_SET ? KVD_SET : KVD_SET_PARTIAL;
-        out->data = *bufs;
-        out->len = op->len;
-        out->offset = op->off;
-        break;
-    case CG_ALLOCATE:
-        out->type = KVD_ALLOCATE;
-        out->size = op->len;
-        break;
-    case CG_REMOVE:
-        out->type = KVD_REMOVE;
-        break;
-    case CG_REMOVE_DICT:
-        cg_dict(op->a, k, 32);
-        out->type = KVD_REMOVE;
-        break;
-    case CG_RENAME:
-        out->type = KVD_RENAME;
-        out->dest = k2;
-        break;
-    case CG_RENAME_INTO:
-        cg_dict(op->b, k2, 32);
-        out->type = KVD_RENAME;
-        out->dest = k2;
-        break;
-    }
-    if (out->dest == NULL)
-        free(k2);
-    (void)s;
-    (void)n;
-    return 0;
-}
-
-static void free_kop(struct kvd_op *o, uint8_t *buf)
-{
-    free((char *)o->key);
-    free((char *)o->dest);
-    free(buf);
-}
-
-/* Runs change (op) on the store; returns the store's answer. */
-static int apply_store(struct kvd *s, const struct cg_op *op)
-{
-    struct kvd_op ops[CG_SUBS];
-    uint8_t *bufs[CG_SUBS];
-    int n = op->type == CG_BATCH ? op->nsub : 1, r;
-
-    for (int i = 0; i < n; i++)
-        run_op(s, op->type == CG_BATCH ? &op->sub[i] : op, &ops[i], &bufs[i]);
-    r = kvd_batch(s, ops, (size_t)n);
-    for (int i = 0; i < n; i++)
-        free_kop(&ops[i], bufs[i]);
-    return r;
-}
-
-static int matches(struct kvd *s, const struct cg_model *m, char *why, size_t len)
-{
-    struct cg_store st = {s, st_kind, st_get};
-    return cg_matches(m, &st, why, len);
-}
-
 /*
  * The power is cut during a seeded stream of changes (the device dies inside
  * a random write, which lands torn; every write since the last flush lands
@@ -365,7 +278,7 @@ static void test_power_cuts(uint32_t ss, int rounds)
             for (int i = 0; i < 400; i++, index++) {
                 struct cg_op op;
                 cg_gen((uint64_t)seed, index, &m, &op);
-                int r = apply_store(s, &op);
+                int r = cg_kvd_run(s, &op);
                 if (r == MIRAGE_EIO) {
                     /* the change in flight: next is the model if it landed */
                     cg_model_copy(&next, &m);
@@ -394,9 +307,9 @@ static void test_power_cuts(uint32_t ss, int rounds)
                 break;
             }
             cut_reads++;
-            if (matches(s, &m, why, sizeof why)) {
+            if (cg_kvd_matches(s, &m, why, sizeof why)) {
                 /* the interrupted change did not land */
-            } else if (in_flight && matches(s, &next, why, sizeof why)) {
+            } else if (in_flight && cg_kvd_matches(s, &next, why, sizeof why)) {
                 cg_model_free(&m);
                 m = next;
                 memset(&next, 0, sizeof next);
