@@ -216,6 +216,18 @@ struct mirage_crunch {
  * MIRAGE_ENOMEM. */
 int mirage_kv_crunch_new(const struct mirage_crunch *img, struct mirage_kv **out);
 
+struct mirage_block;
+/* kv_rw_disk: the crash-consistent store on (block) (lib/kv/disk.c; its
+ * format is lib/kv/DISK_FORMAT.md), mounted (and recovered after a crash);
+ * a blank device (zeros where the superblocks go) is formatted first when
+ * (format_blank). Returns 0, MIRAGE_EINVAL (not a store: another format),
+ * MIRAGE_EBADMSG (damaged metadata), MIRAGE_EIO or MIRAGE_ENOMEM, with (msg)
+ * naming what and where. The store keeps (block) but does not disconnect it.
+ * Each change is durable when its call returns; calls suspend the fiber for
+ * the device's I/O. */
+int mirage_kv_disk_connect(struct mirage_block *block, int format_blank, struct mirage_kv **out,
+                           char *msg, size_t msglen);
+
 /* ---- for implementations ------------------------------------------------- */
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/block.h"
 #include "mirage/crc32c.h"
 #include "mirage/wire.h"
 
@@ -84,14 +85,18 @@ struct kept {
 struct key {
     const char *seg[KVD_DEPTH_MAX];
     uint16_t len[KVD_DEPTH_MAX];
+    uint16_t end[KVD_DEPTH_MAX]; /* where segment i ends in norm */
     int n;
-    char norm[KVD_KEY_MAX + 2];
+    char norm[KVD_KEY_MAX + 2]; /* "/a/b", "/" */
 };
 
 struct kvd {
-    struct kvd_dev dev;
+    struct mirage_block *dev;
+    uint32_t ss; /* the device's sector size */
     struct kvd_opts opts;
     char msg[320];
+    char ekey[KVD_KEY_MAX + 2], edest[KVD_KEY_MAX + 2];
+    size_t eindex;
     uint32_t spu;    /* sectors per unit */
     uint32_t jalign; /* journal records start at multiples of this (the sector size at format) */
     uint64_t uuid, gen, total_units, j_unit, j_units, data_unit;
@@ -125,6 +130,30 @@ static int fail(struct kvd *s, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(s->msg, sizeof s->msg, fmt, ap);
     va_end(ap);
+    s->ekey[0] = s->edest[0] = '\0';
+    return code;
+}
+
+/* fail() about key (key, len): kv.h's errors carry it. */
+static int failk(struct kvd *s, int code, const char *key, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int failk(struct kvd *s, int code, const char *key, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    size_t o;
+
+    if (len > KVD_KEY_MAX)
+        len = KVD_KEY_MAX;
+    memcpy(s->ekey, key, len);
+    s->ekey[len] = '\0';
+    s->edest[0] = '\0';
+    o = (size_t)snprintf(s->msg, sizeof s->msg, "key %s: ", s->ekey);
+    if (o < sizeof s->msg) {
+        va_start(ap, fmt);
+        vsnprintf(s->msg + o, sizeof s->msg - o, fmt, ap);
+        va_end(ap);
+    }
     return code;
 }
 
@@ -148,6 +177,21 @@ const char *kvd_message(const struct kvd *s)
     return s->msg;
 }
 
+const char *kvd_error_key(const struct kvd *s)
+{
+    return s->ekey;
+}
+
+const char *kvd_error_dest(const struct kvd *s)
+{
+    return s->edest;
+}
+
+size_t kvd_error_index(const struct kvd *s)
+{
+    return s->eindex;
+}
+
 static uint32_t crc_of(const uint8_t *p, size_t len, size_t crc_off)
 {
     static const uint8_t zero[4];
@@ -161,7 +205,7 @@ static uint32_t crc_of(const uint8_t *p, size_t len, size_t crc_off)
 
 static int dev_read_units(struct kvd *s, uint64_t unit, void *buf, uint32_t count)
 {
-    int r = s->dev.read(s->dev.ctx, unit * s->spu, buf, (size_t)count * s->spu);
+    int r = mirage_block_read(s->dev, unit * s->spu, buf, (size_t)count * KVD_UNIT);
     return r ? fail(s, MIRAGE_EIO, "device read of units %llu-%llu failed (%s)",
                     (unsigned long long)unit, (unsigned long long)(unit + count - 1),
                     mirage_strerror(r))
@@ -170,7 +214,7 @@ static int dev_read_units(struct kvd *s, uint64_t unit, void *buf, uint32_t coun
 
 static int dev_write_units(struct kvd *s, uint64_t unit, const void *buf, uint32_t count)
 {
-    int r = s->dev.write(s->dev.ctx, unit * s->spu, buf, (size_t)count * s->spu);
+    int r = mirage_block_write(s->dev, unit * s->spu, buf, (size_t)count * KVD_UNIT);
     return r ? fail(s, MIRAGE_EIO, "device write of units %llu-%llu failed (%s)",
                     (unsigned long long)unit, (unsigned long long)(unit + count - 1),
                     mirage_strerror(r))
@@ -179,7 +223,7 @@ static int dev_write_units(struct kvd *s, uint64_t unit, const void *buf, uint32
 
 static int dev_flush(struct kvd *s)
 {
-    int r = s->dev.flush(s->dev.ctx);
+    int r = mirage_block_flush(s->dev);
     return r ? fail(s, MIRAGE_EIO, "device flush failed (%s)", mirage_strerror(r)) : 0;
 }
 
@@ -295,10 +339,9 @@ static int parse_key(struct kvd *s, const char *key, struct key *k)
     size_t len = key ? strnlen(key, KVD_KEY_MAX + 1) : 0, i, start, o = 0;
 
     if (key == NULL)
-        return fail(s, MIRAGE_EINVAL, "no key");
+        return failk(s, MIRAGE_EINVAL, "(null)", 6, "no key");
     if (len > KVD_KEY_MAX)
-        return fail(s, MIRAGE_ENAMETOOLONG, "key %.40s...: longer than %d bytes", key,
-                    KVD_KEY_MAX);
+        return failk(s, MIRAGE_ENAMETOOLONG, key, len, "longer than %d bytes", KVD_KEY_MAX);
     k->n = 0;
     i = key[0] == '/' ? 1 : 0;
     if (len > i && key[len - 1] == '/')
@@ -307,12 +350,14 @@ static int parse_key(struct kvd *s, const char *key, struct key *k)
         start = i;
         while (i < len && key[i] != '/')
             i++;
+        if (i - start > KVD_SEGMENT_MAX)
+            return failk(s, MIRAGE_ENAMETOOLONG, key, len, "a segment over %d bytes",
+                         KVD_SEGMENT_MAX);
         if (!valid_segment(key + start, i - start))
-            return fail(s, MIRAGE_EINVAL, "key %s: empty, '.' or '..' segment, or one over %d bytes",
-                        key, KVD_SEGMENT_MAX);
+            return failk(s, MIRAGE_EINVAL, key, len, "an empty, '.' or '..' segment");
         if (k->n == KVD_DEPTH_MAX)
-            return fail(s, MIRAGE_ENAMETOOLONG, "key %s: deeper than %d segments", key,
-                        KVD_DEPTH_MAX);
+            return failk(s, MIRAGE_ENAMETOOLONG, key, len, "deeper than %d segments",
+                         KVD_DEPTH_MAX);
         k->seg[k->n] = key + start;
         k->len[k->n++] = (uint16_t)(i - start);
         i++;
@@ -321,6 +366,8 @@ static int parse_key(struct kvd *s, const char *key, struct key *k)
         k->norm[o++] = '/';
         memcpy(k->norm + o, k->seg[j], k->len[j]);
         o += k->len[j];
+        k->end[j] = (uint16_t)o;
+        k->seg[j] = k->norm + o - k->len[j];
     }
     if (o == 0)
         k->norm[o++] = '/';
@@ -454,6 +501,24 @@ static struct node *lookup(const struct kvd *s, const struct key *k, int nseg)
     for (int i = 0; i < nseg && n; i++)
         n = kid(n, k->seg[i], k->len[i]);
     return n;
+}
+
+/* The node at the first (nseg) segments of (k) in *out (NULL: unbound);
+ * MIRAGE_ENOTDIR, naming it, when a shorter prefix is a value. */
+static int resolve(struct kvd *s, const struct key *k, int nseg, struct node **out)
+{
+    struct node *n = s->root;
+
+    for (int i = 0; i < nseg; i++) {
+        if (n->kind != KVD_DICT)
+            return failk(s, MIRAGE_ENOTDIR, k->norm, k->end[i - 1],
+                         "a value, where a dictionary is needed");
+        n = kid(n, k->seg[i], k->len[i]);
+        if (n == NULL)
+            break;
+    }
+    *out = n;
+    return 0;
 }
 
 /* ---- the change being made: undo log, new units, the record ---------------- */
@@ -638,8 +703,8 @@ static int t_parents(struct kvd *s, const struct key *k, uint64_t mtime, struct 
     for (int i = 0; i + 1 < k->n; i++) {
         struct node *n = kid(d, k->seg[i], k->len[i]);
         if (n && n->kind != KVD_DICT)
-            return fail(s, MIRAGE_ENOTDIR, "key %s: /%.*s is a value, not a dictionary", k->norm,
-                        (int)(k->seg[i] + k->len[i] - k->seg[0]), k->seg[0]);
+            return failk(s, MIRAGE_ENOTDIR, k->norm, k->end[i],
+                         "a value, where a dictionary is needed");
         if (n == NULL) {
             int r;
             n = node_new(KVD_DICT, k->seg[i], k->len[i], mtime);
@@ -675,7 +740,7 @@ static int t_put(struct kvd *s, const struct key *k, struct node *v)
     int r;
 
     if (k->n == 0) {
-        r = fail(s, MIRAGE_EISDIR, "key /: the root is a dictionary");
+        r = failk(s, MIRAGE_EISDIR, "/", 1, "the root is a dictionary");
         goto out;
     }
     name = malloc(k->len[k->n - 1] + 1u);
@@ -693,7 +758,7 @@ static int t_put(struct kvd *s, const struct key *k, struct node *v)
         goto out;
     old = kid(d, k->seg[k->n - 1], k->len[k->n - 1]);
     if (old && old->kind == KVD_DICT) {
-        r = fail(s, MIRAGE_EISDIR, "key %s: a dictionary, not a value", k->norm);
+        r = failk(s, MIRAGE_EISDIR, k->norm, strlen(k->norm), "a dictionary, not a value");
         goto out;
     }
     for (uint32_t i = 0; old && r == 0 && i < v->nex; i++)
@@ -709,60 +774,115 @@ out:
     return r;
 }
 
-static int t_remove(struct kvd *s, const struct key *k)
+/* Dictionaries exist while something is under them: (d) and its parents go
+ * when emptied (the root stays; a dictionary already detached is left). */
+static int t_prune(struct kvd *s, struct node *d)
 {
-    struct node *n = lookup(s, k, k->n);
     int r = 0;
 
-    if (n == NULL)
-        return fail(s, MIRAGE_ENOENT, "key %s: not found", k->norm);
+    while (r == 0 && d && d != s->root && d->parent && d->kind == KVD_DICT && d->nkids == 0) {
+        struct node *p = d->parent;
+        r = t_detach(s, d);
+        d = p;
+    }
+    return r;
+}
+
+/* Removes (k): 1 if something went, 0 if nothing was there. */
+static int t_remove(struct kvd *s, const struct key *k)
+{
+    struct node *n, *p;
+    int r = resolve(s, k, k->n, &n);
+
+    if (r || n == NULL)
+        return r;
     if (n == s->root) {
         while (r == 0 && n->nkids > 0)
             r = t_detach(s, n->kids[n->nkids - 1]);
-        return r;
+        return r ? r : 1;
     }
-    return t_detach(s, n);
+    p = n->parent;
+    r = t_detach(s, n);
+    if (r == 0)
+        r = t_prune(s, p);
+    return r ? r : 1;
 }
 
+/* Renames (ks) to (kd), or into it when it is a dictionary: 1 if something
+ * moved, 0 if it was a move onto itself. */
 static int t_rename(struct kvd *s, const struct key *ks, const struct key *kd)
 {
-    struct node *src = lookup(s, ks, ks->n), *dst, *d, *old;
+    struct node *src, *dst, *d, *old, *from;
+    struct key kt;
     const char *name;
-    size_t namelen;
-    int r, prefix = ks->n <= kd->n;
+    size_t namelen, klen;
+    int r, prefix;
 
-    for (int i = 0; prefix && i < ks->n; i++)
-        prefix = name_cmp(ks->seg[i], ks->len[i], kd->seg[i], kd->len[i]) == 0;
-    if (src == NULL)
-        return fail(s, MIRAGE_ENOENT, "key %s: not found", ks->norm);
-    if (prefix)
-        return fail(s, MIRAGE_EINVAL, "rename %s to %s: the source is a prefix of the destination",
-                    ks->norm, kd->norm);
-    dst = lookup(s, kd, kd->n);
-    r = t_detach(s, src);
-    if (r)
+    if (ks->n == 0)
+        return failk(s, MIRAGE_EINVAL, "/", 1, "the root cannot be renamed");
+    if ((r = resolve(s, ks, ks->n, &src)) != 0)
         return r;
+    if (src == NULL)
+        return failk(s, MIRAGE_ENOENT, ks->norm, strlen(ks->norm), "not found");
+    if (strcmp(ks->norm, kd->norm) == 0)
+        return 0;
+    if ((r = resolve(s, kd, kd->n, &dst)) != 0)
+        return r;
+    /* where it goes: (kd), or kd/NAME into a dictionary */
+    kt = *kd;
+    for (int i = 0; i < kt.n; i++)
+        kt.seg[i] = kt.norm + (kd->seg[i] - kd->norm);
     if (dst && dst->kind == KVD_DICT) {
-        d = dst;
         name = ks->seg[ks->n - 1];
         namelen = ks->len[ks->n - 1];
-    } else {
-        r = t_parents(s, kd, src->mtime, &d);
-        if (r)
-            return r;
-        name = kd->seg[kd->n - 1];
-        namelen = kd->len[kd->n - 1];
+        klen = kd->n ? strlen(kd->norm) : 0;
+        if (klen + 1 + namelen > KVD_KEY_MAX || kt.n == KVD_DEPTH_MAX)
+            return failk(s, MIRAGE_ENAMETOOLONG, kd->norm, strlen(kd->norm),
+                         "no room for %.*s under it", (int)namelen, name);
+        kt.norm[klen] = '/';
+        memcpy(kt.norm + klen + 1, name, namelen);
+        kt.norm[klen + 1 + namelen] = '\0';
+        kt.seg[kt.n] = kt.norm + klen + 1;
+        kt.len[kt.n] = (uint16_t)namelen;
+        kt.end[kt.n] = (uint16_t)(klen + 1 + namelen);
+        kt.n++;
     }
+    if (strcmp(ks->norm, kt.norm) == 0)
+        return 0;
+    prefix = ks->n <= kt.n;
+    for (int i = 0; prefix && i < ks->n; i++)
+        prefix = name_cmp(ks->seg[i], ks->len[i], kt.seg[i], kt.len[i]) == 0;
+    if (prefix) {
+        r = failk(s, MIRAGE_EINVAL, ks->norm, strlen(ks->norm),
+                  "rename source is a prefix of destination %s", kt.norm);
+        snprintf(s->edest, sizeof s->edest, "%s", kt.norm);
+        return r;
+    }
+    if ((r = resolve(s, &kt, kt.n, &old)) != 0)
+        return r;
+    if (old && old->kind == KVD_DICT && src->kind != KVD_DICT)
+        return failk(s, MIRAGE_EISDIR, kt.norm, strlen(kt.norm),
+                     "a dictionary: a value cannot replace it");
+    if (old && old->kind != KVD_DICT && src->kind == KVD_DICT)
+        return failk(s, MIRAGE_ENOTDIR, kt.norm, strlen(kt.norm),
+                     "a value: a dictionary cannot replace it");
+    from = src->parent;
+    if ((r = t_detach(s, src)) != 0)
+        return r;
+    if ((r = t_parents(s, &kt, src->mtime, &d)) != 0)
+        return r;
+    name = kt.seg[kt.n - 1];
+    namelen = kt.len[kt.n - 1];
     old = kid(d, name, namelen);
-    if (old && (old->kind == KVD_DICT || src->kind == KVD_DICT))
-        return fail(s, MIRAGE_EEXIST, "rename %s to %s: %s/%.*s is already present", ks->norm,
-                    kd->norm, d == s->root ? "" : kd->norm, (int)namelen, name);
     if (old && (r = t_detach(s, old)) != 0)
         return r;
     if (name_cmp(name, namelen, src->name, src->namelen) != 0 &&
         (r = t_rename_node(s, src, name, namelen)) != 0)
         return r;
-    return t_attach(s, d, src, 0);
+    if ((r = t_attach(s, d, src, 0)) != 0)
+        return r;
+    r = t_prune(s, from);
+    return r ? r : 1;
 }
 
 /* ---- records --------------------------------------------------------------- */
@@ -1084,26 +1204,40 @@ static int do_op(struct kvd *s, const struct kvd_op *op, uint64_t mtime)
 
     if (r)
         return r;
-    if (op->type != KVD_REMOVE && op->type != KVD_RENAME && k.n == 0)
-        return fail(s, MIRAGE_EISDIR, "key /: the root is a dictionary");
+    if (op->type == KVD_REMOVE) {
+        r = t_remove(s, &k);
+        return r <= 0 ? r : rec_op(s, OP_REMOVE, &k, NULL, NULL);
+    }
+    if (op->type == KVD_RENAME) {
+        if ((r = parse_key(s, op->dest, &k2)) != 0)
+            return r;
+        r = t_rename(s, &k, &k2);
+        return r <= 0 ? r : rec_op(s, OP_RENAME, &k, &k2, NULL);
+    }
+    if ((r = resolve(s, &k, k.n, &old)) != 0)
+        return r;
+    if (op->type == KVD_ALLOCATE && old)
+        return failk(s, MIRAGE_EEXIST, k.norm, strlen(k.norm), "already present");
+    if (old && old->kind == KVD_DICT)
+        return failk(s, MIRAGE_EISDIR, k.norm, strlen(k.norm), "a dictionary, not a value");
+    if ((op->type == KVD_SET || op->type == KVD_SET_PARTIAL) && op->len && op->data == NULL)
+        return failk(s, MIRAGE_EINVAL, k.norm, strlen(k.norm), "no data");
     switch (op->type) {
     case KVD_SET:
-        if (op->len && op->data == NULL)
-            return fail(s, MIRAGE_EINVAL, "key %s: no data", k.norm);
         r = build_value(s, op->len, mtime, fill_bytes, (void *)op->data, &v);
         break;
     case KVD_ALLOCATE:
-        if (lookup(s, &k, k.n))
-            return fail(s, MIRAGE_EEXIST, "key %s: already present", k.norm);
-        r = build_value(s, op->size, mtime, op->size <= KVD_INLINE_MAX ? fill_zeros : NULL, NULL,
-                        &v);
+        /* holes take no units, but the space must be there */
+        if (op->size > KVD_INLINE_MAX &&
+            (op->size + KVD_UNIT - 1) / KVD_UNIT + reserve_units(s) > s->free_units)
+            return failk(s, MIRAGE_ENOSPC, k.norm, strlen(k.norm),
+                         "no space for %llu bytes: %llu units free, %llu kept for the index",
+                         (unsigned long long)op->size, (unsigned long long)s->free_units,
+                         (unsigned long long)reserve_units(s));
+        r = build_value(s, op->size, op->mtime ? op->mtime : mtime,
+                        op->size <= KVD_INLINE_MAX ? fill_zeros : NULL, NULL, &v);
         break;
     case KVD_SET_PARTIAL:
-        if (op->len && op->data == NULL)
-            return fail(s, MIRAGE_EINVAL, "key %s: no data", k.norm);
-        old = lookup(s, &k, k.n);
-        if (old && old->kind == KVD_DICT)
-            return fail(s, MIRAGE_EISDIR, "key %s: a dictionary, not a value", k.norm);
         if (old == NULL) {
             r = build_value(s, op->len, mtime, fill_bytes, (void *)op->data, &v);
         } else {
@@ -1112,17 +1246,11 @@ static int do_op(struct kvd *s, const struct kvd_op *op, uint64_t mtime)
             r = build_patched(s, &p, mtime, &v);
         }
         break;
-    case KVD_REMOVE:
-        r = t_remove(s, &k);
-        return r ? r : rec_op(s, OP_REMOVE, &k, NULL, NULL);
-    case KVD_RENAME:
-        if ((r = parse_key(s, op->dest, &k2)) != 0)
-            return r;
-        r = t_rename(s, &k, &k2);
-        return r ? r : rec_op(s, OP_RENAME, &k, &k2, NULL);
     default:
         return fail(s, MIRAGE_EINVAL, "unknown operation %d", (int)op->type);
     }
+    if (r && s->ekey[0] == '\0') /* no space, damage, the device: about this key */
+        snprintf(s->ekey, sizeof s->ekey, "%s", k.norm);
     if (r)
         return r;
     r = rec_op(s, OP_SET, &k, NULL, v);
@@ -1156,7 +1284,7 @@ static int write_superblock(struct kvd *s, uint64_t gen, const struct run *ck, u
     uint8_t *b = s->wbuf;
     struct mirage_wr w = mirage_wr_init(b, SB_SIZE);
 
-    memset(b, 0, s->dev.sector_size);
+    memset(b, 0, s->ss);
     mirage_wr_bytes(&w, SB_MAGIC, 8);
     mirage_wr_le32(&w, SB_VERSION);
     mirage_wr_le32(&w, KVD_UNIT);
@@ -1172,7 +1300,7 @@ static int write_superblock(struct kvd *s, uint64_t gen, const struct run *ck, u
     mirage_wr_le64(&w, jseq);
     mirage_wr_le32(&w, s->jalign);
     mirage_wr_le32(&w, crc_of(b, SB_SIZE, SB_CRC_OFF));
-    int r = s->dev.write(s->dev.ctx, (gen & 1) * s->spu, b, 1);
+    int r = mirage_block_write(s->dev, (gen & 1) * s->spu, b, s->ss);
     return r ? fail(s, MIRAGE_EIO, "device write of superblock %d failed (%s)", (int)(gen & 1),
                     mirage_strerror(r))
              : 0;
@@ -1258,7 +1386,7 @@ int kvd_checkpoint(struct kvd *s)
 {
     int r;
 
-    if (s->dev.read_only)
+    if (s->dev->info.read_only)
         return fail(s, MIRAGE_EROFS, "the device is read-only");
     if (s->broken)
         return fail(s, MIRAGE_EIO, "the store stopped writing after a device error: remount it");
@@ -1277,7 +1405,7 @@ int kvd_batch(struct kvd *s, const struct kvd_op *ops, size_t n)
     struct mirage_wr w;
     int r = 0;
 
-    if (s->dev.read_only)
+    if (s->dev->info.read_only)
         return fail(s, MIRAGE_EROFS, "the device is read-only");
     if (s->broken)
         return fail(s, MIRAGE_EIO, "the store stopped writing after a device error: remount it");
@@ -1286,8 +1414,12 @@ int kvd_batch(struct kvd *s, const struct kvd_op *ops, size_t n)
     t_begin(s);
     if ((r = rec_room(s, 0)) != 0)
         return r;
-    for (size_t i = 0; i < n && r == 0; i++)
+    s->eindex = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
         r = do_op(s, &ops[i], mtime);
+        if (r)
+            s->eindex = i;
+    }
     if (r == 0 && s->reclen > s->jbytes / 2)
         r = fail(s, MIRAGE_ENOSPC, "change too large: a %zu-byte journal record, at most %llu",
                  s->reclen, (unsigned long long)(s->jbytes / 2));
@@ -1317,9 +1449,9 @@ int kvd_batch(struct kvd *s, const struct kvd_op *ops, size_t n)
     /* the commit point: data durable first, then the record */
     if (s->wrote_data)
         r = dev_flush(s);
-    sector = s->j_unit * s->spu + s->jhead / s->dev.sector_size;
+    sector = s->j_unit * s->spu + s->jhead / s->ss;
     if (r == 0) {
-        r = s->dev.write(s->dev.ctx, sector, s->rec, padded / s->dev.sector_size);
+        r = mirage_block_write(s->dev, sector, s->rec, padded);
         if (r)
             r = fail(s, MIRAGE_EIO, "device write of the journal at sector %llu failed (%s)",
                      (unsigned long long)sector, mirage_strerror(r));
@@ -1363,9 +1495,9 @@ int kvd_rename(struct kvd *s, const char *src, const char *dest)
     return kvd_batch(s, &op, 1);
 }
 
-int kvd_allocate(struct kvd *s, const char *key, uint64_t size)
+int kvd_allocate(struct kvd *s, const char *key, uint64_t size, uint64_t mtime)
 {
-    struct kvd_op op = {.type = KVD_ALLOCATE, .key = key, .size = size};
+    struct kvd_op op = {.type = KVD_ALLOCATE, .key = key, .size = size, .mtime = mtime};
     return kvd_batch(s, &op, 1);
 }
 
@@ -1375,10 +1507,11 @@ static int find(struct kvd *s, const char *key, struct key *k, struct node **n)
 {
     int r = parse_key(s, key, k);
 
+    if (r == 0)
+        r = resolve(s, k, k->n, n);
     if (r)
         return r;
-    *n = lookup(s, k, k->n);
-    return *n ? 0 : fail(s, MIRAGE_ENOENT, "key %s: not found", k->norm);
+    return *n ? 0 : failk(s, MIRAGE_ENOENT, k->norm, strlen(k->norm), "not found");
 }
 
 static int find_value(struct kvd *s, const char *key, struct key *k, struct node **n)
@@ -1386,7 +1519,7 @@ static int find_value(struct kvd *s, const char *key, struct key *k, struct node
     int r = find(s, key, k, n);
 
     if (r == 0 && (*n)->kind != KVD_VALUE)
-        return fail(s, MIRAGE_EISDIR, "key %s: a dictionary, not a value", k->norm);
+        return failk(s, MIRAGE_EISDIR, k->norm, strlen(k->norm), "a dictionary, not a value");
     return r;
 }
 
@@ -1396,9 +1529,10 @@ int kvd_exists(struct kvd *s, const char *key, enum kvd_kind *kind)
     struct node *n;
     int r = parse_key(s, key, &k);
 
+    if (r == 0)
+        r = resolve(s, &k, k.n, &n);
     if (r)
         return r;
-    n = lookup(s, &k, k.n);
     *kind = n ? (enum kvd_kind)n->kind : KVD_NONE;
     return 0;
 }
@@ -1506,7 +1640,7 @@ int kvd_list(struct kvd *s, const char *key, kvd_list_fn fn, void *ctx)
     if (r)
         return r;
     if (n->kind != KVD_DICT)
-        return fail(s, MIRAGE_ENOTDIR, "key %s: a value, not a dictionary", k.norm);
+        return failk(s, MIRAGE_ENOTDIR, k.norm, strlen(k.norm), "a value, not a dictionary");
     for (uint32_t i = 0; i < n->nkids; i++)
         fn(ctx, n->kids[i]->name, (enum kvd_kind)n->kids[i]->kind);
     return 0;
@@ -1570,26 +1704,27 @@ static uint64_t journal_units_for(uint64_t units)
     return j;
 }
 
-static int dev_ok(const struct kvd_dev *dev, char *msg, size_t msglen)
+static int dev_ok(const struct mirage_block *dev, char *msg, size_t msglen)
 {
-    if (dev->sector_size < 512 || dev->sector_size > KVD_UNIT ||
-        (dev->sector_size & (dev->sector_size - 1)))
+    if (dev->info.sector_size < 512 || dev->info.sector_size > KVD_UNIT ||
+        (dev->info.sector_size & (dev->info.sector_size - 1)))
         return say(msg, msglen, MIRAGE_EINVAL, "sector size %u: not a power of two in 512-4096",
-                   dev->sector_size);
+                   dev->info.sector_size);
     return 0;
 }
 
-static struct kvd *store_new(const struct kvd_dev *dev, const struct kvd_opts *opts,
+static struct kvd *store_new(struct mirage_block *dev, const struct kvd_opts *opts,
                              uint64_t units)
 {
     struct kvd *s = calloc(1, sizeof *s);
 
     if (s == NULL)
         return NULL;
-    s->dev = *dev;
+    s->dev = dev;
+    s->ss = dev->info.sector_size;
     if (opts)
         s->opts = *opts;
-    s->spu = KVD_UNIT / dev->sector_size;
+    s->spu = KVD_UNIT / dev->info.sector_size;
     s->total_units = units;
     s->bitmap = calloc(units / 8 + 1, 1);
     s->scratch = malloc(EXT_BYTES);
@@ -1615,7 +1750,7 @@ static void set_layout(struct kvd *s, uint64_t j_units)
     s->next_fit = s->data_unit;
 }
 
-int kvd_format(const struct kvd_dev *dev, uint64_t uuid, char *msg, size_t msglen)
+int kvd_format(struct mirage_block *dev, uint64_t uuid, char *msg, size_t msglen)
 {
     uint64_t units;
     struct kvd *s;
@@ -1623,17 +1758,17 @@ int kvd_format(const struct kvd_dev *dev, uint64_t uuid, char *msg, size_t msgle
 
     if (r)
         return r;
-    units = dev->sectors / (KVD_UNIT / dev->sector_size);
-    if (dev->read_only)
+    units = dev->info.sectors / (KVD_UNIT / dev->info.sector_size);
+    if (dev->info.read_only)
         return say(msg, msglen, MIRAGE_EROFS, "the device is read-only");
     if (units < MIN_UNITS)
         return say(msg, msglen, MIRAGE_ENOSPC, "device of %llu bytes: a store needs %d KiB",
-                   (unsigned long long)(dev->sectors * dev->sector_size), MIN_UNITS * 4);
+                   (unsigned long long)mirage_block_bytes(dev), MIN_UNITS * 4);
     s = store_new(dev, NULL, units);
     if (s == NULL)
         return say(msg, msglen, MIRAGE_ENOMEM, "out of memory");
     s->uuid = uuid;
-    s->jalign = dev->sector_size;
+    s->jalign = dev->info.sector_size;
     set_layout(s, journal_units_for(units));
     /* superblock 0 gets generation 2; slot 1 a valid generation 1 naming the same checkpoint */
     r = write_checkpoint(s, 1);
@@ -1901,6 +2036,8 @@ static int replay_record(struct kvd *s, const uint8_t *p, size_t len, uint32_t n
         } else {
             rc = fail(s, MIRAGE_EBADMSG, "%s: op %u: unknown type %u", where, i, type);
         }
+        if (rc > 0)
+            rc = 0;
         if (rc && rc != MIRAGE_EBADMSG && rc != MIRAGE_ENOMEM)
             rc = fail(s, MIRAGE_EBADMSG, "%s: op %u does not apply: %.200s", where, i, s->msg);
     }
@@ -1938,7 +2075,7 @@ static int record_at(const struct kvd *s, const uint8_t *j, size_t pos, uint64_t
 
 static int replay_journal(struct kvd *s)
 {
-    size_t ss = s->jalign, dss = s->dev.sector_size, pos = 0, len;
+    size_t ss = s->jalign, dss = s->ss, pos = 0, len;
     uint8_t *j = malloc(s->jbytes);
     uint32_t nops;
     int r;
@@ -1984,15 +2121,15 @@ static int replay_journal(struct kvd *s)
     return 0;
 }
 
-static int read_superblocks(const struct kvd_dev *dev, uint8_t *b0, uint8_t *b1)
+static int read_superblocks(struct mirage_block *dev, uint8_t *b0, uint8_t *b1)
 {
-    uint64_t spu = KVD_UNIT / dev->sector_size;
-    int r = dev->read(dev->ctx, 0, b0, 1);
+    uint32_t ss = dev->info.sector_size;
+    int r = mirage_block_read(dev, 0, b0, ss);
 
-    return r ? r : dev->read(dev->ctx, spu, b1, 1);
+    return r ? r : mirage_block_read(dev, KVD_UNIT / ss, b1, ss);
 }
 
-int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd **out,
+int kvd_mount(struct mirage_block *dev, const struct kvd_opts *opts, struct kvd **out,
               char *msg, size_t msglen)
 {
     uint8_t b[2][KVD_UNIT];
@@ -2004,10 +2141,10 @@ int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd
 
     if (r)
         return r;
-    units = dev->sectors / (KVD_UNIT / dev->sector_size);
+    units = dev->info.sectors / (KVD_UNIT / dev->info.sector_size);
     if (units < 2)
         return say(msg, msglen, MIRAGE_EINVAL, "device of %llu bytes: too small for a store",
-                   (unsigned long long)(dev->sectors * dev->sector_size));
+                   (unsigned long long)mirage_block_bytes(dev));
     if ((r = read_superblocks(dev, b[0], b[1])) != 0)
         return say(msg, msglen, MIRAGE_EIO, "device read of the superblocks failed (%s)",
                    mirage_strerror(r));
@@ -2019,22 +2156,22 @@ int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd
             return say(msg, msglen, MIRAGE_EBADMSG,
                        "image truncated: the store spans %llu bytes, the device holds %llu",
                        (unsigned long long)(t->total_units * KVD_UNIT),
-                       (unsigned long long)(dev->sectors * dev->sector_size));
+                       (unsigned long long)mirage_block_bytes(dev));
         }
         if (strcmp(why[0], "no superblock magic") == 0 &&
             strcmp(why[1], "no superblock magic") == 0) {
             char d[120];
-            describe_other(b[0], b[1], dev->sector_size, d, sizeof d);
+            describe_other(b[0], b[1], dev->info.sector_size, d, sizeof d);
             return say(msg, msglen, MIRAGE_EINVAL, "%s", d);
         }
         return say(msg, msglen, MIRAGE_EBADMSG,
                    "both superblocks are damaged (unit 0: %s; unit 1: %s)", why[0], why[1]);
     }
     use = why[0] ? 1 : why[1] ? 0 : sb[1].gen > sb[0].gen;
-    if (sb[use].sector_size < dev->sector_size)
+    if (sb[use].sector_size < dev->info.sector_size)
         return say(msg, msglen, MIRAGE_EINVAL,
                    "the store was made for %u-byte sectors; this device has %u-byte sectors",
-                   sb[use].sector_size, dev->sector_size);
+                   sb[use].sector_size, dev->info.sector_size);
     s = store_new(dev, opts, sb[use].total_units);
     if (s == NULL)
         return say(msg, msglen, MIRAGE_ENOMEM, "out of memory");
@@ -2154,14 +2291,16 @@ long kvd_verify(struct kvd *s, kvd_report_fn fn, void *ctx)
     return verify(s, s->root, path, 0, fn, ctx);
 }
 
-void kvd_describe_superblocks(const struct kvd_dev *dev, kvd_report_fn fn, void *ctx)
+void kvd_describe_superblocks(struct mirage_block *dev, kvd_report_fn fn, void *ctx)
 {
     uint8_t b[2][KVD_UNIT];
     char line[200];
     struct sb sb;
-    uint64_t units = dev->sectors / (KVD_UNIT / dev->sector_size);
+    uint64_t units;
 
-    if (dev_ok(dev, NULL, 0) || units < 2 || read_superblocks(dev, b[0], b[1])) {
+    if (dev_ok(dev, NULL, 0) ||
+        (units = dev->info.sectors / (KVD_UNIT / dev->info.sector_size)) < 2 ||
+        read_superblocks(dev, b[0], b[1])) {
         fn(ctx, "superblocks: unreadable");
         return;
     }

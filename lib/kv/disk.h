@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mirage/block.h"
 #include "mirage/error.h"
 
 /*
@@ -18,39 +19,8 @@
  * kvd_message() names what failed (the key, the region of the device).
  */
 
-#ifndef MIRAGE_EEXIST
-#define MIRAGE_EEXIST (-17)
-#endif
-#ifndef MIRAGE_ENOTDIR
-#define MIRAGE_ENOTDIR (-20)
-#endif
-#ifndef MIRAGE_EISDIR
-#define MIRAGE_EISDIR (-21)
-#endif
-#ifndef MIRAGE_EROFS
-#define MIRAGE_EROFS (-30)
-#endif
-#ifndef MIRAGE_ENAMETOOLONG
-#define MIRAGE_ENAMETOOLONG (-36)
-#endif
-#ifndef MIRAGE_EBADMSG
-#define MIRAGE_EBADMSG (-74)
-#endif
-
-/* The device under the store: whole sectors of (sector_size) bytes, a power of
- * two from 512 to 4096. A write is durable once a later flush returns 0. */
-struct kvd_dev {
-    void *ctx;
-    uint32_t sector_size;
-    uint64_t sectors;
-    int read_only;
-    int (*read)(void *ctx, uint64_t sector, void *buf, size_t nsectors);
-    int (*write)(void *ctx, uint64_t sector, const void *buf, size_t nsectors);
-    int (*flush)(void *ctx);
-};
-
 #define KVD_KEY_MAX 1024     /* bytes of a key, '/' included */
-#define KVD_DEPTH_MAX 64     /* segments of a key */
+#define KVD_DEPTH_MAX 64     /* segments of a key (deeper: MIRAGE_ENAMETOOLONG) */
 #define KVD_SEGMENT_MAX 255  /* bytes of one segment */
 #define KVD_INLINE_MAX 512   /* values up to this size live in the metadata (and in RAM) */
 #define KVD_UNIT 4096        /* allocation unit of the data area */
@@ -64,21 +34,28 @@ struct kvd_opts {
     int ignore_checksums;       /* fuzzing only: reach the parsers behind the checksums */
 };
 
+/* The device is any struct mirage_block (mirage/block.h) with sectors of 512
+ * to 4096 bytes; the store flushes at its commit points. */
+
 /* Writes an empty store over the whole device; (uuid) tells this store's
  * records from those of a store formatted there before. */
-int kvd_format(const struct kvd_dev *dev, uint64_t uuid, char *msg, size_t msglen);
+int kvd_format(struct mirage_block *dev, uint64_t uuid, char *msg, size_t msglen);
 
 /* Mounts the store on (dev): reads the newer valid superblock, the checkpoint
  * and replays the journal; writes nothing. MIRAGE_EINVAL: not a store (the
  * message says what the device holds); MIRAGE_EBADMSG: damaged metadata (the
  * message names the region); MIRAGE_EIO: the device failed. (opts) may be NULL. */
-int kvd_mount(const struct kvd_dev *dev, const struct kvd_opts *opts, struct kvd **out,
+int kvd_mount(struct mirage_block *dev, const struct kvd_opts *opts, struct kvd **out,
               char *msg, size_t msglen);
 void kvd_unmount(struct kvd *s);
 
 /* What the last failing call on (s) was about, e.g. "key /a/b: bytes 0-65535
- * (units 40-55) fail their checksum". */
+ * (units 40-55) fail their checksum"; the key it names ("/a/b", "" if none),
+ * a rename's destination, and which op of a batch failed. */
 const char *kvd_message(const struct kvd *s);
+const char *kvd_error_key(const struct kvd *s);
+const char *kvd_error_dest(const struct kvd *s);
+size_t kvd_error_index(const struct kvd *s);
 
 enum kvd_kind { KVD_NONE = 0, KVD_VALUE = 1, KVD_DICT = 2 };
 
@@ -111,6 +88,7 @@ struct kvd_op {
     size_t len;
     uint64_t offset;      /* set_partial */
     uint64_t size;        /* allocate */
+    uint64_t mtime;       /* allocate: its last-modified time (0: now) */
 };
 
 /* Applies ops[0..n) in order as one atomic change: all land or none (the first
@@ -120,11 +98,15 @@ int kvd_set(struct kvd *s, const char *key, const uint8_t *data, size_t len);
 /* Writes (data) at (off); an offset past the end writes at the end (appends). */
 int kvd_set_partial(struct kvd *s, const char *key, uint64_t off, const uint8_t *data,
                     size_t len);
+/* Removes a value or a dictionary with everything under it; nothing to
+ * remove is no error. A dictionary emptied by a remove or rename goes too. */
 int kvd_remove(struct kvd *s, const char *key);
-/* Into dictionary (dest) when it is one. MIRAGE_EINVAL when (src) is a prefix of (dest). */
+/* Into dictionary (dest) when it is one. MIRAGE_EINVAL when (src) is a prefix
+ * of where it would go; a value never replaces a dictionary nor the reverse. */
 int kvd_rename(struct kvd *s, const char *src, const char *dest);
-/* A zero-filled value of (size) bytes; MIRAGE_EEXIST if (key) exists. */
-int kvd_allocate(struct kvd *s, const char *key, uint64_t size);
+/* A zero-filled value of (size) bytes (stored as holes: the space is checked,
+ * not reserved); MIRAGE_EEXIST if (key) is bound. */
+int kvd_allocate(struct kvd *s, const char *key, uint64_t size, uint64_t mtime);
 
 /* Writes the whole index as a new checkpoint and empties the journal. */
 int kvd_checkpoint(struct kvd *s);
@@ -145,6 +127,6 @@ typedef void (*kvd_report_fn)(void *ctx, const char *line);
 long kvd_verify(struct kvd *s, kvd_report_fn fn, void *ctx);
 
 /* Describes each superblock slot of (dev) in a line to (fn) (for the checker). */
-void kvd_describe_superblocks(const struct kvd_dev *dev, kvd_report_fn fn, void *ctx);
+void kvd_describe_superblocks(struct mirage_block *dev, kvd_report_fn fn, void *ctx);
 
 #endif

@@ -32,14 +32,14 @@ static void build_base(void)
     uint8_t big[20000];
 
     memdev_init(&d, SIZE, 512);
-    struct kvd_dev dev = memdev_dev(&d);
-    check(kvd_format(&dev, 42, msg, sizeof msg) == 0);
-    check(kvd_mount(&dev, NULL, &s, msg, sizeof msg) == 0);
+    struct mirage_block *dev = memdev_dev(&d);
+    check(kvd_format(dev, 42, msg, sizeof msg) == 0);
+    check(kvd_mount(dev, NULL, &s, msg, sizeof msg) == 0);
     cg_data(1, sizeof big, big);
     check(kvd_set(s, "/a/b", (const uint8_t *)"inline", 6) == 0);
     check(kvd_set(s, "/a/big", big, sizeof big) == 0);
     check(kvd_set(s, "/c", big, 2000) == 0);
-    check(kvd_allocate(s, "/z/zero", 70000) == 0);
+    check(kvd_allocate(s, "/z/zero", 70000, 0) == 0);
     check(kvd_checkpoint(s) == 0);
     check(kvd_set(s, "/d/e/f", big, 700) == 0);
     check(kvd_rename(s, "/c", "/a") == 0);
@@ -126,8 +126,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         i += len;
     }
     memcpy(d.dur, d.cur, SIZE);
-    struct kvd_dev dev = memdev_dev(&d);
-    int r = kvd_mount(&dev, &opts, &s, msg, sizeof msg);
+    struct mirage_block *dev = memdev_dev(&d);
+    int r = kvd_mount(dev, &opts, &s, msg, sizeof msg);
     if (r) {
         check(msg[0] != '\0' && s == NULL);
         memdev_free(&d);
@@ -141,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)kvd_rename(s, "/a", "/moved");
     kvd_unmount(s);
     s = NULL;
-    if (kvd_mount(&dev, &opts, &s, msg, sizeof msg) == 0) {
+    if (kvd_mount(dev, &opts, &s, msg, sizeof msg) == 0) {
         read_all(s, "", 0);
         kvd_unmount(s);
     }

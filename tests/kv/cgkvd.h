@@ -92,10 +92,6 @@ static inline int cg_kvd_load(struct kvd *s, struct cg_model *m)
     char key[32];
 
     memset(m, 0, sizeof *m);
-    for (int d = 0; d < CG_DICTS; d++) {
-        cg_dict(d, key, sizeof key);
-        m->dict[d] = cg_kvd_kind(s, key) == KVD_DICT;
-    }
     for (int i = 0; i < CG_SLOTS; i++) {
         uint8_t *v;
         size_t len;

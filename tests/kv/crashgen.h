@@ -39,8 +39,16 @@ struct cg_val {
 
 struct cg_model {
     struct cg_val v[CG_SLOTS];
-    uint8_t dict[CG_DICTS];
 };
+
+/* A dictionary exists while a key is under it. */
+static inline int cg_has_dict(const struct cg_model *m, int d)
+{
+    for (int k = 0; k < CG_KEYS; k++)
+        if (m->v[d * CG_KEYS + k].present)
+            return 1;
+    return 0;
+}
 
 struct cg_op {
     int type;
@@ -125,7 +133,7 @@ static inline void cg_gen_one(const struct cg_model *m, uint64_t *r, struct cg_o
         op->a = cg_present_slot(m, r);
         op->b %= CG_DICTS;
         /* in a batch an earlier op may remove the dictionary */
-        if (!m->dict[op->b] || batch)
+        if (!cg_has_dict(m, op->b) || batch)
             op->type = CG_RENAME;
     } else if (p < 82) {
         op->type = CG_PARTIAL;
@@ -193,7 +201,6 @@ static inline void cg_put(struct cg_model *m, int slot, uint8_t *b, uint32_t len
     m->v[slot].b = b;
     m->v[slot].len = len;
     m->v[slot].present = 1;
-    m->dict[slot / CG_KEYS] = 1;
 }
 
 static inline void cg_drop(struct cg_model *m, int slot)
@@ -235,28 +242,21 @@ static inline int cg_apply(struct cg_model *m, const struct cg_op *op)
         cg_put(m, op->a, b, len);
         return 0;
     }
-    case CG_REMOVE:
-        if (!a->present)
-            return MIRAGE_ENOENT;
+    case CG_REMOVE: /* nothing there is no error */
         cg_drop(m, op->a);
         return 0;
     case CG_REMOVE_DICT:
-        if (!m->dict[op->a])
-            return MIRAGE_ENOENT;
         for (int k = 0; k < CG_KEYS; k++)
             cg_drop(m, op->a * CG_KEYS + k);
-        m->dict[op->a] = 0;
         return 0;
     case CG_RENAME:
     case CG_RENAME_INTO: {
         int to = op->type == CG_RENAME ? op->b : op->b * CG_KEYS + op->a % CG_KEYS;
         if (!a->present)
             return MIRAGE_ENOENT;
-        if (op->type == CG_RENAME && to == op->a)
-            return MIRAGE_EINVAL; /* the source is a prefix of the destination */
-        if (op->type == CG_RENAME_INTO && !m->dict[op->b])
+        if (op->type == CG_RENAME_INTO && !cg_has_dict(m, op->b))
             return MIRAGE_EINVAL; /* never generated */
-        if (to == op->a)
+        if (to == op->a) /* onto itself: nothing happens */
             return 0;
         b = a->b;
         uint32_t len = a->len;
@@ -301,9 +301,9 @@ static inline int cg_matches(const struct cg_model *m, const struct cg_store *st
 
     for (int d = 0; d < CG_DICTS; d++) {
         cg_dict(d, key, sizeof key);
-        int k = st->kind(st->ctx, key);
-        if (k != (m->dict[d] ? 2 : 0)) {
-            snprintf(why, whylen, "%s: kind %d, expected %d", key, k, m->dict[d] ? 2 : 0);
+        int k = st->kind(st->ctx, key), want = cg_has_dict(m, d) ? 2 : 0;
+        if (k != want) {
+            snprintf(why, whylen, "%s: kind %d, expected %d", key, k, want);
             return 0;
         }
     }

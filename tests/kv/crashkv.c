@@ -21,28 +21,37 @@
 
 MIRAGE_MANIFEST(MIRAGE_BLOCK("storage"));
 
+/* The manifest's block device as a struct mirage_block (test code: the
+ * platform's own adapter replaces it once block("NAME") hands one out). */
 struct pdev {
+    struct mirage_block blk;
     mirage_handle_t h;
-    uint32_t bs;
 };
 
-static int p_read(void *ctx, uint64_t sector, void *buf, size_t n)
+static int p_read(struct mirage_block *b, uint64_t sector, void *buf, size_t len)
 {
-    struct pdev *p = ctx;
-    return mirage_block_read(p->h, sector * p->bs, buf, n * p->bs);
+    struct pdev *p = (struct pdev *)b;
+    return mirage_platform_block_read(p->h, sector * b->info.sector_size, buf, len);
 }
 
-static int p_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+static int p_write(struct mirage_block *b, uint64_t sector, const void *buf, size_t len)
 {
-    struct pdev *p = ctx;
-    return mirage_block_write(p->h, sector * p->bs, buf, n * p->bs);
+    struct pdev *p = (struct pdev *)b;
+    return mirage_platform_block_write(p->h, sector * b->info.sector_size, buf, len);
 }
 
-static int p_flush(void *ctx)
+static int p_flush(struct mirage_block *b)
 {
-    (void)ctx; /* the block write returns once the host has the data */
+    (void)b; /* the platform has no flush yet; a SIGKILL loses nothing the host was given */
     return 0;
 }
+
+static void p_disconnect(struct mirage_block *b)
+{
+    (void)b;
+}
+
+static const struct mirage_block_ops p_ops = {p_read, p_write, p_flush, p_disconnect};
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
@@ -58,8 +67,8 @@ static void say(const char *fmt, ...)
 int mirage_main(int argc, char **argv)
 {
     uint64_t seed = 1, from = 0, max = 1000000;
-    struct mirage_block_info info;
-    struct pdev p;
+    struct mirage_platform_block_info info;
+    struct pdev p = {0};
     struct kvd *s;
     struct cg_model m;
     char msg[320];
@@ -73,16 +82,18 @@ int mirage_main(int argc, char **argv)
         else if (strncmp(argv[i], "--max=", 6) == 0)
             max = strtoull(argv[i] + 6, NULL, 10);
     }
-    if ((r = mirage_block_acquire("storage", &p.h, &info)) != 0) {
+    if ((r = mirage_platform_block_acquire("storage", &p.h, &info)) != 0) {
         say("crashkv: storage: %s\n", mirage_strerror(r));
         return 1;
     }
-    p.bs = (uint32_t)info.block_size;
-    struct kvd_dev dev = {&p, p.bs, info.capacity / p.bs, 0, p_read, p_write, p_flush};
-    r = kvd_mount(&dev, NULL, &s, msg, sizeof msg);
+    p.blk.ops = &p_ops;
+    p.blk.name = "storage";
+    p.blk.info.sector_size = (uint32_t)info.block_size;
+    p.blk.info.sectors = info.capacity / info.block_size;
+    r = kvd_mount(&p.blk, NULL, &s, msg, sizeof msg);
     if (r == MIRAGE_EINVAL && strstr(msg, "blank device")) {
-        if ((r = kvd_format(&dev, cg_mix(seed), msg, sizeof msg)) == 0)
-            r = kvd_mount(&dev, NULL, &s, msg, sizeof msg);
+        if ((r = kvd_format(&p.blk, cg_mix(seed), msg, sizeof msg)) == 0)
+            r = kvd_mount(&p.blk, NULL, &s, msg, sizeof msg);
     }
     if (r) {
         say("crashkv: mount: %s\n", msg);

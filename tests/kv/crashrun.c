@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../tool/kv/fileblock.h"
 #include "cgkvd.h"
 
 /*
@@ -49,28 +50,6 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-struct file {
-    int fd;
-};
-
-static int f_read(void *ctx, uint64_t sector, void *buf, size_t n)
-{
-    struct file *f = ctx;
-    return pread(f->fd, buf, n * ss, (off_t)(sector * ss)) == (ssize_t)(n * ss) ? 0 : MIRAGE_EIO;
-}
-
-static int f_write(void *ctx, uint64_t sector, const void *buf, size_t n)
-{
-    (void)ctx, (void)sector, (void)buf, (void)n;
-    return MIRAGE_EROFS;
-}
-
-static int f_flush(void *ctx)
-{
-    (void)ctx;
-    return 0;
 }
 
 static pid_t spawn(uint64_t seed, uint64_t from, int *out)
@@ -245,11 +224,12 @@ int main(int argc, char **argv)
         cg_model_copy(&with, &m);
         cg_apply(&with, &op);
         cg_op_free(&op);
-        struct file f = {open(image, O_RDONLY)};
-        struct kvd_dev dev = {&f, ss, size / ss, 1, f_read, f_write, f_flush};
+        struct fileblock f;
         struct kvd *s;
         char msg[320];
-        if (kvd_mount(&dev, NULL, &s, msg, sizeof msg) != 0)
+        if (fileblock_open(&f, image, 0, ss) < 0)
+            die("%s: %s", image, strerror(errno));
+        if (kvd_mount(&f.blk, NULL, &s, msg, sizeof msg) != 0)
             die("round %ld (after change %llu): the store does not mount: %s", done,
                 (unsigned long long)next, msg);
         if (cg_kvd_matches(s, &m, why, sizeof why)) {
@@ -266,7 +246,7 @@ int main(int argc, char **argv)
         if (kvd_verify(s, NULL, NULL) != 0)
             die("round %ld: damaged extents: %s", done, kvd_message(s));
         kvd_unmount(s);
-        close(f.fd);
+        mirage_block_disconnect(&f.blk);
         from = next + 1;
     }
     printf("crashrun: %s: %ld kills in %.1f s, %ld changes acknowledged, %ld interrupted changes "

@@ -24,6 +24,7 @@ struct memdev_write {
 };
 
 struct memdev {
+    struct mirage_block blk; /* first: the device the store sees */
     uint8_t *cur, *dur;
     uint64_t size;
     uint32_t ss;
@@ -36,14 +37,14 @@ struct memdev {
     long writes, flushes;
 };
 
-static inline int memdev_read(void *ctx, uint64_t sector, void *buf, size_t n)
+static inline int memdev_read(struct mirage_block *b, uint64_t sector, void *buf, size_t len)
 {
-    struct memdev *d = ctx;
+    struct memdev *d = (struct memdev *)b;
     if (d->dead)
         return MIRAGE_EIO;
-    if ((sector + n) * d->ss > d->size)
+    if (sector * d->ss + len > d->size)
         return MIRAGE_EINVAL;
-    memcpy(buf, d->cur + sector * d->ss, n * d->ss);
+    memcpy(buf, d->cur + sector * d->ss, len);
     return 0;
 }
 
@@ -61,21 +62,22 @@ static inline void memdev_note(struct memdev *d, uint64_t off, const uint8_t *p,
     memcpy(d->cur + off, p, len);
 }
 
-static inline int memdev_write(void *ctx, uint64_t sector, const void *buf, size_t n)
+static inline int memdev_write(struct mirage_block *b, uint64_t sector, const void *buf,
+                               size_t len)
 {
-    struct memdev *d = ctx;
+    struct memdev *d = (struct memdev *)b;
     if (d->dead)
         return MIRAGE_EIO;
-    if (d->read_only || (sector + n) * d->ss > d->size)
+    if (d->read_only || sector * d->ss + len > d->size)
         return MIRAGE_EINVAL;
     d->writes++;
     if (d->dies_in >= 0 && d->dies_in-- == 0) {
-        uint32_t len = d->die_bytes < n * d->ss ? d->die_bytes : (uint32_t)(n * d->ss);
-        memdev_note(d, sector * d->ss, buf, len);
+        uint32_t part = d->die_bytes < len ? d->die_bytes : (uint32_t)len;
+        memdev_note(d, sector * d->ss, buf, part);
         d->dead = 1;
         return MIRAGE_EIO;
     }
-    memdev_note(d, sector * d->ss, buf, (uint32_t)(n * d->ss));
+    memdev_note(d, sector * d->ss, buf, (uint32_t)len);
     return 0;
 }
 
@@ -86,9 +88,9 @@ static inline void memdev_drop_pending(struct memdev *d)
     d->npend = 0;
 }
 
-static inline int memdev_flush(void *ctx)
+static inline int memdev_flush(struct mirage_block *b)
 {
-    struct memdev *d = ctx;
+    struct memdev *d = (struct memdev *)b;
     if (d->dead)
         return MIRAGE_EIO;
     d->flushes++;
@@ -116,11 +118,23 @@ static inline void memdev_free(struct memdev *d)
     free(d->dur);
 }
 
-static inline struct kvd_dev memdev_dev(struct memdev *d)
+static inline void memdev_disconnect(struct mirage_block *b)
 {
-    struct kvd_dev k = {d, d->ss, d->size / d->ss, d->read_only, memdev_read, memdev_write,
-                        memdev_flush};
-    return k;
+    (void)b;
+}
+
+static const struct mirage_block_ops memdev_ops = {memdev_read, memdev_write, memdev_flush,
+                                                   memdev_disconnect};
+
+/* The device as the store sees it (its size and mode as they are now). */
+static inline struct mirage_block *memdev_dev(struct memdev *d)
+{
+    d->blk.ops = &memdev_ops;
+    d->blk.name = "memdev";
+    d->blk.info.sector_size = d->ss;
+    d->blk.info.sectors = d->size / d->ss;
+    d->blk.info.read_only = d->read_only;
+    return &d->blk;
 }
 
 /* Power is cut: what was flushed stays, each later write lands whole, not at

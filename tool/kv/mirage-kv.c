@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "../../lib/kv/disk.h"
+#include "fileblock.h"
 
 /*
  * The same store code as the unikernels (lib/kv/disk.c) over an image file:
@@ -45,48 +46,6 @@ static void die(int status, const char *fmt, ...)
     exit(status);
 }
 
-struct file {
-    int fd;
-    uint32_t ss;
-};
-
-static int f_read(void *ctx, uint64_t sector, void *buf, size_t n)
-{
-    struct file *f = ctx;
-    size_t len = n * f->ss, done = 0;
-    while (done < len) {
-        ssize_t r = pread(f->fd, (char *)buf + done, len - done, (off_t)(sector * f->ss + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return MIRAGE_EIO;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-static int f_write(void *ctx, uint64_t sector, const void *buf, size_t n)
-{
-    struct file *f = ctx;
-    size_t len = n * f->ss, done = 0;
-    while (done < len) {
-        ssize_t r =
-            pwrite(f->fd, (const char *)buf + done, len - done, (off_t)(sector * f->ss + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 && errno == ENOSPC ? MIRAGE_ENOSPC : MIRAGE_EIO;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-static int f_flush(void *ctx)
-{
-    struct file *f = ctx;
-    return fdatasync(f->fd) ? MIRAGE_EIO : 0;
-}
-
 static uint64_t parse_size(const char *s)
 {
     char *end;
@@ -113,28 +72,15 @@ static uint64_t wall_ns(void *ctx)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static struct kvd_dev open_dev(struct file *f, const char *path, int writable, uint32_t ss)
+static struct mirage_block *open_dev(struct fileblock *f, const char *path, int writable,
+                                     uint32_t ss)
 {
-    struct stat st;
-    struct kvd_dev d = {0};
-
-    f->fd = open(path, writable ? O_RDWR : O_RDONLY);
-    if (f->fd < 0)
+    if (fileblock_open(f, path, writable, ss) < 0)
         die(2, "%s: %s", path, strerror(errno));
-    if (fstat(f->fd, &st) < 0)
-        die(2, "%s: %s", path, strerror(errno));
-    f->ss = ss;
-    d.ctx = f;
-    d.sector_size = ss;
-    d.sectors = (uint64_t)st.st_size / ss;
-    d.read_only = !writable;
-    d.read = f_read;
-    d.write = f_write;
-    d.flush = f_flush;
-    return d;
+    return &f->blk;
 }
 
-static struct kvd *mount_or_die(struct kvd_dev *d, const char *path)
+static struct kvd *mount_or_die(struct mirage_block *d, const char *path)
 {
     static const struct kvd_opts opts = {wall_ns, NULL, 0};
     struct kvd *s;
@@ -147,7 +93,7 @@ static struct kvd *mount_or_die(struct kvd_dev *d, const char *path)
 
 static void format_file(const char *path, uint64_t size, uint32_t ss)
 {
-    struct file f;
+    struct fileblock f;
     char msg[400];
     uint64_t uuid;
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -157,11 +103,11 @@ static void format_file(const char *path, uint64_t size, uint32_t ss)
     close(fd);
     if (getrandom(&uuid, sizeof uuid, 0) != sizeof uuid)
         die(1, "getrandom: %s", strerror(errno));
-    struct kvd_dev d = open_dev(&f, path, 1, ss);
-    int r = kvd_format(&d, uuid, msg, sizeof msg);
+    struct mirage_block *d = open_dev(&f, path, 1, ss);
+    int r = kvd_format(d, uuid, msg, sizeof msg);
     if (r)
         die(1, "%s: %s", path, msg);
-    close(f.fd);
+    mirage_block_disconnect(d);
 }
 
 static uint8_t *slurp(FILE *in, size_t *len)
@@ -288,17 +234,17 @@ static void print_line(void *ctx, const char *line)
 
 static int check(const char *path, uint32_t ss)
 {
-    struct file f;
-    struct kvd_dev d = open_dev(&f, path, 0, ss);
+    struct fileblock f;
+    struct mirage_block *d = open_dev(&f, path, 0, ss);
     static const struct kvd_opts opts = {wall_ns, NULL, 0};
     struct kvd *s;
     struct kvd_stats st;
     char msg[400];
     long bad = 0;
 
-    printf("%s: %llu bytes\n", path, (unsigned long long)(d.sectors * d.sector_size));
-    kvd_describe_superblocks(&d, print_line, NULL);
-    int r = kvd_mount(&d, &opts, &s, msg, sizeof msg);
+    printf("%s: %llu bytes\n", path, (unsigned long long)mirage_block_bytes(d));
+    kvd_describe_superblocks(d, print_line, NULL);
+    int r = kvd_mount(d, &opts, &s, msg, sizeof msg);
     if (r) {
         printf("DAMAGED: %s\n", msg);
         return r == MIRAGE_EINVAL ? 2 : 1;
@@ -316,7 +262,7 @@ static int check(const char *path, uint32_t ss)
     printf("%s: %ld damaged extent%s%s\n", bad || st.superblock_bad ? "DAMAGED" : "clean", bad,
            bad == 1 ? "" : "s", st.superblock_bad ? ", 1 damaged superblock" : "");
     kvd_unmount(s);
-    close(f.fd);
+    mirage_block_disconnect(d);
     return bad || st.superblock_bad ? 1 : 0;
 }
 
@@ -350,8 +296,8 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = args[0], *img = args[1];
-    struct file f;
-    struct kvd_dev d;
+    struct fileblock f;
+    struct mirage_block *d;
     struct kvd *s;
     int r;
 
@@ -366,7 +312,7 @@ int main(int argc, char **argv)
         }
         format_file(img, size, ss);
         d = open_dev(&f, img, 1, ss);
-        s = mount_or_die(&d, img);
+        s = mount_or_die(d, img);
         add_dir(s, args[2], "", 0);
         kvd_unmount(s);
         return 0;
@@ -376,8 +322,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0 && n == 2) {
         struct kvd_stats st;
         d = open_dev(&f, img, 0, ss);
-        kvd_describe_superblocks(&d, print_line, NULL);
-        s = mount_or_die(&d, img);
+        kvd_describe_superblocks(d, print_line, NULL);
+        s = mount_or_die(d, img);
         kvd_stats(s, &st);
         printf("units %llu (4 KiB), data %llu, free %llu; journal %llu bytes, %llu used; "
                "index %llu bytes; %llu values (%llu bytes), %llu dictionaries\n",
@@ -391,7 +337,7 @@ int main(int argc, char **argv)
     }
     int writes = strcmp(cmd, "put") == 0 || strcmp(cmd, "rm") == 0 || strcmp(cmd, "mv") == 0;
     d = open_dev(&f, img, writes, ss);
-    s = mount_or_die(&d, img);
+    s = mount_or_die(d, img);
     if (strcmp(cmd, "ls") == 0 && n <= 3) {
         struct walk w = {s, "", recursive};
         snprintf(w.path, sizeof w.path, "%s", n == 3 ? args[2] : "/");
@@ -427,6 +373,6 @@ int main(int argc, char **argv)
     if (r)
         die(1, "%s: %s", img, kvd_message(s));
     kvd_unmount(s);
-    close(f.fd);
+    mirage_block_disconnect(d);
     return 0;
 }
