@@ -60,9 +60,11 @@ crash() {
     run "$KV" get "$TMP/img" /docs/deep/big.bin
     [ "$status" -eq 1 ]
     [[ "$output" == *"key /docs/deep/big.bin: not found"* ]]
+    [ "$("$KV" ls "$TMP/img")" = $'a.txt\nempty' ] # /notes went with its last entry
+    echo again | "$KV" put "$TMP/img" /notes/2
     run "$KV" mv "$TMP/img" /notes /notes/inner
     [ "$status" -eq 1 ]
-    [[ "$output" == *"prefix of the destination"* ]]
+    [[ "$output" == *"rename source is a prefix of destination /notes/inner"* ]]
     run "$KV" check "$TMP/img"
     echo "$output"
     [ "$status" -eq 0 ]
