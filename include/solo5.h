@@ -18,7 +18,9 @@
  *   the heap region; the heap region is its own to use all the same.
  * - Block reads and writes may cover several blocks in one call.
  * - After solo5_set_tls_base(base), the word at base + 0x28 is the
- *   stack-protector canary of all code that runs, the program's and ours.
+ *   stack-protector canary of all code that runs, the program's and ours;
+ *   solo5_tls_init() puts the canary in use there. Thread blocks are
+ *   aligned to 64 and their TCB is 128 bytes (glibc's layout), not one word.
  */
 
 /* ---- results ---------------------------------------------------------- */
@@ -58,6 +60,21 @@ void solo5_abort(void) __attribute__((noreturn));
 /* Points the architecture's thread-pointer register (FS on x86_64) at (base).
  * Returns SOLO5_R_EINVAL if the platform cannot take (base). */
 solo5_result_t solo5_set_tls_base(uintptr_t base);
+
+/* ---- thread-local storage ---------------------------------------------- */
+
+/* Bytes of a thread block for the program's _Thread_local variables: the
+ * variables (.tdata and .tbss), then the thread control block. The program
+ * starts with one already in place; these make more. */
+size_t solo5_tls_size(void);
+
+/* The thread pointer of the block at (tls): what solo5_set_tls_base() takes. */
+uintptr_t solo5_tls_tp_offset(uintptr_t tls);
+
+/* Fills the block at (tls), solo5_tls_size() bytes aligned to 64: .tdata
+ * copied, .tbss zeroed, the TCB with the stack-protector canary in use.
+ * SOLO5_R_EINVAL if (tls) is not aligned. */
+solo5_result_t solo5_tls_init(uintptr_t tls);
 
 /* ---- time ------------------------------------------------------------- */
 

@@ -55,6 +55,8 @@ extern const struct mirage_manifest_view mirage_manifest;
  *   MIRAGE_MANIFEST(MIRAGE_NET("service"), MIRAGE_BLOCK("storage"));
  *   MIRAGE_MANIFEST();   for a unikernel with no devices */
 #define MIRAGE_MANIFEST(...)                                                                       \
+    _Static_assert(MIRAGE_MANIFEST_COUNT_(__VA_ARGS__) <= MIRAGE_MANIFEST_MAX,                     \
+                   "MIRAGE_MANIFEST: more than 63 devices (MIRAGE_MANIFEST_MAX)");               \
     static const struct {                                                                          \
         uint32_t namesz, descsz, type;                                                             \
         char name[8];                                                                              \

@@ -2,6 +2,7 @@
 #ifndef MIRAGE_TCB_H
 #define MIRAGE_TCB_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Fills the libc's static TCB (self-pointer at offset 0, canary at 0x28, the
@@ -17,6 +18,18 @@ void mirage_tcb_init(void);
  * guest the CPUID and RDRAND traps at boot. A NULL or all-zero seed falls
  * back to the CPU. */
 void mirage_tcb_init_seeded(const uint64_t seed[2]);
+
+/* A thread block for the image's _Thread_local variables: its variables (the
+ * .tdata copy and zeroed .tbss), then a TCB. The boot thread has one from
+ * mirage_tcb_init(); these make more, for Solo5's solo5_tls_* API. */
+size_t mirage_tcb_block_size(void);
+/* The thread pointer of the block at (block): what FS must hold. */
+uintptr_t mirage_tcb_block_tp(uintptr_t block);
+/* Fills the block at (block), mirage_tcb_block_size() bytes aligned to 64:
+ * variables from the image, the TCB's self-pointer, and the canary and
+ * pointer guard now in use (functions active across a switch keep working).
+ * Returns 0 or MIRAGE_EINVAL for a misaligned block. */
+int mirage_tcb_block_init(uintptr_t block);
 
 /* 64 bits from the CPU's random instructions (RDRAND, else RDSEED), or TSC
  * jitter if the CPU has neither; CPUID is asked once. Returns 1 if the value

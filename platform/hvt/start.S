@@ -8,4 +8,8 @@ _start:
     ud2
     .size _start, . - _start
 
+    /* The image's PT_INTERP (the linker script places it): see tender.h, TENDER_INTERP. */
+    .section .interp, "a", @progbits
+    .asciz "/nonexistent/mirage/"
+
     .section .note.GNU-stack, "", @progbits

@@ -1,7 +1,11 @@
 /* solo5.c: the Solo5 guest interface over the platform API; runs the program's solo5_app_main(). */
 #include <stdlib.h>
+#include <string.h>
 
+#include "mirage/cmdline.h"
+#include "mirage/log.h"
 #include "mirage/platform.h"
+#include "mirage/tcb.h"
 #include "solo5.h"
 
 /* How much of the heap region stays with the C library's malloc (the binding
@@ -10,6 +14,57 @@
 #define WRITE_RETRIES    64
 
 static struct solo5_start_info start_info;
+static char app_cmdline[MIRAGE_CMDLINE_MAX];
+
+static void say(const char *s)
+{
+    mirage_console_write(s, strlen(s));
+}
+
+/* What a --solo5:NAME option does: a log level for the platform's messages. */
+static void solo5_option(const char *name, size_t len)
+{
+    static const char *const levels[][2] = {{"quiet", "quiet"},
+                                            {"error", "error"},
+                                            {"warn", "warning"},
+                                            {"info", "info"},
+                                            {"debug", "debug"}};
+
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+        if (strlen(levels[i][0]) == len && memcmp(name, levels[i][0], len) == 0) {
+            mirage_log_set(levels[i][1], NULL, 0);
+            return;
+        }
+    say("solo5: unknown option '--solo5:");
+    mirage_console_write(name, len);
+    say("': ignored (quiet, error, warn, info or debug)\n");
+}
+
+/*
+ * As Solo5's bindings do, the platform takes the --solo5: words out of the
+ * command line and the program sees the rest, words separated by one space.
+ */
+static const char *take_solo5_options(const char *in)
+{
+    size_t out = 0;
+
+    while (*in != '\0') {
+        size_t len = strcspn(in, " ");
+
+        if (len > 8 && strncmp(in, "--solo5:", 8) == 0) {
+            solo5_option(in + 8, len - 8);
+        } else if (len > 0) {
+            if (out > 0)
+                app_cmdline[out++] = ' ';
+            memcpy(app_cmdline + out, in, len); /* fits: no longer than (in) */
+            out += len;
+        }
+        in += len;
+        in += strspn(in, " ");
+    }
+    app_cmdline[out] = '\0';
+    return app_cmdline;
+}
 
 static solo5_result_t result(int err)
 {
@@ -59,7 +114,7 @@ __attribute__((no_stack_protector)) int mirage_main(int argc, char **argv)
 {
     (void)argc;
     (void)argv;
-    start_info.cmdline = mirage_cmdline();
+    start_info.cmdline = take_solo5_options(mirage_cmdline());
     give_heap();
     mirage_exit(solo5_app_main(&start_info));
 }
@@ -71,6 +126,7 @@ void solo5_exit(int status)
 
 void solo5_abort(void)
 {
+    say("solo5: solo5_abort() called\n");
     mirage_abort();
 }
 
@@ -78,6 +134,22 @@ void solo5_abort(void)
 __attribute__((no_stack_protector)) solo5_result_t solo5_set_tls_base(uintptr_t base)
 {
     return result(mirage_set_tls_base(base));
+}
+
+size_t solo5_tls_size(void)
+{
+    return mirage_tcb_block_size();
+}
+
+uintptr_t solo5_tls_tp_offset(uintptr_t tls)
+{
+    return mirage_tcb_block_tp(tls);
+}
+
+/* Unprotected, as solo5_set_tls_base(): it reads the canary it copies. */
+__attribute__((no_stack_protector)) solo5_result_t solo5_tls_init(uintptr_t tls)
+{
+    return result(mirage_tcb_block_init(tls));
 }
 
 solo5_time_t solo5_clock_monotonic(void)

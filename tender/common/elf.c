@@ -228,6 +228,10 @@ int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img,
             .flags = (uint32_t)le(&v, ph + offsetof(Elf64_Phdr, p_flags), 4),
         };
 
+        if (type == PT_INTERP && in_file(&v, s.offset, s.filesz) &&
+            s.filesz == sizeof(TENDER_INTERP) &&
+            memcmp(data + s.offset, TENDER_INTERP, sizeof(TENDER_INTERP)) == 0)
+            continue;
         if (type == PT_INTERP)
             return tender_fail(err,
                                "segment %u asks for a dynamic loader: not a static "

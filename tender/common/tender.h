@@ -105,6 +105,11 @@ struct tender_image {
 #define TENDER_IMAGE_MIN 0x100000ULL
 #define TENDER_IMAGE_MAX 0x40000000ULL
 
+/* The PT_INTERP of our images (platform/{spt,hvt}/start.S): a path that does
+ * not exist, so the host refuses to execute an image directly; the tenders
+ * accept this one and refuse any other (a dynamically linked program). */
+#define TENDER_INTERP "/nonexistent/mirage/"
+
 /* Parses and validates the ELF file (data, size) as untrusted input: 64-bit
  * x86_64 ET_EXEC, sane headers, segments as above, an entry point inside an
  * executable segment, exactly one MIRAGE manifest note in a PT_NOTE.

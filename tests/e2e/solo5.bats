@@ -209,3 +209,124 @@ two_nics() {
     [ "$status" -eq 1 ]
     [[ "$output" == *"usage: --ipv4=A.B.C.D"* ]]
 }
+
+# ---- what Solo5 programs expect of the platform ---------------------------------
+
+# --solo5: words are the platform's, not the program's; solo5_abort() says so.
+options_and_abort() {
+    local target=$1
+    require_target "$target" solo5_hello
+    run run_target "$target" solo5_hello --solo5:quiet one --solo5:debug two --solo5:loud
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"Command line is: 'one two'"* ]]
+    [[ "$output" == *"solo5: unknown option '--solo5:loud': ignored"* ]]
+    run run_target "$target" solo5_hello --abort
+    [ "$status" -eq 255 ]
+    [[ "$output" == *"solo5: solo5_abort() called"* ]]
+}
+
+@test "unix: --solo5: options are taken by the platform; solo5_abort() says it was called" {
+    options_and_abort unix
+}
+@test "spt: --solo5: options are taken by the platform; solo5_abort() says it was called" {
+    options_and_abort spt
+}
+@test "hvt: --solo5: options are taken by the platform; solo5_abort() says it was called" {
+    options_and_abort hvt
+}
+
+# A smashed stack aborts (255), a write to text and a read of page zero fault (254).
+faults() {
+    local target=$1
+    require_target "$target" solo5_faults
+    run run_target "$target" solo5_faults fine
+    [ "$status" -eq 0 ]
+    run run_target "$target" solo5_faults smash
+    echo "$output"
+    [ "$status" -eq 255 ]
+    [[ "$output" == *"smashing the stack"* ]]
+    [[ "$output" != *"still running"* ]]
+    run run_target "$target" solo5_faults text
+    echo "$output"
+    [ "$status" -eq 254 ]
+    [[ "$output" != *"still running"* ]]
+    run run_target "$target" solo5_faults zero
+    echo "$output"
+    [ "$status" -eq 254 ]
+    [[ "$output" == *"0x8"* ]]
+    [[ "$output" != *"still running"* ]]
+}
+
+@test "unix: Solo5 faults: stack smash 255, write to text and read of page zero 254" { faults unix; }
+@test "spt: Solo5 faults: stack smash 255, write to text and read of page zero 254" { faults spt; }
+@test "hvt: Solo5 faults: stack smash 255, write to text and read of page zero 254" { faults hvt; }
+
+# _Thread_local variables: the boot block from .tdata/.tbss, and solo5_tls_* blocks.
+tls() {
+    local target=$1
+    require_target "$target" solo5_tls
+    run run_target "$target" solo5_tls
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"tls: ok"* ]]
+    if [ "$target" = unix ]; then
+        [[ "$output" == *"TLS base: refused"* ]]
+    else
+        [[ "$output" == *"second block: ok"* ]]
+    fi
+}
+
+@test "unix: Solo5 _Thread_local variables and solo5_tls_*" { tls unix; }
+@test "spt: Solo5 _Thread_local variables and solo5_tls_*" { tls spt; }
+@test "hvt: Solo5 _Thread_local variables and solo5_tls_*" { tls hvt; }
+
+# A program with its own memcpy, strlen, ... links and runs; only the Solo5 API,
+# the entry point and __stack_chk_fail are global in the bindings.
+ownlibc() {
+    local target=$1
+    require_target "$target" solo5_ownlibc
+    run run_target "$target" solo5_ownlibc x
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"command line 'x'"* ]]
+    [[ "$output" == *$'\nSUCCESS'* ]]
+}
+
+@test "unix: a Solo5 program with its own libc functions" { ownlibc unix; }
+@test "spt: a Solo5 program with its own libc functions" { ownlibc spt; }
+@test "hvt: a Solo5 program with its own libc functions" { ownlibc hvt; }
+
+@test "spt, hvt: the Solo5 bindings export only the Solo5 API, _start and __stack_chk_fail" {
+    local t bad
+    for t in spt hvt; do
+        bad=$(nm -g --defined-only "$B/guest/solo5_$t.o" | awk '{print $3}' |
+            grep -v -e '^solo5_' -e '^_start$' -e '^__stack_chk_fail$' || true)
+        echo "$t: $bad"
+        [ -z "$bad" ]
+    done
+}
+
+@test "spt, hvt: images run directly on the host are refused (127); the tenders run them" {
+    local t
+    for t in spt hvt; do
+        require_target "$t" solo5_hello
+        run readelf -lW "$UK/solo5_hello.$t"
+        [[ "$output" == *"[Requesting program interpreter: /nonexistent/mirage/]"* ]]
+        # Not `run`: bats would warn about 127; the shell's own status is the point.
+        local st=0
+        "$UK/solo5_hello.$t" 2>/dev/null || st=$?
+        [ "$st" -eq 127 ]
+        run run_target "$t" solo5_hello
+        [ "$status" -eq 0 ]
+    done
+    # Any other interpreter is still refused: test_tender_elf.c.
+}
+
+@test "a manifest of 64 devices is refused when it compiles" {
+    run gcc -std=gnu11 -Iinclude -c tests/solo5/manifest_full.c -o "$BATS_TEST_TMPDIR/m.o"
+    echo "$output"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"MIRAGE_MANIFEST: more than 63 devices (MIRAGE_MANIFEST_MAX)"* ]]
+    [ ! -e "$BATS_TEST_TMPDIR/m.o" ]
+}
