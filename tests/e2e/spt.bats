@@ -286,7 +286,10 @@ def patched(name, edit):
     edit(c)
     open(out + "/" + name, "wb").write(c)
 def machine(c): c[18] = 0x03                       # e_machine: i386
-def wx(c): c[64 + 4] = 7                           # first program header: RWX
+def first_load(c):                                # the first PT_LOAD header (PT_INTERP comes first)
+    off, n = int.from_bytes(c[32:40], "little"), int.from_bytes(c[56:58], "little")
+    return next(off + 56 * i for i in range(n) if c[off + 56 * i] == 1)
+def wx(c): c[first_load(c) + 4] = 7                # first loaded segment: RWX
 def version(c): c[c.find(b"MIRAGE\0\0") + 8] = 99  # manifest version
 def phoff(c): c[32:40] = (1 << 40).to_bytes(8, "little")
 patched("machine.spt", machine)
