@@ -2,6 +2,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mirage/cpu.h"
 #include "mirage/error.h"
 #include "mirage/platform.h"
 #include "mirage/tcb.h"
@@ -60,113 +61,12 @@ INLINE void fill_vars(struct tcb *t)
         vars[i] = i < data ? _mirage_tdata_start[i] : 0;
 }
 
-INLINE void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+/* 64 bits for the canary: the CPU's random instructions, else TSC jitter. */
+INLINE uint64_t cpu_random(void)
 {
-    __asm__ volatile("cpuid"
-                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
-                     : "a"(leaf), "c"(sub));
-}
-
-INLINE uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-/* The SplitMix64 finaliser: spreads every input bit over the output. */
-INLINE uint64_t mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-/* RDRAND and RDSEED may fail transiently (carry clear); retry a bounded number of times. */
-INLINE int rdrand(uint64_t *out)
-{
-    for (int i = 0; i < 32; i++) {
-        unsigned char ok;
-        __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok));
-        if (ok)
-            return 1;
-    }
-    return 0;
-}
-
-INLINE int rdseed(uint64_t *out)
-{
-    for (int i = 0; i < 256; i++) {
-        unsigned char ok;
-        __asm__ volatile("rdseed %0; setc %1" : "=r"(*out), "=qm"(ok));
-        if (ok)
-            return 1;
-        __asm__ volatile("pause");
-    }
-    return 0;
-}
-
-/* The low bits of TSC deltas around a loop vary with caches and interrupts;
- * mixing many of them gives a value no one can predict cheaply. Weak, and
- * only used when the CPU has no random instructions at all. */
-INLINE uint64_t tsc_jitter(void)
-{
-    uint64_t acc = rdtsc() ^ (uintptr_t)&boot.tcb;
-
-    for (int i = 0; i < 64; i++) {
-        uint64_t t0 = rdtsc();
-        for (volatile int j = 0; j < (int)(t0 & 15); j++) {
-        }
-        acc = mix(acc ^ (rdtsc() - t0) ^ ((uint64_t)i << 56));
-    }
-    return acc;
-}
-
-/* Which random instructions the CPU has, asked once: each CPUID is a trap
- * to the hypervisor here (~8 us under PVM, more from an hvt guest). */
-#define HAVE_UNKNOWN (-1)
-#define HAVE_RDRAND  1
-#define HAVE_RDSEED  2
-static int have = HAVE_UNKNOWN;
-
-INLINE int cpu_has(void)
-{
-    uint32_t r[4];
-    int h = 0;
-
-    if (have != HAVE_UNKNOWN)
-        return have;
-    cpuid(0, 0, r);
-    uint32_t max_leaf = r[0];
-    cpuid(1, 0, r);
-    if ((r[2] >> 30) & 1)
-        h |= HAVE_RDRAND;
-    if (max_leaf >= 7) {
-        cpuid(7, 0, r);
-        if ((r[1] >> 18) & 1)
-            h |= HAVE_RDSEED;
-    }
-    have = h;
-    return h;
-}
-
-NOSP int mirage_cpu_random(uint64_t *out)
-{
-    int h = cpu_has();
     uint64_t v;
 
-    if ((h & HAVE_RDRAND) && rdrand(&v)) {
-        *out = v;
-        return 1;
-    }
-    if ((h & HAVE_RDSEED) && rdseed(&v)) {
-        *out = v;
-        return 1;
-    }
-    *out = tsc_jitter();
-    return 0;
+    return mirage_cpu_random(&v) ? v : mirage_cpu_jitter((uintptr_t)&boot.tcb);
 }
 
 NOSP void mirage_tcb_init_seeded(const uint64_t seed[2])
@@ -177,8 +77,8 @@ NOSP void mirage_tcb_init_seeded(const uint64_t seed[2])
         canary = seed[0];
         guard = seed[1];
     } else {
-        mirage_cpu_random(&canary);
-        mirage_cpu_random(&guard);
+        canary = cpu_random();
+        guard = cpu_random();
     }
     /* A zero low byte stops string functions from reading or writing past
      * the canary, as glibc does. */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirage/echo.h"
+#include "mirage/responder.h"
 #include "mirage/key.h"
 #include "mirage/platform.h"
 #include "ping.h"
@@ -27,7 +27,7 @@ struct nic {
     struct mirage_net_info info;
     int prefix;
     int have_addr;
-    struct mirage_echo echo;
+    struct mirage_responder echo;
     struct mirage_frame rx[BATCH];
     struct mirage_frame tx[BATCH];
     uint64_t sent;
@@ -137,9 +137,9 @@ static int setup_nic(struct nic *n)
                (unsigned long long)n->h);
         return -1;
     }
-    cap = (size_t)n->info.mtu + MIRAGE_ECHO_ETH_HLEN;
-    if (cap < MIRAGE_ECHO_MIN_FRAME)
-        cap = MIRAGE_ECHO_MIN_FRAME;
+    cap = (size_t)n->info.mtu + MIRAGE_RESPONDER_ETH_HLEN;
+    if (cap < MIRAGE_RESPONDER_MIN_FRAME)
+        cap = MIRAGE_RESPONDER_MIN_FRAME;
     for (int i = 0; i < BATCH; i++) {
         n->rx[i].buf = malloc(cap);
         n->tx[i].buf = malloc(cap);
@@ -150,7 +150,7 @@ static int setup_nic(struct nic *n)
         n->rx[i].cap = n->tx[i].cap = cap;
     }
     memcpy(ip, n->echo.ipv4, 4);
-    mirage_echo_init(&n->echo, n->info.mac, ip);
+    mirage_responder_init(&n->echo, n->info.mac, ip);
     printf("%s: %s mac %02x:%02x:%02x:%02x:%02x:%02x ipv4 %u.%u.%u.%u/%d mtu %u\n", prog, n->name,
            n->info.mac[0], n->info.mac[1], n->info.mac[2], n->info.mac[3], n->info.mac[4],
            n->info.mac[5], ip[0], ip[1], ip[2], ip[3], n->prefix, (unsigned)n->info.mtu);
@@ -199,8 +199,8 @@ static int serve(struct nic *n, uint64_t *answered, uint64_t limit)
         for (size_t i = 0; i < got; i++) {
             if (n->rx[i].len > n->rx[i].cap)
                 continue; /* a length the binding should never report: never read past buf */
-            size_t len = mirage_echo_answer(&n->echo, n->rx[i].buf, n->rx[i].len, n->tx[out].buf,
-                                            n->tx[out].cap);
+            size_t len = mirage_responder_answer(&n->echo, n->rx[i].buf, n->rx[i].len,
+                                                 n->tx[out].buf, n->tx[out].cap);
             if (len > 0 && (limit == 0 || *answered + out < limit))
                 n->tx[out++].len = len;
         }
@@ -241,7 +241,7 @@ int ping_main(struct mirage_netif *const *nets, int count_nets, int argc, char *
         }
     }
     for (int k = 0; k < n_nics; k++) {
-        const struct mirage_echo_stats *s = &nics[k].echo.stats;
+        const struct mirage_responder_stats *s = &nics[k].echo.stats;
         printf("%s: %s answered %llu (arp %llu, icmp %llu), frames %llu, bad %llu, ignored %llu, "
                "send dropped %llu\n",
                prog, nics[k].name, (unsigned long long)nics[k].sent,

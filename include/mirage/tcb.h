@@ -7,7 +7,7 @@
 
 /* Fills the libc's static TCB (self-pointer at offset 0, canary at 0x28, the
  * layout glibc-built objects such as BearSSL's read through %fs) with a canary
- * from RDRAND, else RDSEED, else TSC jitter, and points FS at it with
+ * from mirage/cpu.h (RDSEED, else RDRAND, else TSC jitter), and points FS at it with
  * mirage_set_tls_base(). The bindings call it first thing from _start: it and
  * its callees run without stack protection, and no function that is active
  * across the call may be protected (the canary changes under it). */
@@ -30,11 +30,5 @@ uintptr_t mirage_tcb_block_tp(uintptr_t block);
  * pointer guard now in use (functions active across a switch keep working).
  * Returns 0 or MIRAGE_EINVAL for a misaligned block. */
 int mirage_tcb_block_init(uintptr_t block);
-
-/* 64 bits from the CPU's random instructions (RDRAND, else RDSEED), or TSC
- * jitter if the CPU has neither; CPUID is asked once. Returns 1 if the value
- * came from the random instructions, 0 for the TSC fallback. One input among several for the
- * runtime's generator, never a generator on its own. */
-int mirage_cpu_random(uint64_t *out);
 
 #endif

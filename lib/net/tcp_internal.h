@@ -271,7 +271,6 @@ uint32_t tcp_sack_lost_edge(const struct tcp_conn *c);
 uint32_t tcp_sack_pipe(const struct tcp_conn *c);
 int tcp_sack_next_hole(const struct tcp_conn *c, uint32_t from, uint32_t limit, uint32_t *seq,
                        uint32_t *len);
-int tcp_sacked(const struct tcp_conn *c, uint32_t seq);
 
 /* tcp_input.c */
 void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg);

@@ -63,14 +63,6 @@ uint32_t tcp_ranges_bytes(const struct tcp_ranges *r)
     return n;
 }
 
-int tcp_sacked(const struct tcp_conn *c, uint32_t seq)
-{
-    for (unsigned i = 0; i < c->sacked.n; i++)
-        if (seq_ge(seq, c->sacked.r[i].left) && seq_lt(seq, c->sacked.r[i].right))
-            return 1;
-    return 0;
-}
-
 /* RFC 6675 IsLost: an unSACKed byte is lost once DupThresh (3) discontiguous
  * SACKed ranges or more than 2 * SMSS SACKed bytes lie above it. Being lost
  * is monotone in the sequence number, so one edge says it for all: every

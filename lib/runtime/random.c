@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/cpu.h"
 #include "mirage/error.h"
 #include "mirage/platform.h"
 #include "mirage/random.h"
@@ -200,51 +201,6 @@ int mirage_fortuna_read(struct mirage_fortuna *f, void *buf, size_t len)
 
 static struct mirage_fortuna *rng;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
-static void cpuid(uint32_t leaf, uint32_t r[4])
-{
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0));
-}
-
-/* 64 bits from RDSEED (preferred: straight from the entropy source), else
- * RDRAND; 0 if the CPU has neither or both keep failing. */
-static int cpu_random(uint64_t *out)
-{
-    static int have = -1; /* bit 0: rdrand, bit 1: rdseed */
-    uint32_t r[4];
-
-    if (have < 0) {
-        cpuid(0, r);
-        uint32_t max = r[0];
-        cpuid(1, r);
-        have = (r[2] >> 30) & 1;
-        if (max >= 7) {
-            cpuid(7, r);
-            have |= ((r[1] >> 18) & 1) << 1;
-        }
-    }
-    for (int i = 0; (have & 2) && i < 64; i++) {
-        unsigned char ok;
-        __asm__ volatile("rdseed %0; setc %1" : "=r"(*out), "=qm"(ok));
-        if (ok)
-            return 1;
-    }
-    for (int i = 0; (have & 1) && i < 32; i++) {
-        unsigned char ok;
-        __asm__ volatile("rdrand %0; setc %1" : "=r"(*out), "=qm"(ok));
-        if (ok)
-            return 1;
-    }
-    return 0;
-}
-
 static void event_hook(uint8_t source, const void *data, size_t len)
 {
     mirage_random_add(source, data, len);
@@ -269,10 +225,10 @@ static void seed_runtime(void)
     }
     br_sha256_init(&c);
     for (int i = 0; i < 64; i++) {
-        uint64_t v[4] = {0, rdtsc(), mirage_clock_monotonic(), 0};
+        uint64_t v[4] = {0, mirage_cpu_tsc(), mirage_clock_monotonic(), 0};
 
-        hw += cpu_random(&v[0]);
-        v[3] = rdtsc() - v[1];
+        hw += mirage_cpu_random(&v[0]);
+        v[3] = mirage_cpu_tsc() - v[1];
         br_sha256_update(&c, v, sizeof(v));
         mirage_fortuna_add_event(rng, 1, (unsigned)i % POOLS, v, sizeof(v));
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mirage/abi/guard.h"
+#include "mirage/cpu.h"
 #include "mirage/platform.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
@@ -373,14 +374,6 @@ static mirage_handle_set_t devices_waited(void)
     return set;
 }
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* Nothing can run and nothing can wake anyone: rather than block forever,
  * the waiting fiber (or main) gets MIRAGE_EDEADLK. */
 static void deadlock(void)
@@ -416,7 +409,7 @@ static void poll_events(int block)
     stats.yields++;
     mirage_yield(deadline, &ready);
     if (runtime_event_hook) {
-        uint64_t ev[2] = {rdtsc(), ready};
+        uint64_t ev[2] = {mirage_cpu_tsc(), ready};
         runtime_event_hook(0, ev, sizeof(ev));
     }
     ready &= waited;

@@ -1,8 +1,9 @@
-/* hvt.c: the hvt binding: boot, console, clocks, yield, block, heap and exit by hypercall. */
+/* hvt.c: the hvt binding: console, clocks, yield, guards, exit by hypercall; block I/O by slot. */
 #include <stddef.h>
 #include <string.h>
 
 #include "hvt.h"
+#include "mirage/cpu.h"
 #include "mirage/manifest.h"
 #include "mirage/tcb.h"
 
@@ -10,19 +11,11 @@ const struct hvt_boot_info *hvt_boot;
 static uint64_t tsc_base;
 static uint64_t block_acquired;
 
-static inline uint64_t rdtsc(void)
-{
-    uint32_t lo, hi;
-
-    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-    return ((uint64_t)hi << 32) | lo;
-}
-
 /* Called from _start. FS moves to the libc's TCB inside
  * mirage_tcb_init_seeded(), so this frame must not carry a canary. */
 __attribute__((no_stack_protector, noreturn)) void mirage_hvt_start(const struct hvt_boot_info *bi)
 {
-    tsc_base = rdtsc();
+    tsc_base = mirage_cpu_tsc();
     hvt_boot = bi;
     mirage_tcb_init_seeded(&bi->tcb[5]); /* the tender's canary and pointer guard */
     mirage_exit(mirage_boot(bi->name));
@@ -39,7 +32,7 @@ void mirage_console_write(const char *buf, size_t len)
 
 uint64_t mirage_clock_monotonic(void)
 {
-    return (uint64_t)(((unsigned __int128)(rdtsc() - tsc_base) * hvt_boot->tsc_mult) >> 32);
+    return (uint64_t)(((unsigned __int128)(mirage_cpu_tsc() - tsc_base) * hvt_boot->tsc_mult) >> 32);
 }
 
 uint64_t mirage_clock_wall(void)

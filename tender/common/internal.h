@@ -4,9 +4,6 @@
 
 #include <stddef.h>
 
-/* Formats a message into (err), TENDER_ERR_MAX bytes, and returns -1. */
-int tender_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Why the device name (s, len) is not a valid manifest name, or NULL when it is:
  * 1..MIRAGE_MANIFEST_NAME_MAX-1 characters of [A-Za-z0-9_]. */
 const char *tender_name_problem(const char *s, size_t len);

@@ -29,6 +29,10 @@
 /* Errors are reported as a message in a caller-provided buffer of this size. */
 #define TENDER_ERR_MAX 256
 
+/* Formats a message into (err), TENDER_ERR_MAX bytes, and returns -1: every
+ * tender function that refuses says why this way. */
+int tender_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* ---- options ---------------------------------------------------------- */
 
 /* One --net:NAME=TAP, --net-mac:NAME=MAC or --block:NAME=PATH as given. */

@@ -152,7 +152,7 @@ int hvt_block_setup(struct hvt_vm *vm, char *err)
         return 0;
     blk = vm->block = calloc(1, sizeof(*vm->block));
     if (!blk)
-        return hvt_fail(err, "out of memory");
+        return tender_fail(err, "out of memory");
     blk->vm = vm;
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         struct disk *k = &blk->disks[blk->n];

@@ -7,16 +7,6 @@
 
 #include "vm.h"
 
-int hvt_fail(char *err, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(err, TENDER_ERR_MAX, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 void hvt_say(const char *fmt, ...)
 {
     char buf[512];

@@ -394,14 +394,14 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
         return 0;
     net = vm->net = calloc(1, sizeof(*vm->net));
     if (!net)
-        return hvt_fail(err, "out of memory");
+        return tender_fail(err, "out of memory");
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         struct nic *c = &net->nics[net->n];
 
         if (vm->devs[i].type != MIRAGE_DEV_NET)
             continue;
         if (vm->devs[i].mtu + 14u > HVT_SLOT_SIZE)
-            return hvt_fail(err,
+            return tender_fail(err,
                             "tap '%s' has MTU %u: mirage-hvt's ring slots carry at most %u "
                             "(ip link set %s mtu %u)",
                             vm->devs[i].host, vm->devs[i].mtu, HVT_SLOT_SIZE - 14u,
@@ -419,7 +419,7 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
     net->epoch = 1;
     net->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (net->wakefd < 0)
-        return hvt_fail(err, "eventfd: %s", strerror(errno));
+        return tender_fail(err, "eventfd: %s", strerror(errno));
     return hvt_kick_fd(vm, HVT_PORT_KICK, &net->kickfd, err);
 }
 

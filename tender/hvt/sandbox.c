@@ -47,10 +47,10 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
     sa.sa_sigaction = on_sigsys;
     sa.sa_flags = SA_SIGINFO;
     if (sigaction(SIGSYS, &sa, NULL) < 0)
-        return hvt_fail(err, "sigaction: %s", strerror(errno));
+        return tender_fail(err, "sigaction: %s", strerror(errno));
     ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx)
-        return hvt_fail(err, "seccomp_init failed");
+        return tender_fail(err, "seccomp_init failed");
     rc |= seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, plain[i], 0);
@@ -83,6 +83,6 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc < 0)
-        return hvt_fail(err, "cannot install the seccomp filter: %s", strerror(-rc));
+        return tender_fail(err, "cannot install the seccomp filter: %s", strerror(-rc));
     return 0;
 }

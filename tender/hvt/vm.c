@@ -211,7 +211,7 @@ static int set_cpuid(struct hvt_vm *vm, char *err)
     if (cp.e[3].eax > 0x80000001)
         cp.e[3].eax = 0x80000001;
     if (ioctl(vm->vcpufd, KVM_SET_CPUID2, &cp) < 0)
-        return hvt_fail(err, "KVM_SET_CPUID2: %s", strerror(errno));
+        return tender_fail(err, "KVM_SET_CPUID2: %s", strerror(errno));
     return 0;
 }
 
@@ -225,7 +225,7 @@ static int set_regs(struct hvt_vm *vm, char *err)
     } msrs;
 
     if (ioctl(vm->vcpufd, KVM_GET_SREGS, &sr) < 0)
-        return hvt_fail(err, "KVM_GET_SREGS: %s", strerror(errno));
+        return tender_fail(err, "KVM_GET_SREGS: %s", strerror(errno));
     sr.cs = seg(HVT_SEL_CODE3, 11, 3, 1);
     sr.ss = seg(HVT_SEL_DATA3, 3, 3, 0);
     sr.ds = sr.es = sr.fs = sr.gs = sr.ss;
@@ -245,7 +245,7 @@ static int set_regs(struct hvt_vm *vm, char *err)
     sr.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT | CR4_FSGSBASE;
     sr.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
     if (ioctl(vm->vcpufd, KVM_SET_SREGS, &sr) < 0)
-        return hvt_fail(err, "KVM_SET_SREGS: %s", strerror(errno));
+        return tender_fail(err, "KVM_SET_SREGS: %s", strerror(errno));
 
     msrs.m.nmsrs = 3;
     msrs.e[0] = (struct kvm_msr_entry){.index = 0xc0000082, .data = HVT_STUBS_ADDR + 32 * 8};
@@ -254,7 +254,7 @@ static int set_regs(struct hvt_vm *vm, char *err)
                                                ((uint64_t)(HVT_SEL_CODE3 - 16) << 48)};
     msrs.e[2] = (struct kvm_msr_entry){.index = 0xc0000084, .data = 0x700}; /* SFMASK: IF TF DF */
     if (ioctl(vm->vcpufd, KVM_SET_MSRS, &msrs) != 3)
-        return hvt_fail(err, "KVM_SET_MSRS: %s", strerror(errno));
+        return tender_fail(err, "KVM_SET_MSRS: %s", strerror(errno));
 
     memset(&r, 0, sizeof(r));
     r.rip = vm->entry;
@@ -262,7 +262,7 @@ static int set_regs(struct hvt_vm *vm, char *err)
     r.rdi = vm->boot_gpa;
     r.rflags = 0x3002; /* IOPL 3, reserved bit 1; interrupts off */
     if (ioctl(vm->vcpufd, KVM_SET_REGS, &r) < 0)
-        return hvt_fail(err, "KVM_SET_REGS: %s", strerror(errno));
+        return tender_fail(err, "KVM_SET_REGS: %s", strerror(errno));
     return 0;
 }
 
@@ -274,14 +274,14 @@ static int create(struct hvt_vm *vm, char *err)
 
     vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (vm->kvm < 0)
-        return hvt_fail(err, "cannot open /dev/kvm: %s", strerror(errno));
+        return tender_fail(err, "cannot open /dev/kvm: %s", strerror(errno));
     vm->vmfd = ioctl(vm->kvm, KVM_CREATE_VM, 0);
     if (vm->vmfd < 0)
-        return hvt_fail(err, "KVM_CREATE_VM: %s", strerror(errno));
+        return tender_fail(err, "KVM_CREATE_VM: %s", strerror(errno));
     vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (vm->mem == MAP_FAILED)
-        return hvt_fail(err, "cannot allocate %llu MB of guest memory: %s",
+        return tender_fail(err, "cannot allocate %llu MB of guest memory: %s",
                         (unsigned long long)(vm->mem_size >> 20), strerror(errno));
     region = (struct kvm_userspace_memory_region){
         .slot = 0,
@@ -290,22 +290,22 @@ static int create(struct hvt_vm *vm, char *err)
         .userspace_addr = (uintptr_t)vm->mem,
     };
     if (ioctl(vm->vmfd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-        return hvt_fail(err, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+        return tender_fail(err, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
     /* With the local APIC in the kernel (and no PIC or IOAPIC), creating and
      * destroying the vCPU does not flip KVM's no-APIC static key, whose code
      * patching (IPIs to every CPU) cost ~0.5 ms per run here. */
     cap = (struct kvm_enable_cap){.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {0}};
     if (ioctl(vm->vmfd, KVM_ENABLE_CAP, &cap) < 0)
-        return hvt_fail(err, "KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
+        return tender_fail(err, "KVM_CAP_SPLIT_IRQCHIP: %s", strerror(errno));
     vm->vcpufd = ioctl(vm->vmfd, KVM_CREATE_VCPU, 0);
     if (vm->vcpufd < 0)
-        return hvt_fail(err, "KVM_CREATE_VCPU: %s", strerror(errno));
+        return tender_fail(err, "KVM_CREATE_VCPU: %s", strerror(errno));
     size = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
     if (size < (int)sizeof(struct kvm_run))
-        return hvt_fail(err, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        return tender_fail(err, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
     vm->run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpufd, 0);
     if (vm->run == MAP_FAILED)
-        return hvt_fail(err, "cannot map the vCPU: %s", strerror(errno));
+        return tender_fail(err, "cannot map the vCPU: %s", strerror(errno));
     return set_cpuid(vm, err);
 }
 
@@ -317,10 +317,10 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
     uint64_t rnd[2] = {0, 0};
 
     if (khz <= 0)
-        return hvt_fail(err, "KVM_GET_TSC_KHZ: %s", strerror(errno));
+        return tender_fail(err, "KVM_GET_TSC_KHZ: %s", strerror(errno));
     if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd) ||
         getrandom(b->entropy, sizeof(b->entropy), GRND_NONBLOCK) != sizeof(b->entropy))
-        return hvt_fail(err, "getrandom: %s", strerror(errno));
+        return tender_fail(err, "getrandom: %s", strerror(errno));
     b->magic = HVT_BOOT_MAGIC;
     b->version = HVT_BOOT_VERSION;
     b->mem_size = vm->mem_size;
@@ -333,7 +333,7 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
     b->tcb[6] = rnd[1];
     snprintf(b->name, sizeof(b->name), "%s", name);
     if (strlen(cmdline) >= sizeof(b->cmdline))
-        return hvt_fail(err, "command line too long");
+        return tender_fail(err, "command line too long");
     strcpy(b->cmdline, cmdline);
     b->ndevs = vm->img->ndevs;
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
@@ -368,7 +368,7 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
     stack_lo = slot_lo - HVT_STACK_SIZE;
     heap_hi = stack_lo - PAGE; /* an unmapped guard page below the stack */
     if (vm->mem_size < shared + HVT_STACK_SIZE + PAGE || heap_hi < boot_end + BIG)
-        return hvt_fail(err, "--mem=%llu is too small for this image (needs %llu MB or more)",
+        return tender_fail(err, "--mem=%llu is too small for this image (needs %llu MB or more)",
                         (unsigned long long)(vm->mem_size >> 20),
                         (unsigned long long)((boot_end + BIG + HVT_STACK_SIZE + PAGE + shared +
                                               (1 << 20) - 1) >>
@@ -381,7 +381,7 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
 
         memcpy(vm->mem + s->vaddr, data + s->offset, s->filesz);
         if (map_range(&pa, s->vaddr, align_up(s->vaddr + s->memsz, PAGE), seg_flags(s->flags)))
-            return hvt_fail(err, "image too large to map");
+            return tender_fail(err, "image too large to map");
     }
     set_gdt(vm);
     set_idt(vm);
@@ -390,7 +390,7 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
         map_range(&pa, HVT_STACK0_TOP - PAGE, HVT_STACK0_TOP, PTE_P | PTE_W | PTE_NX) ||
         map_range(&pa, vm->boot_gpa, boot_end, PTE_P | PTE_U | PTE_NX) ||
         map_range(&pa, boot_end, heap_hi, rw) || map_range(&pa, stack_lo, vm->mem_size, rw))
-        return hvt_fail(err, "image too large to map");
+        return tender_fail(err, "image too large to map");
 
     for (unsigned i = 0, n = 0, b = 0; i < img->ndevs; i++) {
         if (vm->devs[i].type == MIRAGE_DEV_NET)
@@ -402,7 +402,7 @@ int hvt_vm_setup(struct hvt_vm *vm, const uint8_t *data, const char *name, const
     vm->entry = img->entry;
     vm->stack_top = slot_lo;
     if (hvt_guard_init(vm, boot_end, heap_hi) < 0)
-        return hvt_fail(err, "out of memory");
+        return tender_fail(err, "out of memory");
     if (fill_boot(vm, name, cmdline, boot_end, heap_hi, err) < 0)
         return -1;
     return set_regs(vm, err);
@@ -414,10 +414,10 @@ int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err)
 
     *fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (*fd < 0)
-        return hvt_fail(err, "eventfd: %s", strerror(errno));
+        return tender_fail(err, "eventfd: %s", strerror(errno));
     io = (struct kvm_ioeventfd){.addr = port, .len = 1, .fd = *fd, .flags = KVM_IOEVENTFD_FLAG_PIO};
     if (ioctl(vm->vmfd, KVM_IOEVENTFD, &io) < 0)
-        return hvt_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
+        return tender_fail(err, "KVM_IOEVENTFD: %s", strerror(errno));
     return 0;
 }
 
@@ -428,7 +428,7 @@ int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const c
     int e = pthread_create(&t, NULL, fn, arg);
 
     if (e)
-        return hvt_fail(err, "cannot start the %s thread: %s", what, strerror(e));
+        return tender_fail(err, "cannot start the %s thread: %s", what, strerror(e));
     /* A new thread makes system calls (rseq, ...) with signals blocked before it
      * runs our code; under the filter those would kill the tender without a word. */
     while (!__atomic_load_n(started, __ATOMIC_ACQUIRE))

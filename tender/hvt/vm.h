@@ -124,9 +124,6 @@ int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err);
 int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const char *what,
                      char *err);
 
-/* Formats a message into (err), TENDER_ERR_MAX bytes; returns -1. */
-int hvt_fail(char *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Writes "mirage-hvt: " and the formatted message to stderr with one write(). */
 void hvt_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -84,7 +84,6 @@ void mlibc___assert_fail(const char *expr, const char *file, unsigned line, cons
 void mlibc___stack_chk_fail(void);
 void mlibc_mirage_tcb_init(void);
 void mlibc_mirage_tcb_init_seeded(const uint64_t seed[2]);
-int mlibc_mirage_cpu_random(uint64_t *out);
 
 int mlibc_isspace(int c);
 int mlibc_isalpha(int c);

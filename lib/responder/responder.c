@@ -1,8 +1,8 @@
-/* echo.c: answers ARP requests and ICMP echo requests, checking every received header first. */
+/* responder.c: answers ARP and ICMP echo requests without a stack, checking every header first. */
 #include <string.h>
 
 #include "mirage/checksum.h"
-#include "mirage/echo.h"
+#include "mirage/responder.h"
 #include "mirage/wire.h"
 
 #define ETHERTYPE_IPV4     0x0800
@@ -20,13 +20,13 @@
 
 static const uint8_t broadcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
-static size_t drop_bad(struct mirage_echo *e)
+static size_t drop_bad(struct mirage_responder *e)
 {
     e->stats.bad++;
     return 0;
 }
 
-static size_t drop_ignored(struct mirage_echo *e)
+static size_t drop_ignored(struct mirage_responder *e)
 {
     e->stats.ignored++;
     return 0;
@@ -35,9 +35,9 @@ static size_t drop_ignored(struct mirage_echo *e)
 /* Pads a short answer to the Ethernet minimum, as a NIC would. */
 static size_t finish(uint8_t *out, size_t len, size_t cap)
 {
-    if (len < MIRAGE_ECHO_MIN_FRAME && cap >= MIRAGE_ECHO_MIN_FRAME) {
-        memset(out + len, 0, MIRAGE_ECHO_MIN_FRAME - len);
-        len = MIRAGE_ECHO_MIN_FRAME;
+    if (len < MIRAGE_RESPONDER_MIN_FRAME && cap >= MIRAGE_RESPONDER_MIN_FRAME) {
+        memset(out + len, 0, MIRAGE_RESPONDER_MIN_FRAME - len);
+        len = MIRAGE_RESPONDER_MIN_FRAME;
     }
     return len;
 }
@@ -49,7 +49,7 @@ static void put_eth(struct mirage_wr *w, const uint8_t dst[6], const uint8_t src
     mirage_wr_be16(w, type);
 }
 
-static size_t answer_arp(struct mirage_echo *e, struct mirage_rd *c, uint8_t *out, size_t cap)
+static size_t answer_arp(struct mirage_responder *e, struct mirage_rd *c, uint8_t *out, size_t cap)
 {
     uint16_t htype = mirage_rd_be16(c), ptype = mirage_rd_be16(c);
     uint8_t hlen = mirage_rd_u8(c), plen = mirage_rd_u8(c);
@@ -92,7 +92,7 @@ static int bad_source(const uint8_t ip[4])
     return ip[0] == 0 || ip[0] == 127 || ip[0] >= 224;
 }
 
-static size_t answer_ipv4(struct mirage_echo *e, const uint8_t *src_mac, struct mirage_rd *c,
+static size_t answer_ipv4(struct mirage_responder *e, const uint8_t *src_mac, struct mirage_rd *c,
                           uint8_t *out, size_t cap)
 {
     struct mirage_rd hdr = *c; /* the header again, for its checksum */
@@ -174,18 +174,18 @@ static size_t answer_ipv4(struct mirage_echo *e, const uint8_t *src_mac, struct 
     mirage_wr_seek(&w, 2);
     mirage_wr_be16(&w, mirage_csum(ic, icmp_len));
     e->stats.icmp_replies++;
-    return finish(out, MIRAGE_ECHO_ETH_HLEN + IPV4_HLEN + icmp_len, cap);
+    return finish(out, MIRAGE_RESPONDER_ETH_HLEN + IPV4_HLEN + icmp_len, cap);
 }
 
-void mirage_echo_init(struct mirage_echo *e, const uint8_t mac[6], const uint8_t ipv4[4])
+void mirage_responder_init(struct mirage_responder *e, const uint8_t mac[6], const uint8_t ipv4[4])
 {
     memset(e, 0, sizeof(*e));
     memcpy(e->mac, mac, 6);
     memcpy(e->ipv4, ipv4, 4);
 }
 
-size_t mirage_echo_answer(struct mirage_echo *e, const uint8_t *in, size_t in_len, uint8_t *out,
-                          size_t out_cap)
+size_t mirage_responder_answer(struct mirage_responder *e, const uint8_t *in, size_t in_len,
+                               uint8_t *out, size_t out_cap)
 {
     struct mirage_rd c = mirage_rd_init(in, in_len);
     uint8_t dst[6], src[6];

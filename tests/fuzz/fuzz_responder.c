@@ -1,10 +1,10 @@
-/* fuzz_ping.c: any frame given to the ARP/ICMP responder yields no answer or a well-formed one. */
+/* fuzz_responder.c: any frame given to the ARP/ICMP responder yields no answer or a good one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mirage/checksum.h"
-#include "mirage/echo.h"
+#include "mirage/responder.h"
 #include "mirage/key.h"
 
 static const uint8_t mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -18,22 +18,22 @@ static void check(int ok)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static struct mirage_echo e;
+    static struct mirage_responder e;
     uint8_t out[1514];
     char text[64];
     size_t n;
 
-    mirage_echo_init(&e, mac, ip);
+    mirage_responder_init(&e, mac, ip);
     /* A copy of exactly (size) bytes on the heap, so ASan catches any read past it. */
     uint8_t *in = malloc(size ? size : 1);
     memcpy(in, data, size);
-    n = mirage_echo_answer(&e, in, size, out, sizeof(out));
+    n = mirage_responder_answer(&e, in, size, out, sizeof(out));
     free(in);
     check(n <= sizeof(out));
     check(e.stats.frames == 1);
     check(e.stats.arp_replies + e.stats.icmp_replies + e.stats.bad + e.stats.ignored == 1);
     if (n > 0) {
-        check(n <= (size > MIRAGE_ECHO_MIN_FRAME ? size : MIRAGE_ECHO_MIN_FRAME));
+        check(n <= (size > MIRAGE_RESPONDER_MIN_FRAME ? size : MIRAGE_RESPONDER_MIN_FRAME));
         check(memcmp(out + 6, mac, 6) == 0);
         check(memcmp(out, data + 6, 6) == 0 || (out[12] == 0x08 && out[13] == 0x06));
         if (out[12] == 0x08 && out[13] == 0x00) {

@@ -1,10 +1,10 @@
-/* test_echo.c: the ARP/ICMP responder answers real requests and drops every malformed one. */
+/* test_responder.c: the ARP/ICMP responder answers real requests and drops every malformed one. */
 #include <stdint.h>
 #include <string.h>
 
 #include "check.h"
 #include "mirage/checksum.h"
-#include "mirage/echo.h"
+#include "mirage/responder.h"
 #include "mirage/error.h"
 
 static const uint8_t our_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x02};
@@ -70,12 +70,12 @@ static size_t echo_request(uint8_t *f, size_t payload, size_t opt)
 
 static void test_arp(void)
 {
-    struct mirage_echo e;
+    struct mirage_responder e;
     uint8_t in[64], out[1514];
     size_t n;
 
-    mirage_echo_init(&e, our_mac, our_ip);
-    n = mirage_echo_answer(&e, in, arp_request(in, our_ip), out, sizeof(out));
+    mirage_responder_init(&e, our_mac, our_ip);
+    n = mirage_responder_answer(&e, in, arp_request(in, our_ip), out, sizeof(out));
     CHECK_INT(n, 60);
     CHECK(memcmp(out, peer_mac, 6) == 0);
     CHECK(memcmp(out + 6, our_mac, 6) == 0);
@@ -88,14 +88,14 @@ static void test_arp(void)
     CHECK_INT(e.stats.arp_replies, 1);
 
     /* For another address: no answer. */
-    n = mirage_echo_answer(&e, in, arp_request(in, peer_ip), out, sizeof(out));
+    n = mirage_responder_answer(&e, in, arp_request(in, peer_ip), out, sizeof(out));
     CHECK_INT(n, 0);
     CHECK_INT(e.stats.ignored, 1);
 
     /* Every truncation of a request is dropped as bad, never read past. */
     for (size_t len = 0; len < 42; len++) {
         arp_request(in, our_ip);
-        CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
+        CHECK_INT(mirage_responder_answer(&e, in, len, out, sizeof(out)), 0);
     }
     CHECK_INT(e.stats.bad, 42);
     CHECK_INT(e.stats.arp_replies, 1);
@@ -127,43 +127,43 @@ static void check_reply(const uint8_t *out, size_t n, size_t payload)
 static void test_echo(void)
 {
     static const size_t sizes[] = {0, 1, 7, 56, 1400, 1472};
-    struct mirage_echo e;
+    struct mirage_responder e;
     uint8_t in[1514 + 64], out[1514];
     size_t n, len;
 
-    mirage_echo_init(&e, our_mac, our_ip);
+    mirage_responder_init(&e, our_mac, our_ip);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-        n = mirage_echo_answer(&e, in, echo_request(in, sizes[i], 0), out, sizeof(out));
+        n = mirage_responder_answer(&e, in, echo_request(in, sizes[i], 0), out, sizeof(out));
         check_reply(out, n, sizes[i]);
     }
     /* IP options are accepted and left out of the reply. */
-    n = mirage_echo_answer(&e, in, echo_request(in, 100, 8), out, sizeof(out));
+    n = mirage_responder_answer(&e, in, echo_request(in, 100, 8), out, sizeof(out));
     check_reply(out, n, 100);
     /* Ethernet padding after the IP total length is ignored. */
     len = echo_request(in, 0, 0);
     memset(in + len, 0xee, 18);
-    n = mirage_echo_answer(&e, in, len + 18, out, sizeof(out));
+    n = mirage_responder_answer(&e, in, len + 18, out, sizeof(out));
     check_reply(out, n, 0);
     CHECK_INT(e.stats.icmp_replies, 8);
     CHECK_INT(e.stats.bad, 0);
 
     /* Too small an output buffer: no answer, nothing written past it. */
-    CHECK_INT(mirage_echo_answer(&e, in, echo_request(in, 1000, 0), out, 500), 0);
+    CHECK_INT(mirage_responder_answer(&e, in, echo_request(in, 1000, 0), out, 500), 0);
 }
 
 static void test_malformed(void)
 {
-    struct mirage_echo e;
+    struct mirage_responder e;
     uint8_t in[1600], out[1514];
     size_t len;
 
-    mirage_echo_init(&e, our_mac, our_ip);
+    mirage_responder_init(&e, our_mac, our_ip);
 #define BAD(mutate)                                                                                \
     do {                                                                                           \
         uint64_t before = e.stats.bad;                                                             \
         len = echo_request(in, 64, 0);                                                             \
         mutate;                                                                                    \
-        CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);                           \
+        CHECK_INT(mirage_responder_answer(&e, in, len, out, sizeof(out)), 0);                      \
         CHECK_INT(e.stats.bad, before + 1);                                                        \
     } while (0)
     BAD(in[14 + 10] ^= 1);     /* IP header checksum */
@@ -182,17 +182,17 @@ static void test_malformed(void)
     put16(in + 16, 24);
     put16(in + 24, 0);
     put16(in + 24, mirage_csum(in + 14, 20));
-    CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
+    CHECK_INT(mirage_responder_answer(&e, in, len, out, sizeof(out)), 0);
 
     /* Not for us: another IP, another MAC, a fragment, UDP, an echo reply. */
     len = echo_request(in, 8, 0);
     in[0] = 0x04;
-    CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
+    CHECK_INT(mirage_responder_answer(&e, in, len, out, sizeof(out)), 0);
     len = echo_request(in, 8, 0);
     put16(in + 20, 0x2000); /* more fragments */
     put16(in + 24, 0);
     put16(in + 24, mirage_csum(in + 14, 20));
-    CHECK_INT(mirage_echo_answer(&e, in, len, out, sizeof(out)), 0);
+    CHECK_INT(mirage_responder_answer(&e, in, len, out, sizeof(out)), 0);
     CHECK_INT(e.stats.icmp_replies, 0);
 }
 

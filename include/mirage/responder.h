@@ -1,6 +1,6 @@
-/* echo.h: a stateless ARP and ICMP echo responder for one IPv4 address on one Ethernet link. */
-#ifndef MIRAGE_ECHO_H
-#define MIRAGE_ECHO_H
+/* responder.h: a stack-less ARP and ICMP echo responder for one IPv4 address on one link. */
+#ifndef MIRAGE_RESPONDER_H
+#define MIRAGE_RESPONDER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -14,10 +14,10 @@
  * fails a check is dropped and counted in (bad).
  */
 
-#define MIRAGE_ECHO_ETH_HLEN  14
-#define MIRAGE_ECHO_MIN_FRAME 60 /* Ethernet minimum without FCS; short answers are padded */
+#define MIRAGE_RESPONDER_ETH_HLEN  14
+#define MIRAGE_RESPONDER_MIN_FRAME 60 /* Ethernet minimum without FCS; short answers are padded */
 
-struct mirage_echo_stats {
+struct mirage_responder_stats {
     uint64_t frames;       /* frames examined */
     uint64_t arp_replies;  /* ARP replies built */
     uint64_t icmp_replies; /* echo replies built */
@@ -26,22 +26,22 @@ struct mirage_echo_stats {
 };
 
 /* One responder; the caller owns it and fills in mac and ipv4. */
-struct mirage_echo {
+struct mirage_responder {
     uint8_t mac[6];
     uint8_t ipv4[4];
     uint16_t ip_id; /* identification of the next IPv4 packet sent */
-    struct mirage_echo_stats stats;
+    struct mirage_responder_stats stats;
 };
 
 /* Sets up (e) to answer for (mac, ipv4) with zeroed counters. */
-void mirage_echo_init(struct mirage_echo *e, const uint8_t mac[6], const uint8_t ipv4[4]);
+void mirage_responder_init(struct mirage_responder *e, const uint8_t mac[6], const uint8_t ipv4[4]);
 
 /* Examines the received Ethernet frame (in, in_len) and, if it calls for an
  * answer, writes the answer frame into (out) of (out_cap) bytes.
  * Returns the answer's length, or 0 when there is nothing to send (the frame
  * was dropped; the counters say why) or the answer would not fit (out_cap).
  * (in) and (out) must not overlap. */
-size_t mirage_echo_answer(struct mirage_echo *e, const uint8_t *in, size_t in_len, uint8_t *out,
-                          size_t out_cap);
+size_t mirage_responder_answer(struct mirage_responder *e, const uint8_t *in, size_t in_len,
+                               uint8_t *out, size_t out_cap);
 
 #endif
