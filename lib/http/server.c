@@ -407,6 +407,17 @@ static void send_error(struct worker *w, struct conn *c, int status, const char 
     mirage_http_add_header(&x, "Content-Type", "text/plain");
     mirage_http_respond(&x, status, NULL, body, (size_t)n);
     access_log(&x, NULL, NULL, NULL, 1);
+    /* The connection closes next. What the client already sent is read and dropped
+     * first, without waiting for more: closing with unread bytes resets the
+     * connection (RFC 9293), and a reset can destroy the answer before the
+     * client reads it (RFC 9112 9.6). */
+    mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
+    mirage_channel_consume(&w->ch, SIZE_MAX);
+    for (int i = 0; i < 64; i++) {
+        size_t got = 0;
+        if (mirage_flow_read(c->flow, w->rbuf, w->rcap, &got, mirage_time_now()) != 0 || got == 0)
+            break;
+    }
 }
 
 /* Runs one request whose head is the first (len) bytes in the channel.
@@ -522,6 +533,12 @@ static void serve_conn(struct worker *w, struct conn *c)
             mirage_channel_consume(&w->ch, skip);
             continue;
         }
+        const uint8_t *lf = memchr(p, '\n', n);
+        if ((lf == NULL && n >= s->cfg.max_line) ||
+            (lf != NULL && (size_t)(lf - p) >= s->cfg.max_line)) {
+            send_error(w, c, 414, "the request line is too long");
+            break;
+        }
         size_t end = mirage_http_head_end(p, n);
         if (end > 0) {
             c->head_deadline = 0;
@@ -529,12 +546,6 @@ static void serve_conn(struct worker *w, struct conn *c)
                 break;
             c->idle_deadline = mirage_deadline_in(s->cfg.idle_timeout);
             continue;
-        }
-        const uint8_t *lf = memchr(p, '\n', n);
-        if ((lf == NULL && n >= s->cfg.max_line) ||
-            (lf != NULL && (size_t)(lf - p) >= s->cfg.max_line)) {
-            send_error(w, c, 414, "the request line is too long");
-            break;
         }
         if (n >= s->cfg.max_head) {
             send_error(w, c, 431, "the request head is too large");
