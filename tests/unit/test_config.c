@@ -379,10 +379,10 @@ static void test_not_implemented_and_misuse(void)
         struct mirage_dev *m = job("main");
         int l_rt = __LINE__ + 1;
         runtime_key("x", "float", "", NULL);
-        register_unikernel("two_words", m);
+        register_unikernel("two words", m);
         CHECK(has_error(cfg, l_job, "the start function must be a C name other than main"));
         CHECK(has_error(cfg, l_rt, "type \"float\" is not one of"));
-        CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters, digits and"));
+        CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters, digits, '-' and '_'"));
     }
     mirage_cfg_free(cfg);
 }

@@ -627,12 +627,12 @@ void mirage_config_register(const char *file, int line, const char *name, struct
     cfg->reg_line = line;
     cfg->name = mirage_cfg_strdup(cfg, name ? name : "");
     if (name == NULL || !isalpha((unsigned char)*name) ||
-        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") !=
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             strlen(name) ||
         strlen(name) >= MIRAGE_MANIFEST_NAME_MAX)
         mirage_cfg_error(cfg, file, line,
-                         "register_unikernel(\"%s\"): a unikernel name is letters, digits and "
-                         "'-', starting with a letter",
+                         "register_unikernel(\"%s\"): a unikernel name is letters, digits, '-' "
+                         "and '_', starting with a letter",
                          name ? name : "(null)");
     cfg->job = job;
     va_start(ap, job);
