@@ -391,6 +391,11 @@ static void access_log(struct mirage_http_exchange *x, const char *method, const
 
 /* ---- serving a connection ------------------------------------------------------ */
 
+static void nothing(void *arg)
+{
+    (void)arg;
+}
+
 /* The server's own answer to a bad request; the connection closes after it. */
 static void send_error(struct worker *w, struct conn *c, int status, const char *why)
 {
@@ -413,11 +418,12 @@ static void send_error(struct worker *w, struct conn *c, int status, const char 
      * client reads it (RFC 9112 9.6). */
     mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
     mirage_channel_consume(&w->ch, SIZE_MAX);
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64 && mirage_flow_on_readable(c->flow, nothing, NULL) == 1; i++) {
         size_t got = 0;
-        if (mirage_flow_read(c->flow, w->rbuf, w->rcap, &got, mirage_time_now()) != 0 || got == 0)
+        if (mirage_flow_read(c->flow, w->rbuf, w->rcap, &got, MIRAGE_FOREVER) != 0 || got == 0)
             break;
     }
+    mirage_flow_on_readable(c->flow, NULL, NULL);
 }
 
 /* Runs one request whose head is the first (len) bytes in the channel.
