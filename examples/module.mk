@@ -35,6 +35,7 @@ define example_recipe
 @d=$(B)/examples/$(EX_TARGET)/$(EX_NAME); mkdir -p $$d $(@D) && \
 	find $$d -maxdepth 1 -type l -delete && \
 	for f in $(call example_files,$(EX_DIR)); do ln -s "$(CURDIR)/$$f" $$d/; done && \
+	for f in $(EX_LINKS); do ln -s "$(CURDIR)/$$f" $$d/; done && \
 	{ MAKEFLAGS= MFLAGS= MAKELEVEL= $(MIRAGE) configure -f $$d/config.c -t $(EX_TARGET) \
 		--no-depext $(EX_KEYS) && \
 	  MAKEFLAGS= MFLAGS= MAKELEVEL= $(MIRAGE) build -f $$d/config.c $(if $(V),--verbose); \
@@ -55,6 +56,11 @@ $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4)): $(MIRAGE) $(CONFIG_LIB) $(EXAMPLE_LIBS_$(4))
 ALL += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
 UNIKERNELS += $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(4))
 endef
+
+# $(call example_links,NAME,PATHS,PREREQUISITES): more entries (made by make) linked into
+# NAME's build directories beside the example's own files.
+example_links = $(foreach t,$(EXAMPLE_TARGETS),$(eval $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(t)): \
+	EX_LINKS := $(2))$(eval $(B)/uk/$(1)$(EXAMPLE_SUFFIX_$(t)): $(3)))
 
 # $(call example,NAME,DIR[,KEYS]): NAME from the config.c in DIR, configured with KEYS.
 example = $(foreach t,$(EXAMPLE_TARGETS),$(eval $(call example_in,$(1),$(2),$(3),$(t))))
@@ -82,3 +88,10 @@ $(call example,http-fetch,examples/http-fetch,--net=direct)
 $(call example,tls-echo,examples/tls-echo,--net=direct)
 # Storage (lib/kv, lib/block): a crunched directory read as a kv_ro store.
 $(call example,kv-ro,examples/kv-ro)
+# The static website serves htdocs/ over HTTP, and over HTTPS (--tls=true) with the demo
+# certificate a local CA signs at build time (mk/democert.sh; trust $(B)/democert/ca.pem).
+DEMOCERT := $(B)/democert
+$(DEMOCERT)/tls/default/cert.pem: mk/democert.sh
+	$(Q)mk/democert.sh $(DEMOCERT)
+$(call example,static_website,examples/static_website,--net=direct)
+$(call example_links,static_website,$(DEMOCERT)/tls,$(DEMOCERT)/tls/default/cert.pem)

@@ -1,7 +1,7 @@
 #!/bin/bash
-# run.sh: the main job: boots the showcase unikernel on the best available target and says how to reach it.
-# The showcase is stack-echo (TCP and UDP echo on our own TCP/IP stack) until the static
-# website exists. It runs until Ctrl-C;
+# run.sh: the main job: boots the static website (HTTP and HTTPS) on the best available target and prints the URLs to open.
+# The site is examples/static_website/htdocs, compiled into the unikernel; its certificate was
+# made at build time by a local CA (build/democert, mk/democert.sh). It runs until Ctrl-C;
 # the tap device it creates (mirage0, 10.0.0.1/24 on the host) is removed on exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -9,14 +9,15 @@ B=build
 TAP=${TAP:-mirage0} # TAP, HOST_IP and UK_IP may be set in the environment
 HOST_IP=${HOST_IP:-10.0.0.1}
 UK_IP=${UK_IP:-10.0.0.2}
+CA=$PWD/$B/democert/ca.pem
 
 if [ -w /dev/kvm ]; then
     target=hvt
-    cmd=("$B/bin/mirage-hvt" "--net:service=$TAP" "$B/uk/stack-echo.hvt")
+    cmd=("$B/bin/mirage-hvt" --mem=32 "--net:service=$TAP" "$B/uk/static_website.hvt")
 else
-    echo "run: no /dev/kvm here, so the showcase runs on spt (the seccomp-sandboxed process)"
+    echo "run: no /dev/kvm here, so the website runs on spt (the seccomp-sandboxed process)"
     target=spt
-    cmd=("$B/bin/mirage-spt" "--net:service=$TAP" "$B/uk/stack-echo.spt")
+    cmd=("$B/bin/mirage-spt" "--net:service=$TAP" "$B/uk/static_website.spt")
 fi
 
 created=
@@ -30,12 +31,13 @@ cleanup() { [ -n "$created" ] && ip link del "$TAP" 2>/dev/null; true; }
 trap cleanup EXIT INT TERM
 
 cat <<MSG
-run: booting the stack-echo showcase (TCP and UDP echo on port 7) on $target:
-       ${cmd[*]} --ipv4=$UK_IP/24
-     reach it from this host (host side: $TAP, $HOST_IP/24):
-       ping $UK_IP
-       echo hello | socat - TCP:$UK_IP:7
-       echo hello | socat - UDP:$UK_IP:7
-     stop it with Ctrl-C.
+run: booting the static website on $target (HTTP on port 80, HTTPS on 443):
+       ${cmd[*]} --ipv4=$UK_IP/24 --tls=true
+     open it from this host (host side: $TAP, $HOST_IP/24):
+       curl http://$UK_IP/
+       curl --cacert $CA https://$UK_IP/
+       curl --cacert $CA --resolve mirage.test:443:$UK_IP https://mirage.test/
+     in a browser: http://$UK_IP/ and https://$UK_IP/ (trust $CA first, or accept the warning)
+     every request is logged below; stop it with Ctrl-C.
 MSG
-"${cmd[@]}" "--ipv4=$UK_IP/24"
+"${cmd[@]}" "--ipv4=$UK_IP/24" --tls=true

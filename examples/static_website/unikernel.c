@@ -1,4 +1,5 @@
-/* unikernel.c: serves every file of a read-only key-value store over HTTP/1.1 (MirageOS's static_website). */
+/* unikernel.c: serves every file of a read-only key-value store over HTTP/1.1 (MirageOS's
+ * static_website). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,13 +9,14 @@
 #include "mirage/log.h"
 #include "mirage/sched.h"
 #include "mirage/stack.h"
+#include "mirage/time.h"
+#include "mirage/tls.h"
 
 #define CHUNK 16384 /* bytes read from the store per write */
 
 struct site {
     struct mirage_kv *kv;
-    const char *scheme; /* "http" or "https" */
-    uint16_t port;
+    int redirect_to_https; /* the HTTP side of a site with --https-redirect */
 };
 
 static const struct {
@@ -45,13 +47,22 @@ static const struct {
     {"webm", "video/webm"},
 };
 
+/* Whether (a) and (b) are equal but for ASCII case. */
+static int same_word(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if ((*a | 0x20) != (*b | 0x20))
+            return 0;
+    return *a == *b;
+}
+
 static const char *content_type(const char *key)
 {
     const char *slash = strrchr(key, '/'), *dot = strrchr(key, '.');
 
     if (dot != NULL && (slash == NULL || dot > slash))
         for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-            if (strcasecmp(dot + 1, types[i].ext) == 0)
+            if (same_word(dot + 1, types[i].ext))
                 return types[i].type;
     return "application/octet-stream";
 }
@@ -150,6 +161,20 @@ static int serve(void *ctx, struct mirage_http_exchange *x)
     int status = 200, r;
     const char *v;
 
+    if (site->redirect_to_https) {
+        char loc[2048], host[300];
+        const char *h = req->host ? req->host : key_hostname.v.str;
+        size_t hl = strcspn(h, ":"); /* the HTTP port goes, the HTTPS one comes */
+        if (key_https_port.v.num == 443)
+            snprintf(host, sizeof(host), "%.*s", (int)hl, h);
+        else
+            snprintf(host, sizeof(host), "%.*s:%lld", (int)hl, h, (long long)key_https_port.v.num);
+        if (snprintf(loc, sizeof(loc), "https://%s%s%s%s", host, req->path, req->query ? "?" : "",
+                     req->query ? req->query : "") >= (int)sizeof(loc))
+            return text(x, 414, NULL);
+        mirage_http_add_header(x, "Location", loc);
+        return text(x, 308, loc);
+    }
     if (req->method == MIRAGE_HTTP_OPTIONS) {
         mirage_http_add_header(x, "Allow", "GET, HEAD, OPTIONS");
         return mirage_http_respond(x, 204, NULL, NULL, 0);
@@ -247,44 +272,133 @@ static int serve(void *ctx, struct mirage_http_exchange *x)
 struct listener {
     struct mirage_http_server *server;
     struct mirage_tcp_listener *l;
+    struct mirage_tls_server *tls; /* NULL: plain HTTP */
+    uint16_t port;
 };
+
+/* Each accepted connection of the HTTPS listener becomes a TLS flow. */
+static struct mirage_flow *tls_wrap(void *ctx, struct mirage_flow *tcp)
+{
+    struct listener *li = ctx;
+    struct mirage_flow *f;
+
+    if (mirage_tls_server_flow(li->tls, tcp, &f) != 0) {
+        mirage_flow_close(tcp);
+        return NULL;
+    }
+    return f;
+}
 
 static int run_listener(void *arg)
 {
     struct listener *li = arg;
-    int r = mirage_http_serve(li->server, li->l, NULL, NULL);
+    int r = mirage_http_serve(li->server, li->l, li->tls ? tls_wrap : NULL, li);
 
-    mirage_log_err(&mirage_log_app, "accept: %s", mirage_strerror(r));
+    mirage_log_err(&mirage_log_app, "accept on port %u: %s", li->port, mirage_strerror(r));
     return 1;
 }
 
-int start(struct mirage_stack *stack, struct mirage_kv *htdocs)
+/* The TLS configuration from the certificate store: HOST/cert.pem and key.pem, chosen by
+ * SNI, "default" for other names. */
+static int tls_from_store(struct mirage_kv *store, struct mirage_tls_server **out)
 {
-    static struct site http_site;
-    static struct listener http;
+    static const char *const alpn[] = {"http/1.1"};
+    struct mirage_tls_opts opts = {0};
+    struct mirage_tls_certs *certs;
+    int r = mirage_tls_certs_from_kv(store, "/", &certs);
+
+    if (r != 0)
+        return r;
+    opts.alpn = alpn;
+    opts.n_alpn = 1;
+    return mirage_tls_server_new(&opts, certs, out);
+}
+
+static int listen_on(struct mirage_stack *stack, struct listener *li, const char *scheme,
+                     const struct mirage_ipaddr *addr, size_t naddr)
+{
+    int r = mirage_tcp_listen(stack, li->port, NULL, &li->l);
+
+    if (r != 0) {
+        mirage_log_err(&mirage_log_app, "cannot listen on port %u: %s", li->port,
+                       mirage_strerror(r));
+        return r;
+    }
+    if (naddr > 0)
+        mirage_log_app_msg(&mirage_log_app, "serving %s://%u.%u.%u.%u:%u/", scheme, addr->a[0],
+                           addr->a[1], addr->a[2], addr->a[3], li->port);
+    else
+        mirage_log_app_msg(&mirage_log_app, "serving %s on port %u", scheme, li->port);
+    return 0;
+}
+
+size_t site_heap_used(void);
+
+/* --stats=N: a line every N seconds, for sizing --mem (bench/http.sh reads it). */
+static int stats_main(void *arg)
+{
+    struct listener *li = arg;
+
+    for (;;) {
+        struct mirage_http_server_stats a, b = {0};
+        if (mirage_sleep_ns((uint64_t)key_stats.v.num * 1000000000u) != 0)
+            return 0;
+        mirage_http_server_stats(li[0].server, &a);
+        if (li[1].server)
+            mirage_http_server_stats(li[1].server, &b);
+        mirage_log_app_msg(&mirage_log_app,
+                           "stats: connections %llu (parked %llu), workers %llu, requests %llu, "
+                           "heap %zu bytes",
+                           (unsigned long long)(a.conns + b.conns),
+                           (unsigned long long)(a.parked + b.parked),
+                           (unsigned long long)(a.workers + b.workers),
+                           (unsigned long long)(a.requests + b.requests), site_heap_used());
+    }
+}
+
+int start(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirage_kv *certs)
+{
+    static struct site plain_site, tls_site;
+    static struct listener li[2]; /* HTTP, HTTPS */
+    struct listener *const http = &li[0], *const https = &li[1];
     struct mirage_http_server_config cfg = {0};
     struct mirage_ipaddr addr[4];
     size_t naddr = mirage_stack_ip_addresses(stack, addr, 4);
-    char where[32] = "(no address yet)";
-    int r;
+    struct mirage_fiber *f[2];
+    size_t nf = 0;
 
     cfg.workers = (unsigned)key_workers.v.num;
     cfg.idle_timeout = (uint64_t)key_idle_timeout.v.num * 1000000000u;
-    http_site.kv = htdocs;
-    http_site.scheme = "http";
-    http_site.port = (uint16_t)key_http_port.v.num;
-    http.server = mirage_http_server_new(&cfg, serve, &http_site);
-    if (http.server == NULL)
+    plain_site.kv = htdocs;
+    tls_site.kv = htdocs;
+    plain_site.redirect_to_https = key_tls.v.flag && key_https_redirect.v.flag;
+    http->port = (uint16_t)key_http_port.v.num;
+    http->server = mirage_http_server_new(&cfg, serve, &plain_site);
+    if (http->server == NULL || listen_on(stack, http, "http", addr, naddr) != 0)
         return 1;
-    r = mirage_tcp_listen(stack, http_site.port, NULL, &http.l);
-    if (r != 0) {
-        mirage_log_err(&mirage_log_app, "cannot listen on port %u: %s", http_site.port,
-                       mirage_strerror(r));
-        return 1;
+    f[nf++] = mirage_fiber_spawn("http-accept", run_listener, http, 0);
+    if (key_tls.v.flag) {
+        int r = tls_from_store(certs, &https->tls);
+        if (r != 0) {
+            mirage_log_err(&mirage_log_app, "no HTTPS: %s", mirage_strerror(r));
+            return 1;
+        }
+        https->port = (uint16_t)key_https_port.v.num;
+        https->server = mirage_http_server_new(&cfg, serve, &tls_site);
+        if (https->server == NULL || listen_on(stack, https, "https", addr, naddr) != 0)
+            return 1;
+        f[nf++] = mirage_fiber_spawn("https-accept", run_listener, https, 0);
     }
-    if (naddr > 0)
-        snprintf(where, sizeof(where), "%u.%u.%u.%u:%u", addr[0].a[0], addr[0].a[1],
-                 addr[0].a[2], addr[0].a[3], http_site.port);
-    mirage_log_app_msg(&mirage_log_app, "serving http://%s/", where);
-    return run_listener(&http);
+    if (key_stats.v.num > 0) {
+        struct mirage_fiber *st = mirage_fiber_spawn("stats", stats_main, li, 0);
+        if (st)
+            mirage_fiber_detach(st);
+    }
+    for (size_t i = 0; i < nf; i++)
+        if (f[i] == NULL)
+            return 1;
+    /* Both serve until one fails; then the unikernel ends. */
+    int result = 1;
+    mirage_fiber_pick(f, nf, NULL, &result);
+    return result;
 }

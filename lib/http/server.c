@@ -317,8 +317,7 @@ int mirage_http_finish(struct mirage_http_exchange *x)
     x->finished = 1;
     if (x->chunked && !x->head_only)
         xwrite(x, "0\r\n\r\n", 5);
-    if (x->length >= 0 && x->sent != (uint64_t)x->length && !bodiless(x->status) &&
-        !x->head_only) {
+    if (x->length >= 0 && x->sent != (uint64_t)x->length && !bodiless(x->status) && !x->head_only) {
         x->close = 1; /* the client counts on bytes that will never come */
         if (!x->failed)
             x->failed = MIRAGE_EINVAL;

@@ -1,0 +1,327 @@
+#!/usr/bin/env bats
+# http.bats: examples/static_website and http-fetch against curl, wget, nc, openssl and Chromium over a tap (unix direct stack, spt, hvt).
+
+load helpers
+
+ROOT=$PWD
+SITE=$ROOT/examples/static_website/htdocs
+CA=$ROOT/build/democert/ca.pem
+
+setup() {
+    net_setup http 10.211
+    netns_tap "$NS" tap0 "$NET.1/24"
+    ADDR=$NET.2
+}
+
+teardown() {
+    net_teardown
+}
+
+# boot TARGET ARGS...: the static website on TARGET at $ADDR, HTTP on 80 and HTTPS on 443.
+boot() {
+    local target=$1
+    shift
+    require_target "$target" static_website
+    case $target in
+    unix) TARGET_ARGV=("$UK/static_website" --net:tap0=tap0 --) ;;
+    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "$UK/static_website.spt") ;;
+    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --mem=32 --net:service=tap0 "$UK/static_website.hvt") ;;
+    esac
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" --tls=true "$@"
+    uk_wait_line "$LOG" "serving https://" 30
+}
+
+# status_of CURL-ARGS...: the status code curl gets.
+status_of() {
+    in_ns curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"
+}
+
+# raw REQUEST: sends REQUEST (printf format) with nc, half-closes, prints the answer (10 s at most).
+raw() {
+    printf "$1" | in_ns timeout 10 nc -N -w 5 "$ADDR" 80
+}
+
+# The checks shared by every target: methods, keep-alive, conditionals, ranges, errors.
+site_checks() {
+    local url=http://$ADDR out etag lm
+    # GET: the file byte for byte, with its type, length and validators.
+    out=$(in_ns curl -s -D - -o "$BATS_TEST_TMPDIR/index" --max-time 10 "$url/")
+    echo "$out"
+    cmp "$BATS_TEST_TMPDIR/index" "$SITE/index.html"
+    grep -qi '^content-type: text/html' <<<"$out"
+    grep -qi "^content-length: $(stat -c %s "$SITE/index.html")" <<<"$out"
+    grep -qi '^date: ' <<<"$out"
+    etag=$(sed -n 's/^[Ee][Tt]ag: \(.*\)\r$/\1/p' <<<"$out")
+    lm=$(sed -n 's/^[Ll]ast-[Mm]odified: \(.*\)\r$/\1/p' <<<"$out")
+    [ -n "$etag" ] && [ -n "$lm" ]
+    # Keep-alive: three requests, one connection.
+    out=$(in_ns curl -sv --max-time 10 "$url/" "$url/style.css" "$url/hello.txt" 2>&1 >/dev/null)
+    [ "$(grep -c 'Re-using existing connection' <<<"$out")" -eq 2 ]
+    # HEAD: the headers, no body.
+    out=$(in_ns curl -sI --max-time 10 "$url/style.css")
+    grep -qi "^content-length: $(stat -c %s "$SITE/style.css")" <<<"$out"
+    grep -qi '^content-type: text/css' <<<"$out"
+    # Conditionals: 304 by ETag and by date; a stale tag gets the file.
+    [ "$(status_of -H "If-None-Match: $etag" "$url/")" = 304 ]
+    [ "$(status_of -H 'If-None-Match: "other", '"$etag" "$url/")" = 304 ]
+    [ "$(status_of -H 'If-None-Match: "other"' "$url/")" = 200 ]
+    [ "$(status_of -H "If-Modified-Since: $lm" "$url/")" = 304 ]
+    [ "$(status_of -H 'If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT' "$url/")" = 200 ]
+    # Ranges: one range is 206 with the bytes; an unsatisfiable one 416.
+    out=$(in_ns curl -s -D "$BATS_TEST_TMPDIR/h" -r 10-19 --max-time 10 "$url/index.html")
+    [ "$out" = "$(head -c 20 "$SITE/index.html" | tail -c 10)" ]
+    grep -q '^HTTP/1.1 206' "$BATS_TEST_TMPDIR/h"
+    grep -qi "^content-range: bytes 10-19/$(stat -c %s "$SITE/index.html")" "$BATS_TEST_TMPDIR/h"
+    out=$(in_ns curl -s -r -5 --max-time 10 "$url/hello.txt")
+    [ "$out" = "$(tail -c 5 "$SITE/hello.txt")" ]
+    [ "$(status_of -r 99999- "$url/index.html")" = 416 ]
+    # Directories: /docs redirects to /docs/, which serves its index.html.
+    out=$(in_ns curl -s -D - -o /dev/null --max-time 10 "$url/docs")
+    grep -q '^HTTP/1.1 301' <<<"$out"
+    grep -qi '^location: /docs/' <<<"$out"
+    in_ns curl -sL --max-time 10 "$url/docs" | cmp - "$SITE/docs/index.html"
+    # Missing keys, bad paths and other methods.
+    [ "$(status_of "$url/nope")" = 404 ]
+    [ "$(status_of "$url/a/../index.html" --path-as-is)" = 400 ]
+    out=$(in_ns curl -s -D - -o /dev/null -X DELETE --max-time 10 "$url/")
+    grep -q '^HTTP/1.1 405' <<<"$out"
+    grep -qi '^allow: GET, HEAD, OPTIONS' <<<"$out"
+    [ "$(status_of -X OPTIONS "$url/")" = 204 ]
+    # HTTP/1.0 gets its answer and the connection closes.
+    out=$(raw 'GET /hello.txt HTTP/1.0\r\n\r\n')
+    grep -q '^HTTP/1.1 200' <<<"$out"
+    grep -q 'Hello from a unikernel.' <<<"$out"
+    # The access log, one Common Log Format line per request.
+    grep -Eq "\[http\] $NET\.1 - - \[[0-9]{2}/[A-Z][a-z]{2}/[0-9]{4}:[0-9:]{8} \+0000\] \"GET /hello.txt HTTP/1.0\" 200 [0-9]+" "$LOG"
+}
+
+# Pipelining: three requests in one write, three answers in order on one connection.
+pipeline_checks() {
+    local out
+    out=$(raw 'GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\nHEAD /style.css HTTP/1.1\r\nHost: a\r\n\r\nGET /nope HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n')
+    echo "$out"
+    [ "$(grep -c '^HTTP/1.1 ' <<<"$out")" -eq 3 ]
+    [ "$(grep '^HTTP/1.1 ' <<<"$out" | tr -d '\r' | cut -d' ' -f2 | tr '\n' ' ')" = "200 200 404 " ]
+    grep -q 'Hello from a unikernel.' <<<"$out"
+}
+
+# malformed REQUEST STATUS: the raw request gets STATUS and the connection closes.
+malformed() {
+    local out
+    out=$(raw "$1")
+    echo "request: ${1:0:100} -> $(head -1 <<<"$out")"
+    grep -q "^HTTP/1.1 $2 " <<<"$out"
+    grep -qi '^connection: close' <<<"$out"
+}
+
+# Malformed and smuggling requests get the RFC's answer while a kept-alive client is served.
+smuggling_checks() {
+    local fifo=$BATS_TEST_TMPDIR/keep out
+    # A client holding a half-sent request the whole time.
+    mkfifo "$fifo"
+    bg_spawn "$NS" "$BATS_TEST_TMPDIR/keep.out" bash -c "{ printf 'GET /hello.txt HTTP/1.1\r\nHost: a\r\n'; sleep 8; printf '\r\n'; } | nc -q 2 -w 10 $ADDR 80"
+    malformed 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello' 400
+    malformed 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n' 400
+    malformed 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n' 501
+    malformed 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n' 400
+    malformed 'GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n folded\r\n\r\n' 400
+    malformed 'GET / HTTP/1.1\r\nHost : a\r\n\r\n' 400
+    malformed 'GET / HTTP/1.1\nHost: a\n\n' 400
+    malformed 'GET / HTTP/1.1\r\nHost: a\rX: b\r\n\r\n' 400
+    malformed 'GET / HTTP/1.1\r\n\r\n' 400
+    malformed 'GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n' 400
+    malformed 'GET / HTTP/2.0\r\nHost: a\r\n\r\n' 505
+    malformed 'BREW / HTTP/1.1\r\nHost: a\r\n\r\n' 501
+    malformed 'GET / HTTP/1.1\r\nHost: a\r\nExpect: tea\r\n\r\n' 417
+    malformed "GET /$(head -c 9000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: a\r\n\r\n" 414
+    malformed "GET / HTTP/1.1\r\nHost: a\r\n$(for i in $(seq 70); do printf 'X-%d: y\\r\\n' "$i"; done)\r\n" 431
+    malformed 'POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999\r\n\r\n' 413
+    # A chunked body with a bad chunk size is refused, and what follows it is never served.
+    out=$(raw 'POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n0\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n')
+    echo "$out"
+    [ "$(grep -c '^HTTP/1.1 ' <<<"$out")" -eq 1 ]
+    # Meanwhile others are served, and the held request completes when its end arrives.
+    [ "$(status_of "http://$ADDR/hello.txt")" = 200 ]
+    local i
+    for ((i = 0; i < 100; i++)); do
+        grep -q 'Hello from a unikernel.' "$BATS_TEST_TMPDIR/keep.out" && break
+        sleep 0.1
+    done
+    cat "$BATS_TEST_TMPDIR/keep.out"
+    grep -q 'Hello from a unikernel.' "$BATS_TEST_TMPDIR/keep.out"
+}
+
+# wget --mirror of the whole site equals the source directory byte for byte.
+mirror_checks() {
+    local dir=$BATS_TEST_TMPDIR/mirror
+    mkdir -p "$dir"
+    (cd "$dir" && in_ns timeout 60 wget -q --mirror --no-host-directories -e robots=off \
+        "http://$ADDR/" "http://$ADDR/404.html") || true
+    # wget saves /docs/ as docs/index.html: the same tree.
+    diff -r "$SITE" "$dir"
+}
+
+# HTTPS: the demo CA's certificate verifies, ALPN says http/1.1, the file arrives whole.
+https_checks() {
+    local out
+    out=$(in_ns curl -sv --cacert "$CA" --resolve "mirage.test:443:$ADDR" --max-time 10 \
+        -o "$BATS_TEST_TMPDIR/tls-index" https://mirage.test/ 2>&1)
+    echo "$out" | grep -E 'ALPN|SSL connection|HTTP/' || true
+    cmp "$BATS_TEST_TMPDIR/tls-index" "$SITE/index.html"
+    grep -q 'ALPN: server accepted http/1.1' <<<"$out"
+    grep -q 'SSL certificate verify ok' <<<"$out"
+    # Keep-alive over TLS.
+    out=$(in_ns curl -sv --cacert "$CA" --resolve "mirage.test:443:$ADDR" --max-time 10 \
+        https://mirage.test/ https://mirage.test/hello.txt 2>&1 >/dev/null)
+    grep -q 'Re-using existing connection' <<<"$out"
+    # Without the CA it is refused by curl.
+    [ "$(status_of --resolve "mirage.test:443:$ADDR" https://mirage.test/)" = 000 ]
+}
+
+@test "unix: GET, HEAD, keep-alive, conditionals, ranges, redirects, errors, access log" {
+    boot unix
+    site_checks
+}
+
+@test "spt: GET, HEAD, keep-alive, conditionals, ranges, redirects, errors, access log" {
+    boot spt
+    site_checks
+}
+
+@test "hvt: GET, HEAD, keep-alive, conditionals, ranges, redirects, errors, access log" {
+    boot hvt
+    site_checks
+}
+
+@test "unix: pipelining; malformed and smuggling requests answered while others are served" {
+    boot unix
+    pipeline_checks
+    smuggling_checks
+}
+
+@test "spt: pipelining; malformed and smuggling requests answered while others are served" {
+    boot spt
+    pipeline_checks
+    smuggling_checks
+}
+
+@test "hvt: pipelining; malformed and smuggling requests answered while others are served" {
+    boot hvt
+    pipeline_checks
+    smuggling_checks
+}
+
+@test "unix: wget --mirror equals the site; HTTPS with --cacert and ALPN" {
+    boot unix
+    mirror_checks
+    https_checks
+}
+
+@test "spt: wget --mirror equals the site; HTTPS with --cacert and ALPN" {
+    boot spt
+    mirror_checks
+    https_checks
+}
+
+@test "hvt: wget --mirror equals the site; HTTPS with --cacert and ALPN" {
+    boot hvt
+    mirror_checks
+    https_checks
+}
+
+# slow_clients N: N connections each send half a request and stall; meanwhile a fresh
+# client is answered quickly. Bounded: the holders give up after 20 s.
+slow_clients() {
+    bg_spawn "$NS" "$BATS_TEST_TMPDIR/slow.out" python3 -c '
+import socket, sys, time
+n, addr = int(sys.argv[1]), sys.argv[2]
+socks = []
+for i in range(n):
+    s = socket.create_connection((addr, 80), timeout=5)
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: slow\r\nX-Slow: ")
+    socks.append(s)
+print("holding", len(socks), flush=True)
+time.sleep(20)
+' "$1" "$ADDR"
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -q holding "$BATS_TEST_TMPDIR/slow.out" && break
+        sleep 0.1
+    done
+    cat "$BATS_TEST_TMPDIR/slow.out"
+    grep -q "holding $1" "$BATS_TEST_TMPDIR/slow.out"
+    local t0 t1
+    t0=$(date +%s%N)
+    [ "$(status_of "http://$ADDR/hello.txt")" = 200 ]
+    t1=$(date +%s%N)
+    echo "a fast client with $1 slow ones connected: $(((t1 - t0) / 1000000)) ms"
+    [ $(((t1 - t0) / 1000000)) -lt 2000 ]
+}
+
+@test "spt: 1,000 concurrent slow clients do not stop a fast one" {
+    boot spt
+    slow_clients 1000
+}
+
+@test "hvt: 1,000 concurrent slow clients do not stop a fast one" {
+    boot hvt
+    slow_clients 1000
+}
+
+@test "unix: 1,000 concurrent slow clients do not stop a fast one" {
+    boot unix
+    slow_clients 1000
+}
+
+@test "hvt: headless Chromium shows the demo site over HTTPS" {
+    command -v chromium >/dev/null || { echo "chromium missing: make deps" >&2; return 1; }
+    boot hvt
+    local shot=$BATS_TEST_TMPDIR/site.png spki
+    # Chromium is told to trust exactly the demo certificate's key, and where mirage.test is.
+    spki=$(openssl x509 -in "$ROOT/build/democert/tls/default/cert.pem" -pubkey -noout |
+        openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+    in_ns timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --user-data-dir="$(mktemp -d)" --host-resolver-rules="MAP mirage.test $ADDR" \
+        --ignore-certificate-errors-spki-list="$spki" --window-size=800,600 \
+        --screenshot="$shot" https://mirage.test/ 2>"$BATS_TEST_TMPDIR/chromium.log" || true
+    cat "$LOG"
+    [ -s "$shot" ]
+    # The page and what it links came over TLS: the access log has them.
+    grep -q '"GET / HTTP/1.1" 200' "$LOG"
+    grep -q '"GET /style.css HTTP/1.1" 200' "$LOG"
+    grep -q '"GET /logo.svg HTTP/1.1" 200' "$LOG"
+    # Not a blank page: the PNG holds more than one colour (its size says so).
+    [ "$(stat -c %s "$shot")" -gt 5000 ]
+    cp "$shot" "$ROOT/build/static_website-screenshot.png"
+}
+
+@test "http-fetch: a file, a redirect and a 404 from a host server, on spt and hvt" {
+    require_target spt http-fetch
+    mkdir -p "$BATS_TEST_TMPDIR/www/dir"
+    head -c 100000 /dev/urandom >"$BATS_TEST_TMPDIR/www/blob"
+    echo inner >"$BATS_TEST_TMPDIR/www/dir/index.html"
+    bg_spawn "$NS" "$BATS_TEST_TMPDIR/pyhttp.log" python3 -m http.server 8000 --bind "$NET.1" \
+        --directory "$BATS_TEST_TMPDIR/www"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        in_ns curl -s -o /dev/null "http://$NET.1:8000/" && break
+        sleep 0.1
+    done
+    # The body goes to the console as it comes: byte for byte, with the logs silenced.
+    in_ns timeout 20 "$B/bin/mirage-spt" --net:service=tap0 "$UK/http-fetch.spt" \
+        "--ipv4=$ADDR/24" "--uri=http://$NET.1:8000/blob" -l quiet >"$BATS_TEST_TMPDIR/got"
+    cmp "$BATS_TEST_TMPDIR/got" "$BATS_TEST_TMPDIR/www/blob"
+    run in_ns timeout 20 "$B/bin/mirage-spt" --net:service=tap0 "$UK/http-fetch.spt" \
+        "--ipv4=$ADDR/24" "--uri=http://$NET.1:8000/dir"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    grep -q '^inner$' <<<"$output"
+    grep -q 'http://.*:8000/dir/: 200 OK, 1 redirects' <<<"$output"
+    require_kvm
+    run in_ns timeout 20 "$B/bin/mirage-hvt" --net:service=tap0 "$UK/http-fetch.hvt" \
+        "--ipv4=$ADDR/24" "--uri=http://$NET.1:8000/missing" --headers=true
+    echo "$output"
+    [ "$status" -eq 2 ]
+    grep -q '^HTTP/1.0 404' <<<"$output"
+}
