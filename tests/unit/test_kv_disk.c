@@ -526,6 +526,34 @@ static void test_damage(void)
     free(big);
 }
 
+/* A store made on 4096-byte sectors works on 512-byte ones (records stay
+ * 4096-aligned); one made on 512-byte sectors is refused on 4096-byte ones. */
+static void test_sector_sizes(void)
+{
+    struct memdev d;
+    char msg[320], b[16];
+
+    format_ok(&d, 1 * MiB, 4096);
+    struct kvd *s = mount_ok(&d);
+    CHECK_INT(kvd_set(s, "/a", (const uint8_t *)"four", 4), 0);
+    kvd_unmount(s);
+    d.ss = 512;
+    s = mount_ok(&d);
+    CHECK_INT(kvd_set(s, "/b", (const uint8_t *)"five", 4), 0);
+    kvd_unmount(s);
+    d.ss = 4096;
+    s = mount_ok(&d);
+    CHECK_INT(get_str(s, "/b", b, sizeof b), 0);
+    CHECK_STR(b, "five");
+    kvd_unmount(s);
+    memdev_free(&d);
+    format_ok(&d, 1 * MiB, 512);
+    d.ss = 4096;
+    CHECK_INT(mount_err(&d, msg, sizeof msg), MIRAGE_EINVAL);
+    CHECK(strstr(msg, "made for 512-byte sectors") != NULL);
+    memdev_free(&d);
+}
+
 static void test_read_only(void)
 {
     struct memdev d;
@@ -584,6 +612,7 @@ int main(void)
     test_torn_record();
     test_damage();
     test_read_only();
+    test_sector_sizes();
     test_power_cuts(512, 60);
     test_power_cuts(4096, 30);
     printf("power cuts: %ld, each remounted and compared\n", cuts);
