@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -66,20 +67,23 @@ static void serve(struct hvt_block *blk, struct disk *k, uint32_t seq)
     uint64_t gpa = __atomic_load_n(&k->slot->buf, __ATOMIC_RELAXED);
     uint64_t size = __atomic_load_n(&k->slot->size, __ATOMIC_RELAXED);
     const struct hvt_vm *vm = blk->vm;
+    /* The guest is inside its block call, so no guard hypercall changes the
+     * guard pages while this thread reads them. */
+    uint8_t *buf = hvt_gpa(vm, gpa, size);
     int64_t ret;
 
-    if (gpa < HVT_GUEST_MIN || size > vm->mem_size || gpa > vm->mem_size - size) {
-        hvt_say("bad block request on '%s': buffer 0x%llx + %llu outside guest memory "
-                "[0x%llx, 0x%llx)\n",
-                k->name, (unsigned long long)gpa, (unsigned long long)size, HVT_GUEST_MIN,
-                (unsigned long long)vm->mem_size);
+    if (buf == NULL) {
+        char who[64];
+
+        snprintf(who, sizeof(who), "bad block request on '%s': buffer", k->name);
+        hvt_bad_range(vm, who, gpa, size);
         _exit(TENDER_EXIT_SANDBOX);
     }
     if (op > HVT_BLOCK_WRITE || off % d->block_size || size % d->block_size || off > d->capacity ||
         size > d->capacity - off)
         ret = MIRAGE_EINVAL;
     else
-        ret = transfer(d, op == HVT_BLOCK_WRITE, vm->mem + gpa, off, size);
+        ret = transfer(d, op == HVT_BLOCK_WRITE, buf, off, size);
     __atomic_store_n(&k->slot->ret, ret, __ATOMIC_RELAXED);
     __atomic_store_n(&k->slot->done, seq, __ATOMIC_RELEASE);
     k->done = seq;

@@ -60,6 +60,17 @@ int hvt_guarded(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
     return 0;
 }
 
+void hvt_bad_range(const struct hvt_vm *vm, const char *who, uint64_t gpa, uint64_t len)
+{
+    if (gpa >= HVT_GUEST_MIN && len <= vm->mem_size && gpa <= vm->mem_size - len)
+        hvt_say("%s 0x%llx + %llu touches a guard page\n", who, (unsigned long long)gpa,
+                (unsigned long long)len);
+    else
+        hvt_say("%s 0x%llx + %llu outside guest memory [0x%llx, 0x%llx)\n", who,
+                (unsigned long long)gpa, (unsigned long long)len, HVT_GUEST_MIN,
+                (unsigned long long)vm->mem_size);
+}
+
 int64_t hvt_guard_set(struct hvt_vm *vm, uint64_t addr, uint64_t len, int guard)
 {
     if (addr % PAGE || len % PAGE || len == 0 || addr < vm->heap_lo || addr > vm->heap_hi ||

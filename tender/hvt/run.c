@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/kvm.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -17,13 +18,10 @@ static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "
 
 static int bad(const struct hvt_vm *vm, unsigned n, const char *what, uint64_t gpa, uint64_t size)
 {
-    if (gpa >= HVT_GUEST_MIN && size <= vm->mem_size && gpa <= vm->mem_size - size)
-        hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu touches a guard page\n", n, hc_names[n],
-                what, (unsigned long long)gpa, (unsigned long long)size);
-    else
-        hvt_say("bad hypercall %u (%s): %s 0x%llx + %llu outside guest memory [0x%llx, 0x%llx)\n",
-                n, hc_names[n], what, (unsigned long long)gpa, (unsigned long long)size,
-                HVT_GUEST_MIN, (unsigned long long)vm->mem_size);
+    char who[64];
+
+    snprintf(who, sizeof(who), "bad hypercall %u (%s): %s", n, hc_names[n], what);
+    hvt_bad_range(vm, who, gpa, size);
     return TENDER_EXIT_SANDBOX;
 }
 

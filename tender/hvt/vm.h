@@ -56,7 +56,9 @@ int hvt_guarded(const struct hvt_vm *vm, uint64_t gpa, uint64_t len);
 
 /* (len) bytes of guest memory at (gpa), inside [HVT_GUEST_MIN, mem) and
  * clear of guard pages, or NULL. Safe against overflow for any untrusted gpa
- * and len. */
+ * and len. The one translation of a guest-supplied range: hypercall arguments
+ * and buffers (run.c) and block request buffers (block.c) all go through it;
+ * hvt_bad_range says why it refused. */
 static inline void *hvt_gpa(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
 {
     if (gpa < HVT_GUEST_MIN || len > vm->mem_size || gpa > vm->mem_size - len)
@@ -65,6 +67,10 @@ static inline void *hvt_gpa(const struct hvt_vm *vm, uint64_t gpa, uint64_t len)
         return 0;
     return vm->mem + gpa;
 }
+
+/* Writes "mirage-hvt: (who) 0xGPA + LEN" and why hvt_gpa() refuses the range:
+ * "outside guest memory [0x100000, 0xMEM)" or "touches a guard page". */
+void hvt_bad_range(const struct hvt_vm *vm, const char *who, uint64_t gpa, uint64_t len);
 
 /* How many of (vm)'s devices are of (type) (MIRAGE_DEV_NET, MIRAGE_DEV_BLOCK). */
 static inline unsigned hvt_ndevs(const struct hvt_vm *vm, uint32_t type)

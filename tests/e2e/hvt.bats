@@ -99,6 +99,18 @@ badptr() {
     badptr console-tender 'bad hypercall 0 \(console\): buffer 0x10000 \+ 64 outside guest memory \[0x100000,'
     badptr struct 'bad hypercall 0 \(console\): argument 0xfffffff0 \+ 16 outside guest memory'
     badptr block "bad block request on 'disk': buffer 0xfffff000 \\+ 4096 outside guest memory"
+    # every entry point through the one translation: past memory, wrapping, the
+    # tender's first MiB, ending in a guard page
+    badptr block-wrap "bad block request on 'disk': buffer 0x200000 \\+ 18446744073709547520 outside guest memory"
+    badptr block-tender "bad block request on 'disk': buffer 0x10000 \\+ 4096 outside guest memory \\[0x100000,"
+    badptr block-guard "bad block request on 'disk': buffer 0x[0-9a-f]+ \\+ 4096 touches a guard page"
+    badptr exit-beyond 'bad hypercall 1 \(exit\): argument 0xfffffff0 \+ [0-9]+ outside guest memory'
+    badptr yield-beyond 'bad hypercall 2 \(yield\): argument 0xfffffff0 \+ [0-9]+ outside guest memory'
+    badptr guard-beyond 'bad hypercall 3 \(guard\): argument 0xfffffff0 \+ [0-9]+ outside guest memory'
+    badptr exit-guard 'bad hypercall 1 \(exit\): argument 0x[0-9a-f]+ \+ [0-9]+ touches a guard page'
+    badptr yield-guard 'bad hypercall 2 \(yield\): argument 0x[0-9a-f]+ \+ [0-9]+ touches a guard page'
+    badptr guard-guard 'bad hypercall 3 \(guard\): argument 0x[0-9a-f]+ \+ [0-9]+ touches a guard page'
+    badptr console-guard 'bad hypercall 0 \(console\): argument 0x[0-9a-f]+ \+ 16 touches a guard page'
     badptr port 'bad hypercall: write of 4 byte\(s\) at port 0x3f8'
     badptr in 'bad hypercall: read of 1 byte\(s\) at port 0x80'
     # a request beyond the disk is the guest's error, not a violation

@@ -45,6 +45,21 @@ static int64_t slot_request(uint64_t offset, uint64_t buf, uint64_t size)
     return s->ret;
 }
 
+/* A heap page far from any stack, made a guard page; NULL if refused. */
+static uint8_t *guarded_page(uintptr_t heap)
+{
+    uint8_t *page = (uint8_t *)((heap + 0xfffff) & ~0xfffULL);
+
+    return mirage_mem_guard(page, 4096, 1) == 0 ? page : NULL;
+}
+
+/* Hypercall (n)'s argument struct at (gpa): beyond memory, or running from
+ * the page before a guard page into it. */
+static void arg_at(unsigned n, uintptr_t gpa)
+{
+    out32(HVT_PORT_BASE + n, (uint32_t)gpa);
+}
+
 int mirage_main(int argc, char **argv)
 {
     static uint8_t buf[4096];
@@ -75,6 +90,38 @@ int mirage_main(int argc, char **argv)
     } else if (!strcmp(what, "block")) {
         /* a block read into memory the guest does not have */
         slot_request(0, 0xfffff000u, 4096);
+    } else if (!strcmp(what, "block-wrap")) {
+        /* buffer + size overflows 64 bits */
+        slot_request(0, 0x200000, UINT64_MAX - 0xfff);
+    } else if (!strcmp(what, "block-tender")) {
+        /* the tender's private first MiB */
+        slot_request(0, 0x10000, 4096);
+    } else if (!strcmp(what, "block-guard")) {
+        /* a buffer whose end lies in a guard page */
+        uint8_t *page = guarded_page(heap);
+
+        if (page == NULL)
+            return 1;
+        slot_request(0, (uintptr_t)page - 512, 4096);
+    } else if (!strcmp(what, "exit-beyond") || !strcmp(what, "yield-beyond") ||
+               !strcmp(what, "guard-beyond")) {
+        /* an argument struct past the end of guest memory */
+        arg_at(what[0] == 'e'   ? HVT_HC_EXIT
+               : what[0] == 'y' ? HVT_HC_YIELD
+                                : HVT_HC_GUARD,
+               0xfffffff0u);
+    } else if (!strcmp(what, "exit-guard") || !strcmp(what, "yield-guard") ||
+               !strcmp(what, "guard-guard") || !strcmp(what, "console-guard")) {
+        /* an argument struct that ends in a guard page */
+        uint8_t *page = guarded_page(heap);
+
+        if (page == NULL)
+            return 1;
+        arg_at(what[0] == 'e'   ? HVT_HC_EXIT
+               : what[0] == 'y' ? HVT_HC_YIELD
+               : what[0] == 'g' ? HVT_HC_GUARD
+                                : HVT_HC_CONSOLE,
+               (uintptr_t)page - 4);
     } else if (!strcmp(what, "block-range")) {
         /* beyond the disk's capacity: an error for the guest, not a violation */
         int64_t r = slot_request(1ULL << 40, (uintptr_t)buf, 4096);
@@ -129,6 +176,8 @@ int mirage_main(int argc, char **argv)
         __asm__ volatile("inb $0x80, %0" : "=a"(v));
     } else {
         say("usage: badptr console-beyond|console-wrap|console-tender|struct|block|"
+            "block-wrap|block-tender|block-guard|exit-beyond|yield-beyond|guard-beyond|"
+            "exit-guard|yield-guard|guard-guard|console-guard|"
             "block-range|guard-range|guard-lift|guard-touch|guard-console|port|in\n");
         return 2;
     }
