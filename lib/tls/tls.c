@@ -403,22 +403,51 @@ static int engine_closed(struct tls_flow *t)
     return fail(t, e >= BR_ERR_X509_OK && e < 64 ? MIRAGE_EACCES : MIRAGE_EPROTO, why);
 }
 
+/* Small records wait in a stage on the stack until the engine has no more
+ * (or the next does not fit), then leave in one write: BearSSL makes
+ * ChangeCipherSpec and Finished two records, and two writes let Nagle hold
+ * the second for the peer's delayed ACK (~40 ms a handshake here). */
+#define STAGE 512
+
+static int write_out(struct tls_flow *t, const struct mirage_iovec *iov, size_t n,
+                     uint64_t deadline)
+{
+    int r = mirage_flow_writev(t->under, iov, n, deadline);
+
+    if (r < 0) {
+        char why[80];
+        snprintf(why, sizeof(why), "writing records: %s", mirage_strerror(r));
+        return fail(t, r, why);
+    }
+    return 0;
+}
+
 /* Writes the records the engine has ready; the caller holds wr_busy. A
  * failure leaves part of a record on the wire: it breaks the flow. */
 static int send_records(struct tls_flow *t, uint64_t deadline)
 {
+    uint8_t stage[STAGE];
+    struct mirage_iovec iov[2] = {{stage, 0}, {NULL, 0}};
+    int r;
+
     while (br_ssl_engine_current_state(t->eng) & BR_SSL_SENDREC) {
         size_t len;
         unsigned char *buf = br_ssl_engine_sendrec_buf(t->eng, &len);
-        int r = mirage_flow_write(t->under, buf, len, deadline);
-        if (r < 0) {
-            char why[80];
-            snprintf(why, sizeof(why), "writing records: %s", mirage_strerror(r));
-            return fail(t, r, why);
+        if (iov[0].len + len <= STAGE) {
+            memcpy(stage + iov[0].len, buf, len);
+            iov[0].len += len;
+            br_ssl_engine_sendrec_ack(t->eng, len);
+            continue;
         }
+        iov[1].base = buf;
+        iov[1].len = len;
+        r = iov[0].len ? write_out(t, iov, 2, deadline) : write_out(t, &iov[1], 1, deadline);
+        if (r < 0)
+            return r;
         br_ssl_engine_sendrec_ack(t->eng, len);
+        iov[0].len = 0;
     }
-    return 0;
+    return iov[0].len ? write_out(t, iov, 1, deadline) : 0;
 }
 
 /* Reads what has arrived into the engine; the caller holds rd_busy. A
