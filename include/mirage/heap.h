@@ -1,4 +1,4 @@
-/* heap.h: accounting of the freestanding libc's heap (spt and hvt). */
+/* heap.h: accounting of the heap: the freestanding libc's (spt, hvt) or the host's malloc (unix). */
 #ifndef MIRAGE_HEAP_H
 #define MIRAGE_HEAP_H
 
@@ -8,7 +8,16 @@
  * sizes, without block headers): 0 again once everything is freed. */
 size_t mirage_heap_used(void);
 
-/* Bytes of the heap region that are free, possibly in several pieces. */
+/* Bytes of the heap region that are free, possibly in several pieces;
+ * SIZE_MAX on unix, whose malloc has no limit of ours. */
 size_t mirage_heap_free(void);
+
+/* Logs the heap in use and its limit at debug level (source "memory"); the
+ * generated main.c calls it once the boot keys have set the levels. */
+void mirage_memory_boot_log(void);
+
+/* Logs an error naming what could not be allocated, e.g. ("fiber", "echo",
+ * stack bytes), and how much of the heap was in use. lib/runtime/memory.c. */
+void mirage_memory_failed(const char *what, const char *name, size_t bytes);
 
 #endif

@@ -6,6 +6,7 @@
 #include "mirage/abi/guard.h"
 #include "mirage/cpu.h"
 #include "mirage/platform.h"
+#include "mirage/heap.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
 #include "runtime.h"
@@ -502,6 +503,7 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
         return NULL;
     strncpy(f->name, name ? name : "fiber", sizeof(f->name) - 1);
     if (alloc_stack(f, stack) < 0) {
+        mirage_memory_failed("the stack of fiber", f->name, stack);
         free(f);
         return NULL;
     }

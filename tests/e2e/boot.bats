@@ -158,3 +158,39 @@ big_mem() {
 
 @test "spt: --mem beyond 4 GiB boots; beyond the host's memory is refused" { big_mem spt; }
 @test "hvt: --mem beyond 4 GiB boots; beyond the host's memory is refused" { big_mem hvt; }
+
+# ---- 12: memory limits are visible ----------------------------------------------
+
+memory_visible() {
+    local target=$1
+    # The heap in use and its limit, at debug boot.
+    run_args "$target" hello-key -l memory:debug --hello=x
+    echo "$output"
+    [ "$status" -eq 0 ]
+    if [ "$target" = unix ]; then
+        [[ "$output" =~ \[DEBUG\]\ \[memory\]\ boot:\ heap\ [0-9]+\ KiB\ in\ use,\ no\ limit ]]
+    else
+        [[ "$output" =~ \[DEBUG\]\ \[memory\]\ boot:\ heap\ [0-9]+\ KiB\ in\ use\ of\ (2[6-9]|3[0-2])[0-9]{3}\ KiB ]]
+    fi
+    # An allocation that fails says what it was for and how full the heap is.
+    if [ "$target" = unix ]; then
+        require_target unix fault
+        run bash -c "ulimit -v 400000; timeout 60 '$UK/fault' -- fibers"
+    else
+        TENDER_OPTS=(--mem=64)
+        run_args "$target" fault fibers
+    fi
+    echo "$output"
+    [[ "$output" =~ \[ERROR\]\ \[memory\]\ no\ memory\ for\ the\ stack\ of\ fiber\ \'hog\'\ \(1024\ KiB\):\ heap\ [0-9]+\ KiB\ in\ use ]]
+    [[ "$output" =~ spawned\ [1-9][0-9]*\ fibers\ of\ 1\ MiB ]]
+}
+
+@test "unix: the heap at -l memory:debug boot; a failed allocation names itself and the heap" {
+    memory_visible unix
+}
+@test "spt: the heap at -l memory:debug boot; a failed allocation names itself and the heap" {
+    memory_visible spt
+}
+@test "hvt: the heap at -l memory:debug boot; a failed allocation names itself and the heap" {
+    memory_visible hvt
+}

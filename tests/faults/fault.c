@@ -126,6 +126,16 @@ static int run(const char *mode, const char *arg)
             mirage_fiber_spawn("deep-diver", diver, NULL, MIRAGE_FIBER_STACK_MIN);
         return f ? mirage_fiber_join(f, NULL) : 4;
     }
+    if (strcmp(mode, "fibers") == 0) {
+        /* Fibers of 1 MiB stacks until the heap is full: the runtime logs
+         * what failed and the heap in use; then all are let go. */
+        unsigned n = 0;
+
+        while (n < 100000 && mirage_fiber_spawn("hog", shallow, NULL, 1u << 20) != NULL)
+            n++;
+        printf("spawned %u fibers of 1 MiB\n", n);
+        return n > 0 && n < 100000 ? 0 : 4;
+    }
     if (strcmp(mode, "fiber-overflow-reused") == 0) {
         /* The second fiber gets the first one's stack back, guard and all,
          * and a fault there names the second. */

@@ -323,7 +323,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
             cfg->name, cfg->target);
     fprintf(out, "#include <stdint.h>\n#include <string.h>\n\n");
     fprintf(out, "#include \"mirage/device.h\"\n#include \"mirage/error.h\"\n");
-    fprintf(out, "#include \"mirage/key.h\"\n");
+    fprintf(out, "#include \"mirage/heap.h\"\n#include \"mirage/key.h\"\n");
     fprintf(out, "#include \"mirage/manifest.h\"\n#include \"mirage/platform.h\"\n");
     if (count_stacks(cfg) > 0)
         fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/time.h\"\n");
@@ -408,7 +408,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     if (parses_keys(cfg))
         fprintf(out, "    /* Boot keys, -l/--logs and --help; 63 after help, 64 for bad ones. */\n"
                      "    r = mirage_key_parse_args(argc, argv, keys);\n"
-                     "    if (r != 0)\n        return r;\n");
+                     "    if (r != 0)\n        return r;\n"
+                     "    mirage_memory_boot_log(); /* -l memory:debug */\n");
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
         if (d->kind == DEV_STACK)
