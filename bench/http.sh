@@ -222,7 +222,7 @@ for s in socks:
 print("kept", got, flush=True)
 time.sleep(float(sys.argv[3]))
 '
-ulimit -n 65536
+ulimit -n "$(ulimit -Hn)" # python holds N sockets at once
 boot "$ROOT/$B/bin/mirage-hvt" --mem=256 --net:service=tap0 "$SITE_HVT" --ipv4=$UK_IP/24 --tls=true \
     -l http:warning --stats=1
 sleep 1.5

@@ -9,6 +9,7 @@
 #include "mirage/http.h"
 #include "mirage/log.h"
 #include "mirage/sched.h"
+#include "mirage/tcp.h"
 #include "mirage/time.h"
 
 MIRAGE_LOG_SOURCE(http_log, "http", "HTTP server: one access-log line per request (info)");
@@ -721,6 +722,10 @@ int mirage_http_serve(struct mirage_http_server *s, struct mirage_tcp_listener *
 
         if (r != 0)
             return r;
+        /* A response ends in a short segment that Nagle's rule would hold until the
+         * client's delayed ACK (up to 40 ms a response); the channel already writes in
+         * large pieces. (Not a direct-stack TCP flow: EINVAL, nothing to do.) */
+        mirage_tcp_set_nodelay(f, 1);
         if (wrap != NULL && (f = wrap(wrap_ctx, f)) == NULL)
             continue;
         r = mirage_http_server_add(s, f, &peer, port);
