@@ -11,5 +11,15 @@ void mirage_config(void)
     runtime_key_int("port", "The TCP and UDP port to echo on.", "7", 1, 65535);
     runtime_key_int("connections", "Exit after this many TCP connections (0: never).", "0", 0,
                     1000000);
+    runtime_key_int("max-conns",
+                    "Reset TCP connections beyond this many open at once (0: a third of the "
+                    "heap's worth; an idle one costs ~30 KB, 24 KiB of it its fiber's stack, a "
+                    "busy one up to 128 KiB more of TCP buffers: --mem=32 holds ~360 by default).",
+                    "0", 0, 1000000);
+    runtime_key_int("user-timeout",
+                    "Seconds a connection with data to send may go unanswered, retransmitting or "
+                    "probing a zero window, before it is reset (0: TCP's default, 12 unanswered "
+                    "tries in a row, 5 to 13 minutes).",
+                    "0", 0, 86400);
     register_unikernel("stack-echo", main_job, stack);
 }

@@ -4,17 +4,37 @@
 #include <stdlib.h>
 
 #include "mirage/log.h"
+#include "mirage/platform.h"
 #include "mirage/sched.h"
 #include "mirage/stack.h"
+
+/*
+ * What an idle connection costs here, on top of the stack's ~1.2 KB: its
+ * fiber's 16 KiB stack with the guard page below it (24 KiB in all), the
+ * fiber's record and this struct with its 4 KiB buffer, ~29 KiB. A busy one
+ * adds TCP's buffers, 2 KiB each way growing up to 64 KiB. --max-conns
+ * defaults to what a third of the heap holds at that idle cost, which leaves
+ * room for the busy ones' buffers.
+ */
+#define CONN_STACK (16u * 1024u)
+#define CONN_BUF   4096u
+#define CONN_COST  (24u * 1024u + 1024u + CONN_BUF + 1200u)
+
+/* The server's state lives here, not in start's frame: start waits for its
+ * connections before it returns, and the runtime stops any it left running
+ * (mirage_sched_app_end), but nothing should point into a frame at all. */
+static struct {
+    int accepted, done;
+    unsigned long refused; /* no memory for the connection's fiber or state */
+    struct mirage_cond changed;
+} server;
 
 struct conn {
     struct mirage_flow *flow;
     char peer[24];
-    int *done; /* the server's count of finished connections */
-    struct mirage_cond *changed;
     /* Each connection's own: a write may suspend with part of it unsent
      * while another connection's fiber reads. */
-    uint8_t buf[16384];
+    uint8_t buf[CONN_BUF];
 };
 
 static void format_ip(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size)
@@ -44,9 +64,9 @@ static int echo_conn(void *arg)
                        r < 0 ? mirage_strerror(r) : "");
     mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
     mirage_flow_close(c->flow);
-    (*c->done)++;
-    mirage_cond_broadcast(c->changed);
     free(c);
+    server.done++;
+    mirage_cond_broadcast(&server.changed);
     return 0;
 }
 
@@ -59,59 +79,86 @@ static void echo_datagram(void *ctx, const struct mirage_udp_rx *rx)
         mirage_log_warn(&mirage_log_app, "udp echo: %s", mirage_strerror(r));
 }
 
+/* The connection limit: --max-conns, or what a third of the heap holds. */
+static unsigned max_conns(void)
+{
+    uintptr_t start;
+    size_t size;
+
+    if (key_max_conns.v.num > 0)
+        return (unsigned)key_max_conns.v.num;
+    mirage_heap(&start, &size);
+    return size / 3 / CONN_COST > 16 ? (unsigned)(size / 3 / CONN_COST) : 16;
+}
+
+/* Serves (flow) from a fiber of its own; without the memory for it, the
+ * connection is closed (its peer may come back) and the server goes on. */
+static void serve(struct mirage_flow *flow, const struct mirage_ipaddr *peer, uint16_t peer_port)
+{
+    struct conn *c = malloc(sizeof(*c));
+    struct mirage_fiber *f = NULL;
+
+    if (c != NULL) {
+        c->flow = flow;
+        format_ip(peer, peer_port, c->peer, sizeof(c->peer));
+        f = mirage_fiber_spawn("echo", echo_conn, c, CONN_STACK);
+    }
+    if (f == NULL) {
+        free(c);
+        mirage_flow_close(flow);
+        if (server.refused++ % 1000 == 0)
+            mirage_log_warn(&mirage_log_app, "out of memory: %lu connection%s closed at once",
+                            server.refused, server.refused == 1 ? "" : "s");
+        return;
+    }
+    mirage_log_app_msg(&mirage_log_app, "tcp %s connected", c->peer);
+    mirage_fiber_detach(f);
+    server.accepted++;
+}
+
 int start(struct mirage_stack *stack)
 {
     uint16_t port = (uint16_t)key_port.v.num;
     long long limit = key_connections.v.num;
+    struct mirage_tcp_listen_opts opts = {
+        .max_conns = max_conns(),
+        .user_timeout = (uint64_t)key_user_timeout.v.num * 1000000000ull,
+    };
     struct mirage_tcp_listener *l;
-    struct mirage_cond changed = MIRAGE_COND_INIT;
     struct mirage_ipaddr addr[4];
     size_t naddr = mirage_stack_ip_addresses(stack, addr, 4);
-    int accepted = 0, done = 0, r;
+    int r;
     char where[24] = "(no address)";
 
     if (naddr > 0)
         format_ip(&addr[0], port, where, sizeof(where));
     r = mirage_udp_listen(stack, port, echo_datagram, stack);
     if (r == 0)
-        r = mirage_tcp_listen(stack, port, NULL, &l);
+        r = mirage_tcp_listen(stack, port, &opts, &l);
     if (r < 0) {
         mirage_log_err(&mirage_log_app, "cannot listen on port %u: %s", port, mirage_strerror(r));
         return 1;
     }
-    mirage_log_app_msg(&mirage_log_app, "echo on TCP and UDP %s", where);
-    while (limit == 0 || accepted < limit) {
-        struct conn *c = calloc(1, sizeof(*c));
+    mirage_log_app_msg(&mirage_log_app, "echo on TCP and UDP %s, at most %u connections", where,
+                       opts.max_conns);
+    while (limit == 0 || server.accepted < limit) {
+        struct mirage_flow *flow;
         struct mirage_ipaddr peer;
         uint16_t peer_port;
-        struct mirage_fiber *f;
 
-        if (c == NULL)
-            return 1;
-        r = mirage_tcp_accept(l, &c->flow, &peer, &peer_port, MIRAGE_FOREVER);
+        r = mirage_tcp_accept(l, &flow, &peer, &peer_port, MIRAGE_FOREVER);
         if (r < 0) {
-            free(c);
             mirage_log_err(&mirage_log_app, "accept: %s", mirage_strerror(r));
-            return 1;
+            break;
         }
-        format_ip(&peer, peer_port, c->peer, sizeof(c->peer));
-        c->done = &done;
-        c->changed = &changed;
-        mirage_log_app_msg(&mirage_log_app, "tcp %s connected", c->peer);
-        f = mirage_fiber_spawn("echo", echo_conn, c, 0);
-        if (f == NULL) {
-            mirage_flow_close(c->flow);
-            free(c);
-            continue;
-        }
-        mirage_fiber_detach(f);
-        accepted++;
+        serve(flow, &peer, peer_port);
     }
     /* The last connections finish their echo before the stack goes away. */
-    while (done < accepted)
-        mirage_cond_wait(&changed, MIRAGE_FOREVER);
+    while (server.done < server.accepted)
+        if (mirage_cond_wait(&server.changed, MIRAGE_FOREVER) < 0)
+            break;
     mirage_tcp_unlisten(l);
     mirage_udp_unlisten(stack, port);
-    mirage_log_app_msg(&mirage_log_app, "served %d connections: bye", done);
-    return 0;
+    mirage_log_app_msg(&mirage_log_app, "served %d connections: bye", server.done);
+    return r < 0 ? 1 : 0;
 }

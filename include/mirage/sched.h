@@ -55,6 +55,23 @@ void mirage_sched_release_stacks(void);
 /* Lets the fiber run to its end with no one joining it; the runtime frees it. */
 void mirage_fiber_detach(struct mirage_fiber *f);
 
+/*
+ * The application's fibers. The generated main.c brackets start() with
+ * mirage_sched_app_begin() and mirage_sched_app_end(); a fiber spawned in
+ * between by start or by one of its fibers is the application's, unless it
+ * is marked a service (a device's or a stack's own fiber, spawned on the
+ * application's behalf). A detached fiber that start leaves running when it
+ * returns may point into start's returned frame (a server whose connection
+ * fibers signal a condition on start's stack), and the stack's disconnect,
+ * which runs the loop to let connections finish, would run it there. So
+ * mirage_sched_app_end() stops each such fiber for good, naming it in a
+ * message: it never runs again, it is not freed (something may still point
+ * at it), and its waits end without waking it. Returns how many it stopped.
+ */
+void mirage_sched_app_begin(void);
+size_t mirage_sched_app_end(void);
+void mirage_fiber_service(struct mirage_fiber *f);
+
 /* Suspends the caller until (f) returns, stores its value in *result (if not
  * NULL) and frees it. Returns 0, MIRAGE_EINVAL if (f) already has a joiner,
  * or MIRAGE_ECANCELED if the caller is cancelled: (f) is then cancelled

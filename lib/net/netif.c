@@ -189,6 +189,7 @@ int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *c
     strcpy(name, "rx:");
     strncat(name, nif->name ? nif->name : "net", sizeof(name) - 4);
     s->fiber = mirage_fiber_spawn(name, rx_loop, nif, 0);
+    mirage_fiber_service(s->fiber); /* the device's, even when started by the application */
     return s->fiber ? 0 : MIRAGE_ENOMEM;
 }
 

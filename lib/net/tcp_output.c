@@ -492,8 +492,12 @@ static void output(struct tcp_conn *c)
         c->persist = 0;
         if (!mirage_timer_pending(&c->rtx_timer))
             tcp_arm_rto(c);
-    } else if (can_send_data(c) && c->snd_wnd == 0 && c->snd.len > 0) {
-        /* Zero window with data to send: probe it (RFC 9293 3.8.6.1). */
+    } else if (can_send_data(c) && c->snd.len > 0 && !c->fin_sent) {
+        /* Data to send, none in flight, none sent: the window is shut, or
+         * too small for sender SWS avoidance to use. Probe it (RFC 9293
+         * 3.8.6.1), or once the timer runs out send what fits (the override
+         * timeout of 3.8.6.2.1): a peer offering 12 bytes for ever must not
+         * leave the connection with no timer at all. */
         if (!c->persist) {
             c->persist = 1;
             c->retries = 0;
@@ -615,9 +619,22 @@ void tcp_rtx_timer_fire(struct mirage_timer *tm)
         }
     }
     if (c->persist) {
-        if (c->snd_wnd != 0 || c->snd.len == 0) {
+        uint32_t avail = c->snd.len - (c->snd_nxt - c->snd_una);
+        if (c->snd.len == 0 || c->snd_nxt != c->snd_una || c->fin_sent) {
             c->persist = 0;
             tcp_output(c);
+            return;
+        }
+        if (c->snd_wnd != 0) {
+            /* A window too small to fill: send what fits now; the RTO
+             * watches it from here, its retries counting on. */
+            uint32_t len = c->snd_wnd < avail ? c->snd_wnd : avail;
+            if (len > seg_payload(c))
+                len = seg_payload(c);
+            c->persist = 0;
+            send_data(c, c->snd_nxt, len, 0, 0);
+            c->snd_nxt += len;
+            tcp_arm_rto(c);
             return;
         }
         /* RFC 9293 3.8.6.1: probing goes on for as long as the peer

@@ -30,7 +30,7 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 void mirage_ctx_switch(void **save_sp, void *load_sp);
 void mirage_ctx_start(void);
 
-enum state { RUNNABLE, WAITING, DONE };
+enum state { RUNNABLE, WAITING, DONE, STOPPED };
 
 struct mirage_fiber {
     void *sp;    /* saved stack pointer while not running */
@@ -44,8 +44,9 @@ struct mirage_fiber {
     enum state state;
     int result;
     int wake; /* what the current wait returns */
-    unsigned cancelled : 1, shielded : 1, detached : 1;
+    unsigned cancelled : 1, shielded : 1, detached : 1, app : 1;
     struct mirage_fiber *rq_next;
+    struct mirage_fiber *all_prev, *all_next; /* every fiber alive but main */
     struct mirage_cond *wq; /* the condition waited on, or NULL */
     struct mirage_fiber *wq_prev, *wq_next;
     struct mirage_timer timer;
@@ -98,6 +99,9 @@ struct cached_stack {
 };
 static struct cached_stack *stack_cache;
 static size_t cached_bytes;
+static int app_running; /* between mirage_sched_app_begin and _end */
+/* Every fiber alive, for mirage_sched_app_end. */
+static struct mirage_fiber *all_fibers;
 
 void (*runtime_event_hook)(uint8_t source, const void *data, size_t len);
 
@@ -250,12 +254,18 @@ static int alloc_stack(struct mirage_fiber *f, size_t size)
 }
 
 /* Lifts (base)'s guard and frees it: the allocator writes its bookkeeping
- * into freed memory. */
+ * into freed memory. A host short of memory may refuse to lift it (unix:
+ * mprotect fails with ENOMEM under a data limit); the block is then kept
+ * out of use rather than handed back with a page no one may touch. */
 static void unguard_free(char *base, const char *owner)
 {
+    static int said;
+
     if (mirage_mem_guard(base, GUARD_PAGE, 0) != 0) {
-        runtime_say("cannot lift the guard page of fiber '", owner, "'");
-        mirage_abort();
+        if (!said++)
+            runtime_say("cannot lift the guard page of fiber '", owner,
+                        "' (short of memory): its stack is kept out of use");
+        return;
     }
     free(base);
 }
@@ -303,6 +313,12 @@ const char *mirage_sched_guard_owner(uintptr_t addr)
 
 static void free_fiber(struct mirage_fiber *f)
 {
+    if (f->all_prev)
+        f->all_prev->all_next = f->all_next;
+    else
+        all_fibers = f->all_next;
+    if (f->all_next)
+        f->all_next->all_prev = f->all_prev;
     free_stack(f);
     free(f);
     stats.fibers--;
@@ -342,6 +358,10 @@ static void switch_to(struct mirage_fiber *next)
 
 static void wake(struct mirage_fiber *f, int result)
 {
+    if (f->state == STOPPED && f->wq) {
+        wq_unlink(f); /* its condition is signalled: it just leaves the queue */
+        return;
+    }
     if (f->state != WAITING)
         return;
     if (f->wq)
@@ -525,9 +545,85 @@ struct mirage_fiber *mirage_fiber_spawn(const char *name, mirage_fiber_fn fn, vo
     f->asan_bottom = f->stack;
     f->asan_size = stack;
 #endif
+    f->app = app_running && (cur == &main_fiber || cur->app);
+    f->all_next = all_fibers;
+    if (all_fibers)
+        all_fibers->all_prev = f;
+    all_fibers = f;
     stats.fibers++;
     rq_push(f);
     return f;
+}
+
+void mirage_fiber_service(struct mirage_fiber *f)
+{
+    if (f != NULL)
+        f->app = 0;
+}
+
+void mirage_sched_app_begin(void)
+{
+    app_running = 1;
+}
+
+/* Takes (f) off the run queue. */
+static void rq_remove(struct mirage_fiber *f)
+{
+    struct mirage_fiber *p = NULL;
+
+    for (struct mirage_fiber *q = rq_head; q; p = q, q = q->rq_next) {
+        if (q != f)
+            continue;
+        if (p)
+            p->rq_next = q->rq_next;
+        else
+            rq_head = q->rq_next;
+        if (rq_tail == q)
+            rq_tail = p;
+        return;
+    }
+}
+
+static void say_count(const char *before, size_t n, const char *after)
+{
+    char num[24], *p = num + sizeof(num) - 1;
+
+    *p = '\0';
+    do {
+        *--p = (char)('0' + n % 10);
+        n /= 10;
+    } while (n > 0);
+    runtime_say(before, p, after);
+}
+
+size_t mirage_sched_app_end(void)
+{
+    size_t stopped = 0;
+
+    app_running = 0;
+    for (struct mirage_fiber *f = all_fibers; f; f = f->all_next) {
+        if (!f->app || f->state == DONE || f->state == STOPPED)
+            continue;
+        if (stopped < 3)
+            runtime_say("fiber '", f->name,
+                        "' still ran when start returned: stopped (join or cancel the "
+                        "application's fibers before start returns)");
+        if (f->state == RUNNABLE)
+            rq_remove(f);
+        /* A device's queue is the runtime's; any other condition may lie in
+         * start's returned frame and is left alone. */
+        if (f->wq && f->wq >= devq && f->wq < devq + HANDLES)
+            wq_unlink(f);
+        mirage_timer_stop(&f->timer);
+        f->state = STOPPED;
+        /* Its stack goes back (nothing live points into it); the record
+         * stays, as a condition on the heap may still list it. */
+        free_stack(f);
+        stopped++;
+    }
+    if (stopped > 3)
+        say_count("... ", stopped, " fibers stopped in all");
+    return stopped;
 }
 
 void mirage_fiber_detach(struct mirage_fiber *f)
@@ -701,6 +797,8 @@ int mirage_cond_wait(struct mirage_cond *c, uint64_t deadline)
 
 int mirage_cond_signal(struct mirage_cond *c)
 {
+    while (c->head && c->head->state == STOPPED)
+        wake(c->head, 0);
     if (c->head == NULL)
         return 0;
     wake(c->head, 0);
@@ -712,8 +810,8 @@ int mirage_cond_broadcast(struct mirage_cond *c)
     int n = 0;
 
     while (c->head) {
+        n += c->head->state != STOPPED;
         wake(c->head, 0);
-        n++;
     }
     return n;
 }

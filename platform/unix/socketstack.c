@@ -69,6 +69,7 @@ static int wait_fd(struct waitable *w, uint64_t deadline)
         poller.fiber = mirage_fiber_spawn("socket-poller", poll_loop, NULL, 0);
         if (poller.fiber == NULL)
             return MIRAGE_ENOMEM;
+        mirage_fiber_service(poller.fiber); /* the stack's, not the caller's */
         mirage_fiber_detach(poller.fiber);
     }
     if (poller.waiters++ == 0)
@@ -266,6 +267,7 @@ static int udp_listen(struct mirage_stack *st, uint16_t port, mirage_udp_fn fn, 
     setsockopt(l->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
     r = bind_to(l->w.fd, s->addr, port);
     f = r == 0 ? mirage_fiber_spawn("udp-listener", udp_loop, l, 0) : NULL;
+    mirage_fiber_service(f);
     if (f == NULL) {
         close_socket(&l->w);
         free(l);
@@ -355,10 +357,14 @@ static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mi
 
 /* ---- TCP flows ------------------------------------------------------------ */
 
+struct tcp_listener;
 struct sock_flow {
     struct mirage_flow base;
     struct waitable w;
+    struct tcp_listener *origin; /* counted in its max_conns until closed */
 };
+
+static void listener_release(struct tcp_listener *l);
 
 static int flow_read(struct mirage_flow *fl, void *buf, size_t cap, size_t *got, uint64_t deadline)
 {
@@ -446,6 +452,8 @@ static void flow_close(struct mirage_flow *fl)
     struct sock_flow *f = (struct sock_flow *)fl;
 
     close_socket(&f->w);
+    if (f->origin)
+        listener_release(f->origin);
     free(f);
 }
 
@@ -474,8 +482,25 @@ struct tcp_listener {
     struct waitable w;
     struct mirage_tcp_listen_opts opts;
     unsigned accepting; /* fibers inside accept: the last one out frees a closed listener */
+    unsigned live;      /* flows accepted and not yet closed; a closed listener waits for them */
     int closed;
 };
+
+/* One of (l)'s flows is closed. */
+static void listener_release(struct tcp_listener *l)
+{
+    if (--l->live == 0 && l->closed && l->accepting == 0)
+        free(l);
+}
+
+/* Resets a connection the listener has no room for, as the direct stack does. */
+static void refuse(int fd)
+{
+    struct linger lg = {1, 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}
 
 static int tcp_listen(struct mirage_stack *st, uint16_t port,
                       const struct mirage_tcp_listen_opts *opts, struct mirage_tcp_listener **out)
@@ -549,7 +574,17 @@ static int tcp_accept(struct mirage_tcp_listener *bl, struct mirage_flow **out,
             r = from_errno(errno);
             break;
         }
+        if (l->opts.max_conns && l->live >= l->opts.max_conns) {
+            refuse(fd);
+            continue;
+        }
         set_keepalive(fd, &l->opts);
+        if (l->opts.user_timeout) {
+            unsigned ms = l->opts.user_timeout / 1000000 > UINT32_MAX
+                              ? UINT32_MAX
+                              : (unsigned)(l->opts.user_timeout / 1000000);
+            setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+        }
         f = new_flow(fd);
         if (f == NULL) {
             close(fd);
@@ -560,13 +595,15 @@ static int tcp_accept(struct mirage_tcp_listener *bl, struct mirage_flow **out,
             *peer = ipaddr_of(&from);
         if (peer_port != NULL)
             *peer_port = ntohs(from.sin_port);
+        f->origin = l;
+        l->live++;
         *out = &f->base;
         r = 0;
         break;
     }
     if (l->closed && r == 0)
         r = MIRAGE_ENOTCONN;
-    if (--l->accepting == 0 && l->closed)
+    if (--l->accepting == 0 && l->closed && l->live == 0)
         free(l);
     return r;
 }
@@ -577,7 +614,7 @@ static void tcp_unlisten(struct mirage_tcp_listener *bl)
 
     l->closed = 1;
     close_socket(&l->w);
-    if (l->accepting == 0)
+    if (l->accepting == 0 && l->live == 0)
         free(l);
 }
 

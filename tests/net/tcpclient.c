@@ -29,6 +29,11 @@
  *   conns HOST PORT N              N connections open at once, each echoes its own line
  *   rr HOST PORT N                 N 1-byte request/responses over one connection
  *   idle HOST PORT N SECONDS       holds N connections open for SECONDS
+ *   flood HOST PORT N SECONDS      starts N connections at once, waits up to 10 s for each to
+ *                                  connect or be refused, holds those open for SECONDS
+ *   stall HOST PORT N SECONDS SRC  N connections from address SRC that send but never read
+ *                                  (a 2 KiB receive buffer: the peer sees a zero window), held
+ *                                  for SECONDS
  *   serve-sink PORT | serve-source PORT SEED BYTES   the kernel-side peer for bench/net.sh
  */
 
@@ -342,6 +347,133 @@ static int cmd_idle(const struct sockaddr_in *a, unsigned n, double secs)
     return 0;
 }
 
+/* Connects (fd, nonblocking) to (a); 0 once started, -1 on an immediate error. */
+static int start_connect(int fd, const struct sockaddr_in *a)
+{
+    if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) == 0 || errno == EINPROGRESS)
+        return 0;
+    return -1;
+}
+
+static int cmd_flood(const struct sockaddr_in *a, unsigned n, double secs)
+{
+    int *fds = calloc(n, sizeof(int));
+    char *done = calloc(n, 1); /* resolved: connected, refused or failed */
+    struct pollfd *q = calloc(n, sizeof(*q));
+    unsigned *idx = calloc(n, sizeof(*idx));
+    unsigned connected = 0, refused = 0, failed = 0, pending = 0;
+    double t0 = now();
+
+    raise_nofile(n);
+    for (unsigned i = 0; i < n; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fds[i] < 0 || start_connect(fds[i], a) < 0) {
+            failed++;
+            done[i] = 1;
+            if (fds[i] >= 0)
+                close(fds[i]);
+            fds[i] = -1;
+            continue;
+        }
+        pending++;
+    }
+    while (pending > 0 && now() - t0 < 10) {
+        unsigned k = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (done[i])
+                continue;
+            q[k].fd = fds[i];
+            q[k].events = POLLOUT;
+            q[k].revents = 0;
+            idx[k++] = i;
+        }
+        poll(q, k, 200);
+        for (unsigned j = 0; j < k; j++) {
+            unsigned i = idx[j];
+            int err = 0;
+            socklen_t len = sizeof(err);
+
+            if (q[j].revents == 0)
+                continue;
+            getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &len);
+            done[i] = 1;
+            pending--;
+            if (err == 0) {
+                connected++;
+                continue;
+            }
+            if (err == ECONNREFUSED || err == ECONNRESET)
+                refused++;
+            else
+                failed++;
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    failed += pending; /* neither connected nor refused in 10 s */
+    printf("flood: %u connected, %u refused, %u failed in %.2f s\n", connected, refused, failed,
+           now() - t0);
+    fflush(stdout);
+    usleep((useconds_t)(secs * 1e6));
+    for (unsigned i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    free(done);
+    free(q);
+    free(idx);
+    return 0;
+}
+
+static int cmd_stall(const struct sockaddr_in *a, unsigned n, double secs, const char *src)
+{
+    struct sockaddr_in from = {.sin_family = AF_INET};
+    static uint8_t junk[262144];
+    unsigned long long total = 0;
+    int rcv = 2048;
+
+    if (inet_pton(AF_INET, src, &from.sin_addr) != 1) {
+        fprintf(stderr, "tcpclient: '%s' is not an IPv4 address\n", src);
+        return 2;
+    }
+    raise_nofile(n);
+    memset(junk, 'z', sizeof(junk));
+    for (unsigned i = 0; i < n; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            return 1;
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+        if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
+            connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+            fprintf(stderr, "tcpclient: stall connection %u: %s\n", i, strerror(errno));
+            return 1;
+        }
+        /* Sends until the peer's window and ours are full: it echoes into
+         * our shut window until its buffers fill, then stops reading. */
+        double t0 = now();
+        int fl = 1;
+        while (now() - t0 < 2) {
+            ssize_t w = send(fd, junk, sizeof(junk), MSG_DONTWAIT);
+            if (w > 0) {
+                total += (unsigned long long)w;
+                fl = 1;
+                continue;
+            }
+            if (w < 0 && errno != EAGAIN)
+                break;
+            if (!fl)
+                break;
+            fl = 0;
+            usleep(100000); /* once more after the window settles */
+        }
+        check_deadline("stall");
+    }
+    printf("stall: %u open, %llu bytes sent, none read\n", n, total);
+    fflush(stdout);
+    usleep((useconds_t)(secs * 1e6));
+    return 0;
+}
+
 static int listen_on(const char *port)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
@@ -389,7 +521,7 @@ static int cmd_serve(const char *port, int source, uint64_t seed, uint64_t bytes
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: tcpclient [--deadline S] gen|send|recv|churn|conns|rr|idle|"
+    fprintf(stderr, "usage: tcpclient [--deadline S] gen|send|recv|churn|conns|rr|idle|flood|stall|"
                     "serve-sink|serve-source ARGS (see tests/net/tcpclient.c)\n");
     exit(2);
 }
@@ -428,6 +560,10 @@ int main(int argc, char **argv)
         return cmd_rr(&a, (unsigned)atoi(argv[4]));
     if (strcmp(cmd, "idle") == 0 && argc == 6)
         return cmd_idle(&a, (unsigned)atoi(argv[4]), atof(argv[5]));
+    if (strcmp(cmd, "flood") == 0 && argc == 6)
+        return cmd_flood(&a, (unsigned)atoi(argv[4]), atof(argv[5]));
+    if (strcmp(cmd, "stall") == 0 && argc == 7)
+        return cmd_stall(&a, (unsigned)atoi(argv[4]), atof(argv[5]), argv[6]);
     usage();
     return 2;
 }

@@ -327,6 +327,70 @@ static void test_timers_need_no_memory(void)
         CHECK(!mirage_timer_pending(&full[i]));
 }
 
+/* ---- the application's fibers when start returns ---- */
+
+static struct mirage_cond app_cond = MIRAGE_COND_INIT;
+static int app_ran_after;
+
+/* Waits on a condition start owns, as an echo connection's fiber did. */
+static int app_waiter(void *arg)
+{
+    struct mirage_cond *in_frame = arg;
+
+    mirage_cond_wait(in_frame, MIRAGE_FOREVER);
+    app_ran_after = 1;
+    return 0;
+}
+
+static int app_sleeper(void *arg)
+{
+    (void)arg;
+    mirage_cond_wait(&app_cond, mirage_time_now() + MIRAGE_MS(5));
+    app_ran_after = 1;
+    return 0;
+}
+
+static int service(void *arg)
+{
+    (void)arg;
+    mirage_sleep_ns(MIRAGE_MS(1));
+    return 0;
+}
+
+/* A start() that returns with detached fibers still running. */
+static void fake_start(void)
+{
+    struct mirage_cond in_frame = MIRAGE_COND_INIT;
+
+    mirage_fiber_detach(mirage_fiber_spawn("echo", app_waiter, &in_frame, 0));
+    mirage_fiber_detach(mirage_fiber_spawn("sleeper", app_sleeper, NULL, 0));
+    mirage_fiber_detach(mirage_fiber_spawn("runnable", app_sleeper, NULL, 0));
+    mirage_fiber_yield(); /* the first two wait, the third is runnable again */
+    mirage_cond_signal(&app_cond);
+}
+
+static void test_app_fibers_stopped(void)
+{
+    struct mirage_fiber *svc;
+
+    fake_console_len = 0;
+    mirage_sched_app_begin();
+    fake_start();
+    svc = mirage_fiber_spawn("svc", service, NULL, 0);
+    mirage_fiber_service(svc); /* a device's own: it goes on */
+    CHECK_INT(mirage_sched_app_end(), 3);
+    CHECK(strstr(fake_console_text(), "fiber 'echo' still ran when start returned") != NULL);
+    CHECK(strstr(fake_console_text(), "fiber 'sleeper'") != NULL);
+    /* Nothing of theirs runs again: not the timer, not a signal. */
+    CHECK_INT(mirage_cond_broadcast(&app_cond), 0);
+    CHECK_INT(mirage_fiber_join(svc, NULL), 0);
+    CHECK_INT(mirage_sched_drain(), 0);
+    CHECK_INT(app_ran_after, 0);
+    /* Fibers spawned after start returned are the runtime's again. */
+    mirage_sched_app_begin();
+    CHECK_INT(mirage_sched_app_end(), 0);
+}
+
 /* ---- many fibers and the stack check ---- */
 
 static int counter;
@@ -538,5 +602,6 @@ int main(void)
     test_many_fibers();
     test_guard_pages();
     test_overflow_caught();
+    test_app_fibers_stopped(); /* last: stopped fibers' records stay */
     return CHECK_DONE();
 }

@@ -292,6 +292,43 @@ static void test_zero_window_still_takes_acks(void)
     harness_free(&H);
 }
 
+/*
+ * The peer takes everything, then offers a window of 12 bytes and keeps it
+ * there (Linux with a tiny receive buffer its application never reads).
+ * Sender SWS avoidance holds the data back, nothing is in flight, the
+ * window is not zero: with no timer at all the connection once sat there
+ * for ever, even after the peer vanished. The override timeout sends what
+ * fits (RFC 9293 3.8.6.2.1).
+ */
+static void test_small_window_is_not_a_deadlock(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
+    struct mirage_tcp_listener *l;
+    struct mirage_fiber *fw;
+    struct mirage_flow *f;
+    uint32_t iss, irs = 9000, before;
+
+    f = open_from_peer(&cfg, irs, 30000, &iss, &l);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    wr.f = f;
+    wr.len = 12000;
+    wr.done = 0;
+    fw = mirage_fiber_spawn("writer", writer, NULL, 0);
+    mirage_sleep_ns(MIRAGE_MS(1));
+    CHECK(sent.any);
+    before = sent.data_end;
+    from_peer(irs + 1, before, MIRAGE_TCP_ACK, 12, NULL, 0);
+    mirage_sleep_ns(MIRAGE_SEC(2));
+    CHECK_INT(sent.data_end - before, 12);
+    CHECK(!wr.done);
+    mirage_flow_close(f); /* resets: the writer's wait ends */
+    mirage_fiber_join(fw, NULL);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
 int main(void)
 {
     (void)stream_fill; /* the harness's stream helper is for transfers */
@@ -299,5 +336,6 @@ int main(void)
     test_window_not_from_old_ack();
     test_zero_window_still_takes_acks();
     test_sack_blocks_fit_the_mss();
+    test_small_window_is_not_a_deadlock();
     return CHECK_DONE();
 }

@@ -325,6 +325,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "#include \"mirage/device.h\"\n#include \"mirage/error.h\"\n");
     fprintf(out, "#include \"mirage/heap.h\"\n#include \"mirage/key.h\"\n");
     fprintf(out, "#include \"mirage/manifest.h\"\n#include \"mirage/platform.h\"\n");
+    if (count_stacks(cfg) + count_storage(cfg) > 0)
+        fprintf(out, "#include \"mirage/sched.h\"\n");
     if (count_stacks(cfg) > 0)
         fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/time.h\"\n");
     if (count_kind(cfg, DEV_RANDOM) > 0)
@@ -431,6 +433,10 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "    return 0; /* noop */\n}\n");
         return;
     }
+    if (count_stacks(cfg) + count_storage(cfg) > 0)
+        fprintf(out, "    /* Fibers start leaves running are stopped before the devices run the\n"
+                     "     * loop again (they may point into its frame): mirage/sched.h. */\n"
+                     "    mirage_sched_app_begin();\n");
     fprintf(out, "    %s%s(", count_stacks(cfg) + count_storage(cfg) > 0 ? "r = " : "return ",
             job->arg);
     for (int i = 0; i < cfg->napplied; i++)
@@ -443,6 +449,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "}\n");
         return;
     }
+    fprintf(out, "    mirage_sched_app_end();\n");
     if (count_stacks(cfg) > 0)
         fprintf(out,
                 "    /* What start's connections still have to send reaches the peers (bounded\n"
