@@ -13,7 +13,7 @@ void mirage_config(void)
                     1000000);
     runtime_key_int("max-conns",
                     "Reset TCP connections beyond this many open at once (0: a third of the "
-                    "heap's worth; an idle one costs ~30 KB, 24 KiB of it its fiber's stack, a "
+                    "heap's worth; an idle one costs ~34 KB, 24 KiB of it its fiber's stack, a "
                     "busy one up to 128 KiB more of TCP buffers: --mem=32 holds ~360 by default).",
                     "0", 0, 1000000);
     runtime_key_int("user-timeout",

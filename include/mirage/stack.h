@@ -37,9 +37,10 @@ struct mirage_tcp_listen_opts {
     unsigned backlog;            /* pending connections not yet accepted */
     /* Connections from this listener alive at once (half-open, waiting for
      * accept, or accepted and not yet closed, TIME_WAIT excepted); a SYN
-     * beyond is answered with a reset. 0: no limit but memory's (a SYN that
+     * beyond is answered with a reset (one that got a SYN cookie because the
+     * backlog was full is reset at its ACK). 0: no limit but memory's (a SYN that
      * finds no memory for its connection goes unanswered; the peer retries).
-     * The direct stack's idle connection holds ~1.2 KB of TCP state; buffers
+     * The direct stack's idle connection holds 1,079 bytes of TCP state; buffers
      * grow from 2 KiB each way with use up to 64 KiB, and whatever the
      * application keeps per connection (a fiber's stack) comes on top. */
     unsigned max_conns;

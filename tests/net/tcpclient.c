@@ -30,7 +30,8 @@
  *   rr HOST PORT N                 N 1-byte request/responses over one connection
  *   idle HOST PORT N SECONDS       holds N connections open for SECONDS
  *   flood HOST PORT N SECONDS      starts N connections at once, waits up to 10 s for each to
- *                                  connect or be refused, holds those open for SECONDS
+ *                                  connect or be refused, holds those still open (not reset
+ *                                  right after connecting) for SECONDS
  *   stall HOST PORT N SECONDS SRC  N connections from address SRC that send but never read
  *                                  (a 2 KiB receive buffer: the peer sees a zero window), held
  *                                  for SECONDS
@@ -411,8 +412,56 @@ static int cmd_flood(const struct sockaddr_in *a, unsigned n, double secs)
         }
     }
     failed += pending; /* neither connected nor refused in 10 s */
-    printf("flood: %u connected, %u refused, %u failed in %.2f s\n", connected, refused, failed,
-           now() - t0);
+    /* A connection may be reset after it connected: a SYN cookie's ACK the
+     * server had no room for, or never got. Each sends a byte: those that
+     * get it back are the server's; the others are reset, or silent for 5 s
+     * (counted as failed). done[i]: 0 waiting for the echo, 1 echoed. */
+    unsigned reset = 0, echoed = 0, silent = 0;
+    for (unsigned i = 0; i < n; i++) {
+        done[i] = 0;
+        if (fds[i] >= 0 && send(fds[i], "x", 1, MSG_NOSIGNAL) != 1) {
+            reset++;
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    for (double t1 = now(); now() - t1 < 5;) {
+        unsigned k = 0;
+        for (unsigned i = 0; i < n; i++) {
+            if (fds[i] < 0 || done[i])
+                continue;
+            q[k].fd = fds[i];
+            q[k].events = POLLIN;
+            q[k].revents = 0;
+            idx[k++] = i;
+        }
+        if (k == 0)
+            break;
+        poll(q, k, 100);
+        for (unsigned j = 0; j < k; j++) {
+            unsigned i = idx[j];
+            char c;
+            if (q[j].revents == 0)
+                continue;
+            if (recv(fds[i], &c, 1, MSG_DONTWAIT) == 1) {
+                done[i] = 1;
+                echoed++;
+                continue;
+            }
+            reset++;
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        if (fds[i] >= 0 && !done[i]) {
+            silent++;
+            close(fds[i]);
+            fds[i] = -1;
+        }
+    }
+    printf("flood: %u connected, %u refused, %u failed in %.2f s; %u reset after connecting\n",
+           echoed, refused, failed + silent, now() - t0, reset);
     fflush(stdout);
     usleep((useconds_t)(secs * 1e6));
     for (unsigned i = 0; i < n; i++)
