@@ -3,6 +3,7 @@
 #define MIRAGE_LOG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* A message is printed when its level is at most its source's level; quiet
  * prints nothing, app only application messages, and so on up to debug. */
@@ -15,12 +16,27 @@ enum mirage_log_level {
     MIRAGE_LOG_DEBUG,
 };
 
-/* A named source; level -1 follows the default (info unless --logs sets it). */
+/* A named source; level -1 follows the default (info unless --logs sets it).
+ * The rest is the log library's: how many lines it printed in the current
+ * second (from (window), ns since boot) and how many it held back since. */
 struct mirage_log_src {
     const char *name;
     const char *doc;
     int level;
+    unsigned lines;
+    uint64_t window, suppressed;
 };
+
+/* Error, warning and info lines of one source are printed at most
+ * MIRAGE_LOG_BURST a second (or as mirage_log_set_limit says): a peer that
+ * makes the stack warn on every packet cannot flood the console. The rest are
+ * counted, and the source's next line printed after them is preceded by
+ * "suppressed N messages (over 10 a second)". Application (app) and debug
+ * lines, asked for explicitly, are never held. */
+#define MIRAGE_LOG_BURST 10
+
+/* Sets how many lines a second each source may print (0: no limit). */
+void mirage_log_set_limit(unsigned lines_per_second);
 
 /* Defines a source at file scope, known by name to --logs from boot on
  * (its address is kept in the mirage_log_srcs section of the image):

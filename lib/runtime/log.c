@@ -21,6 +21,7 @@ extern struct mirage_log_src *__stop_mirage_log_srcs[];
 static struct mirage_log_src *dynamic[DYNAMIC_MAX];
 static size_t ndynamic;
 static int default_level = MIRAGE_LOG_INFO;
+static unsigned limit = MIRAGE_LOG_BURST; /* lines a second per source; 0: none */
 static uint64_t boot_time;
 static int boot_time_set;
 
@@ -90,8 +91,12 @@ int mirage_log_enabled(const struct mirage_log_src *src, enum mirage_log_level l
 
 static void reset_one(const struct mirage_log_src *src, void *arg)
 {
+    struct mirage_log_src *s = (struct mirage_log_src *)src;
+
     (void)arg;
-    ((struct mirage_log_src *)src)->level = -1;
+    s->level = -1;
+    s->lines = 0;
+    s->suppressed = 0;
 }
 
 void mirage_log_reset(void)
@@ -149,12 +154,44 @@ __attribute__((format(printf, 3, 4))) static void emit(const char *src,
     va_end(ap);
 }
 
+/* Whether a line of (level) from (s) may be printed now (see MIRAGE_LOG_BURST);
+ * first says how many were held back, if any. */
+static int let_through(struct mirage_log_src *s, enum mirage_log_level level)
+{
+    uint64_t now;
+
+    if (level == MIRAGE_LOG_APP || level == MIRAGE_LOG_DEBUG || limit == 0)
+        return 1;
+    now = since_boot();
+    if (s->lines == 0 || now - s->window >= 1000000000u) {
+        s->window = now;
+        s->lines = 0;
+    }
+    if (s->lines >= limit) {
+        s->suppressed++;
+        return 0;
+    }
+    if (s->suppressed) {
+        emit(s->name, level, "suppressed %llu messages (over %u a second)",
+             (unsigned long long)s->suppressed, limit);
+        s->suppressed = 0;
+    }
+    s->lines++;
+    return 1;
+}
+
+void mirage_log_set_limit(unsigned lines_per_second)
+{
+    limit = lines_per_second;
+}
+
 void mirage_log(const struct mirage_log_src *src, enum mirage_log_level level, const char *fmt,
                 ...)
 {
     va_list ap;
 
-    if (!mirage_log_enabled(src, level))
+    /* Sources are never const objects: the pointer is, for callers' sake. */
+    if (!mirage_log_enabled(src, level) || !let_through((struct mirage_log_src *)src, level))
         return;
     va_start(ap, fmt);
     vemit(src->name, level, fmt, ap);

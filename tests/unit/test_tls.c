@@ -631,6 +631,9 @@ int main(void)
 {
     char cmd[256];
 
+    /* Its checks read the log lines of many failed handshakes made in one
+     * virtual second: the per-source rate limit would hold most back. */
+    mirage_log_set_limit(0);
     mirage_log_set(getenv("LOGS") ? getenv("LOGS") : "info", NULL, 0);
     if (mkdtemp(dir) == NULL)
         return 2;
