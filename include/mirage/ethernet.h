@@ -12,6 +12,7 @@
 #define MIRAGE_ETHERTYPE_IPV4 0x0800
 #define MIRAGE_ETHERTYPE_ARP  0x0806
 #define MIRAGE_ETHERTYPE_IPV6 0x86dd
+#define MIRAGE_ETHERTYPE_VLAN 0x8100 /* an 802.1Q tag follows */
 
 extern const uint8_t mirage_eth_broadcast[MIRAGE_ETH_ALEN]; /* ff:ff:ff:ff:ff:ff */
 
@@ -31,6 +32,7 @@ struct mirage_eth_stats {
     uint64_t rx_not_for_us; /* unicast to another MAC: dropped */
     uint64_t rx_bad;        /* shorter than a header */
     uint64_t rx_unknown;    /* an ethertype nobody handles */
+    uint64_t rx_vlan;       /* VLAN-tagged (802.1Q, 802.1ad): dropped, we join no VLAN */
     uint64_t tx_frames, tx_errors;
 };
 
@@ -51,7 +53,8 @@ int mirage_eth_set_handler(struct mirage_eth *eth, uint16_t ethertype, mirage_et
                            void *ctx);
 
 /* Decapsulates one received frame and calls its ethertype's handler; frames
- * to another unicast MAC and malformed frames are counted and dropped. */
+ * to another unicast MAC, VLAN-tagged frames (a priority tag, VLAN 0, is read
+ * as untagged) and malformed frames are counted and dropped. */
 void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len);
 
 /* Our MAC address (6 bytes) and the MTU: the largest payload of one frame. */

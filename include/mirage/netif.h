@@ -39,8 +39,11 @@ struct mirage_netif_ops {
 
 struct mirage_netif_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-    uint64_t tx_dropped; /* the device had no room */
-    uint64_t tx_errors;  /* a fill failed or the frame was too big */
+    uint64_t rx_oversized; /* longer than mtu + 14: dropped by the device (mirage_net_stats)
+                              or here, never truncated */
+    uint64_t rx_errors;    /* reads that failed; the receive fiber waits and reads on */
+    uint64_t tx_dropped;   /* the device had no room */
+    uint64_t tx_errors;    /* a fill failed or the frame was too big */
 };
 
 /* Largest frame on the device: mtu + 14. */
@@ -57,8 +60,10 @@ int mirage_netif_write(struct mirage_netif *nif, size_t size, mirage_fill_fn fil
 int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len);
 
 /* Starts a fiber that reads frames in batches and hands each to rx(ctx, ...)
- * until mirage_netif_stop(). rx must not wait. Returns 0, MIRAGE_EINVAL if
- * already listening, or MIRAGE_ENOMEM. */
+ * until mirage_netif_stop(). rx must not wait. A frame longer than mtu + 14
+ * is dropped and counted (with a warning); a failed read is counted, logged,
+ * and retried after a pause (1 ms, doubling up to 1 s), never the end of
+ * receiving. Returns 0, MIRAGE_EINVAL if already listening, or MIRAGE_ENOMEM. */
 int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *ctx);
 
 /* The monotonic clock (ns) for the frame being received: inside rx, the one

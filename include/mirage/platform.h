@@ -74,7 +74,10 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size);
 
 /* Receives one frame into (buf) of (size) bytes, at least mtu + 14.
- * Returns 0 with *read_size set, or MIRAGE_EAGAIN when nothing is pending. */
+ * Returns 0 with *read_size set, or MIRAGE_EAGAIN when nothing is pending.
+ * A frame longer than mtu + 14 (a jumbo frame, a full-size 802.1Q one of
+ * 1518 bytes) is never truncated nor returned: the device consumes it and
+ * counts it in mirage_net_stats(), here or on the host, and reads on. */
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size);
 
 /* A frame buffer for the batched calls: (buf, cap) on input, (len) on output. */
@@ -93,6 +96,15 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 /* Receives up to (n) frames; *got is how many. Returns 0 if at least one
  * arrived, MIRAGE_EAGAIN if none was pending. */
 int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got);
+
+/* What a net device dropped on receive before a read could return it. */
+struct mirage_net_stats {
+    uint64_t rx_oversized; /* frames longer than mtu + 14 */
+};
+
+/* Fills (st) with net device (h)'s counts since boot. Returns 0, or
+ * MIRAGE_EINVAL if (h) is not a net handle. Never blocks. */
+int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st);
 
 /* ---- block devices ---------------------------------------------------- */
 

@@ -36,6 +36,12 @@ static int slot(uint16_t ethertype)
     }
 }
 
+/* A VLAN tag's ethertype: 802.1Q's C-tag, 802.1ad's S-tag, or the older QinQ one. */
+static int is_tag(uint16_t ethertype)
+{
+    return ethertype == MIRAGE_ETHERTYPE_VLAN || ethertype == 0x88a8 || ethertype == 0x9100;
+}
+
 struct mirage_eth *mirage_eth_new(struct mirage_netif *nif)
 {
     struct mirage_eth *eth = calloc(1, sizeof(*eth));
@@ -92,6 +98,26 @@ void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len)
     if (!(r.dst[0] & 1) && memcmp(r.dst, eth->nif->info.mac, 6) != 0) {
         eth->st.rx_not_for_us++;
         return;
+    }
+    if (is_tag(r.ethertype)) {
+        uint16_t outer = r.ethertype, tci = mirage_rd_be16(&c);
+
+        r.ethertype = mirage_rd_be16(&c);
+        if (c.bad) {
+            eth->st.rx_bad++;
+            return;
+        }
+        /* We join no VLAN: a tagged frame is dropped, deliberately and
+         * counted, but a priority tag (VLAN 0) means untagged (802.1Q 6.9.1). */
+        if (outer != MIRAGE_ETHERTYPE_VLAN || (tci & 0x0fff) != 0 || is_tag(r.ethertype)) {
+            eth->st.rx_vlan++;
+            mirage_log_info(&eth_log,
+                            "dropped an %s-tagged frame (VLAN %u): VLANs are not supported "
+                            "(%llu so far)",
+                            outer == MIRAGE_ETHERTYPE_VLAN ? "802.1Q" : "802.1ad", tci & 0x0fffu,
+                            (unsigned long long)eth->st.rx_vlan);
+            return;
+        }
     }
     eth->st.rx_frames++;
     r.len = mirage_rd_left(&c);

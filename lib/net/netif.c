@@ -20,11 +20,15 @@ struct mirage_netif_state {
     struct mirage_fiber *fiber;
     mirage_netif_rx_fn rx_fn;
     void *rx_ctx;
-    int writing;     /* a fill is running: catches re-entry */
-    int in_batch;    /* rx callbacks are running */
-    uint64_t rx_now; /* the clock when the batch was read */
+    int writing;                            /* a fill is running: catches re-entry */
+    int in_batch;                           /* rx callbacks are running */
+    uint64_t rx_now;                        /* the clock when the batch was read */
+    uint64_t dev_oversized, oversized_said; /* the device's count; what the last warning said */
     struct mirage_netif_stats st;
 };
+
+#define RETRY_MIN_NS MIRAGE_MS(1)
+#define RETRY_MAX_NS MIRAGE_MS(1000)
 
 size_t mirage_netif_frame_max(const struct mirage_netif *nif)
 {
@@ -59,6 +63,16 @@ static int dev_readv(struct mirage_netif *nif, struct mirage_frame *f, size_t n,
     if (nif->ops != NULL)
         return nif->ops->readv(nif->ops_ctx, f, n, got);
     return mirage_net_readv(nif->handle, f, n, got);
+}
+
+/* The device's own drops (0 for a device of ops: its readv reports every frame). */
+static uint64_t dev_oversized(const struct mirage_netif *nif)
+{
+    struct mirage_net_stats ds;
+
+    if (nif->ops != NULL || mirage_net_stats(nif->handle, &ds) != 0)
+        return 0;
+    return ds.rx_oversized;
 }
 
 static int dev_wait(struct mirage_netif *nif)
@@ -125,12 +139,47 @@ int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len
     return sent(s, dev_write(nif, frame, len), len);
 }
 
+/* Counts oversized frames the device dropped since the last look, and says
+ * so (the log limits how often). */
+static void note_oversized(struct mirage_netif *nif, struct mirage_netif_state *s)
+{
+    uint64_t dev = dev_oversized(nif);
+
+    if (dev > s->dev_oversized) {
+        s->st.rx_oversized += dev - s->dev_oversized;
+        s->dev_oversized = dev;
+    }
+    if (s->st.rx_oversized != s->oversized_said) {
+        uint64_t n = s->st.rx_oversized - s->oversized_said;
+
+        mirage_log_warn(&netif_log, "%s: dropped %llu frame%s longer than %zu bytes (%llu so far)",
+                        nif->name, (unsigned long long)n, n == 1 ? "" : "s",
+                        mirage_netif_frame_max(nif), (unsigned long long)s->st.rx_oversized);
+        s->oversized_said = s->st.rx_oversized;
+    }
+}
+
+/* After a failed read: counts and logs it, then pauses (*pause, doubled for
+ * the next failure in a row). Returns MIRAGE_ECANCELED if the fiber was. */
+static int read_failed(struct mirage_netif *nif, struct mirage_netif_state *s, int r,
+                       uint64_t *pause)
+{
+    s->st.rx_errors++;
+    mirage_log_err(&netif_log, "%s: receive failed: %s (%llu so far); trying again in %llu ms",
+                   nif->name, mirage_strerror(r), (unsigned long long)s->st.rx_errors,
+                   (unsigned long long)(*pause / MIRAGE_MS(1)));
+    r = mirage_sleep_ns(*pause);
+    *pause = *pause * 2 < RETRY_MAX_NS ? *pause * 2 : RETRY_MAX_NS;
+    return r == MIRAGE_ECANCELED ? r : 0;
+}
+
 static int rx_loop(void *arg)
 {
     struct mirage_netif *nif = arg;
     struct mirage_netif_state *s = nif->state;
     size_t cap = mirage_netif_frame_max(nif);
     struct mirage_frame frames[RX_BATCH];
+    uint64_t pause = RETRY_MIN_NS;
     int batches = 0;
 
     for (;;) {
@@ -140,6 +189,7 @@ static int rx_loop(void *arg)
         for (size_t i = 0; i < RX_BATCH; i++)
             frames[i] = (struct mirage_frame){s->rx + i * cap, cap, 0};
         r = dev_readv(nif, frames, RX_BATCH, &got);
+        note_oversized(nif, s);
         if (r == MIRAGE_EAGAIN || (r == 0 && got == 0)) {
             batches = 0;
             r = dev_wait(nif);
@@ -147,17 +197,24 @@ static int rx_loop(void *arg)
                 return 0;
             continue;
         }
+        /* Only a lost device is beyond repair, and its binding ends the
+         * unikernel itself: anything else is worth another read later. */
         if (r != 0) {
-            mirage_log_err(&netif_log, "%s: receive failed: %s", nif->name, mirage_strerror(r));
-            return r;
+            if (read_failed(nif, s, r, &pause) == MIRAGE_ECANCELED)
+                return 0;
+            continue;
         }
+        pause = RETRY_MIN_NS;
         s->rx_now = mirage_time_now();
         s->in_batch = 1;
         for (size_t i = 0; i < got && i < RX_BATCH; i++) {
-            size_t len = frames[i].len <= cap ? frames[i].len : cap;
+            if (frames[i].len > cap) { /* a device that says so; never read past cap */
+                s->st.rx_oversized++;
+                continue;
+            }
             s->st.rx_frames++;
-            s->st.rx_bytes += len;
-            s->rx_fn(s->rx_ctx, frames[i].buf, len);
+            s->st.rx_bytes += frames[i].len;
+            s->rx_fn(s->rx_ctx, frames[i].buf, frames[i].len);
         }
         s->in_batch = 0;
         if (mirage_fiber_cancelled())
@@ -230,4 +287,6 @@ void mirage_netif_stats(const struct mirage_netif *nif, struct mirage_netif_stat
         *st = nif->state->st;
     else
         memset(st, 0, sizeof(*st));
+    /* drops the device made since the receive fiber last looked */
+    st->rx_oversized += dev_oversized(nif) - (nif->state ? nif->state->dev_oversized : 0);
 }

@@ -11,6 +11,7 @@ struct nic {
     uint32_t kicked;           /* the tender's sleep epoch we last kicked */
     int kick_due;              /* TX frames published since the last kick check */
     uint32_t max_frame;
+    uint64_t oversized; /* frames over max_frame the tender published anyway, dropped here */
 };
 
 /* At most this many published TX frames wait for the guest's next yield
@@ -136,7 +137,7 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
 {
     struct nic *c = nic_of(h);
-    uint32_t avail;
+    uint32_t avail, start;
     size_t i;
 
     *got = 0;
@@ -145,26 +146,39 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
     avail = load_acq(&c->hdr->rx_prod) - c->rx_cons;
     if (avail > HVT_RING_SLOTS)
         avail = 0; /* the tender never does this; take nothing rather than garbage */
-    for (i = 0; i < n && i < avail; i++) {
+    for (i = 0; i < n && i < avail; i++)
+        if (frames[i].cap < c->max_frame)
+            return MIRAGE_EINVAL;
+    /* A slot longer than the MTU allows (the tender drops those itself) is
+     * consumed and counted, never truncated nor left at the ring's head. */
+    start = c->rx_cons;
+    for (i = 0; avail > 0 && i < n; avail--) {
         uint32_t len = c->hdr->rx_len[c->rx_cons % HVT_RING_SLOTS];
 
-        if (len > HVT_SLOT_SIZE)
-            len = HVT_SLOT_SIZE;
-        if (len > frames[i].cap) {
-            if (i == 0)
-                return MIRAGE_EINVAL;
-            break; /* the caller gets this frame with a buffer that fits */
+        if (len > c->max_frame) {
+            c->oversized++;
+        } else {
+            memcpy(frames[i].buf, HVT_RX_SLOT(c->area, c->rx_cons), len);
+            frames[i++].len = len;
         }
-        memcpy(frames[i].buf, HVT_RX_SLOT(c->area, c->rx_cons), len);
-        frames[i].len = len;
         c->rx_cons++;
-        *got = i + 1;
     }
-    if (i == 0)
+    *got = i;
+    if (c->rx_cons == start)
         return MIRAGE_EAGAIN;
     store_rel(&c->hdr->rx_cons, c->rx_cons);
     if (__atomic_load_n(&c->hdr->rx_blocked, __ATOMIC_RELAXED))
         kick(c);
+    return i > 0 ? 0 : MIRAGE_EAGAIN;
+}
+
+int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
+{
+    const struct nic *c = nic_of(h);
+
+    if (!c)
+        return MIRAGE_EINVAL;
+    st->rx_oversized = __atomic_load_n(&c->hdr->rx_oversized, __ATOMIC_RELAXED) + c->oversized;
     return 0;
 }
 

@@ -15,7 +15,8 @@ struct unix_binding {
     int fd;   /* valid once acquired */
     int acquired;
     uint64_t capacity;
-    uint16_t mtu; /* net: the tap's, read when acquired */
+    uint16_t mtu;          /* net: the tap's, read when acquired */
+    uint64_t rx_oversized; /* net: frames over mtu + 14 read and dropped */
 };
 extern struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
 

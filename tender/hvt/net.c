@@ -25,9 +25,10 @@ struct nic {
     uint8_t *area;
     uint32_t tx_cons, rx_prod; /* the tender's own copies: never read back from the guest */
     uint32_t max_frame;
-    int full;    /* the RX ring had no room left */
-    int rx_lock; /* held by whichever thread fills the RX ring: rx_prod and full are its */
-    int tx_lock; /* held by whichever thread drains the TX ring: tx_cons is its */
+    uint64_t oversized; /* frames over max_frame read and dropped: the ring's copy is the guest's */
+    int full;           /* the RX ring had no room left */
+    int rx_lock;        /* held by whichever thread fills the RX ring: rx_prod and full are its */
+    int tx_lock;        /* held by whichever thread drains the TX ring: tx_cons is its */
 };
 
 struct hvt_net {
@@ -123,11 +124,11 @@ static unsigned tx_drain(struct nic *c)
 static unsigned rx_fill(struct nic *c)
 {
     uint32_t used = c->rx_prod - load_acq(&c->hdr->rx_cons);
-    unsigned got = 0;
+    unsigned got = 0, dropped = 0;
 
     if (used > HVT_RING_SLOTS)
         bad_ring("RX consumer ahead of the producer by", -used);
-    while (used < HVT_RING_SLOTS) {
+    while (used < HVT_RING_SLOTS && dropped < HVT_RING_SLOTS) {
         ssize_t n = read(c->fd, HVT_RX_SLOT(c->area, c->rx_prod), HVT_SLOT_SIZE);
 
         if (n < 0 && errno == EINTR)
@@ -136,6 +137,14 @@ static unsigned rx_fill(struct nic *c)
             lost(c);
         if (n <= 0)
             break;
+        /* The tap cuts a frame longer than the slot's 2 KiB silently, but
+         * the slot is longer than any frame the MTU allows: one that fills
+         * more of it is oversized (and gone from the tap). Drop, count, read on. */
+        if ((size_t)n > c->max_frame) {
+            __atomic_store_n(&c->hdr->rx_oversized, ++c->oversized, __ATOMIC_RELAXED);
+            dropped++;
+            continue;
+        }
         c->hdr->rx_len[c->rx_prod % HVT_RING_SLOTS] = n;
         store_rel(&c->hdr->rx_prod, ++c->rx_prod);
         used++;
@@ -412,8 +421,8 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
         c->area = vm->mem + vm->ring_gpa[i];
         c->hdr = (struct hvt_ring_hdr *)c->area;
         c->max_frame = vm->devs[i].mtu + 14;
-        if (c->max_frame > HVT_SLOT_SIZE)
-            c->max_frame = HVT_SLOT_SIZE;
+        if (c->max_frame > HVT_SLOT_SIZE - 1) /* a read that fills the slot is oversized */
+            c->max_frame = HVT_SLOT_SIZE - 1;
         net->n++;
     }
     net->epoch = 1;

@@ -153,7 +153,7 @@ static void block_end(struct prog *p, struct block b)
     ret(p, SECCOMP_RET_TRAP);
 }
 
-/* read(fd, ...): the taps. */
+/* read(fd, ...) and readv(fd, ...): the taps. */
 static void read_block(struct prog *p, int at, const struct spt_boot_info *boot)
 {
     struct block b = block_begin(p, at);
@@ -367,9 +367,11 @@ static int build(struct prog *p, const struct spt_boot_info *boot)
     int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
     int l_mprotect = label(p);
     const struct call calls[] = {
-        {SYS_read, l_read},           {SYS_write, l_write},     {SYS_mprotect, l_mprotect},
-        {SYS_pread64, l_disk},        {SYS_pwrite64, l_disk},   {SYS_arch_prctl, l_arch},
-        {SYS_clock_gettime, l_clock}, {SYS_exit_group, l_exit}, {SYS_epoll_pwait2, l_epoll},
+        /* in ascending order: dispatch() searches them */
+        {SYS_read, l_read},          {SYS_write, l_write},         {SYS_mprotect, l_mprotect},
+        {SYS_pread64, l_disk},       {SYS_pwrite64, l_disk},       {SYS_readv, l_read},
+        {SYS_arch_prctl, l_arch},    {SYS_clock_gettime, l_clock}, {SYS_exit_group, l_exit},
+        {SYS_epoll_pwait2, l_epoll},
     };
 
     load(p, offsetof(struct seccomp_data, arch));

@@ -51,6 +51,47 @@ still_up() {
     kill -0 "$UK_PID" || { echo "the unikernel ended:"; cat "$LOG"; return 1; }
 }
 
+# oversized TARGET: frames longer than 1514 bytes (and a full-size 802.1Q
+# frame, 1518) are dropped and counted, never truncated into a frame that is
+# answered; tagged frames of any size are dropped and counted; the largest
+# legal frame still works, and so does the echo afterwards.
+oversized() {
+    boot "$1"
+    in_ns ip link set tap0 mtu 65000 # else the packet socket refuses big frames
+    peer arp-frames --size 60
+    [[ "$output" == *"replies 1" ]]
+    peer arp-frames --size 1514
+    [[ "$output" == *"replies 1" ]]
+    for size in 1515 9000 65000; do
+        peer arp-frames --size $size --count 3 --wait 300
+        [[ "$output" == *"replies 0" ]]
+    done
+    peer arp-frames --size 1518 --vlan 5 --count 2 --wait 300
+    [[ "$output" == *"replies 0" ]]
+    peer arp-frames --size 64 --vlan 5 --count 2 --wait 300
+    [[ "$output" == *"replies 0" ]]
+    peer arp-frames --size 60
+    [[ "$output" == *"replies 1" ]]
+    still_up
+    cat "$LOG"
+    # 9 untagged frames over 1514 and 2 tagged 1518-byte ones; 2 tagged that fit.
+    grep -Eq "\[netif\] service: dropped [0-9]+ frames? longer than 1514 bytes \(11 so far\)|\[netif\] tap0: dropped [0-9]+ frames? longer than 1514 bytes \(11 so far\)" "$LOG"
+    grep -Eq "\[ethernet\] dropped an 802.1Q-tagged frame \(VLAN 5\)" "$LOG"
+    ! grep -q "receive failed" "$LOG"
+}
+
+@test "unix: oversized and 802.1Q frames are dropped and counted; the echo goes on" {
+    oversized unix
+}
+
+@test "spt: oversized and 802.1Q frames are dropped and counted; the echo goes on" {
+    oversized spt
+}
+
+@test "hvt: oversized and 802.1Q frames are dropped and counted; the echo goes on" {
+    oversized hvt
+}
+
 # arp_flood TARGET: 2,000 ARP requests claiming the unikernel's address as fast
 # as they go, then one more after a second: the warnings printed and those
 # counted in "suppressed N" lines add up to the claims that reached the

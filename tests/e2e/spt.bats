@@ -152,6 +152,7 @@ refused() {
     refused write 0
     refused write 5
     refused read 0
+    refused readv 0 # the taps' only (there is none here)
     allowed clock 0
     allowed clock 1
     refused clock 2

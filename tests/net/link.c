@@ -330,3 +330,9 @@ __attribute__((weak)) int mirage_net_readv(mirage_handle_t h, struct mirage_fram
     *got = 0;
     return MIRAGE_EINVAL;
 }
+
+__attribute__((weak)) int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
+{
+    (void)h, (void)st;
+    return MIRAGE_EINVAL;
+}

@@ -37,7 +37,7 @@
  * fiber's wait (netif ops wait).
  *
  * In unit tests, link.c is in the test library (tests/module.mk); it also
- * supplies weak mirage_net_write/readv stubs, since no binding is linked.
+ * supplies weak mirage_net_write/readv/stats stubs, since no binding is linked.
  */
 struct simlink_config {
     uint64_t seed;

@@ -11,7 +11,7 @@ MIRAGE_MANIFEST(MIRAGE_BLOCK("storage"));
 /*
  * Modes (numbers in C syntax):
  *   pread OFF SIZE | pwrite OFF SIZE   on the disk's fd
- *   read FD | write FD                 zero bytes
+ *   read FD | write FD | readv FD      zero bytes
  *   clock ID | arch_prctl CODE | epoll-sigmask | epoll-fd FD
  *   nr N                               system call N with zero arguments
  *   int80                              getpid through the 32-bit ABI
@@ -47,6 +47,8 @@ int mirage_main(int argc, char **argv)
                          (long)buf, b, a, 0, 0);
     } else if (strcmp(mode, "read") == 0 || strcmp(mode, "write") == 0) {
         r = spt_syscall6(mode[0] == 'r' ? SYS_read : SYS_write, a, (long)buf, 0, 0, 0, 0);
+    } else if (strcmp(mode, "readv") == 0) {
+        r = spt_syscall6(SYS_readv, a, (long)buf, 0, 0, 0, 0);
     } else if (strcmp(mode, "clock") == 0) {
         r = spt_syscall6(SYS_clock_gettime, a, (long)ts, 0, 0, 0, 0);
     } else if (strcmp(mode, "arch_prctl") == 0) {

@@ -114,6 +114,10 @@ struct hvt_hc_guard {
  * epoch it last kicked, writes HVT_PORT_KICK once. The tender also drains
  * every TX ring when the guest yields or exits, so a guest may leave a few
  * TX frames unkicked when it is about to yield.
+ *
+ * The tender never publishes a frame longer than the device's mtu + 14 (a
+ * tap hands over frames up to 64 KiB): it drops it and counts it in
+ * (rx_oversized), which the guest reads for mirage_net_stats().
  */
 #define HVT_RING_SLOTS     256
 #define HVT_SLOT_SIZE      2048
@@ -129,9 +133,10 @@ struct hvt_ring_hdr {
     uint32_t pad2[15];
     uint32_t rx_cons; /* guest */
     uint32_t pad3[15];
-    uint32_t sleeping;   /* tender: epoch of the network thread's sleep, 0 when awake */
-    uint32_t rx_blocked; /* tender: the RX ring was full when it went to sleep */
-    uint32_t pad4[14];
+    uint32_t sleeping;     /* tender: epoch of the network thread's sleep, 0 when awake */
+    uint32_t rx_blocked;   /* tender: the RX ring was full when it went to sleep */
+    uint64_t rx_oversized; /* tender: frames over mtu + 14 it read from the tap and dropped */
+    uint32_t pad4[12];
     uint16_t tx_len[HVT_RING_SLOTS]; /* guest */
     uint16_t rx_len[HVT_RING_SLOTS]; /* tender */
 };

@@ -13,7 +13,7 @@
  * seccomp filter allows only these system calls; anything else ends the
  * guest (mirage-spt exits with TENDER_EXIT_SANDBOX):
  *
- *   read(tap fd)          write(1, 2 or a tap fd)
+ *   read/readv(tap fd)    write(1, 2 or a tap fd)
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
  *       device's block_size, count < 2^32, pos + count <= capacity
  *   epoll_pwait2(epoll_fd, ..., sigmask = NULL)
