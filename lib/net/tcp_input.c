@@ -77,14 +77,11 @@ void tcp_conn_setup(struct tcp_conn *c)
 {
     struct mirage_tcp *t = c->tcp;
     size_t mtu = t->ip.mtu(t->ip.ctx, &c->remote);
-    uint32_t ours = mtu >= 20 + 64 ? (uint32_t)(mtu - 20) : 64;
-    uint32_t mss = c->peer_mss < ours ? c->peer_mss : ours;
+    uint32_t ours = mtu >= 20 + TCP_MIN_PAYLOAD ? (uint32_t)(mtu - 20) : TCP_MIN_PAYLOAD;
+    uint32_t room = c->peer_mss < ours ? c->peer_mss : ours;
 
-    if (c->ts_ok)
-        mss -= 12; /* every segment carries the timestamps option */
-    if (mss < 64)
-        mss = 64;
-    c->mss = (uint16_t)mss;
+    /* every segment carries the timestamps option when they are on */
+    c->mss = (uint16_t)tcp_payload(room, c->ts_ok ? 12 : 0);
     if (!c->ws_ok && c->rcv_cap > 65535)
         c->rcv_cap = 65535;
     c->cc->init(c);

@@ -51,6 +51,17 @@ static inline uint32_t seq_min(uint32_t a, uint32_t b)
     return seq_lt(a, b) ? a : b;
 }
 
+/* The payload a segment carries when (room) bytes are left for data and
+ * options (the peer's MSS counts both, RFC 6691) and (opt) go to options:
+ * never below TCP_MIN_PAYLOAD whatever the peer announced (an MSS of 1 would
+ * send a segment per byte), and clamped before the options are taken off, so
+ * a tiny MSS cannot wrap into a huge one. */
+#define TCP_MIN_PAYLOAD 64
+static inline uint32_t tcp_payload(uint32_t room, uint32_t opt)
+{
+    return room >= opt + TCP_MIN_PAYLOAD ? room - opt : TCP_MIN_PAYLOAD;
+}
+
 /* Sorted, disjoint sequence ranges [left, right): received out of order
  * (receiver) or SACKed by the peer (sender). */
 #define TCP_RANGES 16

@@ -389,7 +389,7 @@ static uint32_t seg_payload(const struct tcp_conn *c)
     unsigned most = c->ts_ok ? 3 : 4, b = c->ooo.n < most ? c->ooo.n : most;
     uint32_t opt = c->sack_ok && b ? 4 + 8 * b : 0;
 
-    return c->mss > opt + 64 ? c->mss - opt : 64;
+    return tcp_payload(c->mss, opt);
 }
 
 /* Sends one segment if anything may go now; returns whether it did. */

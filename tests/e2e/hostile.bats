@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# hostile.bats: stack-echo on unix (direct), spt and hvt against a hostile peer on its link: oversized and 802.1Q frames, ARP floods claiming its address, tiny MSS.
+# hostile.bats: stack-echo on unix (direct), spt and hvt against a hostile peer on its link (tests/net/rawpeer.c): oversized and 802.1Q frames, ARP floods claiming its address, a 1-byte MSS.
 
 load helpers
 
@@ -132,4 +132,40 @@ arp_flood() {
 
 @test "hvt: an ARP flood claiming our address logs a bounded number of lines" {
     arp_flood hvt
+}
+
+# tiny_mss TARGET: a peer announcing an MSS of 1, with and without the
+# timestamps option, gets its echo in segments of at most 64 bytes of payload
+# (the stack's floor) and never an IP fragment; the MSS minus the option's 12
+# bytes wrapped to 65525 and sent 4000-byte segments in fragments.
+tiny_mss() {
+    boot "$1"
+    peer tcp --mss 1 --ts 0 --bytes 4000
+    [[ "$output" == *"echoed 4000 of 4000 bytes"* ]]
+    [[ "$output" == *"largest payload 64,"* ]]
+    [[ "$output" == *"fragments 0,"* ]]
+    peer tcp --mss 1 --ts 1 --bytes 4000
+    [[ "$output" == *"echoed 4000 of 4000 bytes"* ]]
+    [[ "$output" == *"largest payload 64,"* ]]
+    [[ "$output" == *"largest segment (payload and options) 76,"* ]]
+    [[ "$output" == *"fragments 0,"* ]]
+    peer tcp --mss 13 --ts 1 --bytes 2000
+    [[ "$output" == *"largest payload 64,"* ]]
+    [[ "$output" == *"fragments 0,"* ]]
+    peer tcp --mss 536 --ts 1 --bytes 4000 # an ordinary small MSS: 536 - 12 of payload
+    [[ "$output" == *"largest payload 524,"* ]]
+    [[ "$output" == *"largest segment (payload and options) 536,"* ]]
+    still_up
+}
+
+@test "unix: a peer MSS of 1, with and without timestamps, gets unfragmented segments" {
+    tiny_mss unix
+}
+
+@test "spt: a peer MSS of 1, with and without timestamps, gets unfragmented segments" {
+    tiny_mss spt
+}
+
+@test "hvt: a peer MSS of 1, with and without timestamps, gets unfragmented segments" {
+    tiny_mss hvt
 }

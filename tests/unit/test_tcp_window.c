@@ -83,8 +83,8 @@ static void from_peer(uint32_t seq, uint32_t ack, uint8_t flags, uint16_t wnd, c
 /* A listens, the peer opens with ISN (irs) and window (wnd), its SYN
  * offering (syn_opt) when not NULL (8 bytes); returns A's flow and its ISN. */
 static struct mirage_flow *open_from_peer_opt(const struct mirage_tcp_config *cfg, uint32_t irs,
-                                              uint16_t wnd, const uint8_t *syn_opt, uint32_t *iss,
-                                              struct mirage_tcp_listener **l)
+                                              uint16_t wnd, const uint8_t *syn_opt, size_t olen,
+                                              uint32_t *iss, struct mirage_tcp_listener **l)
 {
     struct mirage_flow *f = NULL;
     struct mirage_tcp_seg synack;
@@ -94,7 +94,7 @@ static struct mirage_flow *open_from_peer_opt(const struct mirage_tcp_config *cf
     H.tap = tap;
     memset(&sent, 0, sizeof(sent));
     CHECK_INT(mirage_tcp_listener_open(H.ep[0].tcp, PORT, NULL, l), 0);
-    from_peer_opt(irs, 0, MIRAGE_TCP_SYN, wnd, syn_opt, syn_opt ? 8 : 0, NULL, 0);
+    from_peer_opt(irs, 0, MIRAGE_TCP_SYN, wnd, syn_opt, olen, NULL, 0);
     CHECK_INT(mirage_tcp_parse(H.ep[0].last, H.ep[0].last_len, &synack, NULL), 0);
     CHECK_INT(synack.flags, MIRAGE_TCP_SYN | MIRAGE_TCP_ACK);
     CHECK_INT(synack.ack, irs + 1);
@@ -108,7 +108,7 @@ static struct mirage_flow *open_from_peer(const struct mirage_tcp_config *cfg, u
                                           uint16_t wnd, uint32_t *iss,
                                           struct mirage_tcp_listener **l)
 {
-    return open_from_peer_opt(cfg, irs, wnd, NULL, iss, l);
+    return open_from_peer_opt(cfg, irs, wnd, NULL, 0, iss, l);
 }
 
 /*
@@ -196,7 +196,7 @@ static void test_sack_blocks_fit_the_mss(void)
     struct mirage_flow *f;
     uint32_t iss, irs = 9000;
 
-    f = open_from_peer_opt(NULL, irs, 60000, syn_opt, &iss, &l);
+    f = open_from_peer_opt(NULL, irs, 60000, syn_opt, sizeof(syn_opt), &iss, &l);
     CHECK(f != NULL);
     if (f == NULL)
         return;
@@ -209,6 +209,49 @@ static void test_sack_blocks_fit_the_mss(void)
     mirage_flow_close(f);
     mirage_tcp_listener_close(l);
     harness_free(&H);
+}
+
+/*
+ * A peer's MSS smaller than any useful payload: A sends TCP_MIN_PAYLOAD (64)
+ * bytes of data a segment, and the timestamps option on top when it is on.
+ * The option's 12 bytes used to come off the MSS before the floor: 1 - 12
+ * wrapped to 65525, and A sent 4000-byte segments as IP fragments.
+ */
+static void test_tiny_peer_mss(void)
+{
+    static const struct {
+        uint16_t mss;
+        int ts;
+        uint16_t payload;
+    } cases[] = {{1, 0, 64},  {1, 1, 64},  {13, 1, 64},   {63, 0, 64},   {75, 1, 64},
+                 {76, 1, 64}, {77, 1, 65}, {536, 1, 524}, {536, 0, 536}, {1460, 1, 1448}};
+    static uint8_t out[4000];
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint16_t mss = cases[i].mss;
+        /* MSS, then NOP, NOP and the timestamps (tsval 7, tsecr 0), or four NOPs */
+        uint8_t opt[16] = {2, 4, (uint8_t)(mss >> 8), (uint8_t)mss, 1, 1, 1, 1};
+        struct mirage_tcp_listener *l;
+        struct mirage_tcp_conn_stats st;
+        struct mirage_flow *f;
+        uint32_t iss;
+
+        if (cases[i].ts)
+            memcpy(opt + 6, (uint8_t[10]){8, 10, 0, 0, 0, 7, 0, 0, 0, 0}, 10);
+        f = open_from_peer_opt(NULL, 5000, 60000, opt, cases[i].ts ? 16 : 8, &iss, &l);
+        CHECK(f != NULL);
+        if (f == NULL)
+            continue;
+        CHECK_INT(mirage_tcp_conn_stats(f, &st), 0);
+        CHECK_INT(st.timestamps, cases[i].ts);
+        CHECK_INT(st.mss, cases[i].payload);
+        CHECK_INT(mirage_flow_write(f, out, sizeof(out), mirage_deadline_in(MIRAGE_SEC(1))), 0);
+        mirage_sleep_ns(MIRAGE_MS(10));
+        CHECK_INT(sent.longest, 20 + (cases[i].ts ? 12 : 0) + cases[i].payload);
+        mirage_flow_close(f);
+        mirage_tcp_listener_close(l);
+        harness_free(&H);
+    }
 }
 
 static struct {
@@ -337,5 +380,6 @@ int main(void)
     test_zero_window_still_takes_acks();
     test_sack_blocks_fit_the_mss();
     test_small_window_is_not_a_deadlock();
+    test_tiny_peer_mss();
     return CHECK_DONE();
 }
