@@ -138,8 +138,9 @@ static unsigned rx_fill(struct nic *c)
         if (n <= 0)
             break;
         /* The tap cuts a frame longer than the slot's 2 KiB silently, but
-         * the slot is longer than any frame the MTU allows: one that fills
-         * more of it is oversized (and gone from the tap). Drop, count, read on. */
+         * the slot is longer than any frame the MTU allows (hvt_net_setup):
+         * one that fills more of it is oversized, and gone from the tap.
+         * Drop, count, read on. */
         if ((size_t)n > c->max_frame) {
             __atomic_store_n(&c->hdr->rx_oversized, ++c->oversized, __ATOMIC_RELAXED);
             dropped++;
@@ -409,20 +410,20 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
 
         if (vm->devs[i].type != MIRAGE_DEV_NET)
             continue;
-        if (vm->devs[i].mtu + 14u > HVT_SLOT_SIZE)
+        /* A frame must leave a byte of its slot free: a read that fills the
+         * slot is how a longer frame shows (the tap cuts it silently). */
+        if (vm->devs[i].mtu + 14u >= HVT_SLOT_SIZE)
             return tender_fail(err,
                             "tap '%s' has MTU %u: mirage-hvt's ring slots carry at most %u "
                             "(ip link set %s mtu %u)",
-                            vm->devs[i].host, vm->devs[i].mtu, HVT_SLOT_SIZE - 14u,
-                            vm->devs[i].host, HVT_SLOT_SIZE - 14u);
+                            vm->devs[i].host, vm->devs[i].mtu, HVT_SLOT_SIZE - 15u,
+                            vm->devs[i].host, HVT_SLOT_SIZE - 15u);
         c->fd = vm->devs[i].fd;
         c->name = vm->img->devs[i].name;
         c->tap = vm->devs[i].host;
         c->area = vm->mem + vm->ring_gpa[i];
         c->hdr = (struct hvt_ring_hdr *)c->area;
         c->max_frame = vm->devs[i].mtu + 14;
-        if (c->max_frame > HVT_SLOT_SIZE - 1) /* a read that fills the slot is oversized */
-            c->max_frame = HVT_SLOT_SIZE - 1;
         net->n++;
     }
     net->epoch = 1;
