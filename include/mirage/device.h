@@ -18,6 +18,10 @@ struct mirage_netif {
     struct mirage_netif_state *state; /* buffers, receive fiber, counters */
 };
 
+/* Says "PROG: cannot connect the KIND device 'NAME': REASON" on the console
+ * and returns 1, the unikernel's exit status for it (lib/runtime/device.c). */
+int mirage_device_connect_failed(const char *prog, const char *kind, const char *name, int err);
+
 /* A block device of the manifest, connected before start runs. */
 struct mirage_blockdev {
     const char *name;

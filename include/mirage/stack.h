@@ -179,6 +179,15 @@ struct mirage_stack_config {
  * an exiting unikernel for long. */
 #define MIRAGE_STACK_LINGER_DEFAULT (5ull * 1000000000ull)
 
+/* Fills (sc)'s address and gateway from the standard boot keys --ipv4 and
+ * --ipv4-gateway (mirage/key.h, parsed already); with (dhcp), a lease gives
+ * them unless --ipv4 was given at boot, waiting at most --dhcp-timeout. */
+void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp);
+
+/* Says on the console that no DHCP lease came within --dhcp-timeout and how
+ * to go on; returns MIRAGE_EXIT_NO_LEASE, the unikernel's exit status. */
+int mirage_stack_no_lease(const char *prog);
+
 struct mirage_netif;
 
 /*

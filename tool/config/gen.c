@@ -161,7 +161,7 @@ static void gen_storage(const struct mirage_dev *d, FILE *out)
                 d->order);
     else if (d->kind == DEV_KV_MEM)
         fprintf(out, "    r = mirage_kv_mem_new(0, &dev%d);\n", d->order);
-    fprintf(out, "    if (r < 0)\n        return connect_failed(argv[0], \"%s\", ",
+    fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], \"%s\", ",
             mirage_config_sig_name(d->sig));
     c_string(out, mirage_cfg_dev_label(d, b, sizeof(b)));
     fprintf(out, ", r);\n");
@@ -182,7 +182,7 @@ static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, 
 {
     fprintf(out, "    {\n        struct mirage_stack_config sc = {.hostname = ");
     c_string(out, cfg->name);
-    fprintf(out, "};\n\n        stack_config(&sc, %d);\n", d->stack_dhcp);
+    fprintf(out, "};\n\n        mirage_stack_config_from_keys(&sc, %d);\n", d->stack_dhcp);
     if (d->stack_socket)
         fprintf(out, "        r = mirage_stack_socket_new(&sc, &dev%d);\n", d->order);
     else
@@ -190,32 +190,9 @@ static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, 
                 d->args[0]->order, d->order);
     if (d->stack_dhcp)
         fprintf(out, "        if (r == MIRAGE_ETIMEDOUT && sc.dhcp)\n"
-                     "            return no_lease(argv[0]);\n");
-    fprintf(out,
-            "        if (r < 0)\n            return connect_failed(argv[0], \"stack\", "
-            "\"%s\", r);\n    }\n",
-            d->stack_socket ? "socket" : "direct");
-}
-
-/* The IPv4 settings every stack of main.c takes from the standard keys. */
-static void gen_stack_config(FILE *out)
-{
-    fprintf(out, "\n/* --ipv4 and --ipv4-gateway; with (dhcp) a lease gives them unless --ipv4 is\n"
-                 " * given at boot. */\n"
-                 "static void stack_config(struct mirage_stack_config *sc, int dhcp)\n{\n"
-                 "    sc->dhcp = dhcp && !mirage_key_ipv4.set;\n"
-                 "    if (mirage_key_ipv4.has_value) {\n"
-                 "        sc->ipv4.family = 4;\n"
-                 "        memcpy(sc->ipv4.a, mirage_key_ipv4.v.ip.addr, 4);\n"
-                 "        sc->ipv4_prefix = mirage_key_ipv4.v.ip.bits;\n    }\n"
-                 "    if (mirage_key_ipv4_gateway.has_value) {\n"
-                 "        sc->has_gateway = 1;\n        sc->gateway.family = 4;\n"
-                 "        memcpy(sc->gateway.a, mirage_key_ipv4_gateway.v.ip.addr, 4);\n    }\n"
-                 "    if (sc->dhcp && mirage_key_dhcp_timeout.has_value && "
-                 "mirage_key_dhcp_timeout.v.num > 0)\n"
-                 "        sc->dhcp_deadline =\n"
-                 "            mirage_time_now() + (uint64_t)mirage_key_dhcp_timeout.v.num * "
-                 "1000000000u;\n}\n");
+                     "            return mirage_stack_no_lease(argv[0]);\n");
+    fprintf(out, "        if (r < 0)\n            return mirage_device_connect_failed(");
+    fprintf(out, "argv[0], \"stack\", \"%s\", r);\n    }\n", d->stack_socket ? "socket" : "direct");
 }
 
 static int has_dhcp_stack(const struct mirage_cfg *cfg)
@@ -381,28 +358,6 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "static struct %s *dev%d;\n", is_kv(d) ? "mirage_kv" : "mirage_block",
                 d->order);
     }
-    if (count_stacks(cfg) > 0)
-        gen_stack_config(out);
-    if (nplatform > 0 || count_stacks(cfg) > 0 || count_storage(cfg) > 0) {
-        fprintf(out, "\nstatic void say(const char *s)\n{\n"
-                     "    mirage_console_write(s, strlen(s));\n}\n\n");
-        fprintf(out, "/* Names the device that could not be connected; the unikernel exits "
-                     "with 1. */\n");
-        fprintf(out, "static int connect_failed(const char *argv0, const char *kind, "
-                     "const char *name, int err)\n{\n");
-        fprintf(out, "    say(argv0);\n    say(\": cannot connect the \");\n    say(kind);\n"
-                     "    say(\" device '\");\n    say(name);\n    say(\"': \");\n"
-                     "    say(mirage_strerror(err));\n    say(\"\\n\");\n    return 1;\n}\n");
-    }
-    if (has_dhcp_stack(cfg)) {
-        fprintf(out, "\n/* No lease within --dhcp-timeout: a distinct status, not a hang. */\n");
-        fprintf(out, "static int no_lease(const char *argv0)\n{\n"
-                     "    say(argv0);\n"
-                     "    say(\": no DHCP lease within --dhcp-timeout: give the address with "
-                     "--ipv4=ADDR/LEN,\"\n"
-                     "        \" or start a DHCP server on the network\\n\");\n"
-                     "    return MIRAGE_EXIT_NO_LEASE;\n}\n");
-    }
     fprintf(out, "\nint mirage_main(int argc, char **argv)\n{\n");
     if (parses_keys(cfg) || nplatform > 0 || count_stacks(cfg) > 0 || count_storage(cfg) > 0)
         fprintf(out, "    int r;\n\n");
@@ -424,10 +379,9 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
             continue;
         fprintf(out, "    r = mirage_%s_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
                 d->kind == DEV_NETIF ? "net" : "platform_block", d->order, d->order, d->order);
-        fprintf(out,
-                "    if (r < 0)\n        return connect_failed(argv[0], \"%s\", dev%d.name, "
-                "r);\n",
-                d->kind == DEV_NETIF ? "network" : "block", d->order);
+        fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], ");
+        fprintf(out, "\"%s\", dev%d.name, r);\n", d->kind == DEV_NETIF ? "network" : "block",
+                d->order);
     }
     if (job->kind != DEV_JOB) {
         fprintf(out, "    return 0; /* noop */\n}\n");

@@ -1,0 +1,35 @@
+/* stack_keys.c: a stack's configuration from the standard boot keys, for generated main.c. */
+#include <string.h>
+
+#include "mirage/key.h"
+#include "mirage/platform.h"
+#include "mirage/stack.h"
+#include "mirage/time.h"
+
+void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp)
+{
+    sc->dhcp = dhcp && !mirage_key_ipv4.set;
+    if (mirage_key_ipv4.has_value) {
+        sc->ipv4.family = 4;
+        memcpy(sc->ipv4.a, mirage_key_ipv4.v.ip.addr, 4);
+        sc->ipv4_prefix = mirage_key_ipv4.v.ip.bits;
+    }
+    if (mirage_key_ipv4_gateway.has_value) {
+        sc->has_gateway = 1;
+        sc->gateway.family = 4;
+        memcpy(sc->gateway.a, mirage_key_ipv4_gateway.v.ip.addr, 4);
+    }
+    if (sc->dhcp && mirage_key_dhcp_timeout.has_value && mirage_key_dhcp_timeout.v.num > 0)
+        sc->dhcp_deadline =
+            mirage_time_now() + (uint64_t)mirage_key_dhcp_timeout.v.num * 1000000000u;
+}
+
+int mirage_stack_no_lease(const char *prog)
+{
+    static const char why[] = ": no DHCP lease within --dhcp-timeout: give the address with "
+                              "--ipv4=ADDR/LEN, or start a DHCP server on the network\n";
+
+    mirage_console_write(prog, strlen(prog));
+    mirage_console_write(why, sizeof(why) - 1);
+    return MIRAGE_EXIT_NO_LEASE;
+}
