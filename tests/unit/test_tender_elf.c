@@ -200,6 +200,43 @@ static void test_header(void)
     REFUSED("segment 0 asks for a dynamic loader: not a static unikernel image");
 }
 
+/* The image with a fourth program header, PT_INTERP naming (path) of
+ * (size) bytes, after the three elfgen writes. */
+static void with_interp(const char *path, size_t size)
+{
+    size_t at, ph;
+
+    build(&std);
+    at = len;
+    memcpy(buf + at, path, size);
+    ph = (at + size + 7) & ~(size_t)7;
+    memcpy(buf + ph, buf + ELFGEN_PH(0), 56 * ELFGEN_PHNUM);
+    memset(buf + ph + 56 * ELFGEN_PHNUM, 0, 56);
+    elfgen_put(buf, ph + 56 * ELFGEN_PHNUM + ELFGEN_P_TYPE, PT_INTERP, 4);
+    elfgen_put(buf, ph + 56 * ELFGEN_PHNUM + ELFGEN_P_FLAGS, PF_R, 4);
+    elfgen_put(buf, ph + 56 * ELFGEN_PHNUM + ELFGEN_P_OFFSET, at, 8);
+    elfgen_put(buf, ph + 56 * ELFGEN_PHNUM + ELFGEN_P_FILESZ, size, 8);
+    elfgen_put(buf, ph + 56 * ELFGEN_PHNUM + ELFGEN_P_MEMSZ, size, 8);
+    PUT(ELFGEN_E_PHOFF, ph, 8);
+    PUT(ELFGEN_E_PHNUM, ELFGEN_PHNUM + 1, 2);
+    len = ph + 56 * (ELFGEN_PHNUM + 1);
+}
+
+/* Our images name an interpreter that does not exist, so the host will not
+ * run them itself; that one is accepted, any other refused. */
+static void test_interp(void)
+{
+    static const char ld[] = "/lib64/ld-linux-x86-64.so.2";
+
+    with_interp(TENDER_INTERP, sizeof(TENDER_INTERP));
+    CHECK_INT(parse(len), 0);
+    CHECK_INT(img.nsegs, 2);
+    with_interp(TENDER_INTERP, sizeof(TENDER_INTERP) - 1); /* no NUL */
+    REFUSED("segment 3 asks for a dynamic loader: not a static unikernel image");
+    with_interp(ld, sizeof(ld));
+    REFUSED("segment 3 asks for a dynamic loader: not a static unikernel image");
+}
+
 static void test_segments(void)
 {
     build(&std);
@@ -480,6 +517,7 @@ int main(void)
     test_truncated();
     test_header();
     test_segments();
+    test_interp();
     test_segment_count();
     test_entry();
     test_notes();
