@@ -227,6 +227,10 @@ struct mirage_block;
  * the device's I/O. */
 int mirage_kv_disk_connect(struct mirage_block *block, int format_blank, struct mirage_kv **out,
                            char *msg, size_t msglen);
+/* What main.c calls for config.c's kv_rw_disk(block): mirage_kv_disk_connect
+ * formatting a blank device, printing on the console what is wrong with the
+ * device, naming it, when it fails. */
+int mirage_kv_disk_open(struct mirage_block *block, struct mirage_kv **out);
 
 /* ---- for implementations ------------------------------------------------- */
 

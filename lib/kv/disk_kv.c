@@ -239,3 +239,16 @@ int mirage_kv_disk_connect(struct mirage_block *b, int format_blank, struct mira
     *out = &d->kv;
     return 0;
 }
+
+int mirage_kv_disk_open(struct mirage_block *block, struct mirage_kv **out)
+{
+    char msg[320], line[400];
+    int r = mirage_kv_disk_connect(block, 1, out, msg, sizeof msg);
+
+    if (r) {
+        int n = snprintf(line, sizeof line, "kv_rw_disk on block device '%s': %s\n",
+                         block->name ? block->name : "?", msg);
+        mirage_console_write(line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+    }
+    return r;
+}
