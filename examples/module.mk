@@ -95,3 +95,5 @@ $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh
 	$(Q)mk/democert.sh $(DEMOCERT)
 $(call example,static_website,examples/static_website,--net=direct)
 $(call example_links,static_website,$(DEMOCERT)/tls,$(DEMOCERT)/tls/default/cert.pem)
+# Storage: sector patterns through block.h on the platform block device "storage".
+$(call example,block,examples/block)

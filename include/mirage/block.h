@@ -109,6 +109,19 @@ static inline uint64_t mirage_block_bytes(const struct mirage_block *b)
 
 /* ---- constructors -------------------------------------------------------- */
 
+/* The platform block device declared as (name) in the manifest (config.c's
+ * block("name")): the image the tender's --block:NAME=PATH (or on unix the
+ * file NAME, or --block:NAME=PATH) names, read-only when the host's file is;
+ * 512- or 4096-byte sectors (--block-sector-size:NAME=N on the tenders).
+ * lib/block/platform.c. Returns 0, MIRAGE_ENOENT, MIRAGE_EINVAL, MIRAGE_ENOMEM. */
+int mirage_block_connect(const char *name, struct mirage_block **out);
+
+/* The host file (path) as a block device of 512-byte sectors (config.c's
+ * block_of_file on unix; the unix target only: platform/unix/block.c).
+ * Read-only when the file may not be written. Returns 0, MIRAGE_ENOENT,
+ * MIRAGE_EINVAL (not a whole number of sectors), MIRAGE_ENOMEM. */
+int mirage_block_of_file(const char *path, struct mirage_block **out);
+
 /* A RAM disk of (size) bytes (a whole number of sectors), zero-filled, with
  * (sector_size) 512 or 4096 (lib/block/ramdisk.c). Writes are as durable as
  * they get on return; flush does nothing. Never suspends. Returns 0,

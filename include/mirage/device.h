@@ -1,4 +1,5 @@
-/* device.h: the platform devices a generated main.c connects and hands to the start function. */
+/* device.h: the platform network devices a generated main.c connects and hands to start (block.h:
+ * disks). */
 #ifndef MIRAGE_DEVICE_H
 #define MIRAGE_DEVICE_H
 
@@ -21,12 +22,5 @@ struct mirage_netif {
 /* Says "PROG: cannot connect the KIND device 'NAME': REASON" on the console
  * and returns 1, the unikernel's exit status for it (lib/runtime/device.c). */
 int mirage_device_connect_failed(const char *prog, const char *kind, const char *name, int err);
-
-/* A block device of the manifest, connected before start runs. */
-struct mirage_blockdev {
-    const char *name;
-    mirage_handle_t handle;
-    struct mirage_platform_block_info info;
-};
 
 #endif

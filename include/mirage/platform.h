@@ -110,7 +110,8 @@ int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st);
 
 struct mirage_platform_block_info {
     uint64_t capacity;   /* bytes, a whole number of blocks */
-    uint64_t block_size; /* bytes per sector, a power of two, at least 512 */
+    uint64_t block_size; /* bytes per sector: 512 or 4096 (--block-sector-size) */
+    int read_only;       /* the host's image is not writable: writes give MIRAGE_EROFS */
 };
 
 /* Binds the block device declared as (name) in the manifest.
@@ -126,6 +127,11 @@ int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_
 
 /* Reads (size) bytes at byte (offset), with the same rules as the write. */
 int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size);
+
+/* Makes the writes that returned before it durable on the host (fdatasync of
+ * the image). Returns 0 (also for a read-only device), MIRAGE_EIO, or
+ * MIRAGE_EINVAL for a bad handle. Blocks the unikernel until done. */
+int mirage_platform_block_flush(mirage_handle_t h);
 
 /* ---- boot, memory, exit ----------------------------------------------- */
 

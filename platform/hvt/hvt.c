@@ -109,6 +109,7 @@ int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
         *h = i;
         info->capacity = d->capacity;
         info->block_size = d->block_size;
+        info->read_only = (d->flags & HVT_DEV_READ_ONLY) != 0;
         return 0;
     }
     return MIRAGE_ENOENT;
@@ -133,9 +134,11 @@ static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8
     if (h >= 64 || !(block_acquired & (1ULL << h)))
         return MIRAGE_EINVAL;
     d = &hvt_boot->devs[h];
-    if (offset % d->block_size || size % d->block_size || offset > d->capacity ||
-        size > d->capacity - offset)
+    if (op != HVT_BLOCK_FLUSH && (offset % d->block_size || size % d->block_size ||
+                                  offset > d->capacity || size > d->capacity - offset))
         return MIRAGE_EINVAL;
+    if (op == HVT_BLOCK_WRITE && (d->flags & HVT_DEV_READ_ONLY))
+        return MIRAGE_EROFS;
     s = (struct hvt_block_slot *)(uintptr_t)d->ring;
     hvt_net_kick(0); /* frames sent before a long request leave now, not after it */
     s->op = op;
@@ -170,6 +173,11 @@ int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_
 int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
     return block_io(h, HVT_BLOCK_READ, offset, buf, size);
+}
+
+int mirage_platform_block_flush(mirage_handle_t h)
+{
+    return block_io(h, HVT_BLOCK_FLUSH, 0, NULL, 0);
 }
 
 const char *mirage_cmdline(void)

@@ -23,6 +23,8 @@ static int transfer(long nr, mirage_handle_t h, uint64_t offset, uint8_t *buf, s
 
     if (d == NULL)
         return MIRAGE_EINVAL;
+    if (nr == SYS_pwrite64 && (d->flags & SPT_DEV_READ_ONLY))
+        return MIRAGE_EROFS; /* the filter allows no write to it */
     while (size > 0) {
         size_t chunk = size < SPT_BLOCK_MAX_IO ? size : SPT_BLOCK_MAX_IO;
         long n = spt_syscall4(nr, d->fd, (long)buf, (long)chunk, (long)offset);
@@ -50,6 +52,7 @@ int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
     *h = (mirage_handle_t)r;
     info->capacity = spt_boot->devs[r].capacity;
     info->block_size = spt_boot->devs[r].block_size;
+    info->read_only = (spt_boot->devs[r].flags & SPT_DEV_READ_ONLY) != 0;
     return 0;
 }
 
@@ -61,4 +64,18 @@ int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_
 int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
 {
     return transfer(SYS_pread64, h, offset, buf, size);
+}
+
+int mirage_platform_block_flush(mirage_handle_t h)
+{
+    const struct spt_dev_info *d = check(h, 0, 0);
+    long r;
+
+    if (d == NULL)
+        return MIRAGE_EINVAL;
+    if (d->flags & SPT_DEV_READ_ONLY)
+        return 0;
+    while ((r = spt_syscall1(SYS_fdatasync, d->fd)) == -SPT_EINTR)
+        ;
+    return r == 0 ? 0 : MIRAGE_EIO;
 }

@@ -15,6 +15,7 @@
 #define SYS_readv         19
 #define SYS_pwrite64      18
 #define SYS_mprotect      10
+#define SYS_fdatasync     75
 #define SYS_arch_prctl    158
 #define SYS_clock_gettime 228
 #define SYS_exit_group    231

@@ -1,4 +1,4 @@
-/* devices.c: the unix target's net (tap) and block (file) devices, clocks and yield. */
+/* devices.c: the unix target's net (tap) devices, clocks and yield (block.c: its disks). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +21,6 @@
 #include "unix.h"
 
 #define OVERSIZED_PER_READ 64 /* dropped by one read at most */
-#define SECTOR 512
 #define HEAP_SIZE (32u << 20)
 /* The tenders' TENDER_EXIT_LOST (tender/common/tender.h): a tap deleted under us. */
 #define EXIT_LOST 252
@@ -136,7 +135,7 @@ int unix_taps_check(const char *prog)
 }
 
 /* Looks (name) up in the manifest as a device of (type) not yet acquired. */
-static int lookup(const char *name, uint32_t type, struct unix_binding **b)
+int unix_lookup(const char *name, uint32_t type, struct unix_binding **b)
 {
     int h = unix_manifest_find(name, strlen(name));
 
@@ -148,7 +147,7 @@ static int lookup(const char *name, uint32_t type, struct unix_binding **b)
     return h;
 }
 
-static struct unix_binding *handle(mirage_handle_t h, uint32_t type)
+struct unix_binding *unix_handle(mirage_handle_t h, uint32_t type)
 {
     if (h >= mirage_manifest.count || mirage_manifest.entries[h].type != type ||
         !unix_bindings[h].acquired)
@@ -160,7 +159,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
 {
     struct unix_binding *b;
     struct ifreq ifr = {0};
-    int idx = lookup(name, MIRAGE_DEV_NET, &b);
+    int idx = unix_lookup(name, MIRAGE_DEV_NET, &b);
     const char *tap;
     int fd;
 
@@ -220,7 +219,7 @@ __attribute__((noreturn)) static void lost(mirage_handle_t h)
 
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 {
-    struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
     ssize_t n;
 
     if (b == NULL || size > (size_t)b->mtu + 14)
@@ -237,7 +236,7 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
 {
-    struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
     ssize_t n;
 
     if (b == NULL || size < (size_t)b->mtu + 14)
@@ -270,7 +269,7 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
 {
-    const struct unix_binding *b = handle(h, MIRAGE_DEV_NET);
+    const struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
 
     if (b == NULL)
         return MIRAGE_EINVAL;
@@ -300,81 +299,6 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
             return *got > 0 ? 0 : r; /* the frames read are not lost; the error comes next */
     }
     return *got > 0 ? 0 : MIRAGE_EAGAIN;
-}
-
-int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
-                                  struct mirage_platform_block_info *info)
-{
-    struct unix_binding *b;
-    int idx = lookup(name, MIRAGE_DEV_BLOCK, &b);
-    const char *path;
-    struct stat st;
-    int fd;
-
-    if (idx < 0)
-        return idx;
-    path = b->path ? b->path : name;
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) {
-        fprintf(stderr, "mirage: cannot open disk image '%s': %s\n", path, strerror(errno));
-        return MIRAGE_ENOENT;
-    }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size % SECTOR != 0) {
-        fprintf(stderr,
-                "mirage: disk image '%s' is %lld bytes: not a whole number of %d-byte sectors\n",
-                path, (long long)st.st_size, SECTOR);
-        close(fd);
-        return MIRAGE_EINVAL;
-    }
-    b->fd = fd;
-    b->acquired = 1;
-    b->capacity = (uint64_t)st.st_size;
-    info->capacity = b->capacity;
-    info->block_size = SECTOR;
-    *h = (mirage_handle_t)idx;
-    return 0;
-}
-
-static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, size_t size)
-{
-    struct unix_binding *b = handle(h, MIRAGE_DEV_BLOCK);
-
-    if (b == NULL || offset % SECTOR != 0 || size % SECTOR != 0 || offset > b->capacity ||
-        size > b->capacity - offset)
-        return NULL;
-    return b;
-}
-
-/* One whole transfer: pread/pwrite until done, restarting after signals. */
-static int block_io(mirage_handle_t h, int write_op, uint64_t offset, uint8_t *buf, size_t size)
-{
-    struct unix_binding *b = block_request(h, offset, size);
-
-    if (b == NULL)
-        return MIRAGE_EINVAL;
-    while (size > 0) {
-        ssize_t n = write_op ? pwrite(b->fd, buf, size, (off_t)offset)
-                             : pread(b->fd, buf, size, (off_t)offset);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return MIRAGE_EIO;
-        buf += n;
-        offset += (uint64_t)n;
-        size -= (size_t)n;
-    }
-    return 0;
-}
-
-int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
-{
-    return block_io(h, 1, offset, (uint8_t *)(uintptr_t)buf, size);
-}
-
-int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
-{
-    return block_io(h, 0, offset, buf, size);
 }
 
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mirage/manifest.h"
+#include "mirage/platform.h"
 
 /* What the command line bound to the manifest entry with the same index. */
 struct unix_binding {
@@ -17,6 +18,7 @@ struct unix_binding {
     uint64_t capacity;
     uint16_t mtu;          /* net: the tap's, read when acquired */
     uint64_t rx_oversized; /* net: frames over mtu + 14 read and dropped */
+    int read_only;         /* block: the file is not writable */
 };
 extern struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
 
@@ -34,6 +36,12 @@ int unix_taps_check(const char *prog);
 
 /* Index of the manifest entry called (name, len), or -1. */
 int unix_manifest_find(const char *name, size_t len);
+
+/* The binding of the device (name) of (type) not yet acquired: its handle,
+ * MIRAGE_ENOENT or MIRAGE_EINVAL (acquired already). */
+int unix_lookup(const char *name, uint32_t type, struct unix_binding **b);
+/* The acquired binding of handle (h) of (type), or NULL. */
+struct unix_binding *unix_handle(mirage_handle_t h, uint32_t type);
 
 int unix_mac_parse(const char *s, uint8_t mac[6]);
 

@@ -96,8 +96,15 @@ static int open_block(const struct tender_devopt *o, struct tender_device *dev, 
     struct stat st;
     int fd;
 
-    /* O_NONBLOCK so that a FIFO given by mistake cannot hang the open. */
+    uint32_t sector = o->sector_size ? o->sector_size : SECTOR;
+
+    /* O_NONBLOCK so that a FIFO given by mistake cannot hang the open. An
+     * image we may not write is attached read-only: the guest is told so. */
     fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+        dev->read_only = 1;
+    }
     if (fd < 0)
         return tender_fail(err, "disk image '%s': cannot open: %s", path, strerror(errno));
     dev->fd = fd;
@@ -107,19 +114,19 @@ static int open_block(const struct tender_devopt *o, struct tender_device *dev, 
         return tender_fail(err, "disk image '%s' is not a regular file", path);
     if (st.st_size == 0)
         return tender_fail(err, "disk image '%s' is empty", path);
-    if (st.st_size % SECTOR != 0)
+    if (st.st_size % sector != 0)
         return tender_fail(err,
                            "disk image '%s' is %lld bytes: not a whole number of %u-byte "
                            "sectors",
-                           path, (long long)st.st_size, SECTOR);
+                           path, (long long)st.st_size, sector);
     if (fcntl(fd, F_SETFL, 0) < 0)
         return tender_fail(err, "disk image '%s': %s", path, strerror(errno));
-    /* Two guests writing one disk would corrupt it. */
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+    /* Two guests writing one disk would corrupt it; readers may share one. */
+    if (flock(fd, (dev->read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
         return tender_fail(err, "disk image '%s': %s", path,
                            errno == EWOULDBLOCK ? "in use by another process" : strerror(errno));
     dev->capacity = (uint64_t)st.st_size;
-    dev->block_size = SECTOR;
+    dev->block_size = sector;
     return 0;
 }
 

@@ -8,10 +8,11 @@
 #include "mirage/key.h"
 #include "tender.h"
 
-enum kind { NET, NET_MAC, BLOCK };
+enum kind { NET, NET_MAC, BLOCK, BLOCK_SECTOR };
 
-static const char *const kind_prefix[] = {"--net:", "--net-mac:", "--block:"};
-static const char *const kind_value[] = {"TAP", "MAC", "PATH"};
+static const char *const kind_prefix[] = {
+    "--net:", "--net-mac:", "--block:", "--block-sector-size:"};
+static const char *const kind_value[] = {"TAP", "MAC", "PATH", "512|4096"};
 
 static int starts_with(const char *s, const char *prefix)
 {
@@ -90,6 +91,26 @@ static int set_mac(struct tender_opts *opts, const char *name, const char *value
     return 0;
 }
 
+/* --block-sector-size:NAME=N, before or after its --block:NAME=PATH. */
+static int set_sector_size(struct tender_opts *opts, const char *name, const char *value, char *err)
+{
+    struct tender_devopt *d = find_dev(opts, name);
+    uint32_t size = strcmp(value, "512") == 0 ? 512 : strcmp(value, "4096") == 0 ? 4096 : 0;
+
+    if (size == 0)
+        return tender_fail(err, "--block-sector-size:%s=%s: the sector size is 512 or 4096", name,
+                           value);
+    if (d != NULL && d->type != MIRAGE_DEV_BLOCK)
+        return tender_fail(err, "--block-sector-size:%s: '%s' is given as a net device", name,
+                           name);
+    if (d != NULL && d->sector_size)
+        return tender_fail(err, "--block-sector-size:%s given twice", name);
+    if (d == NULL && (d = new_dev(opts, name, MIRAGE_DEV_BLOCK, err)) == NULL)
+        return -1;
+    d->sector_size = size;
+    return 0;
+}
+
 static int set_dev(struct tender_opts *opts, enum kind kind, const char *name, const char *value,
                    char *err)
 {
@@ -99,7 +120,9 @@ static int set_dev(struct tender_opts *opts, enum kind kind, const char *name, c
     if (d != NULL && d->value != NULL)
         return tender_fail(err, "device '%s' is given twice", name);
     if (d != NULL && d->type != type)
-        return tender_fail(err, "--net-mac:%s given for block device '%s'", name, name);
+        return tender_fail(err, "%s:%s given for %s device '%s'",
+                           type == MIRAGE_DEV_NET ? "--block-sector-size" : "--net-mac", name,
+                           type == MIRAGE_DEV_NET ? "net" : "block", name);
     if (d == NULL && (d = new_dev(opts, name, type, err)) == NULL)
         return -1;
     d->value = value;
@@ -126,6 +149,8 @@ static int parse_dev(const char *arg, enum kind kind, struct tender_opts *opts, 
     buf[len] = '\0';
     if (kind == NET_MAC)
         return set_mac(opts, buf, eq + 1, err);
+    if (kind == BLOCK_SECTOR)
+        return set_sector_size(opts, buf, eq + 1, err);
     return set_dev(opts, kind, buf, eq + 1, err);
 }
 
@@ -133,12 +158,12 @@ static int parse_option(const char *arg, struct tender_opts *opts, int *mem_give
 {
     if (starts_with(arg, "--mem="))
         return parse_mem(arg + strlen("--mem="), opts, mem_given, err);
-    for (int k = NET; k <= BLOCK; k++)
+    for (int k = NET; k <= BLOCK_SECTOR; k++)
         if (starts_with(arg, kind_prefix[k]))
             return parse_dev(arg, (enum kind)k, opts, err);
     if (strcmp(arg, "--mem") == 0)
         return tender_fail(err, "--mem needs a value: use --mem=MB");
-    for (int k = NET; k <= BLOCK; k++)
+    for (int k = NET; k <= BLOCK_SECTOR; k++)
         if (strncmp(arg, kind_prefix[k], strlen(kind_prefix[k]) - 1) == 0 &&
             arg[strlen(kind_prefix[k]) - 1] == '\0')
             return tender_fail(err, "%s needs a device: use %sNAME=%s", arg, kind_prefix[k],
@@ -209,8 +234,11 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     }
     for (unsigned d = 0; d < opts->ndevs; d++)
         if (opts->devs[d].value == NULL)
-            return tender_fail(err, "--net-mac:%s given without --net:%s=TAP", opts->devs[d].name,
-                               opts->devs[d].name);
+            return opts->devs[d].type == MIRAGE_DEV_NET
+                       ? tender_fail(err, "--net-mac:%s given without --net:%s=TAP",
+                                     opts->devs[d].name, opts->devs[d].name)
+                       : tender_fail(err, "--block-sector-size:%s given without --block:%s=PATH",
+                                     opts->devs[d].name, opts->devs[d].name);
     if (i >= argc)
         return tender_fail(err, "no unikernel image given (see --help)");
     if (argv[i][0] == '\0')
@@ -253,6 +281,9 @@ void tender_usage(const char *prog)
            "  --net-mac:NAME=MAC    give net device NAME the address MAC (aa:bb:cc:dd:ee:ff);\n"
            "                        default: a random locally administered address\n"
            "  --block:NAME=PATH     attach block device NAME to the disk image file PATH\n"
+           "                        (read-only when the file is not writable)\n"
+           "  --block-sector-size:NAME=512|4096\n"
+           "                        the sector size of block device NAME (default 512)\n"
            "  --help                show this help\n"
            "\n"
            "Every device the unikernel declares must be given, and only those (with --help\n"

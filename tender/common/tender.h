@@ -41,7 +41,8 @@ struct tender_devopt {
     const char *value; /* TAP name or PATH (points into argv) */
     int has_mac;
     uint8_t mac[6];
-    uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    uint32_t type;        /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
+    uint32_t sector_size; /* block: --block-sector-size, 0 when not given */
 };
 
 struct tender_opts {
@@ -140,12 +141,13 @@ int tender_image_load(const char *path, uint8_t **data, size_t *size, struct ten
 /* A device bound to the manifest entry at the same index (its handle). */
 struct tender_device {
     uint32_t type;    /* MIRAGE_DEV_NET, MIRAGE_DEV_BLOCK or TENDER_DEV_ABSENT */
-    int fd;           /* the tap (non-blocking) or the disk image (read-write) */
+    int fd;           /* the tap (non-blocking) or the disk image */
     const char *host; /* the TAP name or PATH as given (points into argv), for messages */
     uint8_t mac[6];
     uint16_t mtu;        /* net: the tap's MTU when it was opened */
     uint64_t capacity;   /* block: bytes */
-    uint64_t block_size; /* block: 512 */
+    uint64_t block_size; /* block: 512 or 4096 */
+    int read_only;       /* block: the image is not writable: opened read-only */
 };
 
 /* Matches opts->devs to img->devs by name and type and opens each: a declared

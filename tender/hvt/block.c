@@ -72,16 +72,20 @@ static void serve(struct hvt_block *blk, struct disk *k, uint32_t seq)
     uint8_t *buf = hvt_gpa(vm, gpa, size);
     int64_t ret;
 
-    if (buf == NULL) {
+    if (op != HVT_BLOCK_FLUSH && buf == NULL) {
         char who[64];
 
         snprintf(who, sizeof(who), "bad block request on '%s': buffer", k->name);
         hvt_bad_range(vm, who, gpa, size);
         _exit(TENDER_EXIT_SANDBOX);
     }
-    if (op > HVT_BLOCK_WRITE || off % d->block_size || size % d->block_size || off > d->capacity ||
-        size > d->capacity - off)
+    if (op == HVT_BLOCK_FLUSH)
+        ret = d->read_only || fdatasync(d->fd) == 0 ? 0 : MIRAGE_EIO;
+    else if (op > HVT_BLOCK_FLUSH || off % d->block_size || size % d->block_size ||
+             off > d->capacity || size > d->capacity - off)
         ret = MIRAGE_EINVAL;
+    else if (op == HVT_BLOCK_WRITE && d->read_only)
+        ret = MIRAGE_EROFS;
     else
         ret = transfer(d, op == HVT_BLOCK_WRITE, buf, off, size);
     __atomic_store_n(&k->slot->ret, ret, __ATOMIC_RELAXED);

@@ -77,7 +77,10 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
         if (vm->devs[i].type != MIRAGE_DEV_BLOCK)
             continue;
         rc |= allow_fd(ctx, SCMP_SYS(pread64), vm->devs[i].fd);
+        if (vm->devs[i].read_only)
+            continue;
         rc |= allow_fd(ctx, SCMP_SYS(pwrite64), vm->devs[i].fd);
+        rc |= allow_fd(ctx, SCMP_SYS(fdatasync), vm->devs[i].fd);
     }
     if (rc == 0)
         rc = seccomp_load(ctx);

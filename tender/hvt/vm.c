@@ -345,6 +345,7 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
         memcpy(d->mac, t->mac, 6);
         d->capacity = t->capacity;
         d->block_size = t->block_size;
+        d->flags = t->read_only ? HVT_DEV_READ_ONLY : 0;
         d->ring = vm->ring_gpa[i];
     }
     return 0;

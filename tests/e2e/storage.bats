@@ -127,3 +127,100 @@ copy_kv_ro() {
     grep -q '"/sub", MIRAGE_KV_DICTIONARY' "$WORK/out.c"
     grep -qF 'odd\:\ name\#1' "$WORK/out.d"
 }
+
+# ---- block devices: the block example, sector sizes, flush, read-only images ---------------
+
+# check_block_image PATH SECTOR_SIZE: the host file holds the example's patterns where it wrote.
+check_block_image() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+path, ss = sys.argv[1], int(sys.argv[2])
+data = open(path, 'rb').read()
+n = len(data) // ss
+def pat(s, i): return (s * 31 + i * 7 + (i >> 8)) & 0xff
+for s in [0] + list(range(8, 40)) + [n - 1]:
+    got = data[s * ss:(s + 1) * ss]
+    if any(got[i] != pat(s, i) for i in range(ss)):
+        sys.exit("sector %d is not the pattern" % s)
+if any(data[1 * ss:8 * ss]) or any(data[40 * ss:(n - 1) * ss]):
+    sys.exit("a sector the example never wrote is not zero")
+PY
+}
+
+# block_on TARGET SECTOR_SIZE: the block example on a fresh 1 MiB disk.
+block_on() {
+    local target=$1 ss=$2
+    require_target "$target" block
+    rm -f "$WORK/disk.img"
+    truncate -s 1M "$WORK/disk.img"
+    TENDER_OPTS=(--block:storage="$WORK/disk.img")
+    [ "$ss" = 512 ] || TENDER_OPTS+=(--block-sector-size:storage="$ss")
+    run run_target "$target" block
+    [ "$status" -eq 0 ]
+    [ "${lines[0]}" = "block storage: $((1048576 / ss)) sectors of $ss bytes" ]
+    [ "${lines[2]}" = "multi: sectors 8..39 ($((32 * ss)) bytes in one request): ok" ]
+    [ "${lines[3]}" = "last: sectors $((1048576 / ss - 1))..$((1048576 / ss - 1)) ($ss bytes in one request): ok" ]
+    [ "${lines[4]}" = "past the end: EINVAL" ]
+    check_block_image "$WORK/disk.img" "$ss"
+}
+
+@test "storage: block example on unix: first, multi-sector and last sectors land on the file" {
+    block_on unix 512
+}
+
+@test "storage: block example on spt with 512- and 4096-byte sectors" {
+    block_on spt 512
+    block_on spt 4096
+}
+
+@test "storage: block example on hvt with 512- and 4096-byte sectors" {
+    block_on hvt 512
+    block_on hvt 4096
+}
+
+@test "storage: flush is fdatasync on the image: spt's filter allows it, hvt's block thread does it" {
+    command -v strace >/dev/null || { echo "strace is missing (mk/deps.sh installs it)" >&2; return 1; }
+    require_target spt block
+    truncate -s 1M "$WORK/disk.img"
+    run strace -f -qq -e trace=fdatasync -o "$WORK/spt.trace" "$B/bin/mirage-spt" \
+        --block:storage="$WORK/disk.img" "$UK/block.spt"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'fdatasync(.*= 0' "$WORK/spt.trace")" -eq 3 ]
+    require_target hvt block
+    run strace -f -qq -e trace=fdatasync -o "$WORK/hvt.trace" "$B/bin/mirage-hvt" \
+        --block:storage="$WORK/disk.img" "$UK/block.hvt"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'fdatasync(.*= 0' "$WORK/hvt.trace")" -eq 3 ]
+}
+
+@test "storage: a read-only image is attached read-only on every target and refuses writes" {
+    require_target spt block
+    require_target hvt block
+    mkdir "$WORK/ro"
+    head -c 65536 /dev/zero >"$WORK/ro/disk.img"
+    # A read-only bind mount: root may write any file mode, not a read-only mount.
+    for t in unix spt hvt; do
+        TENDER_OPTS=(--block:storage="$WORK/ro/disk.img")
+        target_argv "$t" block
+        run unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"' \
+            sh "$WORK/ro" "${TARGET_ARGV[@]}"
+        [ "$status" -eq 0 ]
+        [ "${lines[0]}" = "block storage: 128 sectors of 512 bytes, read-only" ]
+        [ "${lines[1]}" = "write to a read-only disk: EROFS" ]
+    done
+    cmp "$WORK/ro/disk.img" <(head -c 65536 /dev/zero)
+}
+
+@test "storage: --block-sector-size is 512 or 4096 and must divide the image" {
+    require_target spt block
+    truncate -s 6144 "$WORK/disk.img"
+    run "$B/bin/mirage-spt" --block:storage="$WORK/disk.img" --block-sector-size:storage=1024 "$UK/block.spt"
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"--block-sector-size:storage=1024: the sector size is 512 or 4096"* ]]
+    run "$B/bin/mirage-spt" --block-sector-size:storage=4096 --block:storage="$WORK/disk.img" "$UK/block.spt"
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"disk image '$WORK/disk.img' is 6144 bytes: not a whole number of 4096-byte sectors"* ]]
+    run "$B/bin/mirage-hvt" --block-sector-size:storage=4096 "$UK/block.hvt"
+    [ "$status" -eq 125 ]
+    [[ "$output" == *"--block-sector-size:storage given without --block:storage=PATH"* ]]
+}

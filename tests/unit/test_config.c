@@ -57,12 +57,11 @@ static void test_good_graph(const char *target, const char *netname)
         CHECK(strstr(main_c, want) != NULL);
     }
     CHECK(strstr(main_c, "r = mirage_net_acquire(dev0.name, &dev0.handle, &dev0.info);") != NULL);
-    CHECK(
-        strstr(main_c, "r = mirage_platform_block_acquire(dev1.name, &dev1.handle, &dev1.info);") !=
-        NULL);
-    CHECK(strstr(main_c, "return start(&dev0, &dev1);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_block_connect(\"storage\", &dev1);") != NULL);
+    CHECK(strstr(main_c, "r = start(&dev0, dev1);") != NULL);
+    CHECK(strstr(main_c, "mirage_block_disconnect(dev1);") != NULL);
     CHECK(strstr(main_c, "r = mirage_key_parse_args(argc, argv, keys);") != NULL);
-    CHECK(strstr(start_h, "int start(struct mirage_netif *, struct mirage_blockdev *);") != NULL);
+    CHECK(strstr(start_h, "int start(struct mirage_netif *, struct mirage_block *);") != NULL);
     CHECK(strstr(dot, "job -> d0 [label = \"1\"];") != NULL);
     CHECK(strstr(dot, "job -> d1 [label = \"2\"];") != NULL);
     free(main_c);
@@ -290,12 +289,13 @@ static void test_names_and_options(void)
 static void test_storage(void)
 {
     struct mirage_cfg *cfg = mirage_cfg_new("hvt");
-    struct mirage_dev *j = job("start", KV_RO, KV_RW);
+    struct mirage_dev *j = job("start", KV_RO, KV_RW, BLOCK, BLOCK);
     char *main_c, *start_h, *mk, *describe;
     struct gen_paths p = {.root = "/r", .build = "_build", .config_file = "config.c", .args = ""};
 
     /* The unit tests run at the repository's root: tests/e2e/tool is a directory. */
-    register_unikernel("store", j, crunch("tests/e2e/tool"), kv_rw_mem());
+    register_unikernel("store", j, crunch("tests/e2e/tool"), kv_rw_mem(), ramdisk(1 << 20),
+                       block_of_file("images/disk.img"));
     CHECK_INT(mirage_cfg_check(cfg), 0);
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
@@ -308,15 +308,24 @@ static void test_storage(void)
         fclose(f);
         mk = text;
     }
-    CHECK(strstr(start_h, "int start(struct mirage_kv *, struct mirage_kv *);") != NULL);
+    CHECK(strstr(start_h, "int start(struct mirage_kv *, struct mirage_kv *, struct mirage_block "
+                          "*, struct mirage_block *);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_block_ramdisk_new(\"ramdisk\", 1048576ULL, 512, &dev2);") !=
+          NULL);
+    /* hvt: block_of_file is the platform device named after the file. */
+    CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_BLOCK(\"disk_img\"));") != NULL);
+    CHECK(strstr(main_c, "r = mirage_block_connect(\"disk_img\", &dev3);") != NULL);
+    CHECK(strstr(describe, "block_of_file(\"images/disk.img\")") != NULL);
+    CHECK(strstr(describe, "manifest 'disk_img'") != NULL);
     CHECK(strstr(start_h, "#include \"mirage/kv.h\"") != NULL);
     CHECK(strstr(main_c, "extern const struct mirage_crunch mirage_crunch_d0;") != NULL);
     CHECK(strstr(main_c, "r = mirage_kv_crunch_new(&mirage_crunch_d0, &dev0);") != NULL);
     CHECK(strstr(main_c, "return mirage_device_connect_failed(argv[0], \"kv_ro\", "
                          "\"crunch(\\\"tests/e2e/tool\\\")\", r);") != NULL);
     CHECK(strstr(main_c, "r = mirage_kv_mem_new(0, &dev1);") != NULL);
-    CHECK(strstr(main_c, "r = start(dev0, dev1);") != NULL);
-    CHECK(strstr(main_c, "    mirage_kv_disconnect(dev1);\n"
+    CHECK(strstr(main_c, "r = start(dev0, dev1, dev2, dev3);") != NULL);
+    CHECK(strstr(main_c, "    mirage_block_disconnect(dev3);\n    mirage_block_disconnect(dev2);\n"
+                         "    mirage_kv_disconnect(dev1);\n"
                          "    mirage_kv_disconnect(dev0);\n    return r;") != NULL);
     CHECK(strstr(mk, " $(OBJDIR)/main.o $(OBJDIR)/crunch_d0.o\n") != NULL);
     CHECK(strstr(mk, "$(MIRAGE_ROOT)/build/bin/mirage crunch tests/e2e/tool $(BUILD)/crunch_d0 "
@@ -334,10 +343,29 @@ static void test_storage(void)
         int l = __LINE__ + 1;
         struct mirage_dev *c1 = crunch("no-such-dir");
         struct mirage_dev *c2 = crunch("a b");
-        register_unikernel("bad", job("start", KV_RO, KV_RO), c1, c2);
+        struct mirage_dev *rd = ramdisk(1000);
+        register_unikernel("bad", job("start", KV_RO, KV_RO, BLOCK), c1, c2, rd);
         mirage_cfg_check(cfg);
         CHECK(has_error(cfg, l, "crunch(\"no-such-dir\"): no such directory beside config.c"));
         CHECK(has_error(cfg, l + 1, "crunch(\"a b\"): a directory name of letters"));
+        CHECK(has_error(cfg, l + 2,
+                        "ramdisk(1000): the size is in bytes, a non-zero multiple of "
+                        "512"));
+    }
+    mirage_cfg_free(cfg);
+
+    /* unix: block_of_file is the file itself, in no manifest. */
+    cfg = mirage_cfg_new("unix");
+    {
+        char *m;
+        register_unikernel("f", job("start", BLOCK), block_of_file("disk.img"));
+        CHECK_INT(mirage_cfg_check(cfg), 0);
+        m = gen(mirage_gen_main, cfg);
+        CHECK(strstr(m, "MIRAGE_MANIFEST();") != NULL);
+        CHECK(strstr(m, "r = mirage_block_of_file(\"disk.img\", &dev0);") != NULL);
+        CHECK(strstr(m, "return mirage_device_connect_failed(argv[0], \"block\", "
+                        "\"block_of_file(\\\"disk.img\\\")\", r);") != NULL);
+        free(m);
     }
     mirage_cfg_free(cfg);
 

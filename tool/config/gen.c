@@ -11,7 +11,7 @@ static const char *c_type(enum mirage_sig sig)
     case MIRAGE_SIG_NETWORK:
         return "struct mirage_netif *";
     case MIRAGE_SIG_BLOCK:
-        return "struct mirage_blockdev *";
+        return "struct mirage_block *";
     case MIRAGE_SIG_STACKV4V6:
         return "struct mirage_stack *";
     case MIRAGE_SIG_KV_RO:
@@ -24,21 +24,18 @@ static const char *c_type(enum mirage_sig sig)
     }
 }
 
-static const char *c_struct(const struct mirage_dev *d)
-{
-    return d->kind == DEV_NETIF ? "struct mirage_netif" : "struct mirage_blockdev";
-}
-
 static int is_platform(const struct mirage_dev *d)
 {
     return d->kind == DEV_NETIF || d->kind == DEV_BLOCK;
 }
 
 /* A store or block device main.c builds with a constructor (mirage/kv.h,
- * mirage/block.h), and gives back with disconnect once start returns. */
+ * mirage/block.h), and gives back with disconnect once start returns. A
+ * platform block device is one too, beside its manifest entry. */
 static int is_storage(const struct mirage_dev *d)
 {
-    return d->kind == DEV_CRUNCH || d->kind == DEV_KV_MEM;
+    return d->kind == DEV_CRUNCH || d->kind == DEV_KV_MEM || d->kind == DEV_RAMDISK ||
+           d->kind == DEV_FILE || d->kind == DEV_BLOCK;
 }
 
 static int is_kv(const struct mirage_dev *d)
@@ -161,6 +158,14 @@ static void gen_storage(const struct mirage_dev *d, FILE *out)
                 d->order);
     else if (d->kind == DEV_KV_MEM)
         fprintf(out, "    r = mirage_kv_mem_new(0, &dev%d);\n", d->order);
+    else if (d->kind == DEV_RAMDISK)
+        fprintf(out, "    r = mirage_block_ramdisk_new(\"ramdisk\", %lluULL, 512, &dev%d);\n",
+                d->size, d->order);
+    else if (d->kind == DEV_FILE || d->kind == DEV_BLOCK) {
+        fprintf(out, "    r = mirage_block_%s(", d->kind == DEV_FILE ? "of_file" : "connect");
+        c_string(out, d->kind == DEV_FILE ? d->arg : mirage_cfg_dev_name(d));
+        fprintf(out, ", &dev%d);\n", d->order);
+    }
     fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], \"%s\", ",
             mirage_config_sig_name(d->sig));
     c_string(out, mirage_cfg_dev_label(d, b, sizeof(b)));
@@ -242,6 +247,8 @@ void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "#include \"mirage/random.h\"\n");
     if (job_takes(job, MIRAGE_SIG_KV_RO) || job_takes(job, MIRAGE_SIG_KV_RW))
         fprintf(out, "#include \"mirage/kv.h\"\n");
+    if (job_takes(job, MIRAGE_SIG_BLOCK))
+        fprintf(out, "#include \"mirage/block.h\"\n");
     fprintf(out, "\n");
     for (int i = 0; i < cfg->nkeys; i++) {
         if (!cfg->keys[i].runtime || cfg->keys[i].std != NULL)
@@ -322,8 +329,10 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         if (!is_platform(d))
             continue;
         nplatform++;
+        if (d->kind != DEV_NETIF)
+            continue; /* a block device is storage */
         fprintf(out, "/* %s, %s:%d */\n", mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
-        fprintf(out, "static %s dev%d = {.name = \"%s\"};\n", c_struct(d), d->order,
+        fprintf(out, "static struct mirage_netif dev%d = {.name = \"%s\"};\n", d->order,
                 mirage_cfg_dev_name(d));
     }
     for (int i = 0; i < cfg->norder; i++) {
@@ -375,12 +384,12 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
             fprintf(out, "    dev%d = mirage_random_default();\n", d->order);
         if (is_storage(d))
             gen_storage(d, out);
-        if (!is_platform(d))
+        if (d->kind != DEV_NETIF)
             continue;
-        fprintf(out, "    r = mirage_%s_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
-                d->kind == DEV_NETIF ? "net" : "platform_block", d->order, d->order, d->order);
+        fprintf(out, "    r = mirage_net_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
+                d->order, d->order, d->order);
         fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], ");
-        fprintf(out, "\"%s\", dev%d.name, r);\n", d->kind == DEV_NETIF ? "network" : "block",
+        fprintf(out, "\"network\", dev%d.name, r);\n",
                 d->order);
     }
     if (job->kind != DEV_JOB) {
@@ -394,7 +403,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "    %s%s(", count_stacks(cfg) + count_storage(cfg) > 0 ? "r = " : "return ",
             job->arg);
     for (int i = 0; i < cfg->napplied; i++)
-        fprintf(out, "%s%sdev%d", i ? ", " : "", is_platform(cfg->applied[i]) ? "&" : "",
+        fprintf(out, "%s%sdev%d", i ? ", " : "", cfg->applied[i]->kind == DEV_NETIF ? "&" : "",
                 cfg->applied[i]->order);
     if (job->argv)
         fprintf(out, "%sargc, argv", cfg->napplied ? ", " : "");

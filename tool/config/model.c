@@ -20,8 +20,7 @@ static const char *const sig_names[MIRAGE_SIG_COUNT] = {
     [MIRAGE_SIG_RANDOM] = "random", [MIRAGE_SIG_JOB] = "job",
 };
 
-#define NEEDS_KV         "not implemented yet: needs the key-value stores"
-#define NEEDS_BLOCK_FILE "not implemented yet: use block(NAME), the platform block device"
+#define NEEDS_KV "not implemented yet: needs the key-value stores"
 
 const char *mirage_config_sig_name(enum mirage_sig sig)
 {
@@ -439,11 +438,44 @@ struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line)
     return new_dev(file, line, DEV_KV_MEM, "kv_rw_mem", MIRAGE_SIG_KV_RW);
 }
 
-struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *name)
+struct mirage_dev *mirage_config_ramdisk(const char *file, int line, unsigned long long size)
 {
-    struct mirage_dev *d = missing(file, line, "block_of_file", MIRAGE_SIG_BLOCK, NEEDS_BLOCK_FILE);
+    struct mirage_dev *d = new_dev(file, line, DEV_RAMDISK, "ramdisk", MIRAGE_SIG_BLOCK);
 
-    d->arg = mirage_cfg_strdup(cur, name ? name : "");
+    d->size = size;
+    if (size == 0 || size % 512 != 0)
+        mirage_cfg_error(cur, file, line,
+                         "ramdisk(%llu): the size is in bytes, a non-zero multiple of 512", size);
+    return d;
+}
+
+/* On unix the file itself; on spt and hvt a platform block device named
+ * after the file ("disk.img": disk_img), which the tender's --block gives. */
+struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *path)
+{
+    struct mirage_dev *d;
+    char name[MIRAGE_MANIFEST_NAME_MAX];
+    const char *base;
+    size_t n = 0;
+
+    need_cfg();
+    if (path == NULL || *path == '\0') {
+        d = new_dev(file, line, DEV_FILE, "block_of_file", MIRAGE_SIG_BLOCK);
+        d->arg = mirage_cfg_strdup(cur, "");
+        mirage_cfg_error(cur, file, line, "block_of_file(\"\"): no file named");
+        return d;
+    }
+    if (strcmp(cur->target, "unix") == 0) {
+        d = new_dev(file, line, DEV_FILE, "block_of_file", MIRAGE_SIG_BLOCK);
+        d->arg = mirage_cfg_strdup(cur, path);
+        return d;
+    }
+    base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    for (; base[n] != '\0' && n + 1 < sizeof(name); n++)
+        name[n] = isalnum((unsigned char)base[n]) ? base[n] : '_';
+    name[n] = '\0';
+    d = named_dev(file, line, DEV_BLOCK, "block_of_file", MIRAGE_SIG_BLOCK, name);
+    d->path = mirage_cfg_strdup(cur, path);
     return d;
 }
 
@@ -823,6 +855,10 @@ const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t s
 {
     if (d->kind == DEV_JOB)
         snprintf(buf, size, "job(\"%s\")", d->arg);
+    else if (d->kind == DEV_RAMDISK)
+        snprintf(buf, size, "ramdisk(%llu)", d->size);
+    else if (d->path != NULL)
+        snprintf(buf, size, "%s(\"%s\")", d->impl, d->path);
     else if (d->arg != NULL)
         snprintf(buf, size, "%s(\"%s\")", d->impl, d->arg);
     else if (d->kind == DEV_FORWARD)

@@ -26,6 +26,8 @@ enum dev_kind {
     DEV_RANDOM,  /* the runtime's generator: mirage_random_default() */
     DEV_CRUNCH,  /* a directory embedded by the build (arg: the directory) */
     DEV_KV_MEM,  /* a read-write store in memory */
+    DEV_RAMDISK, /* a block device in memory (size bytes) */
+    DEV_FILE,    /* unix: a host file as a block device (arg: its path) */
 };
 
 struct mirage_dev {
@@ -44,6 +46,9 @@ struct mirage_dev {
     /* DEV_STACK */
     int stack_socket; /* host sockets (unix), else the direct stack over args[0] */
     int stack_dhcp;   /* direct: DHCP unless --ipv4 is given at boot */
+    /* DEV_RAMDISK: bytes; block_of_file on spt/hvt (a DEV_BLOCK): the file */
+    unsigned long long size;
+    const char *path;
     /* DEV_JOB */
     int nsigs;
     enum mirage_sig sigs[CFG_MAX_ARGS];

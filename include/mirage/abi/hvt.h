@@ -64,10 +64,13 @@ struct hvt_hc_yield {
  * publishing (full fence first) writes HVT_PORT_BLOCK, which wakes it
  * without an exit to the tender. A request the tender refuses as a
  * violation (a buffer outside guest memory) ends the guest with
- * TENDER_EXIT_SANDBOX; one outside the disk gets (ret) MIRAGE_EINVAL.
+ * TENDER_EXIT_SANDBOX; one outside the disk gets (ret) MIRAGE_EINVAL, a write
+ * to a read-only disk MIRAGE_EROFS. HVT_BLOCK_FLUSH (offset, buf, size
+ * ignored) returns once the host made every earlier write durable (fdatasync).
  */
 #define HVT_BLOCK_READ  0
 #define HVT_BLOCK_WRITE 1
+#define HVT_BLOCK_FLUSH 2
 
 struct hvt_block_slot {
     uint32_t req; /* guest */
@@ -75,7 +78,7 @@ struct hvt_block_slot {
     uint32_t done;     /* tender */
     uint32_t sleeping; /* tender */
     uint32_t pad1[14];
-    uint32_t op; /* guest: HVT_BLOCK_READ or HVT_BLOCK_WRITE */
+    uint32_t op; /* guest: HVT_BLOCK_READ, _WRITE or _FLUSH */
     uint32_t pad2;
     uint64_t offset; /* guest: bytes, a multiple of block_size */
     uint64_t buf;    /* guest address */
@@ -149,14 +152,18 @@ struct hvt_ring_hdr {
 /* ---- boot info -------------------------------------------------------- */
 
 #define HVT_BOOT_MAGIC   0x4d485654u /* "MHVT" */
-#define HVT_BOOT_VERSION 3
+#define HVT_BOOT_VERSION 4
 #define HVT_MAX_DEVS     63
 #define HVT_NAME_MAX     64
+
+/* The disk image is not writable: the tender opened it read-only. */
+#define HVT_DEV_READ_ONLY 1u
 
 struct hvt_dev_info {
     uint32_t type; /* MIRAGE_DEV_NET or MIRAGE_DEV_BLOCK */
     uint16_t mtu;
     uint8_t mac[6];
+    uint32_t flags;      /* block: HVT_DEV_READ_ONLY */
     uint64_t capacity;   /* block: bytes */
     uint64_t block_size; /* block: bytes per sector */
     uint64_t ring;       /* net: guest address of its ring area (struct hvt_ring_hdr);

@@ -15,7 +15,9 @@
  *
  *   read/readv(tap fd)    write(1, 2 or a tap fd)
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
- *       device's block_size, count < 2^32, pos + count <= capacity
+ *       device's block_size, count < 2^32, pos + count <= capacity;
+ *       pwrite64 only on a disk without SPT_DEV_READ_ONLY
+ *   fdatasync(block fd) of a disk without SPT_DEV_READ_ONLY (flush)
  *   epoll_pwait2(epoll_fd, ..., sigmask = NULL)
  *   clock_gettime(CLOCK_REALTIME or CLOCK_MONOTONIC): the fallback of the vDSO's
  *       clock_gettime, which the binding calls at (clock_gettime) when the tender found it
@@ -24,7 +26,7 @@
  *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 4
+#define SPT_BOOT_VERSION 5
 #define SPT_MAX_DEVS     63
 #define SPT_NAME_MAX     64
 #define SPT_TAP_MAX      16 /* IFNAMSIZ */
@@ -44,11 +46,14 @@ struct spt_dev_info {
     int32_t fd;    /* the tap (non-blocking) or the disk image */
     uint8_t mac[6];
     uint16_t mtu;
-    uint32_t pad;
+    uint32_t flags;        /* block: SPT_DEV_READ_ONLY */
     uint64_t capacity;     /* block: bytes */
     uint64_t block_size;   /* block: bytes per sector */
     char tap[SPT_TAP_MAX]; /* net: the tap's name, NUL-terminated, for messages */
 };
+
+/* The disk image is not writable: the tender opened it read-only. */
+#define SPT_DEV_READ_ONLY 1u
 
 struct spt_boot_info {
     uint32_t magic;

@@ -1,0 +1,176 @@
+/* block.c: the unix target's disks: image files as platform block devices and as block_of_file. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mirage/block.h"
+#include "mirage/platform.h"
+#include "unix.h"
+
+#define SECTOR 512
+
+/* Opens the image (path): read-write, or read-only when the file may not be
+ * written. Returns 0 or a MIRAGE_E* code after saying what is wrong. */
+static int open_image(const char *path, int *fd, uint64_t *capacity, int *read_only)
+{
+    struct stat st;
+
+    *read_only = 0;
+    *fd = open(path, O_RDWR | O_CLOEXEC);
+    if (*fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+        *fd = open(path, O_RDONLY | O_CLOEXEC);
+        *read_only = 1;
+    }
+    if (*fd < 0) {
+        fprintf(stderr, "mirage: cannot open disk image '%s': %s\n", path, strerror(errno));
+        return MIRAGE_ENOENT;
+    }
+    if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
+        st.st_size % SECTOR != 0) {
+        fprintf(stderr,
+                "mirage: disk image '%s' is %lld bytes: not a whole number of %d-byte sectors\n",
+                path, (long long)st.st_size, SECTOR);
+        close(*fd);
+        return MIRAGE_EINVAL;
+    }
+    *capacity = (uint64_t)st.st_size;
+    return 0;
+}
+
+/* One whole transfer: pread/pwrite until done, restarting after signals. */
+static int fd_io(int fd, int write_op, uint64_t offset, uint8_t *buf, size_t size)
+{
+    while (size > 0) {
+        ssize_t n =
+            write_op ? pwrite(fd, buf, size, (off_t)offset) : pread(fd, buf, size, (off_t)offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return MIRAGE_EIO;
+        buf += n;
+        offset += (uint64_t)n;
+        size -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fd_flush(int fd)
+{
+    while (fdatasync(fd) < 0)
+        if (errno != EINTR)
+            return MIRAGE_EIO;
+    return 0;
+}
+
+/* ---- platform block devices (the manifest's) ---------------------------- */
+
+int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
+                                  struct mirage_platform_block_info *info)
+{
+    struct unix_binding *b;
+    int idx = unix_lookup(name, MIRAGE_DEV_BLOCK, &b), r;
+
+    if (idx < 0)
+        return idx;
+    if ((r = open_image(b->path ? b->path : name, &b->fd, &b->capacity, &b->read_only)) < 0)
+        return r;
+    b->acquired = 1;
+    info->capacity = b->capacity;
+    info->block_size = SECTOR;
+    info->read_only = b->read_only;
+    *h = (mirage_handle_t)idx;
+    return 0;
+}
+
+static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, size_t size)
+{
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_BLOCK);
+
+    if (b == NULL || offset % SECTOR != 0 || size % SECTOR != 0 || offset > b->capacity ||
+        size > b->capacity - offset)
+        return NULL;
+    return b;
+}
+
+int mirage_platform_block_write(mirage_handle_t h, uint64_t offset, const uint8_t *buf, size_t size)
+{
+    struct unix_binding *b = block_request(h, offset, size);
+
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    if (b->read_only)
+        return MIRAGE_EROFS;
+    return fd_io(b->fd, 1, offset, (uint8_t *)(uintptr_t)buf, size);
+}
+
+int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf, size_t size)
+{
+    struct unix_binding *b = block_request(h, offset, size);
+
+    return b == NULL ? MIRAGE_EINVAL : fd_io(b->fd, 0, offset, buf, size);
+}
+
+int mirage_platform_block_flush(mirage_handle_t h)
+{
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_BLOCK);
+
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    return b->read_only ? 0 : fd_flush(b->fd);
+}
+
+/* ---- block_of_file: an image named by its path, outside the manifest ------ */
+
+struct file_block {
+    struct mirage_block blk;
+    int fd;
+};
+
+static int file_read(struct mirage_block *b, uint64_t sector, void *buf, size_t len)
+{
+    return fd_io(((struct file_block *)b)->fd, 0, sector * SECTOR, buf, len);
+}
+
+static int file_write(struct mirage_block *b, uint64_t sector, const void *buf, size_t len)
+{
+    return fd_io(((struct file_block *)b)->fd, 1, sector * SECTOR, (uint8_t *)(uintptr_t)buf, len);
+}
+
+static int file_flush(struct mirage_block *b)
+{
+    return fd_flush(((struct file_block *)b)->fd);
+}
+
+static void file_disconnect(struct mirage_block *b)
+{
+    close(((struct file_block *)b)->fd);
+    free(b);
+}
+
+static const struct mirage_block_ops file_ops = {file_read, file_write, file_flush,
+                                                 file_disconnect};
+
+int mirage_block_of_file(const char *path, struct mirage_block **out)
+{
+    struct file_block *f = calloc(1, sizeof(*f));
+    uint64_t capacity;
+    int r;
+
+    if (!f)
+        return MIRAGE_ENOMEM;
+    if ((r = open_image(path, &f->fd, &capacity, &f->blk.info.read_only)) < 0) {
+        free(f);
+        return r;
+    }
+    f->blk.ops = &file_ops;
+    f->blk.info.sector_size = SECTOR;
+    f->blk.info.sectors = capacity / SECTOR;
+    f->blk.name = path;
+    *out = &f->blk;
+    return 0;
+}
