@@ -20,12 +20,13 @@
  * subset of the writes since the last flush, and a write of several sectors
  * partly done; a store that must survive crashes flushes at its commit points.
  *
- * Waiting: read, write and flush suspend only the calling fiber where the
- * target allows it, so other fibers (the network) run during disk I/O:
- * on hvt the tender's block thread serves the request while the guest runs
- * its other fibers; on unix a helper thread does the system call. On spt
- * the unikernel makes the system call itself (pread, pwrite, fdatasync under
- * its seccomp filter), so the whole unikernel waits for it.
+ * Waiting: today a platform device's read, write and flush hold the whole
+ * unikernel until the host is done (unix: pread/pwrite/fdatasync in the
+ * calling thread; spt: the same system calls under the seccomp filter; hvt:
+ * the request slot, spinning for the tender's block thread, then yielding to
+ * the host): no other fiber runs meanwhile. Suspending only the calling fiber
+ * (hvt's slot completed from mirage_yield, a unix helper thread) is not done
+ * yet; spt cannot, as its system calls are synchronous. A RAM disk never waits.
  */
 
 struct mirage_block_info {
