@@ -49,6 +49,13 @@ void mirage_log_set_limit(unsigned lines_per_second);
 /* The source applications log to by default, named "application". */
 extern struct mirage_log_src mirage_log_app;
 
+/* Prints an info-level line of (src) that is a record the operator asked for
+ * (an access log line) rather than a report: never held back by the rate limit
+ * above (a busy server's log must not lose requests), silenced with -l like
+ * any info line of its source. */
+void mirage_log_record(const struct mirage_log_src *src, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Whether a message of (level) from (src) would be printed. */
 int mirage_log_enabled(const struct mirage_log_src *src, enum mirage_log_level level);
 

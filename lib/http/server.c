@@ -378,15 +378,14 @@ static void access_log(struct mirage_http_exchange *x, const char *method, const
         if (memcmp(date + 8, mon[i], 3) == 0)
             m = i;
     if (method)
-        mirage_log(&http_log, MIRAGE_LOG_INFO,
-                   "%s - - [%.2s/%s/%.4s:%.8s +0000] \"%s %s%s%s HTTP/1.%d\" %d %llu", host,
-                   date + 5, mon[m], date + 12, date + 17, method, path, query ? "?" : "",
-                   query ? query : "", minor, x->status,
-                   (unsigned long long)(x->head_only ? 0 : x->sent));
+        mirage_log_record(
+            &http_log, "%s - - [%.2s/%s/%.4s:%.8s +0000] \"%s %s%s%s HTTP/1.%d\" %d %llu", host,
+            date + 5, mon[m], date + 12, date + 17, method, path, query ? "?" : "",
+            query ? query : "", minor, x->status, (unsigned long long)(x->head_only ? 0 : x->sent));
     else
-        mirage_log(&http_log, MIRAGE_LOG_INFO, "%s - - [%.2s/%s/%.4s:%.8s +0000] \"-\" %d %llu",
-                   host, date + 5, mon[m], date + 12, date + 17, x->status,
-                   (unsigned long long)x->sent);
+        mirage_log_record(&http_log, "%s - - [%.2s/%s/%.4s:%.8s +0000] \"-\" %d %llu", host,
+                          date + 5, mon[m], date + 12, date + 17, x->status,
+                          (unsigned long long)x->sent);
 }
 
 /* ---- serving a connection ------------------------------------------------------ */

@@ -299,3 +299,14 @@ int mirage_log_set(const char *spec, char *err, size_t errsize)
     }
     return 0;
 }
+
+void mirage_log_record(const struct mirage_log_src *src, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!mirage_log_enabled(src, MIRAGE_LOG_INFO))
+        return;
+    va_start(ap, fmt);
+    vemit(src->name, MIRAGE_LOG_INFO, fmt, ap);
+    va_end(ap);
+}

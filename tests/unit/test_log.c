@@ -97,10 +97,32 @@ static void test_set_limit(void)
     mirage_log_reset();
 }
 
+/* Records (an access log) are never held back, and do not use up the
+ * source's allowance for its reports; -l silences them like info lines. */
+static void test_records(void)
+{
+    mirage_log_reset();
+    fake_now += 10000000000ULL;
+    fake_console_clear();
+    for (int i = 0; i < 100; i++)
+        mirage_log_record(&noisy, "GET /%d", i);
+    CHECK_INT(count("[INFO] [noisy] GET /"), 100);
+    CHECK(strstr(fake_console_text(), "GET /99\n") != NULL);
+    CHECK_INT(count("suppressed"), 0);
+    for (int i = 0; i < 20; i++)
+        mirage_log_warn(&noisy, "w%d", i);
+    CHECK_INT(count("[WARNING] [noisy] w"), MIRAGE_LOG_BURST);
+    noisy.level = MIRAGE_LOG_WARNING;
+    mirage_log_record(&noisy, "GET /silenced");
+    CHECK(strstr(fake_console_text(), "silenced") == NULL);
+    noisy.level = -1;
+}
+
 int main(void)
 {
     test_burst_then_count();
     test_set_limit();
+    test_records();
     test_per_source_and_levels();
     return CHECK_DONE();
 }
