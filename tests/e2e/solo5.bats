@@ -51,23 +51,26 @@ hello() {
 }
 
 # blk writes every block of a disk (1 MiB + one sector: an odd number of
-# blocks), reads it back and checks out-of-range requests are refused.
+# blocks), reads it back and checks out-of-range requests are refused; the
+# sector size is 512, or the tenders' --block-sector-size when given.
 blk() {
-    local target=$1 disk=$BATS_TEST_TMPDIR/disk.img
+    local target=$1 bs=${2:-512} disk=$BATS_TEST_TMPDIR/disk.img size
     require_target "$target" solo5_blk
-    truncate -s $((1024 * 1024 + 512)) "$disk"
+    size=$((1024 * 1024 + bs))
+    truncate -s $size "$disk"
     TENDER_OPTS=("--block:storage=$disk")
+    [ "$bs" = 512 ] || TENDER_OPTS+=("--block-sector-size:storage=$bs")
     run run_target "$target" solo5_blk
     echo "$output"
     [ "$status" -eq 0 ]
-    [[ "$output" == *"capacity 1049088 bytes, block size 512"* ]]
+    [[ "$output" == *"capacity $size bytes, block size $bs"* ]]
     [[ "$output" == *"patterns: ok"* ]]
     [[ "$output" == *"refusals: ok"* ]]
     [[ "$output" == *$'\nSUCCESS'* ]]
     # The patterns reached the file, up to its last sector.
-    [ "$(stat -c %s "$disk")" -eq 1049088 ]
-    [ "$(tail -c 512 "$disk" | tr -d '\0' | wc -c)" -gt 0 ]
-    [ "$(head -c 512 "$disk" | tr -d '\0' | wc -c)" -gt 0 ]
+    [ "$(stat -c %s "$disk")" -eq $size ]
+    [ "$(tail -c "$bs" "$disk" | tr -d '\0' | wc -c)" -gt 0 ]
+    [ "$(head -c "$bs" "$disk" | tr -d '\0' | wc -c)" -gt 0 ]
 }
 
 @test "unix: Solo5 blk writes and reads the whole disk, refuses out-of-range requests" {
@@ -80,6 +83,14 @@ blk() {
 
 @test "hvt: Solo5 blk writes and reads the whole disk, refuses out-of-range requests" {
     blk hvt
+}
+
+@test "spt: Solo5 blk on 4096-byte sectors (--block-sector-size)" {
+    blk spt 4096
+}
+
+@test "hvt: Solo5 blk on 4096-byte sectors (--block-sector-size)" {
+    blk hvt 4096
 }
 
 # net answers ARP and echo requests from the namespace's Linux stack.
