@@ -7,7 +7,7 @@
 
 static void show(void)
 {
-    uint64_t wall = mirage_time_wall(), mono = mirage_time_now();
+    uint64_t wall = mirage_clock_wall(), mono = mirage_clock_monotonic();
     time_t secs = (time_t)(wall / 1000000000u);
     struct tm tm;
 

@@ -10,11 +10,9 @@
 #define MIRAGE_MS(n) ((uint64_t)(n) * 1000000u)
 #define MIRAGE_SEC(n) ((uint64_t)(n) * 1000000000u)
 
-/* Nanoseconds since an arbitrary point at boot; never goes backwards. */
-uint64_t mirage_time_now(void);
-
-/* Nanoseconds since the Unix epoch (UTC), as the host tells it; may jump. */
-uint64_t mirage_time_wall(void);
+/* The clocks are the platform's: mirage_clock_monotonic() (ns since boot,
+ * never backwards) and mirage_clock_wall() (ns since the Unix epoch, may
+ * jump), declared in platform.h, which sched.h includes. */
 
 /* The deadline (ns) from now; saturates at MIRAGE_FOREVER. */
 uint64_t mirage_deadline_in(uint64_t ns);

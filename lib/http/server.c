@@ -276,7 +276,7 @@ int mirage_http_start(struct mirage_http_exchange *x, int status, int64_t length
         x->chunked = length < 0 && !bodiless(status);
     if (x->req == NULL || x->req->framing.close)
         x->close = 1;
-    mirage_http_date_format(mirage_time_wall() / 1000000000u, date);
+    mirage_http_date_format(mirage_clock_wall() / 1000000000u, date);
     xprintf(x, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: mirage\r\n", status,
             mirage_http_reason(status), date);
     if (x->nextra)
@@ -372,7 +372,7 @@ static void access_log(struct mirage_http_exchange *x, const char *method, const
     else
         snprintf(host, sizeof(host), "-");
     /* Common Log Format wants 02/Dec/2026:03:12:34 +0000; the IMF date has the parts. */
-    mirage_http_date_format(mirage_time_wall() / 1000000000u, date);
+    mirage_http_date_format(mirage_clock_wall() / 1000000000u, date);
     int m = 0;
     for (int i = 0; i < 12; i++)
         if (memcmp(date + 8, mon[i], 3) == 0)

@@ -722,7 +722,7 @@ static int mem_set(struct mirage_kv *kv, const char *key, const void *data, size
     struct mem *m = mem_of(kv);
 
     txn_begin(m);
-    return finish(m, do_write(m, key, 0, data, len, 1, mirage_time_wall(), err));
+    return finish(m, do_write(m, key, 0, data, len, 1, mirage_clock_wall(), err));
 }
 
 static int mem_set_partial(struct mirage_kv *kv, const char *key, uint64_t offset, const void *data,
@@ -731,7 +731,7 @@ static int mem_set_partial(struct mirage_kv *kv, const char *key, uint64_t offse
     struct mem *m = mem_of(kv);
 
     txn_begin(m);
-    return finish(m, do_write(m, key, offset, data, len, 0, mirage_time_wall(), err));
+    return finish(m, do_write(m, key, offset, data, len, 0, mirage_clock_wall(), err));
 }
 
 static int mem_remove(struct mirage_kv *kv, const char *key, struct mirage_kv_error *err)
@@ -739,7 +739,7 @@ static int mem_remove(struct mirage_kv *kv, const char *key, struct mirage_kv_er
     struct mem *m = mem_of(kv);
 
     txn_begin(m);
-    return finish(m, do_remove(m, key, mirage_time_wall(), err));
+    return finish(m, do_remove(m, key, mirage_clock_wall(), err));
 }
 
 static int mem_rename(struct mirage_kv *kv, const char *src, const char *dst,
@@ -748,7 +748,7 @@ static int mem_rename(struct mirage_kv *kv, const char *src, const char *dst,
     struct mem *m = mem_of(kv);
 
     txn_begin(m);
-    return finish(m, do_rename(m, src, dst, mirage_time_wall(), err));
+    return finish(m, do_rename(m, src, dst, mirage_clock_wall(), err));
 }
 
 static int mem_allocate(struct mirage_kv *kv, const char *key, uint64_t size, uint64_t lm,
@@ -757,14 +757,14 @@ static int mem_allocate(struct mirage_kv *kv, const char *key, uint64_t size, ui
     struct mem *m = mem_of(kv);
 
     txn_begin(m);
-    return finish(m, do_allocate(m, key, size, lm, mirage_time_wall(), err));
+    return finish(m, do_allocate(m, key, size, lm, mirage_clock_wall(), err));
 }
 
 static int mem_batch(struct mirage_kv *kv, const struct mirage_kv_op *ops, size_t n,
                      struct mirage_kv_error *err)
 {
     struct mem *m = mem_of(kv);
-    uint64_t t = mirage_time_wall();
+    uint64_t t = mirage_clock_wall();
     int r = 0;
 
     txn_begin(m);
@@ -820,7 +820,7 @@ int mirage_kv_mem_new(uint64_t capacity, struct mirage_kv **out)
     }
     m->kv.ops = &mem_ops;
     m->root->dict = 1;
-    m->root->mtime = mirage_time_wall();
+    m->root->mtime = mirage_clock_wall();
     m->capacity = capacity;
     *out = &m->kv;
     return 0;

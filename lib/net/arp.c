@@ -99,7 +99,7 @@ static void clear(struct mirage_arp *arp, struct entry *e)
 static struct entry *alloc_entry(struct mirage_arp *arp)
 {
     struct entry *old = NULL;
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
 
     for (size_t i = 0; i < arp->cfg.cache_max; i++) {
         struct entry *e = &arp->e[i];
@@ -178,7 +178,7 @@ static void send_query(struct mirage_arp *arp, struct entry *e)
 {
     send_request(arp, arp->n_ips ? arp->ips[0] : 0, e->ip);
     e->tries++;
-    e->deadline = mirage_time_now() + arp->cfg.retry_interval;
+    e->deadline = mirage_clock_monotonic() + arp->cfg.retry_interval;
 }
 
 /* Arms the timer at the earliest thing to do: a query to repeat, a failure
@@ -208,13 +208,13 @@ static void give_up(struct mirage_arp *arp, struct entry *e)
     arp->st.queue_dropped += e->qlen;
     drop_queue(arp, e);
     e->kind = E_FAILED;
-    e->deadline = mirage_time_now() + arp->cfg.retry_interval;
+    e->deadline = mirage_clock_monotonic() + arp->cfg.retry_interval;
 }
 
 static void tick(struct mirage_timer *t)
 {
     struct mirage_arp *arp = (struct mirage_arp *)t;
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
 
     if (arp->n_garp && arp->garp_at <= now) {
         for (size_t i = 0; i < arp->n_garp; i++)
@@ -306,7 +306,7 @@ int mirage_arp_set_ips(struct mirage_arp *arp, const uint32_t *ips, size_t n)
     if (n_fresh) {
         memcpy(arp->garp_ips, fresh, n_fresh * sizeof(*fresh));
         arp->n_garp = n_fresh;
-        arp->garp_at = mirage_time_now() + GARP_REPEAT_NS;
+        arp->garp_at = mirage_clock_monotonic() + GARP_REPEAT_NS;
         rearm(arp);
     }
     return 0;
@@ -342,7 +342,7 @@ static void resolved(struct mirage_arp *arp, struct entry *e, const uint8_t mac[
     memcpy(e->mac, mac, 6);
     e->kind = kind;
     e->tries = 0;
-    e->deadline = mirage_time_now() + arp->cfg.entry_timeout;
+    e->deadline = mirage_clock_monotonic() + arp->cfg.entry_timeout;
     e->q_head = e->q_tail = NULL;
     arp->queued_total -= e->qlen;
     e->qlen = 0;
@@ -364,7 +364,7 @@ int mirage_arp_add_static(struct mirage_arp *arp, uint32_t ip, const uint8_t mac
         if (e == NULL)
             return MIRAGE_ENOSPC;
         e->ip = ip;
-        e->born = mirage_time_now();
+        e->born = mirage_clock_monotonic();
     }
     resolved(arp, e, mac, E_STATIC);
     rearm(arp);
@@ -391,7 +391,7 @@ int mirage_arp_lookup(const struct mirage_arp *arp, uint32_t ip, uint8_t mac[6])
 {
     struct entry *e = find((struct mirage_arp *)arp, ip);
 
-    if (e == NULL || !usable(e, mirage_time_now()))
+    if (e == NULL || !usable(e, mirage_clock_monotonic()))
         return MIRAGE_ENOENT;
     memcpy(mac, e->mac, 6);
     return 0;
@@ -400,7 +400,7 @@ int mirage_arp_lookup(const struct mirage_arp *arp, uint32_t ip, uint8_t mac[6])
 int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_fill_fn fill,
                       void *ctx)
 {
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
     struct entry *e = find(arp, ip);
     struct qpkt *p;
     int n;
@@ -501,7 +501,7 @@ void mirage_arp_input(struct mirage_arp *arp, const uint8_t *pkt, size_t len)
         e = alloc_entry(arp);
         if (e) {
             e->ip = spa;
-            e->born = mirage_time_now();
+            e->born = mirage_clock_monotonic();
             resolved(arp, e, sha, E_DYNAMIC);
         }
     }

@@ -48,7 +48,7 @@ struct mirage_icmpv4 *mirage_icmpv4_new(struct mirage_ipv4 *ip,
     if (icmp->cfg.error_burst == 0)
         icmp->cfg.error_burst = 50;
     icmp->tokens_ns = (uint64_t)icmp->cfg.error_burst * MIRAGE_SEC(1) / icmp->cfg.error_rate;
-    icmp->refilled_at = mirage_time_now();
+    icmp->refilled_at = mirage_clock_monotonic();
     if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_ICMP, ip_rx, icmp) != 0) {
         free(icmp);
         return NULL;
@@ -167,7 +167,7 @@ void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
 /* Takes one error's worth of credit from the bucket, refilled with elapsed time. */
 static int take_token(struct mirage_icmpv4 *icmp)
 {
-    uint64_t now = mirage_time_now(), per = MIRAGE_SEC(1) / icmp->cfg.error_rate;
+    uint64_t now = mirage_clock_monotonic(), per = MIRAGE_SEC(1) / icmp->cfg.error_rate;
     uint64_t cap = per * icmp->cfg.error_burst;
 
     icmp->tokens_ns += now - icmp->refilled_at;

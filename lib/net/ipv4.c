@@ -196,7 +196,7 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     if (frag & (FLAG_MF | 0x1fff)) {
         ip->st.rx_fragments++;
         reasm_input(&ip->reasm, &rx, id, (size_t)(frag & 0x1fff) * 8, (frag & FLAG_MF) != 0,
-                    mirage_time_now(), deliver, ip);
+                    mirage_clock_monotonic(), deliver, ip);
         return;
     }
     deliver(ip, &rx);

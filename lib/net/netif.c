@@ -205,7 +205,7 @@ static int rx_loop(void *arg)
             continue;
         }
         pause = RETRY_MIN_NS;
-        s->rx_now = mirage_time_now();
+        s->rx_now = mirage_clock_monotonic();
         s->in_batch = 1;
         for (size_t i = 0; i < got && i < RX_BATCH; i++) {
             if (frames[i].len > cap) { /* a device that says so; never read past cap */
@@ -254,7 +254,7 @@ uint64_t mirage_netif_now(const struct mirage_netif *nif)
 {
     const struct mirage_netif_state *s = nif->state;
 
-    return s != NULL && s->in_batch ? s->rx_now : mirage_time_now();
+    return s != NULL && s->in_batch ? s->rx_now : mirage_clock_monotonic();
 }
 
 void mirage_netif_stop(struct mirage_netif *nif)

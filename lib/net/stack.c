@@ -117,7 +117,7 @@ static void dhcp_tick(struct mirage_timer *t)
 {
     struct direct *d = (struct direct *)((char *)t - offsetof(struct direct, dhcp_timer));
 
-    mirage_dhcp_client_tick(&d->dhcpc, mirage_time_now());
+    mirage_dhcp_client_tick(&d->dhcpc, mirage_clock_monotonic());
     dhcp_arm(d);
 }
 
@@ -177,7 +177,7 @@ static void dhcp_rx(void *ctx, const struct mirage_udp_rx *rx)
 
     if (rx->src_port != MIRAGE_DHCP_SERVER_PORT)
         return;
-    mirage_dhcp_client_input(&d->dhcpc, rx->data, rx->len, mirage_time_now());
+    mirage_dhcp_client_input(&d->dhcpc, rx->data, rx->len, mirage_clock_monotonic());
     dhcp_arm(d);
 }
 
@@ -321,7 +321,7 @@ static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
     }
     if (mirage_udpv4_listen(d->udp, MIRAGE_DHCP_CLIENT_PORT, dhcp_rx, d) < 0)
         return MIRAGE_ENOMEM;
-    mirage_dhcp_client_start(&d->dhcpc, mirage_time_now());
+    mirage_dhcp_client_start(&d->dhcpc, mirage_clock_monotonic());
     dhcp_arm(d);
     while (!d->has_lease) {
         int r = mirage_cond_wait(&d->lease_cond, deadline);

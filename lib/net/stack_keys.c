@@ -21,7 +21,7 @@ void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp)
     }
     if (sc->dhcp && mirage_key_dhcp_timeout.has_value && mirage_key_dhcp_timeout.v.num > 0)
         sc->dhcp_deadline =
-            mirage_time_now() + (uint64_t)mirage_key_dhcp_timeout.v.num * 1000000000u;
+            mirage_clock_monotonic() + (uint64_t)mirage_key_dhcp_timeout.v.num * 1000000000u;
 }
 
 int mirage_stack_no_lease(const char *prog)

@@ -470,7 +470,7 @@ uint32_t tcp_isn(struct mirage_tcp *t, const struct tcp_conn *c)
 
     tcp_hash_tuple(t->secret, &c->local, c->lport, &c->remote, c->rport, 0, d);
     memcpy(&f, d, 4);
-    return (uint32_t)(mirage_time_now() / 4000) + f;
+    return (uint32_t)(mirage_clock_monotonic() / 4000) + f;
 }
 
 uint32_t tcp_ts_offset(struct mirage_tcp *t, const struct mirage_ipaddr *local, uint16_t lport,
@@ -488,7 +488,7 @@ int tcp_time_hold(struct mirage_tcp *t)
 {
     if (t->now_held)
         return 0;
-    t->now = t->ip.now ? t->ip.now(t->ip.ctx) : mirage_time_now();
+    t->now = t->ip.now ? t->ip.now(t->ip.ctx) : mirage_clock_monotonic();
     t->now_held = 1;
     return 1;
 }
@@ -501,7 +501,7 @@ void tcp_time_release(struct mirage_tcp *t, int took)
 
 uint64_t tcp_time(const struct mirage_tcp *t)
 {
-    return t->now_held ? t->now : mirage_time_now();
+    return t->now_held ? t->now : mirage_clock_monotonic();
 }
 
 uint64_t tcp_deadline(const struct mirage_tcp *t, uint64_t ns)

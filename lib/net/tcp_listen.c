@@ -203,7 +203,7 @@ static uint32_t cookie_hash(struct mirage_tcp *t, const struct mirage_ipaddr *lo
 
 static uint32_t time_slot(void)
 {
-    return (uint32_t)(mirage_time_now() / MIRAGE_SEC(64)) & 31;
+    return (uint32_t)(mirage_clock_monotonic() / MIRAGE_SEC(64)) & 31;
 }
 
 static void send_cookie(struct tcp_listener *l, const struct mirage_ipaddr *src,

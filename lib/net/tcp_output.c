@@ -552,7 +552,7 @@ static void backoff(struct tcp_conn *c)
 static void on_rto(struct tcp_conn *c)
 {
     struct mirage_tcp *t = c->tcp;
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
 
     if (++c->retries > t->cfg.max_retries) {
         tcp_conn_abort(c, MIRAGE_ETIMEDOUT);
@@ -606,7 +606,7 @@ void tcp_rtx_timer_fire(struct mirage_timer *tm)
         break;
     }
     if (c->user_timeout) {
-        uint64_t now = mirage_time_now();
+        uint64_t now = mirage_clock_monotonic();
         if (c->persist && c->last_rx > c->probe_at)
             c->unanswered_since = 0; /* the last probe was answered */
         if (user_timed_out(c, now)) {
@@ -641,7 +641,7 @@ void tcp_rtx_timer_fire(struct mirage_timer *tm)
          * answers; unanswered probes count as retransmissions do, or a
          * peer that shut its window and vanished holds the connection
          * (and its buffers) for ever. */
-        uint64_t now = mirage_time_now();
+        uint64_t now = mirage_clock_monotonic();
         if (c->last_rx > c->probe_at || c->retries == 0) {
             c->retries = 0; /* the last probe was answered: this one starts the count */
             c->unanswered_since = now;
@@ -685,7 +685,7 @@ void tcp_keepalive_reset(struct tcp_conn *c)
 void tcp_ka_timer_fire(struct mirage_timer *tm)
 {
     struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, ka_timer));
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
 
     if (c->ka_after == 0 || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT)
         return;

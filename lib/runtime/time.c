@@ -2,16 +2,6 @@
 #include "mirage/platform.h"
 #include "mirage/time.h"
 
-uint64_t mirage_time_now(void)
-{
-    return mirage_clock_monotonic();
-}
-
-uint64_t mirage_time_wall(void)
-{
-    return mirage_clock_wall();
-}
-
 uint64_t mirage_deadline_in(uint64_t ns)
 {
     uint64_t now = mirage_clock_monotonic();

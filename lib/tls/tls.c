@@ -643,7 +643,7 @@ static void tls_close(struct mirage_flow *f)
         while (br_ssl_engine_current_state(t->eng) & BR_SSL_SENDREC) {
             size_t len;
             unsigned char *buf = br_ssl_engine_sendrec_buf(t->eng, &len);
-            if (mirage_flow_write(t->under, buf, len, mirage_time_now()) < 0)
+            if (mirage_flow_write(t->under, buf, len, mirage_clock_monotonic()) < 0)
                 break;
             br_ssl_engine_sendrec_ack(t->eng, len);
         }
@@ -1072,7 +1072,7 @@ int mirage_tls_client_flow(struct mirage_tls_client *c, struct mirage_flow *tcp,
 {
     struct tls_client_flow *cf;
     struct tls_session *s;
-    uint64_t wall = mirage_time_wall() / 1000000000u;
+    uint64_t wall = mirage_clock_wall() / 1000000000u;
     size_t hlen = host ? strlen(host) : 0;
 
     *out = NULL;

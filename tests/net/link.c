@@ -102,7 +102,7 @@ static void deliver_due(struct mirage_timer *t)
 {
     struct dir *d = (struct dir *)((char *)t - offsetof(struct dir, timer));
     struct end *e = &d->link->end[1 - d->from];
-    uint64_t now = mirage_time_now();
+    uint64_t now = mirage_clock_monotonic();
     int any = 0;
 
     while (d->head && d->head->at <= now) {
@@ -149,7 +149,7 @@ static int ep_write(void *ctx, const uint8_t *frame, size_t len)
     struct simlink *l = e->link;
     struct dir *d = &l->dir[e->side];
     const struct simlink_config *c = &l->cfg;
-    uint64_t now = mirage_time_now(), ser = 0, base;
+    uint64_t now = mirage_clock_monotonic(), ser = 0, base;
     int copies = 1;
 
     if (len > (size_t)c->mtu + 14)

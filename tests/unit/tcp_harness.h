@@ -119,7 +119,7 @@ static int h_write(void *ctx, const struct mirage_ipaddr *src, const struct mira
     struct harness *h = e->h;
     struct link_dir *d = &h->dir[e->idx];
     uint8_t *buf = h->txbuf;
-    uint64_t now = mirage_time_now(), start, at;
+    uint64_t now = mirage_clock_monotonic(), start, at;
     int n;
 
     (void)src;

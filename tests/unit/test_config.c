@@ -8,7 +8,7 @@
 #include "mirage/key.h"
 
 /* 1 if some error starts with "THIS_FILE:line: " and contains (text). */
-static int has_error(const struct mirage_cfg *cfg, int line, const char *text)
+static int has_error(const struct mirage_config *cfg, int line, const char *text)
 {
     char prefix[256];
 
@@ -21,10 +21,10 @@ static int has_error(const struct mirage_cfg *cfg, int line, const char *text)
     return 0;
 }
 
-typedef void gen_fn(const struct mirage_cfg *cfg, FILE *out);
+typedef void gen_fn(const struct mirage_config *cfg, FILE *out);
 
 /* What (fn) writes for (cfg), as a string the caller frees. */
-static char *gen(gen_fn *fn, const struct mirage_cfg *cfg)
+static char *gen(gen_fn *fn, const struct mirage_config *cfg)
 {
     char *text = NULL;
     size_t len = 0;
@@ -37,16 +37,16 @@ static char *gen(gen_fn *fn, const struct mirage_cfg *cfg)
 
 static void test_good_graph(const char *target, const char *netname)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new(target);
+    struct mirage_config *cfg = mirage_config_new(target);
     struct mirage_dev *j = job("start", NETWORK, BLOCK);
     struct mirage_dev *net = default_network();
     char *main_c, *start_h, *dot;
 
     register_unikernel("echo", j, net, block("storage"));
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK_INT(cfg->norder, 2);
-    CHECK_STR(mirage_cfg_dev_name(cfg->order[0]), netname);
-    CHECK_STR(mirage_cfg_dev_name(cfg->order[1]), "storage");
+    CHECK_STR(mirage_config_dev_name(cfg->order[0]), netname);
+    CHECK_STR(mirage_config_dev_name(cfg->order[1]), "storage");
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
     dot = gen(mirage_gen_dot, cfg);
@@ -67,19 +67,19 @@ static void test_good_graph(const char *target, const char *netname)
     free(main_c);
     free(start_h);
     free(dot);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_signature_mismatch(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     int l_blk = __LINE__ + 1;
     struct mirage_dev *disk = block("disk");
     struct mirage_dev *j = job("start", NETWORK);
     int l_reg = __LINE__ + 1;
     register_unikernel("bad", j, disk);
 
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     {
         char want[200];
         snprintf(
@@ -88,49 +88,49 @@ static void test_signature_mismatch(void)
             __FILE__, l_blk);
         CHECK(has_error(cfg, l_reg, want));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_constructor_mismatch(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("hvt");
+    struct mirage_config *cfg = mirage_config_new("hvt");
     struct mirage_dev *disk = block("disk");
     int l_stack = __LINE__ + 1;
     struct mirage_dev *stack = generic_stackv4v6(disk);
 
     register_unikernel("bad", job("start", STACKV4V6), stack);
-    CHECK(mirage_cfg_check(cfg) >= 1);
+    CHECK(mirage_config_check(cfg) >= 1);
     CHECK(has_error(cfg, l_stack,
                     "generic_stackv4v6(): device 1: expected network, given "
                     "block(\"disk\"), a block"));
     CHECK_INT(cfg->nerrs, 1);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_arity(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     struct mirage_dev *j = job("start", NETWORK, BLOCK);
     int l_reg = __LINE__ + 1;
     register_unikernel("bad", j, default_network());
 
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     CHECK(has_error(cfg, l_reg,
                     "job(\"start\"): expects 2 devices (network, block), given 1 "
                     "(network)"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     l_reg = __LINE__ + 1;
     register_unikernel("bad", noop(), default_network());
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     CHECK(has_error(cfg, l_reg, "noop(): expects 0 devices (), given 1 (network)"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_two_randoms(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     int l_r1 = __LINE__ + 1;
     struct mirage_dev *r1 = default_random();
     int l_r2 = __LINE__ + 1;
@@ -138,24 +138,24 @@ static void test_two_randoms(void)
     char want[200];
 
     register_unikernel("bad", job("start", RANDOM, RANDOM), r1, r2);
-    mirage_cfg_check(cfg);
+    mirage_config_check(cfg);
     snprintf(want, sizeof(want),
              "default_random(): a second random generator (the first is at %s:%d)", __FILE__, l_r1);
     CHECK(has_error(cfg, l_r2, want));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 /* default_random() is a device: main.c hands the runtime's generator to start(). The same
  * device given twice is still one generator; two are refused (test_two_randoms). */
 static void test_random_device(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    struct mirage_config *cfg = mirage_config_new("spt");
     int l_rng = __LINE__ + 1;
     struct mirage_dev *rng = default_random();
     char *main_c, *start_h, *describe, *dot, want[200];
 
     register_unikernel("dice", job("start", RANDOM, NETWORK, RANDOM), rng, default_network(), rng);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK_INT(cfg->norder, 2);
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
@@ -181,24 +181,24 @@ static void test_random_device(void)
     free(start_h);
     free(describe);
     free(dot);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* Without a random device, neither file includes the header. */
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     register_unikernel("plain", job("start"));
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
     CHECK(strstr(main_c, "mirage/random.h") == NULL);
     CHECK(strstr(start_h, "mirage/random.h") == NULL);
     free(main_c);
     free(start_h);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_cycle(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     int l_a = __LINE__ + 1;
     struct mirage_dev *a = forward(NETWORK);
     int l_b = __LINE__ + 1;
@@ -208,42 +208,42 @@ static void test_cycle(void)
     define(a, b);
     define(b, a);
     register_unikernel("loop", job("start", NETWORK), a);
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     snprintf(want, sizeof(want),
              "forward(network) depends on itself: forward(network) of line %d -> "
              "forward(network) of line %d -> forward(network) of line %d",
              l_a, l_b, l_a);
     CHECK(has_error(cfg, l_a, want));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* A forward defined once stands for its device: no error, one device. */
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     a = forward(NETWORK);
     define(a, netif("eth0"));
     register_unikernel("ok", job("start", NETWORK, NETWORK), a, a);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK_INT(cfg->norder, 1);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     l_a = __LINE__ + 1;
     a = forward(BLOCK);
     register_unikernel("bad", job("start", BLOCK), a);
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     CHECK(has_error(cfg, l_a, "forward(block) is never defined"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     a = forward(BLOCK);
     l_b = __LINE__ + 1;
     define(a, netif("x"));
     CHECK(has_error(cfg, l_b, "forward(block): expected block, given netif(\"x\"), a network"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_names_and_options(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    struct mirage_config *cfg = mirage_config_new("spt");
     int l_bad = __LINE__ + 1;
     struct mirage_dev *bad = netif("no spaces");
     struct mirage_dev *n1 = netif("service");
@@ -251,44 +251,44 @@ static void test_names_and_options(void)
     struct mirage_dev *n2 = default_network();
 
     register_unikernel("names", job("start", NETWORK, NETWORK, NETWORK), bad, n1, n2);
-    mirage_cfg_check(cfg);
+    mirage_config_check(cfg);
     CHECK(has_error(cfg, l_bad, "netif(\"no spaces\"): a device name is 1 to 59 letters"));
     CHECK(has_error(cfg, l_dup,
                     "default_network(): the device name 'service' is already used by "
                     "netif(\"service\")"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
-    CHECK_INT(mirage_cfg_option(cfg, "--port=80"), 0);
-    CHECK_INT(mirage_cfg_option(cfg, "--no-dhcp"), 0);
-    CHECK_INT(mirage_cfg_option(cfg, "--=x"), -1);
+    cfg = mirage_config_new("unix");
+    CHECK_INT(mirage_config_option(cfg, "--port=80"), 0);
+    CHECK_INT(mirage_config_option(cfg, "--no-dhcp"), 0);
+    CHECK_INT(mirage_config_option(cfg, "--=x"), -1);
     CHECK_STR(configure_key("port", "the port", "8080"), "80");
     CHECK_STR(configure_key("host", "the host", "example"), "example");
     register_unikernel("opts", noop());
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    CHECK_INT(mirage_config_check(cfg), 1);
     CHECK_STR(cfg->errs[0],
               "mirage configure: unknown option --no-dhcp (config.c declares --port, --host)");
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* The generic stack's --net key: socket exists only on unix. */
-    cfg = mirage_cfg_new("hvt");
-    CHECK_INT(mirage_cfg_option(cfg, "--net=socket"), 0);
+    cfg = mirage_config_new("hvt");
+    CHECK_INT(mirage_config_option(cfg, "--net=socket"), 0);
     {
         int l_stack = __LINE__ + 1;
         struct mirage_dev *s = generic_stackv4v6(default_network());
         register_unikernel("net", job("start", STACKV4V6), s);
-        mirage_cfg_check(cfg);
+        mirage_config_check(cfg);
         CHECK(has_error(cfg, l_stack,
                         "--net=socket: hvt has no host sockets; it is always "
                         "direct"));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 /* crunch, kv_rw_mem and ramdisk: built by main.c, crunch by the Makefile too. */
 static void test_storage(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("hvt");
+    struct mirage_config *cfg = mirage_config_new("hvt");
     struct mirage_dev *j = job("start", KV_RO, KV_RW, BLOCK, BLOCK);
     char *main_c, *start_h, *mk, *describe;
     struct gen_paths p = {.root = "/r", .build = "_build", .config_file = "config.c", .args = ""};
@@ -296,7 +296,7 @@ static void test_storage(void)
     /* The unit tests run at the repository's root: tests/e2e/tool is a directory. */
     register_unikernel("store", j, crunch("tests/e2e/tool"), kv_rw_mem(), ramdisk(1 << 20),
                        block_of_file("images/disk.img"));
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
     describe = gen(mirage_gen_describe, cfg);
@@ -336,30 +336,30 @@ static void test_storage(void)
     free(start_h);
     free(mk);
     free(describe);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     {
         int l = __LINE__ + 1;
         struct mirage_dev *c1 = crunch("no-such-dir");
         struct mirage_dev *c2 = crunch("a b");
         struct mirage_dev *rd = ramdisk(1000);
         register_unikernel("bad", job("start", KV_RO, KV_RO, BLOCK), c1, c2, rd);
-        mirage_cfg_check(cfg);
+        mirage_config_check(cfg);
         CHECK(has_error(cfg, l, "crunch(\"no-such-dir\"): no such directory beside config.c"));
         CHECK(has_error(cfg, l + 1, "crunch(\"a b\"): a directory name of letters"));
         CHECK(has_error(cfg, l + 2,
                         "ramdisk(1000): the size is in bytes, a non-zero multiple of "
                         "512"));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* unix: block_of_file is the file itself, in no manifest. */
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     {
         char *m;
         register_unikernel("f", job("start", BLOCK), block_of_file("disk.img"));
-        CHECK_INT(mirage_cfg_check(cfg), 0);
+        CHECK_INT(mirage_config_check(cfg), 0);
         m = gen(mirage_gen_main, cfg);
         CHECK(strstr(m, "MIRAGE_MANIFEST();") != NULL);
         CHECK(strstr(m, "r = mirage_block_of_file(\"disk.img\", &dev0);") != NULL);
@@ -367,22 +367,22 @@ static void test_storage(void)
                         "\"block_of_file(\\\"disk.img\\\")\", r);") != NULL);
         free(m);
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* A read-only store is no kv_rw. */
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     {
         int l = __LINE__ + 1;
         register_unikernel("bad", job("start", KV_RW), crunch("tests"));
-        mirage_cfg_check(cfg);
+        mirage_config_check(cfg);
         CHECK(has_error(cfg, l, "expected kv_rw, given crunch(\"tests\"), a kv_ro"));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_not_implemented_and_misuse(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     int l_kv = __LINE__ + 1;
     struct mirage_dev *kv = tar_kv_ro(block("disk"));
     struct mirage_dev *j = job("start", KV_RO);
@@ -391,17 +391,17 @@ static void test_not_implemented_and_misuse(void)
 
     job_argv(j);
     register_unikernel("kv", j, kv);
-    mirage_cfg_check(cfg);
+    mirage_config_check(cfg);
     CHECK(has_error(cfg, l_kv, "tar_kv_ro(): not implemented yet"));
     CHECK(has_error(cfg, l_key, "runtime key --port: job(\"start\") takes argv"));
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
-    CHECK_INT(mirage_cfg_check(cfg), 1);
+    cfg = mirage_config_new("unix");
+    CHECK_INT(mirage_config_check(cfg), 1);
     CHECK(strstr(cfg->errs[0], "register_unikernel() is never called") != NULL);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("unix");
+    cfg = mirage_config_new("unix");
     {
         int l_job = __LINE__ + 1;
         struct mirage_dev *m = job("main");
@@ -412,18 +412,18 @@ static void test_not_implemented_and_misuse(void)
         CHECK(has_error(cfg, l_rt, "type \"float\" is not one of"));
         CHECK(has_error(cfg, l_rt + 1, "a unikernel name is letters, digits, '-' and '_'"));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 static void test_runtime_keys_generated(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     char *main_c, *start_h;
 
     runtime_key("hello", "string", "what to say, \"quoted\"", "Hello World!");
     runtime_key("times", "int", "how often", "4");
     register_unikernel("hello", job("start"));
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     main_c = gen(mirage_gen_main, cfg);
     start_h = gen(mirage_gen_start_h, cfg);
     CHECK(strstr(main_c, "struct mirage_key key_hello = {.name = \"hello\", .type = "
@@ -436,14 +436,14 @@ static void test_runtime_keys_generated(void)
     CHECK(strstr(start_h, "int start(void);") != NULL);
     free(main_c);
     free(start_h);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 /* runtime_key_int's bounds and standard_key's runtime-owned keys reach main.c; bad ones are
  * refused at the line that declares them. */
 static void test_ranged_and_standard_keys(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    struct mirage_config *cfg = mirage_config_new("spt");
     char *main_c, *start_h, *describe;
     int l_bad_range, l_bad_std, l_twice;
 
@@ -457,7 +457,7 @@ static void test_ranged_and_standard_keys(void)
     l_twice = __LINE__ + 1;
     standard_key("ipv4");
     register_unikernel("keys", job("start"));
-    CHECK_INT(mirage_cfg_check(cfg), 3);
+    CHECK_INT(mirage_config_check(cfg), 3);
     CHECK(has_error(cfg, l_bad_range, "runtime key \"nope\": min 5 is above max 1"));
     CHECK(has_error(cfg, l_bad_std, "standard_key(\"ipv5\"): not a standard key"));
     CHECK(has_error(cfg, l_twice, "key --ipv4 is declared twice"));
@@ -476,21 +476,21 @@ static void test_ranged_and_standard_keys(void)
     free(main_c);
     free(start_h);
     free(describe);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 /* The stacks: which one generic_stackv4v6 picks per target and --net, DHCP or
  * static, and what main.c makes of them. */
 static void test_stacks(void)
 {
-    struct mirage_cfg *cfg = mirage_cfg_new("unix");
+    struct mirage_config *cfg = mirage_config_new("unix");
     struct mirage_dev *s;
     char *main_c, *start_h, *man;
 
     /* unix: the socket stack by default, with no network device in the manifest. */
     s = generic_stackv4v6(default_network());
     register_unikernel("web", job("start", STACKV4V6), s);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK_INT(cfg->norder, 1);
     CHECK(s->kind == DEV_STACK && s->stack_socket);
     main_c = gen(mirage_gen_main, cfg);
@@ -509,14 +509,14 @@ static void test_stacks(void)
     free(main_c);
     free(start_h);
     free(man);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* unix --net=direct: the direct stack on tap0, by DHCP. */
-    cfg = mirage_cfg_new("unix");
-    CHECK_INT(mirage_cfg_option(cfg, "--net=direct"), 0);
+    cfg = mirage_config_new("unix");
+    CHECK_INT(mirage_config_option(cfg, "--net=direct"), 0);
     s = generic_stackv4v6(default_network());
     register_unikernel("web", job("start", STACKV4V6), s);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK(!s->stack_socket && s->stack_dhcp);
     main_c = gen(mirage_gen_main, cfg);
     CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"tap0\"));") != NULL);
@@ -536,17 +536,17 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "r = start(dev1);\n") != NULL);
     CHECK(strstr(main_c, "mirage_stack_disconnect(dev1);\n    return r;\n}") != NULL);
     free(main_c);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* hvt: always direct; --ipv4 at configure time is a static address and
      * becomes the boot key's default; config.c's own standard_key is shared. */
-    cfg = mirage_cfg_new("hvt");
-    CHECK_INT(mirage_cfg_option(cfg, "--ipv4=10.1.2.3/16"), 0);
-    CHECK_INT(mirage_cfg_option(cfg, "--ipv4-gateway=10.1.0.1"), 0);
+    cfg = mirage_config_new("hvt");
+    CHECK_INT(mirage_config_option(cfg, "--ipv4=10.1.2.3/16"), 0);
+    CHECK_INT(mirage_config_option(cfg, "--ipv4-gateway=10.1.0.1"), 0);
     standard_key("ipv4");
     s = generic_stackv4v6(default_network());
     register_unikernel("web", job("start", STACKV4V6), s);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK(!s->stack_socket && !s->stack_dhcp);
     main_c = gen(mirage_gen_main, cfg);
     CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_NET(\"service\"));") != NULL);
@@ -554,25 +554,25 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "mirage_key_ipv4_gateway.def = \"10.1.0.1\";") != NULL);
     CHECK(strstr(main_c, "mirage_stack_config_from_keys(&sc, 0);") != NULL);
     free(main_c);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
     /* --no-dhcp; bad addresses; the socket stack off unix. */
-    cfg = mirage_cfg_new("spt");
-    CHECK_INT(mirage_cfg_option(cfg, "--no-dhcp"), 0);
+    cfg = mirage_config_new("spt");
+    CHECK_INT(mirage_config_option(cfg, "--no-dhcp"), 0);
     s = direct_stackv4v6(netif("service"));
     register_unikernel("web", job("start", STACKV4V6), s);
-    CHECK_INT(mirage_cfg_check(cfg), 0);
+    CHECK_INT(mirage_config_check(cfg), 0);
     CHECK(!s->stack_dhcp);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 
-    cfg = mirage_cfg_new("spt");
-    CHECK_INT(mirage_cfg_option(cfg, "--ipv4=10.0.0.300/24"), 0);
-    CHECK_INT(mirage_cfg_option(cfg, "--ipv4-gateway=10.0.0.1/24"), 0);
+    cfg = mirage_config_new("spt");
+    CHECK_INT(mirage_config_option(cfg, "--ipv4=10.0.0.300/24"), 0);
+    CHECK_INT(mirage_config_option(cfg, "--ipv4-gateway=10.0.0.1/24"), 0);
     {
         int l = __LINE__ + 1;
         s = socket_stackv4v6();
         register_unikernel("web", job("start", STACKV4V6), s);
-        mirage_cfg_check(cfg);
+        mirage_config_check(cfg);
         CHECK(has_error(cfg, l,
                         "--ipv4=10.0.0.300/24: '10.0.0.300' is not an IPv4 address (a number is "
                         "over 255) (expected A.B.C.D/PREFIX)"));
@@ -581,7 +581,7 @@ static void test_stacks(void)
                         "after the fourth number) (expected A.B.C.D)"));
         CHECK(has_error(cfg, l, "socket_stackv4v6: the socket stack needs host sockets"));
     }
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
 }
 
 /* The same texts through both sides: configure (a runtime key's default, or
@@ -679,7 +679,7 @@ static void test_configure_accepts_what_boots(void)
         const char *type = same_texts[i].type, *text = same_texts[i].text;
         long long min = same_texts[i].min, max = same_texts[i].max;
         int ranged = min <= max, boot, configure;
-        struct mirage_cfg *cfg = mirage_cfg_new("spt");
+        struct mirage_config *cfg = mirage_config_new("spt");
         int l;
         if (ranged) {
             l = __LINE__ + 1;
@@ -689,7 +689,7 @@ static void test_configure_accepts_what_boots(void)
             runtime_key("k", type, "a key", text);
         }
         register_unikernel("t", job("start"));
-        configure = mirage_cfg_check(cfg) == 0;
+        configure = mirage_config_check(cfg) == 0;
         boot = boot_accepts(type,
                             ranged                          ? min
                             : strcmp(type, "duration") == 0 ? 0
@@ -702,7 +702,7 @@ static void test_configure_accepts_what_boots(void)
         CHECK_INT(boot, same_texts[i].ok);
         if (!configure)
             CHECK(has_error(cfg, l, "runtime key --k: the default is not a valid "));
-        mirage_cfg_free(cfg);
+        mirage_config_free(cfg);
 
         /* --ipv4 and --ipv4-gateway given to configure become the defaults of
          * the standard keys, ipv4_prefix and ipv4: the same rows again. */
@@ -711,24 +711,24 @@ static void test_configure_accepts_what_boots(void)
         char opt[128];
         int prefix = strcmp(type, "ipv4_prefix") == 0;
         snprintf(opt, sizeof(opt), "--%s=%s", prefix ? "ipv4" : "ipv4-gateway", text);
-        cfg = mirage_cfg_new("spt");
-        CHECK_INT(mirage_cfg_option(cfg, opt), 0);
+        cfg = mirage_config_new("spt");
+        CHECK_INT(mirage_config_option(cfg, opt), 0);
         l = __LINE__ + 1;
         struct mirage_dev *st = direct_stackv4v6(netif("service"));
         register_unikernel("t", job("start", STACKV4V6), st);
-        configure = mirage_cfg_check(cfg) == 0;
+        configure = mirage_config_check(cfg) == 0;
         CHECK_INT(configure, same_texts[i].ok);
         if (!configure)
             CHECK(has_error(cfg, l, opt));
-        mirage_cfg_free(cfg);
+        mirage_config_free(cfg);
     }
 
     /* A standard key's default set by configure is checked the same way. */
-    struct mirage_cfg *cfg = mirage_cfg_new("spt");
+    struct mirage_config *cfg = mirage_config_new("spt");
     runtime_key_int("max-keys", "How many keys.", "7", 1, 100000);
     register_unikernel("t", job("start"));
-    CHECK_INT(mirage_cfg_check(cfg), 0);
-    mirage_cfg_free(cfg);
+    CHECK_INT(mirage_config_check(cfg), 0);
+    mirage_config_free(cfg);
 }
 
 int main(void)

@@ -7,19 +7,19 @@
 enum { UNSEEN, VISITING, DONE };
 
 struct walk {
-    struct mirage_cfg *cfg;
+    struct mirage_config *cfg;
     int depth;
     struct mirage_dev *path[CFG_MAX_DEVS];
 };
 
 static const char *label(const struct mirage_dev *d, char *buf, size_t size)
 {
-    return mirage_cfg_dev_label(d, buf, size);
+    return mirage_config_dev_label(d, buf, size);
 }
 
 /* Follows forward() placeholders to the device they stand for; NULL if one is
  * undefined or the forwards are defined as each other in a circle. */
-static struct mirage_dev *resolve(struct mirage_cfg *cfg, struct mirage_dev *d)
+static struct mirage_dev *resolve(struct mirage_config *cfg, struct mirage_dev *d)
 {
     struct mirage_dev *seen[CFG_MAX_DEVS];
     int n = 0;
@@ -40,16 +40,16 @@ static struct mirage_dev *resolve(struct mirage_cfg *cfg, struct mirage_dev *d)
                     break;
                 len += (size_t)k;
             }
-            mirage_cfg_error(cfg, d->file, d->line, "forward(%s) depends on itself: %s",
-                             mirage_config_sig_name(d->sig), chain);
+            mirage_config_error(cfg, d->file, d->line, "forward(%s) depends on itself: %s",
+                                mirage_config_sig_name(d->sig), chain);
             for (int j = 0; j < n; j++)
                 seen[j]->mark = DONE;
             return NULL;
         }
         if (d->defined_as == NULL) {
-            mirage_cfg_error(cfg, d->file, d->line,
-                             "forward(%s) is never defined: call define(fwd, device)",
-                             mirage_config_sig_name(d->sig));
+            mirage_config_error(cfg, d->file, d->line,
+                                "forward(%s) is never defined: call define(fwd, device)",
+                                mirage_config_sig_name(d->sig));
             d->mark = DONE;
             return NULL;
         }
@@ -62,20 +62,20 @@ static struct mirage_dev *resolve(struct mirage_cfg *cfg, struct mirage_dev *d)
 }
 
 /* Checks that argument (given) fits (want) where (user) takes it as argument (pos). */
-static int check_arg(struct mirage_cfg *cfg, const char *file, int line, const char *user, int pos,
-                     enum mirage_sig want, struct mirage_dev *given)
+static int check_arg(struct mirage_config *cfg, const char *file, int line, const char *user,
+                     int pos, enum mirage_sig want, struct mirage_dev *given)
 {
     char b[160];
 
     if (given == NULL) {
-        mirage_cfg_error(cfg, file, line, "%s: device %d is NULL, expected a %s", user, pos,
-                         mirage_config_sig_name(want));
+        mirage_config_error(cfg, file, line, "%s: device %d is NULL, expected a %s", user, pos,
+                            mirage_config_sig_name(want));
         return -1;
     }
     if (given->sig != want) {
-        mirage_cfg_error(cfg, file, line, "%s: device %d: expected %s, given %s, a %s (%s:%d)",
-                         user, pos, mirage_config_sig_name(want), label(given, b, sizeof(b)),
-                         mirage_config_sig_name(given->sig), given->file, given->line);
+        mirage_config_error(cfg, file, line, "%s: device %d: expected %s, given %s, a %s (%s:%d)",
+                            user, pos, mirage_config_sig_name(want), label(given, b, sizeof(b)),
+                            mirage_config_sig_name(given->sig), given->file, given->line);
         return -1;
     }
     return 0;
@@ -99,8 +99,8 @@ static void report_cycle(struct walk *w, struct mirage_dev *d)
             break;
         n += (size_t)k;
     }
-    mirage_cfg_error(w->cfg, d->file, d->line, "%s depends on itself: %s", label(d, b, sizeof(b)),
-                     chain);
+    mirage_config_error(w->cfg, d->file, d->line, "%s depends on itself: %s",
+                        label(d, b, sizeof(b)), chain);
 }
 
 /* Depth-first: a device's arguments are created before it, so post-order is main.c's order. */
@@ -133,7 +133,7 @@ static void visit(struct walk *w, struct mirage_dev *d)
     w->cfg->order[w->cfg->norder++] = d;
 }
 
-static void check_job(struct mirage_cfg *cfg, struct walk *w)
+static void check_job(struct mirage_config *cfg, struct walk *w)
 {
     struct mirage_dev *job = resolve(cfg, cfg->job);
     char b[160], want[160] = "", given[160] = "";
@@ -141,16 +141,16 @@ static void check_job(struct mirage_cfg *cfg, struct walk *w)
 
     if (job == NULL) {
         if (cfg->job == NULL)
-            mirage_cfg_error(cfg, cfg->reg_file, cfg->reg_line,
-                             "register_unikernel: the job is NULL, expected a job");
+            mirage_config_error(cfg, cfg->reg_file, cfg->reg_line,
+                                "register_unikernel: the job is NULL, expected a job");
         return;
     }
     cfg->job = job;
     if (job->sig != MIRAGE_SIG_JOB) {
-        mirage_cfg_error(cfg, cfg->reg_file, cfg->reg_line,
-                         "register_unikernel: expected a job, given %s, a %s (%s:%d)",
-                         label(job, b, sizeof(b)), mirage_config_sig_name(job->sig), job->file,
-                         job->line);
+        mirage_config_error(cfg, cfg->reg_file, cfg->reg_line,
+                            "register_unikernel: expected a job, given %s, a %s (%s:%d)",
+                            label(job, b, sizeof(b)), mirage_config_sig_name(job->sig), job->file,
+                            job->line);
         return;
     }
     if (job->nsigs != cfg->napplied) {
@@ -161,10 +161,10 @@ static void check_job(struct mirage_cfg *cfg, struct walk *w)
             ng += (size_t)snprintf(given + ng, sizeof(given) - ng, "%s%s", i ? ", " : "",
                                    cfg->applied[i] ? mirage_config_sig_name(cfg->applied[i]->sig)
                                                    : "NULL");
-        mirage_cfg_error(cfg, cfg->reg_file, cfg->reg_line,
-                         "%s: expects %d device%s (%s), given %d (%s) (the job is at %s:%d)",
-                         label(job, b, sizeof(b)), job->nsigs, job->nsigs == 1 ? "" : "s", want,
-                         cfg->napplied, given, job->file, job->line);
+        mirage_config_error(cfg, cfg->reg_file, cfg->reg_line,
+                            "%s: expects %d device%s (%s), given %d (%s) (the job is at %s:%d)",
+                            label(job, b, sizeof(b)), job->nsigs, job->nsigs == 1 ? "" : "s", want,
+                            cfg->napplied, given, job->file, job->line);
         return;
     }
     label(job, b, sizeof(b));
@@ -180,7 +180,7 @@ static void check_job(struct mirage_cfg *cfg, struct walk *w)
     }
 }
 
-static void check_devices(struct mirage_cfg *cfg)
+static void check_devices(struct mirage_config *cfg)
 {
     struct mirage_dev *random = NULL;
     int nmanifest = 0;
@@ -189,36 +189,37 @@ static void check_devices(struct mirage_cfg *cfg)
     for (int i = 0; i < cfg->norder; i++) {
         struct mirage_dev *d = cfg->order[i];
         if (d->kind == DEV_MISSING)
-            mirage_cfg_error(cfg, d->file, d->line, "%s: %s", label(d, b, sizeof(b)), d->missing);
+            mirage_config_error(cfg, d->file, d->line, "%s: %s", label(d, b, sizeof(b)),
+                                d->missing);
         if (d->sig == MIRAGE_SIG_RANDOM) {
             if (random != NULL)
-                mirage_cfg_error(cfg, d->file, d->line,
-                                 "%s: a second random generator (the first is at %s:%d): a "
-                                 "unikernel has one",
-                                 label(d, b, sizeof(b)), random->file, random->line);
+                mirage_config_error(cfg, d->file, d->line,
+                                    "%s: a second random generator (the first is at %s:%d): a "
+                                    "unikernel has one",
+                                    label(d, b, sizeof(b)), random->file, random->line);
             else
                 random = d;
         }
         if (d->kind != DEV_NETIF && d->kind != DEV_BLOCK)
             continue;
         if (++nmanifest == MIRAGE_MANIFEST_MAX + 1)
-            mirage_cfg_error(cfg, d->file, d->line, "too many platform devices: at most %d",
-                             MIRAGE_MANIFEST_MAX);
+            mirage_config_error(cfg, d->file, d->line, "too many platform devices: at most %d",
+                                MIRAGE_MANIFEST_MAX);
         for (int j = 0; j < i; j++) {
             struct mirage_dev *e = cfg->order[j];
             if ((e->kind == DEV_NETIF || e->kind == DEV_BLOCK) &&
-                strcmp(mirage_cfg_dev_name(e), mirage_cfg_dev_name(d)) == 0) {
-                mirage_cfg_error(cfg, d->file, d->line,
-                                 "%s: the device name '%s' is already used by %s (%s:%d)",
-                                 label(d, b, sizeof(b)), mirage_cfg_dev_name(d),
-                                 mirage_cfg_dev_label(e, b + 80, 80), e->file, e->line);
+                strcmp(mirage_config_dev_name(e), mirage_config_dev_name(d)) == 0) {
+                mirage_config_error(cfg, d->file, d->line,
+                                    "%s: the device name '%s' is already used by %s (%s:%d)",
+                                    label(d, b, sizeof(b)), mirage_config_dev_name(d),
+                                    mirage_config_dev_label(e, b + 80, 80), e->file, e->line);
                 break;
             }
         }
     }
 }
 
-static void check_keys(struct mirage_cfg *cfg)
+static void check_keys(struct mirage_config *cfg)
 {
     char declared[CFG_ERR_LEN / 2] = "";
     size_t n = 0;
@@ -227,18 +228,18 @@ static void check_keys(struct mirage_cfg *cfg)
         struct cfg_key *k = &cfg->keys[i];
         if (strcmp(k->name, "net") == 0 && k->value != NULL) {
             if (strcmp(k->value, "direct") != 0 && strcmp(k->value, "socket") != 0)
-                mirage_cfg_error(cfg, k->file, k->line, "--net=%s: expected direct or socket",
-                                 k->value);
+                mirage_config_error(cfg, k->file, k->line, "--net=%s: expected direct or socket",
+                                    k->value);
             else if (strcmp(k->value, "socket") == 0 && strcmp(cfg->target, "unix") != 0)
-                mirage_cfg_error(cfg, k->file, k->line,
-                                 "--net=socket: %s has no host sockets; it is always direct",
-                                 cfg->target);
+                mirage_config_error(cfg, k->file, k->line,
+                                    "--net=socket: %s has no host sockets; it is always direct",
+                                    cfg->target);
         }
         if (k->runtime && cfg->job != NULL && cfg->job->kind == DEV_JOB && cfg->job->argv)
-            mirage_cfg_error(cfg, k->file, k->line,
-                             "runtime key --%s: job(\"%s\") takes argv and parses its own "
-                             "arguments: drop job_argv() or the key",
-                             k->name, cfg->job->arg);
+            mirage_config_error(cfg, k->file, k->line,
+                                "runtime key --%s: job(\"%s\") takes argv and parses its own "
+                                "arguments: drop job_argv() or the key",
+                                k->name, cfg->job->arg);
         if (!k->runtime && n < sizeof(declared))
             n += (size_t)snprintf(declared + n, sizeof(declared) - n, "%s--%s", n ? ", " : "",
                                   k->name);
@@ -246,20 +247,21 @@ static void check_keys(struct mirage_cfg *cfg)
     for (int i = 0; i < cfg->nopts; i++) {
         if (cfg->opts[i].used)
             continue;
-        mirage_cfg_error(cfg, "mirage configure", 0, "unknown option --%s (config.c declares %s)",
-                         cfg->opts[i].name, n ? declared : "no configure keys");
+        mirage_config_error(cfg, "mirage configure", 0,
+                            "unknown option --%s (config.c declares %s)", cfg->opts[i].name,
+                            n ? declared : "no configure keys");
     }
 }
 
-int mirage_cfg_check(struct mirage_cfg *cfg)
+int mirage_config_check(struct mirage_config *cfg)
 {
     struct walk w = {.cfg = cfg};
 
     cfg->norder = 0;
     if (!cfg->registered) {
-        mirage_cfg_error(cfg, "config.c", 0,
-                         "register_unikernel() is never called: mirage_config() must register "
-                         "the unikernel");
+        mirage_config_error(cfg, "config.c", 0,
+                            "register_unikernel() is never called: mirage_config() must register "
+                            "the unikernel");
         return cfg->nerrs;
     }
     check_job(cfg, &w);

@@ -43,7 +43,7 @@ static int is_kv(const struct mirage_dev *d)
     return d->sig == MIRAGE_SIG_KV_RO || d->sig == MIRAGE_SIG_KV_RW;
 }
 
-static int is_solo5(const struct mirage_cfg *cfg)
+static int is_solo5(const struct mirage_config *cfg)
 {
     return strcmp(cfg->target, "unix") != 0;
 }
@@ -80,12 +80,12 @@ static void key_type(FILE *out, const char *type)
         fputc(toupper((unsigned char)*type), out);
 }
 
-static int parses_keys(const struct mirage_cfg *cfg)
+static int parses_keys(const struct mirage_config *cfg)
 {
     return cfg->job->kind != DEV_JOB || !cfg->job->argv;
 }
 
-static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
+static void gen_keys(const struct mirage_config *cfg, FILE *out)
 {
     int n = 0;
 
@@ -125,7 +125,7 @@ static void gen_keys(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "%sNULL};\n", n ? ", " : "");
 }
 
-static int count_kind(const struct mirage_cfg *cfg, enum dev_kind kind)
+static int count_kind(const struct mirage_config *cfg, enum dev_kind kind)
 {
     int n = 0;
 
@@ -134,12 +134,12 @@ static int count_kind(const struct mirage_cfg *cfg, enum dev_kind kind)
     return n;
 }
 
-static int count_stacks(const struct mirage_cfg *cfg)
+static int count_stacks(const struct mirage_config *cfg)
 {
     return count_kind(cfg, DEV_STACK);
 }
 
-static int count_storage(const struct mirage_cfg *cfg)
+static int count_storage(const struct mirage_config *cfg)
 {
     int n = 0;
 
@@ -163,12 +163,12 @@ static void gen_storage(const struct mirage_dev *d, FILE *out)
                 d->size, d->order);
     else if (d->kind == DEV_FILE || d->kind == DEV_BLOCK) {
         fprintf(out, "    r = mirage_block_%s(", d->kind == DEV_FILE ? "of_file" : "connect");
-        c_string(out, d->kind == DEV_FILE ? d->arg : mirage_cfg_dev_name(d));
+        c_string(out, d->kind == DEV_FILE ? d->arg : mirage_config_dev_name(d));
         fprintf(out, ", &dev%d);\n", d->order);
     }
     fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], \"%s\", ",
             mirage_config_sig_name(d->sig));
-    c_string(out, mirage_cfg_dev_label(d, b, sizeof(b)));
+    c_string(out, mirage_config_dev_label(d, b, sizeof(b)));
     fprintf(out, ", r);\n");
 }
 
@@ -183,7 +183,7 @@ static int job_takes(const struct mirage_dev *job, enum mirage_sig sig)
 
 /* What a stack device becomes in main.c: its configuration from the boot
  * keys, then the constructor; a direct stack waits here for its DHCP lease. */
-static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, FILE *out)
+static void gen_stack(const struct mirage_config *cfg, const struct mirage_dev *d, FILE *out)
 {
     fprintf(out, "    {\n        struct mirage_stack_config sc = {.hostname = ");
     c_string(out, cfg->name);
@@ -200,7 +200,7 @@ static void gen_stack(const struct mirage_cfg *cfg, const struct mirage_dev *d, 
     fprintf(out, "argv[0], \"stack\", \"%s\", r);\n    }\n", d->stack_socket ? "socket" : "direct");
 }
 
-static int has_dhcp_stack(const struct mirage_cfg *cfg)
+static int has_dhcp_stack(const struct mirage_config *cfg)
 {
     for (int i = 0; i < cfg->norder; i++)
         if (cfg->order[i]->kind == DEV_STACK && cfg->order[i]->stack_dhcp)
@@ -211,7 +211,7 @@ static int has_dhcp_stack(const struct mirage_cfg *cfg)
 /* Standard keys whose default configure changed (--ipv4=... at configure
  * time). With a DHCP stack --ipv4 has no default: without it, a lease gives
  * the address, and --help says so. */
-static void gen_key_defaults(const struct mirage_cfg *cfg, FILE *out)
+static void gen_key_defaults(const struct mirage_config *cfg, FILE *out)
 {
     int dhcp = has_dhcp_stack(cfg);
 
@@ -233,7 +233,7 @@ static void gen_key_defaults(const struct mirage_cfg *cfg, FILE *out)
                      "--dhcp-timeout).\";\n");
 }
 
-void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
+void mirage_gen_start_h(const struct mirage_config *cfg, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
 
@@ -272,16 +272,17 @@ void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "\n#endif\n");
 }
 
-void mirage_gen_manifest(const struct mirage_cfg *cfg, FILE *out)
+void mirage_gen_manifest(const struct mirage_config *cfg, FILE *out)
 {
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
         if (is_platform(d))
-            fprintf(out, "%s %s\n", d->kind == DEV_NETIF ? "net" : "block", mirage_cfg_dev_name(d));
+            fprintf(out, "%s %s\n", d->kind == DEV_NETIF ? "net" : "block",
+                    mirage_config_dev_name(d));
     }
 }
 
-static void gen_manifest_macro(const struct mirage_cfg *cfg, FILE *out)
+static void gen_manifest_macro(const struct mirage_config *cfg, FILE *out)
 {
     int n = 0;
 
@@ -291,12 +292,12 @@ static void gen_manifest_macro(const struct mirage_cfg *cfg, FILE *out)
         if (!is_platform(d))
             continue;
         fprintf(out, "%s%s(\"%s\")", n++ ? ", " : "",
-                d->kind == DEV_NETIF ? "MIRAGE_NET" : "MIRAGE_BLOCK", mirage_cfg_dev_name(d));
+                d->kind == DEV_NETIF ? "MIRAGE_NET" : "MIRAGE_BLOCK", mirage_config_dev_name(d));
     }
     fprintf(out, ");\n");
 }
 
-void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
+void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
     int nplatform = 0;
@@ -331,16 +332,17 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         nplatform++;
         if (d->kind != DEV_NETIF)
             continue; /* a block device is storage */
-        fprintf(out, "/* %s, %s:%d */\n", mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
+        fprintf(out, "/* %s, %s:%d */\n", mirage_config_dev_label(d, b, sizeof(b)), d->file,
+                d->line);
         fprintf(out, "static struct mirage_netif dev%d = {.name = \"%s\"};\n", d->order,
-                mirage_cfg_dev_name(d));
+                mirage_config_dev_name(d));
     }
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
         char b[160];
         if (d->kind != DEV_STACK)
             continue;
-        fprintf(out, "/* %s: the %s stack, %s:%d */\n", mirage_cfg_dev_label(d, b, sizeof(b)),
+        fprintf(out, "/* %s: the %s stack, %s:%d */\n", mirage_config_dev_label(d, b, sizeof(b)),
                 d->stack_socket ? "socket"
                 : d->stack_dhcp ? "direct (DHCP)"
                                 : "direct",
@@ -353,7 +355,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         if (d->kind != DEV_RANDOM)
             continue;
         fprintf(out, "/* %s: the runtime's generator, %s:%d */\n",
-                mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
+                mirage_config_dev_label(d, b, sizeof(b)), d->file, d->line);
         fprintf(out, "static struct mirage_random *dev%d;\n", d->order);
     }
     for (int i = 0; i < cfg->norder; i++) {
@@ -361,7 +363,8 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         char b[160];
         if (!is_storage(d))
             continue;
-        fprintf(out, "/* %s, %s:%d */\n", mirage_cfg_dev_label(d, b, sizeof(b)), d->file, d->line);
+        fprintf(out, "/* %s, %s:%d */\n", mirage_config_dev_label(d, b, sizeof(b)), d->file,
+                d->line);
         if (d->kind == DEV_CRUNCH)
             fprintf(out, "extern const struct mirage_crunch mirage_crunch_d%d;\n", d->order);
         fprintf(out, "static struct %s *dev%d;\n", is_kv(d) ? "mirage_kv" : "mirage_block",
@@ -389,8 +392,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "    r = mirage_net_acquire(dev%d.name, &dev%d.handle, &dev%d.info);\n",
                 d->order, d->order, d->order);
         fprintf(out, "    if (r < 0)\n        return mirage_device_connect_failed(argv[0], ");
-        fprintf(out, "\"network\", dev%d.name, r);\n",
-                d->order);
+        fprintf(out, "\"network\", dev%d.name, r);\n", d->order);
     }
     if (job->kind != DEV_JOB) {
         fprintf(out, "    return 0; /* noop */\n}\n");
@@ -427,7 +429,7 @@ void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "    return r;\n}\n");
 }
 
-static void gen_link(const struct mirage_cfg *cfg, FILE *out)
+static void gen_link(const struct mirage_config *cfg, FILE *out)
 {
     if (!is_solo5(cfg)) {
         fprintf(out, "\t$(call say,LD,$@)$(CC) -o $@ $(OBJS) $(LIBS) $(UNIX_LDLIBS) "
@@ -439,7 +441,7 @@ static void gen_link(const struct mirage_cfg *cfg, FILE *out)
             "\t\t-Wl,--start-group $(LIBS) $(BEARSSL_LIB) $(LIBGCC) $(LDLIBS) -Wl,--end-group\n");
 }
 
-void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p, FILE *out)
+void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths *p, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
     const char *t = cfg->target;
@@ -565,7 +567,7 @@ static void dot_label(FILE *out, const char *s)
     }
 }
 
-void mirage_gen_dot(const struct mirage_cfg *cfg, FILE *out)
+void mirage_gen_dot(const struct mirage_config *cfg, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
     char b[160];
@@ -573,15 +575,15 @@ void mirage_gen_dot(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "digraph \"%s\" {\n    rankdir = LR;\n", cfg->name);
     fprintf(out, "    node [shape = box, fontname = \"monospace\"];\n");
     fprintf(out, "    job [shape = doubleoctagon, label = \"");
-    dot_label(out, mirage_cfg_dev_label(job, b, sizeof(b)));
+    dot_label(out, mirage_config_dev_label(job, b, sizeof(b)));
     fprintf(out, "\\n%s:%d\"];\n", job->file, job->line);
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
         fprintf(out, "    d%d [label = \"", d->order);
-        dot_label(out, mirage_cfg_dev_label(d, b, sizeof(b)));
+        dot_label(out, mirage_config_dev_label(d, b, sizeof(b)));
         fprintf(out, "\\n%s", mirage_config_sig_name(d->sig));
         if (is_platform(d))
-            fprintf(out, " '%s'", mirage_cfg_dev_name(d));
+            fprintf(out, " '%s'", mirage_config_dev_name(d));
         fprintf(out, "\\n%s:%d\"];\n", d->file, d->line);
     }
     for (int i = 0; i < cfg->napplied; i++)
@@ -594,14 +596,14 @@ void mirage_gen_dot(const struct mirage_cfg *cfg, FILE *out)
     fprintf(out, "}\n");
 }
 
-void mirage_gen_describe(const struct mirage_cfg *cfg, FILE *out)
+void mirage_gen_describe(const struct mirage_config *cfg, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
     char b[160];
     int nrun = 0, ncfg = 0;
 
     fprintf(out, "name       %s\ntarget     %s\n", cfg->name, cfg->target);
-    fprintf(out, "job        %s", mirage_cfg_dev_label(job, b, sizeof(b)));
+    fprintf(out, "job        %s", mirage_config_dev_label(job, b, sizeof(b)));
     if (job->kind == DEV_JOB) {
         fprintf(out, " takes (");
         for (int i = 0; i < job->nsigs; i++)
@@ -614,10 +616,10 @@ void mirage_gen_describe(const struct mirage_cfg *cfg, FILE *out)
         fprintf(out, "  (none)\n");
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
-        fprintf(out, "  d%d  %-24s %-10s", d->order, mirage_cfg_dev_label(d, b, sizeof(b)),
+        fprintf(out, "  d%d  %-24s %-10s", d->order, mirage_config_dev_label(d, b, sizeof(b)),
                 mirage_config_sig_name(d->sig));
         if (is_platform(d))
-            fprintf(out, " manifest '%s'", mirage_cfg_dev_name(d));
+            fprintf(out, " manifest '%s'", mirage_config_dev_name(d));
         if (d->kind == DEV_STACK)
             fprintf(out, " %s",
                     d->stack_socket ? "socket"

@@ -28,7 +28,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Without job_sources(), the application is every *.c beside config.c. */
-static void default_sources(struct mirage_cfg *cfg, struct mirage_dev *job, const char *config)
+static void default_sources(struct mirage_config *cfg, struct mirage_dev *job, const char *config)
 {
     DIR *dir = opendir(".");
     struct dirent *e;
@@ -41,25 +41,25 @@ static void default_sources(struct mirage_cfg *cfg, struct mirage_dev *job, cons
             strspn(e->d_name,
                    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.+") != n)
             continue;
-        job->sources[job->nsources++] = mirage_cfg_strdup(cfg, e->d_name);
+        job->sources[job->nsources++] = mirage_config_strdup(cfg, e->d_name);
     }
     closedir(dir);
     qsort(job->sources, (size_t)job->nsources, sizeof(job->sources[0]), cmp_str);
     if (job->nsources == 0)
-        mirage_cfg_error(cfg, job->file, job->line,
-                         "job(\"%s\"): no C sources beside config.c: write the application "
-                         "(e.g. unikernel.c) or list them with job_sources()",
-                         job->arg);
+        mirage_config_error(cfg, job->file, job->line,
+                            "job(\"%s\"): no C sources beside config.c: write the application "
+                            "(e.g. unikernel.c) or list them with job_sources()",
+                            job->arg);
 }
 
-static void sources_exist(struct mirage_cfg *cfg, struct mirage_dev *job)
+static void sources_exist(struct mirage_config *cfg, struct mirage_dev *job)
 {
     struct stat st;
 
     for (int i = 0; i < job->nsources; i++)
         if (stat(job->sources[i], &st) != 0 || !S_ISREG(st.st_mode))
-            mirage_cfg_error(cfg, job->file, job->line, "job_sources: %s: no such file",
-                             job->sources[i]);
+            mirage_config_error(cfg, job->file, job->line, "job_sources: %s: no such file",
+                                job->sources[i]);
 }
 
 /* Writes (text) to (path) only when it differs, so make rebuilds nothing it need not. */
@@ -96,7 +96,7 @@ static int write_file(const char *path, const char *text, size_t len, int dry_ru
     return 0;
 }
 
-typedef void gen_fn(const struct mirage_cfg *cfg, FILE *out);
+typedef void gen_fn(const struct mirage_config *cfg, FILE *out);
 
 struct output {
     char *text;
@@ -133,7 +133,7 @@ static int close_output(struct output *o, const char *dir, const char *name, int
     return r;
 }
 
-static int emit(const struct mirage_cfg *cfg, gen_fn *fn, const char *dir, const char *name,
+static int emit(const struct mirage_config *cfg, gen_fn *fn, const char *dir, const char *name,
                 int dry_run)
 {
     struct output o;
@@ -142,7 +142,7 @@ static int emit(const struct mirage_cfg *cfg, gen_fn *fn, const char *dir, const
     return close_output(&o, dir, name, dry_run);
 }
 
-static void package_versions(const struct mirage_cfg *cfg, FILE *out)
+static void package_versions(const struct mirage_config *cfg, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
 
@@ -165,7 +165,7 @@ static void package_versions(const struct mirage_cfg *cfg, FILE *out)
     }
 }
 
-static void libraries(const struct mirage_cfg *cfg, const char *root, FILE *out)
+static void libraries(const struct mirage_config *cfg, const char *root, FILE *out)
 {
     const struct mirage_dev *job = cfg->job;
     const char *t = strcmp(cfg->target, "unix") == 0 ? "unix" : cfg->target;
@@ -177,7 +177,7 @@ static void libraries(const struct mirage_cfg *cfg, const char *root, FILE *out)
         fprintf(out, "-l%s\n", job->libs[i]);
 }
 
-static int generate(struct mirage_cfg *cfg, const struct opts *o)
+static int generate(struct mirage_config *cfg, const struct opts *o)
 {
     struct gen_paths paths = {.root = o->root,
                               .build = o->build,
@@ -217,7 +217,7 @@ static const char *value_of(const char *arg, const char *name)
 int main(int argc, char **argv)
 {
     struct opts o = {.build = "_build", .root = ".", .args = "", .config = "config.c"};
-    struct mirage_cfg *cfg;
+    struct mirage_config *cfg;
     int i, nerrs;
 
     for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
@@ -246,15 +246,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: no --target (this program is run by mirage configure)\n", argv[0]);
         return 2;
     }
-    cfg = mirage_cfg_new(o.target);
+    cfg = mirage_config_new(o.target);
     if (cfg == NULL)
         return 2;
     for (i++; i < argc; i++)
-        if (mirage_cfg_option(cfg, argv[i]) < 0)
-            mirage_cfg_error(cfg, "mirage configure", 0, "bad option '%s': use --NAME[=VALUE]",
-                             argv[i]);
+        if (mirage_config_option(cfg, argv[i]) < 0)
+            mirage_config_error(cfg, "mirage configure", 0, "bad option '%s': use --NAME[=VALUE]",
+                                argv[i]);
     mirage_config();
-    nerrs = mirage_cfg_check(cfg);
+    nerrs = mirage_config_check(cfg);
     if (nerrs == 0 && cfg->job->kind == DEV_JOB) {
         if (cfg->job->nsources == 0)
             default_sources(cfg, cfg->job, o.config);
@@ -265,10 +265,10 @@ int main(int argc, char **argv)
     if (nerrs > 0) {
         for (int e = 0; e < cfg->nerrs; e++)
             fprintf(stderr, "%s\n", cfg->errs[e]);
-        mirage_cfg_free(cfg);
+        mirage_config_free(cfg);
         return 1;
     }
     i = generate(cfg, &o);
-    mirage_cfg_free(cfg);
+    mirage_config_free(cfg);
     return i < 0 ? 2 : 0;
 }

@@ -11,7 +11,7 @@
 
 /* config.c calls short functions with no context argument, as config.ml does
  * in MirageOS; the one configuration being recorded is this host program's only state. */
-static struct mirage_cfg *cur;
+static struct mirage_config *cur;
 
 static const char *const sig_names[MIRAGE_SIG_COUNT] = {
     [MIRAGE_SIG_END] = "(none)",    [MIRAGE_SIG_NETWORK] = "network",
@@ -29,7 +29,7 @@ const char *mirage_config_sig_name(enum mirage_sig sig)
     return sig_names[sig];
 }
 
-static struct mirage_cfg *need_cfg(void)
+static struct mirage_config *need_cfg(void)
 {
     if (cur == NULL) {
         fprintf(stderr, "mirage: a mirage_config_* function was called outside mirage configure\n");
@@ -38,9 +38,9 @@ static struct mirage_cfg *need_cfg(void)
     return cur;
 }
 
-struct mirage_cfg *mirage_cfg_new(const char *target)
+struct mirage_config *mirage_config_new(const char *target)
 {
-    struct mirage_cfg *cfg = calloc(1, sizeof(*cfg));
+    struct mirage_config *cfg = calloc(1, sizeof(*cfg));
 
     if (cfg == NULL)
         return NULL;
@@ -49,7 +49,7 @@ struct mirage_cfg *mirage_cfg_new(const char *target)
     return cfg;
 }
 
-void mirage_cfg_free(struct mirage_cfg *cfg)
+void mirage_config_free(struct mirage_config *cfg)
 {
     if (cfg == NULL)
         return;
@@ -69,7 +69,7 @@ static void out_of_memory(void)
     exit(2);
 }
 
-const char *mirage_cfg_strdup(struct mirage_cfg *cfg, const char *s)
+const char *mirage_config_strdup(struct mirage_config *cfg, const char *s)
 {
     char **strs;
     char *copy;
@@ -85,7 +85,8 @@ const char *mirage_cfg_strdup(struct mirage_cfg *cfg, const char *s)
     return copy;
 }
 
-void mirage_cfg_error(struct mirage_cfg *cfg, const char *file, int line, const char *fmt, ...)
+void mirage_config_error(struct mirage_config *cfg, const char *file, int line, const char *fmt,
+                         ...)
 {
     va_list ap;
     char *e;
@@ -105,7 +106,7 @@ void mirage_cfg_error(struct mirage_cfg *cfg, const char *file, int line, const 
     va_end(ap);
 }
 
-int mirage_cfg_option(struct mirage_cfg *cfg, const char *arg)
+int mirage_config_option(struct mirage_config *cfg, const char *arg)
 {
     const char *eq;
     struct cfg_opt *o;
@@ -120,11 +121,11 @@ int mirage_cfg_option(struct mirage_cfg *cfg, const char *arg)
         char *name = strndup(arg, (size_t)(eq - arg));
         if (name == NULL)
             out_of_memory();
-        o->name = mirage_cfg_strdup(cfg, name);
+        o->name = mirage_config_strdup(cfg, name);
         free(name);
-        o->value = mirage_cfg_strdup(cfg, eq + 1);
+        o->value = mirage_config_strdup(cfg, eq + 1);
     } else {
-        o->name = mirage_cfg_strdup(cfg, arg);
+        o->name = mirage_config_strdup(cfg, arg);
     }
     return 0;
 }
@@ -142,11 +143,12 @@ int mirage_config_target_is(const char *target)
 static struct mirage_dev *new_dev(const char *file, int line, enum dev_kind kind, const char *impl,
                                   enum mirage_sig sig)
 {
-    struct mirage_cfg *cfg = need_cfg();
+    struct mirage_config *cfg = need_cfg();
     struct mirage_dev *d;
 
     if (cfg->ndevs == CFG_MAX_DEVS) {
-        mirage_cfg_error(cfg, file, line, "%s: too many devices: at most %d", impl, CFG_MAX_DEVS);
+        mirage_config_error(cfg, file, line, "%s: too many devices: at most %d", impl,
+                            CFG_MAX_DEVS);
         exit(1);
     }
     d = calloc(1, sizeof(*d));
@@ -156,7 +158,7 @@ static struct mirage_dev *new_dev(const char *file, int line, enum dev_kind kind
     d->kind = kind;
     d->impl = impl;
     d->sig = sig;
-    d->file = mirage_cfg_strdup(cfg, file);
+    d->file = mirage_config_strdup(cfg, file);
     d->line = line;
     d->order = -1;
     cfg->devs[cfg->ndevs++] = d;
@@ -190,11 +192,11 @@ static struct mirage_dev *named_dev(const char *file, int line, enum dev_kind ki
 {
     struct mirage_dev *d = new_dev(file, line, kind, impl, sig);
 
-    d->arg = mirage_cfg_strdup(cur, name ? name : "");
+    d->arg = mirage_config_strdup(cur, name ? name : "");
     if (!valid_dev_name(name))
-        mirage_cfg_error(cur, file, line,
-                         "%s(\"%s\"): a device name is 1 to %d letters, digits or '_'", impl,
-                         name ? name : "(null)", MIRAGE_MANIFEST_NAME_MAX - 1);
+        mirage_config_error(cur, file, line,
+                            "%s(\"%s\"): a device name is 1 to %d letters, digits or '_'", impl,
+                            name ? name : "(null)", MIRAGE_MANIFEST_NAME_MAX - 1);
     return d;
 }
 
@@ -202,7 +204,7 @@ struct mirage_dev *mirage_config_default_network(const char *file, int line)
 {
     struct mirage_dev *d = new_dev(file, line, DEV_NETIF, "default_network", MIRAGE_SIG_NETWORK);
 
-    d->arg = NULL; /* named by the target: see mirage_cfg_dev_name() */
+    d->arg = NULL; /* named by the target: see mirage_config_dev_name() */
     return d;
 }
 
@@ -293,8 +295,8 @@ static void check_default(const char *file, int line, const struct cfg_key *k)
     min = strcmp(k->type, "duration") == 0 ? 0 : INT64_MIN; /* main.c's bounds when unranged */
     if (parse_as_boot_does(k->type, k->ranged ? k->min : min, k->ranged ? k->max : INT64_MAX,
                            k->def, err, sizeof(err)) < 0)
-        mirage_cfg_error(cur, file, line, "runtime key --%s: the default is not a valid %s: %s",
-                         k->name, k->type, err);
+        mirage_config_error(cur, file, line, "runtime key --%s: the default is not a valid %s: %s",
+                            k->name, k->type, err);
 }
 
 /* Registers the runtime's standard key (name) unless config.c already did,
@@ -313,7 +315,7 @@ static void stack_runtime_key(const char *file, int line, const char *name, cons
         k = &cur->keys[cur->nkeys - 1];
     }
     if (def != NULL)
-        k->def = mirage_cfg_strdup(cur, def);
+        k->def = mirage_config_strdup(cur, def);
     check_default(file, line, k);
 }
 
@@ -328,8 +330,8 @@ static const char *stack_address_option(const char *file, int line, const char *
     o->used = 1;
     if (o->value == NULL ||
         parse_as_boot_does(prefix ? "ipv4_prefix" : "ipv4", 0, 0, o->value, err, sizeof(err)) < 0) {
-        mirage_cfg_error(cur, file, line, "--%s=%s: %s (expected %s)", name,
-                         o->value ? o->value : "", err, prefix ? "A.B.C.D/PREFIX" : "A.B.C.D");
+        mirage_config_error(cur, file, line, "--%s=%s: %s (expected %s)", name,
+                            o->value ? o->value : "", err, prefix ? "A.B.C.D/PREFIX" : "A.B.C.D");
         return NULL;
     }
     return o->value;
@@ -355,10 +357,10 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* An address given to configure means a static one, as --no-dhcp does. */
     d->stack_dhcp = !socket && !no_dhcp && ipv4 == NULL;
     if (socket && strcmp(cur->target, "unix") != 0)
-        mirage_cfg_error(cur, file, line,
-                         "%s: the socket stack needs host sockets: only the unix "
-                         "target has them (use the direct stack)",
-                         impl);
+        mirage_config_error(cur, file, line,
+                            "%s: the socket stack needs host sockets: only the unix "
+                            "target has them (use the direct stack)",
+                            impl);
     /* The socket stack binds to --ipv4; by default to every host address. */
     stack_runtime_key(file, line, "ipv4", ipv4 ? ipv4 : socket ? "0.0.0.0/0" : NULL);
     stack_runtime_key(file, line, "ipv4-gateway", gw);
@@ -404,13 +406,14 @@ static int valid_crunch_dir(const char *file, int line, const char *dir)
     if (dir == NULL || *dir == '\0' ||
         strspn(dir, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./+") !=
             strlen(dir)) {
-        mirage_cfg_error(cur, file, line,
-                         "crunch(\"%s\"): a directory name of letters, digits and _-./+",
-                         dir ? dir : "(null)");
+        mirage_config_error(cur, file, line,
+                            "crunch(\"%s\"): a directory name of letters, digits and _-./+",
+                            dir ? dir : "(null)");
         return 0;
     }
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        mirage_cfg_error(cur, file, line, "crunch(\"%s\"): no such directory beside config.c", dir);
+        mirage_config_error(cur, file, line, "crunch(\"%s\"): no such directory beside config.c",
+                            dir);
         return 0;
     }
     return 1;
@@ -420,7 +423,7 @@ struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *
 {
     struct mirage_dev *d = new_dev(file, line, DEV_CRUNCH, "crunch", MIRAGE_SIG_KV_RO);
 
-    d->arg = mirage_cfg_strdup(cur, dir ? dir : "");
+    d->arg = mirage_config_strdup(cur, dir ? dir : "");
     valid_crunch_dir(file, line, dir);
     return d;
 }
@@ -444,8 +447,9 @@ struct mirage_dev *mirage_config_ramdisk(const char *file, int line, unsigned lo
 
     d->size = size;
     if (size == 0 || size % 512 != 0)
-        mirage_cfg_error(cur, file, line,
-                         "ramdisk(%llu): the size is in bytes, a non-zero multiple of 512", size);
+        mirage_config_error(cur, file, line,
+                            "ramdisk(%llu): the size is in bytes, a non-zero multiple of 512",
+                            size);
     return d;
 }
 
@@ -461,13 +465,13 @@ struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const
     need_cfg();
     if (path == NULL || *path == '\0') {
         d = new_dev(file, line, DEV_FILE, "block_of_file", MIRAGE_SIG_BLOCK);
-        d->arg = mirage_cfg_strdup(cur, "");
-        mirage_cfg_error(cur, file, line, "block_of_file(\"\"): no file named");
+        d->arg = mirage_config_strdup(cur, "");
+        mirage_config_error(cur, file, line, "block_of_file(\"\"): no file named");
         return d;
     }
     if (strcmp(cur->target, "unix") == 0) {
         d = new_dev(file, line, DEV_FILE, "block_of_file", MIRAGE_SIG_BLOCK);
-        d->arg = mirage_cfg_strdup(cur, path);
+        d->arg = mirage_config_strdup(cur, path);
         return d;
     }
     base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -475,7 +479,7 @@ struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const
         name[n] = isalnum((unsigned char)base[n]) ? base[n] : '_';
     name[n] = '\0';
     d = named_dev(file, line, DEV_BLOCK, "block_of_file", MIRAGE_SIG_BLOCK, name);
-    d->path = mirage_cfg_strdup(cur, path);
+    d->path = mirage_config_strdup(cur, path);
     return d;
 }
 
@@ -491,23 +495,25 @@ void mirage_config_define(const char *file, int line, struct mirage_dev *fwd,
 
     need_cfg();
     if (fwd == NULL || fwd->kind != DEV_FORWARD) {
-        mirage_cfg_error(cur, file, line, "define: the first argument is not a forward() device");
+        mirage_config_error(cur, file, line,
+                            "define: the first argument is not a forward() device");
         return;
     }
     if (fwd->defined_as != NULL) {
-        mirage_cfg_error(cur, file, line, "define: forward() of line %d is defined twice",
-                         fwd->line);
+        mirage_config_error(cur, file, line, "define: forward() of line %d is defined twice",
+                            fwd->line);
         return;
     }
     if (dev == NULL) {
-        mirage_cfg_error(cur, file, line, "define: the device is NULL");
+        mirage_config_error(cur, file, line, "define: the device is NULL");
         return;
     }
     if (dev->sig != fwd->sig) {
-        mirage_cfg_error(cur, file, line, "%s: expected %s, given %s, a %s (%s:%d)",
-                         mirage_cfg_dev_label(fwd, a, sizeof(a)), mirage_config_sig_name(fwd->sig),
-                         mirage_cfg_dev_label(dev, b, sizeof(b)), mirage_config_sig_name(dev->sig),
-                         dev->file, dev->line);
+        mirage_config_error(cur, file, line, "%s: expected %s, given %s, a %s (%s:%d)",
+                            mirage_config_dev_label(fwd, a, sizeof(a)),
+                            mirage_config_sig_name(fwd->sig),
+                            mirage_config_dev_label(dev, b, sizeof(b)),
+                            mirage_config_sig_name(dev->sig), dev->file, dev->line);
         return;
     }
     fwd->defined_as = dev;
@@ -529,22 +535,23 @@ struct mirage_dev *mirage_config_job(const char *file, int line, const char *sta
     va_list ap;
     int s;
 
-    d->arg = mirage_cfg_strdup(cur, start ? start : "");
+    d->arg = mirage_config_strdup(cur, start ? start : "");
     if (!valid_c_name(start) || strcmp(start, "main") == 0 || strcmp(start, "mirage_main") == 0)
-        mirage_cfg_error(cur, file, line,
-                         "job(\"%s\"): the start function must be a C name other than main and "
-                         "mirage_main (main.c defines those)",
-                         start ? start : "(null)");
+        mirage_config_error(cur, file, line,
+                            "job(\"%s\"): the start function must be a C name other than main and "
+                            "mirage_main (main.c defines those)",
+                            start ? start : "(null)");
     va_start(ap, start);
     while ((s = va_arg(ap, int)) != MIRAGE_SIG_END) {
         if (s <= 0 || s >= MIRAGE_SIG_COUNT || s == MIRAGE_SIG_JOB) {
-            mirage_cfg_error(cur, file, line, "job(\"%s\"): argument %d is not a device signature",
-                             d->arg, d->nsigs + 1);
+            mirage_config_error(cur, file, line,
+                                "job(\"%s\"): argument %d is not a device signature", d->arg,
+                                d->nsigs + 1);
             break;
         }
         if (d->nsigs == CFG_MAX_ARGS) {
-            mirage_cfg_error(cur, file, line, "job(\"%s\"): more than %d devices", d->arg,
-                             CFG_MAX_ARGS);
+            mirage_config_error(cur, file, line, "job(\"%s\"): more than %d devices", d->arg,
+                                CFG_MAX_ARGS);
             break;
         }
         d->sigs[d->nsigs++] = (enum mirage_sig)s;
@@ -558,7 +565,7 @@ static struct mirage_dev *need_job(const char *file, int line, const char *what,
 {
     need_cfg();
     if (job == NULL || job->kind != DEV_JOB) {
-        mirage_cfg_error(cur, file, line, "%s: the first argument is not a job()", what);
+        mirage_config_error(cur, file, line, "%s: the first argument is not a job()", what);
         return NULL;
     }
     return job;
@@ -588,17 +595,18 @@ void mirage_config_job_sources(const char *file, int line, struct mirage_dev *jo
     va_start(ap, job);
     while ((s = va_arg(ap, const char *)) != NULL) {
         if (!valid_source(s) || strcmp(s, "config.c") == 0) {
-            mirage_cfg_error(cur, file, line,
-                             "job_sources: \"%s\" is not a C source in the unikernel's directory "
-                             "(a relative *.c path of letters, digits and _-./+, not config.c)",
-                             s);
+            mirage_config_error(
+                cur, file, line,
+                "job_sources: \"%s\" is not a C source in the unikernel's directory "
+                "(a relative *.c path of letters, digits and _-./+, not config.c)",
+                s);
             continue;
         }
         if (j->nsources == CFG_MAX_LIST) {
-            mirage_cfg_error(cur, file, line, "job_sources: more than %d files", CFG_MAX_LIST);
+            mirage_config_error(cur, file, line, "job_sources: more than %d files", CFG_MAX_LIST);
             break;
         }
-        j->sources[j->nsources++] = mirage_cfg_strdup(cur, s);
+        j->sources[j->nsources++] = mirage_config_strdup(cur, s);
     }
     va_end(ap);
 }
@@ -613,22 +621,22 @@ void mirage_config_job_library(const char *file, int line, struct mirage_dev *jo
     if (!valid_c_name(lib) && !(lib && *lib &&
                                 strspn(lib, "abcdefghijklmnopqrstuvwxyz"
                                             "0123456789_-+.") == strlen(lib))) {
-        mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a library name",
-                         lib ? lib : "(null)");
+        mirage_config_error(cur, file, line, "job_library: \"%s\" is not a library name",
+                            lib ? lib : "(null)");
         return;
     }
     if (package != NULL &&
         strspn(package, "abcdefghijklmnopqrstuvwxyz0123456789-+.") != strlen(package)) {
-        mirage_cfg_error(cur, file, line, "job_library: \"%s\" is not a Debian package name",
-                         package);
+        mirage_config_error(cur, file, line, "job_library: \"%s\" is not a Debian package name",
+                            package);
         return;
     }
     if (j->nlibs == CFG_MAX_LIST) {
-        mirage_cfg_error(cur, file, line, "job_library: more than %d libraries", CFG_MAX_LIST);
+        mirage_config_error(cur, file, line, "job_library: more than %d libraries", CFG_MAX_LIST);
         return;
     }
-    j->libs[j->nlibs] = mirage_cfg_strdup(cur, lib);
-    j->packages[j->nlibs] = mirage_cfg_strdup(cur, package);
+    j->libs[j->nlibs] = mirage_config_strdup(cur, lib);
+    j->packages[j->nlibs] = mirage_config_strdup(cur, package);
     j->nlibs++;
 }
 
@@ -643,35 +651,35 @@ void mirage_config_job_argv(const char *file, int line, struct mirage_dev *job)
 void mirage_config_register(const char *file, int line, const char *name, struct mirage_dev *job,
                             ...)
 {
-    struct mirage_cfg *cfg = need_cfg();
+    struct mirage_config *cfg = need_cfg();
     struct mirage_dev *d;
     va_list ap;
 
     if (cfg->registered) {
-        mirage_cfg_error(cfg, file, line,
-                         "register_unikernel: called twice (first at %s:%d): register one "
-                         "unikernel",
-                         cfg->reg_file, cfg->reg_line);
+        mirage_config_error(cfg, file, line,
+                            "register_unikernel: called twice (first at %s:%d): register one "
+                            "unikernel",
+                            cfg->reg_file, cfg->reg_line);
         return;
     }
     cfg->registered = 1;
-    cfg->reg_file = mirage_cfg_strdup(cfg, file);
+    cfg->reg_file = mirage_config_strdup(cfg, file);
     cfg->reg_line = line;
-    cfg->name = mirage_cfg_strdup(cfg, name ? name : "");
+    cfg->name = mirage_config_strdup(cfg, name ? name : "");
     if (name == NULL || !isalpha((unsigned char)*name) ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             strlen(name) ||
         strlen(name) >= MIRAGE_MANIFEST_NAME_MAX)
-        mirage_cfg_error(cfg, file, line,
-                         "register_unikernel(\"%s\"): a unikernel name is letters, digits, '-' "
-                         "and '_', starting with a letter",
-                         name ? name : "(null)");
+        mirage_config_error(cfg, file, line,
+                            "register_unikernel(\"%s\"): a unikernel name is letters, digits, '-' "
+                            "and '_', starting with a letter",
+                            name ? name : "(null)");
     cfg->job = job;
     va_start(ap, job);
     while ((d = va_arg(ap, struct mirage_dev *)) != NULL) {
         if (cfg->napplied == CFG_MAX_ARGS) {
-            mirage_cfg_error(cfg, file, line, "register_unikernel: more than %d devices",
-                             CFG_MAX_ARGS);
+            mirage_config_error(cfg, file, line, "register_unikernel: more than %d devices",
+                                CFG_MAX_ARGS);
             break;
         }
         cfg->applied[cfg->napplied++] = d;
@@ -689,14 +697,14 @@ static int valid_key_name(const char *s)
 static struct cfg_key *new_key(const char *file, int line, const char *name, const char *doc,
                                const char *def, int runtime)
 {
-    struct mirage_cfg *cfg = need_cfg();
+    struct mirage_config *cfg = need_cfg();
     struct cfg_key *k;
 
     if (!valid_key_name(name)) {
-        mirage_cfg_error(cfg, file, line,
-                         "key \"%s\": a key name is lower-case letters, digits and '-', "
-                         "starting with a letter",
-                         name ? name : "(null)");
+        mirage_config_error(cfg, file, line,
+                            "key \"%s\": a key name is lower-case letters, digits and '-', "
+                            "starting with a letter",
+                            name ? name : "(null)");
         return NULL;
     }
     for (int i = 0; i < cfg->nkeys; i++) {
@@ -704,21 +712,21 @@ static struct cfg_key *new_key(const char *file, int line, const char *name, con
         if (strcmp(k->name, name) == 0) {
             if (k->runtime == runtime && !runtime)
                 return k; /* the same configure key read twice, e.g. by two stacks */
-            mirage_cfg_error(cfg, file, line, "key --%s is declared twice (first at %s:%d)", name,
-                             k->file, k->line);
+            mirage_config_error(cfg, file, line, "key --%s is declared twice (first at %s:%d)",
+                                name, k->file, k->line);
             return NULL;
         }
     }
     if (cfg->nkeys == CFG_MAX_KEYS) {
-        mirage_cfg_error(cfg, file, line, "too many keys: at most %d", CFG_MAX_KEYS);
+        mirage_config_error(cfg, file, line, "too many keys: at most %d", CFG_MAX_KEYS);
         return NULL;
     }
     k = &cfg->keys[cfg->nkeys++];
-    k->name = mirage_cfg_strdup(cfg, name);
-    k->doc = mirage_cfg_strdup(cfg, doc ? doc : "");
-    k->def = mirage_cfg_strdup(cfg, def);
+    k->name = mirage_config_strdup(cfg, name);
+    k->doc = mirage_config_strdup(cfg, doc ? doc : "");
+    k->def = mirage_config_strdup(cfg, def);
     k->runtime = runtime;
-    k->file = mirage_cfg_strdup(cfg, file);
+    k->file = mirage_config_strdup(cfg, file);
     k->line = line;
     return k;
 }
@@ -740,7 +748,7 @@ const char *mirage_config_key(const char *file, int line, const char *name, cons
     if (k == NULL)
         return def;
     if (k->flag) {
-        mirage_cfg_error(cur, file, line, "key --%s is declared as a flag and as a key", name);
+        mirage_config_error(cur, file, line, "key --%s is declared as a flag and as a key", name);
         return def;
     }
     k->value = k->def;
@@ -748,7 +756,8 @@ const char *mirage_config_key(const char *file, int line, const char *name, cons
     if (o != NULL) {
         o->used = 1;
         if (o->value == NULL)
-            mirage_cfg_error(cur, file, line, "option --%s needs a value: --%s=VALUE", name, name);
+            mirage_config_error(cur, file, line, "option --%s needs a value: --%s=VALUE", name,
+                                name);
         else
             k->value = o->value;
     }
@@ -768,7 +777,7 @@ int mirage_config_flag(const char *file, int line, const char *name, const char 
         return 0;
     o->used = 1;
     if (o->value != NULL) {
-        mirage_cfg_error(cur, file, line, "option --%s takes no value", name);
+        mirage_config_error(cur, file, line, "option --%s takes no value", name);
         return 0;
     }
     k->value = "true";
@@ -782,10 +791,10 @@ void mirage_config_runtime_key(const char *file, int line, const char *name, con
     size_t i = key_type_index(type);
 
     if (i == NKEY_TYPES) {
-        mirage_cfg_error(need_cfg(), file, line,
-                         "runtime key \"%s\": type \"%s\" is not one of string, int, bool, "
-                         "ipv4, ipv4_prefix, ipv6, ipv6_prefix, mac, list, duration",
-                         name ? name : "(null)", type ? type : "(null)");
+        mirage_config_error(need_cfg(), file, line,
+                            "runtime key \"%s\": type \"%s\" is not one of string, int, bool, "
+                            "ipv4, ipv4_prefix, ipv6, ipv6_prefix, mac, list, duration",
+                            name ? name : "(null)", type ? type : "(null)");
         return;
     }
     k = new_key(file, line, name, doc, def, 1);
@@ -801,8 +810,9 @@ void mirage_config_runtime_key_int(const char *file, int line, const char *name,
     struct cfg_key *k;
 
     if (min > max) {
-        mirage_cfg_error(need_cfg(), file, line, "runtime key \"%s\": min %lld is above max %lld",
-                         name ? name : "(null)", min, max);
+        mirage_config_error(need_cfg(), file, line,
+                            "runtime key \"%s\": min %lld is above max %lld",
+                            name ? name : "(null)", min, max);
         return;
     }
     k = new_key(file, line, name, doc, def, 1);
@@ -836,11 +846,11 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
         if (name != NULL && strcmp(name, std_keys[i][0]) == 0)
             break;
     if (i == sizeof(std_keys) / sizeof(std_keys[0])) {
-        mirage_cfg_error(need_cfg(), file, line,
-                         "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
-                         "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
-                         "accept-router-advertisements or dhcp-timeout",
-                         name ? name : "(null)");
+        mirage_config_error(need_cfg(), file, line,
+                            "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
+                            "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
+                            "accept-router-advertisements or dhcp-timeout",
+                            name ? name : "(null)");
         return;
     }
     k = new_key(file, line, name, "(the runtime's network key)", std_keys[i][3], 1);
@@ -851,7 +861,7 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
     check_default(file, line, k);
 }
 
-const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t size)
+const char *mirage_config_dev_label(const struct mirage_dev *d, char *buf, size_t size)
 {
     if (d->kind == DEV_JOB)
         snprintf(buf, size, "job(\"%s\")", d->arg);
@@ -868,7 +878,7 @@ const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t s
     return buf;
 }
 
-const char *mirage_cfg_dev_name(const struct mirage_dev *d)
+const char *mirage_config_dev_name(const struct mirage_dev *d)
 {
     if (d->kind == DEV_NETIF && d->arg == NULL)
         return cur != NULL && strcmp(cur->target, "unix") == 0 ? "tap0" : "service";

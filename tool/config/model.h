@@ -81,7 +81,7 @@ struct cfg_opt {
     int used;
 };
 
-struct mirage_cfg {
+struct mirage_config {
     const char *target;
     int ndevs;
     struct mirage_dev *devs[CFG_MAX_DEVS];
@@ -107,28 +107,28 @@ struct mirage_cfg {
 };
 
 /* Starts a configuration for (target); later mirage_config_* calls record into it. */
-struct mirage_cfg *mirage_cfg_new(const char *target);
-void mirage_cfg_free(struct mirage_cfg *cfg);
+struct mirage_config *mirage_config_new(const char *target);
+void mirage_config_free(struct mirage_config *cfg);
 
 /* Adds a configure option "--name[=value]" or "name[=value]"; returns 0 or -1 if malformed. */
-int mirage_cfg_option(struct mirage_cfg *cfg, const char *arg);
+int mirage_config_option(struct mirage_config *cfg, const char *arg);
 
 /* Checks the graph once mirage_config() has run: fills cfg->errs and
  * cfg->order; returns the number of errors. */
-int mirage_cfg_check(struct mirage_cfg *cfg);
+int mirage_config_check(struct mirage_config *cfg);
 
 /* Records an error "FILE:LINE: message" (printf-style). */
-void mirage_cfg_error(struct mirage_cfg *cfg, const char *file, int line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void mirage_config_error(struct mirage_config *cfg, const char *file, int line, const char *fmt,
+                         ...) __attribute__((format(printf, 4, 5)));
 
 /* A copy of (s) the configuration owns. */
-const char *mirage_cfg_strdup(struct mirage_cfg *cfg, const char *s);
+const char *mirage_config_strdup(struct mirage_config *cfg, const char *s);
 
 /* How the device is written in config.c, e.g. block("disk"), into (buf). */
-const char *mirage_cfg_dev_label(const struct mirage_dev *d, char *buf, size_t size);
+const char *mirage_config_dev_label(const struct mirage_dev *d, char *buf, size_t size);
 
 /* The manifest name of a platform device (net or block) on cfg's target. */
-const char *mirage_cfg_dev_name(const struct mirage_dev *d);
+const char *mirage_config_dev_name(const struct mirage_dev *d);
 
 /* ---- generation (gen.c) ---- */
 
@@ -141,11 +141,11 @@ struct gen_paths {
 };
 
 /* Each writes one generated file's text to (out). */
-void mirage_gen_main(const struct mirage_cfg *cfg, FILE *out);
-void mirage_gen_start_h(const struct mirage_cfg *cfg, FILE *out);
-void mirage_gen_makefile(const struct mirage_cfg *cfg, const struct gen_paths *p, FILE *out);
-void mirage_gen_describe(const struct mirage_cfg *cfg, FILE *out);
-void mirage_gen_dot(const struct mirage_cfg *cfg, FILE *out);
-void mirage_gen_manifest(const struct mirage_cfg *cfg, FILE *out);
+void mirage_gen_main(const struct mirage_config *cfg, FILE *out);
+void mirage_gen_start_h(const struct mirage_config *cfg, FILE *out);
+void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths *p, FILE *out);
+void mirage_gen_describe(const struct mirage_config *cfg, FILE *out);
+void mirage_gen_dot(const struct mirage_config *cfg, FILE *out);
+void mirage_gen_manifest(const struct mirage_config *cfg, FILE *out);
 
 #endif
