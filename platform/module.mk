@@ -1,6 +1,7 @@
 # platform/module.mk: the bindings; each target's libmirage.a holds the libraries and its binding.
 COMMON_SRCS := $(sort $(wildcard platform/common/*.c))
-UNIX_SRCS := $(sort $(wildcard platform/unix/*.c))
+# The socket stack uses host sockets: it goes into the unix library only.
+UNIX_SRCS := $(sort $(wildcard platform/unix/*.c lib/net/socket/*.c))
 SPT_SRCS := $(sort $(wildcard platform/spt/*.c platform/spt/*.S))
 HVT_SRCS := $(sort $(wildcard platform/hvt/*.c platform/hvt/*.S))
 

@@ -133,6 +133,24 @@ int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf,
  * MIRAGE_EINVAL for a bad handle. Blocks the unikernel until done. */
 int mirage_platform_block_flush(mirage_handle_t h);
 
+/* ---- host descriptors (the unix binding only) ------------------------- */
+
+/* On unix, host descriptors (the socket stack's sockets) wake fibers through
+ * the event loop beside the devices. mirage_yield() reports the pseudo-handle
+ * MIRAGE_HOSTFD_HANDLE (no manifest device has it) when any registered
+ * descriptor has an event; a fiber waits for it with
+ * mirage_wait_device(MIRAGE_HOSTFD_HANDLE, ...) and asks
+ * mirage_hostfd_events() which ones. Registration is edge-triggered: wait
+ * only after an operation said EAGAIN. Other bindings do not define these. */
+#define MIRAGE_HOSTFD_HANDLE 63
+/* Watches (fd) for input, output and hang-up; (tag) comes back with its
+ * events. Returns 0, MIRAGE_ENOMEM or MIRAGE_EINVAL. close() also unwatches. */
+int mirage_hostfd_add(int fd, void *tag);
+void mirage_hostfd_del(int fd);
+/* The tags of up to (max) descriptors with events since the last call;
+ * never blocks. */
+size_t mirage_hostfd_events(void **tags, size_t max);
+
 /* ---- boot, memory, exit ----------------------------------------------- */
 
 /* The host command line as one string: the tender's arguments after the

@@ -204,7 +204,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
 
 /*
  * The socket stack: the same operations over the host's sockets (the unix
- * target only; platform/unix/socketstack.c). Listeners bind to cfg->ipv4
+ * target only; lib/net/socket/socket.c). Listeners bind to cfg->ipv4
  * (0.0.0.0 when zero); dhcp and gateway are ignored, as the host owns its
  * routes. Fibers waiting on a socket sleep in the event loop like fibers
  * waiting on a device. Returns 0 and *out, MIRAGE_EINVAL or MIRAGE_ENOMEM.

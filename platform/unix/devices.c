@@ -322,12 +322,12 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
     if (unix_hostfd_pollfd() >= 0) {
         fds[n].fd = unix_hostfd_pollfd();
         fds[n].events = POLLIN;
-        hs[n++] = UNIX_HOSTFD_HANDLE;
+        hs[n++] = MIRAGE_HOSTFD_HANDLE;
     }
     if (ppoll(fds, n, &ts, NULL) <= 0)
         return;
     for (nfds_t i = 0; i < n; i++) {
-        if (hs[i] != UNIX_HOSTFD_HANDLE && (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
+        if (hs[i] != MIRAGE_HOSTFD_HANDLE && (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
             lost(hs[i]);
         if (fds[i].revents & POLLIN)
             *ready |= 1ULL << hs[i];

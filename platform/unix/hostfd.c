@@ -12,13 +12,13 @@
  * One epoll set holds every registered descriptor, edge-triggered, so a
  * descriptor costs one epoll_ctl when it is added and nothing per wait.
  * mirage_yield() polls the epoll descriptor itself beside the tap devices
- * and reports pseudo-handle UNIX_HOSTFD_HANDLE ready when any registered
- * descriptor has an event; unix_hostfd_events() then says which, each with
+ * and reports pseudo-handle MIRAGE_HOSTFD_HANDLE ready when any registered
+ * descriptor has an event; mirage_hostfd_events() then says which, each with
  * the tag it was registered with.
  */
 static int epfd = -1;
 
-int unix_hostfd_add(int fd, void *tag)
+int mirage_hostfd_add(int fd, void *tag)
 {
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = tag};
 
@@ -32,7 +32,7 @@ int unix_hostfd_add(int fd, void *tag)
     return 0;
 }
 
-void unix_hostfd_del(int fd)
+void mirage_hostfd_del(int fd)
 {
     if (epfd >= 0)
         epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
@@ -43,7 +43,7 @@ int unix_hostfd_pollfd(void)
     return epfd;
 }
 
-size_t unix_hostfd_events(void **tags, size_t max)
+size_t mirage_hostfd_events(void **tags, size_t max)
 {
     struct epoll_event evs[64];
     int n;

@@ -45,21 +45,8 @@ struct unix_binding *unix_handle(mirage_handle_t h, uint32_t type);
 
 int unix_mac_parse(const char *s, uint8_t mac[6]);
 
-/* hostfd.c: host descriptors (the socket stack's) that wake fibers through
- * the event loop. mirage_yield() reports the pseudo-handle
- * UNIX_HOSTFD_HANDLE (no manifest device has it) when any registered
- * descriptor has an event; a fiber waits for that with
- * mirage_wait_device(UNIX_HOSTFD_HANDLE, ...) and asks unix_hostfd_events()
- * which ones. Registration is edge-triggered: wait only after an operation
- * said EAGAIN. */
-#define UNIX_HOSTFD_HANDLE 63
-/* Watches (fd) for input, output and hang-up; (tag) comes back with its
- * events. Returns 0, MIRAGE_ENOMEM or MIRAGE_EINVAL. close() also unwatches. */
-int unix_hostfd_add(int fd, void *tag);
-void unix_hostfd_del(int fd);
-/* The descriptor mirage_yield() polls, or -1 while none was ever added. */
+/* hostfd.c implements platform.h's host descriptors; the event loop polls
+ * this descriptor, or -1 while none was ever added. */
 int unix_hostfd_pollfd(void);
-/* The tags of up to (max) descriptors with events since the last call; never blocks. */
-size_t unix_hostfd_events(void **tags, size_t max);
 
 #endif

@@ -1,4 +1,4 @@
-/* socketstack.c: the socket stack: stack.h's operations over the host's sockets (unix target). */
+/* socket.c: the socket stack: stack.h's operations over the host's sockets (unix target only). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netinet/in.h>
@@ -14,14 +14,14 @@
 #include "mirage/sched.h"
 #include "mirage/stack.h"
 #include "mirage/time.h"
-#include "unix.h"
+#include "mirage/platform.h"
 
 MIRAGE_LOG_SOURCE(sock_log, "socket", "the socket stack (host sockets)");
 
 /*
  * Every socket is non-blocking and registered once with the binding's epoll
  * set (hostfd.c); its fibers sleep on the socket's own condition. One poller
- * fiber sleeps on the pseudo-device UNIX_HOSTFD_HANDLE while anyone waits and
+ * fiber sleeps on the pseudo-device MIRAGE_HOSTFD_HANDLE while anyone waits and
  * broadcasts the condition of each socket with an event, so a ready socket
  * wakes only its own fibers, whatever the number of sockets.
  */
@@ -47,11 +47,11 @@ static int poll_loop(void *arg)
         if (poller.waiters == 0)
             r = mirage_cond_wait(&poller.idle, MIRAGE_FOREVER);
         else
-            r = mirage_wait_device(UNIX_HOSTFD_HANDLE, MIRAGE_FOREVER);
+            r = mirage_wait_device(MIRAGE_HOSTFD_HANDLE, MIRAGE_FOREVER);
         if (r == MIRAGE_ECANCELED || r == MIRAGE_EDEADLK)
             break; /* nothing left to serve: started again when needed */
         do {
-            n = unix_hostfd_events(tags, 64);
+            n = mirage_hostfd_events(tags, 64);
             for (size_t i = 0; i < n; i++)
                 mirage_cond_broadcast(&((struct waitable *)tags[i])->cond);
         } while (n == 64);
@@ -126,7 +126,7 @@ static int open_socket(int type, struct waitable *w)
         return from_errno(errno);
     w->cond = (struct mirage_cond)MIRAGE_COND_INIT;
     w->fd = fd;
-    r = unix_hostfd_add(fd, w);
+    r = mirage_hostfd_add(fd, w);
     if (r < 0) {
         close(fd);
         return r;
@@ -137,7 +137,7 @@ static int open_socket(int type, struct waitable *w)
 static void close_socket(struct waitable *w)
 {
     if (w->fd >= 0) {
-        unix_hostfd_del(w->fd);
+        mirage_hostfd_del(w->fd);
         close(w->fd);
         w->fd = -1;
     }
@@ -468,7 +468,7 @@ static struct sock_flow *new_flow(int fd)
         return NULL;
     f->base.ops = &flow_ops;
     f->w.fd = fd;
-    if (unix_hostfd_add(fd, &f->w) < 0) {
+    if (mirage_hostfd_add(fd, &f->w) < 0) {
         free(f);
         return NULL;
     }
