@@ -178,6 +178,50 @@ https_checks() {
     [ "$(status_of --resolve "mirage.test:443:$ADDR" https://mirage.test/)" = 000 ]
 }
 
+# s_client ARGS...: openssl s_client to the site's HTTPS port trusting the demo CA, asking
+# for /hello.txt; the session and the certificate are printed.
+s_client() {
+    printf 'GET /hello.txt HTTP/1.1\r\nHost: mirage.test\r\nConnection: close\r\n\r\n' |
+        in_ns timeout 10 openssl s_client -connect "$ADDR:443" -CAfile "$CA" -verify_return_error \
+            -ign_eof "$@" 2>&1
+}
+
+# SNI: two host names, two certificates (the demo's ECDSA default and RSA for
+# rsa.mirage.test), each verified with its name; resumption: a session saved by one
+# s_client is resumed by the next and the page still comes.
+sni_resumption_checks() {
+    local sess=$BATS_TEST_TMPDIR/sess.pem out
+    out=$(s_client -servername rsa.mirage.test -verify_hostname rsa.mirage.test)
+    echo "$out" | grep -E 'subject=|Cipher is|Verify return' || true
+    grep -q 'subject=CN = rsa.mirage.test' <<<"$out"
+    grep -q 'Cipher is ECDHE-RSA-' <<<"$out"
+    grep -q 'Verify return code: 0 (ok)' <<<"$out"
+    grep -q 'Hello from a unikernel.' <<<"$out"
+    out=$(s_client -servername mirage.test -verify_hostname mirage.test)
+    grep -q 'subject=CN = mirage.test' <<<"$out"
+    grep -q 'Cipher is ECDHE-ECDSA-' <<<"$out"
+    grep -q 'Verify return code: 0 (ok)' <<<"$out"
+    # An unknown name and none get the default certificate.
+    grep -q 'subject=CN = mirage.test' <<<"$(s_client -servername other.test)"
+    grep -q 'subject=CN = mirage.test' <<<"$(s_client -noservername)"
+    # curl checks each name against its certificate.
+    for host in mirage.test rsa.mirage.test; do
+        in_ns curl -s --cacert "$CA" --resolve "$host:443:$ADDR" --max-time 10 \
+            "https://$host/hello.txt" | cmp - "$SITE/hello.txt"
+    done
+    # Resumption, for each certificate.
+    for host in mirage.test rsa.mirage.test; do
+        rm -f "$sess"
+        out=$(s_client -servername "$host" -sess_out "$sess")
+        grep -q 'New, TLSv1.2' <<<"$out"
+        [ -s "$sess" ]
+        out=$(s_client -servername "$host" -sess_in "$sess")
+        echo "$host: $(grep -E '^(New|Reused)' <<<"$out")"
+        grep -q 'Reused, TLSv1.2' <<<"$out"
+        grep -q 'Hello from a unikernel.' <<<"$out"
+    done
+}
+
 @test "unix: GET, HEAD, keep-alive, conditionals, ranges, redirects, errors, access log" {
     boot unix
     site_checks
@@ -227,6 +271,21 @@ https_checks() {
     boot hvt
     mirror_checks
     https_checks
+}
+
+@test "unix: HTTPS: two host names, two certificates by SNI; session resumption" {
+    boot unix
+    sni_resumption_checks
+}
+
+@test "spt: HTTPS: two host names, two certificates by SNI; session resumption" {
+    boot spt
+    sni_resumption_checks
+}
+
+@test "hvt: HTTPS: two host names, two certificates by SNI; session resumption" {
+    boot hvt
+    sni_resumption_checks
 }
 
 # slow_clients N: N connections each send half a request and stall; meanwhile a fresh
