@@ -115,8 +115,3 @@ NOSP int mirage_tcb_block_init(uintptr_t block)
     t->pointer_guard = running->pointer_guard;
     return 0;
 }
-
-NOSP void mirage_tcb_init(void)
-{
-    mirage_tcb_init_seeded(NULL);
-}

@@ -56,7 +56,6 @@ void mirage_arp_free(struct mirage_arp *arp);
  * address is announced with a gratuitous ARP request now and once more a
  * second later. Returns 0 or MIRAGE_EINVAL (too many). */
 int mirage_arp_set_ips(struct mirage_arp *arp, const uint32_t *ips, size_t n);
-size_t mirage_arp_get_ips(const struct mirage_arp *arp, uint32_t *out, size_t n);
 
 /* Adds or replaces a static entry (ip -> mac); a pending query for it is
  * answered at once. Returns 0 or MIRAGE_ENOSPC. */

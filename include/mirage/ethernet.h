@@ -60,7 +60,6 @@ void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len);
 /* Our MAC address (6 bytes) and the MTU: the largest payload of one frame. */
 const uint8_t *mirage_eth_mac(const struct mirage_eth *eth);
 size_t mirage_eth_mtu(const struct mirage_eth *eth);
-struct mirage_netif *mirage_eth_netif(const struct mirage_eth *eth);
 
 /* Sends one frame to (dst) from (src) (NULL: our MAC). fill sees a buffer of
  * (size) bytes from offset 0 with the Ethernet header already hidden (size 0:

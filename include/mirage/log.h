@@ -79,7 +79,6 @@ void mirage_log(const struct mirage_log_src *src, enum mirage_log_level level, c
 /* "quiet", "app", "error", "warning", "info", "debug" (case-insensitive,
  * also "warn"): the level of (s, len), or -1. */
 int mirage_log_level_parse(const char *s, size_t len);
-const char *mirage_log_level_name(enum mirage_log_level level);
 
 /* Applies a --logs value in the MirageOS syntax: a comma-separated list of
  * LEVEL, *:LEVEL (the default for every source) or SOURCE:LEVEL; a source

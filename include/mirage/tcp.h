@@ -137,10 +137,6 @@ int mirage_tcp_set_keepalive(struct mirage_flow *f, uint64_t after, uint64_t int
  * user_timeout. A peer that answers window probes is probed for ever. */
 int mirage_tcp_set_user_timeout(struct mirage_flow *f, uint64_t ns);
 
-/* The local and remote endpoints of (f). */
-int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,
-                         uint16_t *local_port, struct mirage_ipaddr *remote, uint16_t *remote_port);
-
 /* Counters of one connection, for tests and benchmarks. */
 struct mirage_tcp_conn_stats {
     int state; /* enum in lib/net/tcp_internal.h; see mirage_tcp_state_name */

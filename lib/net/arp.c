@@ -312,13 +312,6 @@ int mirage_arp_set_ips(struct mirage_arp *arp, const uint32_t *ips, size_t n)
     return 0;
 }
 
-size_t mirage_arp_get_ips(const struct mirage_arp *arp, uint32_t *out, size_t n)
-{
-    for (size_t i = 0; i < n && i < arp->n_ips; i++)
-        out[i] = arp->ips[i];
-    return arp->n_ips;
-}
-
 struct copy_fill {
     const uint8_t *data;
     size_t len;

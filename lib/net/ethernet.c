@@ -140,11 +140,6 @@ size_t mirage_eth_mtu(const struct mirage_eth *eth)
     return eth->nif->info.mtu;
 }
 
-struct mirage_netif *mirage_eth_netif(const struct mirage_eth *eth)
-{
-    return eth->nif;
-}
-
 struct eth_fill {
     const uint8_t *src, *dst;
     uint16_t ethertype;

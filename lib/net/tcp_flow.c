@@ -254,23 +254,6 @@ int mirage_tcp_set_user_timeout(struct mirage_flow *f, uint64_t ns)
     return 0;
 }
 
-int mirage_tcp_endpoints(const struct mirage_flow *f, struct mirage_ipaddr *local,
-                         uint16_t *local_port, struct mirage_ipaddr *remote, uint16_t *remote_port)
-{
-    if (!mirage_tcp_is_flow(f))
-        return MIRAGE_EINVAL;
-    const struct tcp_conn *c = (const struct tcp_conn *)f;
-    if (local)
-        *local = c->local;
-    if (local_port)
-        *local_port = c->lport;
-    if (remote)
-        *remote = c->remote;
-    if (remote_port)
-        *remote_port = c->rport;
-    return 0;
-}
-
 int mirage_tcp_conn_stats(const struct mirage_flow *f, struct mirage_tcp_conn_stats *st)
 {
     if (!mirage_tcp_is_flow(f))

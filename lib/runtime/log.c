@@ -77,11 +77,6 @@ int mirage_log_level_parse(const char *s, size_t len)
     return -1;
 }
 
-const char *mirage_log_level_name(enum mirage_log_level level)
-{
-    return (unsigned)level <= MIRAGE_LOG_DEBUG ? level_names[level] : "?";
-}
-
 int mirage_log_enabled(const struct mirage_log_src *src, enum mirage_log_level level)
 {
     int l = src->level >= 0 ? src->level : default_level;

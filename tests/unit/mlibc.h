@@ -82,7 +82,6 @@ void mlibc_exit(int status);
 int mlibc_atexit(void (*fn)(void));
 void mlibc___assert_fail(const char *expr, const char *file, unsigned line, const char *func);
 void mlibc___stack_chk_fail(void);
-void mlibc_mirage_tcb_init(void);
 void mlibc_mirage_tcb_init_seeded(const uint64_t seed[2]);
 
 int mlibc_isspace(int c);

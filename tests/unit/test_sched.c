@@ -29,6 +29,7 @@ static void test_spawn_join(void)
 
     trace[0] = '\0';
     CHECK(f != NULL);
+    CHECK_STR(mirage_fiber_name(f), "ret");
     note("m"); /* spawn does not run the fiber before the caller waits */
     CHECK_INT(mirage_fiber_join(f, &r), 0);
     CHECK_INT(r, 42);
@@ -49,6 +50,30 @@ static int sleep_fn(void *arg)
     s->woke_at = mirage_clock_monotonic();
     note(s->tag);
     return r;
+}
+
+static int use_stack(void *arg)
+{
+    volatile char buf[12 * 1024];
+
+    for (size_t i = 0; i < sizeof(buf); i += 512)
+        buf[i] = (char)i;
+    return buf[(size_t)arg] + 1;
+}
+
+/* The default stack size: returns the previous one, clamps to the minimum,
+ * 0 only asks; fibers spawned with 0 run on it. */
+static void test_stack_size(void)
+{
+    CHECK_INT(mirage_sched_set_stack_size(32 * 1024), MIRAGE_FIBER_STACK_DEFAULT);
+    CHECK_INT(mirage_sched_set_stack_size(1), 32 * 1024);
+    CHECK_INT(mirage_sched_set_stack_size(0), MIRAGE_FIBER_STACK_MIN);
+    struct mirage_fiber *f = mirage_fiber_spawn("small", use_stack, (void *)512, 0);
+    int r = 0;
+    CHECK(f != NULL);
+    CHECK_INT(mirage_fiber_join(f, &r), 0);
+    CHECK_INT(r, 1);
+    CHECK_INT(mirage_sched_set_stack_size(MIRAGE_FIBER_STACK_DEFAULT), MIRAGE_FIBER_STACK_MIN);
 }
 
 /* Wakes in deadline order, each exactly at its deadline, one yield per wake. */
@@ -589,6 +614,7 @@ static void test_guard_pages(void)
 int main(void)
 {
     test_spawn_join();
+    test_stack_size();
     test_sleep_order();
     test_pick();
     test_cond();
