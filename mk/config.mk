@@ -1,4 +1,4 @@
-# config.mk: toolchains and flags for every kind of object the build makes.
+# config.mk: toolchains and flags for every kind of object the build makes, and the one link recipe.
 
 B := build
 CC := gcc
@@ -38,3 +38,14 @@ GUEST_LDFLAGS := -Wl,-u,_start -nostdlib -static -no-pie -Wl,--gc-sections -Wl,-
 BEARSSL_LIB := /usr/lib/x86_64-linux-gnu/libbearssl.a
 # The unix target links the host's shared BearSSL (generated unikernel Makefiles use it too).
 UNIX_LDLIBS := -lbearssl
+
+# The one link recipe for unikernels, used by mk/rules.mk, the Solo5 programs
+# (platform/solo5/module.mk) and the Makefiles `mirage configure` writes, so a
+# library added here is linked the same way everywhere.
+# $(call link_unix,OUT,INPUTS,LDLIBS): a host executable; INPUTS end with the unix library.
+link_unix = $(CC) -o $(1) $(2) $(UNIX_LDLIBS) $(3)
+# $(call link_guest,OUT,LDSCRIPT,OBJECTS,ARCHIVES,LDLIBS): a static spt or hvt image at
+# the script's addresses; the ARCHIVES (the target's library, our libc), BearSSL,
+# libgcc and the application's LDLIBS resolve one another in one group.
+link_guest = $(CC) $(GUEST_LDFLAGS) -T $(2) -o $(1) $(3) \
+	-Wl,--start-group $(4) $(BEARSSL_LIB) $(LIBGCC) $(5) -Wl,--end-group

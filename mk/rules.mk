@@ -51,14 +51,12 @@ endef
 define unikernel
 $(B)/uk/$(1): $(call objs,unix,$(2)) $(UNIX_LIB)
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) -o $$@ $$^ $$(UNIX_LDLIBS)
+	$$(Q)$$(call link_unix,$$@,$$^)
 $(B)/uk/$(1).spt: $(call objs,guest,$(2)) $(SPT_LIB) $(LIBC) platform/spt/spt.ld
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/spt/spt.ld -o $$@ $(call objs,guest,$(2)) \
-		-Wl,--start-group $(SPT_LIB) $(LIBC) $(BEARSSL_LIB) $(LIBGCC) -Wl,--end-group
+	$$(Q)$$(call link_guest,$$@,platform/spt/spt.ld,$(call objs,guest,$(2)),$(SPT_LIB) $(LIBC))
 $(B)/uk/$(1).hvt: $(call objs,guest,$(2)) $(HVT_LIB) $(LIBC) platform/hvt/hvt.ld
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/hvt/hvt.ld -o $$@ $(call objs,guest,$(2)) \
-		-Wl,--start-group $(HVT_LIB) $(LIBC) $(BEARSSL_LIB) $(LIBGCC) -Wl,--end-group
+	$$(Q)$$(call link_guest,$$@,platform/hvt/hvt.ld,$(call objs,guest,$(2)),$(HVT_LIB) $(LIBC))
 UNIKERNELS += $(B)/uk/$(1) $(B)/uk/$(1).spt $(B)/uk/$(1).hvt
 endef

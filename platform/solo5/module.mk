@@ -36,15 +36,13 @@ $(eval $(call solo5_bindings,$(SOLO5_HVT_OBJ),$(HVT_LIB)))
 define solo5_unikernel
 $(B)/uk/$(1): $(call objs,unix,$(2)) $(SOLO5_UNIX_LIB) $(UNIX_LIB)
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) -o $$@ $$^ $$(UNIX_LDLIBS)
+	$$(Q)$$(call link_unix,$$@,$$^)
 $(B)/uk/$(1).spt: $(call objs,guest,$(2)) $(SOLO5_SPT_OBJ) platform/spt/spt.ld
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/spt/spt.ld -o $$@ $(call objs,guest,$(2)) \
-		$(SOLO5_SPT_OBJ) $(LIBGCC)
+	$$(Q)$$(call link_guest,$$@,platform/spt/spt.ld,$(call objs,guest,$(2)) $(SOLO5_SPT_OBJ))
 $(B)/uk/$(1).hvt: $(call objs,guest,$(2)) $(SOLO5_HVT_OBJ) platform/hvt/hvt.ld
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(GUEST_LDFLAGS) -T platform/hvt/hvt.ld -o $$@ $(call objs,guest,$(2)) \
-		$(SOLO5_HVT_OBJ) $(LIBGCC)
+	$$(Q)$$(call link_guest,$$@,platform/hvt/hvt.ld,$(call objs,guest,$(2)) $(SOLO5_HVT_OBJ))
 UNIKERNELS += $(B)/uk/$(1) $(B)/uk/$(1).spt $(B)/uk/$(1).hvt
 endef
 

@@ -429,16 +429,14 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
     fprintf(out, "    return r;\n}\n");
 }
 
+/* The link step: mk/config.mk's one recipe for the target. */
 static void gen_link(const struct mirage_config *cfg, FILE *out)
 {
-    if (!is_solo5(cfg)) {
-        fprintf(out, "\t$(call say,LD,$@)$(CC) -o $@ $(OBJS) $(LIBS) $(UNIX_LDLIBS) "
-                     "$(LDLIBS)\n");
-        return;
-    }
-    fprintf(out,
-            "\t$(call say,LD,$@)$(CC) $(GUEST_LDFLAGS) -T $(LDSCRIPT) -o $@ $(OBJS) \\\n"
-            "\t\t-Wl,--start-group $(LIBS) $(BEARSSL_LIB) $(LIBGCC) $(LDLIBS) -Wl,--end-group\n");
+    if (!is_solo5(cfg))
+        fprintf(out, "\t$(call say,LD,$@)$(call link_unix,$@,$(OBJS) $(LIBS),$(LDLIBS))\n");
+    else
+        fprintf(out, "\t$(call say,LD,$@)$(call "
+                     "link_guest,$@,$(LDSCRIPT),$(OBJS),$(LIBS),$(LDLIBS))\n");
 }
 
 void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths *p, FILE *out)
