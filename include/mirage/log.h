@@ -1,4 +1,4 @@
-/* log.h: named log sources with levels, set at boot with -l / --logs, lines to the console. */
+/* log.h: named log sources with levels, set at boot with -l / --logs, lines to the console or a reporter. */
 #ifndef MIRAGE_LOG_H
 #define MIRAGE_LOG_H
 
@@ -75,6 +75,18 @@ void mirage_log(const struct mirage_log_src *src, enum mirage_log_level level, c
 #define mirage_log_warn(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_WARNING, __VA_ARGS__)
 #define mirage_log_info(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_INFO, __VA_ARGS__)
 #define mirage_log_debug(src, ...) MIRAGE_LOG_((src), MIRAGE_LOG_DEBUG, __VA_ARGS__)
+
+/*
+ * A reporter takes the printed lines instead of the console (the syslog
+ * reporter, mirage/syslog.h). It gets each line as it would be printed,
+ * (line, len) ending in '\n', the message itself from (msg_off) on, with the
+ * source's name and the level; it returns 1 when it took the line, 0 to have
+ * it printed on the console. It must not wait; a line it logs itself goes to
+ * the console. NULL puts the console back.
+ */
+typedef int (*mirage_log_reporter_fn)(void *ctx, const char *src, enum mirage_log_level level,
+                                      const char *line, size_t len, size_t msg_off);
+void mirage_log_set_reporter(mirage_log_reporter_fn fn, void *ctx);
 
 /* "quiet", "app", "error", "warning", "info", "debug" (case-insensitive,
  * also "warn"): the level of (s, len), or -1. */

@@ -24,6 +24,9 @@ static int default_level = MIRAGE_LOG_INFO;
 static unsigned limit = MIRAGE_LOG_BURST; /* lines a second per source; 0: none */
 static uint64_t boot_time;
 static int boot_time_set;
+static mirage_log_reporter_fn reporter;
+static void *reporter_ctx;
+static int in_reporter; /* a line the reporter itself logs goes to the console */
 
 static const char *const level_names[] = {"quiet", "app", "error", "warning", "info", "debug"};
 static const char *const level_tags[] = {"", "APP", "ERROR", "WARNING", "INFO", "DEBUG"};
@@ -117,25 +120,41 @@ __attribute__((format(printf, 3, 0))) static void vemit(const char *src, enum mi
     static const char cut[] = "[...]\n";
     char line[LINE_MAX_BYTES];
     uint64_t t = since_boot();
-    int n, m;
+    int n, m, msg_off;
 
     n = snprintf(line, sizeof(line), "%llu.%06llu: [%s] [%.64s] ",
                  (unsigned long long)(t / 1000000000u),
                  (unsigned long long)(t % 1000000000u / 1000u), level_tags[level], src);
     if (n < 0 || (size_t)n >= sizeof(line))
         return;
+    msg_off = n;
     m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
     if (m < 0)
         m = 0;
     if ((size_t)n + (size_t)m + 1 >= sizeof(line)) {
         memcpy(line + sizeof(line) - sizeof(cut), cut, sizeof(cut));
-        mirage_console_write(line, sizeof(line) - 1);
-        return;
+        n = (int)sizeof(line) - 1;
+    } else {
+        n += m;
+        if (line[n - 1] != '\n')
+            line[n++] = '\n';
     }
-    n += m;
-    if (line[n - 1] != '\n')
-        line[n++] = '\n';
+    if (reporter && !in_reporter) {
+        int taken;
+
+        in_reporter = 1;
+        taken = reporter(reporter_ctx, src, level, line, (size_t)n, (size_t)msg_off);
+        in_reporter = 0;
+        if (taken)
+            return;
+    }
     mirage_console_write(line, (size_t)n);
+}
+
+void mirage_log_set_reporter(mirage_log_reporter_fn fn, void *ctx)
+{
+    reporter = fn;
+    reporter_ctx = ctx;
 }
 
 __attribute__((format(printf, 3, 4))) static void emit(const char *src,

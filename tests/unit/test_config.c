@@ -499,8 +499,18 @@ static void test_stacks(void)
     CHECK_STR(man, "");
     CHECK(strstr(main_c, "MIRAGE_MANIFEST();") != NULL);
     CHECK(strstr(main_c, "mirage_key_ipv4.def = \"0.0.0.0/0\";") != NULL);
-    CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, NULL};") != NULL);
+    CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, "
+                         "&mirage_key_syslog, &mirage_key_syslog_hostname, "
+                         "&mirage_key_syslog_transport, NULL};") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_socket_new(&sc, &dev0);") != NULL);
+    /* The syslog keys are checked before any device comes up; the reporter
+     * starts over the first stack and its queue drains before the stack goes. */
+    CHECK(strstr(main_c, "r = mirage_syslog_check_keys(argv[0]);") != NULL);
+    CHECK(strstr(main_c, "r = mirage_syslog_check_keys(argv[0]);") <
+          strstr(main_c, "mirage_stack_socket_new"));
+    CHECK(strstr(main_c, "mirage_syslog_from_keys(dev0, \"web\");") != NULL);
+    CHECK(strstr(main_c, "mirage_syslog_stop(mirage_deadline_in(MIRAGE_SEC(2)));") <
+          strstr(main_c, "mirage_stack_disconnect(dev0);"));
     /* The stack goes after start returns, before the exit status does. */
     CHECK(strstr(main_c, "r = start(dev0);\n") != NULL);
     CHECK(strstr(main_c, "mirage_stack_disconnect(dev0);\n    return r;\n}") != NULL);

@@ -197,7 +197,14 @@ static void gen_stack(const struct mirage_config *cfg, const struct mirage_dev *
         fprintf(out, "        if (r == MIRAGE_ETIMEDOUT && sc.dhcp)\n"
                      "            return mirage_stack_no_lease(argv[0]);\n");
     fprintf(out, "        if (r < 0)\n            return mirage_device_connect_failed(");
-    fprintf(out, "argv[0], \"stack\", \"%s\", r);\n    }\n", d->stack_socket ? "socket" : "direct");
+    fprintf(out, "argv[0], \"stack\", \"%s\", r);\n", d->stack_socket ? "socket" : "direct");
+    /* The log goes to syslog (--syslog) over the first stack, from here on. */
+    if (parses_keys(cfg)) {
+        fprintf(out, "        mirage_syslog_from_keys(dev%d, ", d->order);
+        c_string(out, cfg->name);
+        fprintf(out, ");\n");
+    }
+    fprintf(out, "    }\n");
 }
 
 static int has_dhcp_stack(const struct mirage_config *cfg)
@@ -313,7 +320,8 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
     if (count_stacks(cfg) + count_storage(cfg) > 0)
         fprintf(out, "#include \"mirage/sched.h\"\n");
     if (count_stacks(cfg) > 0)
-        fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/time.h\"\n");
+        fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/syslog.h\"\n"
+                     "#include \"mirage/time.h\"\n");
     if (count_kind(cfg, DEV_RANDOM) > 0)
         fprintf(out, "#include \"mirage/random.h\"\n");
     if (count_storage(cfg) > 0)
@@ -379,6 +387,9 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
                      "    r = mirage_key_parse_args(argc, argv, keys);\n"
                      "    if (r != 0)\n        return r;\n"
                      "    mirage_memory_boot_log(); /* -l memory:debug */\n");
+    if (parses_keys(cfg) && count_stacks(cfg) > 0)
+        fprintf(out, "    r = mirage_syslog_check_keys(argv[0]);\n"
+                     "    if (r != 0)\n        return r;\n");
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
         if (d->kind == DEV_STACK)
@@ -417,8 +428,10 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
     fprintf(out, "    mirage_sched_app_end();\n");
     if (count_stacks(cfg) > 0)
         fprintf(out,
-                "    /* What start's connections still have to send reaches the peers (bounded\n"
-                "     * by the stack's linger time) before the exit status goes back. */\n");
+                "    /* The log's last lines leave for syslog (at most 2 s), and what start's\n"
+                "     * connections still have to send reaches the peers (bounded by the\n"
+                "     * stack's linger time) before the exit status goes back. */\n"
+                "    mirage_syslog_stop(mirage_deadline_in(MIRAGE_SEC(2)));\n");
     for (int i = cfg->norder - 1; i >= 0; i--) {
         const struct mirage_dev *d = cfg->order[i];
         if (d->kind == DEV_STACK)

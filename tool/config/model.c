@@ -366,6 +366,10 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     stack_runtime_key(file, line, "ipv4-gateway", gw);
     if (d->stack_dhcp)
         stack_runtime_key(file, line, "dhcp-timeout", NULL);
+    /* Every unikernel with a stack can send its log to syslog (mirage/syslog.h). */
+    stack_runtime_key(file, line, "syslog", NULL);
+    stack_runtime_key(file, line, "syslog-hostname", NULL);
+    stack_runtime_key(file, line, "syslog-transport", NULL);
     if (!socket)
         add_arg(d, net, MIRAGE_SIG_NETWORK);
     return d;
@@ -835,6 +839,9 @@ static const char *const std_keys[][4] = {
     {"ipv6-only", "mirage_key_ipv6_only", "bool", "false"},
     {"accept-router-advertisements", "mirage_key_accept_router_advertisements", "bool", "true"},
     {"dhcp-timeout", "mirage_key_dhcp_timeout", "int", "60"},
+    {"syslog", "mirage_key_syslog", "string", NULL},
+    {"syslog-hostname", "mirage_key_syslog_hostname", "string", NULL},
+    {"syslog-transport", "mirage_key_syslog_transport", "string", "udp"},
 };
 
 void mirage_config_standard_key(const char *file, int line, const char *name)
@@ -849,7 +856,8 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
         mirage_config_error(need_cfg(), file, line,
                             "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
                             "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
-                            "accept-router-advertisements or dhcp-timeout",
+                            "accept-router-advertisements, dhcp-timeout, syslog, "
+                            "syslog-hostname or syslog-transport",
                             name ? name : "(null)");
         return;
     }
