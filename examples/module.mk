@@ -9,6 +9,7 @@
 # A new example is one line below: $(eval $(call example,NAME,DIR[,CONFIGURE KEYS])).
 
 MIRAGE := $(B)/bin/mirage
+DEMOCERT := $(B)/democert
 EXAMPLE_TARGETS := unix spt hvt
 EXAMPLE_SUFFIX_unix :=
 EXAMPLE_SUFFIX_spt := .spt
@@ -82,15 +83,16 @@ $(call example,random,examples/random)
 $(call example,udp-echo,examples/udp-echo)
 # The TCP/IP stack (lib/net's direct stack everywhere, unix too): TCP and UDP echo.
 $(call example,stack-echo,examples/stack-echo,--net=direct)
-# HTTP/1.1 (lib/http): the client fetching a URL, and the static website serving a store.
+# HTTP/1.1 (lib/http): the client fetching a URL (https:// checked against the demo CA, linked
+# as its ca/ store), and the static website serving a store.
 $(call example,http-fetch,examples/http-fetch,--net=direct)
+$(call example_links,http-fetch,$(DEMOCERT)/ca,$(DEMOCERT)/tls/default/cert.pem)
 # TLS over the stack (lib/tls): an echo server with SNI and ALPN, and a client; tests/e2e/tls.bats.
 $(call example,tls-echo,examples/tls-echo,--net=direct)
 # Storage (lib/kv, lib/block): a crunched directory read as a kv_ro store.
 $(call example,kv-ro,examples/kv-ro)
 # The static website serves htdocs/ over HTTP, and over HTTPS (--tls=true) with the demo
 # certificate a local CA signs at build time (mk/democert.sh; trust $(B)/democert/ca.pem).
-DEMOCERT := $(B)/democert
 $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh
 	$(Q)mk/democert.sh $(DEMOCERT)
 $(call example,static_website,examples/static_website,--net=direct)

@@ -1,14 +1,15 @@
 #!/bin/bash
 # democert.sh: a local CA and two server certificates signed by it, for the static website's HTTPS demo and tests.
 # Usage: mk/democert.sh OUTDIR. Writes OUTDIR/ca.pem (trust it: curl --cacert), OUTDIR/ca.key,
-# and the unikernel's tls store, in the layout mirage_tls_certs_from_kv reads (HOST/cert.pem
+# OUTDIR/ca/ca.pem (the CA alone as a store: what http-fetch trusts), and the static website's
+# tls store, in the layout mirage_tls_certs_from_kv reads (HOST/cert.pem
 # and key.pem): OUTDIR/tls/default/ (ECDSA P-256 for mirage.test, www.mirage.test, localhost
 # and 10.0.0.2, make run's address: served to every other name) and
 # OUTDIR/tls/rsa.mirage.test/ (RSA 2048, chosen by SNI: a second site name with its own
 # certificate). Nothing is made again while all of them exist.
 set -eu
 out=$1
-for f in ca.pem tls/default/cert.pem tls/default/key.pem tls/rsa.mirage.test/cert.pem \
+for f in ca.pem ca/ca.pem tls/default/cert.pem tls/default/key.pem tls/rsa.mirage.test/cert.pem \
     tls/rsa.mirage.test/key.pem; do
     [ -s "$out/$f" ] || break
     [ "$f" = tls/rsa.mirage.test/key.pem ] && exit 0
@@ -38,7 +39,8 @@ leaf() {
 }
 leaf default mirage.test DNS:mirage.test,DNS:www.mirage.test,DNS:localhost,IP:10.0.0.2
 leaf rsa.mirage.test rsa.mirage.test DNS:rsa.mirage.test
-rm -rf "$out/tls"
-mkdir -p "$out"
+rm -rf "$out/tls" "$out/ca"
+mkdir -p "$out/ca"
 cp "$tmp/ca.pem" "$tmp/ca.key" "$out/"
+cp "$tmp/ca.pem" "$out/ca/"
 cp -r "$tmp/tls" "$out/"

@@ -1,10 +1,13 @@
-/* unikernel.c: fetches a URL with the HTTP client and prints the body (MirageOS's http-fetch). */
+/* unikernel.c: fetches a URL with the HTTP client, over TLS for https://, and prints the body
+ * (MirageOS's http-fetch). */
 #include <stdio.h>
 #include <string.h>
 
 #include "mirage/http.h"
+#include "mirage/kv.h"
 #include "mirage/log.h"
 #include "mirage/stack.h"
+#include "mirage/tls.h"
 
 /* Bodies go to the console as they arrive: a large file is never held whole. */
 static int print_body(void *ctx, const void *data, size_t len)
@@ -14,9 +17,26 @@ static int print_body(void *ctx, const void *data, size_t len)
     return 0;
 }
 
-int start(struct mirage_stack *stack)
+/* An https:// connection: TLS checked against the CA store, for --servername or the URL's host. */
+static struct mirage_flow *tls_wrap(void *ctx, struct mirage_flow *tcp, const char *host)
 {
+    struct mirage_tls_client *tls = ctx;
+    struct mirage_flow *f;
+    const char *name = key_servername.v.str[0] ? key_servername.v.str : host;
+
+    if (mirage_tls_client_flow(tls, tcp, name, &f) != 0) {
+        mirage_flow_close(tcp);
+        return NULL;
+    }
+    return f;
+}
+
+int start(struct mirage_stack *stack, struct mirage_kv *ca)
+{
+    static const char *const alpn[] = {"http/1.1"};
+    struct mirage_tls_opts opts = {.alpn = alpn, .n_alpn = 1};
     struct mirage_http_client_config cfg = {0};
+    struct mirage_tls_client *tls = NULL;
     struct mirage_http_client *c;
     enum mirage_http_method method = MIRAGE_HTTP_GET;
     const char *m = key_method.v.str, *err = NULL;
@@ -32,13 +52,25 @@ int start(struct mirage_stack *stack)
     }
     if (!key_headers.v.flag)
         cfg.sink = print_body; /* with --headers the body is collected, to print after them */
-    c = mirage_http_client_new(stack, &cfg);
-    if (c == NULL)
+    /* TLS for https:// URLs, and for redirects from http:// to https://. */
+    int r = mirage_tls_client_from_kv(&opts, ca, "/", &tls);
+    if (r == 0) {
+        cfg.wrap = tls_wrap;
+        cfg.wrap_ctx = tls;
+    } else if (strncmp(key_uri.v.str, "https://", 8) == 0) {
+        mirage_log_err(&mirage_log_app, "no CA certificates to check %s against: %s", key_uri.v.str,
+                       mirage_strerror(r));
         return 1;
+    }
+    c = mirage_http_client_new(stack, &cfg);
+    if (c == NULL) {
+        mirage_tls_client_free(tls);
+        return 1;
+    }
     for (long long i = 0; i < key_repeat.v.num; i++) {
         struct mirage_http_client_response *resp;
         const char *data = key_data.v.str;
-        int r = mirage_http_client_request(
+        r = mirage_http_client_request(
             c, method, key_uri.v.str, method == MIRAGE_HTTP_POST ? data : NULL,
             method == MIRAGE_HTTP_POST ? strlen(data) : 0,
             method == MIRAGE_HTTP_POST ? "text/plain" : NULL, &resp, &err);
@@ -46,6 +78,7 @@ int start(struct mirage_stack *stack)
             mirage_log_err(&mirage_log_app, "%s: %s (%s)", key_uri.v.str, err ? err : "failed",
                            mirage_strerror(r));
             mirage_http_client_free(c);
+            mirage_tls_client_free(tls);
             return 1;
         }
         if (key_headers.v.flag) {
@@ -62,5 +95,6 @@ int start(struct mirage_stack *stack)
     }
     fflush(stdout);
     mirage_http_client_free(c);
+    mirage_tls_client_free(tls);
     return status >= 200 && status < 400 ? 0 : 2;
 }

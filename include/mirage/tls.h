@@ -136,6 +136,15 @@ int mirage_tls_client_new(const struct mirage_tls_opts *opts, const void *ca, si
                           const void *pinned, size_t pinned_len, struct mirage_tls_client **out);
 void mirage_tls_client_free(struct mirage_tls_client *c);
 
+/* As mirage_tls_client_new, trusting the CA certificates of every value under
+ * (prefix) in the kv store (kv) (each PEM, any number, or DER, one; e.g. a
+ * system bundle). Returns 0 and *out, MIRAGE_ENOENT (no value there),
+ * MIRAGE_EINVAL (a value that is no certificate: a log line names its key),
+ * MIRAGE_ENOMEM or the store's error. Suspends the calling fiber while the
+ * store reads. */
+int mirage_tls_client_from_kv(const struct mirage_tls_opts *opts, struct mirage_kv *kv,
+                              const char *prefix, struct mirage_tls_client **out);
+
 /* Wraps (tcp), a connection to (host), as the client side of TLS: sends
  * (host) as SNI, checks it against the certificate, and resumes the last
  * session with (host) when it has one. Returns 0 and *out, MIRAGE_EINVAL (a

@@ -286,10 +286,17 @@ static int exchange(struct mirage_http_client *c, enum mirage_http_method method
         memset(&resp->head, 0, sizeof(resp->head)); /* its strings were in freed heads */
         return r;
     }
+    /* The body of a redirect about to be followed is read and dropped: a sink gets only
+     * the final response's, as curl -L prints only the last. */
+    int st = resp->head.status, drop = 0;
+    if ((st == 301 || st == 302 || st == 303 || st == 307 || st == 308) &&
+        c->cfg.max_redirects > 0 && resp->redirects < c->cfg.max_redirects &&
+        mirage_http_field(resp->head.fields, resp->head.nfields, "Location") != NULL)
+        drop = 1;
     struct mirage_http_body b;
     mirage_http_body_init(&b, &c->ch, &resp->head.framing,
                           !resp->head.framing.chunked && !resp->head.framing.has_length,
-                          c->cfg.sink ? 0 : c->cfg.max_body);
+                          c->cfg.sink || drop ? 0 : c->cfg.max_body);
     size_t cap = 0;
     for (;;) {
         uint8_t buf[4096];
@@ -302,6 +309,8 @@ static int exchange(struct mirage_http_client *c, enum mirage_http_method method
         }
         if (got == 0)
             break;
+        if (drop)
+            continue;
         if (c->cfg.sink) {
             r = c->cfg.sink(c->cfg.sink_ctx, buf, got);
             if (r != 0) {

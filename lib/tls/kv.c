@@ -1,5 +1,5 @@
-/* kv.c: server certificates from a kv store (PREFIX/HOST/cert.pem and key.pem), and reloading them.
- */
+/* kv.c: server certificates from a kv store (PREFIX/HOST/cert.pem and key.pem), reloading them,
+ * and a client's CA certificates from a store. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +72,56 @@ int mirage_tls_certs_from_kv(struct mirage_kv *kv, const char *prefix,
     free(entries);
     if (r < 0) {
         tls_certs_release(c);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+int mirage_tls_client_from_kv(const struct mirage_tls_opts *opts, struct mirage_kv *kv,
+                              const char *prefix, struct mirage_tls_client **out)
+{
+    struct mirage_kv_entry *entries = NULL;
+    struct mirage_kv_error err;
+    struct mirage_tls_client *c = NULL;
+    char msg[MIRAGE_KV_KEY_MAX + 256];
+    size_t n = 0;
+    int r;
+
+    *out = NULL;
+    if (kv == NULL || prefix == NULL)
+        return MIRAGE_EINVAL;
+    r = mirage_kv_list(kv, prefix, &entries, &n, &err);
+    if (r < 0) {
+        mirage_log_err(&tls_log, "CA certificates: %s", mirage_kv_strerror(&err, msg, sizeof(msg)));
+        return r;
+    }
+    for (size_t i = 0; i < n && r == 0; i++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+
+        if (entries[i].kind != MIRAGE_KV_VALUE)
+            continue;
+        r = mirage_kv_get(kv, entries[i].key, &data, &len, &err);
+        if (r < 0)
+            mirage_log_err(&tls_log, "CA certificates: %s",
+                           mirage_kv_strerror(&err, msg, sizeof(msg)));
+        else if (c == NULL)
+            r = mirage_tls_client_new(opts, data, len, NULL, 0, &c);
+        else
+            r = tls_client_trust(c, data, len);
+        if (r == MIRAGE_EINVAL)
+            mirage_log_err(&tls_log, "CA certificates: %s is not a PEM or DER certificate",
+                           entries[i].key);
+        free(data);
+    }
+    free(entries);
+    if (r == 0 && c == NULL) {
+        mirage_log_err(&tls_log, "CA certificates: none under %s", prefix);
+        r = MIRAGE_ENOENT;
+    }
+    if (r < 0) {
+        mirage_tls_client_free(c);
         return r;
     }
     *out = c;

@@ -1017,6 +1017,11 @@ int mirage_tls_client_new(const struct mirage_tls_opts *opts, const void *ca, si
     return 0;
 }
 
+int tls_client_trust(struct mirage_tls_client *c, const void *data, size_t len)
+{
+    return tls_anchors_add(&c->anchors, data, len, 1);
+}
+
 void mirage_tls_client_free(struct mirage_tls_client *c)
 {
     if (c == NULL)

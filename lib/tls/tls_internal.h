@@ -55,6 +55,9 @@ struct tls_anchors {
 int tls_anchors_add(struct tls_anchors *a, const void *data, size_t len, int as_ca);
 void tls_anchors_free(struct tls_anchors *a);
 
+/* Adds the CA certificates in (data, len) (PEM or DER) to what (c) trusts. */
+int tls_client_trust(struct mirage_tls_client *c, const void *data, size_t len);
+
 /* OpenSSL's name of a TLS 1.2 suite, or NULL. */
 const char *tls_suite_name(uint16_t suite);
 

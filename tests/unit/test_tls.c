@@ -627,6 +627,50 @@ static void test_kv_reload(void)
     mirage_kv_disconnect(kv);
 }
 
+/* A client's CA certificates from a kv store: every value under the prefix is trusted, a
+ * value that is no certificate is named, an empty prefix refused. */
+static void test_kv_client(void)
+{
+    struct mirage_kv *kv = NULL;
+    struct mirage_tls_server *srv = NULL;
+    struct mirage_tls_client *cli = NULL;
+    struct conn cn;
+
+    CHECK_INT(mirage_tls_server_new(NULL, both_certs(), &srv), 0);
+    CHECK_INT(mirage_kv_mem_new(0, &kv), 0);
+    fake_console_clear();
+    CHECK_INT(mirage_tls_client_from_kv(NULL, kv, "/ca", &cli), MIRAGE_ENOENT);
+    CHECK(strstr(fake_console_text(), "CA certificates") != NULL);
+    /* Only a CA that signed nothing here: the server is refused. */
+    kv_put(kv, "/ca/other.pem", &other_ca);
+    kv_put(kv, "/ca/sub/ignored", &rsa_key);
+    CHECK_INT(mirage_tls_client_from_kv(NULL, kv, "/ca", &cli), 0);
+    conn_open(&cn, srv, cli, "ec.test");
+    CHECK_INT(cn.hs, MIRAGE_EACCES);
+    conn_close(&cn);
+    mirage_tls_client_free(cli);
+    /* With the right CA beside it (DER this time), both names verify. */
+    kv_put(kv, "/ca/zz-ca.der", &ec_der); /* a leaf, not a CA: still an anchor as given */
+    kv_put(kv, "/ca/ca.pem", &ca);
+    CHECK_INT(mirage_tls_client_from_kv(NULL, kv, "/ca", &cli), 0);
+    conn_open(&cn, srv, cli, "ec.test");
+    CHECK_INT(cn.hs, 0);
+    conn_close(&cn);
+    conn_open(&cn, srv, cli, "rsa.test");
+    CHECK_INT(cn.hs, 0);
+    conn_close(&cn);
+    mirage_tls_client_free(cli);
+    /* A value that is no certificate: refused, its key named. */
+    fake_console_clear();
+    kv_put(kv, "/ca/key.pem", &rsa_key);
+    cli = NULL;
+    CHECK_INT(mirage_tls_client_from_kv(NULL, kv, "/ca", &cli), MIRAGE_EINVAL);
+    CHECK(cli == NULL);
+    CHECK(strstr(fake_console_text(), "/ca/key.pem is not a PEM or DER certificate") != NULL);
+    mirage_tls_server_free(srv);
+    mirage_kv_disconnect(kv);
+}
+
 int main(void)
 {
     char cmd[256];
@@ -670,6 +714,7 @@ int main(void)
     test_reload();
     test_on_readable();
     test_kv_reload();
+    test_kv_client();
     if (check_failures)
         fputs(fake_console_text(), stderr);
     free(ca.data);
