@@ -1,0 +1,304 @@
+/* dns.h: DNS messages on the wire (RFC 1035, 3597, 6891, 8914): names, records, read, write. */
+#ifndef MIRAGE_DNS_H
+#define MIRAGE_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mirage/error.h"
+#include "mirage/wire.h"
+
+/*
+ * One codec for the primary, the secondary and the stub resolver. Nothing
+ * here allocates: the caller owns the message buffers, the reader and the
+ * writer.
+ *
+ * Names are kept in their uncompressed wire form (length-prefixed labels
+ * ending with the root's zero byte), case preserved; comparisons ignore ASCII
+ * case. Record data (RDATA) is kept in its uncompressed wire form too, the
+ * form zone files and transfers use: reading a message expands compression
+ * pointers in the types RFC 3597 section 4 names, writing one compresses the
+ * names of RFC 1035's types only. Types this codec does not know are opaque
+ * bytes (RFC 3597) and travel unchanged.
+ *
+ * Reading refuses, with a reason in (why), everything a hostile message can
+ * try: compression pointers that loop, point forward or past the end or into
+ * the header, labels over 63 bytes (reserved label types), names over 255
+ * bytes, records or RDATA running past the end, RDATA that does not fill its
+ * length for a known type, OPT records outside the additional section, not
+ * owned by the root, or more than one.
+ */
+
+#define MIRAGE_DNS_NAME_MAX  255 /* bytes of a name in wire form, the root's 0 included */
+#define MIRAGE_DNS_LABEL_MAX 63
+#define MIRAGE_DNS_HEADER    12
+#define MIRAGE_DNS_TEXT_MAX  1024 /* a name as text, every byte escaped as \DDD, and NUL */
+#define MIRAGE_DNS_UDP_MIN   512  /* the payload every UDP peer takes (RFC 1035) */
+#define MIRAGE_DNS_COMP_MAX  128  /* names a writer remembers for compression */
+
+/* Record types this codec knows; any other travels as opaque data. */
+enum {
+    MIRAGE_DNS_A = 1,
+    MIRAGE_DNS_NS = 2,
+    MIRAGE_DNS_MD = 3,
+    MIRAGE_DNS_MF = 4,
+    MIRAGE_DNS_CNAME = 5,
+    MIRAGE_DNS_SOA = 6,
+    MIRAGE_DNS_MB = 7,
+    MIRAGE_DNS_MG = 8,
+    MIRAGE_DNS_MR = 9,
+    MIRAGE_DNS_PTR = 12,
+    MIRAGE_DNS_MINFO = 14,
+    MIRAGE_DNS_MX = 15,
+    MIRAGE_DNS_TXT = 16,
+    MIRAGE_DNS_AAAA = 28,
+    MIRAGE_DNS_SRV = 33,
+    MIRAGE_DNS_OPT = 41,
+    MIRAGE_DNS_SSHFP = 44,
+    MIRAGE_DNS_TLSA = 52,
+    MIRAGE_DNS_SVCB = 64,
+    MIRAGE_DNS_HTTPS = 65,
+    MIRAGE_DNS_TSIG = 250,
+    MIRAGE_DNS_IXFR = 251,
+    MIRAGE_DNS_AXFR = 252,
+    MIRAGE_DNS_ANY = 255,
+    MIRAGE_DNS_CAA = 257,
+};
+
+/* Classes. */
+enum {
+    MIRAGE_DNS_CLASS_IN = 1,
+    MIRAGE_DNS_CLASS_CH = 3,
+    MIRAGE_DNS_CLASS_NONE = 254,
+    MIRAGE_DNS_CLASS_ANY = 255,
+};
+
+/* Header flags (the second 16-bit word) and the fields inside it. */
+#define MIRAGE_DNS_QR            0x8000
+#define MIRAGE_DNS_AA            0x0400
+#define MIRAGE_DNS_TC            0x0200
+#define MIRAGE_DNS_RD            0x0100
+#define MIRAGE_DNS_RA            0x0080
+#define MIRAGE_DNS_AD            0x0020
+#define MIRAGE_DNS_CD            0x0010
+#define MIRAGE_DNS_OPCODE(flags) (((flags) >> 11) & 15)
+#define MIRAGE_DNS_RCODE(flags)  ((flags)&15)
+
+enum {
+    MIRAGE_DNS_OP_QUERY = 0,
+    MIRAGE_DNS_OP_NOTIFY = 4,
+    MIRAGE_DNS_OP_UPDATE = 5,
+};
+
+enum {
+    MIRAGE_DNS_NOERROR = 0,
+    MIRAGE_DNS_FORMERR = 1,
+    MIRAGE_DNS_SERVFAIL = 2,
+    MIRAGE_DNS_NXDOMAIN = 3,
+    MIRAGE_DNS_NOTIMP = 4,
+    MIRAGE_DNS_REFUSED = 5,
+    MIRAGE_DNS_NOTAUTH = 9,
+    MIRAGE_DNS_BADVERS = 16, /* needs EDNS: the upper 8 bits go in the OPT record */
+};
+
+/* The sections of a message, in order. */
+enum {
+    MIRAGE_DNS_QUESTION = 0,
+    MIRAGE_DNS_ANSWER = 1,
+    MIRAGE_DNS_AUTHORITY = 2,
+    MIRAGE_DNS_ADDITIONAL = 3,
+};
+
+/* ---- names ----------------------------------------------------------------- */
+
+struct mirage_dns_name {
+    uint8_t len;                       /* bytes used in (wire), 1 (the root) .. 255 */
+    uint8_t wire[MIRAGE_DNS_NAME_MAX]; /* length-prefixed labels, then 0 */
+};
+
+/* Parses the presentation form (text, len): labels separated by '.', "\X"
+ * for the character X and "\DDD" for the byte DDD (decimal); "." is the root.
+ * A name ending in an unescaped '.' is absolute; any other is relative and
+ * (origin) is appended, or, if (origin) is NULL, it is refused. Returns 0,
+ * MIRAGE_EINVAL (empty label, bad escape; *why says which) or
+ * MIRAGE_ENAMETOOLONG (a label over 63 bytes, a name over 255). */
+int mirage_dns_name_from_text(struct mirage_dns_name *n, const char *text, size_t len,
+                              const struct mirage_dns_name *origin, const char **why);
+
+/* Writes (n) as text, absolute with its final '.', escaping as dig does, into
+ * (buf) of (size) bytes (MIRAGE_DNS_TEXT_MAX always suffices). Returns the
+ * length, as snprintf does. */
+size_t mirage_dns_name_to_text(const struct mirage_dns_name *n, char *buf, size_t size);
+
+/* Checks that (wire, len) is exactly one uncompressed name. Returns 0 or
+ * MIRAGE_EBADMSG with *why. */
+int mirage_dns_name_check(const uint8_t *wire, size_t len, const char **why);
+
+/* The root name. */
+void mirage_dns_name_root(struct mirage_dns_name *n);
+
+/* 1 if (a) and (b) are the same name, ignoring ASCII case. */
+int mirage_dns_name_equal(const struct mirage_dns_name *a, const struct mirage_dns_name *b);
+
+/* 1 if (n) is (zone) or below it. */
+int mirage_dns_name_under(const struct mirage_dns_name *n, const struct mirage_dns_name *zone);
+
+/* How many labels (n) has, the root not counted. */
+int mirage_dns_name_labels(const struct mirage_dns_name *n);
+
+/* Removes the leftmost (count) labels of (n) (count <= labels). */
+void mirage_dns_name_strip(struct mirage_dns_name *n, int count);
+
+/* Canonical DNS name order (RFC 4034 6.1): <0, 0, >0. */
+int mirage_dns_name_compare(const struct mirage_dns_name *a, const struct mirage_dns_name *b);
+
+/* ---- records --------------------------------------------------------------- */
+
+/* A question. */
+struct mirage_dns_question {
+    struct mirage_dns_name name;
+    uint16_t type, qclass;
+};
+
+/* A resource record; (rdata) is the uncompressed RDATA and points into the
+ * message, the reader that read it (valid until its next read) or whatever
+ * memory the caller set it to. */
+struct mirage_dns_rr {
+    struct mirage_dns_name name;
+    uint16_t type, rclass;
+    uint32_t ttl;
+    uint16_t rdlen;
+    const uint8_t *rdata;
+};
+
+/* Checks that (rd, len) is valid uncompressed RDATA of (type): A and AAAA
+ * lengths, names, SOA's and MX's fields, TXT's character strings, SRV, CAA's
+ * tag, TLSA, SSHFP, SVCB/HTTPS parameters (keys ascending, known ones well
+ * formed), OPT's options; any other type is opaque and always valid. Returns
+ * 0 or MIRAGE_EBADMSG with *why. */
+int mirage_dns_rdata_check(uint16_t type, const uint8_t *rd, size_t len, const char **why);
+
+/* The fields of an SOA record. */
+struct mirage_dns_soa {
+    struct mirage_dns_name mname, rname;
+    uint32_t serial, refresh, retry, expire, minimum;
+};
+
+/* Reads uncompressed SOA RDATA. Returns 0 or MIRAGE_EBADMSG. */
+int mirage_dns_soa_read(const uint8_t *rd, size_t len, struct mirage_dns_soa *soa);
+
+/* Writes (soa) as uncompressed RDATA. (w) is bad if it does not fit. */
+void mirage_dns_soa_write(struct mirage_wr *w, const struct mirage_dns_soa *soa);
+
+/* ---- EDNS(0) --------------------------------------------------------------- */
+
+#define MIRAGE_DNS_EDNS_EDE 15 /* Extended DNS Errors option (RFC 8914) */
+
+/* What an OPT record says. */
+struct mirage_dns_edns {
+    uint16_t payload;     /* the sender's UDP payload size (values below 512 mean 512) */
+    uint8_t ext_rcode;    /* the upper 8 bits of the 12-bit rcode */
+    uint8_t version;      /* 0 is the only one defined */
+    int dnssec_ok;        /* the DO bit */
+    int has_ede;          /* an Extended DNS Error is present */
+    uint16_t ede_code;    /* its INFO-CODE */
+    const char *ede_text; /* its EXTRA-TEXT (UTF-8, not NUL-terminated), in the record */
+    uint16_t ede_len;
+};
+
+/* Reads an OPT record (already checked by the reader). Returns 0 or
+ * MIRAGE_EBADMSG with *why (an EDE option shorter than its code). */
+int mirage_dns_edns_read(const struct mirage_dns_rr *opt, struct mirage_dns_edns *e,
+                         const char **why);
+
+/* ---- reading a message ----------------------------------------------------- */
+
+struct mirage_dns_header {
+    uint16_t id, flags;
+    uint16_t count[4]; /* per section: QDCOUNT, ANCOUNT, NSCOUNT, ARCOUNT */
+};
+
+/* Reads one message in order: the header, the questions, then the records
+ * of each section. State lives here; the message stays the caller's. */
+struct mirage_dns_reader {
+    const uint8_t *msg;
+    size_t len, off;
+    struct mirage_dns_header h;
+    int section;     /* the section the next read comes from */
+    unsigned left;   /* entries left in it */
+    int seen_opt;    /* an OPT record was read */
+    size_t opt_at;   /* where the OPT record starts, if one was read */
+    const char *why; /* what was wrong, once a read returned MIRAGE_EBADMSG */
+    uint8_t scratch[2 * MIRAGE_DNS_NAME_MAX + 20]; /* RDATA with names expanded */
+};
+
+/* Starts reading (msg, len): reads the header into rd->h. Returns 0 or
+ * MIRAGE_EBADMSG (shorter than a header). */
+int mirage_dns_read_begin(struct mirage_dns_reader *rd, const void *msg, size_t len);
+
+/* Reads the next question. Returns 0, MIRAGE_ENOENT when none is left, or
+ * MIRAGE_EBADMSG with rd->why; after an error every read fails again. */
+int mirage_dns_read_question(struct mirage_dns_reader *rd, struct mirage_dns_question *q);
+
+/* Reads the next record of the answer, authority or additional section
+ * (questions not read yet are read and dropped) and says which section it
+ * is in. Returns 0, MIRAGE_ENOENT after the last one, or MIRAGE_EBADMSG. */
+int mirage_dns_read_rr(struct mirage_dns_reader *rd, struct mirage_dns_rr *rr, int *section);
+
+/* After the last record: MIRAGE_EBADMSG if bytes follow it, else 0. */
+int mirage_dns_read_end(struct mirage_dns_reader *rd);
+
+/* ---- writing a message ----------------------------------------------------- */
+
+/* Writes a message section by section into a caller-owned buffer, compressing
+ * names against the ones written before. A record that does not fit leaves
+ * the message as it was, so a full message is still whole (set TC). */
+struct mirage_dns_writer {
+    struct mirage_wr w;
+    uint16_t id, flags;
+    uint16_t count[4];
+    int section;
+    unsigned nnames;
+    uint16_t names[MIRAGE_DNS_COMP_MAX]; /* where names written so far start */
+};
+
+/* Starts a message with (id) and (flags) in (buf, cap); (cap) is at least a
+ * header, and at most 65535 is used. */
+void mirage_dns_write_begin(struct mirage_dns_writer *wr, void *buf, size_t cap, uint16_t id,
+                            uint16_t flags);
+
+/* Appends a question. Returns 0, MIRAGE_ENOSPC (nothing written) or
+ * MIRAGE_EINVAL (a record was written already). */
+int mirage_dns_write_question(struct mirage_dns_writer *wr, const struct mirage_dns_question *q);
+
+/* Appends (rr) to (section), which is not before the last one written.
+ * Returns 0, MIRAGE_ENOSPC (nothing written), MIRAGE_EINVAL (section out of
+ * order) or MIRAGE_EBADMSG (the RDATA is not valid for its type). */
+int mirage_dns_write_rr(struct mirage_dns_writer *wr, int section, const struct mirage_dns_rr *rr);
+
+/* Appends an OPT record for (e) to the additional section, with an EDE
+ * option when e->has_ede. Returns as mirage_dns_write_rr. */
+int mirage_dns_write_edns(struct mirage_dns_writer *wr, const struct mirage_dns_edns *e);
+
+/* Where the message stands, to go back to with mirage_dns_write_restore
+ * (e.g. to leave out a whole RRset that did not fit). */
+struct mirage_dns_mark {
+    size_t off;
+    uint16_t count[4];
+    int section;
+    unsigned nnames;
+};
+void mirage_dns_write_mark(const struct mirage_dns_writer *wr, struct mirage_dns_mark *m);
+void mirage_dns_write_restore(struct mirage_dns_writer *wr, const struct mirage_dns_mark *m);
+
+/* Fills in the header (flags may have changed: wr->flags) and returns the
+ * message's length. */
+size_t mirage_dns_write_end(struct mirage_dns_writer *wr);
+
+/* A name for (type) ("A", "TYPE999"), into (buf) of at least 16 bytes. */
+const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);
+
+/* The type named (text, len) ("AAAA", "type65", any case), or -1. */
+int mirage_dns_type_from_name(const char *text, size_t len);
+
+#endif

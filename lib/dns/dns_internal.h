@@ -1,0 +1,34 @@
+/* dns_internal.h: what the DNS library's files share and nothing else sees. */
+#ifndef MIRAGE_DNS_INTERNAL_H
+#define MIRAGE_DNS_INTERNAL_H
+
+#include "mirage/dns.h"
+
+/* Sets *why (if why) to (what) and returns (code). */
+int dns_fail(const char **why, const char *what, int code);
+
+/* Reads a name at r->off: labels in place go through (r) (whose length may
+ * end before the message, e.g. at the end of an RDATA), compression pointers
+ * lead anywhere in (msg, msglen) before the name; (msg) NULL refuses
+ * pointers. Moves (r) past the name's bytes in place. Returns 0 or
+ * MIRAGE_EBADMSG with *why. */
+int dns_name_read(struct mirage_rd *r, const uint8_t *msg, size_t msglen, struct mirage_dns_name *n,
+                  const char **why);
+
+/* Reads (rdlen) bytes of (type)'s RDATA at (at) in the reader's message into
+ * its uncompressed form: a view into the message, or the reader's scratch
+ * when names were expanded. Checks it as mirage_dns_rdata_check does. */
+int dns_rdata_read(struct mirage_dns_reader *rd, uint16_t type, size_t at, size_t rdlen,
+                   const uint8_t **out, size_t *outlen);
+
+/* Writes uncompressed (rd, len) of (type) through (wr), compressing the
+ * names RFC 1035's types hold. (wr->w) is bad if it does not fit. */
+void dns_rdata_write(struct mirage_dns_writer *wr, uint16_t type, const uint8_t *rd, size_t len);
+
+/* Writes (n) at the writer's position, as a pointer to an earlier copy of a
+ * suffix when (compress) and one is there, and remembers where its labels
+ * are. (compress) 1 matches exactly, as RDATA names need to keep their case;
+ * 2 ignores case, for owner names, which then take the question's case. */
+void dns_name_write(struct mirage_dns_writer *wr, const struct mirage_dns_name *n, int compress);
+
+#endif
