@@ -1,5 +1,5 @@
-/* kv-ro.c: walks a read-only store and prints each value's SHA-256, size and key, as sha256sum
- * would. */
+/* kv-ro.c: walks two read-only stores (crunch, tar) and prints each value's SHA-256, size and key,
+ * as sha256sum would. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -39,7 +39,7 @@ static int walk(struct mirage_kv *kv, const char *name, const char *dict)
     return r;
 }
 
-int start(struct mirage_kv *data)
+int start(struct mirage_kv *data, struct mirage_kv *tar)
 {
-    return walk(data, "crunch", "/") < 0 ? 1 : 0;
+    return walk(data, "crunch", "/") < 0 || walk(tar, "tar", "/") < 0 ? 1 : 0;
 }

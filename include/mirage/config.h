@@ -85,7 +85,9 @@ struct mirage_dev *mirage_config_ramdisk(const char *file, int line, unsigned lo
  * the tender attaches with --block:disk_img=PATH. */
 struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const char *path);
 
-/* Declared so configurations type-check; using one reports "not implemented yet". */
+/* The tar archive on (block), as GNU tar makes one, as a kv_ro store: indexed
+ * at boot (a bad archive stops the boot with a message naming the problem
+ * and its byte offset), values read from the device on demand. */
 struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block);
 /* kv_rw_disk(block), the crash-safe store on a block device, comes with its
  * own engineer's work (lib/kv/disk.c): not declared here yet. */

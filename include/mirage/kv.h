@@ -227,6 +227,21 @@ struct mirage_block;
  * the device's I/O. */
 int mirage_kv_disk_connect(struct mirage_block *block, int format_blank, struct mirage_kv **out,
                            char *msg, size_t msglen);
+/* tar_kv_ro: the read-only store over a tar archive on (block) (lib/kv/tar.c),
+ * as GNU tar makes one: ustar, GNU long names and pax headers, regular files,
+ * directories (and the ones paths imply) and hard links to earlier files. The
+ * archive is indexed once here (keys and where each value is: a few dozen
+ * bytes an entry); get, get_partial and digest read the device on demand.
+ * Checksums are verified; a bad header, a name that is absolute or has '..',
+ * a symbolic link, device or sparse file refuses the archive:
+ * MIRAGE_EBADMSG with (msg) naming the problem and the header's byte offset.
+ * Also MIRAGE_EIO, MIRAGE_ENOMEM. The store keeps (block) but does not
+ * disconnect it. Reads suspend the calling fiber as the device does. */
+int mirage_kv_tar_connect(struct mirage_block *block, struct mirage_kv **out, char *msg,
+                          size_t msglen);
+/* What main.c calls for config.c's tar_kv_ro(block): mirage_kv_tar_connect,
+ * printing on the console what is wrong with the archive, naming the device. */
+int mirage_kv_tar_open(struct mirage_block *block, struct mirage_kv **out);
 /* What main.c calls for config.c's kv_rw_disk(block): mirage_kv_disk_connect
  * formatting a blank device, printing on the console what is wrong with the
  * device, naming it, when it fails. */

@@ -6,6 +6,7 @@
 #include <bearssl.h>
 
 #include "mirage/kv.h"
+#include "table.h"
 
 struct crunch {
     struct mirage_kv kv;
@@ -17,72 +18,10 @@ static const struct mirage_crunch *img_of(struct mirage_kv *kv)
     return ((struct crunch *)kv)->img;
 }
 
-/* The first entry whose key is not below (key) in byte order. */
-static size_t lower_bound(const struct mirage_crunch *img, const char *key)
-{
-    size_t lo = 0, hi = img->n;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (strcmp(img->entries[mid].key, key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-/* Finds (key): NULL when unbound; MIRAGE_ENOTDIR (in err) when a prefix is a value. */
-static int find(const struct mirage_crunch *img, const char *key,
-                const struct mirage_crunch_entry **out, struct mirage_kv_error *err)
-{
-    char prefix[MIRAGE_KV_KEY_MAX + 1];
-    size_t i = lower_bound(img, key);
-    const char *slash;
-
-    *out = NULL;
-    if (i < img->n && strcmp(img->entries[i].key, key) == 0) {
-        *out = &img->entries[i];
-        return 0;
-    }
-    /* Unbound: say so unless one of its parents is a value. */
-    for (slash = strchr(key + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-        size_t n = (size_t)(slash - key), j;
-        memcpy(prefix, key, n);
-        prefix[n] = '\0';
-        j = lower_bound(img, prefix);
-        if (j == img->n || strcmp(img->entries[j].key, prefix) != 0)
-            return 0;
-        if (img->entries[j].kind == MIRAGE_KV_VALUE)
-            return mirage_kv_fail(err, MIRAGE_ENOTDIR, prefix, NULL);
-    }
-    return 0;
-}
-
-static int find_value(const struct mirage_crunch *img, const char *key,
-                      const struct mirage_crunch_entry **out, struct mirage_kv_error *err)
-{
-    int r = find(img, key, out, err);
-
-    if (r < 0)
-        return r;
-    if (!*out)
-        return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
-    if ((*out)->kind != MIRAGE_KV_VALUE)
-        return mirage_kv_fail(err, MIRAGE_EISDIR, key, NULL);
-    return 0;
-}
-
 static int c_exists(struct mirage_kv *kv, const char *key, enum mirage_kv_kind *kind,
                     struct mirage_kv_error *err)
 {
-    const struct mirage_crunch_entry *e;
-    int r = find(img_of(kv), key, &e, err);
-
-    if (r < 0)
-        return r;
-    *kind = e ? (enum mirage_kv_kind)e->kind : MIRAGE_KV_NONE;
-    return 0;
+    return mirage_kv_table_exists(img_of(kv), key, kind, err);
 }
 
 static int c_get(struct mirage_kv *kv, const char *key, uint8_t **value, size_t *len,
@@ -90,7 +29,7 @@ static int c_get(struct mirage_kv *kv, const char *key, uint8_t **value, size_t 
 {
     const struct mirage_crunch *img = img_of(kv);
     const struct mirage_crunch_entry *e;
-    int r = find_value(img, key, &e, err);
+    int r = mirage_kv_table_find_value(img, key, &e, err);
 
     if (r < 0)
         return r;
@@ -107,7 +46,7 @@ static int c_get_partial(struct mirage_kv *kv, const char *key, uint64_t offset,
 {
     const struct mirage_crunch *img = img_of(kv);
     const struct mirage_crunch_entry *e;
-    int r = find_value(img, key, &e, err);
+    int r = mirage_kv_table_find_value(img, key, &e, err);
 
     if (r < 0)
         return r;
@@ -121,45 +60,13 @@ static int c_get_partial(struct mirage_kv *kv, const char *key, uint64_t offset,
 static int c_list(struct mirage_kv *kv, const char *key, struct mirage_kv_entry **entries,
                   size_t *count, struct mirage_kv_error *err)
 {
-    const struct mirage_crunch *img = img_of(kv);
-    struct mirage_kv_list_builder b = {0};
-    const struct mirage_crunch_entry *e;
-    size_t plen, i;
-    int r = find(img, key, &e, err);
-
-    if (r < 0)
-        return r;
-    if (!e)
-        return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
-    if (e->kind != MIRAGE_KV_DICTIONARY)
-        return mirage_kv_fail(err, MIRAGE_ENOTDIR, key, NULL);
-    /* Entries under "/d" are the run of keys starting "/d/"; its entries are
-     * those with no further '/'. */
-    plen = strcmp(key, "/") == 0 ? 1 : strlen(key) + 1;
-    for (i = (size_t)(e - img->entries) + 1; i < img->n; i++) {
-        const struct mirage_crunch_entry *c = &img->entries[i];
-        if (strncmp(c->key, key, plen - 1) != 0 || c->key[plen - 1] != '/')
-            break;
-        if (!strchr(c->key + plen, '/'))
-            mirage_kv_list_add(&b, key, c->key + plen, (enum mirage_kv_kind)c->kind);
-    }
-    if ((r = mirage_kv_list_finish(&b, entries, count)) < 0)
-        return mirage_kv_fail(err, r, key, NULL);
-    return 0;
+    return mirage_kv_table_list(img_of(kv), key, entries, count, err);
 }
 
 static int c_last_modified(struct mirage_kv *kv, const char *key, uint64_t *ns,
                            struct mirage_kv_error *err)
 {
-    const struct mirage_crunch_entry *e;
-    int r = find(img_of(kv), key, &e, err);
-
-    if (r < 0)
-        return r;
-    if (!e)
-        return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
-    *ns = e->mtime;
-    return 0;
+    return mirage_kv_table_last_modified(img_of(kv), key, ns, err);
 }
 
 static int c_digest(struct mirage_kv *kv, const char *key, uint8_t out[32],
@@ -168,7 +75,7 @@ static int c_digest(struct mirage_kv *kv, const char *key, uint8_t out[32],
     const struct mirage_crunch *img = img_of(kv);
     const struct mirage_crunch_entry *e;
     br_sha256_context c;
-    int r = find_value(img, key, &e, err);
+    int r = mirage_kv_table_find_value(img, key, &e, err);
 
     if (r < 0)
         return r;
@@ -181,13 +88,7 @@ static int c_digest(struct mirage_kv *kv, const char *key, uint8_t out[32],
 static int c_size(struct mirage_kv *kv, const char *key, uint64_t *size,
                   struct mirage_kv_error *err)
 {
-    const struct mirage_crunch_entry *e;
-    int r = find_value(img_of(kv), key, &e, err);
-
-    if (r < 0)
-        return r;
-    *size = e->size;
-    return 0;
+    return mirage_kv_table_size(img_of(kv), key, size, err);
 }
 
 static void c_disconnect(struct mirage_kv *kv)
@@ -231,7 +132,7 @@ int mirage_kv_crunch_new(const struct mirage_crunch *img, struct mirage_kv **out
                 continue;
             memcpy(canon, e->key, (size_t)(slash - e->key));
             canon[slash - e->key] = '\0';
-            j = lower_bound(img, canon);
+            j = mirage_kv_table_lower_bound(img, canon);
             if (j >= i || strcmp(img->entries[j].key, canon) != 0 ||
                 img->entries[j].kind != MIRAGE_KV_DICTIONARY)
                 return MIRAGE_EINVAL;

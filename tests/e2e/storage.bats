@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
-# storage.bats: crunch (a directory in the image) on unix, spt and hvt, built reproducibly and
-# again when the directory changes; errors of mirage crunch.
+# storage.bats: crunch (a directory in the image) and tar_kv_ro (a GNU tar image on a block device)
+# on unix, spt and hvt; crunch built reproducibly and again when the directory changes; errors of
+# mirage crunch; bad tar images refused by name.
 
 load helpers
 
@@ -15,30 +16,80 @@ teardown() {
     rm -rf "$WORK"
 }
 
-# What the kv-ro example prints for examples/kv-ro/data, computed by sha256sum and stat.
-expected_crunch() {
-    (cd examples/kv-ro/data && find . -type f | LC_ALL=C sort | while read -r f; do
-        printf 'crunch %s  %s  %s\n' "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "${f#.}"
+# What the kv-ro example prints for a store (crunch or tar) of DIR (default examples/kv-ro/data),
+# computed by sha256sum and stat.
+expected_store() {
+    (cd "${2:-examples/kv-ro/data}" && find . -type f | LC_ALL=C sort | while read -r f; do
+        printf '%s %s  %s  %s\n' "$1" "$(sha256sum <"$f" | cut -d' ' -f1)" "$(stat -c %s "$f")" "${f#.}"
     done)
 }
 
+# kv-ro on TARGET with the GNU tar image made by TAR_ARGS... of examples/kv-ro/data as its
+# block device "tar" (SECTOR: --block-sector-size on the tenders).
 kv_ro_on() {
-    require_target "$1" kv-ro
-    run run_target "$1" kv-ro
+    local target=$1 sector=$2
+    shift 2
+    require_target "$target" kv-ro
+    tar -C examples/kv-ro/data -cf "$WORK/data.tar" "$@" .
+    truncate -s %4096 "$WORK/data.tar"
+    TENDER_OPTS=(--block:tar="$WORK/data.tar")
+    if [ "$sector" != 512 ]; then TENDER_OPTS+=(--block-sector-size:tar="$sector"); fi
+    run run_target "$target" kv-ro
     [ "$status" -eq 0 ]
-    [ "$output" = "$(expected_crunch)" ]
+    [ "$output" = "$(expected_store crunch; expected_store tar)" ]
 }
 
-@test "storage: kv-ro reads its crunched directory on unix: every digest as sha256sum's" {
-    kv_ro_on unix
+@test "storage: kv-ro reads its crunched directory and a GNU tar image on unix: every digest as sha256sum's" {
+    kv_ro_on unix 512
+    kv_ro_on unix 512 --format=posix
 }
 
-@test "storage: kv-ro reads its crunched directory on spt" {
-    kv_ro_on spt
+@test "storage: kv-ro reads its crunched directory and GNU tar images (gnu, pax, ustar; 512, 4096) on spt" {
+    kv_ro_on spt 512
+    kv_ro_on spt 4096 --format=posix
+    kv_ro_on spt 512 --format=ustar
 }
 
-@test "storage: kv-ro reads its crunched directory on hvt" {
-    kv_ro_on hvt
+@test "storage: kv-ro reads its crunched directory and GNU tar images (gnu, pax, ustar; 512, 4096) on hvt" {
+    kv_ro_on hvt 512
+    kv_ro_on hvt 4096 --format=posix
+    kv_ro_on hvt 512 --format=ustar
+}
+
+# A tar image of long names, an empty directory and a hard link, read on TARGET.
+@test "storage: tar_kv_ro: long names, empty directories and hard links as GNU tar writes them, on every target" {
+    local long=$WORK/t/$(printf 'd%.0s' {1..90})/$(printf 'f%.0s' {1..120})
+    mkdir -p "$(dirname "$long")" "$WORK/t/empty"
+    echo long >"$long"
+    echo same >"$WORK/t/orig"
+    ln "$WORK/t/orig" "$WORK/t/hard"
+    tar -C "$WORK/t" -cf "$WORK/data.tar" .
+    TENDER_OPTS=(--block:tar="$WORK/data.tar")
+    for target in unix spt hvt; do
+        require_target "$target" kv-ro
+        run run_target "$target" kv-ro
+        [ "$status" -eq 0 ]
+        [ "$(grep '^tar ' <<<"$output")" = "$(expected_store tar "$WORK/t")" ]
+    done
+}
+
+# A damaged image stops the boot with the problem, its offset and the device named.
+@test "storage: tar_kv_ro refuses a damaged or foreign image on every target, naming the problem and the offset" {
+    tar -C examples/kv-ro/data -cf "$WORK/data.tar" .
+    printf 'X' | dd of="$WORK/data.tar" bs=1 seek=600 conv=notrunc 2>/dev/null
+    head -c 10240 /dev/urandom >"$WORK/random.img"
+    for target in unix spt hvt; do
+        require_target "$target" kv-ro
+        TENDER_OPTS=(--block:tar="$WORK/data.tar")
+        run run_target "$target" kv-ro
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"tar_kv_ro on block device 'tar': tar header at byte 512: bad checksum (stored "* ]]
+        [[ "$output" == *"cannot connect the kv_ro device 'tar_kv_ro()': EBADMSG"* ]]
+        TENDER_OPTS=(--block:tar="$WORK/random.img")
+        run run_target "$target" kv-ro
+        [ "$status" -eq 1 ]
+        [[ "$output" == *"tar header at byte 0: not a tar archive"* ]]
+    done
 }
 
 # A copy of the kv-ro example in $WORK/$1 with its data files' times set to $2.
@@ -77,22 +128,23 @@ copy_kv_ro() {
 
 @test "storage: a changed, added or removed file in a crunched directory builds the image again" {
     copy_kv_ro u 1700000000
+    tar -cf "$WORK/data.tar" -T /dev/null
     run bash -c "cd '$WORK/u' && '$MIRAGE' configure -t unix && '$MIRAGE' build"
     [ "$status" -eq 0 ]
     run bash -c "cd '$WORK/u' && '$MIRAGE' build"
     [[ "$output" == *"dist/kv-ro is up to date"* ]]
-    run "$WORK/u/dist/kv-ro"
+    run "$WORK/u/dist/kv-ro" --block:tar="$WORK/data.tar"
     [[ "$output" == *"  33  /hello.txt"* ]]
     printf 'changed\n' >"$WORK/u/data/hello.txt"
     run bash -c "cd '$WORK/u' && '$MIRAGE' build"
     [[ "$output" == *"built dist/kv-ro"* ]]
-    run "$WORK/u/dist/kv-ro"
+    run "$WORK/u/dist/kv-ro" --block:tar="$WORK/data.tar"
     [[ "$output" == *"crunch $(printf 'changed\n' | sha256sum | cut -d' ' -f1)  8  /hello.txt"* ]]
     printf 'new\n' >"$WORK/u/data/docs/new.txt"
-    run bash -c "cd '$WORK/u' && '$MIRAGE' build && dist/kv-ro"
+    run bash -c "cd '$WORK/u' && '$MIRAGE' build && dist/kv-ro --block:tar='$WORK/data.tar'"
     [[ "$output" == *"  4  /docs/new.txt"* ]]
     rm "$WORK/u/data/docs/about.txt"
-    run bash -c "cd '$WORK/u' && '$MIRAGE' build && dist/kv-ro"
+    run bash -c "cd '$WORK/u' && '$MIRAGE' build && dist/kv-ro --block:tar='$WORK/data.tar'"
     [ "$status" -eq 0 ]
     [[ "$output" != *"about.txt"* ]]
     [ "$(grep -c '^crunch ' <<<"$output")" -eq 3 ]

@@ -72,6 +72,33 @@ static inline uint8_t *kv_fixture_bytes(const struct kv_fixture_file *f)
     return b;
 }
 
+/* Writes every fixture file under the host directory (dir), making its
+ * directories; returns 0 or -1. For stores made from a directory (tar). */
+static inline int kv_fixture_write_dir(const char *dir)
+{
+    char path[4096], cmd[4200];
+
+    for (size_t i = 0; i < KV_FIXTURE_N; i++) {
+        const struct kv_fixture_file *f = &kv_fixture[i];
+        uint64_t n = kv_fixture_size(f);
+        uint8_t *b = kv_fixture_bytes(f);
+        FILE *out;
+        char *slash;
+        snprintf(path, sizeof(path), "%s%s", dir, f->key);
+        slash = strrchr(path, '/');
+        *slash = '\0';
+        snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", path);
+        *slash = '/';
+        if (system(cmd) != 0 || !(out = fopen(path, "wb")) || fwrite(b, 1, (size_t)n, out) != n ||
+            fclose(out) != 0) {
+            free(b);
+            return -1;
+        }
+        free(b);
+    }
+    return 0;
+}
+
 static inline void kv_sha256(const void *data, size_t len, uint8_t out[32])
 {
     br_sha256_context c;

@@ -84,9 +84,27 @@ static void test_bad_tables(void)
         CHECK_INT(mirage_kv_crunch_new(&imgs[i], &kv), MIRAGE_EINVAL);
 }
 
+/* "/d-x" sorts between "/d" and "/d/a": list("/d") still finds "/d/a". */
+static void test_sibling_sorts_between(void)
+{
+    static const uint8_t data[2] = {'a', 'x'};
+    static struct mirage_crunch_entry e[] = {{"/", MIRAGE_KV_DICTIONARY, 0, 0, 0},
+                                             {"/d", MIRAGE_KV_DICTIONARY, 0, 0, 0},
+                                             {"/d-x", MIRAGE_KV_VALUE, 1, 1, 0},
+                                             {"/d/a", MIRAGE_KV_VALUE, 0, 1, 0}};
+    struct mirage_crunch img = {e, 4, data, 2};
+    struct mirage_kv *kv;
+
+    CHECK_INT(mirage_kv_crunch_new(&img, &kv), 0);
+    KV_LIST(kv, "/d", "a:v");
+    KV_LIST(kv, "/", "d:d d-x:v");
+    mirage_kv_disconnect(kv);
+}
+
 int main(void)
 {
     test_fixture();
+    test_sibling_sorts_between();
     test_bad_tables();
     return CHECK_DONE();
 }

@@ -188,9 +188,6 @@ static void check_devices(struct mirage_config *cfg)
 
     for (int i = 0; i < cfg->norder; i++) {
         struct mirage_dev *d = cfg->order[i];
-        if (d->kind == DEV_MISSING)
-            mirage_config_error(cfg, d->file, d->line, "%s: %s", label(d, b, sizeof(b)),
-                                d->missing);
         if (d->sig == MIRAGE_SIG_RANDOM) {
             if (random != NULL)
                 mirage_config_error(cfg, d->file, d->line,

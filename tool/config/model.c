@@ -20,8 +20,6 @@ static const char *const sig_names[MIRAGE_SIG_COUNT] = {
     [MIRAGE_SIG_RANDOM] = "random", [MIRAGE_SIG_JOB] = "job",
 };
 
-#define NEEDS_KV "not implemented yet: needs the key-value stores"
-
 const char *mirage_config_sig_name(enum mirage_sig sig)
 {
     if ((int)sig < 0 || sig >= MIRAGE_SIG_COUNT)
@@ -228,15 +226,6 @@ struct mirage_dev *mirage_config_default_random(const char *file, int line)
     return new_dev(file, line, DEV_RANDOM, "default_random", MIRAGE_SIG_RANDOM);
 }
 
-static struct mirage_dev *missing(const char *file, int line, const char *impl, enum mirage_sig sig,
-                                  const char *why)
-{
-    struct mirage_dev *d = new_dev(file, line, DEV_MISSING, impl, sig);
-
-    d->missing = why;
-    return d;
-}
-
 static struct cfg_opt *find_opt(const char *name);
 
 /* The runtime key types by their config.c names, as key.h numbers them. */
@@ -434,7 +423,7 @@ struct mirage_dev *mirage_config_crunch(const char *file, int line, const char *
 
 struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block)
 {
-    struct mirage_dev *d = missing(file, line, "tar_kv_ro", MIRAGE_SIG_KV_RO, NEEDS_KV);
+    struct mirage_dev *d = new_dev(file, line, DEV_TAR, "tar_kv_ro", MIRAGE_SIG_KV_RO);
 
     add_arg(d, block, MIRAGE_SIG_BLOCK);
     return d;

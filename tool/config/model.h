@@ -20,12 +20,12 @@ enum dev_kind {
     DEV_BLOCK,   /* platform block device, acquired by manifest name */
     DEV_NOOP,    /* a job that does nothing */
     DEV_JOB,     /* the application's start function, not yet applied */
-    DEV_MISSING, /* declared, not implemented yet */
     DEV_FORWARD, /* a placeholder resolved by mirage_config_define() */
     DEV_STACK,   /* a TCP/IP stack: direct over its network argument, or host sockets */
     DEV_RANDOM,  /* the runtime's generator: mirage_random_default() */
     DEV_CRUNCH,  /* a directory embedded by the build (arg: the directory) */
     DEV_KV_MEM,  /* a read-write store in memory */
+    DEV_TAR,     /* tar_kv_ro: a tar archive on a block device (args[0]) */
     DEV_RAMDISK, /* a block device in memory (size bytes) */
     DEV_FILE,    /* unix: a host file as a block device (arg: its path) */
 };
@@ -41,7 +41,6 @@ struct mirage_dev {
     int nargs;
     struct mirage_dev *args[CFG_MAX_ARGS];
     enum mirage_sig want[CFG_MAX_ARGS]; /* the signature each argument must have */
-    const char *missing;                /* DEV_MISSING: what it waits for */
     struct mirage_dev *defined_as;      /* DEV_FORWARD, once defined */
     /* DEV_STACK */
     int stack_socket; /* host sockets (unix), else the direct stack over args[0] */
