@@ -12,3 +12,6 @@ $(B)/bench/kvbench: $(call objs,host,$(KVBENCH_SRCS))
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lbearssl -lsqlite3
 ALL += $(B)/bench/kvbench
+# The same store inside unikernels on unix, spt and hvt (bench/kvdisk.sh boots them).
+$(eval $(call unikernel,kvbench_uk,bench/kvdisk/kvbench_uk.c))
+ALL += $(B)/uk/kvbench_uk $(B)/uk/kvbench_uk.spt $(B)/uk/kvbench_uk.hvt

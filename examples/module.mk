@@ -99,3 +99,5 @@ $(call example,static_website,examples/static_website,--net=direct)
 $(call example_links,static_website,$(DEMOCERT)/tls,$(DEMOCERT)/tls/default/cert.pem)
 # Storage: sector patterns through block.h on the platform block device "storage".
 $(call example,block,examples/block)
+# notes: a persistent notes service over TCP in kv_rw_disk.
+$(call example,notes,examples/notes,--net=direct)

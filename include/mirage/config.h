@@ -89,8 +89,10 @@ struct mirage_dev *mirage_config_block_of_file(const char *file, int line, const
  * at boot (a bad archive stops the boot with a message naming the problem
  * and its byte offset), values read from the device on demand. */
 struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mirage_dev *block);
-/* kv_rw_disk(block), the crash-safe store on a block device, comes with its
- * own engineer's work (lib/kv/disk.c): not declared here yet. */
+/* The crash-consistent store on (block) (lib/kv/disk.c, lib/kv/DISK_FORMAT.md):
+ * a blank device (zeros where its superblocks go) is formatted at the first
+ * boot; a device holding anything else that is not a store is refused. */
+struct mirage_dev *mirage_config_kv_rw_disk(const char *file, int line, struct mirage_dev *block);
 
 /* A placeholder of signature (sig) for a device defined later with
  * mirage_config_define(); the only way a graph can have a cycle. */
@@ -171,6 +173,7 @@ void mirage_config(void);
 #define crunch(dir)            mirage_config_crunch(__FILE__, __LINE__, dir)
 #define tar_kv_ro(blk)         mirage_config_tar_kv_ro(__FILE__, __LINE__, blk)
 #define kv_rw_mem()            mirage_config_kv_rw_mem(__FILE__, __LINE__)
+#define kv_rw_disk(blk)        mirage_config_kv_rw_disk(__FILE__, __LINE__, blk)
 #define block_of_file(path)    mirage_config_block_of_file(__FILE__, __LINE__, path)
 #define ramdisk(size)          mirage_config_ramdisk(__FILE__, __LINE__, size)
 #define default_random()       mirage_config_default_random(__FILE__, __LINE__)

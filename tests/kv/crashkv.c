@@ -1,9 +1,11 @@
-/* crashkv.c: a unikernel making a seeded stream of kv_rw_disk changes, printing each acknowledgement. */
+/* crashkv.c: a unikernel making a seeded stream of kv_rw_disk changes, printing each
+ * acknowledgement. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/block.h"
 #include "mirage/manifest.h"
 #include "mirage/platform.h"
 
@@ -21,38 +23,6 @@
 
 MIRAGE_MANIFEST(MIRAGE_BLOCK("storage"));
 
-/* The manifest's block device as a struct mirage_block (test code: the
- * platform's own adapter replaces it once block("NAME") hands one out). */
-struct pdev {
-    struct mirage_block blk;
-    mirage_handle_t h;
-};
-
-static int p_read(struct mirage_block *b, uint64_t sector, void *buf, size_t len)
-{
-    struct pdev *p = (struct pdev *)b;
-    return mirage_platform_block_read(p->h, sector * b->info.sector_size, buf, len);
-}
-
-static int p_write(struct mirage_block *b, uint64_t sector, const void *buf, size_t len)
-{
-    struct pdev *p = (struct pdev *)b;
-    return mirage_platform_block_write(p->h, sector * b->info.sector_size, buf, len);
-}
-
-static int p_flush(struct mirage_block *b)
-{
-    (void)b; /* the platform has no flush yet; a SIGKILL loses nothing the host was given */
-    return 0;
-}
-
-static void p_disconnect(struct mirage_block *b)
-{
-    (void)b;
-}
-
-static const struct mirage_block_ops p_ops = {p_read, p_write, p_flush, p_disconnect};
-
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
@@ -67,8 +37,7 @@ static void say(const char *fmt, ...)
 int mirage_main(int argc, char **argv)
 {
     uint64_t seed = 1, from = 0, max = 1000000;
-    struct mirage_platform_block_info info;
-    struct pdev p = {0};
+    struct mirage_block *b;
     struct kvd *s;
     struct cg_model m;
     char msg[320];
@@ -82,18 +51,14 @@ int mirage_main(int argc, char **argv)
         else if (strncmp(argv[i], "--max=", 6) == 0)
             max = strtoull(argv[i] + 6, NULL, 10);
     }
-    if ((r = mirage_platform_block_acquire("storage", &p.h, &info)) != 0) {
+    if ((r = mirage_block_connect("storage", &b)) != 0) {
         say("crashkv: storage: %s\n", mirage_strerror(r));
         return 1;
     }
-    p.blk.ops = &p_ops;
-    p.blk.name = "storage";
-    p.blk.info.sector_size = (uint32_t)info.block_size;
-    p.blk.info.sectors = info.capacity / info.block_size;
-    r = kvd_mount(&p.blk, NULL, &s, msg, sizeof msg);
+    r = kvd_mount(b, NULL, &s, msg, sizeof msg);
     if (r == MIRAGE_EINVAL && strstr(msg, "blank device")) {
-        if ((r = kvd_format(&p.blk, cg_mix(seed), msg, sizeof msg)) == 0)
-            r = kvd_mount(&p.blk, NULL, &s, msg, sizeof msg);
+        if ((r = kvd_format(b, cg_mix(seed), msg, sizeof msg)) == 0)
+            r = kvd_mount(b, NULL, &s, msg, sizeof msg);
     }
     if (r) {
         say("crashkv: mount: %s\n", msg);

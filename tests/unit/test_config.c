@@ -285,6 +285,39 @@ static void test_names_and_options(void)
     mirage_config_free(cfg);
 }
 
+/* kv_rw_disk over block("notes"): main.c connects the device, then opens
+ * (or formats, when blank) the store on it; the store goes first. */
+static void test_kv_disk(void)
+{
+    static const char *const targets[] = {"unix", "spt", "hvt"};
+
+    for (int t = 0; t < 3; t++) {
+        struct mirage_config *cfg = mirage_config_new(targets[t]);
+        char *main_c;
+        register_unikernel("notes", job("start", KV_RW), kv_rw_disk(block("notes")));
+        CHECK_INT(mirage_config_check(cfg), 0);
+        main_c = gen(mirage_gen_main, cfg);
+        CHECK(strstr(main_c, "MIRAGE_MANIFEST(MIRAGE_BLOCK(\"notes\"));") != NULL);
+        CHECK(strstr(main_c, "r = mirage_block_connect(\"notes\", &dev0);\n") != NULL);
+        CHECK(strstr(main_c, "r = mirage_kv_disk_open(dev0, &dev1);\n") != NULL);
+        CHECK(strstr(main_c, "\"kv_rw\", \"kv_rw_disk()\", r);") != NULL);
+        CHECK(strstr(main_c,
+                     "    mirage_kv_disconnect(dev1);\n    mirage_block_disconnect(dev0);\n") !=
+              NULL);
+        free(main_c);
+        mirage_config_free(cfg);
+    }
+    {
+        struct mirage_config *cfg = mirage_config_new("unix");
+        int l = __LINE__ + 1;
+        struct mirage_dev *bad = kv_rw_disk(crunch("tests/e2e/tool"));
+        register_unikernel("notes", job("start", KV_RW), bad);
+        mirage_config_check(cfg);
+        CHECK(has_error(cfg, l, "expected block, given crunch(\"tests/e2e/tool\"), a kv_ro"));
+        mirage_config_free(cfg);
+    }
+}
+
 /* tar_kv_ro over block("data") and block_of_file("site.tar"): main.c connects
  * the block device, then indexes the archive on it; the store goes first. */
 static void test_tar(void)
@@ -793,6 +826,7 @@ int main(void)
     test_names_and_options();
     test_storage();
     test_tar();
+    test_kv_disk();
     test_not_implemented_and_misuse();
     test_runtime_keys_generated();
     test_ranged_and_standard_keys();

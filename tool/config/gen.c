@@ -34,8 +34,9 @@ static int is_platform(const struct mirage_dev *d)
  * platform block device is one too, beside its manifest entry. */
 static int is_storage(const struct mirage_dev *d)
 {
-    return d->kind == DEV_CRUNCH || d->kind == DEV_KV_MEM || d->kind == DEV_TAR ||
-           d->kind == DEV_RAMDISK || d->kind == DEV_FILE || d->kind == DEV_BLOCK;
+    return d->kind == DEV_CRUNCH || d->kind == DEV_KV_MEM || d->kind == DEV_KV_DISK ||
+           d->kind == DEV_TAR || d->kind == DEV_RAMDISK || d->kind == DEV_FILE ||
+           d->kind == DEV_BLOCK;
 }
 
 static int is_kv(const struct mirage_dev *d)
@@ -158,6 +159,8 @@ static void gen_storage(const struct mirage_dev *d, FILE *out)
                 d->order);
     else if (d->kind == DEV_KV_MEM)
         fprintf(out, "    r = mirage_kv_mem_new(0, &dev%d);\n", d->order);
+    else if (d->kind == DEV_KV_DISK)
+        fprintf(out, "    r = mirage_kv_disk_open(dev%d, &dev%d);\n", d->args[0]->order, d->order);
     else if (d->kind == DEV_TAR)
         fprintf(out, "    r = mirage_kv_tar_open(dev%d, &dev%d);\n", d->args[0]->order, d->order);
     else if (d->kind == DEV_RAMDISK)

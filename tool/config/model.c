@@ -429,6 +429,14 @@ struct mirage_dev *mirage_config_tar_kv_ro(const char *file, int line, struct mi
     return d;
 }
 
+struct mirage_dev *mirage_config_kv_rw_disk(const char *file, int line, struct mirage_dev *block)
+{
+    struct mirage_dev *d = new_dev(file, line, DEV_KV_DISK, "kv_rw_disk", MIRAGE_SIG_KV_RW);
+
+    add_arg(d, block, MIRAGE_SIG_BLOCK);
+    return d;
+}
+
 struct mirage_dev *mirage_config_kv_rw_mem(const char *file, int line)
 {
     return new_dev(file, line, DEV_KV_MEM, "kv_rw_mem", MIRAGE_SIG_KV_RW);

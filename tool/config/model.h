@@ -25,6 +25,7 @@ enum dev_kind {
     DEV_RANDOM,  /* the runtime's generator: mirage_random_default() */
     DEV_CRUNCH,  /* a directory embedded by the build (arg: the directory) */
     DEV_KV_MEM,  /* a read-write store in memory */
+    DEV_KV_DISK, /* kv_rw_disk: the store on a block device (args[0]) */
     DEV_TAR,     /* tar_kv_ro: a tar archive on a block device (args[0]) */
     DEV_RAMDISK, /* a block device in memory (size bytes) */
     DEV_FILE,    /* unix: a host file as a block device (arg: its path) */
