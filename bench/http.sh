@@ -4,7 +4,7 @@
 # Run as root from the repository root after `make`: bench/http.sh [SECONDS]
 # Files: a 612-byte page (nginx's classic index.html size) and a 1 MiB file. The unikernels
 # (a copy of examples/static_website whose htdocs are those files, built by mirage for each
-# target) sit on a tap in one namespace; nginx (one worker, the same files, the same ECDSA
+# target with --store=crunch: the files in the image) sit on a tap in one namespace; nginx (one worker, the same files, the same ECDSA
 # certificate) in a second namespace over veth; wrk (1 thread, 32 keep-alive connections)
 # runs in the first. Not a test: it prints tables.
 set -euo pipefail
@@ -47,13 +47,13 @@ mkdir -p "$WORK/site" "$WORK/uk"
 } | head -c 591 >"$WORK/site/index.html"
 printf '</p>\n</body>\n</html>\n' >>"$WORK/site/index.html" # 612 bytes in all
 head -c 1048576 /dev/urandom >"$WORK/site/1m.bin"
-cp examples/static_website/*.c "$WORK/uk/"
+cp examples/static_website/*.[ch] "$WORK/uk/"
 ln -s "$WORK/site" "$WORK/uk/htdocs"
 ln -s "$ROOT/$B/democert/tls" "$WORK/uk/tls"
 for t in unix spt hvt; do
     mkdir -p "$WORK/build-$t"
     for f in "$WORK/uk/"*; do ln -s "$f" "$WORK/build-$t/"; done
-    (cd "$WORK/build-$t" && "$ROOT/$B/bin/mirage" configure -t "$t" --net=direct >/dev/null &&
+    (cd "$WORK/build-$t" && "$ROOT/$B/bin/mirage" configure -t "$t" --net=direct --store=crunch >/dev/null &&
         "$ROOT/$B/bin/mirage" build >/dev/null) || { echo "bench site build failed on $t" >&2; exit 1; }
 done
 SITE_UNIX=$WORK/build-unix/dist/static_website

@@ -97,6 +97,16 @@ $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh
 	$(Q)mk/democert.sh $(DEMOCERT)
 $(call example,static_website,examples/static_website,--net=direct)
 $(call example_links,static_website,$(DEMOCERT)/tls,$(DEMOCERT)/tls/default/cert.pem)
+# Its stores (configure --store=tar, the default): the demo site and the certificates as GNU tar
+# images, attached as the block devices htdocs and tls (make run, http.bats).
+SITE_TAR := tar --sort=name --owner=0 --group=0 --numeric-owner --format=gnu
+$(B)/site/htdocs.tar: $(call example_deps,examples/static_website/htdocs)
+	@mkdir -p $(@D)
+	$(Q)$(SITE_TAR) -C examples/static_website/htdocs -cf $@ .
+$(B)/site/tls.tar: $(DEMOCERT)/tls/default/cert.pem
+	@mkdir -p $(@D)
+	$(Q)$(SITE_TAR) -C $(DEMOCERT)/tls -cf $@ .
+ALL += $(B)/site/htdocs.tar $(B)/site/tls.tar
 # Storage: sector patterns through block.h on the platform block device "storage".
 $(call example,block,examples/block)
 # notes: a persistent notes service over TCP in kv_rw_disk.

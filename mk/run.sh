@@ -1,7 +1,9 @@
 #!/bin/bash
 # run.sh: the main job: boots the static website (HTTP and HTTPS) on the best available target and prints the URLs to open.
-# The site is examples/static_website/htdocs, compiled into the unikernel; its certificate was
-# made at build time by a local CA (build/democert, mk/democert.sh). It runs until Ctrl-C;
+# The site is examples/static_website/htdocs as a GNU tar image on the block device htdocs
+# (build/site/htdocs.tar); its certificates, made at build time by a local CA (build/democert,
+# mk/democert.sh), are the image on the block device tls (build/site/tls.tar): rewrite that
+# file in place and the running site serves the new certificates within 5 s. It runs until Ctrl-C;
 # the tap device it creates (mirage0, 10.0.0.1/24 on the host) is removed on exit.
 set -eu
 cd "$(dirname "$0")/.."
@@ -10,14 +12,15 @@ TAP=${TAP:-mirage0} # TAP, HOST_IP and UK_IP may be set in the environment
 HOST_IP=${HOST_IP:-10.0.0.1}
 UK_IP=${UK_IP:-10.0.0.2}
 CA=$PWD/$B/democert/ca.pem
+DISKS=("--block:htdocs=$PWD/$B/site/htdocs.tar" "--block:tls=$PWD/$B/site/tls.tar")
 
 if [ -w /dev/kvm ]; then
     target=hvt
-    cmd=("$B/bin/mirage-hvt" --mem=32 "--net:service=$TAP" "$B/uk/static_website.hvt")
+    cmd=("$B/bin/mirage-hvt" --mem=32 "--net:service=$TAP" "${DISKS[@]}" "$B/uk/static_website.hvt")
 else
     echo "run: no /dev/kvm here, so the website runs on spt (the seccomp-sandboxed process)"
     target=spt
-    cmd=("$B/bin/mirage-spt" "--net:service=$TAP" "$B/uk/static_website.spt")
+    cmd=("$B/bin/mirage-spt" "--net:service=$TAP" "${DISKS[@]}" "$B/uk/static_website.spt")
 fi
 
 created=

@@ -2,8 +2,7 @@
 #include <stddef.h>
 
 #include "mirage/heap.h"
-
-size_t site_heap_used(void);
+#include "site.h"
 
 size_t site_heap_used(void)
 {

@@ -2,7 +2,7 @@
 #include <malloc.h>
 #include <stddef.h>
 
-size_t site_heap_used(void);
+#include "site.h"
 
 size_t site_heap_used(void)
 {

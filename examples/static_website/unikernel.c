@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/block.h"
 #include "mirage/http.h"
 #include "mirage/kv.h"
 #include "mirage/log.h"
@@ -11,6 +12,7 @@
 #include "mirage/stack.h"
 #include "mirage/time.h"
 #include "mirage/tls.h"
+#include "site.h"
 
 #define CHUNK 16384 /* bytes read from the store per write */
 
@@ -298,20 +300,113 @@ static int run_listener(void *arg)
     return 1;
 }
 
-/* The TLS configuration from the certificate store: HOST/cert.pem and key.pem, chosen by
- * SNI, "default" for other names. */
-static int tls_from_store(struct mirage_kv *store, struct mirage_tls_server **out)
+/* The certificates of the tar image on (dev) (HOST/cert.pem and key.pem): into *out, or, with
+ * (tls), served by it from now on. */
+static int certs_from_image(struct mirage_block *dev, struct mirage_tls_server *tls,
+                            struct mirage_tls_certs **out)
+{
+    struct mirage_kv *kv;
+    char msg[256];
+    int r = mirage_kv_tar_connect(dev, &kv, msg, sizeof(msg));
+
+    if (r != 0) {
+        mirage_log_err(&mirage_log_app, "certificates: block device '%s': %s", dev->name,
+                       r == MIRAGE_EBADMSG ? msg : mirage_strerror(r));
+        return r;
+    }
+    r = tls ? mirage_tls_server_reload(tls, kv, "/") : mirage_tls_certs_from_kv(kv, "/", out);
+    mirage_kv_disconnect(kv);
+    return r;
+}
+
+/* The TLS configuration from the certificate store (or image): HOST/cert.pem and key.pem,
+ * chosen by SNI, "default" for other names. */
+static int tls_from_store(struct mirage_kv *store, struct mirage_block *dev,
+                          struct mirage_tls_server **out)
 {
     static const char *const alpn[] = {"http/1.1"};
     struct mirage_tls_opts opts = {0};
     struct mirage_tls_certs *certs;
-    int r = mirage_tls_certs_from_kv(store, "/", &certs);
+    int r =
+        store ? mirage_tls_certs_from_kv(store, "/", &certs) : certs_from_image(dev, NULL, &certs);
 
     if (r != 0)
         return r;
     opts.alpn = alpn;
     opts.n_alpn = 1;
     return mirage_tls_server_new(&opts, certs, out);
+}
+
+#define IMAGE_MAX (1u << 20) /* the largest certificate image watched for changes */
+
+/* Reloads the certificates from the tls device on SIGHUP (unix) and when its bytes change. */
+struct reloader {
+    struct mirage_tls_server *tls;
+    struct mirage_block *dev;
+    uint8_t *seen; /* the image the served certificates came from, or NULL */
+    size_t len;
+};
+
+/* The device's bytes in a new buffer, or NULL (too large: not watched; or unreadable). */
+static uint8_t *image_read(struct mirage_block *dev, size_t *len)
+{
+    uint64_t n = mirage_block_bytes(dev);
+    uint8_t *buf = n <= IMAGE_MAX ? malloc(n ? (size_t)n : 1) : NULL;
+
+    if (buf != NULL && mirage_block_read(dev, 0, buf, (size_t)n) != 0) {
+        free(buf);
+        buf = NULL;
+    }
+    *len = (size_t)n;
+    return buf;
+}
+
+static void reload(struct reloader *rl, const char *why)
+{
+    size_t len;
+    uint8_t *now = image_read(rl->dev, &len);
+    int r = certs_from_image(rl->dev, rl->tls, NULL);
+
+    if (r == 0) {
+        mirage_log_app_msg(&mirage_log_app, "certificates reloaded from block device '%s' (%s)",
+                           rl->dev->name, why);
+        free(rl->seen);
+        rl->seen = now;
+        rl->len = len;
+    } else {
+        /* A torn or bad image: the old certificates stay, and the next check tries again. */
+        mirage_log_err(&mirage_log_app, "certificates not reloaded (%s): %s; the old ones stay",
+                       why, mirage_strerror(r));
+        free(now);
+    }
+}
+
+static int reload_main(void *arg)
+{
+    struct reloader *rl = arg;
+    int signals = site_reload_signals();
+    uint64_t period = (uint64_t)key_reload_check.v.num * 1000000000u;
+    uint64_t tick = signals ? 250000000u : period, next = mirage_clock_monotonic() + period;
+
+    if (tick == 0)
+        return 0; /* no signal and no checks: nothing to wait for */
+    if (period != 0 && rl->seen == NULL)
+        mirage_log_warn(&mirage_log_app, "block device '%s': over %u bytes, not watched",
+                        rl->dev->name, IMAGE_MAX);
+    for (;;) {
+        if (mirage_sleep_ns(tick) != 0)
+            return 0;
+        if (signals && site_reload_requested())
+            reload(rl, "SIGHUP");
+        if (period != 0 && rl->seen != NULL && mirage_clock_monotonic() >= next) {
+            size_t len;
+            uint8_t *now = image_read(rl->dev, &len);
+            if (now != NULL && (len != rl->len || memcmp(now, rl->seen, len) != 0))
+                reload(rl, "its bytes changed");
+            free(now);
+            next = mirage_clock_monotonic() + period;
+        }
+    }
 }
 
 static int listen_on(struct mirage_stack *stack, struct listener *li, const char *scheme,
@@ -331,8 +426,6 @@ static int listen_on(struct mirage_stack *stack, struct listener *li, const char
         mirage_log_app_msg(&mirage_log_app, "serving %s on port %u", scheme, li->port);
     return 0;
 }
-
-size_t site_heap_used(void);
 
 /* --stats=N: a line every N seconds, for sizing --mem (bench/http.sh reads it). */
 static int stats_main(void *arg)
@@ -356,7 +449,8 @@ static int stats_main(void *arg)
     }
 }
 
-int start(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirage_kv *certs)
+int site_main(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirage_kv *certs,
+              struct mirage_block *certs_dev)
 {
     static struct site plain_site, tls_site;
     static struct listener li[2]; /* HTTP, HTTPS */
@@ -378,7 +472,12 @@ int start(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirage_kv
         return 1;
     f[nf++] = mirage_fiber_spawn("http-accept", run_listener, http, 0);
     if (key_tls.v.flag) {
-        int r = tls_from_store(certs, &https->tls);
+        static struct reloader rl;
+        size_t len = 0;
+        /* The image read before the certificates: a change in between is seen by the check. */
+        rl.seen = certs_dev ? image_read(certs_dev, &len) : NULL;
+        rl.len = len;
+        int r = tls_from_store(certs, certs_dev, &https->tls);
         if (r != 0) {
             mirage_log_err(&mirage_log_app, "no HTTPS: %s", mirage_strerror(r));
             return 1;
@@ -388,6 +487,13 @@ int start(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirage_kv
         if (https->server == NULL || listen_on(stack, https, "https", addr, naddr) != 0)
             return 1;
         f[nf++] = mirage_fiber_spawn("https-accept", run_listener, https, 0);
+        if (certs_dev != NULL) {
+            rl.tls = https->tls;
+            rl.dev = certs_dev;
+            struct mirage_fiber *rf = mirage_fiber_spawn("tls-reload", reload_main, &rl, 0);
+            if (rf)
+                mirage_fiber_detach(rf);
+        }
     }
     if (key_stats.v.num > 0) {
         struct mirage_fiber *st = mirage_fiber_spawn("stats", stats_main, li, 0);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# http.bats: examples/static_website and http-fetch against curl, wget, nc, openssl and Chromium over a tap (unix direct stack, spt, hvt).
+# http.bats: examples/static_website (its site and certificates as GNU tar images on block devices, or crunched) and http-fetch against curl, wget, nc, openssl, nginx and Chromium over a tap (unix direct stack, spt, hvt); certificate reload without a restart.
 
 load helpers
 
@@ -17,15 +17,19 @@ teardown() {
     net_teardown
 }
 
-# boot TARGET ARGS...: the static website on TARGET at $ADDR, HTTP on 80 and HTTPS on 443.
+# boot TARGET ARGS...: the static website on TARGET at $ADDR, HTTP on 80 and HTTPS on 443, its
+# site and certificates the GNU tar images $HTDOCS_TAR and $TLS_TAR (default: the build's, of
+# examples/static_website/htdocs and build/democert/tls) as its block devices htdocs and tls.
 boot() {
-    local target=$1
+    local target=$1 disks
     shift
     require_target "$target" static_website
+    disks=("--block:htdocs=${HTDOCS_TAR:-$ROOT/build/site/htdocs.tar}"
+        "--block:tls=${TLS_TAR:-$ROOT/build/site/tls.tar}")
     case $target in
-    unix) TARGET_ARGV=("$UK/static_website" --net:tap0=tap0 --) ;;
-    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "$UK/static_website.spt") ;;
-    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --mem=32 --net:service=tap0 "$UK/static_website.hvt") ;;
+    unix) TARGET_ARGV=("$UK/static_website" --net:tap0=tap0 "${disks[@]}" --) ;;
+    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "${disks[@]}" "$UK/static_website.spt") ;;
+    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --mem=32 --net:service=tap0 "${disks[@]}" "$UK/static_website.hvt") ;;
     esac
     uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" --tls=true "$@"
     uk_wait_line "$LOG" "serving https://" 30
@@ -502,4 +506,158 @@ https_fetch_checks() {
 
 @test "hvt: http-fetch over HTTPS against nginx, checked against the demo CA" {
     https_fetch_checks hvt
+}
+
+# serial_of ARGS...: the serial number of the certificate the site's HTTPS port serves
+# (openssl s_client ARGS), as openssl x509 prints it.
+serial_of() {
+    in_ns timeout 10 openssl s_client -connect "$ADDR:443" -CAfile "$CA" -verify_return_error \
+        "$@" </dev/null 2>/dev/null | openssl x509 -noout -serial
+}
+
+# reload_checks TARGET: the operator replaces the certificate in the tls image of a running
+# site (a new key and certificate signed by the demo CA, the image rewritten in place) and
+# asks for a reload (unix: SIGHUP; spt and hvt: --reload-check=1 sees the bytes change):
+# openssl s_client then gets the new certificate, and a TLS connection opened before is
+# still served afterwards. A damaged image leaves the old certificate in place.
+reload_checks() {
+    local target=$1 d=$BATS_TEST_TMPDIR old new i
+    mkdir -p "$d/tls"
+    cp -r "$ROOT/build/democert/tls/." "$d/tls/"
+    tar -C "$d/tls" --format=gnu -cf "$d/tls.tar" .
+    TLS_TAR=$d/tls.tar boot "$target" --reload-check=1
+    old=$(serial_of -servername mirage.test)
+    echo "before: $old"
+    [ -n "$old" ]
+    # A kept-alive HTTPS connection, open across the reload: one request now, one after.
+    mkfifo "$d/go"
+    bg_spawn "$NS" "$d/keep.out" python3 -c '
+import socket, ssl, sys
+addr, ca, go = sys.argv[1:4]
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection((addr, 443), timeout=20), server_hostname="mirage.test")
+def get():
+    s.sendall(b"GET /hello.txt HTTP/1.1\r\nHost: mirage.test\r\n\r\n")
+    data = b""
+    while b"Hello from a unikernel." not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("closed")
+        data += chunk
+    return data.split(b"\r\n")[0].decode()
+print("first", get(), s.getpeercert()["serialNumber"], flush=True)
+open(go).read()
+print("second", get(), flush=True)
+' "$ADDR" "$CA" "$d/go"
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^first' "$d/keep.out" && break
+        sleep 0.1
+    done
+    cat "$d/keep.out"
+    grep -q '^first HTTP/1.1 200' "$d/keep.out"
+    # The new certificate: a new key, signed by the demo CA, for the same names.
+    openssl ecparam -name prime256v1 -genkey -noout -out "$d/tls/default/key.pem" 2>/dev/null
+    openssl req -new -key "$d/tls/default/key.pem" -subj /CN=mirage.test -out "$d/csr" 2>/dev/null
+    printf 'subjectAltName=DNS:mirage.test\n' >"$d/ext"
+    openssl x509 -req -in "$d/csr" -CA "$ROOT/build/democert/ca.pem" \
+        -CAkey "$ROOT/build/democert/ca.key" -set_serial 0x5eed -days 2 -sha256 \
+        -extfile "$d/ext" -out "$d/tls/default/cert.pem" 2>/dev/null
+    tar -C "$d/tls" --format=gnu -cf "$d/new.tar" .
+    [ "$(stat -c %s "$d/new.tar")" = "$(stat -c %s "$d/tls.tar")" ]
+    cat "$d/new.tar" >"$d/tls.tar" # in place: the device stays the same file
+    if [ "$target" = unix ]; then kill -HUP "$UK_PID"; fi
+    uk_wait_line "$LOG" "certificates reloaded from block device 'tls'" 10
+    if [ "$target" = unix ]; then
+        grep -q "certificates reloaded from block device 'tls' (SIGHUP)" "$LOG"
+    else
+        grep -q "certificates reloaded from block device 'tls' (its bytes changed)" "$LOG"
+    fi
+    new=$(serial_of -servername mirage.test)
+    echo "after: $new"
+    [ "$new" = serial=5EED ]
+    # The RSA certificate for the other name came back with the reload.
+    in_ns curl -s --cacert "$CA" --resolve "rsa.mirage.test:443:$ADDR" --max-time 10 \
+        https://rsa.mirage.test/hello.txt | cmp - "$SITE/hello.txt"
+    # The connection from before the reload is still served.
+    echo go >"$d/go"
+    for ((i = 0; i < 100; i++)); do
+        grep -q '^second' "$d/keep.out" && break
+        sleep 0.1
+    done
+    cat "$d/keep.out"
+    grep -q '^second HTTP/1.1 200' "$d/keep.out"
+    # A damaged image is refused and the new certificate stays.
+    printf 'X' | dd of="$d/tls.tar" bs=1 seek=100 conv=notrunc 2>/dev/null
+    if [ "$target" = unix ]; then kill -HUP "$UK_PID"; fi
+    uk_wait_line "$LOG" "certificates not reloaded" 10
+    grep -q "block device 'tls': tar header at byte 0: bad checksum" "$LOG"
+    [ "$(serial_of -servername mirage.test)" = serial=5EED ]
+}
+
+@test "unix: the certificate replaced in the tls image is served after SIGHUP; open connections stay" {
+    reload_checks unix
+}
+
+@test "spt: the certificate replaced in the tls image is served within --reload-check; open connections stay" {
+    reload_checks spt
+}
+
+@test "hvt: the certificate replaced in the tls image is served within --reload-check; open connections stay" {
+    reload_checks hvt
+}
+
+# A tree made for this test (nested directories, spaces, a 100-character name, empty and
+# 1 MiB files, binary bytes) as a GNU tar image on the htdocs device: every file comes back
+# byte for byte with curl, with its type and length, on TARGET.
+tar_tree_checks() {
+    local target=$1 t=$BATS_TEST_TMPDIR/tree f n=0
+    mkdir -p "$t/a/b/c" "$t/with space" "$t/$(printf 'd%.0s' {1..60})"
+    head -c 1048576 /dev/urandom >"$t/big.bin"
+    head -c 70000 /dev/urandom >"$t/a/b/c/deep.png"
+    : >"$t/empty.txt"
+    echo '<h1>tree</h1>' >"$t/index.html"
+    echo 'body{}' >"$t/with space/s.css"
+    echo long >"$t/$(printf 'd%.0s' {1..60})/$(printf 'f%.0s' {1..100}).txt"
+    tar -C "$t" -cf "$BATS_TEST_TMPDIR/tree.tar" .
+    HTDOCS_TAR=$BATS_TEST_TMPDIR/tree.tar boot "$target"
+    while read -r f; do
+        f=${f#./}
+        local url="http://$ADDR/$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$f")"
+        in_ns curl -s --max-time 20 -D "$BATS_TEST_TMPDIR/h" -o "$BATS_TEST_TMPDIR/got" "$url"
+        cmp "$BATS_TEST_TMPDIR/got" "$t/$f" || { echo "$f differs" >&2; return 1; }
+        grep -qi "^content-length: $(stat -c %s "$t/$f")" "$BATS_TEST_TMPDIR/h"
+        n=$((n + 1))
+    done < <(cd "$t" && find . -type f)
+    echo "$n files compared"
+    [ "$n" -eq 6 ]
+    grep -qi '^content-type: image/png' <(in_ns curl -sI "http://$ADDR/a/b/c/deep.png")
+    [ "$(status_of "http://$ADDR/a/b")" = 301 ]
+    [ "$(status_of "http://$ADDR/a/b/")" = 404 ]
+    in_ns curl -s --max-time 10 "http://$ADDR/" | cmp - "$t/index.html"
+}
+
+@test "unix: a tree made by GNU tar on the htdocs device, every file compared with curl" {
+    tar_tree_checks unix
+}
+
+@test "spt: a tree made by GNU tar on the htdocs device, every file compared with curl" {
+    tar_tree_checks spt
+}
+
+@test "hvt: a tree made by GNU tar on the htdocs device, every file compared with curl" {
+    tar_tree_checks hvt
+}
+
+@test "unix: configured with --store=crunch, the site and certificates are in the image" {
+    local d=$BATS_TEST_TMPDIR/crunch f
+    mkdir -p "$d"
+    for f in "$ROOT"/examples/static_website/*; do ln -s "$f" "$d/"; done
+    ln -s "$ROOT/build/democert/tls" "$d/tls"
+    (cd "$d" && "$ROOT/$B/bin/mirage" configure -t unix --net=direct --store=crunch >/dev/null &&
+        "$ROOT/$B/bin/mirage" build >/dev/null)
+    # No block device: the image holds everything.
+    uk_spawn "$NS" "$LOG" "$d/dist/static_website" --net:tap0=tap0 -- "--ipv4=$ADDR/24" --tls=true
+    uk_wait_line "$LOG" "serving https://" 30
+    mirror_checks
+    https_checks
 }
