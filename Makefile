@@ -20,6 +20,7 @@ include examples/module.mk
 include bench/module.mk
 include tests/hvt/module.mk
 include tests/spt/module.mk
+include tests/virtio/module.mk
 include tests/net/module.mk
 include tests/kv/module.mk
 include tests/module.mk

@@ -1,23 +1,25 @@
-# examples/module.mk: every example, configured and built by the mirage tool for unix, spt and hvt.
+# examples/module.mk: every example, configured and built by the mirage tool for unix, spt, hvt and virtio.
 #
 # Each (example, target) pair is built in a directory of its own, build/examples/TARGET/NAME,
 # whose entries are links to the example's files: `mirage configure -t TARGET` and `mirage
 # build` run there, as a user runs them in a copy of the example, so parallel builds share
-# nothing and examples/ stays clean. The result is copied to build/uk/NAME, NAME.spt and
-# NAME.hvt, where the tests and benchmarks find it.
+# nothing and examples/ stays clean. The result is copied to build/uk/NAME, NAME.spt,
+# NAME.hvt and NAME.virtio, where the tests and benchmarks find it.
 #
 # A new example is one line below: $(eval $(call example,NAME,DIR[,CONFIGURE KEYS])).
 
 MIRAGE := $(B)/bin/mirage
 DEMOCERT := $(B)/democert
-EXAMPLE_TARGETS := unix spt hvt
+EXAMPLE_TARGETS := unix spt hvt virtio
 EXAMPLE_SUFFIX_unix :=
 EXAMPLE_SUFFIX_spt := .spt
 EXAMPLE_SUFFIX_hvt := .hvt
+EXAMPLE_SUFFIX_virtio := .virtio
 # What the unikernel's own Makefile links for each target.
 EXAMPLE_LIBS_unix := $(UNIX_LIB)
 EXAMPLE_LIBS_spt := $(SPT_LIB) $(LIBC) platform/spt/spt.ld
 EXAMPLE_LIBS_hvt := $(HVT_LIB) $(LIBC) platform/hvt/hvt.ld
+EXAMPLE_LIBS_virtio := $(VIRTIO_LIB) $(LIBC) platform/virtio/virtio.ld
 # A changed header builds the examples again; their own make decides what to recompile.
 EXAMPLE_HEADERS := $(wildcard include/mirage/*.h libc/include/*.h libc/include/*/*.h)
 # What configure and build write into a unikernel's directory: never linked into a build one.

@@ -44,7 +44,7 @@ UNIX_LDLIBS := -lbearssl
 # library added here is linked the same way everywhere.
 # $(call link_unix,OUT,INPUTS,LDLIBS): a host executable; INPUTS end with the unix library.
 link_unix = $(CC) -o $(1) $(2) $(UNIX_LDLIBS) $(3)
-# $(call link_guest,OUT,LDSCRIPT,OBJECTS,ARCHIVES,LDLIBS): a static spt or hvt image at
+# $(call link_guest,OUT,LDSCRIPT,OBJECTS,ARCHIVES,LDLIBS): a static spt, hvt or virtio image at
 # the script's addresses; the ARCHIVES (the target's library, our libc), BearSSL,
 # libgcc and the application's LDLIBS resolve one another in one group.
 link_guest = $(CC) $(GUEST_LDFLAGS) -T $(2) -o $(1) $(3) \

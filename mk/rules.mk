@@ -46,7 +46,7 @@ $(1): $(2)
 	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$^
 endef
 
-# $(call unikernel,NAME,SOURCES): builds $(B)/uk/NAME (unix), NAME.spt and NAME.hvt
+# $(call unikernel,NAME,SOURCES): builds $(B)/uk/NAME (unix), NAME.spt, NAME.hvt and NAME.virtio
 # from the application SOURCES, linked with each target's libraries.
 define unikernel
 $(B)/uk/$(1): $(call objs,unix,$(2)) $(UNIX_LIB)
@@ -58,5 +58,8 @@ $(B)/uk/$(1).spt: $(call objs,guest,$(2)) $(SPT_LIB) $(LIBC) platform/spt/spt.ld
 $(B)/uk/$(1).hvt: $(call objs,guest,$(2)) $(HVT_LIB) $(LIBC) platform/hvt/hvt.ld
 	@mkdir -p $$(@D)
 	$$(Q)$$(call link_guest,$$@,platform/hvt/hvt.ld,$(call objs,guest,$(2)),$(HVT_LIB) $(LIBC))
-UNIKERNELS += $(B)/uk/$(1) $(B)/uk/$(1).spt $(B)/uk/$(1).hvt
+$(B)/uk/$(1).virtio: $(call objs,guest,$(2)) $(VIRTIO_LIB) $(LIBC) platform/virtio/virtio.ld
+	@mkdir -p $$(@D)
+	$$(Q)$$(call link_guest,$$@,platform/virtio/virtio.ld,$(call objs,guest,$(2)),$(VIRTIO_LIB) $(LIBC))
+UNIKERNELS += $(B)/uk/$(1) $(B)/uk/$(1).spt $(B)/uk/$(1).hvt $(B)/uk/$(1).virtio
 endef

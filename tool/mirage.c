@@ -17,9 +17,9 @@
 #define DEFAULT_BUILD  "_build"
 #define MAX_ARGV       128
 
-static const char *const targets[] = {"unix", "spt", "hvt"};
-static const char *const unsupported[] = {"virtio", "xen", "qubes", "muen", "genode", "macosx"};
-#define SUPPORTED "unix, spt or hvt"
+static const char *const targets[] = {"unix", "spt", "hvt", "virtio"};
+static const char *const unsupported[] = {"xen", "qubes", "muen", "genode", "macosx"};
+#define SUPPORTED "unix, spt, hvt or virtio"
 
 struct help {
     const char *cmd, *usage, *text;
@@ -27,12 +27,13 @@ struct help {
 
 static const struct help helps[] = {
     {"configure",
-     "mirage configure [-t unix|spt|hvt] [-f FILE] [-o DIR] [--dry-run] [--no-depext] [--KEY[=V]]",
+     "mirage configure [-t unix|spt|hvt|virtio] [-f FILE] [-o DIR] [--dry-run] [--no-depext] "
+     "[--KEY[=V]]",
      "Compiles and runs config.c (or FILE) for the target (default unix), checks its device\n"
      "graph and writes DIR/main.c (default _build), DIR/start.h and the Makefile. --KEY=V sets\n"
      "a configure key config.c declares; --dry-run only says what would be written."},
     {"build", "mirage build [-t TARGET] [-f FILE] [--verbose]",
-     "Builds dist/NAME (unix) or dist/NAME.spt / dist/NAME.hvt with make, configuring again\n"
+     "Builds dist/NAME (unix) or dist/NAME.spt / .hvt / .virtio with make, configuring again\n"
      "first if config.c changed; prints how to run it. --verbose shows every command."},
     {"clean", "mirage clean [-f FILE]", "Removes what configure and build wrote."},
     {"query", "mirage query [-f FILE] name|packages|libraries|files|manifest|Makefile",
@@ -444,7 +445,17 @@ static void run_hint(const struct mirage_state *st, const char *out)
         char kind[16], name[64];
         if (sscanf(line, "%15s %63s", kind, name) != 2)
             continue;
-        if (strcmp(kind, "net") == 0)
+        if (strcmp(st->target, "virtio") == 0 && strcmp(kind, "net") == 0)
+            n += (size_t)snprintf(opts + n, sizeof(opts) - n,
+                                  " -netdev tap,id=%s,ifname=TAP,script=no,downscript=no"
+                                  " -device virtio-net-pci,netdev=%s",
+                                  name, name);
+        else if (strcmp(st->target, "virtio") == 0)
+            n += (size_t)snprintf(opts + n, sizeof(opts) - n,
+                                  " -drive file=FILE,if=none,format=raw,id=%s"
+                                  " -device virtio-blk-pci,drive=%s",
+                                  name, name);
+        else if (strcmp(kind, "net") == 0)
             n += (size_t)snprintf(opts + n, sizeof(opts) - n, " --net:%s=TAP", name);
         else
             n += (size_t)snprintf(opts + n, sizeof(opts) - n, " --block:%s=FILE", name);
@@ -453,6 +464,11 @@ static void run_hint(const struct mirage_state *st, const char *out)
         fclose(f);
     if (strcmp(st->target, "unix") == 0)
         printf("run it:  %s%s -- ARGS...\n", out, opts);
+    else if (strcmp(st->target, "virtio") == 0)
+        printf("run it:  qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none "
+               "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4%s -kernel %s "
+               "-append 'ARGS...'\n",
+               opts, out);
     else
         printf("run it:  %s/build/bin/mirage-%s%s %s ARGS...\n", root(), st->target, opts, out);
 }

@@ -45,7 +45,7 @@ const char *mirage_config_sig_name(enum mirage_sig sig);
 
 /* ---- targets ------------------------------------------------------------ */
 
-/* The target being configured: "unix", "spt" or "hvt". */
+/* The target being configured: "unix", "spt", "hvt" or "virtio". */
 const char *mirage_config_target(void);
 int mirage_config_target_is(const char *target);
 
@@ -159,7 +159,9 @@ void mirage_config(void);
 #define JOB       MIRAGE_SIG_JOB
 
 #define target_is_unix()  mirage_config_target_is("unix")
-#define target_is_solo5() (mirage_config_target_is("spt") || mirage_config_target_is("hvt"))
+#define target_is_solo5()                                                                          \
+    (mirage_config_target_is("spt") || mirage_config_target_is("hvt") ||                           \
+     mirage_config_target_is("virtio"))
 #define target_is_xen()   mirage_config_target_is("xen")
 #define target_name()     mirage_config_target()
 

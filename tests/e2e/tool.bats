@@ -166,7 +166,7 @@ build_in() {
     [[ "$output" == "mirage: not configured: run 'mirage configure -t unix, spt or hvt' first" ]]
     run "$MIRAGE" configure -t xen
     [ "$status" -eq 1 ]
-    [ "$output" = "mirage: target 'xen' is not supported yet: use unix, spt or hvt" ]
+    [ "$output" = "mirage: target 'xen' is not supported yet: use unix, spt, hvt or virtio" ]
     run "$MIRAGE" configure -t vax
     [ "$output" = "mirage: unknown target 'vax': use unix, spt or hvt" ]
     run "$MIRAGE" configure -x

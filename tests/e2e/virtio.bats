@@ -1,0 +1,177 @@
+#!/usr/bin/env bats
+# virtio.bats: NAME.virtio booted by QEMU (-kernel, TCG: this host's KVM is PVM, see FACTS.md):
+# arguments, exit statuses through isa-debug-exit, faults, the PVH entry, HLT idle, memory.
+
+load helpers
+
+# QEMU's exit code is (status << 1) | 1 with isa-debug-exit: 0..127 come back
+# as 1, 3, ..., 255; 128..255 alias them (254 a fault: 253, 255 abort: 255).
+qemu_status() { echo $(((($1 << 1) | 1) & 255)); }
+
+# vm NAME [QEMU OPTIONS...] -- ARGS: boots $UK/NAME.virtio under `run`, 32 MiB,
+# bounded to 60 s; ARGS become the command line.
+vm() {
+    local name=$1 opts=() args=()
+    shift
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    args=("$@")
+    [ -f "$UK/$name.virtio" ] || { echo "missing $UK/$name.virtio: run make" >&2; return 1; }
+    run timeout 60 qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none \
+        -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 "${opts[@]}" \
+        -kernel "$UK/$name.virtio" -append "${args[*]}"
+}
+
+setup_file() {
+    command -v qemu-system-x86_64 >/dev/null ||
+        { echo "qemu-system-x86_64 missing: make deps installs qemu-system-x86" >&2; return 1; }
+}
+
+@test "virtio: hello prints its arguments as on unix" {
+    vm hello -- a 'b\ c' '"d e"' '""' "it's"
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 0)" ]
+    [ "${lines[0]}" = "hello from hello" ]
+    local vm_out=$output
+    run "$UK/hello" a 'b\ c' '"d e"' '""' "it's"
+    [ "$output" = "$vm_out" ]
+}
+
+@test "virtio: exit statuses reach QEMU's exit code" {
+    for s in 0 1 7 42 100 127; do
+        vm hello -- --exit=$s
+        [ "$status" -eq "$(qemu_status $s)" ]
+        vm fault -- exit $s
+        [ "$status" -eq "$(qemu_status $s)" ]
+    done
+    vm hello -- 'x\'
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 64)" ]
+    [[ "$output" == *"hello: bad boot arguments: trailing backslash"* ]]
+}
+
+@test "virtio: abort and faults are reported on the console with distinct statuses" {
+    vm hello -- --abort
+    [ "$status" -eq "$(qemu_status 255)" ]
+    [[ "$output" == *"abort() called"* ]]
+    vm fault -- null-write
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" =~ virtio:\ guest\ fault:\ \#PF\ \(page\ fault\)\ writing\ 0x8\ at\ rip\ 0x[0-9a-f]+:\ page\ not\ present ]]
+    vm fault -- text-write
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" =~ \#PF\ \(page\ fault\)\ writing\ 0x[0-9a-f]+\ at\ rip\ 0x[0-9a-f]+:\ protection\ violation ]]
+    vm fault -- rodata-write
+    [[ "$output" =~ \#PF\ \(page\ fault\)\ writing\ .*protection\ violation ]]
+    vm fault -- exec-data
+    [ "$status" -eq "$(qemu_status 254)" ]
+    local re='#PF \(page fault\) executing 0x([0-9a-f]+) at rip 0x\1: protection violation'
+    [[ "$output" =~ $re ]]
+    vm fault -- exec-heap
+    [[ "$output" =~ \#PF\ \(page\ fault\)\ executing\ .*protection\ violation ]]
+    vm fault -- ud2
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" == *"virtio: guest fault: #UD (invalid opcode) at rip 0x"* ]]
+    vm fault -- stack-smash
+    [ "$status" -eq "$(qemu_status 255)" ]
+    [[ "$output" == *"stack smashing detected"* ]]
+}
+
+@test "virtio: stack overflows name the fiber or the boot stack" {
+    vm fault -- fiber-overflow
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" =~ virtio:\ guest\ fault:\ stack\ overflow\ of\ fiber\ \'deep-diver\'\ \(guard\ page\ at\ 0x[0-9a-f]+ ]]
+    vm fault -- fiber-overflow-reused
+    [[ "$output" == *"stack overflow of fiber 'second-diver'"* ]]
+    vm fault -- stack-overflow
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" == *"virtio: guest fault: stack overflow of the boot stack"* ]]
+}
+
+@test "virtio: the PVH entry boots the same image when there is no multiboot header" {
+    local img=$BATS_TEST_TMPDIR/hello.virtio
+    # QEMU prefers multiboot; with its magic blanked it takes the ELF note.
+    python3 - "$UK/hello.virtio" "$img" <<'PY'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+i = d.find(bytes.fromhex("02b0ad1b"), 0, 8192)
+assert i >= 0 and i % 4 == 0
+d[i:i + 4] = bytes(4)
+open(sys.argv[2], "wb").write(d)
+PY
+    readelf -nW "$img" | grep -q 'Xen.*0x00000012'
+    run timeout 60 qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none \
+        -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 -kernel "$img" -append "--exit=5 x y\ z"
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 5)" ]
+    [ "${lines[0]}" = "hello from unikernel" ]
+    [ "${lines[1]}" = "arg 2: [x]" ]
+    [ "${lines[2]}" = "arg 3: [y z]" ]
+}
+
+@test "virtio: sleeps are timed by the PIT and idle in HLT (little CPU)" {
+    local t0 t1
+    t0=$(date +%s%N)
+    run /usr/bin/time -f 'cpu %U %S' timeout 60 qemu-system-x86_64 -accel tcg -m 32 -nodefaults \
+        -no-reboot -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        -kernel "$UK/hello-log.virtio"
+    t1=$(date +%s%N)
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 0)" ]
+    [ "$(grep -c 'hello$' <<<"$output")" -eq 4 ]
+    # Three 1 s sleeps: at least 3 s of the host's time, not much more.
+    [ $(((t1 - t0) / 1000000)) -ge 3000 ]
+    [ $(((t1 - t0) / 1000000)) -lt 8000 ]
+    # QEMU's own CPU time stays well under the 3 s the guest slept.
+    read -r user sys < <(sed -n 's/^cpu \([0-9.]*\) \([0-9.]*\)$/\1 \2/p' <<<"$output")
+    echo "cpu user $user sys $sys"
+    python3 -c "import sys; sys.exit(0 if $user + $sys < 1.5 else 1)"
+    # The wall clock comes from the RTC: the clock example prints today's date.
+    vm clock
+    [[ "$output" == *"wall $(date -u +%Y-%m-%d)T"* ]]
+}
+
+@test "virtio: the heap is the memory above the image; too little is refused" {
+    vm hello-key -m 64 -- -l memory:debug --hello=x
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 0)" ]
+    [[ "$output" =~ \[DEBUG\]\ \[memory\]\ boot:\ heap\ [0-9]+\ KiB\ in\ use\ of\ (6[0-3])[0-9]{3}\ KiB ]]
+    vm fault -m 64 -- fibers
+    [[ "$output" =~ \[ERROR\]\ \[memory\]\ no\ memory\ for\ the\ stack\ of\ fiber\ \'hog\'\ \(1024\ KiB\):\ heap\ [0-9]+\ KiB\ in\ use ]]
+    vm hello -m 4
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 254)" ]
+    [[ "$output" == *"virtio: no memory map from the boot loader, or less than 4 MiB above the image"* ]]
+}
+
+@test "virtio: without isa-debug-exit the VM powers off and says the status" {
+    run timeout 60 qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none \
+        -serial stdio -kernel "$UK/hello.virtio" -append "--exit=3"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"virtio: exit status 3 (no isa-debug-exit device): powering off"* ]]
+}
+
+@test "virtio: images are laid out in the file as in memory up to _edata" {
+    local f
+    for f in "$UK"/*.virtio; do
+        # Every section with file contents: offset = address - 1 MiB, and below _edata.
+        python3 - "$f" <<'PY'
+import subprocess, sys
+f = sys.argv[1]
+edata = int(next(l.split()[0] for l in subprocess.run(["nm", f], capture_output=True,
+            text=True).stdout.splitlines() if l.endswith(" _edata")), 16)
+for l in subprocess.run(["readelf", "-SW", f], capture_output=True, text=True).stdout.splitlines():
+    p = l.replace("[ ", "[").split()
+    if len(p) > 6 and p[2] in ("PROGBITS", "NOTE") and "A" in p[7]:
+        addr, off, size = int(p[3], 16), int(p[4], 16), int(p[5], 16)
+        assert off == addr - 0x100000, (f, p[1], hex(addr), hex(off))
+        assert addr + size <= edata, (f, p[1], "beyond _edata")
+PY
+    done
+}
