@@ -163,7 +163,7 @@ build_in() {
     cd "$WORK/hello"
     run "$MIRAGE" build
     [ "$status" -eq 1 ]
-    [[ "$output" == "mirage: not configured: run 'mirage configure -t unix, spt or hvt' first" ]]
+    [[ "$output" == "mirage: not configured: run 'mirage configure -t unix, spt, hvt or virtio' first" ]]
     run "$MIRAGE" configure -t xen
     [ "$status" -eq 1 ]
     [ "$output" = "mirage: target 'xen' is not supported yet: use unix, spt, hvt or virtio" ]
