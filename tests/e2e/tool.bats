@@ -168,7 +168,7 @@ build_in() {
     [ "$status" -eq 1 ]
     [ "$output" = "mirage: target 'xen' is not supported yet: use unix, spt, hvt or virtio" ]
     run "$MIRAGE" configure -t vax
-    [ "$output" = "mirage: unknown target 'vax': use unix, spt or hvt" ]
+    [ "$output" = "mirage: unknown target 'vax': use unix, spt, hvt or virtio" ]
     run "$MIRAGE" configure -x
     [[ "$output" == "mirage: unknown option '-x' for 'configure'"* ]]
     run "$MIRAGE" configure --nope=1
