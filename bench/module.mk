@@ -7,7 +7,7 @@ $(B)/bench/rt_ref: $(B)/host/bench/runtime/rt_ref.o
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^
 ALL += $(B)/uk/blockread $(B)/uk/blockread.spt $(B)/uk/blockread.hvt
 # kv_rw_disk beside SQLite (bench/kvdisk.sh): the store's own code over a host file.
-KVBENCH_SRCS := bench/kvdisk/kvbench.c lib/kv/disk.c lib/runtime/crc32c.c lib/runtime/error.c
+KVBENCH_SRCS := bench/kvdisk/kvbench.c lib/kv/disk.c lib/runtime/crc32c.c lib/runtime/error.c lib/runtime/grow.c
 $(B)/bench/kvbench: $(call objs,host,$(KVBENCH_SRCS))
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lbearssl -lsqlite3

@@ -277,17 +277,8 @@ char *strtok_r(char *restrict s, const char *restrict delim, char **restrict sav
     if (!s)
         return NULL;
     s += strspn(s, delim);
-    if (!*s) {
-        *save = NULL;
-        return NULL;
-    }
-    char *end = s + strcspn(s, delim);
-    if (*end)
-        *end++ = '\0';
-    else
-        end = NULL;
-    *save = end;
-    return s;
+    *save = *s ? s : NULL;
+    return strsep(save, delim); /* the token ends at the next delimiter */
 }
 
 char *strtok(char *restrict s, const char *restrict delim)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "crunch.h"
+#include "mirage/heap.h"
 #include "mirage/kv.h"
 
 /*
@@ -69,14 +70,8 @@ static int add(struct walk *w, const char *key, const char *path, const struct s
     }
     if (w->n == MAX_ENTRIES)
         return say(path, "more than 1000000 files and directories");
-    if (w->n == w->cap) {
-        size_t cap = w->cap ? w->cap * 2 : 64;
-        struct ent *ne = realloc(w->e, cap * sizeof(*ne));
-        if (!ne)
-            return say(path, "out of memory");
-        w->e = ne;
-        w->cap = cap;
-    }
+    if (mirage_grow(&w->e, &w->cap, w->n + 1, sizeof *w->e) != 0)
+        return say(path, "out of memory");
     e = &w->e[w->n];
     memset(e, 0, sizeof(*e));
     e->dict = S_ISDIR(st->st_mode);
@@ -117,13 +112,9 @@ static int walk_dir(struct walk *w, const char *path, const char *key, const str
     while ((de = readdir(d)) != NULL) {
         if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
             continue;
-        if (n == cap) {
-            char **nn = realloc(names, (cap = cap ? cap * 2 : 16) * sizeof(*nn));
-            if (!nn) {
-                r = say(path, "out of memory");
-                break;
-            }
-            names = nn;
+        if (mirage_grow(&names, &cap, n + 1, sizeof *names) != 0) {
+            r = say(path, "out of memory");
+            break;
         }
         if (!(names[n++] = strdup(de->d_name))) {
             r = say(path, "out of memory");

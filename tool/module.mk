@@ -6,7 +6,7 @@ $(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS) $(KEY_PARSE_
 # The tool finds the libraries it links unikernels with here (MIRAGE_ROOT overrides it).
 $(B)/host/tool/mirage.o: HOST_CFLAGS += -DMIRAGE_ROOT='"$(CURDIR)"'
 
-TOOL_SRCS := tool/mirage.c tool/state.c tool/crunch.c lib/kv/kv.c lib/runtime/error.c
+TOOL_SRCS := tool/mirage.c tool/state.c tool/crunch.c lib/kv/kv.c lib/runtime/error.c lib/runtime/grow.c
 
 $(B)/bin/mirage: $(call objs,host,$(TOOL_SRCS)) | $(CONFIG_LIB)
 	@mkdir -p $(@D)
@@ -21,7 +21,7 @@ $(B)/fuzz/fuzz_mirage_state: $(call objs,fuzz,tool/state.c)
 ALL += $(CONFIG_LIB) $(B)/bin/mirage
 
 # mirage-kv: kv_rw_disk images on the host, with the store code the unikernels link.
-KV_TOOL_SRCS := tool/kv/mirage-kv.c lib/kv/disk.c lib/runtime/crc32c.c lib/runtime/error.c
+KV_TOOL_SRCS := tool/kv/mirage-kv.c lib/kv/disk.c lib/runtime/crc32c.c lib/runtime/error.c lib/runtime/grow.c
 $(B)/bin/mirage-kv: $(call objs,host,$(KV_TOOL_SRCS))
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(HOST_LDFLAGS) -o $@ $^ -lbearssl

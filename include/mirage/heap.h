@@ -1,4 +1,4 @@
-/* heap.h: accounting of the heap: the freestanding libc's (spt, hvt) or the host's malloc (unix). */
+/* heap.h: the heap (our libc's on spt and hvt, the host's on unix): accounting, growable arrays. */
 #ifndef MIRAGE_HEAP_H
 #define MIRAGE_HEAP_H
 
@@ -19,5 +19,12 @@ void mirage_memory_boot_log(void);
 /* Logs an error naming what could not be allocated, e.g. ("fiber", "echo",
  * stack bytes), and how much of the heap was in use. lib/runtime/memory.c. */
 void mirage_memory_failed(const char *what, const char *name, size_t bytes);
+
+/* The one growable array. (items) is the address of an array pointer (NULL
+ * for none yet) holding *cap elements of (size) bytes; makes room for (need)
+ * elements, growing to the largest of need, twice *cap and 4 elements.
+ * Returns 0, or MIRAGE_ENOMEM (out of memory, or the size overflows) with the
+ * array and *cap unchanged. lib/runtime/grow.c. */
+int mirage_grow(void *items, size_t *cap, size_t need, size_t size);
 
 #endif

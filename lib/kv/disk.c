@@ -9,6 +9,7 @@
 
 #include "mirage/block.h"
 #include "mirage/crc32c.h"
+#include "mirage/heap.h"
 #include "mirage/wire.h"
 
 /*
@@ -525,14 +526,8 @@ static int resolve(struct kvd *s, const struct key *k, int nseg, struct node **o
 
 static int undo_push(struct kvd *s, struct undo u)
 {
-    if (s->nu == s->capu) {
-        size_t cap = s->capu ? s->capu * 2 : 16;
-        struct undo *n = realloc(s->u, cap * sizeof *n);
-        if (n == NULL)
-            return fail(s, MIRAGE_ENOMEM, "out of memory for the undo log");
-        s->u = n;
-        s->capu = cap;
-    }
+    if (mirage_grow(&s->u, &s->capu, s->nu + 1, sizeof *s->u) != 0)
+        return fail(s, MIRAGE_ENOMEM, "out of memory for the undo log");
     s->u[s->nu++] = u;
     return 0;
 }
@@ -587,28 +582,16 @@ static int t_rename_node(struct kvd *s, struct node *n, const char *name, size_t
 
 static int t_track_alloc(struct kvd *s, uint64_t unit, uint32_t count)
 {
-    if (s->nalloc == s->capalloc) {
-        size_t cap = s->capalloc ? s->capalloc * 2 : 16;
-        struct run *n = realloc(s->alloc, cap * sizeof *n);
-        if (n == NULL)
-            return fail(s, MIRAGE_ENOMEM, "out of memory");
-        s->alloc = n;
-        s->capalloc = cap;
-    }
+    if (mirage_grow(&s->alloc, &s->capalloc, s->nalloc + 1, sizeof *s->alloc) != 0)
+        return fail(s, MIRAGE_ENOMEM, "out of memory for the units allocated");
     s->alloc[s->nalloc++] = (struct run){unit, count};
     return 0;
 }
 
 static int t_keep(struct kvd *s, const struct node *to, const struct ext *e)
 {
-    if (s->nkept == s->capkept) {
-        size_t cap = s->capkept ? s->capkept * 2 : 16;
-        struct kept *n = realloc(s->kept, cap * sizeof *n);
-        if (n == NULL)
-            return fail(s, MIRAGE_ENOMEM, "out of memory");
-        s->kept = n;
-        s->capkept = cap;
-    }
+    if (mirage_grow(&s->kept, &s->capkept, s->nkept + 1, sizeof *s->kept) != 0)
+        return fail(s, MIRAGE_ENOMEM, "out of memory for the extents kept");
     s->kept[s->nkept++] = (struct kept){to, e->unit, e->count, 0};
     return 0;
 }
@@ -889,17 +872,9 @@ static int t_rename(struct kvd *s, const struct key *ks, const struct key *kd)
 
 static int rec_room(struct kvd *s, size_t more)
 {
-    if (s->reclen + more > s->reccap) {
-        size_t cap = s->reccap ? s->reccap : 4096;
-        while (cap < s->reclen + more)
-            cap *= 2;
-        uint8_t *n = realloc(s->rec, cap);
-        if (n == NULL)
-            return fail(s, MIRAGE_ENOMEM, "out of memory for a journal record of %zu bytes",
-                        s->reclen + more);
-        s->rec = n;
-        s->reccap = cap;
-    }
+    if (mirage_grow(&s->rec, &s->reccap, s->reclen + more, 1) != 0)
+        return fail(s, MIRAGE_ENOMEM, "out of memory for a journal record of %zu bytes",
+                    s->reclen + more);
     return 0;
 }
 
@@ -996,19 +971,13 @@ static int read_range(struct kvd *s, const char *key, const struct node *v, uint
 
 struct vec {
     struct ext *ex;
-    uint32_t n, cap;
+    size_t n, cap;
 };
 
 static int vec_push(struct kvd *s, struct vec *v, struct ext e)
 {
-    if (v->n == v->cap) {
-        uint32_t cap = v->cap ? v->cap * 2 : 8;
-        struct ext *n = realloc(v->ex, cap * sizeof *n);
-        if (n == NULL)
-            return fail(s, MIRAGE_ENOMEM, "out of memory for an extent list");
-        v->ex = n;
-        v->cap = cap;
-    }
+    if (mirage_grow(&v->ex, &v->cap, v->n + 1, sizeof *v->ex) != 0)
+        return fail(s, MIRAGE_ENOMEM, "out of memory for an extent list");
     v->ex[v->n++] = e;
     return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mirage/heap.h"
 #include "mirage/kv.h"
 
 static void clear(struct mirage_kv_error *err)
@@ -159,25 +160,9 @@ int mirage_kv_list_add(struct mirage_kv_list_builder *b, const char *dict, const
 
     if (b->failed)
         return MIRAGE_ENOMEM;
-    if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 16;
-        struct mirage_kv_entry *e = realloc(b->entries, cap * sizeof(*e));
-        if (!e)
-            goto nomem;
-        b->entries = e;
-        b->cap = cap;
-    }
-    if (b->names_len + need > b->names_cap) {
-        size_t cap = b->names_cap ? b->names_cap * 2 : 256;
-        char *names;
-        while (cap < b->names_len + need)
-            cap *= 2;
-        names = realloc(b->names, cap);
-        if (!names)
-            goto nomem;
-        b->names = names;
-        b->names_cap = cap;
-    }
+    if (mirage_grow(&b->entries, &b->cap, b->n + 1, sizeof *b->entries) != 0 ||
+        mirage_grow(&b->names, &b->names_cap, b->names_len + need, 1) != 0)
+        goto nomem;
     memcpy(b->names + b->names_len, dict, dl);
     b->names[b->names_len + dl] = '/';
     memcpy(b->names + b->names_len + dl + 1, name, need - dl - 1);

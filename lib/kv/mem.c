@@ -6,6 +6,7 @@
 
 #include <bearssl.h>
 
+#include "mirage/heap.h"
 #include "mirage/kv.h"
 #include "mirage/time.h"
 
@@ -85,15 +86,7 @@ static void txn_begin(struct mem *m)
 /* Room for one more log entry, taken before the change it covers. */
 static int log_reserve(struct mem *m)
 {
-    if (m->nlog == m->caplog) {
-        size_t cap = m->caplog ? m->caplog * 2 : 32;
-        struct undo *log = realloc(m->log, cap * sizeof(*log));
-        if (!log)
-            return MIRAGE_ENOMEM;
-        m->log = log;
-        m->caplog = cap;
-    }
-    return 0;
+    return mirage_grow(&m->log, &m->caplog, m->nlog + 1, sizeof *m->log);
 }
 
 static struct undo *log_add(struct mem *m, enum undo_kind what, struct node *node)
@@ -239,14 +232,8 @@ static int link_node(struct mem *m, struct node *dict, struct node *n)
 {
     if (log_reserve(m) < 0)
         return MIRAGE_ENOMEM;
-    if (dict->nkids == dict->cap) {
-        size_t cap = dict->cap ? dict->cap * 2 : 4;
-        struct node **kids = realloc(dict->kids, cap * sizeof(*kids));
-        if (!kids)
-            return MIRAGE_ENOMEM;
-        dict->kids = kids;
-        dict->cap = cap;
-    }
+    if (mirage_grow(&dict->kids, &dict->cap, dict->nkids + 1, sizeof *dict->kids) != 0)
+        return MIRAGE_ENOMEM;
     log_add(m, U_LINK, n);
     insert_kid(dict, n);
     return 0;

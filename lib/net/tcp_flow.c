@@ -26,6 +26,18 @@ static void maybe_window_update(struct tcp_conn *c)
         tcp_send_ack(c);
 }
 
+/* The receive buffer goes back to the stack's pool (or is freed once the
+ * stack is gone); the next segment takes a new one. */
+static void rcv_release(struct tcp_conn *c)
+{
+    if (c->tcp)
+        tcp_buf_put(c->tcp, c->rcv.buf, c->rcv.cap);
+    else
+        free(c->rcv.buf);
+    c->rcv.buf = NULL;
+    c->rcv.start = 0;
+}
+
 static int tcp_read(struct mirage_flow *f, void *buf, size_t cap, size_t *got, uint64_t deadline)
 {
     struct tcp_conn *c = conn_of(f);
@@ -37,15 +49,8 @@ static int tcp_read(struct mirage_flow *f, void *buf, size_t cap, size_t *got, u
             tcp_ring_copy_out(&c->rcv, 0, buf, n);
             c->rcv.start = (c->rcv.start + n) % c->rcv.cap;
             c->rcv.len -= n;
-            if (c->rcv.len == 0 && c->ooo.n == 0) {
-                /* Idle connections hold no buffer. */
-                if (c->tcp)
-                    tcp_buf_put(c->tcp, c->rcv.buf, c->rcv.cap);
-                else
-                    free(c->rcv.buf);
-                c->rcv.buf = NULL;
-                c->rcv.start = 0;
-            }
+            if (c->rcv.len == 0 && c->ooo.n == 0)
+                rcv_release(c); /* idle connections hold no buffer */
             *got = n;
             maybe_window_update(c);
             return 0;
@@ -126,12 +131,7 @@ static int tcp_shutdown(struct mirage_flow *f, int how)
         if (c->rcv.buf) {
             /* Out-of-order ranges stay: the peer was told they arrived. */
             c->rcv.len = 0;
-            if (c->tcp)
-                tcp_buf_put(c->tcp, c->rcv.buf, c->rcv.cap);
-            else
-                free(c->rcv.buf);
-            c->rcv.buf = NULL;
-            c->rcv.start = 0;
+            rcv_release(c);
         }
         tcp_rd_wake(c);
     }

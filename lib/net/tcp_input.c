@@ -349,6 +349,19 @@ static void got_fin(struct tcp_conn *c)
 
 /* ---- SYN-SENT (RFC 9293 3.10.7.3) ------------------------------------------ */
 
+/* The handshake's last acceptable ACK: (seg) acknowledges our SYN and offers
+ * (wnd) bytes; the connection is established. */
+static void establish(struct tcp_conn *c, const struct mirage_tcp_seg *seg, uint32_t wnd)
+{
+    c->snd_una = seg->ack;
+    c->snd_wnd = wnd;
+    c->max_snd_wnd = wnd;
+    c->snd_wl1 = seg->seq;
+    c->snd_wl2 = seg->ack;
+    c->state = TCP_ESTABLISHED;
+    tcp_conn_setup(c);
+}
+
 static void syn_sent_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 {
     int ack = seg->flags & MIRAGE_TCP_ACK;
@@ -372,13 +385,7 @@ static void syn_sent_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
     c->rcv_nxt = seg->seq + 1;
     c->last_ack_sent = c->rcv_nxt;
     if (ack) {
-        c->snd_una = seg->ack;
-        c->snd_wnd = seg->wnd; /* never scaled in a SYN (RFC 7323 2.2) */
-        c->max_snd_wnd = c->snd_wnd;
-        c->snd_wl1 = seg->seq;
-        c->snd_wl2 = seg->ack;
-        c->state = TCP_ESTABLISHED;
-        tcp_conn_setup(c);
+        establish(c, seg, seg->wnd); /* never scaled in a SYN (RFC 7323 2.2) */
         tcp_send_ack(c);
         mirage_cond_broadcast(&c->wr_cond);
         return;
@@ -484,13 +491,7 @@ void tcp_conn_input(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
             tcp_send_rst_for(t, &c->remote, &c->local, seg);
             return;
         }
-        c->snd_una = seg->ack;
-        c->snd_wnd = (uint32_t)seg->wnd << c->snd_wscale;
-        c->max_snd_wnd = c->snd_wnd;
-        c->snd_wl1 = seg->seq;
-        c->snd_wl2 = seg->ack;
-        c->state = TCP_ESTABLISHED;
-        tcp_conn_setup(c);
+        establish(c, seg, (uint32_t)seg->wnd << c->snd_wscale);
         tcp_listener_established(c);
     } else if (process_ack(c, seg) != 0) {
         return;
