@@ -99,6 +99,9 @@ int mirage_key_parse_int(const char *s, size_t len, int64_t min, int64_t max, in
 int mirage_key_parse_ipv4(const char *s, size_t len, uint8_t out[4], char *err, size_t errsize);
 /* RFC 4291 text forms, "::" and an embedded IPv4 tail included. */
 int mirage_key_parse_ipv6(const char *s, size_t len, uint8_t out[16], char *err, size_t errsize);
+/* IPV4[:PORT], the port 1-65535; *port is left alone when none is given. */
+int mirage_key_parse_ipv4_port(const char *s, size_t len, uint8_t addr[4], uint16_t *port,
+                               char *err, size_t errsize);
 /* ADDRESS/LENGTH: IPv4 (v6 = 0, length 0..32) or IPv6 (length 0..128); the
  * length is decimal with no sign or leading zero. */
 int mirage_key_parse_prefix(const char *s, size_t len, int v6, struct mirage_key_ip *ip, char *err,

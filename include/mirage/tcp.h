@@ -168,6 +168,7 @@ struct mirage_tcp_stats {
     uint64_t alloc_failures; /* allocations TCP could not make (memory short) */
     uint64_t rcv_drops;      /* segments dropped for want of buffer memory */
     uint64_t segs_in, segs_out;
+    uint64_t retransmits, rto_timeouts; /* every connection's, as in mirage_tcp_conn_stats */
 };
 void mirage_tcp_stats(const struct mirage_tcp *t, struct mirage_tcp_stats *st);
 

@@ -11,6 +11,8 @@
 #include "mirage/icmp.h"
 #include "mirage/ipv4.h"
 #include "mirage/log.h"
+#include "mirage/metrics.h"
+#include "mirage/netif.h"
 #include "mirage/stack.h"
 #include "mirage/tcp.h"
 #include "mirage/time.h"
@@ -34,6 +36,8 @@ struct direct {
     struct mirage_timer dhcp_timer;
     struct mirage_cond lease_cond;
     int has_lease;
+    /* net, ipv4, udp and tcp measurements, tagged with the interface */
+    struct mirage_metrics_source metrics[4];
 };
 
 static struct direct *of(struct mirage_stack *s)
@@ -240,9 +244,119 @@ static size_t ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out, si
     return 1;
 }
 
+/* ---- metrics (mirage/metrics.h) ------------------------------------------- */
+
+#define FIELD(f, k, st, name)                                                                      \
+    ((f)[(k)++] = (struct mirage_metrics_field){#name, (int64_t)(st).name})
+
+static size_t net_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
+{
+    struct mirage_netif_stats st;
+    size_t k = 0;
+
+    if (n < 8)
+        return 0;
+    mirage_netif_stats(((struct direct *)ctx)->nif, &st);
+    FIELD(f, k, st, rx_frames);
+    FIELD(f, k, st, rx_bytes);
+    FIELD(f, k, st, tx_frames);
+    FIELD(f, k, st, tx_bytes);
+    FIELD(f, k, st, rx_oversized);
+    FIELD(f, k, st, rx_errors);
+    FIELD(f, k, st, tx_dropped);
+    FIELD(f, k, st, tx_errors);
+    return k;
+}
+
+static size_t ipv4_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
+{
+    struct mirage_ipv4_stats st;
+    size_t k = 0;
+
+    if (n < 10)
+        return 0;
+    mirage_ipv4_stats(((struct direct *)ctx)->ip, &st);
+    FIELD(f, k, st, rx_datagrams);
+    FIELD(f, k, st, rx_bad);
+    FIELD(f, k, st, rx_not_for_us);
+    FIELD(f, k, st, rx_no_proto);
+    FIELD(f, k, st, rx_fragments);
+    FIELD(f, k, st, reassembled);
+    FIELD(f, k, st, reasm_dropped);
+    FIELD(f, k, st, tx_datagrams);
+    FIELD(f, k, st, tx_fragments);
+    FIELD(f, k, st, tx_errors);
+    return k;
+}
+
+static size_t udp_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
+{
+    struct mirage_udpv4_stats st;
+    size_t k = 0;
+
+    if (n < 5)
+        return 0;
+    mirage_udpv4_stats(((struct direct *)ctx)->udp, &st);
+    FIELD(f, k, st, rx_datagrams);
+    FIELD(f, k, st, rx_bad);
+    FIELD(f, k, st, rx_no_port);
+    FIELD(f, k, st, tx_datagrams);
+    FIELD(f, k, st, tx_errors);
+    return k;
+}
+
+static size_t tcp_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
+{
+    struct mirage_tcp_stats st;
+    size_t k = 0;
+
+    if (n < 18)
+        return 0;
+    mirage_tcp_stats(((struct direct *)ctx)->tcp, &st);
+    FIELD(f, k, st, conns);
+    FIELD(f, k, st, time_wait);
+    FIELD(f, k, st, heap);
+    FIELD(f, k, st, active_opens);
+    FIELD(f, k, st, passive_opens);
+    FIELD(f, k, st, resets_sent);
+    FIELD(f, k, st, resets_received);
+    FIELD(f, k, st, retransmits);
+    FIELD(f, k, st, rto_timeouts);
+    FIELD(f, k, st, syn_cookies_sent);
+    FIELD(f, k, st, listen_drops);
+    FIELD(f, k, st, limit_refusals);
+    FIELD(f, k, st, alloc_failures);
+    FIELD(f, k, st, rcv_drops);
+    FIELD(f, k, st, bad_checksums);
+    FIELD(f, k, st, bad_segments);
+    FIELD(f, k, st, segs_in);
+    FIELD(f, k, st, segs_out);
+    return k;
+}
+
+static void metrics_register(struct direct *d)
+{
+    static const char *const names[4] = {"net", "ipv4", "udp", "tcp"};
+    static size_t (*const fns[4])(void *, struct mirage_metrics_field *,
+                                  size_t) = {net_sample, ipv4_sample, udp_sample, tcp_sample};
+
+    for (int i = 0; i < 4; i++) {
+        d->metrics[i] = (struct mirage_metrics_source){
+            .measurement = names[i],
+            .tag_key = "interface",
+            .tag_value = d->nif->name ? d->nif->name : "?",
+            .sample = fns[i],
+            .ctx = d,
+        };
+        mirage_metrics_register(&d->metrics[i]);
+    }
+}
+
 /* Frees the layers top down; each unregisters from the one below. */
 static void teardown(struct direct *d)
 {
+    for (int i = 0; i < 4; i++)
+        mirage_metrics_unregister(&d->metrics[i]);
     if (d->dhcp) {
         mirage_timer_stop(&d->dhcp_timer);
         if (d->udp != NULL) {
@@ -367,6 +481,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0 ||
         (r = mirage_eth_start(d->eth)) < 0)
         goto fail;
+    metrics_register(d);
     mirage_log_info(&stack_log, "direct stack on '%s' (%s, MTU %zu)", nif->name ? nif->name : "?",
                     mirage_eth_format(mirage_eth_mac(d->eth), mac), mirage_eth_mtu(d->eth));
     if (cfg->dhcp) {

@@ -358,6 +358,7 @@ static void send_data(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, i
         o.flags |= MIRAGE_TCP_PSH;
     if (rtx) {
         c->st.retransmits++;
+        c->tcp->st.retransmits++;
         c->rtt_timing = 0; /* Karn: no sample from a retransmitted segment */
     } else if (!c->rtt_timing && len) {
         c->rtt_timing = 1;
@@ -561,6 +562,7 @@ static void on_rto(struct tcp_conn *c)
     if (c->retries == 1) /* the segment timed out went about an RTO ago */
         c->unanswered_since = now > c->rto ? now - c->rto : 1;
     c->st.rto_timeouts++;
+    c->tcp->st.rto_timeouts++;
     if (c->in_recovery != 2)
         c->cc->on_rto(c, now);
     c->cwnd = c->mss;
@@ -573,6 +575,7 @@ static void on_rto(struct tcp_conn *c)
     if (c->fin_sent && c->snd_una == c->fin_seq) {
         tcp_send_ctl(c, c->fin_seq, MIRAGE_TCP_FIN | MIRAGE_TCP_ACK, 0);
         c->st.retransmits++;
+        c->tcp->st.retransmits++;
     } else {
         tcp_output(c);
     }

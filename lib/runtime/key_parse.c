@@ -369,3 +369,22 @@ invalid:
         *bad = i;
     return 0;
 }
+
+int mirage_key_parse_ipv4_port(const char *s, size_t len, uint8_t addr[4], uint16_t *port,
+                               char *err, size_t errsize)
+{
+    const char *colon = memchr(s, ':', len);
+    size_t alen = colon ? (size_t)(colon - s) : len;
+    int64_t p;
+    int r;
+
+    if ((r = mirage_key_parse_ipv4(s, alen, addr, err, errsize)) != 0)
+        return r;
+    if (colon == NULL)
+        return 0;
+    if (mirage_key_parse_int(colon + 1, len - alen - 1, 1, 65535, &p, NULL, 0) != 0)
+        return fail(err, errsize, MIRAGE_EINVAL,
+                    "'%.*s' has no port after its ':' (a number from 1 to 65535)", s, len);
+    *port = (uint16_t)p;
+    return 0;
+}

@@ -135,22 +135,15 @@ size_t mirage_syslog_format(char *buf, size_t cap, int tcp, enum mirage_log_leve
 int mirage_syslog_parse_server(const char *s, struct mirage_syslog_config *cfg, char *err,
                                size_t errsize)
 {
-    const char *colon = strchr(s, ':');
-    size_t alen = colon ? (size_t)(colon - s) : strlen(s);
-    char why[160];
-    int64_t port = MIRAGE_SYSLOG_PORT;
+    char why[200];
+    uint16_t port = MIRAGE_SYSLOG_PORT;
 
-    if (mirage_key_parse_ipv4(s, alen, cfg->server.a, why, sizeof(why)) != 0) {
+    if (mirage_key_parse_ipv4_port(s, strlen(s), cfg->server.a, &port, why, sizeof(why)) != 0) {
         snprintf(err, errsize, "syslog server '%s': %s (IPV4[:PORT] expected)", s, why);
         return MIRAGE_EINVAL;
     }
-    if (colon && mirage_key_parse_int(colon + 1, strlen(colon + 1), 1, 65535, &port, why,
-                                      sizeof(why)) != 0) {
-        snprintf(err, errsize, "syslog server '%s': port: %s", s, why);
-        return MIRAGE_EINVAL;
-    }
     cfg->server.family = 4;
-    cfg->port = (uint16_t)port;
+    cfg->port = port;
     return 0;
 }
 

@@ -135,7 +135,7 @@ fallback_run() {
     [[ "$output" == *"syslog server 'loghost'"*"IPV4[:PORT] expected"* ]]
     run in_ns "$UK/stack-echo" --net:tap0=tap0 -- --syslog=10.0.0.1:99999
     [ "$status" -eq 64 ]
-    [[ "$output" == *"syslog server '10.0.0.1:99999': port"* ]]
+    [[ "$output" == *"syslog server '10.0.0.1:99999': '10.0.0.1:99999' has no port after its ':'"* ]]
     run in_ns "$UK/stack-echo" --net:tap0=tap0 -- --syslog=10.0.0.1 --syslog-transport=sctp
     [ "$status" -eq 64 ]
     [[ "$output" == *"--syslog-transport: 'sctp' is neither udp nor tcp"* ]]

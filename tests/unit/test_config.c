@@ -572,7 +572,8 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "mirage_key_ipv4.def = \"0.0.0.0/0\";") != NULL);
     CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, "
                          "&mirage_key_syslog, &mirage_key_syslog_hostname, "
-                         "&mirage_key_syslog_transport, NULL};") != NULL);
+                         "&mirage_key_syslog_transport, &mirage_key_monitor, "
+                         "&mirage_key_monitor_interval, NULL};") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_socket_new(&sc, &dev0);") != NULL);
     /* The syslog keys are checked before any device comes up; the reporter
      * starts over the first stack and its queue drains before the stack goes. */
@@ -580,6 +581,9 @@ static void test_stacks(void)
     CHECK(strstr(main_c, "r = mirage_syslog_check_keys(argv[0]);") <
           strstr(main_c, "mirage_stack_socket_new"));
     CHECK(strstr(main_c, "mirage_syslog_from_keys(dev0, \"web\");") != NULL);
+    CHECK(strstr(main_c, "r = mirage_monitor_check_keys(argv[0]);") != NULL);
+    CHECK(strstr(main_c, "mirage_monitor_from_keys(dev0, \"web\");") != NULL);
+    CHECK(strstr(main_c, "mirage_monitor_stop();") != NULL);
     CHECK(strstr(main_c, "mirage_syslog_stop(mirage_deadline_in(MIRAGE_SEC(2)));") <
           strstr(main_c, "mirage_stack_disconnect(dev0);"));
     /* The stack goes after start returns, before the exit status does. */

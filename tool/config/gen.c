@@ -203,9 +203,12 @@ static void gen_stack(const struct mirage_config *cfg, const struct mirage_dev *
                      "            return mirage_stack_no_lease(argv[0]);\n");
     fprintf(out, "        if (r < 0)\n            return mirage_device_connect_failed(");
     fprintf(out, "argv[0], \"stack\", \"%s\", r);\n", d->stack_socket ? "socket" : "direct");
-    /* The log goes to syslog (--syslog) over the first stack, from here on. */
+    /* The log goes to syslog (--syslog) and metrics to a collector
+     * (--monitor) over the first stack, from here on. */
     if (parses_keys(cfg)) {
         fprintf(out, "        mirage_syslog_from_keys(dev%d, ", d->order);
+        c_string(out, cfg->name);
+        fprintf(out, ");\n        mirage_monitor_from_keys(dev%d, ", d->order);
         c_string(out, cfg->name);
         fprintf(out, ");\n");
     }
@@ -325,8 +328,8 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
     if (count_stacks(cfg) + count_storage(cfg) > 0)
         fprintf(out, "#include \"mirage/sched.h\"\n");
     if (count_stacks(cfg) > 0)
-        fprintf(out, "#include \"mirage/stack.h\"\n#include \"mirage/syslog.h\"\n"
-                     "#include \"mirage/time.h\"\n");
+        fprintf(out, "#include \"mirage/metrics.h\"\n#include \"mirage/stack.h\"\n"
+                     "#include \"mirage/syslog.h\"\n#include \"mirage/time.h\"\n");
     if (count_kind(cfg, DEV_RANDOM) > 0)
         fprintf(out, "#include \"mirage/random.h\"\n");
     if (count_storage(cfg) > 0)
@@ -394,6 +397,8 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
                      "    mirage_memory_boot_log(); /* -l memory:debug */\n");
     if (parses_keys(cfg) && count_stacks(cfg) > 0)
         fprintf(out, "    r = mirage_syslog_check_keys(argv[0]);\n"
+                     "    if (r != 0)\n        return r;\n"
+                     "    r = mirage_monitor_check_keys(argv[0]);\n"
                      "    if (r != 0)\n        return r;\n");
     for (int i = 0; i < cfg->norder; i++) {
         const struct mirage_dev *d = cfg->order[i];
@@ -436,6 +441,7 @@ void mirage_gen_main(const struct mirage_config *cfg, FILE *out)
                 "    /* The log's last lines leave for syslog (at most 2 s), and what start's\n"
                 "     * connections still have to send reaches the peers (bounded by the\n"
                 "     * stack's linger time) before the exit status goes back. */\n"
+                "    mirage_monitor_stop();\n"
                 "    mirage_syslog_stop(mirage_deadline_in(MIRAGE_SEC(2)));\n");
     for (int i = cfg->norder - 1; i >= 0; i--) {
         const struct mirage_dev *d = cfg->order[i];

@@ -359,6 +359,9 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     stack_runtime_key(file, line, "syslog", NULL);
     stack_runtime_key(file, line, "syslog-hostname", NULL);
     stack_runtime_key(file, line, "syslog-transport", NULL);
+    /* ... and push metrics to a collector (mirage/metrics.h). */
+    stack_runtime_key(file, line, "monitor", NULL);
+    stack_runtime_key(file, line, "monitor-interval", NULL);
     if (!socket)
         add_arg(d, net, MIRAGE_SIG_NETWORK);
     return d;
@@ -839,6 +842,8 @@ static const char *const std_keys[][4] = {
     {"syslog", "mirage_key_syslog", "string", NULL},
     {"syslog-hostname", "mirage_key_syslog_hostname", "string", NULL},
     {"syslog-transport", "mirage_key_syslog_transport", "string", "udp"},
+    {"monitor", "mirage_key_monitor", "string", NULL},
+    {"monitor-interval", "mirage_key_monitor_interval", "duration", "10s"},
 };
 
 void mirage_config_standard_key(const char *file, int line, const char *name)
@@ -854,7 +859,7 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
                             "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
                             "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
                             "accept-router-advertisements, dhcp-timeout, syslog, "
-                            "syslog-hostname or syslog-transport",
+                            "syslog-hostname, syslog-transport, monitor or monitor-interval",
                             name ? name : "(null)");
         return;
     }
