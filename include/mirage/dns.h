@@ -295,6 +295,77 @@ void mirage_dns_write_restore(struct mirage_dns_writer *wr, const struct mirage_
  * message's length. */
 size_t mirage_dns_write_end(struct mirage_dns_writer *wr);
 
+/* ---- zone files (RFC 1035 5) ---------------------------------------------- */
+
+/* Where a zone file is wrong and why. */
+struct mirage_dns_zone_error {
+    char file[256];
+    unsigned line;
+    char msg[256];
+};
+
+/*
+ * What reading a zone file needs: the origin it starts with (the zone's
+ * name), a function given each record in file order (its RDATA valid during
+ * the call, with the file and line it is on; a negative return stops the
+ * parse, with (msg) if it filled it),
+ * and one that reads a file $INCLUDE names (the caller frees *text with
+ * free()), or NULL to refuse $INCLUDE.
+ */
+struct mirage_dns_zonefile {
+    struct mirage_dns_name origin;
+    int (*record)(void *arg, const struct mirage_dns_rr *rr, const char *file, unsigned line,
+                  char *msg, size_t msgsize);
+    int (*include)(void *arg, const char *path, char **text, size_t *len, char *why,
+                   size_t whysize);
+    void *arg;
+};
+
+/* Reads the zone file (text, len) named (file), calling zf->record for each
+ * record: $ORIGIN, $TTL (and RFC 1035's last TTL when there is none), TTLs
+ * with units (1w2d3h4m5s), relative names and '@', a blank first column for
+ * the previous owner, parentheses, comments, quoted strings and \X, \DDD
+ * escapes, $INCLUDE FILE [ORIGIN] (8 deep at most), class IN, the known
+ * types in their text forms and any type as RFC 3597's \# LENGTH HEX.
+ * Returns 0, or MIRAGE_EINVAL with (err) naming the file, line and problem. */
+int mirage_dns_zonefile_parse(const struct mirage_dns_zonefile *zf, const char *file,
+                              const char *text, size_t len, struct mirage_dns_zone_error *err);
+
+/* ---- zones ----------------------------------------------------------------- */
+
+/* A zone in memory: its records in canonical order (owner, type, RDATA),
+ * duplicates dropped (RFC 2181 5), checked as a whole when loaded. */
+struct mirage_dns_zone;
+struct mirage_kv;
+
+/* Loads the zone (origin) from the zone file (text, len) named (file), with
+ * no $INCLUDE. Besides the parser's errors, refuses records outside the
+ * zone (glue for names outside it included), an SOA away from the apex, no
+ * SOA or more than one, no NS at the apex, a CNAME beside other data or a
+ * second CNAME, and anything but NS, DS and glue (A, AAAA) at or below a
+ * delegation. Returns 0 with *z (free with mirage_dns_zone_free), or an error
+ * with (err) naming the file and line (line 0: the zone as a whole). */
+int mirage_dns_zone_load(const struct mirage_dns_name *origin, const char *file, const char *text,
+                         size_t len, struct mirage_dns_zone **z, struct mirage_dns_zone_error *err);
+
+/* The same from the value of (key) in (kv); $INCLUDE reads other keys of the
+ * store, relative to (key)'s dictionary or from its root for "/...". Suspends
+ * the calling fiber while the store reads. */
+int mirage_dns_zone_load_kv(struct mirage_kv *kv, const char *key,
+                            const struct mirage_dns_name *origin, struct mirage_dns_zone **z,
+                            struct mirage_dns_zone_error *err);
+
+void mirage_dns_zone_free(struct mirage_dns_zone *z);
+
+const struct mirage_dns_name *mirage_dns_zone_origin(const struct mirage_dns_zone *z);
+
+/* How many records the zone holds. */
+size_t mirage_dns_zone_count(const struct mirage_dns_zone *z);
+
+/* The (i)th record in canonical order into (rr), its RDATA in the zone.
+ * Returns 0 or MIRAGE_ENOENT past the last. */
+int mirage_dns_zone_record(const struct mirage_dns_zone *z, size_t i, struct mirage_dns_rr *rr);
+
 /* A name for (type) ("A", "TYPE999"), into (buf) of at least 16 bytes. */
 const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);
 

@@ -185,24 +185,29 @@ int mirage_dns_name_under(const struct mirage_dns_name *n, const struct mirage_d
     return 1;
 }
 
-/* Where each label of (n) starts; returns their number. */
-static int label_starts(const struct mirage_dns_name *n, uint8_t at[128])
+/* Where each label of (wire, len) starts; returns their number. */
+static int label_starts(const uint8_t *wire, size_t len, uint8_t at[128])
 {
     int count = 0;
 
-    for (size_t i = 0; i < n->len && n->wire[i] != 0; i += 1 + (size_t)n->wire[i])
+    for (size_t i = 0; i < len && wire[i] != 0 && count < 128; i += 1 + (size_t)wire[i])
         at[count++] = (uint8_t)i;
     return count;
 }
 
 int mirage_dns_name_compare(const struct mirage_dns_name *a, const struct mirage_dns_name *b)
 {
+    return dns_wire_compare(a->wire, a->len, b->wire, b->len);
+}
+
+int dns_wire_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
     uint8_t sa[128], sb[128];
-    int na = label_starts(a, sa), nb = label_starts(b, sb);
+    int na = label_starts(a, alen, sa), nb = label_starts(b, blen, sb);
 
     /* From the rightmost label: bytes lowered, a shorter label first. */
     for (int ia = na - 1, ib = nb - 1; ia >= 0 && ib >= 0; ia--, ib--) {
-        const uint8_t *la = a->wire + sa[ia], *lb = b->wire + sb[ib];
+        const uint8_t *la = a + sa[ia], *lb = b + sb[ib];
         size_t common = la[0] < lb[0] ? la[0] : lb[0];
         for (size_t k = 1; k <= common; k++) {
             int d = lower(la[k]) - lower(lb[k]);
