@@ -3,7 +3,8 @@
 # tests/fuzz/fuzz_NAME.c -> $(B)/fuzz/fuzz_NAME, likewise with clang's libFuzzer.
 # tests/net/link.c: the in-process test link of the network stack's tests.
 # tests/flow/pair.c: in-memory flows (a connected pair, a buffer as a peer) for flow tests.
-PORTABLE_SRCS := $(LIB_SRCS) $(TENDER_COMMON_SRCS) tests/net/link.c tests/flow/pair.c
+PORTABLE_SRCS := $(LIB_SRCS) $(TENDER_COMMON_SRCS) platform/virtio/virtq.c tests/net/link.c \
+	tests/flow/pair.c
 UNIT_LIB := $(B)/asan/libunit.a
 FUZZ_LIB := $(B)/fuzz/libfuzz.a
 $(eval $(call archive,$(UNIT_LIB),$(call objs,asan,$(PORTABLE_SRCS))))

@@ -253,6 +253,19 @@ static void page_tables(void)
         pt_limit = heap_start;
 }
 
+void *virtio_boot_alloc(size_t bytes)
+{
+    void *p = (void *)heap_start;
+
+    bytes = (bytes + VIRTIO_PAGE - 1) & ~(size_t)(VIRTIO_PAGE - 1);
+    if (bytes > heap_size / 2)
+        return NULL;
+    heap_start += bytes;
+    heap_size -= bytes;
+    memset(p, 0, bytes);
+    return p;
+}
+
 int virtio_map_mmio(uint64_t phys, uint64_t len)
 {
     uint64_t start = phys & ~(VIRTIO_PAGE - 1);

@@ -173,17 +173,18 @@ uint64_t mirage_clock_wall(void)
 void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
 {
     for (;;) {
-        uint64_t now, ticks;
+        uint64_t now, wait, ticks;
 
         *ready = virtio_devices_ready();
         now = mirage_clock_monotonic();
         if (*ready || now >= deadline)
             return;
-        ticks = deadline - now > 60000000ULL ? PIT_MAX_TICKS
-                                             : (deadline - now) * PIT_HZ / 1000000000ULL + 1;
+        wait = deadline - now;
+        if (virtio_polled && wait > 1000000)
+            wait = 1000000; /* a device without an interrupt line: look every ms */
+        ticks = wait > 60000000ULL ? PIT_MAX_TICKS : wait * PIT_HZ / 1000000000ULL + 1;
         if (ticks > PIT_MAX_TICKS)
             ticks = PIT_MAX_TICKS;
-        __atomic_and_fetch(&virtio_irq_pending, ~1u, __ATOMIC_SEQ_CST);
         outb(PIT_CMD, 0x30); /* channel 0, lo/hi byte, mode 0: one interrupt at the end */
         outb(PIT_CH0, (uint8_t)ticks);
         outb(PIT_CH0, (uint8_t)(ticks >> 8));

@@ -1,58 +1,30 @@
-/* devices.c: the virtio binding's devices: none is driven yet, so every acquire is refused by name.
+/* devices.c: the virtio binding's devices at boot, and which of them have input after an interrupt.
  */
 #include "virtio.h"
 
+int virtio_polled;
+
+/* net.c */
+void virtio_net_ack(unsigned irq);
+
 void virtio_devices_init(void)
 {
+    virtio_net_init();
 }
 
+/* Every line that fired is acknowledged at its devices (reading the ISR
+ * lowers a level-triggered line) before mirage_yield unmasks it again. */
 mirage_handle_set_t virtio_devices_ready(void)
 {
-    return 0;
+    uint32_t fired = __atomic_exchange_n(&virtio_irq_pending, 0, __ATOMIC_SEQ_CST);
+
+    for (unsigned irq = 1; irq < 16; irq++)
+        if (fired & (1u << irq))
+            virtio_net_ack(irq);
+    return virtio_net_ready();
 }
 
-int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
-{
-    (void)h;
-    (void)info;
-    virtio_say("virtio: net device '");
-    virtio_say(name);
-    virtio_say("': virtio-net is not supported yet\n");
-    return MIRAGE_ENOENT;
-}
-
-int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
-{
-    (void)h, (void)buf, (void)size;
-    return MIRAGE_EINVAL;
-}
-
-int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
-{
-    (void)h, (void)buf, (void)size, (void)read_size;
-    return MIRAGE_EINVAL;
-}
-
-int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
-{
-    (void)h, (void)frames, (void)n;
-    *sent = 0;
-    return MIRAGE_EINVAL;
-}
-
-int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
-{
-    (void)h, (void)frames, (void)n;
-    *got = 0;
-    return MIRAGE_EINVAL;
-}
-
-int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
-{
-    (void)h, (void)st;
-    return MIRAGE_EINVAL;
-}
-
+/* virtio-blk is not driven yet: every block device is refused by name. */
 int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
                                   struct mirage_platform_block_info *info)
 {

@@ -72,10 +72,64 @@ extern volatile uint32_t virtio_irq_pending;
 /* clock.c: lets IRQ line (irq) (0..15) wake mirage_yield. */
 void virtio_irq_enable(unsigned irq);
 
-/* pci.c / net.c / blk.c: found at boot, before the heap exists (their
- * registers are mapped then). The handles with work pending, and a device's
- * interrupt acknowledged. */
+/* boot.c: (bytes) of zeroed memory aligned to 4096, taken off the heap's
+ * start; only before the heap is handed out (device set-up at boot). */
+void *virtio_boot_alloc(size_t bytes);
+
+/* ---- pci.c: virtio devices over PCI, legacy (I/O BAR 0) or modern
+ * (capabilities naming memory BARs) ---- */
+
+#define VIRTIO_TYPE_NET 1
+#define VIRTIO_TYPE_BLK 2
+
+#define VIRTIO_S_ACK         1
+#define VIRTIO_S_DRIVER      2
+#define VIRTIO_S_DRIVER_OK   4
+#define VIRTIO_S_FEATURES_OK 8
+#define VIRTIO_S_FAILED      128
+
+struct virtq;
+
+struct vio {
+    uint8_t bus, dev, fn;
+    uint8_t irq;                                   /* PIC line, or 0xff: polled */
+    int modern;                                    /* 1: modern registers, 0: legacy */
+    uint16_t io;                                   /* legacy: BAR 0's ports */
+    volatile uint8_t *common, *isr, *cfg, *notify; /* modern */
+    uint32_t notify_mult;
+};
+
+/* Finds the (index)th virtio device of (type) in PCI order and fills (d):
+ * registers mapped, bus mastering on. Returns 0, or -1 with *why (no such
+ * device, a capability that makes no sense). */
+int virtio_pci_find(int type, int index, struct vio *d, const char **why);
+
+/* Resets (d), acknowledges it and negotiates (wanted) features (see
+ * virtio_features_choose). Returns 0 with *chosen, or -1 with *why. */
+int virtio_pci_negotiate(struct vio *d, uint64_t wanted, uint64_t *chosen, const char **why);
+
+/* Sets queue (index) up with at most (max) entries in (q) (memory from
+ * virtio_boot_alloc). Returns 0, or -1 with *why (a bad size, no memory). */
+int virtio_pci_queue(struct vio *d, uint16_t index, uint16_t max, struct virtq *q,
+                     const char **why);
+
+void virtio_pci_driver_ok(struct vio *d);
+void virtio_pci_notify(struct vio *d, uint16_t queue);
+/* Reads (and so clears) the interrupt status: the line drops. */
+uint8_t virtio_pci_isr(struct vio *d);
+/* The device-specific configuration, byte (off). */
+uint8_t virtio_pci_cfg8(struct vio *d, unsigned off);
+
+/* net.c, blk.c: their devices, bound to the manifest at boot; the handles
+ * with input pending. */
+void virtio_net_init(void);
+mirage_handle_set_t virtio_net_ready(void);
+void virtio_blk_init(void);
+
+/* devices.c: both, and the interrupt lines they use. */
 void virtio_devices_init(void);
 mirage_handle_set_t virtio_devices_ready(void);
+/* Whether some device has no interrupt line: mirage_yield then looks every ms. */
+extern int virtio_polled;
 
 #endif

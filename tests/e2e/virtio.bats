@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # virtio.bats: NAME.virtio booted by QEMU (-kernel, TCG: this host's KVM is PVM, see FACTS.md):
-# arguments, exit statuses through isa-debug-exit, faults, the PVH entry, HLT idle, memory.
+# arguments, exit statuses through isa-debug-exit, faults, the PVH entry, HLT idle, memory;
+# virtio-net (modern, legacy, two NICs) under the direct stack over taps in a namespace.
 
 load helpers
 
@@ -24,6 +25,9 @@ vm() {
         -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 "${opts[@]}" \
         -kernel "$UK/$name.virtio" -append "${args[*]}"
 }
+
+setup() { net_setup virtio 10.215; }
+teardown() { net_teardown; }
 
 setup_file() {
     command -v qemu-system-x86_64 >/dev/null ||
@@ -174,4 +178,88 @@ for l in subprocess.run(["readelf", "-SW", f], capture_output=True, text=True).s
         assert addr + size <= edata, (f, p[1], "beyond _edata")
 PY
     done
+}
+
+# ---- virtio-net: the direct stack over a tap in a namespace of the test's own ----------------
+
+# vm_start NAME NICS QEMU_OPTS... -- ARGS...: boots NAME.virtio in the background inside $NS
+# with one virtio-net device per tap in NICS (space-separated); output in $LOG, UK_PID set.
+vm_start() {
+    local name=$1 nics=$2 opts=() i=0 t
+    shift 2
+    while [ $# -gt 0 ] && [ "$1" != -- ]; do
+        opts+=("$1")
+        shift
+    done
+    [ $# -gt 0 ] && shift
+    for t in $nics; do
+        opts+=(-netdev "tap,id=n$i,ifname=$t,script=no,downscript=no" -device "${NIC_MODEL:-virtio-net-pci},netdev=n$i")
+        i=$((i + 1))
+    done
+    uk_spawn "$NS" "$LOG" timeout 120 qemu-system-x86_64 -accel tcg -cpu max -m 64 -nodefaults \
+        -no-reboot -display none -serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4 \
+        "${opts[@]}" -kernel "$UK/$name.virtio" -append "$*"
+}
+
+# ping_checks: stack-echo or ping at $NET.2 answers five pings, the first after ARP.
+ping_checks() {
+    run in_ns ping -c 5 -i 0.2 -W 2 -w 30 "$NET.2"
+    echo "$output"
+    [ "$(ping_received "$output")" = 5 ]
+}
+
+# tcp_echo_1m: a line over UDP and TCP, then 1 MiB over TCP, byte-exact by checksum.
+tcp_echo_1m() {
+    local blob=$BATS_TEST_TMPDIR/blob
+    run in_ns timeout 10 socat -T 5 - "UDP:$NET.2:7" <<<"hello over udp"
+    [ "$output" = "hello over udp" ]
+    run in_ns timeout 20 socat -t 10 - "TCP:$NET.2:7" <<<"hello over tcp"
+    [ "$output" = "hello over tcp" ]
+    head -c 1048576 /dev/urandom >"$blob"
+    run bash -c "ip netns exec '$NS' timeout 60 socat -t 20 - 'TCP:$NET.2:7' <'$blob' | sha256sum"
+    echo "1 MiB over tcp: status $status sha256 '$output'"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(sha256sum <"$blob")" ]
+}
+
+@test "virtio-net (modern): stack-echo answers ping and echoes 1 MiB over TCP" {
+    netns_tap "$NS" tap0 "$NET.1/24"
+    vm_start stack-echo tap0 -- "--ipv4=$NET.2/24"
+    uk_wait_line "$LOG" "listening|IPv4 $NET.2" 60
+    ping_checks
+    tcp_echo_1m
+}
+
+@test "virtio-net (modern only, disable-legacy=on): ping answers" {
+    netns_tap "$NS" tap0 "$NET.1/24"
+    NIC_MODEL="virtio-net-pci,disable-legacy=on" vm_start ping tap0 -- "--ipv4=$NET.2/24"
+    uk_wait_line "$LOG" "service mac .* ipv4 " 60
+    ping_checks
+}
+
+@test "virtio-net (legacy, disable-modern=on): stack-echo answers ping and echoes 1 MiB" {
+    netns_tap "$NS" tap0 "$NET.1/24"
+    NIC_MODEL="virtio-net-pci,disable-modern=on" vm_start stack-echo tap0 -- "--ipv4=$NET.2/24"
+    uk_wait_line "$LOG" "listening|IPv4 $NET.2" 60
+    ping_checks
+    tcp_echo_1m
+}
+
+@test "virtio-net: two NICs in PCI order, both answer ping (ping2)" {
+    netns_tap "$NS" tap0 "$NET.1/24"
+    netns_tap "$NS" tap1 "10.216.$BATS_TEST_NUMBER.1/24"
+    vm_start ping2 "tap0 tap1" -- "--ipv4=$NET.2/24" "--ipv4-2=10.216.$BATS_TEST_NUMBER.2/24"
+    uk_wait_line "$LOG" "service2 mac .* ipv4 " 60
+    cat "$LOG"
+    ping_checks
+    run in_ns ping -c 3 -i 0.2 -W 2 -w 30 "10.216.$BATS_TEST_NUMBER.2"
+    echo "$output"
+    [ "$(ping_received "$output")" = 3 ]
+}
+
+@test "virtio-net: a NIC the manifest declares but QEMU does not give is refused by name" {
+    vm stack-echo -- "--ipv4=10.0.0.2/24"
+    echo "$output"
+    [[ "$output" == *"virtio: net device 'service' (virtio-net #0 in PCI order): no such device"* ]]
+    [ "$status" -ne "$(qemu_status 0)" ]
 }
