@@ -301,7 +301,6 @@ mirage_handle_set_t virtio_net_ready(void)
 }
 
 /* Acknowledges the interrupt of every NIC on line (irq). */
-void virtio_net_ack(unsigned irq);
 void virtio_net_ack(unsigned irq)
 {
     for (uint32_t i = 0; i < mirage_manifest.count; i++)

@@ -125,6 +125,9 @@ uint8_t virtio_pci_cfg8(struct vio *d, unsigned off);
 void virtio_net_init(void);
 mirage_handle_set_t virtio_net_ready(void);
 void virtio_blk_init(void);
+/* net.c, blk.c: read the interrupt status of their devices on line (irq). */
+void virtio_net_ack(unsigned irq);
+void virtio_blk_ack(unsigned irq);
 
 /* devices.c: both, and the interrupt lines they use. */
 void virtio_devices_init(void);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bats
 # virtio.bats: NAME.virtio booted by QEMU (-kernel, TCG: this host's KVM is PVM, see FACTS.md):
 # arguments, exit statuses through isa-debug-exit, faults, the PVH entry, HLT idle, memory;
-# virtio-net (modern, legacy, two NICs) under the direct stack over taps in a namespace.
+# virtio-net (modern, legacy, two NICs) under the direct stack over taps in a namespace;
+# virtio-blk (modern, legacy, 4096-byte sectors, read-only) against the host file.
 
 load helpers
+load tenders
 
 # QEMU's exit code is (status << 1) | 1 with isa-debug-exit: 0..127 come back
 # as 1, 3, ..., 255; 128..255 alias them (254 a fault: 253, 255 abort: 255).
@@ -261,5 +263,59 @@ tcp_echo_1m() {
     vm stack-echo -- "--ipv4=10.0.0.2/24"
     echo "$output"
     [[ "$output" == *"virtio: net device 'service' (virtio-net #0 in PCI order): no such device"* ]]
+    [ "$status" -ne "$(qemu_status 0)" ]
+}
+
+# ---- virtio-blk: the block API on a disk image of the test's own ---------------------------
+
+# disk_opts IMG [DRIVE_OPTS] [DEVICE_OPTS]: the QEMU options that attach IMG as a virtio-blk disk.
+disk_opts() {
+    DISK_OPTS=(-drive "file=$1,if=none,format=raw,id=d0${2:+,$2}" -device "virtio-blk-pci,drive=d0${3:+,$3}")
+}
+
+@test "virtio-blk (modern and legacy): blocktest's reads and writes land on the host file" {
+    local disk=$BATS_TEST_TMPDIR/disk.img dev
+    for dev in "" disable-modern=on; do
+        make_disk "$disk" 4194304
+        disk_opts "$disk" "" "$dev"
+        vm blocktest "${DISK_OPTS[@]}"
+        echo "$dev: $output"
+        [ "$status" -eq "$(qemu_status 0)" ]
+        [[ "$output" == *"capacity 4194304 block_size 512"* ]]
+        [[ "$output" == *"checks passed"* ]]
+        disk_has_guest_pattern "$disk"
+    done
+}
+
+@test "virtio-blk: the block example with 512- and 4096-byte sectors, and a read-only disk" {
+    local disk=$BATS_TEST_TMPDIR/disk.img ss
+    for ss in 512 4096; do
+        rm -f "$disk"
+        truncate -s 1M "$disk"
+        disk_opts "$disk" "" "logical_block_size=$ss,physical_block_size=$ss"
+        vm block "${DISK_OPTS[@]}"
+        echo "$output"
+        [ "$status" -eq "$(qemu_status 0)" ]
+        [ "${lines[0]}" = "block storage: $((1048576 / ss)) sectors of $ss bytes" ]
+        [ "${lines[2]}" = "multi: sectors 8..39 ($((32 * ss)) bytes in one request): ok" ]
+        [ "${lines[3]}" = "last: sectors $((1048576 / ss - 1))..$((1048576 / ss - 1)) ($ss bytes in one request): ok" ]
+        [ "${lines[4]}" = "past the end: EINVAL" ]
+        # The first sector, as the guest read it back, is on the host.
+        [ -n "$(head -c "$ss" "$disk" | tr -d '\0')" ]
+    done
+    head -c 65536 /dev/zero >"$disk"
+    disk_opts "$disk" readonly=on
+    vm block "${DISK_OPTS[@]}"
+    echo "$output"
+    [ "$status" -eq "$(qemu_status 0)" ]
+    [ "${lines[0]}" = "block storage: 128 sectors of 512 bytes, read-only" ]
+    [ "${lines[1]}" = "write to a read-only disk: EROFS" ]
+    cmp "$disk" <(head -c 65536 /dev/zero)
+}
+
+@test "virtio-blk: a disk the manifest declares but QEMU does not give is refused by name" {
+    vm block
+    echo "$output"
+    [[ "$output" == *"virtio: block device 'storage' (virtio-blk #0 in PCI order): no such device"* ]]
     [ "$status" -ne "$(qemu_status 0)" ]
 }
