@@ -1,4 +1,4 @@
-/* cpu.h: the x86-64 instructions libc, the runtime and the bindings share: TSC, RDSEED/RDRAND. */
+/* cpu.h: x86-64 facts shared by libc, runtime, bindings and hvt tender: TSC, RDRAND, vectors. */
 #ifndef MIRAGE_CPU_H
 #define MIRAGE_CPU_H
 
@@ -85,6 +85,53 @@ MIRAGE_CPU_FN uint64_t mirage_cpu_jitter(uint64_t salt)
         acc = mirage_cpu_mix(acc ^ (mirage_cpu_tsc() - t0) ^ ((uint64_t)i << 56));
     }
     return acc;
+}
+
+/* The name of exception vector (v), e.g. "#PF (page fault)", for fault
+ * reports (the hvt tender's and the virtio binding's). */
+static inline const char *mirage_cpu_vector_name(uint64_t v)
+{
+    static const char *const names[32] = {
+        "#DE (divide error)",
+        "#DB (debug)",
+        "NMI",
+        "#BP (breakpoint)",
+        "#OF (overflow)",
+        "#BR (bound range)",
+        "#UD (invalid opcode)",
+        "#NM (device not available)",
+        "#DF (double fault)",
+        "vector 9",
+        "#TS (invalid TSS)",
+        "#NP (segment not present)",
+        "#SS (stack fault)",
+        "#GP (general protection)",
+        "#PF (page fault)",
+        "vector 15",
+        "#MF (x87 floating point)",
+        "#AC (alignment check)",
+        "#MC (machine check)",
+        "#XM (SIMD floating point)",
+        "#VE (virtualization)",
+        "#CP (control protection)",
+        "vector 22",
+        "vector 23",
+        "vector 24",
+        "vector 25",
+        "vector 26",
+        "vector 27",
+        "vector 28",
+        "vector 29",
+        "vector 30",
+        "vector 31",
+    };
+    return v < 32 ? names[v] : "an interrupt vector above 31";
+}
+
+/* Whether the CPU pushes an error code for exception vector (v). */
+static inline int mirage_cpu_vector_has_error_code(uint64_t v)
+{
+    return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
 }
 
 #endif

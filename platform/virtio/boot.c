@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mirage/cmdline.h"
+#include "mirage/cpu.h"
 #include "mirage/sched.h"
 #include "mirage/tcb.h"
 #include "virtio.h"
@@ -373,39 +374,6 @@ static void descriptors(void)
 
 /* ---- faults ------------------------------------------------------------- */
 
-static const char *const vec_names[32] = {"#DE (divide error)",
-                                          "#DB (debug)",
-                                          "NMI",
-                                          "#BP (breakpoint)",
-                                          "#OF (overflow)",
-                                          "#BR (bound range)",
-                                          "#UD (invalid opcode)",
-                                          "#NM (device not available)",
-                                          "#DF (double fault)",
-                                          "vector 9",
-                                          "#TS (invalid TSS)",
-                                          "#NP (segment not present)",
-                                          "#SS (stack fault)",
-                                          "#GP (general protection)",
-                                          "#PF (page fault)",
-                                          "vector 15",
-                                          "#MF (x87 floating point)",
-                                          "#AC (alignment check)",
-                                          "#MC (machine check)",
-                                          "#XM (SIMD floating point)",
-                                          "#VE (virtualization)",
-                                          "#CP (control protection)",
-                                          "vector 22",
-                                          "vector 23",
-                                          "vector 24",
-                                          "vector 25",
-                                          "vector 26",
-                                          "vector 27",
-                                          "vector 28",
-                                          "vector 29",
-                                          "vector 30",
-                                          "vector 31"};
-
 /* Called by start.S's stubs on the IST stack with (f) = vector, error code,
  * rip, cs, rflags, rsp, ss. Reports and ends the unikernel with 254. */
 __attribute__((noreturn)) void virtio_fault(const uint64_t *f);
@@ -442,7 +410,7 @@ __attribute__((noreturn)) void virtio_fault(const uint64_t *f)
         virtio_say(")\n");
     } else {
         virtio_say("virtio: guest fault: ");
-        virtio_say(vec_names[v]);
+        virtio_say(mirage_cpu_vector_name(v));
         virtio_say(" at rip ");
         virtio_say_hex(rip);
         virtio_say(" (error code ");

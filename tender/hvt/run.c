@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirage/cpu.h"
 #include "mirage/error.h"
 #include "vm.h"
 
@@ -106,44 +107,6 @@ static int hc_guard(struct hvt_vm *vm, uint64_t gpa)
     return CONTINUE;
 }
 
-static const char *const vec_names[32] = {"#DE (divide error)",
-                                          "#DB (debug)",
-                                          "NMI",
-                                          "#BP (breakpoint)",
-                                          "#OF (overflow)",
-                                          "#BR (bound range)",
-                                          "#UD (invalid opcode)",
-                                          "#NM (device not available)",
-                                          "#DF (double fault)",
-                                          "vector 9",
-                                          "#TS (invalid TSS)",
-                                          "#NP (segment not present)",
-                                          "#SS (stack fault)",
-                                          "#GP (general protection)",
-                                          "#PF (page fault)",
-                                          "vector 15",
-                                          "#MF (x87 floating point)",
-                                          "#AC (alignment check)",
-                                          "#MC (machine check)",
-                                          "#XM (SIMD floating point)",
-                                          "#VE (virtualization)",
-                                          "#CP (control protection)",
-                                          "vector 22",
-                                          "vector 23",
-                                          "vector 24",
-                                          "vector 25",
-                                          "vector 26",
-                                          "vector 27",
-                                          "vector 28",
-                                          "vector 29",
-                                          "vector 30",
-                                          "vector 31"};
-
-static int has_error_code(uint64_t v)
-{
-    return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
-}
-
 /* The guest ran `syscall`: there is no kernel to take it. */
 static int syscall_exit(struct hvt_vm *vm)
 {
@@ -172,7 +135,7 @@ static int fault(struct hvt_vm *vm)
     }
     memcpy(w, vm->mem + r.rsp, sizeof(w));
     v = w[0] & 31;
-    if (has_error_code(v)) {
+    if (mirage_cpu_vector_has_error_code(v)) {
         ec = w[1];
         rip = w[2];
     } else {
@@ -185,11 +148,11 @@ static int fault(struct hvt_vm *vm)
         const char *what = ec & 0x10 ? "executing" : ec & 2 ? "writing" : "reading";
         const char *why = ec & 1 ? "protection violation" : "page not present";
 
-        hvt_say("guest fault: %s %s 0x%llx at rip 0x%llx: %s (error code 0x%llx)\n", vec_names[v],
+        hvt_say("guest fault: %s %s 0x%llx at rip 0x%llx: %s (error code 0x%llx)\n", mirage_cpu_vector_name(v),
                 what, (unsigned long long)sr.cr2, (unsigned long long)rip, why,
                 (unsigned long long)ec);
     } else {
-        hvt_say("guest fault: %s at rip 0x%llx (error code 0x%llx, cr2 0x%llx)\n", vec_names[v],
+        hvt_say("guest fault: %s at rip 0x%llx (error code 0x%llx, cr2 0x%llx)\n", mirage_cpu_vector_name(v),
                 (unsigned long long)rip, (unsigned long long)ec, (unsigned long long)sr.cr2);
     }
     return TENDER_EXIT_FAULT;
