@@ -366,6 +366,47 @@ size_t mirage_dns_zone_count(const struct mirage_dns_zone *z);
  * Returns 0 or MIRAGE_ENOENT past the last. */
 int mirage_dns_zone_record(const struct mirage_dns_zone *z, size_t i, struct mirage_dns_rr *rr);
 
+/* ---- the authoritative server --------------------------------------------- */
+
+/* The zones a server answers for, and what it answered. */
+struct mirage_dns_server;
+
+struct mirage_dns_server_stats {
+    uint64_t queries;    /* messages answered */
+    uint64_t dropped;    /* shorter than a header, or responses: never answered */
+    uint64_t truncated;  /* answers with TC set */
+    uint64_t rcodes[17]; /* answers by rcode; [16] BADVERS */
+};
+
+int mirage_dns_server_new(struct mirage_dns_server **s);
+
+/* Serves (z) from now on; the server owns it. MIRAGE_EEXIST: a zone of
+ * that name is served already. */
+int mirage_dns_server_add_zone(struct mirage_dns_server *s, struct mirage_dns_zone *z);
+
+/* Frees the server and its zones. */
+void mirage_dns_server_free(struct mirage_dns_server *s);
+
+void mirage_dns_server_stats(const struct mirage_dns_server *s, struct mirage_dns_server_stats *st);
+
+/*
+ * Answers the query (query, qlen) into (out, cap) and returns the answer's
+ * length, or 0 when nothing is to be sent (shorter than a header, a
+ * response, or (cap) too small for the question). Authoritative answers
+ * from the zone the name is in: exact matches, CNAME chains inside the zone,
+ * wildcards (RFC 4592), referrals with glue below a delegation (AA clear),
+ * NXDOMAIN and NODATA with the SOA (TTL: the smaller of its own and its
+ * minimum, RFC 2308); REFUSED outside our zones, for other classes and for
+ * AXFR/IXFR; FORMERR for a malformed query or not one question; NOTIMP for
+ * other opcodes; BADVERS for EDNS versions above 0. Over UDP (tcp 0) the
+ * answer fits the client's EDNS payload size (512 without EDNS); a needed
+ * record that does not fit leaves only the question with TC set (additional
+ * records that do not fit are left out); over TCP up to 65535 bytes. Never
+ * allocates or waits.
+ */
+size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *query, size_t qlen,
+                                int tcp, uint8_t *out, size_t cap);
+
 /* A name for (type) ("A", "TYPE999"), into (buf) of at least 16 bytes. */
 const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);
 

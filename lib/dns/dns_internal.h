@@ -34,4 +34,16 @@ void dns_name_write(struct mirage_dns_writer *wr, const struct mirage_dns_name *
 /* Canonical order (RFC 4034 6.1) of two names in wire form. */
 int dns_wire_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
+/* Zone lookups (zone.c): records are sorted by owner, then type. */
+struct mirage_dns_zone;
+/* The first record whose owner is not before (n). */
+size_t dns_zone_lower_bound(const struct mirage_dns_zone *z, const struct mirage_dns_name *n);
+/* Record (i) exists and is owned by (n); or by a name strictly below (n). */
+int dns_zone_owner_is(const struct mirage_dns_zone *z, size_t i, const struct mirage_dns_name *n);
+int dns_zone_owner_below(const struct mirage_dns_zone *z, size_t i,
+                         const struct mirage_dns_name *n);
+uint16_t dns_zone_type(const struct mirage_dns_zone *z, size_t i);
+/* The index of the apex's SOA record. */
+size_t dns_zone_soa(const struct mirage_dns_zone *z);
+
 #endif

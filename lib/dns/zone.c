@@ -402,3 +402,53 @@ int mirage_dns_zone_record(const struct mirage_dns_zone *z, size_t i, struct mir
     rr->rdata = z->arena + r->rd;
     return 0;
 }
+
+/* ---- lookups for the server ------------------------------------------------ */
+
+static int owner_compare(const struct mirage_dns_zone *z, size_t i, const struct mirage_dns_name *n)
+{
+    const struct zrec *r = &z->recs[i];
+    return dns_wire_compare(z->arena + r->name, r->namelen, n->wire, n->len);
+}
+
+size_t dns_zone_lower_bound(const struct mirage_dns_zone *z, const struct mirage_dns_name *n)
+{
+    size_t lo = 0, hi = z->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (owner_compare(z, mid, n) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+int dns_zone_owner_is(const struct mirage_dns_zone *z, size_t i, const struct mirage_dns_name *n)
+{
+    return i < z->n && owner_compare(z, i, n) == 0;
+}
+
+int dns_zone_owner_below(const struct mirage_dns_zone *z, size_t i, const struct mirage_dns_name *n)
+{
+    struct mirage_dns_name o;
+
+    if (i >= z->n)
+        return 0;
+    owner_of(z, &z->recs[i], &o);
+    return o.len > n->len && mirage_dns_name_under(&o, n);
+}
+
+uint16_t dns_zone_type(const struct mirage_dns_zone *z, size_t i)
+{
+    return z->recs[i].type;
+}
+
+size_t dns_zone_soa(const struct mirage_dns_zone *z)
+{
+    size_t i = dns_zone_lower_bound(z, &z->origin);
+    while (i < z->n && z->recs[i].type != MIRAGE_DNS_SOA)
+        i++;
+    return i;
+}
