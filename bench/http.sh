@@ -240,6 +240,47 @@ stop
 echo "$N idle keep-alive connections ($(cat "$WORK/idle.out")), static_website.hvt: heap" \
     "$before -> $after bytes, $(((after - before) / N)) bytes per connection (TCP record and" \
     "the server's, no fiber; the last stats line: $line)."
+# The same over HTTPS (fewer: each handshake costs the client too): TLS gives its record
+# buffers back while a connection waits parked.
+NT=${IDLE_TLS:-1000}
+IDLE_TLS_PY='
+import socket, ssl, sys, time
+addr, n, ca = sys.argv[1], int(sys.argv[2]), sys.argv[4]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+socks = []
+got = 0
+for i in range(n):
+    s = ctx.wrap_socket(socket.create_connection((addr, 443), timeout=10))
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: b\r\n\r\n")
+    data = b""
+    while b"</html>" not in data:
+        d = s.recv(4096)
+        if not d:
+            break
+        data += d
+    got += b"</html>" in data
+    socks.append(s)
+print("kept", got, flush=True)
+time.sleep(float(sys.argv[3]))
+'
+boot "$ROOT/$B/bin/mirage-hvt" --mem=256 --net:service=tap0 "$SITE_HVT" --ipv4=$UK_IP/24 --tls=true \
+    -l http:warning --stats=1
+sleep 1.5
+before=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
+in_ns python3 -c "$IDLE_TLS_PY" "$UK_IP" "$NT" 4 "$ROOT/$B/democert/ca.pem" >"$WORK/idle.out" &
+PIDS+=($!)
+for ((i = 0; i < 1200; i++)); do
+    grep -q kept "$WORK/idle.out" && break
+    sleep 0.1
+done
+sleep 2.5
+after=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
+line=$(grep 'stats:' "$WORK/uk.log" | tail -1 | sed 's/.*stats: //')
+stop
+echo "$NT idle keep-alive HTTPS connections ($(cat "$WORK/idle.out")), static_website.hvt: heap" \
+    "$before -> $after bytes, $(((after - before) / NT)) bytes per connection (the last stats" \
+    "line: $line)."
 ip netns exec "$NS-n" nginx -c "$WORK/nginx.conf" -p "$WORK" &
 PIDS+=($!)
 sleep 1

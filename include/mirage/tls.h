@@ -176,4 +176,10 @@ int mirage_tls_info(struct mirage_flow *tls, struct mirage_tls_info *info);
  * wrapped flow excluded), for (opts): what each connection costs. */
 size_t mirage_tls_flow_size(const struct mirage_tls_opts *opts, int server);
 
+/* Bytes (tls) holds now: mirage_tls_flow_size's while it works; while it waits idle, parked
+ * on mirage_flow_on_readable (handshake done, nothing half read or left to send), it gives
+ * its record buffers back and holds only the engine's state (about 4 KiB), taking them again
+ * when it next reads or writes. 0 for a flow that is not TLS. */
+size_t mirage_tls_flow_bytes(struct mirage_flow *tls);
+
 #endif
