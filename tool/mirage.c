@@ -36,7 +36,7 @@ static const struct help helps[] = {
      "Builds dist/NAME (unix) or dist/NAME.spt / .hvt / .virtio with make, configuring again\n"
      "first if config.c changed; prints how to run it. --verbose shows every command."},
     {"clean", "mirage clean [-f FILE]", "Removes what configure and build wrote."},
-    {"query", "mirage query [-f FILE] name|packages|libraries|files|manifest|Makefile",
+    {"query", "mirage query [-f FILE] name|packages|libraries|files|manifest|Makefile|libvirt",
      "Prints one thing configure decided."},
     {"describe", "mirage describe [-f FILE] [--dot]",
      "Prints the job, the devices in creation order and the keys; --dot prints the device\n"
@@ -462,15 +462,17 @@ static void run_hint(const struct mirage_state *st, const char *out)
     }
     if (f != NULL)
         fclose(f);
-    if (strcmp(st->target, "unix") == 0)
+    if (strcmp(st->target, "unix") == 0) {
         printf("run it:  %s%s -- ARGS...\n", out, opts);
-    else if (strcmp(st->target, "virtio") == 0)
+    } else if (strcmp(st->target, "virtio") == 0) {
         printf("run it:  qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none "
                "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4%s -kernel %s "
                "-append 'ARGS...'\n",
                opts, out);
-    else
+        printf("or:      virsh define dist/%s.xml && virsh start %s\n", st->name, st->name);
+    } else {
         printf("run it:  %s/build/bin/mirage-%s%s %s ARGS...\n", root(), st->target, opts, out);
+    }
 }
 
 static int build(struct args *a)
@@ -543,13 +545,15 @@ static int clean(struct args *a)
 static int query(struct args *a)
 {
     static const char *const whats[] = {"packages", "libraries", "files", "manifest"};
+    char xml[256];
     struct mirage_state st;
     const char *config;
     char path[256];
 
     if (a->npos != 1)
-        return fail("query what? name, packages, libraries, files, manifest or Makefile%s%s", "",
-                    "");
+        return fail("query what? name, packages, libraries, files, manifest, Makefile or "
+                    "libvirt%s%s",
+                    "", "");
     if (enter_unikernel_dir(a, &config) || load_state(&st))
         return 1;
     if (strcmp(a->pos[0], "name") == 0) {
@@ -558,14 +562,21 @@ static int query(struct args *a)
     }
     if (strcmp(a->pos[0], "Makefile") == 0)
         return print_file("Makefile");
+    if (strcmp(a->pos[0], "libvirt") == 0) {
+        if (strcmp(st.target, "virtio") != 0)
+            return fail("query libvirt: configured for %s: the libvirt domain is -t virtio's%s",
+                        st.target, "");
+        snprintf(xml, sizeof(xml), "%s/libvirt.xml", st.build);
+        return print_file(xml);
+    }
     for (size_t i = 0; i < sizeof(whats) / sizeof(whats[0]); i++) {
         if (strcmp(a->pos[0], whats[i]) == 0) {
             snprintf(path, sizeof(path), "%s/%s.txt", st.build, whats[i]);
             return print_file(path);
         }
     }
-    return fail("query: unknown '%s': use name, packages, libraries, files, manifest or "
-                "Makefile%s",
+    return fail("query: unknown '%s': use name, packages, libraries, files, manifest, Makefile "
+                "or libvirt%s",
                 a->pos[0], "");
 }
 

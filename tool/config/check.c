@@ -263,6 +263,8 @@ int mirage_config_check(struct mirage_config *cfg)
     }
     check_job(cfg, &w);
     check_devices(cfg);
+    if (strcmp(cfg->target, "virtio") == 0)
+        mirage_config_check_virtio(cfg);
     check_keys(cfg);
     return cfg->nerrs;
 }

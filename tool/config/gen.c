@@ -521,7 +521,16 @@ void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths
         if (cfg->order[i]->kind == DEV_CRUNCH)
             fprintf(out, " $(OBJDIR)/crunch_d%d.o", cfg->order[i]->order);
     fprintf(out, "\n\n");
-    fprintf(out, "all: %s$(OUT) compile_commands.json\n\n", npkg && !p->no_depext ? "depend " : "");
+    if (strcmp(t, "virtio") == 0) {
+        /* The libvirt domain configure wrote, beside the image it boots. */
+        fprintf(out, "XML := dist/%s.xml\n", cfg->name);
+        fprintf(out, "all: %s$(OUT) $(XML) compile_commands.json\n\n",
+                npkg && !p->no_depext ? "depend " : "");
+        fprintf(out, "$(XML): $(BUILD)/libvirt.xml\n\t@mkdir -p $(@D)\n\tcp $< $@\n\n");
+    } else {
+        fprintf(out, "all: %s$(OUT) compile_commands.json\n\n",
+                npkg && !p->no_depext ? "depend " : "");
+    }
     /* The Makefile holds the link line (libraries, job_library): a new one links again. */
     fprintf(out, "$(OUT): $(OBJS) $(LIBS) $(LDSCRIPT) Makefile\n\t@mkdir -p $(@D)\n");
     gen_link(cfg, out);
@@ -574,8 +583,10 @@ void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths
                  "|| missing=\"$$missing $$p\"; done; \\\n"
                  "\tif [ -n \"$$missing\" ]; then echo \"mirage: installing$$missing\"; "
                  "apt-get install -y -q $$missing; fi\n\n");
-    fprintf(out, "clean:\n\trm -rf $(BUILD)/unix $(BUILD)/spt $(BUILD)/hvt $(BUILD)/crunch_* "
-                 "$(OUT) compile_commands.json\n\n");
+    fprintf(out,
+            "clean:\n\trm -rf $(BUILD)/unix $(BUILD)/spt $(BUILD)/hvt $(BUILD)/virtio "
+            "$(BUILD)/crunch_* $(OUT) %scompile_commands.json\n\n",
+            strcmp(t, "virtio") == 0 ? "$(XML) " : "");
     fprintf(out, ".PHONY: all depend clean\n.DELETE_ON_ERROR:\n");
     fprintf(out, "-include $(OBJS:.o=.d)\n");
 }

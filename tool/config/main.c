@@ -196,12 +196,16 @@ static int generate(struct mirage_config *cfg, const struct opts *o)
     r |= emit(cfg, mirage_gen_describe, o->build, "describe.txt", o->dry_run);
     r |= emit(cfg, mirage_gen_dot, o->build, "graph.dot", o->dry_run);
     r |= emit(cfg, mirage_gen_manifest, o->build, "manifest.txt", o->dry_run);
+    if (strcmp(cfg->target, "virtio") == 0)
+        r |= emit(cfg, mirage_gen_libvirt, o->build, "libvirt.xml", o->dry_run);
     package_versions(cfg, open_output(&out));
     r |= close_output(&out, o->build, "packages.txt", o->dry_run);
     libraries(cfg, o->root, open_output(&out));
     r |= close_output(&out, o->build, "libraries.txt", o->dry_run);
     fprintf(open_output(&out), "Makefile\n%s/main.c\n%s/start.h\ncompile_commands.json\n", o->build,
             o->build);
+    if (strcmp(cfg->target, "virtio") == 0)
+        fprintf(out.f, "%s/libvirt.xml\ndist/%s.xml\n", o->build, cfg->name);
     r |= close_output(&out, o->build, "files.txt", o->dry_run);
     mirage_gen_makefile(cfg, &paths, open_output(&out));
     r |= close_output(&out, NULL, "Makefile", o->dry_run);

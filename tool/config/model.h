@@ -147,5 +147,9 @@ void mirage_gen_makefile(const struct mirage_config *cfg, const struct gen_paths
 void mirage_gen_describe(const struct mirage_config *cfg, FILE *out);
 void mirage_gen_dot(const struct mirage_config *cfg, FILE *out);
 void mirage_gen_manifest(const struct mirage_config *cfg, FILE *out);
+/* libvirt.c: -t virtio's options checked (marked used, errors recorded), and
+ * the libvirt domain they describe. */
+void mirage_config_check_virtio(struct mirage_config *cfg);
+void mirage_gen_libvirt(const struct mirage_config *cfg, FILE *out);
 
 #endif
