@@ -93,6 +93,8 @@ $(call example_links,http-fetch,$(DEMOCERT)/ca,$(DEMOCERT)/tls/default/cert.pem)
 $(call example,tls-echo,examples/tls-echo,--net=direct)
 # Storage (lib/kv, lib/block): a crunched directory read as a kv_ro store.
 $(call example,kv-ro,examples/kv-ro)
+# DNS (lib/dns): the authoritative primary for the zone files crunched from zones/; dns.bats.
+$(call example,dns-primary,examples/dns-primary,--net=direct)
 # The static website serves htdocs/ over HTTP, and over HTTPS (--tls=true) with the demo
 # certificate a local CA signs at build time (mk/democert.sh; trust $(B)/democert/ca.pem).
 $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh

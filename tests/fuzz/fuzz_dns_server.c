@@ -19,7 +19,7 @@ static uint8_t out[65535];
 static void setup(void)
 {
     static char text[1 << 16];
-    FILE *f = fopen("tests/dns/example.com.zone", "rb");
+    FILE *f = fopen("examples/dns-primary/zones/example.com.zone", "rb");
     struct mirage_dns_zone *z;
     struct mirage_dns_zone_error err;
     struct mirage_dns_name origin;

@@ -1,4 +1,4 @@
-/* test_dns_server.c: authoritative answers from tests/dns/example.com.zone, section by section. */
+/* test_dns_server.c: authoritative answers from examples/dns-primary/zones/example.com.zone, section by section. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +18,7 @@ static struct mirage_dns_name name(const char *text)
 static void setup(void)
 {
     static char text[1 << 16];
-    FILE *f = fopen("tests/dns/example.com.zone", "rb");
+    FILE *f = fopen("examples/dns-primary/zones/example.com.zone", "rb");
     struct mirage_dns_zone *z = NULL;
     struct mirage_dns_zone_error err;
     struct mirage_dns_name origin = name("example.com.");
@@ -26,7 +26,7 @@ static void setup(void)
 
     if (f == NULL) {
         fprintf(stderr,
-                "tests/dns/example.com.zone: cannot open (run from the repository's root)\n");
+                "examples/dns-primary/zones/example.com.zone: cannot open (run from the repository's root)\n");
         exit(1);
     }
     len = fread(text, 1, sizeof(text), f);

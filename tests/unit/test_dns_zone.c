@@ -1,4 +1,4 @@
-/* test_dns_zone.c: zone files read into records (tests/dns/example.com.zone), every mistake named
+/* test_dns_zone.c: zone files read into records (examples/dns-primary/zones/example.com.zone), every mistake named
  * with its line. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +69,7 @@ static void test_example_zone(void)
     struct mirage_dns_zone_error err;
     struct mirage_dns_name origin = name("example.com.");
     size_t len;
-    char *text = slurp("tests/dns/example.com.zone", &len);
+    char *text = slurp("examples/dns-primary/zones/example.com.zone", &len);
 
     int rc = mirage_dns_zone_load(&origin, "example.com.zone", text, len, &z, &err);
     if (rc != 0)

@@ -1,0 +1,207 @@
+#!/usr/bin/env bats
+# dns.bats: examples/dns-primary answers dig and kdig on unix, spt and hvt as NSD answers for the same zone file, over UDP and TCP.
+
+load helpers
+
+ROOT=$PWD
+
+setup() {
+    net_setup dns 10.219
+    netns_tap "$NS" tap0 "$NET.1/24"
+    ADDR=$NET.2
+    command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
+        { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
+}
+
+teardown() {
+    net_teardown
+}
+
+# boot TARGET: dns-primary at $ADDR in the namespace, answering on port 53.
+boot() {
+    local target=$1
+    shift
+    require_target "$target" dns-primary
+    case $target in
+    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 --) ;;
+    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "$UK/dns-primary.spt") ;;
+    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "$UK/dns-primary.hvt") ;;
+    esac
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "$@"
+    uk_wait_line "$LOG" "answering on UDP and TCP port 53" 30
+}
+
+# nsd_start: NSD serving the same zone file at $NET.1 port 53, one server process.
+nsd_start() {
+    local d=$BATS_TEST_TMPDIR/nsd
+    mkdir -p "$d"
+    cat >"$d/nsd.conf" <<EOF
+server:
+  ip-address: $NET.1@53
+  username: ""
+  chroot: ""
+  zonesdir: "$PWD/examples/dns-primary/zones"
+  pidfile: "$d/nsd.pid"
+  database: ""
+  zonelistfile: "$d/zone.list"
+  xfrdfile: "$d/xfrd.state"
+  xfrdir: "$d"
+  server-count: 1
+  logfile: "$d/nsd.log"
+remote-control:
+  control-enable: no
+zone:
+  name: example.com
+  zonefile: example.com.zone
+EOF
+    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
+    local i
+    for ((i = 0; i < 50; i++)); do
+        in_ns dig +norec +tries=1 +time=1 @"$NET.1" example.com SOA >/dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "nsd did not answer:" >&2
+    cat "$d/out" "$d/nsd.log" >&2
+    return 1
+}
+
+# view SERVER NAME TYPE [DIG OPTIONS]: what the answer says, one sorted line per
+# record and the status and flags; the authority and additional sections only
+# when the answer section is empty (NSD adds its NS set to positive answers, we
+# answer minimally).
+view() {
+    local server=$1 name=$2 type=$3
+    shift 3
+    in_ns dig +norec +nocookie +tries=1 +time=3 "$@" @"$server" "$name" "$type" \
+        +noall +comments +answer +authority +additional |
+        awk '/->>HEADER<<-/ { match($0, /status: [A-Z]+/); st = substr($0, RSTART + 8, RLENGTH - 8) }
+             /^;; flags:/ { f = $0; sub(/^;; flags: /, "", f); sub(/;.*/, "", f) }
+             /^;; ANSWER SECTION/ { sec = "an" } /^;; AUTHORITY SECTION/ { sec = "au" }
+             /^;; ADDITIONAL SECTION/ { sec = "ad" } /^;; OPT/ { sec = "opt" }
+             /^[^;]/ && NF && sec != "opt" { n[sec]++; line[sec, n[sec]] = $0 }
+             END { print "status " st " flags " f
+                   for (i = 1; i <= n["an"]; i++) print "an " line["an", i]
+                   if (!n["an"]) { for (i = 1; i <= n["au"]; i++) print "au " line["au", i]
+                                   for (i = 1; i <= n["ad"]; i++) print "ad " line["ad", i] } }' |
+        sort
+}
+
+QUERIES=(
+    "web.example.com A" "www.example.com A" "alias.example.com AAAA" "outside.example.com A"
+    "www.example.com CNAME" "WWW.Example.COM A" "example.com SOA" "example.com NS" "example.com MX"
+    "example.com TXT" "example.com CAA" "example.com AAAA" "example.com HTTPS" "web.example.com SSHFP"
+    "_443._tcp.web.example.com TLSA" "_sip._tcp.example.com SRV" "unknown.example.com TYPE65280"
+    "nope.example.com A" "deeper.nope.example.com MX" "web.example.com MX" "sub2.example.com A"
+    "x.wild.example.com A" "a.b.wild.example.com TXT" "x.wild.example.com MX" "wild.example.com A"
+    "*.wild.example.com A" "a.sub.example.com A" "sub.example.com NS" "ns.sub.example.com A"
+    "example.org A" "big.example.com TXT"
+)
+
+# compare TARGET: every query over UDP with EDNS, without (big.example.com
+# truncates and dig asks again over TCP) and over TCP, against NSD.
+compare() {
+    boot "$1"
+    nsd_start
+    local q opts diffs=0
+    for opts in "" "+noedns" "+tcp"; do
+        for q in "${QUERIES[@]}"; do
+            set -- $q
+            local ours theirs
+            # Names compare without case: NSD writes a target's name in the question's case
+            # when it compresses it against the question, we keep the zone's.
+            ours=$(view "$ADDR" "$1" "$2" $opts | tr A-Z a-z)
+            theirs=$(view "$NET.1" "$1" "$2" $opts | tr A-Z a-z)
+            if [ "$ours" != "$theirs" ]; then
+                echo "$1 $2 $opts differs:"
+                diff <(echo "$theirs") <(echo "$ours") || true
+                diffs=$((diffs + 1))
+            fi
+            grep -q "^status [a-z]" <<<"$ours"
+        done
+    done
+    [ "$diffs" -eq 0 ]
+    # The owner comes back in the question's case (resolvers' 0x20 check).
+    view "$ADDR" WWW.Example.COM A | grep -q "^an WWW.Example.COM.	"
+    # The truncation really happened and dig went to TCP.
+    run in_ns dig +norec +noedns +ignore +tries=1 +time=3 @"$ADDR" big.example.com TXT
+    echo "$output"
+    grep -q "flags: qr aa tc;" <<<"$output"
+}
+
+@test "dns-primary answers as NSD does, record by record, over UDP and TCP (unix)" { compare unix; }
+@test "dns-primary answers as NSD does, record by record, over UDP and TCP (spt)" { compare spt; }
+@test "dns-primary answers as NSD does, record by record, over UDP and TCP (hvt)" { compare hvt; }
+
+# several TARGET: three queries pipelined in one TCP connection and answered
+# in it, kdig's kept-open connection, then hostile input: 64 KiB of garbage
+# over TCP, a compression loop over UDP; the server still answers after.
+several() {
+    boot "$1"
+    run in_ns python3 - "$ADDR" <<'EOF'
+import socket, struct, sys
+def query(qid, name, qtype):
+    q = struct.pack(">HHHHHH", qid, 0, 1, 0, 0, 0)
+    for label in name.split("."):
+        q += bytes([len(label)]) + label.encode()
+    return q + b"\0" + struct.pack(">HH", qtype, 1)
+s = socket.create_connection((sys.argv[1], 53), timeout=5)
+names = [("web.example.com", 1), ("www.example.com", 28), ("nope.example.com", 1)]
+s.sendall(b"".join(struct.pack(">H", len(m)) + m for m in (query(100 + i, n, t) for i, (n, t) in enumerate(names))))
+buf = b""
+for i in range(3):
+    while len(buf) < 2 or len(buf) < 2 + struct.unpack(">H", buf[:2])[0]:
+        chunk = s.recv(65536)
+        if not chunk:
+            sys.exit("connection closed after %d answers" % i)
+        buf += chunk
+    n = struct.unpack(">H", buf[:2])[0]
+    msg, buf = buf[2:2 + n], buf[2 + n:]
+    qid, flags, qd, an = struct.unpack(">HHHH", msg[:8])
+    print(qid, flags & 15, an)
+EOF
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf '100 0 2\n101 0 2\n102 3 0')" ]
+    run in_ns kdig +tcp +keepopen +norec @"$ADDR" web.example.com A www.example.com AAAA \
+        example.com MX
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$(grep -c 'status: NOERROR' <<<"$output")" -eq 3 ]
+    # 64 KiB of garbage: the connection goes, the server stays.
+    head -c 65536 /dev/urandom >"$BATS_TEST_TMPDIR/garbage"
+    in_ns timeout 10 socat -t 2 -u "OPEN:$BATS_TEST_TMPDIR/garbage" "TCP:$ADDR:53" || true
+    # A query whose name points to itself: FORMERR.
+    run in_ns python3 - "$ADDR" <<'EOF'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+s.sendto(struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0) + b"\xc0\x0c\0\1\0\1", (sys.argv[1], 53))
+m, _ = s.recvfrom(4096)
+print(struct.unpack(">H", m[:2])[0], struct.unpack(">H", m[2:4])[0] & 15)
+EOF
+    echo "$output"
+    [ "$output" = "7 1" ]
+    run in_ns dig +norec +tries=1 +time=3 +short @"$ADDR" web.example.com A
+    echo "$output"
+    [ "$output" = "$(printf '192.0.2.80\n192.0.2.81')" ]
+    kill -0 "$UK_PID"
+}
+
+@test "dns-primary: queries pipelined and kept open over TCP, garbage and loops refused (unix)" { several unix; }
+@test "dns-primary: queries pipelined and kept open over TCP, garbage and loops refused (spt)" { several spt; }
+@test "dns-primary: queries pipelined and kept open over TCP, garbage and loops refused (hvt)" { several hvt; }
+
+@test "dns-primary: a zone file with a mistake stops the boot naming file and line (unix)" {
+    require_target unix dns-primary
+    local d=$BATS_TEST_TMPDIR/bad
+    mkdir -p "$d/zones"
+    cp examples/dns-primary/*.c "$d/"
+    printf '$TTL 1h\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.300\n' >"$d/zones/bad.test.zone"
+    (cd "$d" && "$ROOT/$B/bin/mirage" configure -t unix --net=direct >/dev/null &&
+        "$ROOT/$B/bin/mirage" build >/dev/null)
+    uk_spawn "$NS" "$LOG" "$d/dist/dns-primary" --net:tap0=tap0 -- "--ipv4=$ADDR/24"
+    uk_wait_exit 20
+    cat "$LOG"
+    [ "$UK_STATUS" -eq 1 ]
+    grep -q "/bad.test.zone:4: '192.0.2.300' is not an IPv4 address" "$LOG"
+}
