@@ -15,8 +15,8 @@
  * only). The configuration chooses one; application code does not change.
  */
 
-/* An IP address: IPv4 is family 4 with the address in a[0..3] (network
- * order); family 6 is reserved for the IPv6 stack. */
+/* An IP address: IPv4 is family 4 with the address in a[0..3], IPv6 family
+ * 6 with all 16 bytes (both in network order). */
 struct mirage_ipaddr {
     uint8_t family;
     uint8_t a[16];
@@ -172,6 +172,12 @@ struct mirage_stack_config {
     const char *hostname;         /* DHCP option 12; NULL: none */
     uint64_t dhcp_deadline;       /* give up waiting for a lease (MIRAGE_ETIMEDOUT); 0: never */
     uint64_t linger; /* ns disconnect waits for data and FINs to be acknowledged; 0: the default */
+    /* IPv6 (the direct stack): a link-local address always, and this static
+     * one (family 6; family 0: none) with its on-link prefix length. */
+    struct mirage_ipaddr ipv6;
+    uint8_t ipv6_prefix;
+    int has_ipv6_gateway;
+    struct mirage_ipaddr ipv6_gateway; /* off-link IPv6 destinations go here */
 };
 
 /* The direct stack's default linger: long enough for a slow peer's window to
@@ -181,7 +187,8 @@ struct mirage_stack_config {
 
 /* Fills (sc)'s address and gateway from the standard boot keys --ipv4 and
  * --ipv4-gateway (mirage/key.h, parsed already); with (dhcp), a lease gives
- * them unless --ipv4 was given at boot, waiting at most --dhcp-timeout. */
+ * them unless --ipv4 was given at boot, waiting at most --dhcp-timeout.
+ * --ipv6 and --ipv6-gateway give the static IPv6 address and gateway. */
 void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp);
 
 /* Says on the console that no DHCP lease came within --dhcp-timeout and how
@@ -192,12 +199,12 @@ struct mirage_netif;
 
 /*
  * The direct stack on (nif), which must outlive it: ethernet, ARP, IPv4, ICMP,
- * UDP and TCP from lib/net, with a receive fiber for the device. With
- * cfg->dhcp the call suspends the calling fiber until the first lease is
- * bound (the stack comes up with its address; renewals and changes follow in
- * the background). Returns 0 and *out, MIRAGE_EINVAL (a bad configuration),
- * MIRAGE_ENOMEM, MIRAGE_ETIMEDOUT (no lease by cfg->dhcp_deadline) or
- * MIRAGE_ECANCELED. lib/net/stack.c.
+ * IPv6 (neighbour discovery, ICMPv6), UDP and TCP from lib/net, with a
+ * receive fiber for the device. With cfg->dhcp the call suspends the calling
+ * fiber until the first lease is bound (the stack comes up with its address;
+ * renewals and changes follow in the background). Returns 0 and *out,
+ * MIRAGE_EINVAL (a bad configuration), MIRAGE_ENOMEM, MIRAGE_ETIMEDOUT (no
+ * lease by cfg->dhcp_deadline) or MIRAGE_ECANCELED. lib/net/stack.c.
  */
 int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_config *cfg,
                             struct mirage_stack **out);

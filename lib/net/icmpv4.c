@@ -7,6 +7,7 @@
 #include "mirage/log.h"
 #include "mirage/time.h"
 #include "mirage/wire.h"
+#include "bucket.h"
 
 MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
 
@@ -16,8 +17,7 @@ MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
 struct mirage_icmpv4 {
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4_config cfg;
-    uint64_t tokens_ns; /* the bucket, in nanoseconds of credit */
-    uint64_t refilled_at;
+    struct bucket errors;
     mirage_icmpv4_echo_fn echo_fn;
     void *echo_ctx;
     struct {
@@ -47,8 +47,8 @@ struct mirage_icmpv4 *mirage_icmpv4_new(struct mirage_ipv4 *ip,
         icmp->cfg.error_rate = 100;
     if (icmp->cfg.error_burst == 0)
         icmp->cfg.error_burst = 50;
-    icmp->tokens_ns = (uint64_t)icmp->cfg.error_burst * MIRAGE_SEC(1) / icmp->cfg.error_rate;
-    icmp->refilled_at = mirage_clock_monotonic();
+    bucket_init(&icmp->errors, icmp->cfg.error_rate, icmp->cfg.error_burst,
+                mirage_clock_monotonic());
     if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_ICMP, ip_rx, icmp) != 0) {
         free(icmp);
         return NULL;
@@ -164,22 +164,6 @@ void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
     }
 }
 
-/* Takes one error's worth of credit from the bucket, refilled with elapsed time. */
-static int take_token(struct mirage_icmpv4 *icmp)
-{
-    uint64_t now = mirage_clock_monotonic(), per = MIRAGE_SEC(1) / icmp->cfg.error_rate;
-    uint64_t cap = per * icmp->cfg.error_burst;
-
-    icmp->tokens_ns += now - icmp->refilled_at;
-    if (icmp->tokens_ns > cap)
-        icmp->tokens_ns = cap;
-    icmp->refilled_at = now;
-    if (icmp->tokens_ns < per)
-        return 0;
-    icmp->tokens_ns -= per;
-    return 1;
-}
-
 int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
                               const struct mirage_ipv4_rx *rx)
 {
@@ -196,7 +180,7 @@ int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
     if (rx->proto == MIRAGE_IPV4_PROTO_ICMP && rx->len > 0 &&
         rx->payload[0] != MIRAGE_ICMP_ECHO_REQUEST && rx->payload[0] != MIRAGE_ICMP_ECHO_REPLY)
         return MIRAGE_EINVAL;
-    if (!take_token(icmp)) {
+    if (!bucket_take(&icmp->errors, mirage_clock_monotonic())) {
         icmp->st.errors_limited++;
         return MIRAGE_EAGAIN;
     }

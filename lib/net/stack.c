@@ -9,7 +9,9 @@
 #include "mirage/error.h"
 #include "mirage/ethernet.h"
 #include "mirage/icmp.h"
+#include "mirage/icmpv6.h"
 #include "mirage/ipv4.h"
+#include "mirage/ipv6.h"
 #include "mirage/log.h"
 #include "mirage/metrics.h"
 #include "mirage/netif.h"
@@ -27,6 +29,8 @@ struct direct {
     struct mirage_arp *arp;
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
+    struct mirage_ipv6 *ip6;
+    struct mirage_icmpv6 *icmp6;
     struct mirage_udpv4 *udp;
     struct mirage_tcp *tcp;
     uint64_t linger; /* ns disconnect gives connections to finish */
@@ -232,16 +236,34 @@ static int tcp_connect(struct mirage_stack *s, const struct mirage_ipaddr *dst, 
     return mirage_tcp_connect_flow(of(s)->tcp, dst, port, out, deadline);
 }
 
+/* IPv4's address first, then the IPv6 ones in use, the link-local one last. */
 static size_t ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out, size_t n)
 {
+    struct direct *d = of(s);
     struct mirage_ipv4_config c;
+    uint8_t a6[4][16];
+    enum mirage_ipv6_addr_state st[4];
+    size_t k = 0, n6 = 0;
 
-    mirage_ipv4_get_config(of(s)->ip, &c);
-    if (c.addr == 0)
-        return 0;
-    if (n > 0)
-        out[0] = mirage_ipv4_to_ipaddr(c.addr);
-    return 1;
+    mirage_ipv4_get_config(d->ip, &c);
+    if (c.addr != 0) {
+        if (k < n)
+            out[k] = mirage_ipv4_to_ipaddr(c.addr);
+        k++;
+    }
+    if (d->ip6 != NULL)
+        n6 = mirage_ipv6_addresses(d->ip6, a6, NULL, st, 4);
+    for (size_t pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n6 && i < 4; i++) {
+            if (st[i] != MIRAGE_IPV6_PREFERRED || mirage_ipv6_is_link_local(a6[i]) != (int)pass)
+                continue;
+            if (k < n) {
+                out[k].family = 6;
+                memcpy(out[k].a, a6[i], 16);
+            }
+            k++;
+        }
+    return k;
 }
 
 /* ---- metrics (mirage/metrics.h) ------------------------------------------- */
@@ -368,6 +390,10 @@ static void teardown(struct direct *d)
         mirage_tcp_free(d->tcp);
     if (d->udp != NULL)
         mirage_udpv4_free(d->udp);
+    if (d->icmp6 != NULL)
+        mirage_icmpv6_free(d->icmp6);
+    if (d->ip6 != NULL)
+        mirage_ipv6_free(d->ip6);
     if (d->icmp != NULL)
         mirage_icmpv4_free(d->icmp);
     if (d->ip != NULL)
@@ -422,6 +448,31 @@ static int ipv4_config(const struct mirage_stack_config *cfg, struct mirage_ipv4
     return 0;
 }
 
+static int ipv6_config(const struct mirage_stack_config *cfg, struct mirage_ipv6_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    if (cfg->ipv6.family == 6) {
+        if (cfg->ipv6_prefix > 128 || mirage_ipv6_is_multicast(cfg->ipv6.a) ||
+            mirage_ipv6_is_unspecified(cfg->ipv6.a)) {
+            mirage_log_err(&stack_log, "the IPv6 address is not a unicast address with a "
+                                       "prefix length of 0..128");
+            return MIRAGE_EINVAL;
+        }
+        c->has_addr = 1;
+        memcpy(c->addr, cfg->ipv6.a, 16);
+        c->prefix = cfg->ipv6_prefix;
+    }
+    if (cfg->has_ipv6_gateway) {
+        if (cfg->ipv6_gateway.family != 6 || mirage_ipv6_is_multicast(cfg->ipv6_gateway.a)) {
+            mirage_log_err(&stack_log, "the IPv6 gateway is not a unicast IPv6 address");
+            return MIRAGE_EINVAL;
+        }
+        c->has_gateway = 1;
+        memcpy(c->gateway, cfg->ipv6_gateway.a, 16);
+    }
+    return 0;
+}
+
 static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
 {
     uint64_t deadline = cfg->dhcp_deadline ? cfg->dhcp_deadline : MIRAGE_FOREVER;
@@ -453,15 +504,19 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
                             struct mirage_stack **out)
 {
     struct mirage_ipv4_config ipc;
+    struct mirage_ipv6_config ip6c;
     struct mirage_tcp_ip tip = {
         .write = tcp_ip_write, .src = tcp_ip_src, .mtu = tcp_ip_mtu, .now = tcp_ip_now};
     struct direct *d;
-    char mac[18], a[16], g[16];
+    char mac[18], a[16], g[16], a6[46], g6[46];
+    uint8_t ll[16];
     int r;
 
     if (nif == NULL || cfg == NULL)
         return MIRAGE_EINVAL;
     r = ipv4_config(cfg, &ipc);
+    if (r == 0)
+        r = ipv6_config(cfg, &ip6c);
     if (r < 0)
         return r;
     d = calloc(1, sizeof(*d));
@@ -476,6 +531,8 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
     if ((d->eth = mirage_eth_new(nif)) == NULL || (d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
         (d->ip = mirage_ipv4_new(d->eth, d->arp, &ipc)) == NULL ||
         (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL ||
+        (d->ip6 = mirage_ipv6_new(d->eth, &ip6c)) == NULL ||
+        (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL ||
         (d->udp = mirage_udpv4_new(d->ip, d->icmp)) == NULL ||
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
         mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0 ||
@@ -484,6 +541,13 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
     metrics_register(d);
     mirage_log_info(&stack_log, "direct stack on '%s' (%s, MTU %zu)", nif->name ? nif->name : "?",
                     mirage_eth_format(mirage_eth_mac(d->eth), mac), mirage_eth_mtu(d->eth));
+    mirage_ipv6_addresses(d->ip6, &ll, NULL, NULL, 1);
+    mirage_log_info(&stack_log, "IPv6 link-local %s/64 (tentative until DAD ends)",
+                    mirage_ipv6_format(ll, a6));
+    if (ip6c.has_addr)
+        mirage_log_info(&stack_log, "IPv6 %s/%u, gateway %s", mirage_ipv6_format(ip6c.addr, a6),
+                        ip6c.prefix,
+                        ip6c.has_gateway ? mirage_ipv6_format(ip6c.gateway, g6) : "none");
     if (cfg->dhcp) {
         r = wait_lease(d, cfg);
         if (r < 0)

@@ -19,6 +19,16 @@ void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp)
         sc->gateway.family = 4;
         memcpy(sc->gateway.a, mirage_key_ipv4_gateway.v.ip.addr, 4);
     }
+    if (mirage_key_ipv6.has_value) {
+        sc->ipv6.family = 6;
+        memcpy(sc->ipv6.a, mirage_key_ipv6.v.ip.addr, 16);
+        sc->ipv6_prefix = mirage_key_ipv6.v.ip.bits;
+    }
+    if (mirage_key_ipv6_gateway.has_value) {
+        sc->has_ipv6_gateway = 1;
+        sc->ipv6_gateway.family = 6;
+        memcpy(sc->ipv6_gateway.a, mirage_key_ipv6_gateway.v.ip.addr, 16);
+    }
     if (sc->dhcp && mirage_key_dhcp_timeout.has_value && mirage_key_dhcp_timeout.v.num > 0)
         sc->dhcp_deadline =
             mirage_clock_monotonic() + (uint64_t)mirage_key_dhcp_timeout.v.num * 1000000000u;

@@ -1,5 +1,5 @@
-/* net_fuzz.h: a whole lib/net IPv4 stack on a sink device over fuzz_platform.h, for the
- * network fuzzers. */
+/* net_fuzz.h: a whole lib/net IPv4 and IPv6 stack on a sink device over fuzz_platform.h, for
+ * the network fuzzers. */
 #ifndef NET_FUZZ_H
 #define NET_FUZZ_H
 
@@ -10,6 +10,7 @@
 #include "fuzz_platform.h"
 #include "mirage/checksum.h"
 #include "mirage/icmp.h"
+#include "mirage/icmpv6.h"
 #include "mirage/udp.h"
 
 static void fz_check(int ok)
@@ -23,8 +24,9 @@ static uint16_t fz_csum(const uint8_t *p, size_t n)
     return mirage_csum(p, n);
 }
 
-/* Every frame the stack sends must be well-formed: within the MTU, and an
- * IPv4 packet must have a correct header checksum and a consistent length. */
+/* Every frame the stack sends must be well-formed: within the MTU, an IPv4
+ * packet with a correct header checksum and a consistent length, an IPv6
+ * one with its version and a payload length that is the frame's. */
 static uint64_t fz_sent;
 static int sink_write(void *ctx, const uint8_t *f, size_t len)
 {
@@ -34,6 +36,10 @@ static int sink_write(void *ctx, const uint8_t *f, size_t len)
         fz_check(len >= 34 && f[14] == 0x45);
         fz_check(fz_csum(f + 14, 20) == 0);
         fz_check((size_t)(f[16] << 8 | f[17]) == len - 14);
+    }
+    if (f[12] == 0x86 && f[13] == 0xdd) {
+        fz_check(len >= 54 && f[14] >> 4 == 6);
+        fz_check((size_t)(f[18] << 8 | f[19]) == len - 54);
     }
     fz_sent++;
     return 0;
@@ -61,6 +67,8 @@ struct fz_stack {
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
     struct mirage_udpv4 *udp;
+    struct mirage_ipv6 *ip6;
+    struct mirage_icmpv6 *icmp6;
 };
 
 static void fz_udp_rx(void *ctx, const struct mirage_udp_rx *rx)
@@ -76,7 +84,9 @@ static void fz_udp_rx(void *ctx, const struct mirage_udp_rx *rx)
     }
 }
 
-/* 10.0.0.2/24, gateway 10.0.0.1, MAC 02:00:00:00:00:02; UDP listens on 7. */
+/* 10.0.0.2/24, gateway 10.0.0.1, MAC 02:00:00:00:00:02; UDP listens on 7.
+ * IPv6 fd00::2/64 (and fe80::ff:fe00:2), gateway fe80::1; DAD still runs
+ * until a fuzzer lets time pass (fz_ipv6_ready). */
 static struct fz_stack *fz_stack(void)
 {
     static struct fz_stack s;
@@ -96,6 +106,15 @@ static struct fz_stack *fz_stack(void)
     s.icmp = mirage_icmpv4_new(s.ip, NULL);
     s.udp = mirage_udpv4_new(s.ip, s.icmp);
     fz_check(s.udp != NULL);
+    {
+        struct mirage_ipv6_config c6 = {.has_addr = 1, .prefix = 64, .has_gateway = 1,
+                                        .cache_max = 8, .queue_max = 4};
+        c6.addr[0] = 0xfd, c6.addr[15] = 2;
+        c6.gateway[0] = 0xfe, c6.gateway[1] = 0x80, c6.gateway[15] = 1;
+        s.ip6 = mirage_ipv6_new(s.eth, &c6);
+        s.icmp6 = mirage_icmpv6_new(s.ip6, NULL);
+        fz_check(s.icmp6 != NULL);
+    }
     mirage_udpv4_listen(s.udp, 7, fz_udp_rx, NULL);
     up = 1;
     return &s;

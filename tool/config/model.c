@@ -362,8 +362,12 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* ... and push metrics to a collector (mirage/metrics.h). */
     stack_runtime_key(file, line, "monitor", NULL);
     stack_runtime_key(file, line, "monitor-interval", NULL);
-    if (!socket)
+    if (!socket) {
+        /* The direct stack's IPv6: link-local always, a static address too. */
+        stack_runtime_key(file, line, "ipv6", NULL);
+        stack_runtime_key(file, line, "ipv6-gateway", NULL);
         add_arg(d, net, MIRAGE_SIG_NETWORK);
+    }
     return d;
 }
 
