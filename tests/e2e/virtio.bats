@@ -2,7 +2,8 @@
 # virtio.bats: NAME.virtio booted by QEMU (-kernel, TCG: this host's KVM is PVM, see FACTS.md):
 # arguments, exit statuses through isa-debug-exit, faults, the PVH entry, HLT idle, memory;
 # virtio-net (modern, legacy, two NICs) under the direct stack over taps in a namespace;
-# virtio-blk (modern, legacy, 4096-byte sectors, read-only) against the host file.
+# virtio-blk (modern, legacy, 4096-byte sectors, read-only) against the host file; the tool and
+# its libvirt domain; the static website on one NIC and two disks.
 
 load helpers
 load tenders
@@ -429,4 +430,21 @@ tool_copy() {
     cat console.log
     grep -q "hello from hello" console.log
     grep -q "arg 2: \[b c\]" console.log
+}
+
+@test "virtio: the static website serves HTTP and HTTPS from two virtio-blk tar disks" {
+    local ca=$PWD/build/democert/ca.pem
+    [ -f build/site/htdocs.tar ] && [ -f build/site/tls.tar ] || { echo "missing build/site: run make" >&2; return 1; }
+    netns_tap "$NS" tap0 "$NET.1/24"
+    vm_start static_website tap0 -drive "file=build/site/htdocs.tar,if=none,format=raw,id=h,readonly=on" \
+        -device virtio-blk-pci,drive=h -drive "file=build/site/tls.tar,if=none,format=raw,id=t,readonly=on" \
+        -device virtio-blk-pci,drive=t -- "--ipv4=$NET.2/24" --tls=true
+    uk_wait_line "$LOG" "serving https://" 90
+    run in_ns curl -s --max-time 30 "http://$NET.2/"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(cat examples/static_website/htdocs/index.html)" ]
+    run in_ns curl -s --max-time 30 --cacert "$ca" --resolve "mirage.test:443:$NET.2" \
+        "https://mirage.test/"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(cat examples/static_website/htdocs/index.html)" ]
 }
