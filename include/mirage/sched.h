@@ -93,6 +93,10 @@ int mirage_fiber_pick(struct mirage_fiber **fs, size_t n, size_t *winner, int *r
  * is allowed and takes effect at its next wait. */
 void mirage_fiber_cancel(struct mirage_fiber *f);
 
+/* The running fiber's name, kept where a tender writing a core file finds it
+ * by its symbol (the note naming the fiber that faulted). Read-only. */
+extern const char *mirage_fiber_running;
+
 /* The running fiber, its name, and whether it has been cancelled. */
 struct mirage_fiber *mirage_fiber_self(void);
 const char *mirage_fiber_name(const struct mirage_fiber *f);

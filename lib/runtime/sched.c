@@ -83,6 +83,8 @@ struct mirage_fiber {
 
 static struct mirage_fiber main_fiber = {.name = "main"};
 static struct mirage_fiber *cur = &main_fiber;
+/* The running fiber's name, for a tender writing a core file (mirage/sched.h). */
+const char *mirage_fiber_running = main_fiber.name;
 static struct mirage_fiber *prev; /* the fiber that last switched away */
 static struct mirage_fiber *rq_head, *rq_tail;
 static struct mirage_cond devq[HANDLES];
@@ -347,6 +349,7 @@ static void switch_to(struct mirage_fiber *next)
     check_canary(self);
     prev = self;
     cur = next;
+    mirage_fiber_running = next->name;
     stats.switches++;
 #ifdef SCHED_ASAN
     __sanitizer_start_switch_fiber(self->state == DONE ? NULL : &self->fake_stack,

@@ -283,30 +283,69 @@ int tender_elf_parse(const uint8_t *data, size_t size, struct tender_image *img,
     return tender_manifest_parse(note.desc, note.size, img, err);
 }
 
+/* The value of symbol (name) from the first symbol table of type (sht) in
+ * the section headers, a function if (func), else any defined symbol; every
+ * read bounds-checked against the file, since the headers themselves might lie. */
+static uint64_t sym_value(const struct view *v, unsigned sht, int func, const char *name)
+{
+    const size_t want = strlen(name) + 1;
+    uint64_t shoff = le(v, 40, 8);
+    unsigned shnum = (unsigned)le(v, 60, 2);
+
+    if (shoff > v->len || (uint64_t)shnum * sizeof(Elf64_Shdr) > v->len - shoff)
+        return TENDER_NO_SYMBOL;
+    for (unsigned i = 0; i < shnum; i++) {
+        uint64_t sh = shoff + (uint64_t)i * sizeof(Elf64_Shdr), str, syms, nsyms, strsz, link;
+
+        if (le(v, sh + 4, 4) != sht || le(v, sh + 56, 8) != sizeof(Elf64_Sym))
+            continue;
+        link = le(v, sh + 40, 4);
+        syms = le(v, sh + 24, 8);
+        nsyms = le(v, sh + 32, 8) / sizeof(Elf64_Sym);
+        if (link >= shnum || !in_file(v, syms, nsyms * sizeof(Elf64_Sym)))
+            continue;
+        str = le(v, shoff + link * sizeof(Elf64_Shdr) + 24, 8);
+        strsz = le(v, shoff + link * sizeof(Elf64_Shdr) + 32, 8);
+        if (!in_file(v, str, strsz))
+            continue;
+        for (uint64_t k = 0; k < nsyms; k++) {
+            uint64_t s = syms + k * sizeof(Elf64_Sym), sname = le(v, s, 4);
+            unsigned type = ELF64_ST_TYPE(v->p[s + 4]);
+
+            if ((func ? type != STT_FUNC : type != STT_OBJECT) || le(v, s + 6, 2) == SHN_UNDEF ||
+                sname >= strsz || strsz - sname < want ||
+                memcmp(v->p + str + sname, name, want) != 0)
+                continue;
+            return le(v, s + 8, 8);
+        }
+    }
+    return TENDER_NO_SYMBOL;
+}
+
+static int elf64_headers_ok(const struct view *v)
+{
+    return in_file(v, 0, sizeof(Elf64_Ehdr)) && memcmp(v->p, ELFMAG, SELFMAG) == 0 &&
+           v->p[EI_CLASS] == ELFCLASS64 && v->p[EI_DATA] == ELFDATA2LSB &&
+           le(v, 58, 2) == sizeof(Elf64_Shdr) && le(v, 54, 2) == sizeof(Elf64_Phdr);
+}
+
 /*
  * A dynamic symbol's address in an ELF object loaded as it lies in memory
  * (the vDSO): the symbol table comes from the section headers (SHT_DYNSYM and
  * its string table), the address is relative to (data), through the first
- * PT_LOAD's file offset and address. Every read is bounds-checked against
- * (size), since the headers themselves might lie.
+ * PT_LOAD's file offset and address.
  */
 uint64_t tender_elf_symbol(const uint8_t *data, size_t size, const char *name)
 {
     const struct view v = {data, size};
-    const size_t want = strlen(name) + 1;
-    uint64_t shoff, phoff, bias_off = 0, bias_vaddr = 0;
-    unsigned shnum, phnum, found_load = 0;
+    uint64_t phoff, bias_off = 0, bias_vaddr = 0, val;
+    unsigned phnum, found_load = 0;
 
-    if (!in_file(&v, 0, sizeof(Elf64_Ehdr)) || memcmp(data, ELFMAG, SELFMAG) != 0 ||
-        data[EI_CLASS] != ELFCLASS64 || data[EI_DATA] != ELFDATA2LSB ||
-        le(&v, 58, 2) != sizeof(Elf64_Shdr) || le(&v, 54, 2) != sizeof(Elf64_Phdr))
+    if (!elf64_headers_ok(&v))
         return TENDER_NO_SYMBOL;
     phoff = le(&v, 32, 8);
     phnum = (unsigned)le(&v, 56, 2);
-    shoff = le(&v, 40, 8);
-    shnum = (unsigned)le(&v, 60, 2);
-    if (phoff > size || (uint64_t)phnum * sizeof(Elf64_Phdr) > size - phoff || shoff > size ||
-        (uint64_t)shnum * sizeof(Elf64_Shdr) > size - shoff)
+    if (phoff > size || (uint64_t)phnum * sizeof(Elf64_Phdr) > size - phoff)
         return TENDER_NO_SYMBOL;
     for (unsigned i = 0; i < phnum && !found_load; i++) {
         uint64_t ph = phoff + (uint64_t)i * sizeof(Elf64_Phdr);
@@ -317,29 +356,16 @@ uint64_t tender_elf_symbol(const uint8_t *data, size_t size, const char *name)
             found_load = 1;
         }
     }
-    for (unsigned i = 0; found_load && i < shnum; i++) {
-        uint64_t sh = shoff + (uint64_t)i * sizeof(Elf64_Shdr), str, syms, nsyms, strsz, link;
+    if (!found_load || (val = sym_value(&v, SHT_DYNSYM, 1, name)) == TENDER_NO_SYMBOL)
+        return TENDER_NO_SYMBOL;
+    return val - bias_vaddr + bias_off;
+}
 
-        if (le(&v, sh + 4, 4) != SHT_DYNSYM || le(&v, sh + 56, 8) != sizeof(Elf64_Sym))
-            continue;
-        link = le(&v, sh + 40, 4);
-        syms = le(&v, sh + 24, 8);
-        nsyms = le(&v, sh + 32, 8) / sizeof(Elf64_Sym);
-        if (link >= shnum || !in_file(&v, syms, nsyms * sizeof(Elf64_Sym)))
-            continue;
-        str = le(&v, shoff + link * sizeof(Elf64_Shdr) + 24, 8);
-        strsz = le(&v, shoff + link * sizeof(Elf64_Shdr) + 32, 8);
-        if (!in_file(&v, str, strsz))
-            continue;
-        for (uint64_t k = 0; k < nsyms; k++) {
-            uint64_t s = syms + k * sizeof(Elf64_Sym), sname = le(&v, s, 4);
+uint64_t tender_elf_object(const uint8_t *data, size_t size, const char *name)
+{
+    const struct view v = {data, size};
 
-            if (ELF64_ST_TYPE(data[s + 4]) != STT_FUNC || le(&v, s + 6, 2) == SHN_UNDEF ||
-                sname >= strsz || strsz - sname < want ||
-                memcmp(data + str + sname, name, want) != 0)
-                continue;
-            return le(&v, s + 8, 8) - bias_vaddr + bias_off;
-        }
-    }
-    return TENDER_NO_SYMBOL;
+    if (!elf64_headers_ok(&v))
+        return TENDER_NO_SYMBOL;
+    return sym_value(&v, SHT_SYMTAB, 0, name);
 }

@@ -158,6 +158,14 @@ static int parse_option(const char *arg, struct tender_opts *opts, int *mem_give
 {
     if (starts_with(arg, "--mem="))
         return parse_mem(arg + strlen("--mem="), opts, mem_given, err);
+    if (strcmp(arg, "--dumpcore") == 0 || starts_with(arg, "--dumpcore=")) {
+        if (opts->dumpcore)
+            return tender_fail(err, "--dumpcore is given twice");
+        opts->dumpcore = arg[10] == '=' ? arg + 11 : ".";
+        if (*opts->dumpcore == '\0')
+            return tender_fail(err, "--dumpcore= needs a directory: use --dumpcore=DIR");
+        return 0;
+    }
     for (int k = NET; k <= BLOCK_SECTOR; k++)
         if (starts_with(arg, kind_prefix[k]))
             return parse_dev(arg, (enum kind)k, opts, err);
@@ -215,6 +223,7 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     opts->cmdline[0] = '\0';
     opts->help = 0;
     opts->guest_help = 0;
+    opts->dumpcore = NULL;
     err[0] = '\0';
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -284,12 +293,14 @@ void tender_usage(const char *prog)
            "                        (read-only when the file is not writable)\n"
            "  --block-sector-size:NAME=512|4096\n"
            "                        the sector size of block device NAME (default 512)\n"
+           "  --dumpcore[=DIR]      when the unikernel faults or aborts, write an ELF core\n"
+           "                        file DIR/core.%s.PID (DIR: . by default) for gdb\n"
            "  --help                show this help\n"
            "\n"
            "Every device the unikernel declares must be given, and only those (with --help\n"
            "among ARGS, the unikernel only shows its help: devices not given stay absent).\n"
            "Exit status: the unikernel's own, or %d refused to start, %d ARGS too long,\n"
            "%d sandbox violation, %d CPU fault, %d abort.\n",
-           prog, TENDER_MEM_DEFAULT_MB, (unsigned long long)host_mb(), TENDER_EXIT_REFUSED,
+           prog, TENDER_MEM_DEFAULT_MB, (unsigned long long)host_mb(), prog, TENDER_EXIT_REFUSED,
            TENDER_EXIT_USAGE, TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
 }

@@ -71,6 +71,14 @@ int main(int argc, char **argv)
         hvt_say("%s\n", err);
         return TENDER_EXIT_REFUSED;
     }
+    vm.fiber_sym = tender_elf_object(data, size, "mirage_fiber_running");
+    /* The image's file name, which gdb compares with the core's program name. */
+    vm.name = strrchr(opts.image, '/') ? strrchr(opts.image, '/') + 1 : opts.image;
+    vm.core.fd = vm.core.dirfd = -1;
+    if (opts.dumpcore && tender_core_open(&vm.core, opts.dumpcore, "mirage-hvt", err) < 0) {
+        hvt_say("%s\n", err);
+        return TENDER_EXIT_REFUSED;
+    }
     free(data);
     if (hvt_net_start(&vm, err) < 0 || hvt_block_start(&vm, err) < 0 || hvt_sandbox(&vm, err) < 0) {
         hvt_say("%s\n", err);

@@ -1,5 +1,6 @@
 /* run.c: the vCPU loop: hypercalls with checked guest pointers, exceptions and other exits. */
 #include <errno.h>
+#include <signal.h>
 #include <linux/kvm.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirage/abi/guard.h"
 #include "mirage/cpu.h"
 #include "mirage/error.h"
 #include "vm.h"
@@ -51,6 +53,80 @@ static int hc_console(struct hvt_vm *vm, uint64_t gpa)
     return CONTINUE;
 }
 
+/* The running fiber's name, from the runtime's mirage_fiber_running, printable, or "?". */
+static void running_fiber(const struct hvt_vm *vm, char name[MIRAGE_GUARD_NAME_MAX])
+{
+    const uint64_t *ptr;
+    const char *src;
+
+    strcpy(name, "?");
+    if (vm->fiber_sym == TENDER_NO_SYMBOL || (ptr = hvt_gpa(vm, vm->fiber_sym, 8)) == NULL)
+        return;
+    src = hvt_gpa(vm, *ptr, MIRAGE_GUARD_NAME_MAX);
+    for (int i = 0; src && i < MIRAGE_GUARD_NAME_MAX - 1 && src[i]; i++) {
+        name[i] = src[i] >= 0x20 && src[i] < 0x7f ? src[i] : '?';
+        name[i + 1] = 0;
+    }
+}
+
+static int skip_guard(void *ctx, uint64_t vaddr)
+{
+    const struct hvt_vm *vm = ctx;
+
+    return vm->nguards && hvt_guarded(vm, vaddr, 4096);
+}
+
+void hvt_dumpcore(struct hvt_vm *vm, const struct kvm_regs *r, int signo, const char *what)
+{
+    struct tender_core_info info;
+    struct tender_core_region rg = {.vaddr = HVT_GUEST_MIN,
+                                    .len = vm->mem_size - HVT_GUEST_MIN,
+                                    .data = vm->mem + HVT_GUEST_MIN,
+                                    .skip = skip_guard,
+                                    .ctx = vm,
+                                    .readable = 1};
+    struct kvm_sregs sr;
+    char fiber[MIRAGE_GUARD_NAME_MAX], text[256];
+    int rc;
+
+    if (vm->core.fd < 0)
+        return;
+    running_fiber(vm, fiber);
+    snprintf(text, sizeof(text), "fiber '%s': %s", fiber, what);
+    memset(&info, 0, sizeof(info));
+    info.regs = (struct tender_core_regs){.r15 = r->r15,
+                                          .r14 = r->r14,
+                                          .r13 = r->r13,
+                                          .r12 = r->r12,
+                                          .rbp = r->rbp,
+                                          .rbx = r->rbx,
+                                          .r11 = r->r11,
+                                          .r10 = r->r10,
+                                          .r9 = r->r9,
+                                          .r8 = r->r8,
+                                          .rax = r->rax,
+                                          .rcx = r->rcx,
+                                          .rdx = r->rdx,
+                                          .rsi = r->rsi,
+                                          .rdi = r->rdi,
+                                          .orig_rax = (uint64_t)-1,
+                                          .rip = r->rip,
+                                          .cs = HVT_SEL_CODE3,
+                                          .eflags = r->rflags,
+                                          .rsp = r->rsp,
+                                          .ss = HVT_SEL_DATA3};
+    if (ioctl(vm->vcpufd, KVM_GET_SREGS, &sr) == 0)
+        info.regs.fs_base = sr.fs.base;
+    info.signo = signo;
+    info.name = vm->name;
+    info.text = text;
+    rc = tender_core_write(&vm->core, &info, &rg, 1);
+    if (rc < 0)
+        hvt_say("cannot write the core file %s: %s\n", vm->core.path, strerror(-rc));
+    else
+        hvt_say("core dumped to %s (%s)\n", vm->core.path, text);
+}
+
 static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
 {
     struct hvt_hc_exit *p = hvt_gpa(vm, gpa, sizeof(*p));
@@ -58,8 +134,13 @@ static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
     if (!p)
         return bad(vm, HVT_HC_EXIT, "argument", gpa, sizeof(*p));
     hvt_net_flush(vm);
-    if (p->abort)
+    if (p->abort) {
+        struct kvm_regs r;
+
+        if (vm->core.fd >= 0 && ioctl(vm->vcpufd, KVM_GET_REGS, &r) == 0)
+            hvt_dumpcore(vm, &r, SIGABRT, "abort");
         return TENDER_EXIT_ABORT;
+    }
     return p->status & 0xff;
 }
 
@@ -121,39 +202,74 @@ static int syscall_exit(struct hvt_vm *vm)
     return TENDER_EXIT_SANDBOX;
 }
 
-/* The stub pushed the vector on the ring-0 stack above what the CPU pushed. */
+/* The signal a debugger expects for exception vector (v). */
+static int vec_signal(uint64_t v)
+{
+    switch (v) {
+    case 0:
+    case 16:
+    case 19:
+        return SIGFPE;
+    case 1:
+    case 3:
+        return SIGTRAP;
+    case 6:
+        return SIGILL;
+    case 17:
+        return SIGBUS;
+    default:
+        return SIGSEGV;
+    }
+}
+
+/* The stub pushed the vector on the ring-0 stack above what the CPU pushed:
+ * [error code,] rip, cs, rflags, rsp, ss of the interrupted ring-3 code. */
 static int fault(struct hvt_vm *vm)
 {
     struct kvm_regs r;
     struct kvm_sregs sr;
-    uint64_t w[3], v, ec = 0, rip;
+    uint64_t w[7], v, ec = 0, rip;
+    const uint64_t *frame;
+    char what[200];
 
     if (ioctl(vm->vcpufd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpufd, KVM_GET_SREGS, &sr) < 0 ||
-        r.rsp < HVT_STACK0_TOP - 4096 || r.rsp > HVT_STACK0_TOP - sizeof(w)) {
+        r.rsp < HVT_STACK0_TOP - 4096 || r.rsp > HVT_STACK0_TOP - 6 * sizeof(w[0])) {
         hvt_say("guest fault: cannot read the exception frame\n");
         return TENDER_EXIT_FAULT;
     }
-    memcpy(w, vm->mem + r.rsp, sizeof(w));
+    /* Six words, or seven with an error code: no more than the stack holds. */
+    memset(w, 0, sizeof(w));
+    memcpy(w, vm->mem + r.rsp,
+           HVT_STACK0_TOP - r.rsp < sizeof(w) ? HVT_STACK0_TOP - r.rsp : sizeof(w));
     v = w[0] & 31;
-    if (mirage_cpu_vector_has_error_code(v)) {
-        ec = w[1];
-        rip = w[2];
-    } else {
-        rip = w[1];
-    }
+    frame = w + 1;
+    if (mirage_cpu_vector_has_error_code(v))
+        ec = *frame++;
+    rip = frame[0];
     /* PVM enters LSTAR still in ring 3, so a syscall shows as a fetch fault there. */
     if (v == 14 && rip == HVT_STUBS_ADDR + 32 * 8)
         return syscall_exit(vm);
     if (v == 14) {
-        const char *what = ec & 0x10 ? "executing" : ec & 2 ? "writing" : "reading";
+        const char *how = ec & 0x10 ? "executing" : ec & 2 ? "writing" : "reading";
         const char *why = ec & 1 ? "protection violation" : "page not present";
 
-        hvt_say("guest fault: %s %s 0x%llx at rip 0x%llx: %s (error code 0x%llx)\n", mirage_cpu_vector_name(v),
-                what, (unsigned long long)sr.cr2, (unsigned long long)rip, why,
-                (unsigned long long)ec);
+        snprintf(what, sizeof(what),
+                 "guest fault: %s %s 0x%llx at rip 0x%llx: %s (error code 0x%llx)",
+                 mirage_cpu_vector_name(v), how, (unsigned long long)sr.cr2,
+                 (unsigned long long)rip, why, (unsigned long long)ec);
     } else {
-        hvt_say("guest fault: %s at rip 0x%llx (error code 0x%llx, cr2 0x%llx)\n", mirage_cpu_vector_name(v),
-                (unsigned long long)rip, (unsigned long long)ec, (unsigned long long)sr.cr2);
+        snprintf(what, sizeof(what),
+                 "guest fault: %s at rip 0x%llx (error code 0x%llx, cr2 0x%llx)",
+                 mirage_cpu_vector_name(v), (unsigned long long)rip, (unsigned long long)ec,
+                 (unsigned long long)sr.cr2);
+    }
+    hvt_say("%s\n", what);
+    if (vm->core.fd >= 0 && r.rsp <= HVT_STACK0_TOP - (frame - w + 5) * sizeof(w[0])) {
+        /* The interrupted code's registers: the stub changed only rsp and rip. */
+        r.rip = frame[0];
+        r.rflags = frame[2];
+        r.rsp = frame[3];
+        hvt_dumpcore(vm, &r, vec_signal(v), what);
     }
     return TENDER_EXIT_FAULT;
 }
@@ -201,8 +317,13 @@ int hvt_vm_run(struct hvt_vm *vm)
         if (ioctl(vm->vcpufd, KVM_RUN, 0) < 0) {
             if (errno == EINTR || errno == EAGAIN)
                 continue;
-            if (errno == EFAULT && (st = hvt_guard_fault(vm)) >= 0)
+            if (errno == EFAULT && (st = hvt_guard_fault(vm)) >= 0) {
+                struct kvm_regs r;
+
+                if (vm->core.fd >= 0 && ioctl(vm->vcpufd, KVM_GET_REGS, &r) == 0)
+                    hvt_dumpcore(vm, &r, SIGSEGV, "stack overflow: a guard page was touched");
                 return st;
+            }
             hvt_say("KVM_RUN: %s\n", strerror(errno));
             return TENDER_EXIT_FAULT;
         }

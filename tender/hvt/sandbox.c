@@ -1,5 +1,7 @@
 /* sandbox.c: the seccomp filter mirage-hvt puts on itself before the guest's first instruction. */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/kvm.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -81,6 +83,15 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
             continue;
         rc |= allow_fd(ctx, SCMP_SYS(pwrite64), vm->devs[i].fd);
         rc |= allow_fd(ctx, SCMP_SYS(fdatasync), vm->devs[i].fd);
+    }
+    /* --dumpcore: the one file, written and then named in its directory. */
+    if (vm->core.fd >= 0) {
+        rc |= allow_fd(ctx, SCMP_SYS(pwrite64), vm->core.fd);
+        rc |= allow_fd(ctx, SCMP_SYS(ftruncate), vm->core.fd);
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(linkat), 3,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->core.fd),
+                               SCMP_A2(SCMP_CMP_EQ, (unsigned)vm->core.dirfd),
+                               SCMP_A4(SCMP_CMP_EQ, AT_EMPTY_PATH));
     }
     if (rc == 0)
         rc = seccomp_load(ctx);

@@ -48,7 +48,15 @@ struct hvt_vm {
     uint64_t heap_lo, heap_hi;       /* where guard pages may be */
     uint8_t *guard_map;              /* a bit per heap page: PROT_NONE in (mem) */
     uint64_t nguards;
+    struct tender_core core; /* --dumpcore; fd -1 without */
+    uint64_t fiber_sym;      /* mirage_fiber_running in the image, or TENDER_NO_SYMBOL */
+    const char *name;        /* the unikernel's */
 };
+
+/* run.c: writes the core file when --dumpcore asked for one: the registers
+ * (r), signal (signo) and what happened (what), naming the running fiber. */
+struct kvm_regs;
+void hvt_dumpcore(struct hvt_vm *vm, const struct kvm_regs *r, int signo, const char *what);
 
 /* Whether any page of [gpa, gpa + len) is a guard page (the tender's own
  * accesses there would fault). (gpa, len) lie inside guest memory. */

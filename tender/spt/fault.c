@@ -23,6 +23,10 @@
 
 static uint64_t guard_page;
 static uint64_t heap_lo, heap_hi;
+/* --dumpcore (spt_faults_core) */
+static const struct tender_core *core;
+static uint64_t core_image_lo, core_mem_lo, core_mem_hi, core_fiber_sym;
+static const char *core_name;
 
 struct msg {
     char buf[256];
@@ -50,7 +54,7 @@ NOSP static void put_num(struct msg *m, uint64_t v, unsigned base)
         m->buf[m->n++] = tmp[--i];
 }
 
-__attribute__((noreturn)) NOSP static void report(struct msg *m, int status)
+NOSP static void say(struct msg *m)
 {
     long r;
 
@@ -60,8 +64,20 @@ __attribute__((noreturn)) NOSP static void report(struct msg *m, int status)
                      : "=a"(r)
                      : "a"(1L), "D"(2L), "S"(m->buf), "d"((long)m->n)
                      : "rcx", "r11", "memory");
+}
+
+__attribute__((noreturn)) NOSP static void end(int status)
+{
+    long r;
+
     for (;;)
         __asm__ volatile("syscall" : "=a"(r) : "a"(231L), "D"((long)status) : "rcx", "r11");
+}
+
+__attribute__((noreturn)) NOSP static void report(struct msg *m, int status)
+{
+    say(m);
+    end(status);
 }
 
 NOSP static long sys_mprotect(uint64_t addr, uint64_t len, long prot)
@@ -150,6 +166,88 @@ NOSP static const char *signame(int sig)
 #define PF_WRITE 2
 #define PF_FETCH 16
 
+/* The running fiber's name into (m), from the runtime's mirage_fiber_running.
+ * The pointer is checked to lie in the guest's memory, where the runtime
+ * keeps fiber records (never in a guard page unless its state is wrecked). */
+NOSP static void put_running(struct msg *m)
+{
+    const volatile char *name;
+    uint64_t a;
+
+    if (core_fiber_sym < core_image_lo || core_fiber_sym + 8 > core_mem_lo) {
+        put(m, "?");
+        return;
+    }
+    a = *(const volatile uint64_t *)(uintptr_t)core_fiber_sym;
+    if (a < core_image_lo || a > core_mem_hi - MIRAGE_GUARD_NAME_MAX) {
+        put(m, "?");
+        return;
+    }
+    name = (const volatile char *)(uintptr_t)a;
+    for (int i = 0; i < MIRAGE_GUARD_NAME_MAX - 1 && name[i] != '\0' && m->n < sizeof(m->buf); i++)
+        m->buf[m->n++] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '?';
+}
+
+/* --dumpcore: the registers of the interrupted guest, (what) it did (a
+ * message without its "mirage-spt: " and newline), its memory. */
+NOSP static void dump(int signo, const ucontext_t *uc, const char *what, unsigned wlen)
+{
+    const greg_t *g = uc->uc_mcontext.gregs;
+    struct tender_core_info info;
+    struct tender_core_region rg[2];
+    struct msg text = {.n = 0}, m = {.n = 0};
+    int r;
+
+    if (core == NULL)
+        return;
+    put(&text, "fiber '");
+    put_running(&text);
+    put(&text, "': ");
+    for (unsigned i = 0; i < wlen && text.n < sizeof(text.buf) - 1; i++)
+        text.buf[text.n++] = what[i];
+    text.buf[text.n < sizeof(text.buf) ? text.n : sizeof(text.buf) - 1] = '\0';
+    info.regs = (struct tender_core_regs){.r15 = (uint64_t)g[REG_R15],
+                                          .r14 = (uint64_t)g[REG_R14],
+                                          .r13 = (uint64_t)g[REG_R13],
+                                          .r12 = (uint64_t)g[REG_R12],
+                                          .rbp = (uint64_t)g[REG_RBP],
+                                          .rbx = (uint64_t)g[REG_RBX],
+                                          .r11 = (uint64_t)g[REG_R11],
+                                          .r10 = (uint64_t)g[REG_R10],
+                                          .r9 = (uint64_t)g[REG_R9],
+                                          .r8 = (uint64_t)g[REG_R8],
+                                          .rax = (uint64_t)g[REG_RAX],
+                                          .rcx = (uint64_t)g[REG_RCX],
+                                          .rdx = (uint64_t)g[REG_RDX],
+                                          .rsi = (uint64_t)g[REG_RSI],
+                                          .rdi = (uint64_t)g[REG_RDI],
+                                          .orig_rax = (uint64_t)-1,
+                                          .rip = (uint64_t)g[REG_RIP],
+                                          .cs = 0x33,
+                                          .eflags = (uint64_t)g[REG_EFL],
+                                          .rsp = (uint64_t)g[REG_RSP],
+                                          .ss = 0x2b};
+    info.signo = signo;
+    info.name = core_name;
+    info.text = text.buf;
+    rg[0] = (struct tender_core_region){.vaddr = core_image_lo,
+                                        .len = core_mem_lo - core_image_lo,
+                                        .data = (const uint8_t *)(uintptr_t)core_image_lo,
+                                        .resident_only = 1};
+    rg[1] = (struct tender_core_region){.vaddr = core_mem_lo,
+                                        .len = core_mem_hi - core_mem_lo,
+                                        .data = (const uint8_t *)(uintptr_t)core_mem_lo,
+                                        .resident_only = 1};
+    r = tender_core_write(core, &info, rg, 2);
+    put(&m, r < 0 ? "mirage-spt: cannot write the core file " : "mirage-spt: core dumped to ");
+    put(&m, core->path);
+    if (r < 0) {
+        put(&m, ": error ");
+        put_num(&m, (uint64_t)-r, 10);
+    }
+    say(&m);
+}
+
 NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
 {
     const ucontext_t *uc = ctx;
@@ -158,6 +256,13 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
     uint64_t code = (uint64_t)uc->uc_mcontext.gregs[REG_ERR];
     struct msg m = {.n = 0};
 
+    /* mirage_abort(): ud2 with SPT_ABORT_MAGIC in rax. The guest said why. */
+    if (sig == SIGILL && si->si_code > 0 &&
+        (uint64_t)uc->uc_mcontext.gregs[REG_RAX] == SPT_ABORT_MAGIC && rip >= core_image_lo &&
+        rip < core_mem_lo && *(const volatile uint16_t *)(uintptr_t)rip == 0x0b0f) {
+        dump(SIGABRT, uc, "abort", 5);
+        end(TENDER_EXIT_ABORT);
+    }
     put(&m, "mirage-spt: guest fault: ");
     put(&m, signame(sig));
     if (si->si_code <= 0) {
@@ -200,7 +305,20 @@ NOSP static void on_fault(int sig, siginfo_t *si, void *ctx)
     put(&m, " (rip ");
     put_num(&m, rip, 16);
     put(&m, ")");
-    report(&m, TENDER_EXIT_FAULT);
+    say(&m);
+    dump(sig, uc, m.buf + 12, m.n - 13);
+    end(TENDER_EXIT_FAULT);
+}
+
+void spt_faults_core(const struct tender_core *c, uint64_t image_lo, uint64_t mem_lo,
+                     uint64_t mem_hi, uint64_t fiber_sym, const char *name)
+{
+    core = c;
+    core_image_lo = image_lo;
+    core_mem_lo = mem_lo;
+    core_mem_hi = mem_hi;
+    core_fiber_sym = fiber_sym;
+    core_name = name;
 }
 
 int spt_faults_catch(uint64_t guard, uint64_t heap_start, uint64_t heap_end, char *err)

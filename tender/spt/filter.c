@@ -377,18 +377,60 @@ static void dispatch(struct prog *p, const struct call *c, size_t n)
     dispatch(p, c + mid, n - mid);
 }
 
-static int build(struct prog *p, const struct spt_boot_info *boot)
+/* --dumpcore's file (fault.c and core.c): pwrite64 and ftruncate of its fd,
+ * linkat(fd, "", dirfd, name, AT_EMPTY_PATH) naming it in its directory, and
+ * mincore (residency only) to leave untouched memory out. pwrite64 of any
+ * other fd goes on to the disks' checks. */
+static void core_blocks(struct prog *p, int l_pwrite, int l_disk_write, int l_trunc, int l_link,
+                        int l_mincore, const struct tender_core *core)
 {
+    struct block b = block_begin(p, l_pwrite);
+
+    if (core->fd >= 0) {
+        load(p, ARG_LO(0));
+        jump(p, BPF_JEQ, (uint32_t)core->fd, b.allow, NONE);
+    }
+    jump_always(p, l_disk_write);
+    block_end(p, b);
+    b = block_begin(p, l_trunc);
+    if (core->fd >= 0) {
+        load(p, ARG_LO(0));
+        jump(p, BPF_JEQ, (uint32_t)core->fd, b.allow, b.trap);
+    } else {
+        jump_always(p, b.trap);
+    }
+    block_end(p, b);
+    b = block_begin(p, l_link);
+    if (core->fd >= 0) {
+        load(p, ARG_LO(0));
+        jump(p, BPF_JEQ, (uint32_t)core->fd, NONE, b.trap);
+        load(p, ARG_LO(2));
+        jump(p, BPF_JEQ, (uint32_t)core->dirfd, NONE, b.trap);
+        load(p, ARG_LO(4));
+        jump(p, BPF_JEQ, 0x1000 /* AT_EMPTY_PATH */, b.allow, b.trap);
+    } else {
+        jump_always(p, b.trap);
+    }
+    block_end(p, b);
+    b = block_begin(p, l_mincore);
+    jump_always(p, core->fd >= 0 ? b.allow : b.trap);
+    block_end(p, b);
+}
+
+static int build(struct prog *p, const struct spt_boot_info *boot, const struct tender_core *core)
+{
+    int l_pwrite = label(p), l_trunc = label(p), l_link = label(p), l_mincore = label(p);
     int l_read = label(p), l_write = label(p), l_epoll = label(p), l_disk = label(p);
     int l_disk_write = label(p), l_sync = label(p);
     int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
     int l_mprotect = label(p);
     const struct call calls[] = {
         /* in ascending order: dispatch() searches them */
-        {SYS_read, l_read},          {SYS_write, l_write},         {SYS_mprotect, l_mprotect},
-        {SYS_pread64, l_disk},       {SYS_pwrite64, l_disk_write}, {SYS_readv, l_read},
-        {SYS_fdatasync, l_sync},     {SYS_arch_prctl, l_arch},     {SYS_clock_gettime, l_clock},
-        {SYS_exit_group, l_exit},    {SYS_epoll_pwait2, l_epoll},
+        {SYS_read, l_read},       {SYS_write, l_write},         {SYS_mprotect, l_mprotect},
+        {SYS_pread64, l_disk},    {SYS_pwrite64, l_pwrite},     {SYS_readv, l_read},
+        {SYS_mincore, l_mincore}, {SYS_fdatasync, l_sync},      {SYS_ftruncate, l_trunc},
+        {SYS_arch_prctl, l_arch}, {SYS_clock_gettime, l_clock}, {SYS_exit_group, l_exit},
+        {SYS_linkat, l_link},     {SYS_epoll_pwait2, l_epoll},
     };
 
     load(p, offsetof(struct seccomp_data, arch));
@@ -402,6 +444,8 @@ static int build(struct prog *p, const struct spt_boot_info *boot)
     place(p, bad);
     ret(p, SECCOMP_RET_TRAP);
 
+    /* Before the disks' blocks: cBPF jumps only forward. */
+    core_blocks(p, l_pwrite, l_disk_write, l_trunc, l_link, l_mincore, core);
     read_block(p, l_read, boot);
     write_block(p, l_write, boot);
     epoll_block(p, l_epoll, boot);
@@ -416,7 +460,7 @@ static int build(struct prog *p, const struct spt_boot_info *boot)
     return finish(p);
 }
 
-int spt_filter_install(const struct spt_boot_info *boot, char *err)
+int spt_filter_install(const struct spt_boot_info *boot, const struct tender_core *core, char *err)
 {
     unsigned nnet = 0, nblock = 0;
 
@@ -427,16 +471,16 @@ int spt_filter_install(const struct spt_boot_info *boot, char *err)
 
     /* Generous bounds: the fixed part takes about 100 instructions, a disk 65
      * (its read and write checks and its fdatasync). */
-    unsigned max_insns = 128 + 80 * nblock + 4 * nnet;
-    unsigned max_labels = 64 + 20 * nblock;
-    unsigned max_fix = 128 + 40 * nblock + 4 * nnet;
+    unsigned max_insns = 160 + 80 * nblock + 4 * nnet;
+    unsigned max_labels = 96 + 20 * nblock;
+    unsigned max_fix = 160 + 40 * nblock + 4 * nnet;
     struct sock_filter insn[max_insns];
     int label_at[max_labels];
     struct fixup fix[max_fix];
     struct prog p = {insn, label_at, fix, 0, max_insns, 0, max_labels, 0, max_fix, 0};
     struct sock_fprog fprog;
 
-    if (build(&p, boot) < 0 || p.n > BPF_MAXINSNS) {
+    if (build(&p, boot, core) < 0 || p.n > BPF_MAXINSNS) {
         snprintf(err, TENDER_ERR_MAX, "the seccomp filter does not fit (%u instructions)", p.n);
         return -1;
     }

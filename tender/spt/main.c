@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "spt.h"
@@ -13,6 +15,24 @@ _Static_assert(SPT_EXIT_LOST == TENDER_EXIT_LOST, "the binding's status for a lo
 static struct tender_opts opts;
 static struct tender_image img;
 static struct tender_device devs[MIRAGE_MANIFEST_MAX];
+static struct tender_core core = {.fd = -1, .dirfd = -1};
+
+/* mirage_fiber_running's address in the image (fd), for the core file's note. */
+static uint64_t fiber_symbol(int fd)
+{
+    struct stat st;
+    uint64_t a = TENDER_NO_SYMBOL;
+    void *data;
+
+    if (fstat(fd, &st) < 0 || st.st_size <= 0)
+        return a;
+    data = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data == MAP_FAILED)
+        return a;
+    a = tender_elf_object(data, (size_t)st.st_size, "mirage_fiber_running");
+    munmap(data, (size_t)st.st_size);
+    return a;
+}
 
 static int refuse(const char *err)
 {
@@ -107,6 +127,7 @@ int main(int argc, char **argv)
 {
     char err[TENDER_ERR_MAX];
     struct spt_guest_mem mem;
+    uint64_t fiber_sym = TENDER_NO_SYMBOL;
     int fd, r;
 
     r = tender_opts_parse(argc, argv, &opts, err);
@@ -128,12 +149,20 @@ int main(int argc, char **argv)
     if (tender_devices_open(&opts, &img, devs, err) < 0 || spt_image_map(fd, &img, err) < 0 ||
         spt_guest_map(img.hi, opts.mem_bytes, &mem, err) < 0)
         return refuse(err);
+    if (opts.dumpcore) {
+        if (tender_core_open(&core, opts.dumpcore, "mirage-spt", err) < 0)
+            return refuse(err);
+        fiber_sym = fiber_symbol(fd);
+    }
     close(fd);
+    spt_faults_core(opts.dumpcore ? &core : NULL, img.lo, img.hi, img.hi + opts.mem_bytes,
+                    fiber_sym,
+                    strrchr(opts.image, '/') ? strrchr(opts.image, '/') + 1 : opts.image);
     fill_boot(mem.boot);
     if (make_epoll(mem.boot, err) < 0 ||
         spt_faults_catch(mem.guard, mem.boot->heap_start,
                          mem.boot->heap_start + mem.boot->heap_size, err) < 0 ||
-        spt_filter_install(mem.boot, err) < 0)
+        spt_filter_install(mem.boot, &core, err) < 0)
         return refuse(err);
     enter(img.entry, mem.stack_top, mem.boot);
 }

@@ -29,13 +29,20 @@ int spt_guest_map(uint64_t base, uint64_t bytes, struct spt_guest_mem *mem, char
 /* Installs the seccomp filter allowing exactly what the ABI (mirage/abi/spt.h)
  * promises for (boot)'s devices, and what the fault handlers need.
  * Returns 0 or -1 with (err). */
-int spt_filter_install(const struct spt_boot_info *boot, char *err);
+int spt_filter_install(const struct spt_boot_info *boot, const struct tender_core *core,
+                       char *err);
 
 /* Installs the handlers that turn a guest fault or a forbidden system call
  * into a message and the tender's exit status; a fault on the page at (guard)
  * is named a stack overflow, a read or write fault in [heap_start, heap_end)
  * a fiber's (its guard page). Returns 0 or -1 with (err). */
 int spt_faults_catch(uint64_t guard, uint64_t heap_start, uint64_t heap_end, char *err);
+
+/* --dumpcore: a fault or an abort also writes (core) with the guest's
+ * memory: the image [image_lo, mem_lo) and [mem_lo, mem_hi); (fiber_sym) is
+ * mirage_fiber_running's address (TENDER_NO_SYMBOL: unknown); (name) the image's. */
+void spt_faults_core(const struct tender_core *core, uint64_t image_lo, uint64_t mem_lo,
+                     uint64_t mem_hi, uint64_t fiber_sym, const char *name);
 
 /* The address of the vDSO's clock_gettime in this process, or 0. */
 uint64_t spt_vdso_clock_gettime(void);

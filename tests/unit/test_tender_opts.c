@@ -330,8 +330,24 @@ static void test_usage(void)
     CHECK(strstr(text, "--block:NAME=PATH") != NULL);
 }
 
+/* --dumpcore[=DIR]: the directory (. alone), once, never empty. */
+static void test_dumpcore(void)
+{
+    CHECK_INT(parse("hello.spt", NULL), 0);
+    CHECK(opts.dumpcore == NULL);
+    CHECK_INT(parse("--dumpcore", "hello.spt", NULL), 0);
+    CHECK_STR(opts.dumpcore, ".");
+    CHECK_INT(parse("--dumpcore=/var/crash", "hello.hvt", "--dumpcore", NULL), 0);
+    CHECK_STR(opts.dumpcore, "/var/crash");
+    CHECK_STR(opts.cmdline, "--dumpcore"); /* after the image: the guest's */
+    REFUSED("--dumpcore= needs a directory: use --dumpcore=DIR", "--dumpcore=", "hello.spt");
+    REFUSED("--dumpcore is given twice", "--dumpcore", "--dumpcore=/tmp", "hello.spt");
+    REFUSED("unknown option '--dumpcores'", "--dumpcores", "hello.spt");
+}
+
 int main(void)
 {
+    test_dumpcore();
     test_valid();
     test_errors();
     test_mac();

@@ -27,6 +27,10 @@
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
 #define SPT_BOOT_VERSION 5
+
+/* mirage_abort() runs ud2 with this in rax: the tender's fault handler takes
+ * it for an abort (status 255, a core file with --dumpcore), not a fault. */
+#define SPT_ABORT_MAGIC 0x54524f4241ull /* "ABORT" */
 #define SPT_MAX_DEVS     63
 #define SPT_NAME_MAX     64
 #define SPT_TAP_MAX      16 /* IFNAMSIZ */
