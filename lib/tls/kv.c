@@ -24,24 +24,33 @@ static int get_file(struct mirage_kv *kv, const char *dir, const char *name, uin
     return r;
 }
 
+/* The entries under (prefix), or the store's error logged as (what)'s. */
+static int list(struct mirage_kv *kv, const char *prefix, const char *what,
+                struct mirage_kv_entry **entries, size_t *n)
+{
+    struct mirage_kv_error err;
+    char msg[MIRAGE_KV_KEY_MAX + 256];
+    int r;
+
+    if (kv == NULL || prefix == NULL)
+        return MIRAGE_EINVAL;
+    r = mirage_kv_list(kv, prefix, entries, n, &err);
+    if (r < 0)
+        mirage_log_err(&tls_log, "%s: %s", what, mirage_kv_strerror(&err, msg, sizeof(msg)));
+    return r;
+}
+
 int mirage_tls_certs_from_kv(struct mirage_kv *kv, const char *prefix,
                              struct mirage_tls_certs **out)
 {
     struct mirage_kv_entry *entries = NULL;
-    struct mirage_kv_error err;
     struct mirage_tls_certs *c;
-    char msg[MIRAGE_KV_KEY_MAX + 256];
     size_t n = 0;
     int r;
 
     *out = NULL;
-    if (kv == NULL || prefix == NULL)
-        return MIRAGE_EINVAL;
-    r = mirage_kv_list(kv, prefix, &entries, &n, &err);
-    if (r < 0) {
-        mirage_log_err(&tls_log, "certificates: %s", mirage_kv_strerror(&err, msg, sizeof(msg)));
+    if ((r = list(kv, prefix, "certificates", &entries, &n)) < 0)
         return r;
-    }
     c = mirage_tls_certs_new();
     if (c == NULL) {
         free(entries);
@@ -89,13 +98,8 @@ int mirage_tls_client_from_kv(const struct mirage_tls_opts *opts, struct mirage_
     int r;
 
     *out = NULL;
-    if (kv == NULL || prefix == NULL)
-        return MIRAGE_EINVAL;
-    r = mirage_kv_list(kv, prefix, &entries, &n, &err);
-    if (r < 0) {
-        mirage_log_err(&tls_log, "CA certificates: %s", mirage_kv_strerror(&err, msg, sizeof(msg)));
+    if ((r = list(kv, prefix, "CA certificates", &entries, &n)) < 0)
         return r;
-    }
     for (size_t i = 0; i < n && r == 0; i++) {
         uint8_t *data = NULL;
         size_t len = 0;

@@ -520,6 +520,20 @@ static int recv_records(struct tls_flow *t, uint64_t deadline)
     return 0;
 }
 
+/* Runs one direction's record I/O (send_records or recv_records) as the one
+ * fiber doing it, holding (busy), then wakes the fibers waiting on the engine. */
+static int pump(struct tls_flow *t, int *busy, int (*io)(struct tls_flow *, uint64_t),
+                uint64_t deadline)
+{
+    int r;
+
+    *busy = 1;
+    r = io(t, deadline);
+    *busy = 0;
+    mirage_cond_broadcast(&t->changed);
+    return r;
+}
+
 /*
  * Moves records until the engine's state has (want) (BR_SSL_SENDAPP or
  * BR_SSL_RECVAPP). Two fibers may be in here at once (a reader and a
@@ -549,22 +563,14 @@ static int run(struct tls_flow *t, unsigned want, uint64_t deadline)
         if (st & want)
             return 0;
         if ((st & BR_SSL_SENDREC) && !t->wr_busy) {
-            t->wr_busy = 1;
-            r = send_records(t, deadline);
-            t->wr_busy = 0;
-            mirage_cond_broadcast(&t->changed);
-            if (r < 0)
+            if ((r = pump(t, &t->wr_busy, send_records, deadline)) < 0)
                 return r;
             continue;
         }
         /* A writer waiting for its own records to leave does not read. */
         if ((st & BR_SSL_RECVREC) && !t->rd_busy &&
             !(want == BR_SSL_SENDAPP && (st & BR_SSL_SENDREC))) {
-            t->rd_busy = 1;
-            r = recv_records(t, deadline);
-            t->rd_busy = 0;
-            mirage_cond_broadcast(&t->changed);
-            if (r < 0)
+            if ((r = pump(t, &t->rd_busy, recv_records, deadline)) < 0)
                 return r;
             continue;
         }
@@ -612,11 +618,7 @@ static int flush_out(struct tls_flow *t, uint64_t deadline)
         if (!(st & BR_SSL_SENDREC))
             return 0;
         if (!t->wr_busy) {
-            t->wr_busy = 1;
-            r = send_records(t, deadline);
-            t->wr_busy = 0;
-            mirage_cond_broadcast(&t->changed);
-            if (r < 0)
+            if ((r = pump(t, &t->wr_busy, send_records, deadline)) < 0)
                 return r;
             continue;
         }
