@@ -153,15 +153,23 @@ static void block_end(struct prog *p, struct block b)
     ret(p, SECCOMP_RET_TRAP);
 }
 
+/* With the fd loaded: jumps to (b)'s allow for the fd of every device of
+ * (type), only the writable ones when (writable). */
+static void allow_fds(struct prog *p, struct block b, const struct spt_boot_info *boot,
+                      uint32_t type, int writable)
+{
+    for (unsigned h = 0; h < boot->ndevs; h++)
+        if (boot->devs[h].type == type && !(writable && (boot->devs[h].flags & SPT_DEV_READ_ONLY)))
+            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+}
+
 /* read(fd, ...) and readv(fd, ...): the taps. */
 static void read_block(struct prog *p, int at, const struct spt_boot_info *boot)
 {
     struct block b = block_begin(p, at);
 
     load(p, ARG_LO(0));
-    for (unsigned h = 0; h < boot->ndevs; h++)
-        if (boot->devs[h].type == MIRAGE_DEV_NET)
-            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+    allow_fds(p, b, boot, MIRAGE_DEV_NET, 0);
     jump_always(p, b.trap);
     block_end(p, b);
 }
@@ -174,9 +182,7 @@ static void write_block(struct prog *p, int at, const struct spt_boot_info *boot
     load(p, ARG_LO(0));
     jump(p, BPF_JEQ, 1, b.allow, NONE);
     jump(p, BPF_JEQ, 2, b.allow, NONE);
-    for (unsigned h = 0; h < boot->ndevs; h++)
-        if (boot->devs[h].type == MIRAGE_DEV_NET)
-            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+    allow_fds(p, b, boot, MIRAGE_DEV_NET, 0);
     jump_always(p, b.trap);
     block_end(p, b);
 }
@@ -255,9 +261,7 @@ static void fdatasync_block(struct prog *p, int at, const struct spt_boot_info *
     load(p, ARG_HI(0));
     jump(p, BPF_JEQ, 0, NONE, b.trap);
     load(p, ARG_LO(0));
-    for (unsigned h = 0; h < boot->ndevs; h++)
-        if (boot->devs[h].type == MIRAGE_DEV_BLOCK && !(boot->devs[h].flags & SPT_DEV_READ_ONLY))
-            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, b.allow, NONE);
+    allow_fds(p, b, boot, MIRAGE_DEV_BLOCK, 1);
     jump_always(p, b.trap);
     block_end(p, b);
 }
