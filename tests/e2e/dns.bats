@@ -47,6 +47,7 @@ server:
   xfrdfile: "$d/xfrd.state"
   xfrdir: "$d"
   server-count: 1
+  rrl-ratelimit: 0
   logfile: "$d/nsd.log"
 remote-control:
   control-enable: no

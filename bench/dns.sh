@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# dns.sh: dns-primary under dnsperf on unix, spt and hvt beside NSD with one server process; image size; the smallest --mem serving a zone of 100,000 records (markdown).
+#
+# Run as root from the repository root after `make`: bench/dns.sh [SECONDS]
+# The unikernels sit on a tap in one namespace; NSD (server-count 1, the same zone file) in a
+# second namespace over veth (response rate limiting off); dnsperf (one thread, 4 clients, up to 100 queries outstanding)
+# runs in the first with a mix of queries over the test zone (answers, a CNAME chain, a
+# wildcard, NXDOMAIN, NODATA, a referral). Not a test: it prints tables.
+set -euo pipefail
+
+B=build
+DUR=${1:-10}
+NS=mirage-bench-dns-$$
+WORK=$(mktemp -d)
+chmod 755 "$WORK"
+ROOT=$PWD
+PIDS=()
+ZONE=$ROOT/examples/dns-primary/zones/example.com.zone
+
+for f in "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-primary" \
+    "$B/uk/dns-primary.spt" "$B/uk/dns-primary.hvt"; do
+    [ -e "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
+done
+for c in dnsperf nsd dig; do
+    command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
+done
+
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    PIDS=()
+    ip netns del "$NS" 2>/dev/null || true
+    ip netns del "$NS-n" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+in_ns() { ip netns exec "$NS" "$@"; }
+field() { sed -En "s|$2|\\1|p" <<<"$1" | head -1; }
+
+ip netns add "$NS"
+in_ns ip link set lo up
+in_ns ip tuntap add dev tap0 mode tap
+in_ns ip addr add 10.218.0.1/24 dev tap0
+in_ns ip link set tap0 up
+ip netns add "$NS-n"
+ip netns exec "$NS-n" ip link set lo up
+ip link add "bd$$a" netns "$NS" type veth peer name "bd$$b" netns "$NS-n"
+in_ns ip addr add 10.217.0.1/24 dev "bd$$a"
+in_ns ip link set "bd$$a" up
+ip netns exec "$NS-n" ip addr add 10.217.0.2/24 dev "bd$$b"
+ip netns exec "$NS-n" ip link set "bd$$b" up
+UK_IP=10.218.0.2
+NSD_IP=10.217.0.2
+
+cat >"$WORK/queries" <<EOF
+web.example.com A
+www.example.com A
+alias.example.com AAAA
+example.com MX
+example.com SOA
+nope.example.com A
+web.example.com MX
+x.wild.example.com A
+a.sub.example.com A
+_sip._tcp.example.com SRV
+EOF
+
+cat >"$WORK/nsd.conf" <<EOF
+server:
+  ip-address: $NSD_IP@53
+  username: ""
+  chroot: ""
+  zonesdir: "$ROOT/examples/dns-primary/zones"
+  pidfile: "$WORK/nsd.pid"
+  database: ""
+  zonelistfile: "$WORK/zone.list"
+  xfrdfile: "$WORK/xfrd.state"
+  xfrdir: "$WORK"
+  server-count: 1
+  rrl-ratelimit: 0
+  logfile: "$WORK/nsd.log"
+remote-control:
+  control-enable: no
+zone:
+  name: example.com
+  zonefile: example.com.zone
+EOF
+
+# perf_row NAME IP: "queries/s | average latency ms | lost" of dnsperf against IP.
+perf_row() {
+    local out qps lat lost
+    out=$(in_ns dnsperf -s "$2" -d "$WORK/queries" -l "$DUR" -c 4 -q 100 -T 1 2>&1) || true
+    qps=$(field "$out" '^ *Queries per second: *([0-9.]+).*')
+    lat=$(field "$out" '^ *Average Latency \(s\): *([0-9.]+).*')
+    lost=$(field "$out" '^ *Queries lost: *([0-9]+ \([0-9.]+%\)).*')
+    printf '| %s | %.0f | %s | %s |\n' "$1" "${qps:-0}" \
+        "$(awk -v l="${lat:-0}" 'BEGIN { printf "%.3f", l * 1000 }')" "${lost:--}"
+}
+
+# boot CMD...: a unikernel in the namespace, until it answers.
+boot() {
+    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
+    PIDS+=($!)
+    local i
+    for ((i = 0; i < 300; i++)); do
+        grep -q 'answering on UDP and TCP' "$WORK/uk.log" && return 0
+        kill -0 "${PIDS[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/uk.log" >&2
+    return 1
+}
+
+stop() {
+    local p
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    PIDS=()
+}
+
+UKARGS=(--ipv4=$UK_IP/24)
+echo "## DNS: dns-primary beside NSD (bench/dns.sh, dnsperf -c 4 -q 100 -T 1 -l $DUR)"
+echo
+echo "Machine load at start: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work)."
+echo "Queries: the 10 of bench/dns.sh over examples/dns-primary/zones/example.com.zone, UDP."
+echo
+echo "| server | queries/s | average latency (ms) | lost |"
+echo "|---|---|---|---|"
+ip netns exec "$NS-n" nsd -d -c "$WORK/nsd.conf" >"$WORK/nsd.out" 2>&1 &
+PIDS+=($!)
+for ((i = 0; i < 50; i++)); do
+    in_ns dig +tries=1 +time=1 @"$NSD_IP" example.com SOA >/dev/null 2>&1 && break
+    sleep 0.2
+done
+perf_row "NSD 4.6 (server-count 1, veth)" "$NSD_IP"
+stop
+boot "$ROOT/$B/uk/dns-primary" --net:tap0=tap0 -- "${UKARGS[@]}"
+perf_row "dns-primary unix (direct stack, tap)" "$UK_IP"
+stop
+boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$ROOT/$B/uk/dns-primary.spt" "${UKARGS[@]}"
+perf_row "dns-primary spt" "$UK_IP"
+stop
+if [ -w /dev/kvm ]; then
+    boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$ROOT/$B/uk/dns-primary.hvt" "${UKARGS[@]}"
+    perf_row "dns-primary hvt" "$UK_IP"
+    stop
+fi
+echo
+
+strip -o "$WORK/stripped.hvt" "$ROOT/$B/uk/dns-primary.hvt"
+echo "Stripped dns-primary.hvt (the test zone crunched in): $(stat -c %s "$WORK/stripped.hvt")" \
+    "bytes ($(stat -c %s "$ROOT/$B/uk/dns-primary.hvt") unstripped)."
+echo
+
+[ -w /dev/kvm ] || { echo "(no /dev/kvm: the hvt memory figure is skipped)"; exit 0; }
+
+# ---- the smallest --mem serving a zone of 100,000 records ------------------------------------
+mkdir -p "$WORK/big/zones"
+cp "$ROOT"/examples/dns-primary/*.c "$WORK/big/"
+{
+    printf '$TTL 1h\n@ SOA ns hostmaster 1 3h 15m 1w 5m\n NS ns\nns A 192.0.2.53\n'
+    awk 'BEGIN { for (i = 0; i < 99997; i++) printf "h%d A 10.%d.%d.%d\n", i, int(i / 65536), int(i / 256) % 256, i % 256 }'
+} >"$WORK/big/zones/big.test.zone"
+(cd "$WORK/big" && "$ROOT/$B/bin/mirage" configure -t hvt --net=direct >/dev/null &&
+    "$ROOT/$B/bin/mirage" build >/dev/null) || { echo "big zone build failed" >&2; exit 1; }
+strip -o "$WORK/big.hvt" "$WORK/big/dist/dns-primary.hvt"
+floor=
+for mem in 8 12 16 20 24 32 48 64; do
+    if ! boot "$ROOT/$B/bin/mirage-hvt" --mem=$mem --net:service=tap0 "$WORK/big/dist/dns-primary.hvt" \
+        "${UKARGS[@]}" 2>/dev/null; then
+        stop
+        continue
+    fi
+    got=$(in_ns dig +short +tries=2 +time=2 @"$UK_IP" h99996.big.test A 2>/dev/null || true)
+    stop
+    if [ "$got" = "10.1.134.156" ]; then
+        floor=$mem
+        break
+    fi
+done
+echo "A zone of 100,000 records (99,997 A records, the SOA, NS and its address;" \
+    "$(stat -c %s "$WORK/big/zones/big.test.zone") bytes of zone file): stripped image" \
+    "$(stat -c %s "$WORK/big.hvt") bytes; smallest hvt --mem that loads it and answers:" \
+    "${floor:-none up to 64} MiB."
