@@ -206,3 +206,22 @@ EOF
     [ "$UK_STATUS" -eq 1 ]
     grep -q "/bad.test.zone:4: '192.0.2.300' is not an IPv4 address" "$LOG"
 }
+
+@test "dns-primary: a TCP connection idle for --tcp-idle-timeout is closed after its answers (unix)" {
+    boot unix --tcp-idle-timeout=1
+    run in_ns python3 - "$ADDR" <<'PY'
+import socket, struct, sys, time
+q = struct.pack(">HHHHHH", 9, 0, 1, 0, 0, 0) + b"\3web\7example\3com\0\0\1\0\1"
+s = socket.create_connection((sys.argv[1], 53), timeout=10)
+s.sendall(struct.pack(">H", len(q)) + q)
+n = struct.unpack(">H", s.recv(2))[0]
+print("answer", struct.unpack(">H", s.recv(n)[:2])[0])
+start = time.monotonic()
+eof = s.recv(1) == b""
+waited = time.monotonic() - start
+print("eof" if eof else "data", "in time" if 0.5 <= waited <= 6 else "after %.1f s" % waited)
+PY
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$(printf 'answer 9\neof in time')" ]
+}
