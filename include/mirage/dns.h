@@ -101,6 +101,13 @@ enum {
     MIRAGE_DNS_BADVERS = 16, /* needs EDNS: the upper 8 bits go in the OPT record */
 };
 
+/* TSIG's own errors, in its record's error field (RFC 8945). */
+enum {
+    MIRAGE_DNS_BADSIG = 16,
+    MIRAGE_DNS_BADKEY = 17,
+    MIRAGE_DNS_BADTIME = 18,
+};
+
 /* The sections of a message, in order. */
 enum {
     MIRAGE_DNS_QUESTION = 0,
@@ -365,6 +372,46 @@ size_t mirage_dns_zone_count(const struct mirage_dns_zone *z);
 /* The (i)th record in canonical order into (rr), its RDATA in the zone.
  * Returns 0 or MIRAGE_ENOENT past the last. */
 int mirage_dns_zone_record(const struct mirage_dns_zone *z, size_t i, struct mirage_dns_rr *rr);
+
+/* ---- TSIG (RFC 8945), HMAC-SHA256 ------------------------------------------ */
+
+struct mirage_dns_tsig_key {
+    struct mirage_dns_name name; /* the key's name, as peers give it */
+    uint8_t secret[64];
+    size_t secret_len;
+};
+
+/* What verifying a message found. */
+struct mirage_dns_tsig_result {
+    int error;           /* the rcode to answer with: 0, FORMERR or NOTAUTH */
+    uint16_t tsig_error; /* for the answer's TSIG: BADSIG, BADKEY or BADTIME, else 0 */
+    const struct mirage_dns_tsig_key *key; /* the key that signed it */
+    struct mirage_dns_name rr_name;        /* the key name in the message */
+    const uint8_t *tsig_rdata;             /* the TSIG record's RDATA, in the message */
+    uint16_t tsig_rdlen;
+    uint64_t signed_at; /* seconds since the epoch, as signed */
+    uint16_t fudge;
+    uint8_t mac[32]; /* the message's MAC, for signing the answer */
+    const char *why; /* what was wrong */
+};
+
+/* Verifies the TSIG that must be the last record of (msg, len) against
+ * (keys): hmac-sha256 only, the full 32-byte MAC, signed within its fudge of
+ * (now) (seconds since the epoch). (request_mac) is the request's MAC when
+ * (msg) is an answer, else NULL. Returns 0; MIRAGE_ENOENT when the message
+ * is not signed; MIRAGE_EBADMSG (malformed: res->error FORMERR) or
+ * MIRAGE_EACCES (res->error NOTAUTH, res->tsig_error BADKEY, BADSIG or
+ * BADTIME), with res->why. Never allocates. */
+int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_dns_tsig_key *keys,
+                           size_t nkeys, uint64_t now, const uint8_t *request_mac,
+                           size_t request_mac_len, struct mirage_dns_tsig_result *res);
+
+/* Signs the message (wr) holds with (key) at (now): appends the TSIG record
+ * (error field tsig_error; a BADTIME one carries our time) and gives its
+ * MAC in (mac). (request_mac) as for verify. Returns as mirage_dns_write_rr. */
+int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
+                         uint64_t now, uint16_t fudge, const uint8_t *request_mac,
+                         size_t request_mac_len, uint16_t tsig_error, uint8_t mac[32]);
 
 /* ---- the authoritative server --------------------------------------------- */
 

@@ -281,7 +281,7 @@ int mirage_dns_write_rr(struct mirage_dns_writer *wr, int section, const struct 
         return MIRAGE_ENOSPC;
     mirage_dns_write_mark(wr, &m);
     wr->section = section;
-    dns_name_write(wr, &rr->name, 2);
+    dns_name_write(wr, &rr->name, rr->type == MIRAGE_DNS_TSIG ? 0 : 2); /* RFC 8945 4.2 */
     mirage_wr_be16(&wr->w, rr->type);
     mirage_wr_be16(&wr->w, rr->rclass);
     mirage_wr_be32(&wr->w, rr->ttl);

@@ -1,0 +1,207 @@
+/* tsig.c: TSIG (RFC 8945) with HMAC-SHA256 from BearSSL: verifying a signed message, signing one.
+ */
+#include <string.h>
+
+#include <bearssl.h>
+
+#include "dns_internal.h"
+
+/* hmac-sha256., the one algorithm offered. */
+static const uint8_t hmac_sha256[] = "\13hmac-sha256";
+#define ALG_LEN sizeof(hmac_sha256) /* with the root's 0 */
+
+static uint8_t lower(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* Feeds (n) in canonical form (lower case) to the MAC. */
+static void mac_name(br_hmac_context *h, const struct mirage_dns_name *n)
+{
+    uint8_t buf[MIRAGE_DNS_NAME_MAX];
+
+    for (size_t i = 0; i < n->len; i++)
+        buf[i] = lower(n->wire[i]);
+    br_hmac_update(h, buf, n->len);
+}
+
+/* The MAC of RFC 8945 4.3.3: the request's MAC (for an answer), the message
+ * as it was without its TSIG (ARCOUNT one less, the original id), then the
+ * TSIG variables. */
+static void compute(const struct mirage_dns_tsig_key *key, const uint8_t *request_mac,
+                    size_t request_mac_len, const uint8_t *msg, size_t len, uint16_t original_id,
+                    uint16_t arcount, uint64_t signed_at, uint16_t fudge, uint16_t error,
+                    const uint8_t *other, uint16_t other_len, uint8_t out[32])
+{
+    br_hmac_key_context kc;
+    br_hmac_context h;
+    uint8_t b[16];
+    struct mirage_wr w;
+
+    br_hmac_key_init(&kc, &br_sha256_vtable, key->secret, key->secret_len);
+    br_hmac_init(&h, &kc, 0);
+    if (request_mac != NULL) {
+        w = mirage_wr_init(b, sizeof(b));
+        mirage_wr_be16(&w, (uint16_t)request_mac_len);
+        br_hmac_update(&h, b, w.off);
+        br_hmac_update(&h, request_mac, request_mac_len);
+    }
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_be16(&w, original_id);
+    br_hmac_update(&h, b, 2);
+    br_hmac_update(&h, msg + 2, 8);
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_be16(&w, arcount);
+    br_hmac_update(&h, b, 2);
+    br_hmac_update(&h, msg + MIRAGE_DNS_HEADER, len - MIRAGE_DNS_HEADER);
+    mac_name(&h, &key->name);
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_be16(&w, MIRAGE_DNS_CLASS_ANY);
+    mirage_wr_be32(&w, 0);
+    br_hmac_update(&h, b, w.off);
+    br_hmac_update(&h, hmac_sha256, ALG_LEN);
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_uint_(&w, signed_at, 6, 0);
+    mirage_wr_be16(&w, fudge);
+    mirage_wr_be16(&w, error);
+    mirage_wr_be16(&w, other_len);
+    br_hmac_update(&h, b, w.off);
+    br_hmac_update(&h, other, other_len);
+    br_hmac_out(&h, out);
+}
+
+int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_dns_tsig_key *keys,
+                           size_t nkeys, uint64_t now, const uint8_t *request_mac,
+                           size_t request_mac_len, struct mirage_dns_tsig_result *res)
+{
+    struct mirage_dns_reader rd;
+    struct mirage_dns_rr rr;
+    int section, rc;
+    size_t start = 0, last_start = 0;
+
+    memset(res, 0, sizeof(*res));
+    res->error = MIRAGE_DNS_FORMERR;
+    if (mirage_dns_read_begin(&rd, msg, len) < 0)
+        return dns_fail(&res->why, "shorter than a header", MIRAGE_EBADMSG);
+    /* The TSIG is the last record of the message (RFC 8945 5.1). */
+    struct mirage_dns_question q;
+    while ((rc = mirage_dns_read_question(&rd, &q)) == 0)
+        ;
+    if (rc != MIRAGE_ENOENT)
+        return dns_fail(&res->why, rd.why, MIRAGE_EBADMSG);
+    int have = 0;
+    for (;;) {
+        start = rd.off;
+        if ((rc = mirage_dns_read_rr(&rd, &rr, &section)) != 0)
+            break;
+        if (have)
+            return dns_fail(&res->why, "a record after the TSIG", MIRAGE_EBADMSG);
+        if (rr.type == MIRAGE_DNS_TSIG) {
+            if (section != MIRAGE_DNS_ADDITIONAL)
+                return dns_fail(&res->why, "TSIG outside the additional section", MIRAGE_EBADMSG);
+            if (rr.rclass != MIRAGE_DNS_CLASS_ANY || rr.ttl != 0)
+                return dns_fail(&res->why, "TSIG not of class ANY with TTL 0", MIRAGE_EBADMSG);
+            have = 1;
+            last_start = start;
+            res->rr_name = rr.name;
+            res->tsig_rdata = rr.rdata;
+            res->tsig_rdlen = rr.rdlen;
+        }
+    }
+    if (rc != MIRAGE_ENOENT)
+        return dns_fail(&res->why, rd.why, MIRAGE_EBADMSG);
+    if (!have) {
+        res->error = 0;
+        return dns_fail(&res->why, "not signed", MIRAGE_ENOENT);
+    }
+    struct mirage_rd r = mirage_rd_init(res->tsig_rdata, res->tsig_rdlen);
+    struct mirage_dns_name alg;
+    if (dns_name_read(&r, NULL, 0, &alg, &res->why) < 0)
+        return MIRAGE_EBADMSG;
+    uint64_t signed_at = mirage_rd_uint_(&r, 6, 0);
+    uint16_t fudge = mirage_rd_be16(&r);
+    uint16_t maclen = mirage_rd_be16(&r);
+    const uint8_t *mac = mirage_rd_take(&r, maclen);
+    uint16_t original_id = mirage_rd_be16(&r);
+    uint16_t error = mirage_rd_be16(&r);
+    uint16_t other_len = mirage_rd_be16(&r);
+    const uint8_t *other = mirage_rd_take(&r, other_len);
+    if (r.bad || mirage_rd_left(&r) != 0)
+        return dns_fail(&res->why, "TSIG RDATA malformed", MIRAGE_EBADMSG);
+    res->error = MIRAGE_DNS_NOTAUTH;
+    res->signed_at = signed_at;
+    res->fudge = fudge;
+    const struct mirage_dns_tsig_key *key = NULL;
+    for (size_t i = 0; i < nkeys; i++)
+        if (mirage_dns_name_equal(&keys[i].name, &res->rr_name))
+            key = &keys[i];
+    struct mirage_dns_name want = {(uint8_t)ALG_LEN, {0}};
+    memcpy(want.wire, hmac_sha256, ALG_LEN);
+    if (key == NULL || !mirage_dns_name_equal(&alg, &want)) {
+        res->tsig_error = MIRAGE_DNS_BADKEY;
+        return dns_fail(&res->why, key ? "algorithm is not hmac-sha256" : "unknown key",
+                        MIRAGE_EACCES);
+    }
+    res->key = key;
+    /* A MAC shorter than half the hash is refused (RFC 8945 5.2.2.1); we ask for all of it. */
+    uint8_t want_mac[32];
+    uint16_t arcount = (uint16_t)(rd.h.count[3] - 1);
+    compute(key, request_mac, request_mac_len, msg, last_start, original_id, arcount, signed_at,
+            fudge, error, other, other_len, want_mac);
+    int diff = maclen != 32;
+    for (size_t i = 0; i < 32 && maclen == 32; i++)
+        diff |= want_mac[i] ^ mac[i];
+    if (diff) {
+        res->tsig_error = MIRAGE_DNS_BADSIG;
+        return dns_fail(&res->why, "MAC does not match", MIRAGE_EACCES);
+    }
+    memcpy(res->mac, mac, 32);
+    if (now + fudge < signed_at || now > signed_at + fudge) {
+        res->tsig_error = MIRAGE_DNS_BADTIME;
+        return dns_fail(&res->why, "signed outside the time allowed (fudge)", MIRAGE_EACCES);
+    }
+    res->error = 0;
+    return 0;
+}
+
+int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
+                         uint64_t now, uint16_t fudge, const uint8_t *request_mac,
+                         size_t request_mac_len, uint16_t tsig_error, uint8_t mac[32])
+{
+    uint8_t rdata[ALG_LEN + 6 + 2 + 2 + 32 + 2 + 2 + 2 + 6];
+    uint8_t other[6];
+    uint16_t other_len = 0;
+    struct mirage_wr w;
+    struct mirage_dns_rr rr;
+
+    /* BADTIME answers carry our time in other data (RFC 8945 5.2.3). */
+    if (tsig_error == MIRAGE_DNS_BADTIME) {
+        w = mirage_wr_init(other, sizeof(other));
+        mirage_wr_uint_(&w, now, 6, 0);
+        other_len = 6;
+    }
+    /* The message so far, as its header will be. */
+    size_t end = wr->w.off;
+    mirage_dns_write_end(wr);
+    if (wr->w.bad)
+        return MIRAGE_ENOSPC;
+    compute(key, request_mac, request_mac_len, wr->w.p, end, wr->id, wr->count[3], now, fudge,
+            tsig_error, other, other_len, mac);
+    w = mirage_wr_init(rdata, sizeof(rdata));
+    mirage_wr_bytes(&w, hmac_sha256, ALG_LEN);
+    mirage_wr_uint_(&w, now, 6, 0);
+    mirage_wr_be16(&w, fudge);
+    mirage_wr_be16(&w, 32);
+    mirage_wr_bytes(&w, mac, 32);
+    mirage_wr_be16(&w, wr->id);
+    mirage_wr_be16(&w, tsig_error);
+    mirage_wr_be16(&w, other_len);
+    mirage_wr_bytes(&w, other, other_len);
+    rr.name = key->name;
+    rr.type = MIRAGE_DNS_TSIG;
+    rr.rclass = MIRAGE_DNS_CLASS_ANY;
+    rr.ttl = 0;
+    rr.rdata = rdata;
+    rr.rdlen = (uint16_t)w.off;
+    return mirage_dns_write_rr(wr, MIRAGE_DNS_ADDITIONAL, &rr);
+}
