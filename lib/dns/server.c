@@ -7,6 +7,11 @@
 #define CHAIN_MAX   16   /* CNAMEs followed inside our zones */
 #define OPT_SIZE    11   /* an OPT record without options */
 #define OUR_PAYLOAD 1232 /* the UDP payload we offer (DNS flag day 2020) */
+#define EDE_SIZE    6    /* an Extended DNS Error option without text */
+
+/* Extended DNS Errors (RFC 8914) our refusals carry when the query has EDNS. */
+#define EDE_PROHIBITED        18
+#define EDE_NOT_AUTHORITATIVE 20
 
 struct mirage_dns_server {
     struct mirage_dns_zone **zones;
@@ -259,6 +264,7 @@ size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *quer
     struct mirage_dns_edns edns = {0};
     struct answer a;
     int have_q = 0, have_edns = 0, section, rc = MIRAGE_ENOENT, rcode = MIRAGE_DNS_NOERROR;
+    int ede = -1;
 
     if (mirage_dns_read_begin(&rd, query, qlen) < 0 || (rd.h.flags & MIRAGE_DNS_QR)) {
         s->stats.dropped++; /* no header to answer, or an answer: never answer those */
@@ -288,7 +294,8 @@ size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *quer
     uint16_t flags = (uint16_t)(MIRAGE_DNS_QR | (rd.h.flags & 0x7800) |
                                 (rd.h.flags & (MIRAGE_DNS_RD | MIRAGE_DNS_CD)));
     /* Room for our OPT record is kept until the end. */
-    mirage_dns_write_begin(&a.wr, out, limit - (have_edns ? OPT_SIZE : 0), rd.h.id, flags);
+    mirage_dns_write_begin(&a.wr, out, limit - (have_edns ? OPT_SIZE + EDE_SIZE : 0), rd.h.id,
+                           flags);
     a.tc = a.extra_full = a.referral = 0;
     a.z = NULL;
     if (have_q && mirage_dns_write_question(&a.wr, &q) < 0) {
@@ -302,10 +309,14 @@ size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *quer
     else if (rcode == MIRAGE_DNS_NOERROR && MIRAGE_DNS_OPCODE(rd.h.flags) != MIRAGE_DNS_OP_QUERY)
         rcode = MIRAGE_DNS_NOTIMP;
     else if (rcode == MIRAGE_DNS_NOERROR &&
-             (q.qclass != MIRAGE_DNS_CLASS_IN || q.type == MIRAGE_DNS_AXFR ||
-              q.type == MIRAGE_DNS_IXFR || q.type == MIRAGE_DNS_OPT ||
-              (a.z = find_zone(s, &q.name)) == NULL))
+             (q.type == MIRAGE_DNS_AXFR || q.type == MIRAGE_DNS_IXFR || q.type == MIRAGE_DNS_OPT)) {
         rcode = MIRAGE_DNS_REFUSED;
+        ede = EDE_PROHIBITED;
+    } else if (rcode == MIRAGE_DNS_NOERROR &&
+               (q.qclass != MIRAGE_DNS_CLASS_IN || (a.z = find_zone(s, &q.name)) == NULL)) {
+        rcode = MIRAGE_DNS_REFUSED;
+        ede = EDE_NOT_AUTHORITATIVE;
+    }
     if (rcode == MIRAGE_DNS_NOERROR) {
         rcode = resolve(&a, &q.name, q.type);
         if (!a.referral || a.wr.count[MIRAGE_DNS_ANSWER] > 0)
@@ -319,8 +330,12 @@ size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *quer
     s->stats.rcodes[rcode <= 16 ? rcode : 16]++;
     a.wr.flags = (uint16_t)((a.wr.flags & ~15u) | (rcode & 15));
     if (have_edns) {
-        struct mirage_dns_edns ours = {.payload = OUR_PAYLOAD, .ext_rcode = (uint8_t)(rcode >> 4)};
-        a.wr.w.len += OPT_SIZE;
+        struct mirage_dns_edns ours = {.payload = OUR_PAYLOAD,
+                                       .ext_rcode = (uint8_t)(rcode >> 4),
+                                       .has_ede = ede >= 0,
+                                       .ede_code = (uint16_t)(ede >= 0 ? ede : 0),
+                                       .ede_text = ""};
+        a.wr.w.len += OPT_SIZE + EDE_SIZE;
         mirage_dns_write_edns(&a.wr, &ours);
     }
     return mirage_dns_write_end(&a.wr);

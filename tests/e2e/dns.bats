@@ -185,6 +185,11 @@ EOF
     run in_ns dig +norec +tries=1 +time=3 +short @"$ADDR" web.example.com A
     echo "$output"
     [ "$output" = "$(printf '192.0.2.80\n192.0.2.81')" ]
+    # Refusals say why (RFC 8914).
+    run in_ns dig +norec +tries=1 +time=3 @"$ADDR" example.org A
+    echo "$output"
+    grep -q "status: REFUSED" <<<"$output"
+    grep -q "EDE: 20 (Not Authoritative)" <<<"$output"
     kill -0 "$UK_PID"
 }
 

@@ -1,4 +1,5 @@
-/* test_dns_server.c: authoritative answers from examples/dns-primary/zones/example.com.zone, section by section. */
+/* test_dns_server.c: authoritative answers from examples/dns-primary/zones/example.com.zone,
+ * section by section. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,8 @@ static void setup(void)
     size_t len = 0;
 
     if (f == NULL) {
-        fprintf(stderr,
-                "examples/dns-primary/zones/example.com.zone: cannot open (run from the repository's root)\n");
+        fprintf(stderr, "examples/dns-primary/zones/example.com.zone: cannot open (run from the "
+                        "repository's root)\n");
         exit(1);
     }
     len = fread(text, 1, sizeof(text), f);
@@ -61,8 +62,9 @@ static const char *ask_raw(const uint8_t *q, size_t qlen, int tcp, size_t cap)
         if (rr.type == MIRAGE_DNS_OPT) {
             struct mirage_dns_edns e;
             CHECK_INT(mirage_dns_edns_read(&rr, &e, NULL), 0);
-            n += (size_t)snprintf(result + n, sizeof(result) - n, " [opt %u ext %u]", e.payload,
-                                  e.ext_rcode);
+            n += (size_t)snprintf(result + n, sizeof(result) - n, " [opt %u ext %u%s]", e.payload,
+                                  e.ext_rcode,
+                                  e.has_ede ? (e.ede_code == 18 ? " ede 18" : " ede 20") : "");
             continue;
         }
         while (last < section) {
@@ -134,6 +136,9 @@ static void test_negative(void)
     CHECK_STR(ask("example.org.", MIRAGE_DNS_A, 0, 0), "5");
     CHECK_STR(ask("com.", MIRAGE_DNS_A, 0, 0), "5");
     CHECK_STR(ask("example.com.", MIRAGE_DNS_AXFR, 0, 1), "5");
+    /* With EDNS, refusals say why (RFC 8914): not authoritative, prohibited. */
+    CHECK_STR(ask("example.org.", MIRAGE_DNS_A, 1232, 0), "5 [opt 1232 ext 0 ede 20]");
+    CHECK_STR(ask("example.com.", MIRAGE_DNS_AXFR, 1232, 1), "5 [opt 1232 ext 0 ede 18]");
 }
 
 static void test_wildcards(void)

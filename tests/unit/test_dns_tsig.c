@@ -1,5 +1,4 @@
-/* test_dns_tsig.c: TSIG with HMAC-SHA256: a query dig signed verifies, every tampering is refused,
- * what we sign verifies. */
+/* test_dns_tsig.c: TSIG with HMAC-SHA256: dig's signed query verifies, tampering is refused. */
 #include <string.h>
 
 #include "check.h"
