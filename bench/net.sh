@@ -5,8 +5,10 @@
 # Throughput moves zeros (tcpclient seed 0, tcptest's discard and zeros ports) so that
 # neither end spends its time making or checking data; tcp.bats checks the bytes.
 # Per target, the tcptest unikernel (tests/tcp) on a tap in a fresh network namespace,
-# the kernel at the tap's other end; the reference is the kernel talking to itself
-# between two namespaces over veth, measured in the same run. Not a test: it prints.
+# the kernel at the tap's other end, once with the tap's offloads on (virtio-net header,
+# checksum, TSO/GRO) and once with --net-offload=off (frame by frame, as before them);
+# the reference is the kernel talking to itself between two namespaces over veth,
+# measured in the same run. Not a test: it prints.
 set -euo pipefail
 
 B=build
@@ -91,9 +93,9 @@ heap_now() {
     in_ns timeout 10 socat -t 5 - "TCP:10.205.1.2:8" <<<"heap" | sed -n 's/^heap \([0-9]*\) .*/\1/p'
 }
 
-# unikernel_row TARGET: tcptest on TARGET, the kernel at the tap's other end.
+# unikernel_row TARGET on|off: tcptest on TARGET, the kernel at the tap's other end.
 unikernel_row() {
-    local target=$1 log out up down rr pf acc h0 h1 per
+    local target=$1 offload=$2 log out up down rr pf acc h0 h1 per
     log=$(mktemp)
     ip netns add "$NS"
     in_ns ip link set lo up
@@ -103,11 +105,12 @@ unikernel_row() {
     in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
     local args=(--ipv4=10.205.1.2/24 "--source-bytes=$BYTES")
     case $target in
-    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 -- "${args[@]}" >"$log" 2>&1 & ;;
-    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 "$UK/tcptest.spt" \
+    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 "--net-offload=$offload" -- \
         "${args[@]}" >"$log" 2>&1 & ;;
-    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 "$UK/tcptest.hvt" \
-        "${args[@]}" >"$log" 2>&1 & ;;
+    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
+        "--net-offload=$offload" "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
+    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
+        "--net-offload=$offload" "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
     esac
     PIDS+=($!)
     for ((i = 0; i < 100; i++)); do
@@ -131,14 +134,15 @@ unikernel_row() {
     sleep 2
     h1=$(heap_now)
     per=$(((h1 - h0) / IDLE))
-    printf '| %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s | %s | %s B |\n' "$target" \
-        "$up" "$down" "${pf% *}" "${pf#* }" "$rr" "$acc" "$per"
+    printf '| %s, offloads %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s | %s | %s B |\n' \
+        "$target" "$offload" "$up" "$down" "${pf% *}" "${pf#* }" "$rr" "$acc" "$per"
     cleanup
     rm -f "$log"
 }
 
 echo "TCP payload $((BYTES / 1048576)) MiB per transfer; $PINGS flood pings; $RR 1-byte round trips;"
 echo "$CHURN short connections (32 in flight) for the accept rate; $IDLE idle connections for the heap."
+echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
 echo
 echo "| pair | TCP host→peer (Mbit/s) | TCP peer→host (Mbit/s) | ping -f (/s) | ping RTT avg (µs) | 1-byte RR (/s) | accepts (/s) | heap per idle conn |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -148,5 +152,6 @@ for target in unix spt hvt; do
         echo "| hvt | (no /dev/kvm) | | | | | | |"
         continue
     fi
-    unikernel_row "$target"
+    unikernel_row "$target" on
+    unikernel_row "$target" off
 done

@@ -79,6 +79,12 @@ int mirage_arp_lookup(const struct mirage_arp *arp, uint32_t ip, uint8_t mac[6])
 int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_fill_fn fill,
                       void *ctx);
 
+/* As mirage_arp_output, with metadata for the device (mirage_eth_write_meta).
+ * A frame with metadata is never queued: while the next hop's MAC is not
+ * known it is MIRAGE_EAGAIN (a query is sent), and the sender retransmits. */
+int mirage_arp_output_meta(struct mirage_arp *arp, uint32_t ip, size_t size,
+                           const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx);
+
 /* Handles one received ARP packet (the Ethernet payload). */
 void mirage_arp_input(struct mirage_arp *arp, const uint8_t *pkt, size_t len);
 

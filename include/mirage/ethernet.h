@@ -60,6 +60,8 @@ void mirage_eth_input(struct mirage_eth *eth, const uint8_t *frame, size_t len);
 /* Our MAC address (6 bytes) and the MTU: the largest payload of one frame. */
 const uint8_t *mirage_eth_mac(const struct mirage_eth *eth);
 size_t mirage_eth_mtu(const struct mirage_eth *eth);
+/* The interface under it (IPv4 asks it whether a frame's checksum was vouched for). */
+struct mirage_netif *mirage_eth_netif(const struct mirage_eth *eth);
 
 /* Sends one frame to (dst) from (src) (NULL: our MAC). fill sees a buffer of
  * (size) bytes from offset 0 with the Ethernet header already hidden (size 0:
@@ -68,6 +70,13 @@ size_t mirage_eth_mtu(const struct mirage_eth *eth);
  * MIRAGE_EAGAIN (the device is full: dropped), or fill's error. */
 int mirage_eth_write(struct mirage_eth *eth, const uint8_t *src, const uint8_t *dst,
                      uint16_t ethertype, size_t size, mirage_fill_fn fill, void *ctx);
+
+/* As mirage_eth_write, with metadata for the device (mirage_netif_write_meta)
+ * whose offsets count from the payload (this layer adds the header's 14); a
+ * (size) over the MTU is allowed for a GSO frame the device offers to cut. */
+int mirage_eth_write_meta(struct mirage_eth *eth, const uint8_t *src, const uint8_t *dst,
+                          uint16_t ethertype, size_t size, const struct mirage_net_meta *meta,
+                          mirage_fill_fn fill, void *ctx);
 
 void mirage_eth_stats(const struct mirage_eth *eth, struct mirage_eth_stats *st);
 

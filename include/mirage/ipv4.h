@@ -86,6 +86,7 @@ struct mirage_ipv4_rx {
     size_t header_len;
     const uint8_t *payload;
     size_t len;
+    int csum_ok; /* the device vouched for the TCP/UDP checksum (mirage_netif_rx_csum_ok) */
 };
 typedef void (*mirage_ipv4_rx_fn)(void *ctx, const struct mirage_ipv4_rx *rx);
 
@@ -119,6 +120,10 @@ struct mirage_ipv4_out {
     uint8_t tos;
     unsigned flags;
     size_t size; /* bytes fill may write; 0: no fill (payloads only) */
+    /* NULL, or metadata for the device with offsets from the IP payload
+     * (mirage_eth_write_meta): the datagram is then never fragmented, and may
+     * exceed the MTU as a GSO frame the device offers to cut. */
+    const struct mirage_net_meta *meta;
 };
 
 /*

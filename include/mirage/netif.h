@@ -39,14 +39,18 @@ struct mirage_netif_ops {
 
 struct mirage_netif_stats {
     uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
-    uint64_t rx_oversized; /* longer than mtu + 14: dropped by the device (mirage_net_stats)
-                              or here, never truncated */
-    uint64_t rx_errors;    /* reads that failed; the receive fiber waits and reads on */
-    uint64_t tx_dropped;   /* the device had no room */
-    uint64_t tx_errors;    /* a fill failed or the frame was too big */
+    uint64_t rx_oversized;   /* longer than mtu + 14: dropped by the device (mirage_net_stats)
+                                or here, never truncated */
+    uint64_t rx_errors;      /* reads that failed; the receive fiber waits and reads on */
+    uint64_t tx_dropped;     /* the device had no room */
+    uint64_t tx_errors;      /* a fill failed or the frame was too big */
+    uint64_t tx_gso, rx_gso; /* large TCP frames the device cut up or coalesced */
 };
 
-/* Largest frame on the device: mtu + 14. */
+/* Largest frame on the device: mtu + 14, or MIRAGE_NET_GSO_MAX when the
+ * device segments and coalesces TCP for us (mirage_net_frame_max). The
+ * offloads a platform device offers (nif->info.offloads) are turned on when
+ * lib/net first uses it; it clears those the device then refuses. */
 size_t mirage_netif_frame_max(const struct mirage_netif *nif);
 
 /* Builds one frame of at most (size) bytes (at most mtu + 14: bigger is
@@ -55,6 +59,13 @@ size_t mirage_netif_frame_max(const struct mirage_netif *nif);
  * device has no room (the frame is dropped and counted), MIRAGE_ENOMEM, or
  * fill's error. Not re-entrant: fill must not write to the same device. */
 int mirage_netif_write(struct mirage_netif *nif, size_t size, mirage_fill_fn fill, void *ctx);
+
+/* As mirage_netif_write, with (meta) for the device (NULL: none): a frame
+ * with a TCP checksum to complete, or up to MIRAGE_NET_GSO_MAX bytes to cut
+ * into segments. Metadata asking for an offload the device has not turned on
+ * is MIRAGE_EINVAL. */
+int mirage_netif_write_meta(struct mirage_netif *nif, size_t size,
+                            const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx);
 
 /* Sends a finished frame (a copy is not kept). Returns as mirage_netif_write. */
 int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len);
@@ -71,6 +82,11 @@ int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *c
  * together, and a clock read is a system call on some targets); elsewhere a
  * fresh reading. Layers that stamp or time frames use it. */
 uint64_t mirage_netif_now(const struct mirage_netif *nif);
+
+/* Inside rx: 1 when the device vouches for the TCP/UDP checksum of the frame
+ * being received (it checked it, or the frame was made on this host and its
+ * checksum is left partial); 0 elsewhere: the checksum must be verified. */
+int mirage_netif_rx_csum_ok(const struct mirage_netif *nif);
 
 /* Ends the receive fiber (suspends the caller until it has; not from rx). */
 void mirage_netif_stop(struct mirage_netif *nif);

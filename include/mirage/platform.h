@@ -59,42 +59,134 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready);
  * tender's own threads on hvt. No call here returns an error for it. */
 
 struct mirage_net_info {
-    uint8_t mac[6];  /* the unikernel's own MAC address */
-    uint16_t mtu;    /* payload bytes; a frame is at most mtu + 14 bytes */
+    uint8_t mac[6];    /* the unikernel's own MAC address */
+    uint16_t mtu;      /* payload bytes; a frame is at most mtu + 14 bytes */
+    uint32_t offloads; /* MIRAGE_NET_OFFLOAD_*: what the device does for the stack */
 };
+
+/*
+ * Offloads. A device offering none (offloads 0: an old tap, one opened with
+ * the offloads switched off) moves whole frames of at most mtu + 14 bytes and
+ * every frame's metadata is zero. The stack asks, never assumes.
+ *
+ * MIRAGE_NET_OFFLOAD_CSUM: on transmit the device completes the TCP or UDP
+ * checksum of a frame whose metadata has MIRAGE_NET_META_NEEDS_CSUM (the
+ * checksum field then holds the folded pseudo-header sum, not complemented);
+ * on receive it may mark a frame MIRAGE_NET_META_CSUM_VALID (checked) or
+ * MIRAGE_NET_META_NEEDS_CSUM (made on this host, never on a wire: its
+ * checksum is partial and need not be checked).
+ * MIRAGE_NET_OFFLOAD_TSO4 (only with CSUM): on transmit the device cuts a
+ * TCP/IPv4 frame of up to MIRAGE_NET_GSO_MAX bytes with gso_type
+ * MIRAGE_NET_GSO_TCPV4 into segments of gso_size payload bytes (TSO); on
+ * receive it may hand over such a coalesced frame (GRO), so read buffers are
+ * at least MIRAGE_NET_GSO_MAX bytes (mirage_net_frame_max()).
+ */
+#define MIRAGE_NET_OFFLOAD_CSUM 1u
+#define MIRAGE_NET_OFFLOAD_TSO4 2u
+#define MIRAGE_NET_GSO_MAX      (65535 + 14) /* an IPv4 datagram's largest, in a frame */
+
+/* What travels with a frame: the fields of the virtio-net header (virtio 1.1,
+ * 5.1.6), offsets counted from the frame's first byte. */
+struct mirage_net_meta {
+    uint8_t flags;        /* MIRAGE_NET_META_* */
+    uint8_t gso_type;     /* MIRAGE_NET_GSO_NONE or MIRAGE_NET_GSO_TCPV4 */
+    uint16_t hdr_len;     /* GSO: bytes of headers before the payload */
+    uint16_t gso_size;    /* GSO: payload bytes per segment */
+    uint16_t csum_start;  /* NEEDS_CSUM: where the checksummed bytes start */
+    uint16_t csum_offset; /* NEEDS_CSUM: where the checksum goes, from csum_start */
+};
+#define MIRAGE_NET_META_NEEDS_CSUM 1u
+#define MIRAGE_NET_META_CSUM_VALID 2u
+#define MIRAGE_NET_GSO_NONE        0u
+#define MIRAGE_NET_GSO_TCPV4       1u
+
+/* The largest frame a device with (info) writes or reads: mtu + 14, or
+ * MIRAGE_NET_GSO_MAX with MIRAGE_NET_OFFLOAD_TSO4. */
+static inline size_t mirage_net_frame_max(const struct mirage_net_info *info)
+{
+    return (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) ? (size_t)MIRAGE_NET_GSO_MAX
+                                                      : (size_t)info->mtu + 14;
+}
+
+/* Whether a device with (info) (its offloads those turned on) may send a
+ * frame of (len) bytes with (meta): the one rule of every binding and of
+ * lib/net. Only NEEDS_CSUM may be asked for, with its checksum inside the
+ * frame; a frame over mtu + 14 only as a TCP/IPv4 GSO frame with TSO on. */
+static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
+                                   const struct mirage_net_meta *m, size_t len)
+{
+    if (m->flags & ~MIRAGE_NET_META_NEEDS_CSUM)
+        return 0;
+    if ((m->flags & MIRAGE_NET_META_NEEDS_CSUM) &&
+        (!(info->offloads & MIRAGE_NET_OFFLOAD_CSUM) ||
+         (size_t)m->csum_start + m->csum_offset + 2 > len))
+        return 0;
+    if (m->gso_type == MIRAGE_NET_GSO_NONE)
+        return len <= (size_t)info->mtu + 14;
+    return m->gso_type == MIRAGE_NET_GSO_TCPV4 && (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
+           (m->flags & MIRAGE_NET_META_NEEDS_CSUM) && m->gso_size > 0 && m->hdr_len < len &&
+           len <= MIRAGE_NET_GSO_MAX;
+}
+
+/* Whether a device with (info) hands over a received frame of (len) bytes
+ * whose virtio-net gso_type is (gso_type): up to mtu + 14, or a coalesced
+ * TCP/IPv4 frame (GRO, gso_type 1, ECN bit 0x80 ignored) up to
+ * MIRAGE_NET_GSO_MAX with TSO on; longer ones are dropped and counted. */
+static inline int mirage_net_rx_ok(const struct mirage_net_info *info, uint8_t gso_type,
+                                   size_t len)
+{
+    if (len <= (size_t)info->mtu + 14)
+        return 1;
+    return (gso_type & 0x7f) == MIRAGE_NET_GSO_TCPV4 &&
+           (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) && len <= MIRAGE_NET_GSO_MAX;
+}
 
 /* Binds the network device declared as (name) in the manifest.
  * Returns 0, MIRAGE_ENOENT if no such net device is declared,
  * or MIRAGE_EINVAL if it was already acquired. */
 int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info);
 
-/* Sends one Ethernet frame of (size) bytes. Never blocks: returns 0,
- * MIRAGE_EAGAIN if the device cannot take it now, MIRAGE_EINVAL if (size)
- * exceeds mtu + 14 or (h) is not a net handle. */
+/* Turns on (offloads), a subset of what acquire offered in info->offloads,
+ * and off the rest; until called a device moves frames without metadata.
+ * Returns 0, MIRAGE_EINVAL (not offered, or not a net handle) or MIRAGE_EIO
+ * (the host refused). */
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads);
+
+/* Sends one Ethernet frame of (size) bytes (no metadata). Never blocks:
+ * returns 0, MIRAGE_EAGAIN if the device cannot take it now, MIRAGE_EINVAL if
+ * (size) exceeds mtu + 14 or (h) is not a net handle. */
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size);
 
-/* Receives one frame into (buf) of (size) bytes, at least mtu + 14.
- * Returns 0 with *read_size set, or MIRAGE_EAGAIN when nothing is pending.
- * A frame longer than mtu + 14 (a jumbo frame, a full-size 802.1Q one of
- * 1518 bytes) is never truncated nor returned: the device consumes it and
- * counts it in mirage_net_stats(), here or on the host, and reads on. */
+/* Receives one frame into (buf) of (size) bytes, at least
+ * mirage_net_frame_max(); its metadata is lost (for a device with offloads
+ * use mirage_net_readv). Returns 0 with *read_size set, or MIRAGE_EAGAIN when
+ * nothing is pending. A frame longer than mtu + 14 (a jumbo frame, a
+ * full-size 802.1Q one of 1518 bytes) that is not a coalesced TCP frame of
+ * a device with MIRAGE_NET_OFFLOAD_TSO4 is never truncated nor returned: the
+ * device consumes it and counts it in mirage_net_stats(), here or on the
+ * host, and reads on. */
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size);
 
-/* A frame buffer for the batched calls: (buf, cap) on input, (len) on output. */
+/* A frame buffer for the batched calls: (buf, cap) on input, (len) on output;
+ * (meta) is the frame's metadata (all zero on a device without offloads). */
 struct mirage_frame {
     uint8_t *buf;
     size_t cap;
     size_t len;
+    struct mirage_net_meta meta;
 };
 
-/* Sends frames[0..n) in order (frames[i].len bytes each); *sent is how many
- * went out before the device filled up. Returns 0 if all went, MIRAGE_EAGAIN
- * if some did not, MIRAGE_EINVAL for a bad frame (none after it is sent). */
+/* Sends frames[0..n) in order (frames[i].len bytes each, with their meta);
+ * *sent is how many went out before the device filled up. Returns 0 if all
+ * went, MIRAGE_EAGAIN if some did not, MIRAGE_EINVAL for a bad frame (longer
+ * than mtu + 14 without GSO, metadata the device does not offer, or offsets
+ * outside the frame; none after it is sent). */
 int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n,
                       size_t *sent);
 
-/* Receives up to (n) frames; *got is how many. Returns 0 if at least one
- * arrived, MIRAGE_EAGAIN if none was pending. */
+/* Receives up to (n) frames, each with its metadata; *got is how many.
+ * Each frames[i].cap must be at least mirage_net_frame_max(). Returns 0 if at
+ * least one arrived, MIRAGE_EAGAIN if none was pending. */
 int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got);
 
 /* What a net device dropped on receive before a read could return it. */

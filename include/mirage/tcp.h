@@ -48,6 +48,14 @@ struct mirage_tcp_ip {
     uint32_t (*pseudo)(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
                        size_t len);
     uint64_t (*now)(void *ctx);
+    /* Optional (NULL: none): the offloads (MIRAGE_NET_OFFLOAD_*) of the
+     * device on the way to (dst); with them TCP hands write_meta segments
+     * whose checksum the device completes, and with MIRAGE_NET_OFFLOAD_TSO4
+     * segments of up to 64 KiB it cuts into MSS-sized ones. */
+    uint32_t (*offloads)(void *ctx, const struct mirage_ipaddr *dst);
+    int (*write_meta)(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
+                      size_t size, const struct mirage_net_meta *meta, mirage_fill_fn fill,
+                      void *fill_ctx);
 };
 
 /* ---- an instance -------------------------------------------------------- */
@@ -98,6 +106,12 @@ int mirage_tcp_drain(struct mirage_tcp *t, uint64_t deadline);
  * during the call. Checks the checksum. Never suspends. */
 void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                       const struct mirage_ipaddr *dst, const uint8_t *seg, size_t len);
+
+/* As mirage_tcp_input for a segment whose checksum the device vouched for
+ * (mirage_netif_rx_csum_ok): it is not checked again. The segment may be a
+ * coalesced one of up to 64 KiB (GRO). */
+void mirage_tcp_input_csum_ok(struct mirage_tcp *t, const struct mirage_ipaddr *src,
+                              const struct mirage_ipaddr *dst, const uint8_t *seg, size_t len);
 
 /* ---- the fiber API ------------------------------------------------------ */
 

@@ -393,6 +393,12 @@ int mirage_arp_lookup(const struct mirage_arp *arp, uint32_t ip, uint8_t mac[6])
 int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_fill_fn fill,
                       void *ctx)
 {
+    return mirage_arp_output_meta(arp, ip, size, NULL, fill, ctx);
+}
+
+int mirage_arp_output_meta(struct mirage_arp *arp, uint32_t ip, size_t size,
+                           const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx)
+{
     uint64_t now = mirage_clock_monotonic();
     struct entry *e = find(arp, ip);
     struct qpkt *p;
@@ -400,11 +406,12 @@ int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_f
 
     if (e && usable(e, now)) {
         refresh(arp, e, now);
-        return mirage_eth_write(arp->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV4, size, fill, ctx);
+        return mirage_eth_write_meta(arp->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV4, size, meta,
+                                     fill, ctx);
     }
     if (size == 0)
         size = mirage_eth_mtu(arp->eth);
-    if (size > mirage_eth_mtu(arp->eth))
+    if (size > mirage_eth_mtu(arp->eth) && meta == NULL)
         return MIRAGE_EMSGSIZE;
     if (e && e->kind == E_FAILED)
         return MIRAGE_EHOSTUNREACH;
@@ -423,6 +430,10 @@ int mirage_arp_output(struct mirage_arp *arp, uint32_t ip, size_t size, mirage_f
         send_query(arp, e);
         rearm(arp);
     }
+    /* The queue keeps finished frames without metadata: the sender of one
+     * with metadata tries again once the query is answered. */
+    if (meta != NULL)
+        return MIRAGE_EAGAIN;
     if (e->qlen >= arp->cfg.queue_max || arp->queued_total >= QUEUED_TOTAL_MAX) {
         arp->st.queue_dropped++;
         return MIRAGE_ENOSPC;

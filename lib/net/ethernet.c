@@ -140,6 +140,11 @@ size_t mirage_eth_mtu(const struct mirage_eth *eth)
     return eth->nif->info.mtu;
 }
 
+struct mirage_netif *mirage_eth_netif(const struct mirage_eth *eth)
+{
+    return eth->nif;
+}
+
 struct eth_fill {
     const uint8_t *src, *dst;
     uint16_t ethertype;
@@ -170,16 +175,33 @@ static int fill_frame(void *ctx, uint8_t *buf, size_t size)
 int mirage_eth_write(struct mirage_eth *eth, const uint8_t *src, const uint8_t *dst,
                      uint16_t ethertype, size_t size, mirage_fill_fn fill, void *ctx)
 {
+    return mirage_eth_write_meta(eth, src, dst, ethertype, size, NULL, fill, ctx);
+}
+
+int mirage_eth_write_meta(struct mirage_eth *eth, const uint8_t *src, const uint8_t *dst,
+                          uint16_t ethertype, size_t size, const struct mirage_net_meta *meta,
+                          mirage_fill_fn fill, void *ctx)
+{
     size_t mtu = mirage_eth_mtu(eth);
     struct eth_fill f = {
         src ? src : mirage_eth_mac(eth), dst, ethertype, size ? size : mtu, fill, ctx};
+    struct mirage_net_meta m;
     int r;
 
+    if (meta != NULL && meta->gso_type != MIRAGE_NET_GSO_NONE)
+        mtu = mirage_netif_frame_max(eth->nif) - MIRAGE_ETH_HLEN;
     if (f.size > mtu) {
         eth->st.tx_errors++;
         return MIRAGE_EMSGSIZE;
     }
-    r = mirage_netif_write(eth->nif, f.size + MIRAGE_ETH_HLEN, fill_frame, &f);
+    if (meta != NULL) {
+        m = *meta;
+        m.csum_start = (uint16_t)(m.csum_start + MIRAGE_ETH_HLEN);
+        if (m.gso_type != MIRAGE_NET_GSO_NONE)
+            m.hdr_len = (uint16_t)(m.hdr_len + MIRAGE_ETH_HLEN);
+    }
+    r = mirage_netif_write_meta(eth->nif, f.size + MIRAGE_ETH_HLEN, meta ? &m : NULL, fill_frame,
+                                &f);
     if (r == 0)
         eth->st.tx_frames++;
     else

@@ -193,12 +193,14 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     mirage_rd_seek(&c, hlen); /* past the options: hlen <= total <= len */
     rx.len = total - hlen;
     rx.payload = mirage_rd_take(&c, rx.len);
+    rx.csum_ok = 0;
     if (frag & (FLAG_MF | 0x1fff)) {
         ip->st.rx_fragments++;
         reasm_input(&ip->reasm, &rx, id, (size_t)(frag & 0x1fff) * 8, (frag & FLAG_MF) != 0,
                     mirage_clock_monotonic(), deliver, ip);
         return;
     }
+    rx.csum_ok = mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
     deliver(ip, &rx);
 }
 
@@ -311,24 +313,26 @@ static int fill_fragment(void *ctx, uint8_t *buf, size_t size)
 }
 
 /* Sends one frame of (size) bytes of IP to the datagram's next hop. */
-static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size, mirage_fill_fn fill, void *ctx)
+static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size,
+                  const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx)
 {
     uint32_t hop = dst;
 
     if (is_bcast(ip, dst))
-        return mirage_eth_write(ip->eth, NULL, mirage_eth_broadcast, MIRAGE_ETHERTYPE_IPV4, size,
-                                fill, ctx);
+        return mirage_eth_write_meta(ip->eth, NULL, mirage_eth_broadcast, MIRAGE_ETHERTYPE_IPV4,
+                                     size, meta, fill, ctx);
     if (is_multicast(dst)) {
         uint8_t mac[6] = {
             0x01, 0x00, 0x5e, (uint8_t)((dst >> 16) & 0x7f), (uint8_t)(dst >> 8), (uint8_t)dst};
-        return mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV4, size, fill, ctx);
+        return mirage_eth_write_meta(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV4, size, meta, fill,
+                                     ctx);
     }
     if (ip->cfg.addr == 0 || (dst & ip->mask) != (ip->cfg.addr & ip->mask)) {
         if (ip->cfg.gateway == 0)
             return MIRAGE_EHOSTUNREACH;
         hop = ip->cfg.gateway;
     }
-    return mirage_arp_output(ip->arp, hop, size, fill, ctx);
+    return mirage_arp_output_meta(ip->arp, hop, size, meta, fill, ctx);
 }
 
 static int counted(struct mirage_ipv4 *ip, int r)
@@ -354,9 +358,21 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
         t.src = ip->cfg.addr;
     t.ttl = out->ttl > 0 ? (uint8_t)(out->ttl > 255 ? 255 : out->ttl) : ip->cfg.ttl;
     t.id = ip->next_id++;
+    if (out->meta != NULL) {
+        /* For the device: offsets from the frame's IP header, never fragments. */
+        struct mirage_net_meta m = *out->meta;
+
+        if (out->size + rest > (m.gso_type != MIRAGE_NET_GSO_NONE ? MAX_PAYLOAD : room))
+            return counted(ip, MIRAGE_EMSGSIZE);
+        m.csum_start = (uint16_t)(m.csum_start + MIRAGE_IPV4_HLEN);
+        if (m.gso_type != MIRAGE_NET_GSO_NONE)
+            m.hdr_len = (uint16_t)(m.hdr_len + MIRAGE_IPV4_HLEN);
+        return counted(
+            ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, &m, fill_whole, &t));
+    }
     if (out->size + rest <= room)
-        return counted(ip,
-                       output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, fill_whole, &t));
+        return counted(
+            ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, NULL, fill_whole, &t));
     /* Too big for one frame, or it may be: run fill aside to learn its size. */
     if (out->size) {
         if (ip->scratch == NULL && (ip->scratch = malloc(MAX_PAYLOAD)) == NULL)
@@ -375,7 +391,7 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
     if (total <= room) {
         t.off = 0;
         t.len = total;
-        return counted(ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + total, fill_fragment, &t));
+        return counted(ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + total, NULL, fill_fragment, &t));
     }
     if (out->flags & MIRAGE_IPV4_DF)
         return counted(ip, MIRAGE_EMSGSIZE);
@@ -383,7 +399,7 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
     for (t.off = 0; t.off < total; t.off += step) {
         t.len = total - t.off < step ? total - t.off : step;
         t.more = t.off + t.len < total;
-        r = output(ip, out->dst, MIRAGE_IPV4_HLEN + t.len, fill_fragment, &t);
+        r = output(ip, out->dst, MIRAGE_IPV4_HLEN + t.len, NULL, fill_fragment, &t);
         if (r != 0)
             break;
         ip->st.tx_fragments++;

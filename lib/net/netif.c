@@ -12,11 +12,13 @@
 MIRAGE_LOG_SOURCE(netif_log, "netif", "network interfaces");
 
 #define RX_BATCH         32
+#define RX_BATCH_GSO     8 /* with 64 KiB buffers (MIRAGE_NET_OFFLOAD_TSO4) */
 #define BATCHES_PER_TURN 8 /* then other fibers get a turn */
 
 struct mirage_netif_state {
-    uint8_t *tx; /* one frame, filled in place */
-    uint8_t *rx; /* RX_BATCH frames */
+    uint8_t *tx;                           /* one frame, filled in place */
+    uint8_t *rx;                           /* batch() frames */
+    const struct mirage_net_meta *rx_meta; /* of the frame being received */
     struct mirage_fiber *fiber;
     mirage_netif_rx_fn rx_fn;
     void *rx_ctx;
@@ -32,7 +34,35 @@ struct mirage_netif_state {
 
 size_t mirage_netif_frame_max(const struct mirage_netif *nif)
 {
-    return (size_t)nif->info.mtu + 14;
+    return mirage_net_frame_max(&nif->info);
+}
+
+static size_t batch(const struct mirage_netif *nif)
+{
+    return mirage_netif_frame_max(nif) > 16384 ? RX_BATCH_GSO : RX_BATCH;
+}
+
+/* Turns on the offloads the platform device offers; without them (or when
+ * it refuses) the device stays frame by frame. A device of ops has none. */
+static void offloads_on(struct mirage_netif *nif)
+{
+    uint32_t want = nif->info.offloads;
+
+    if (nif->ops != NULL) {
+        nif->info.offloads = 0;
+        return;
+    }
+    if ((want & MIRAGE_NET_OFFLOAD_TSO4) && !(want & MIRAGE_NET_OFFLOAD_CSUM))
+        want &= ~MIRAGE_NET_OFFLOAD_TSO4;
+    if (want != 0 && mirage_net_set_offloads(nif->handle, want) != 0) {
+        mirage_log_warn(&netif_log, "%s: the device refused its offloads: frame by frame",
+                        nif->name);
+        want = 0;
+    }
+    nif->info.offloads = want;
+    mirage_log_debug(&netif_log, "%s: offloads:%s%s", nif->name,
+                     (want & MIRAGE_NET_OFFLOAD_CSUM) ? " checksum" : " none",
+                     (want & MIRAGE_NET_OFFLOAD_TSO4) ? " TSO/GRO (TCP/IPv4)" : "");
 }
 
 static struct mirage_netif_state *state(struct mirage_netif *nif)
@@ -41,6 +71,7 @@ static struct mirage_netif_state *state(struct mirage_netif *nif)
         struct mirage_netif_state *s = calloc(1, sizeof(*s));
         if (s == NULL)
             return NULL;
+        offloads_on(nif);
         s->tx = malloc(mirage_netif_frame_max(nif));
         if (s->tx == NULL) {
             free(s);
@@ -51,11 +82,18 @@ static struct mirage_netif_state *state(struct mirage_netif *nif)
     return nif->state;
 }
 
-static int dev_write(struct mirage_netif *nif, const uint8_t *frame, size_t len)
+static int dev_write(struct mirage_netif *nif, const uint8_t *frame, size_t len,
+                     const struct mirage_net_meta *meta)
 {
+    struct mirage_frame f = {(uint8_t *)frame, len, len, {0}};
+    size_t n;
+
     if (nif->ops != NULL)
         return nif->ops->write(nif->ops_ctx, frame, len);
-    return mirage_net_write(nif->handle, frame, len);
+    if (meta == NULL)
+        return mirage_net_write(nif->handle, frame, len);
+    f.meta = *meta;
+    return mirage_net_writev(nif->handle, &f, 1, &n);
 }
 
 static int dev_readv(struct mirage_netif *nif, struct mirage_frame *f, size_t n, size_t *got)
@@ -82,11 +120,13 @@ static int dev_wait(struct mirage_netif *nif)
     return mirage_wait_device(nif->handle, MIRAGE_FOREVER);
 }
 
-static int sent(struct mirage_netif_state *s, int r, size_t len)
+static int sent(struct mirage_netif_state *s, int r, size_t len, const struct mirage_net_meta *meta)
 {
     if (r == 0) {
         s->st.tx_frames++;
         s->st.tx_bytes += len;
+        if (meta != NULL && meta->gso_type != MIRAGE_NET_GSO_NONE)
+            s->st.tx_gso++;
     } else if (r == MIRAGE_EAGAIN) {
         s->st.tx_dropped++;
     } else {
@@ -97,12 +137,20 @@ static int sent(struct mirage_netif_state *s, int r, size_t len)
 
 int mirage_netif_write(struct mirage_netif *nif, size_t size, mirage_fill_fn fill, void *ctx)
 {
+    return mirage_netif_write_meta(nif, size, NULL, fill, ctx);
+}
+
+int mirage_netif_write_meta(struct mirage_netif *nif, size_t size,
+                            const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx)
+{
     struct mirage_netif_state *s = state(nif);
     int n;
 
     if (s == NULL)
         return MIRAGE_ENOMEM;
-    if (size > mirage_netif_frame_max(nif)) {
+    if (size > (meta != NULL && meta->gso_type != MIRAGE_NET_GSO_NONE
+                    ? mirage_netif_frame_max(nif)
+                    : (size_t)nif->info.mtu + 14)) {
         s->st.tx_errors++;
         return MIRAGE_EMSGSIZE;
     }
@@ -123,7 +171,12 @@ int mirage_netif_write(struct mirage_netif *nif, size_t size, mirage_fill_fn fil
         s->st.tx_errors++;
         return MIRAGE_EINVAL;
     }
-    return sent(s, dev_write(nif, s->tx, (size_t)n), (size_t)n);
+    if (meta != NULL && !mirage_net_tx_ok(&nif->info, meta, (size_t)n)) {
+        mirage_log_err(&netif_log, "%s: frame metadata the device cannot take", nif->name);
+        s->st.tx_errors++;
+        return MIRAGE_EINVAL;
+    }
+    return sent(s, dev_write(nif, s->tx, (size_t)n, meta), (size_t)n, meta);
 }
 
 int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len)
@@ -132,11 +185,11 @@ int mirage_netif_send(struct mirage_netif *nif, const uint8_t *frame, size_t len
 
     if (s == NULL)
         return MIRAGE_ENOMEM;
-    if (len > mirage_netif_frame_max(nif)) {
+    if (len > (size_t)nif->info.mtu + 14) {
         s->st.tx_errors++;
         return MIRAGE_EMSGSIZE;
     }
-    return sent(s, dev_write(nif, frame, len), len);
+    return sent(s, dev_write(nif, frame, len, NULL), len, NULL);
 }
 
 /* Counts oversized frames the device dropped since the last look, and says
@@ -154,7 +207,7 @@ static void note_oversized(struct mirage_netif *nif, struct mirage_netif_state *
 
         mirage_log_warn(&netif_log, "%s: dropped %llu frame%s longer than %zu bytes (%llu so far)",
                         nif->name, (unsigned long long)n, n == 1 ? "" : "s",
-                        mirage_netif_frame_max(nif), (unsigned long long)s->st.rx_oversized);
+                        (size_t)nif->info.mtu + 14, (unsigned long long)s->st.rx_oversized);
         s->oversized_said = s->st.rx_oversized;
     }
 }
@@ -177,7 +230,7 @@ static int rx_loop(void *arg)
 {
     struct mirage_netif *nif = arg;
     struct mirage_netif_state *s = nif->state;
-    size_t cap = mirage_netif_frame_max(nif);
+    size_t cap = mirage_netif_frame_max(nif), nb = batch(nif);
     struct mirage_frame frames[RX_BATCH];
     uint64_t pause = RETRY_MIN_NS;
     int batches = 0;
@@ -186,9 +239,9 @@ static int rx_loop(void *arg)
         size_t got = 0;
         int r;
 
-        for (size_t i = 0; i < RX_BATCH; i++)
-            frames[i] = (struct mirage_frame){s->rx + i * cap, cap, 0};
-        r = dev_readv(nif, frames, RX_BATCH, &got);
+        for (size_t i = 0; i < nb; i++)
+            frames[i] = (struct mirage_frame){s->rx + i * cap, cap, 0, {0}};
+        r = dev_readv(nif, frames, nb, &got);
         note_oversized(nif, s);
         if (r == MIRAGE_EAGAIN || (r == 0 && got == 0)) {
             batches = 0;
@@ -207,15 +260,19 @@ static int rx_loop(void *arg)
         pause = RETRY_MIN_NS;
         s->rx_now = mirage_clock_monotonic();
         s->in_batch = 1;
-        for (size_t i = 0; i < got && i < RX_BATCH; i++) {
+        for (size_t i = 0; i < got && i < nb; i++) {
             if (frames[i].len > cap) { /* a device that says so; never read past cap */
                 s->st.rx_oversized++;
                 continue;
             }
             s->st.rx_frames++;
             s->st.rx_bytes += frames[i].len;
+            if (frames[i].meta.gso_type != MIRAGE_NET_GSO_NONE)
+                s->st.rx_gso++;
+            s->rx_meta = &frames[i].meta;
             s->rx_fn(s->rx_ctx, frames[i].buf, frames[i].len);
         }
+        s->rx_meta = NULL;
         s->in_batch = 0;
         if (mirage_fiber_cancelled())
             return 0;
@@ -237,7 +294,7 @@ int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *c
     if (s->fiber != NULL)
         return MIRAGE_EINVAL;
     if (s->rx == NULL) {
-        s->rx = malloc(RX_BATCH * mirage_netif_frame_max(nif));
+        s->rx = malloc(batch(nif) * mirage_netif_frame_max(nif));
         if (s->rx == NULL)
             return MIRAGE_ENOMEM;
     }
@@ -248,6 +305,14 @@ int mirage_netif_listen(struct mirage_netif *nif, mirage_netif_rx_fn rx, void *c
     s->fiber = mirage_fiber_spawn(name, rx_loop, nif, 0);
     mirage_fiber_service(s->fiber); /* the device's, even when started by the application */
     return s->fiber ? 0 : MIRAGE_ENOMEM;
+}
+
+int mirage_netif_rx_csum_ok(const struct mirage_netif *nif)
+{
+    const struct mirage_netif_state *s = nif->state;
+
+    return s != NULL && s->in_batch && s->rx_meta != NULL && nif->info.offloads != 0 &&
+           (s->rx_meta->flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID));
 }
 
 uint64_t mirage_netif_now(const struct mirage_netif *nif)

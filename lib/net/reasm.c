@@ -116,7 +116,7 @@ static void complete(struct reasm_cache *rc, struct reasm_entry *e,
         memcpy(buf + c->off, c->data, c->len);
     memcpy(hdr, e->hdr, e->hdr_len);
     rx = (struct mirage_ipv4_rx){e->src, e->dst,     e->proto, e->ttl, e->tos,
-                                 hdr,    e->hdr_len, buf,      e->end};
+                                 hdr,    e->hdr_len, buf,      e->end, 0};
     rc->completed++;
     /* Delivery may send (an echo reply) or reenter: the entry is gone by then. */
     destroy(rc, e);

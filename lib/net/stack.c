@@ -72,6 +72,28 @@ static int tcp_ip_write(void *ctx, const struct mirage_ipaddr *src, const struct
     return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
 }
 
+static int tcp_ip_write_meta(void *ctx, const struct mirage_ipaddr *src,
+                             const struct mirage_ipaddr *dst, size_t size,
+                             const struct mirage_net_meta *meta, mirage_fill_fn fill,
+                             void *fill_ctx)
+{
+    struct direct *d = ctx;
+    struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size, .meta = meta};
+
+    if (dst == NULL || dst->family != 4)
+        return MIRAGE_EHOSTUNREACH;
+    out.dst = v4(dst);
+    out.src = src != NULL ? v4(src) : 0;
+    return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
+}
+
+static uint32_t tcp_ip_offloads(void *ctx, const struct mirage_ipaddr *dst)
+{
+    struct direct *d = ctx;
+
+    return dst != NULL && dst->family == 4 ? d->nif->info.offloads : 0;
+}
+
 static int tcp_ip_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_ipaddr *src)
 {
     struct direct *d = ctx;
@@ -106,7 +128,10 @@ static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
     struct mirage_ipaddr src = mirage_ipv4_to_ipaddr(rx->src);
     struct mirage_ipaddr dst = mirage_ipv4_to_ipaddr(rx->dst);
 
-    mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
+    if (rx->csum_ok)
+        mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
+    else
+        mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
 /* ---- DHCP ----------------------------------------------------------------- */
@@ -505,8 +530,12 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
 {
     struct mirage_ipv4_config ipc;
     struct mirage_ipv6_config ip6c;
-    struct mirage_tcp_ip tip = {
-        .write = tcp_ip_write, .src = tcp_ip_src, .mtu = tcp_ip_mtu, .now = tcp_ip_now};
+    struct mirage_tcp_ip tip = {.write = tcp_ip_write,
+                                .src = tcp_ip_src,
+                                .mtu = tcp_ip_mtu,
+                                .now = tcp_ip_now,
+                                .offloads = tcp_ip_offloads,
+                                .write_meta = tcp_ip_write_meta};
     struct direct *d;
     char mac[18], a[16], g[16], a6[46], g6[46];
     uint8_t ll[16];

@@ -253,8 +253,13 @@ struct tcp_out {
     uint32_t first_left, first_right;
     uint32_t data_off; /* offset of the payload in the send ring */
     uint32_t len;
+    uint32_t gso; /* len > gso: the device cuts the payload into gso-byte segments (TSO) */
     const struct tcp_ring *ring;
 };
+
+/* The largest TSO segment's payload: an IPv4 datagram of 64 KiB less the IP
+ * header and the most TCP options. */
+#define TCP_TSO_MAX (65535 - 20 - 60)
 int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                  const struct mirage_ipaddr *dst, uint16_t sport, uint16_t dport,
                  const struct tcp_out *o);

@@ -35,6 +35,7 @@ struct fill_ctx {
     uint16_t sport, dport;
     uint32_t pseudo;
     size_t hlen;
+    int partial; /* the device completes the checksum: store the pseudo-header's sum */
 };
 
 static unsigned sack_blocks(const struct tcp_out *o)
@@ -168,7 +169,10 @@ static int fill_segment(void *ctx, uint8_t *buf, size_t size)
     if (o->len)
         tcp_ring_copy_out(o->ring, o->data_off, data, o->len);
     mirage_wr_seek(&w, 16);
-    mirage_wr_be16(&w, mirage_tcp_checksum(f->pseudo, buf, total));
+    if (f->partial)
+        mirage_wr_be16(&w, (uint16_t)~mirage_tcp_checksum(f->pseudo, buf, 0));
+    else
+        mirage_wr_be16(&w, mirage_tcp_checksum(f->pseudo, buf, total));
     return (int)total;
 }
 
@@ -176,14 +180,30 @@ int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                  const struct mirage_ipaddr *dst, uint16_t sport, uint16_t dport,
                  const struct tcp_out *o)
 {
-    struct fill_ctx f = {o, sport, dport, 0, 20 + options_len(o)};
+    struct fill_ctx f = {o, sport, dport, 0, 20 + options_len(o), 0};
     size_t total = f.hlen + o->len;
+    struct mirage_net_meta meta = {0};
 
     f.pseudo = t->ip.pseudo ? t->ip.pseudo(t->ip.ctx, src, dst, total)
                             : mirage_tcp_pseudo(src, dst, total);
     t->st.segs_out++;
     if (o->flags & MIRAGE_TCP_RST)
         t->st.resets_sent++;
+    /* Data goes with the checksum left to a device that offers it; control
+     * segments (a SYN before ARP has the peer's address) are not worth it. */
+    if (o->len > 0 && t->ip.write_meta != NULL && t->ip.offloads != NULL &&
+        (t->ip.offloads(t->ip.ctx, dst) & MIRAGE_NET_OFFLOAD_CSUM)) {
+        f.partial = 1;
+        meta.flags = MIRAGE_NET_META_NEEDS_CSUM;
+        meta.csum_start = 0;
+        meta.csum_offset = 16;
+        if (o->gso > 0 && o->len > o->gso) {
+            meta.gso_type = MIRAGE_NET_GSO_TCPV4;
+            meta.gso_size = (uint16_t)o->gso;
+            meta.hdr_len = (uint16_t)f.hlen;
+        }
+        return t->ip.write_meta(t->ip.ctx, src, dst, total, &meta, fill_segment, &f);
+    }
     return t->ip.write(t->ip.ctx, src, dst, total, fill_segment, &f);
 }
 
@@ -344,6 +364,8 @@ uint32_t tcp_flight(const struct tcp_conn *c)
     return c->snd_nxt - c->snd_una;
 }
 
+static uint32_t seg_payload(const struct tcp_conn *c);
+
 static void send_data(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, int rtx)
 {
     struct tcp_out o = {0};
@@ -351,6 +373,7 @@ static void send_data(struct tcp_conn *c, uint32_t seq, uint32_t len, int fin, i
     fill_common(c, &o);
     o.seq = seq;
     o.len = len;
+    o.gso = seg_payload(c);
     o.ring = &c->snd;
     o.data_off = seq - c->snd_una;
     o.flags = MIRAGE_TCP_ACK | (fin ? MIRAGE_TCP_FIN : 0);
@@ -393,6 +416,18 @@ static uint32_t seg_payload(const struct tcp_conn *c)
     return tcp_payload(c->mss, opt);
 }
 
+/* The most new data one send may carry: a segment, or with a device that
+ * segments TCP (TSO) whole segments up to 64 KiB for it to cut. */
+static uint32_t send_max(const struct tcp_conn *c, uint32_t mss)
+{
+    const struct mirage_tcp *t = c->tcp;
+
+    if (t->ip.offloads == NULL || t->ip.write_meta == NULL ||
+        !(t->ip.offloads(t->ip.ctx, &c->remote) & MIRAGE_NET_OFFLOAD_TSO4) || mss > TCP_TSO_MAX)
+        return mss;
+    return TCP_TSO_MAX / mss * mss;
+}
+
 /* Sends one segment if anything may go now; returns whether it did. */
 static int send_one(struct tcp_conn *c)
 {
@@ -425,8 +460,8 @@ static int send_one(struct tcp_conn *c)
     uint32_t wnd_edge = c->snd_una + c->snd_wnd;
     uint32_t wroom = seq_gt(wnd_edge, c->snd_nxt) ? wnd_edge - c->snd_nxt : 0;
     len = avail;
-    if (len > mss)
-        len = mss;
+    if (len > send_max(c, mss))
+        len = send_max(c, mss);
     if (len > wroom)
         len = wroom;
     if (len > room)

@@ -101,7 +101,7 @@ void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *r
         udp->st.rx_bad++;
         return;
     }
-    if (csum != 0) {
+    if (csum != 0 && !rx->csum_ok) {
         struct mirage_csum s = MIRAGE_CSUM_INIT;
         mirage_csum_add_pseudo4(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP, len);
         mirage_csum_add(&s, rx->payload, len);

@@ -71,6 +71,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         *h = i;
         memcpy(info->mac, d->mac, 6);
         info->mtu = d->mtu;
+        info->offloads = 0; /* the rings carry plain frames */
         return 0;
     }
     return MIRAGE_ENOENT;
@@ -84,7 +85,7 @@ static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, si
     int rc = 0;
 
     for (i = 0; i < n; i++) {
-        if (frames[i].len > c->max_frame) {
+        if (frames[i].len > c->max_frame || frames[i].meta.flags || frames[i].meta.gso_type) {
             rc = MIRAGE_EINVAL;
             break;
         }
@@ -116,7 +117,7 @@ static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, si
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 {
     struct nic *c = nic_of(h);
-    struct mirage_frame f = {(uint8_t *)buf, size, size};
+    struct mirage_frame f = {(uint8_t *)buf, size, size, {0}};
     size_t sent;
 
     if (!c)
@@ -159,6 +160,7 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
             c->oversized++;
         } else {
             memcpy(frames[i].buf, HVT_RX_SLOT(c->area, c->rx_cons), len);
+            frames[i].meta = (struct mirage_net_meta){0};
             frames[i++].len = len;
         }
         c->rx_cons++;
@@ -170,6 +172,11 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
     if (__atomic_load_n(&c->hdr->rx_blocked, __ATOMIC_RELAXED))
         kick(c);
     return i > 0 ? 0 : MIRAGE_EAGAIN;
+}
+
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
+{
+    return nic_of(h) != NULL && offloads == 0 ? 0 : MIRAGE_EINVAL;
 }
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
@@ -184,7 +191,7 @@ int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
 
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
 {
-    struct mirage_frame f = {buf, size, 0};
+    struct mirage_frame f = {buf, size, 0, {0}};
     size_t got;
     int rc = mirage_net_readv(h, &f, 1, &got);
 

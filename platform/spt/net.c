@@ -40,8 +40,27 @@ void spt_net_lost(mirage_handle_t h)
 /* Frames over mtu + 14 read and dropped, per handle; one read drops at most
  * OVERSIZED_PER_READ. */
 static uint64_t rx_oversized[SPT_MAX_DEVS];
+static uint32_t offloads_on[SPT_MAX_DEVS];
 static uint8_t extra[1];
 #define OVERSIZED_PER_READ 64
+
+/* The virtio-net header a tap with SPT_DEV_VNET puts before each frame
+ * (virtio 1.1 5.1.6, without num_buffers), and the tap's flags for it. Its
+ * flag and GSO values are those of struct mirage_net_meta. */
+struct vnet_hdr {
+    uint8_t flags;    /* 1: NEEDS_CSUM, 2: DATA_VALID */
+    uint8_t gso_type; /* 0: none, 1: TCPv4, 0x80: ECN */
+    uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+#define VNET_GSO_ECN  0x80
+#define TUNSETOFFLOAD 0x400454d0
+#define TUN_F_CSUM    1
+#define TUN_F_TSO4    2
+
+struct iov {
+    const void *base;
+    size_t len;
+};
 
 int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
 {
@@ -53,61 +72,146 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
     for (int i = 0; i < 6; i++)
         info->mac[i] = spt_boot->devs[r].mac[i];
     info->mtu = spt_boot->devs[r].mtu;
+    info->offloads = (spt_boot->devs[r].flags & SPT_DEV_VNET) ? spt_boot->devs[r].offloads : 0;
     return 0;
 }
 
-int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
+    long tun = 0, n;
+
+    if (d == NULL || (offloads & ~((d->flags & SPT_DEV_VNET) ? d->offloads : 0)) != 0)
+        return MIRAGE_EINVAL;
+    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
+        tun |= TUN_F_CSUM;
+    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
+        tun |= TUN_F_TSO4;
+    if (d->offloads != 0) {
+        n = spt_syscall3(SYS_ioctl, d->fd, TUNSETOFFLOAD, tun);
+        if (n == -SPT_EBADFD)
+            spt_net_lost(h);
+        if (n < 0)
+            return MIRAGE_EIO;
+    }
+    offloads_on[h] = offloads;
+    return 0;
+}
+
+/* Device (h) as the offload rules of platform.h see it. */
+static struct mirage_net_info info_of(mirage_handle_t h, const struct spt_dev_info *d)
+{
+    struct mirage_net_info info = {{0}, d->mtu, offloads_on[h]};
+
+    return info;
+}
+
+static int write_frame(mirage_handle_t h, const struct mirage_frame *f)
+{
+    const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
+    struct vnet_hdr vh = {0};
+    struct iov iov[2] = {{&vh, sizeof(vh)}, {f->buf, f->len}};
+    struct mirage_net_info info;
+    size_t want;
     long n;
 
-    if (d == NULL || size > (size_t)d->mtu + 14)
+    if (d == NULL)
         return MIRAGE_EINVAL;
+    info = info_of(h, d);
+    if (!mirage_net_tx_ok(&info, &f->meta, f->len))
+        return MIRAGE_EINVAL;
+    want = f->len + ((d->flags & SPT_DEV_VNET) ? sizeof(vh) : 0);
+    vh.flags = f->meta.flags;
+    vh.gso_type = f->meta.gso_type;
+    vh.hdr_len = f->meta.hdr_len;
+    vh.gso_size = f->meta.gso_size;
+    vh.csum_start = f->meta.csum_start;
+    vh.csum_offset = f->meta.csum_offset;
     do
-        n = spt_syscall3(SYS_write, d->fd, (long)buf, (long)size);
+        n = (d->flags & SPT_DEV_VNET) ? spt_syscall3(SYS_writev, d->fd, (long)iov, 2)
+                                      : spt_syscall3(SYS_write, d->fd, (long)f->buf, (long)f->len);
     while (n == -SPT_EINTR);
     if (n == -SPT_EAGAIN)
         return MIRAGE_EAGAIN;
     if (n == -SPT_EBADFD)
         spt_net_lost(h);
     /* A tap takes a frame whole or not at all. */
-    return n == (long)size ? 0 : MIRAGE_EIO;
+    return n == (long)want ? 0 : MIRAGE_EIO;
 }
 
-int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+{
+    struct mirage_frame f = {(uint8_t *)buf, size, size, {0}};
+
+    return write_frame(h, &f);
+}
+
+static int read_frame(mirage_handle_t h, struct mirage_frame *f)
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
-    long n;
+    struct mirage_net_info info;
+    struct vnet_hdr vh;
+    size_t cap, hdr;
+    long n = -SPT_EAGAIN;
 
-    if (d == NULL || size < (size_t)d->mtu + 14)
+    if (d == NULL)
+        return MIRAGE_EINVAL;
+    info = info_of(h, d);
+    cap = mirage_net_frame_max(&info);
+    hdr = (d->flags & SPT_DEV_VNET) ? sizeof(vh) : 0;
+    if (f->cap < cap)
         return MIRAGE_EINVAL;
     /* A tap's read silently cuts a frame longer than the buffer: read one
      * more byte than the device's largest frame into (extra), so a longer
      * frame shows. It is gone from the tap then: count it and read on, a
-     * bounded number of times before other fibers get a turn. */
+     * bounded number of times before other fibers get a turn. A coalesced
+     * TCP frame (GSO) may be longer than the MTU when TSO is on. */
     for (int i = 0; i < OVERSIZED_PER_READ; i++) {
-        struct {
-            void *base;
-            size_t len;
-        } iov[2] = {{buf, (size_t)d->mtu + 14}, {extra, sizeof(extra)}};
+        struct iov iov[3] = {{&vh, sizeof(vh)}, {f->buf, cap}, {extra, sizeof(extra)}};
 
+        vh = (struct vnet_hdr){0};
         do
-            n = spt_syscall3(SYS_readv, d->fd, (long)iov, 2);
+            n = spt_syscall3(SYS_readv, d->fd, (long)(hdr ? iov : iov + 1), hdr ? 3 : 2);
         while (n == -SPT_EINTR);
-        if (n <= (long)d->mtu + 14)
+        if (n < 0)
+            break;
+        if (n < (long)hdr)
+            return MIRAGE_EIO;
+        n -= (long)hdr;
+        if (mirage_net_rx_ok(&info, vh.gso_type, (size_t)n))
             break;
         rx_oversized[h]++;
+        n = -SPT_EAGAIN;
     }
-    if (n > (long)d->mtu + 14)
-        return MIRAGE_EAGAIN;
     if (n == -SPT_EAGAIN)
         return MIRAGE_EAGAIN;
     if (n == -SPT_EBADFD)
         spt_net_lost(h);
     if (n < 0)
         return MIRAGE_EIO;
-    *read_size = (size_t)n;
+    f->len = (size_t)n;
+    f->meta = (struct mirage_net_meta){0};
+    if (info.offloads) {
+        f->meta.flags = vh.flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID);
+        f->meta.gso_type = (vh.gso_type & ~VNET_GSO_ECN) == MIRAGE_NET_GSO_TCPV4
+                               ? MIRAGE_NET_GSO_TCPV4
+                               : MIRAGE_NET_GSO_NONE;
+        f->meta.hdr_len = vh.hdr_len;
+        f->meta.gso_size = vh.gso_size;
+        f->meta.csum_start = vh.csum_start;
+        f->meta.csum_offset = vh.csum_offset;
+    }
     return 0;
+}
+
+int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+{
+    struct mirage_frame f = {buf, size, 0, {0}};
+    int r = read_frame(h, &f);
+
+    if (r == 0)
+        *read_size = f.len;
+    return r;
 }
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
@@ -122,7 +226,7 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 {
     *sent = 0;
     for (size_t i = 0; i < n; i++) {
-        int r = mirage_net_write(h, frames[i].buf, frames[i].len);
+        int r = write_frame(h, &frames[i]);
         if (r < 0)
             return r;
         *sent = i + 1;
@@ -134,7 +238,7 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
 {
     *got = 0;
     for (size_t i = 0; i < n; i++) {
-        int r = mirage_net_read(h, frames[i].buf, frames[i].cap, &frames[i].len);
+        int r = read_frame(h, &frames[i]);
         if (r == MIRAGE_EAGAIN)
             break;
         if (r < 0)

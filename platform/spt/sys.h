@@ -13,6 +13,8 @@
 #define SYS_write         1
 #define SYS_pread64       17
 #define SYS_readv         19
+#define SYS_writev        20
+#define SYS_ioctl         16
 #define SYS_pwrite64      18
 #define SYS_mprotect      10
 #define SYS_fdatasync     75

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
@@ -176,11 +177,31 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         return MIRAGE_EUNSPEC;
     }
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    b->vnet = 0;
+    b->offered = b->on = 0;
+    if (!unix_net_offload_off) {
+        unsigned features = 0;
+
+        if (ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR))
+            ifr.ifr_flags |= IFF_VNET_HDR;
+    }
     strcpy(ifr.ifr_name, tap);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         fprintf(stderr, "mirage: cannot attach to tap '%s': %s\n", tap, strerror(errno));
         close(fd);
         return MIRAGE_EUNSPEC;
+    }
+    if (ifr.ifr_flags & IFF_VNET_HDR) {
+        int hdr = (int)sizeof(struct virtio_net_hdr);
+
+        b->vnet = ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
+        /* What the kernel takes is what we offer; all off until the stack asks. */
+        if (b->vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0)
+            b->offered = MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
+        else if (b->vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0)
+            b->offered = MIRAGE_NET_OFFLOAD_CSUM;
+        if (b->vnet && ioctl(fd, TUNSETOFFLOAD, 0) < 0)
+            b->offered = 0;
     }
     if (unix_tap_mtu(tap, &b->mtu) < 0) {
         close(fd);
@@ -195,6 +216,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
     b->acquired = 1;
     memcpy(info->mac, b->mac, 6);
     info->mtu = b->mtu;
+    info->offloads = b->offered;
     *h = (mirage_handle_t)idx;
     return 0;
 }
@@ -217,15 +239,55 @@ __attribute__((noreturn)) static void lost(mirage_handle_t h)
     mirage_exit(EXIT_LOST);
 }
 
-int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
 {
     struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
+    unsigned tun = 0;
+
+    if (b == NULL || (offloads & ~b->offered) != 0)
+        return MIRAGE_EINVAL;
+    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
+        tun |= TUN_F_CSUM;
+    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
+        tun |= TUN_F_TSO4;
+    if (b->vnet && ioctl(b->fd, TUNSETOFFLOAD, tun) < 0)
+        return MIRAGE_EIO;
+    b->on = offloads;
+    return 0;
+}
+
+/* The device as the offload rules of platform.h see it. */
+static struct mirage_net_info info_of(const struct unix_binding *b)
+{
+    struct mirage_net_info info = {{0}, b->mtu, b->on};
+
+    return info;
+}
+
+static int write_frame(mirage_handle_t h, struct unix_binding *b, const struct mirage_frame *f)
+{
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{&vh, sizeof(vh)}, {f->buf, f->len}};
+    size_t want = f->len + (b->vnet ? sizeof(vh) : 0);
     ssize_t n;
 
-    if (b == NULL || size > (size_t)b->mtu + 14)
+    struct mirage_net_info info = info_of(b);
+
+    if (!mirage_net_tx_ok(&info, &f->meta, f->len))
         return MIRAGE_EINVAL;
-    n = write(b->fd, buf, size);
-    if (n == (ssize_t)size)
+    if (b->vnet) {
+        vh.flags = f->meta.flags & MIRAGE_NET_META_NEEDS_CSUM ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
+        vh.gso_type = f->meta.gso_type == MIRAGE_NET_GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
+                                                               : VIRTIO_NET_HDR_GSO_NONE;
+        vh.hdr_len = f->meta.hdr_len;
+        vh.gso_size = f->meta.gso_size;
+        vh.csum_start = f->meta.csum_start;
+        vh.csum_offset = f->meta.csum_offset;
+        n = writev(b->fd, iov, 2);
+    } else {
+        n = write(b->fd, f->buf, f->len);
+    }
+    if (n == (ssize_t)want)
         return 0;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
         return MIRAGE_EAGAIN;
@@ -234,30 +296,65 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
     return MIRAGE_EIO;
 }
 
-int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 {
     struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
-    ssize_t n;
+    struct mirage_frame f = {(uint8_t *)buf, size, size, {0}};
 
-    if (b == NULL || size < (size_t)b->mtu + 14)
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    return write_frame(h, b, &f);
+}
+
+/* Reads one frame and its metadata into (f), dropping (and counting) the
+ * frames too long for the device on the way. */
+static int read_frame(mirage_handle_t h, struct unix_binding *b, struct mirage_frame *f)
+{
+    struct mirage_net_info info = info_of(b);
+    size_t cap = mirage_net_frame_max(&info);
+    struct virtio_net_hdr vh;
+    ssize_t n = -1;
+
+    if (f->cap < cap)
         return MIRAGE_EINVAL;
     /* A tap's read silently cuts a frame longer than the buffer: read one
      * more byte than the device's largest frame into (extra), so a longer
      * frame shows. It is gone from the tap then: count it and read on, a
-     * bounded number of times before other fibers get a turn. */
+     * bounded number of times before other fibers get a turn. A coalesced
+     * TCP frame (GSO) may be longer than the MTU when TSO is on. */
     for (int i = 0; i < OVERSIZED_PER_READ; i++) {
         static uint8_t extra[1];
-        struct iovec iov[2] = {{buf, (size_t)b->mtu + 14}, {extra, sizeof(extra)}};
+        struct iovec iov[3] = {{&vh, sizeof(vh)}, {f->buf, cap}, {extra, sizeof(extra)}};
 
-        n = readv(b->fd, iov, 2);
-        if (n <= (ssize_t)b->mtu + 14)
+        memset(&vh, 0, sizeof(vh));
+        n = b->vnet ? readv(b->fd, iov, 3) : readv(b->fd, iov + 1, 2);
+        if (n < 0)
+            break;
+        if (b->vnet && n < (ssize_t)sizeof(vh)) {
+            n = -1;
+            errno = EIO;
+            break;
+        }
+        n -= b->vnet ? (ssize_t)sizeof(vh) : 0;
+        if (mirage_net_rx_ok(&info, b->vnet ? vh.gso_type : 0, (size_t)n))
             break;
         b->rx_oversized++;
+        n = -1;
+        errno = EAGAIN;
     }
-    if (n > (ssize_t)b->mtu + 14)
-        return MIRAGE_EAGAIN;
     if (n >= 0) {
-        *read_size = (size_t)n;
+        f->len = (size_t)n;
+        f->meta = (struct mirage_net_meta){0};
+        if (b->on) {
+            f->meta.flags = vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
+            f->meta.gso_type = (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4
+                                   ? MIRAGE_NET_GSO_TCPV4
+                                   : MIRAGE_NET_GSO_NONE;
+            f->meta.hdr_len = vh.hdr_len;
+            f->meta.gso_size = vh.gso_size;
+            f->meta.csum_start = vh.csum_start;
+            f->meta.csum_offset = vh.csum_offset;
+        }
         return 0;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -265,6 +362,20 @@ int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_s
     if (errno == EBADFD)
         lost(h);
     return MIRAGE_EIO;
+}
+
+int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
+{
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
+    struct mirage_frame f = {buf, size, 0, {0}};
+    int r;
+
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    r = read_frame(h, b, &f);
+    if (r == 0)
+        *read_size = f.len;
+    return r;
 }
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
@@ -279,10 +390,14 @@ int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
 
 int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
 {
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
     int r = 0;
 
-    for (*sent = 0; *sent < n; (*sent)++) {
-        r = mirage_net_write(h, frames[*sent].buf, frames[*sent].len);
+    *sent = 0;
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    for (; *sent < n; (*sent)++) {
+        r = write_frame(h, b, &frames[*sent]);
         if (r < 0)
             return r;
     }
@@ -291,8 +406,13 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 
 int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
 {
-    for (*got = 0; *got < n; (*got)++) {
-        int r = mirage_net_read(h, frames[*got].buf, frames[*got].cap, &frames[*got].len);
+    struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
+
+    *got = 0;
+    if (b == NULL)
+        return MIRAGE_EINVAL;
+    for (; *got < n; (*got)++) {
+        int r = read_frame(h, b, &frames[*got]);
         if (r == MIRAGE_EAGAIN)
             break;
         if (r < 0)

@@ -14,6 +14,7 @@
 
 static char cmdline[MIRAGE_CMDLINE_MAX];
 struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
+int unix_net_offload_off;
 
 const char *mirage_cmdline(void)
 {
@@ -68,6 +69,15 @@ static void catch_faults(void)
 static int bind_option(const char *arg, const char *prog)
 {
     const char *kinds[] = {"--net:", "--net-mac:", "--block:"};
+
+    if (strncmp(arg, "--net-offload=", 14) == 0) {
+        if (strcmp(arg + 14, "on") != 0 && strcmp(arg + 14, "off") != 0) {
+            fprintf(stderr, "%s: %s: take --net-offload=on or --net-offload=off\n", prog, arg);
+            return -1;
+        }
+        unix_net_offload_off = strcmp(arg + 14, "off") == 0;
+        return 1;
+    }
     for (int k = 0; k < 3; k++) {
         size_t klen = strlen(kinds[k]);
         const char *name, *eq;
@@ -103,7 +113,8 @@ static int bind_option(const char *arg, const char *prog)
     return 0;
 }
 
-/* argv: [--net:NAME=TAP] [--net-mac:NAME=MAC] [--block:NAME=PATH] [--] ARGS...
+/* argv: [--net:NAME=TAP] [--net-mac:NAME=MAC] [--block:NAME=PATH]
+ * [--net-offload=on|off] [--] ARGS...
  * A device not given is opened under its own name (tap NAME, file NAME). */
 int main(int argc, char **argv)
 {

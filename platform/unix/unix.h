@@ -17,10 +17,16 @@ struct unix_binding {
     int acquired;
     uint64_t capacity;
     uint16_t mtu;          /* net: the tap's, read when acquired */
+    int vnet;              /* net: the tap carries a virtio-net header (IFF_VNET_HDR) */
+    uint32_t offered, on;  /* net: MIRAGE_NET_OFFLOAD_* the tap can do, and turned on */
     uint64_t rx_oversized; /* net: frames over mtu + 14 read and dropped */
     int read_only;         /* block: the file is not writable */
 };
 extern struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
+
+/* --net-offload=off: taps are opened without the virtio-net header and
+ * offer no offloads (frame by frame, as an old tap). */
+extern int unix_net_offload_off;
 
 /* The MTUs a tap may have, as the tenders take them (tender.h). */
 #define UNIX_MTU_MIN 68

@@ -157,6 +157,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         *h = i;
         memcpy(info->mac, nics[i].mac, 6);
         info->mtu = nics[i].mtu;
+        info->offloads = 0; /* no checksum or GSO features negotiated yet */
         return 0;
     }
     return MIRAGE_ENOENT;
@@ -195,7 +196,8 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
         uint16_t slot;
         uint8_t *hdr;
 
-        if (frames[i].len > (size_t)c->mtu + 14 || frames[i].len == 0) {
+        if (frames[i].len > (size_t)c->mtu + 14 || frames[i].len == 0 || frames[i].meta.flags ||
+            frames[i].meta.gso_type) {
             r = MIRAGE_EINVAL;
             break;
         }
@@ -222,7 +224,7 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 
 int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
 {
-    struct mirage_frame f = {(uint8_t *)buf, size, size};
+    struct mirage_frame f = {(uint8_t *)buf, size, size, {0}};
     size_t sent;
 
     return mirage_net_writev(h, &f, 1, &sent);
@@ -253,6 +255,7 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
         } else if (flen <= frames[*got].cap) {
             memcpy(frames[*got].buf, c->rx_bufs + (size_t)slot * c->buf_size, flen);
             frames[*got].len = flen;
+            frames[*got].meta = (struct mirage_net_meta){0};
             (*got)++;
         }
         rx_give(c, slot);
@@ -269,12 +272,17 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
 
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size)
 {
-    struct mirage_frame f = {buf, size, 0};
+    struct mirage_frame f = {buf, size, 0, {0}};
     size_t got;
     int r = mirage_net_readv(h, &f, 1, &got);
 
     *read_size = f.len;
     return r;
+}
+
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
+{
+    return nic_of(h) != NULL && offloads == 0 ? 0 : MIRAGE_EINVAL;
 }
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)

@@ -78,13 +78,14 @@ static int random_mac(uint8_t mac[6], char *err)
     return 0;
 }
 
-static int open_net(const struct tender_devopt *o, struct tender_device *dev, char *err)
+static int open_net(const struct tender_devopt *o, int offload, struct tender_device *dev,
+                    char *err)
 {
     if (o->has_mac)
         memcpy(dev->mac, o->mac, sizeof(dev->mac));
     else if (random_mac(dev->mac, err) < 0)
         return -1;
-    dev->fd = tender_tap_open(o->value, err);
+    dev->fd = tender_tap_open_vnet(o->value, offload, &dev->vnet, &dev->offloads, err);
     if (dev->fd < 0)
         return -1;
     return tender_tap_mtu(o->value, &dev->mtu, err);
@@ -149,7 +150,8 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
             devs[i].host = "(not given)";
             continue;
         }
-        rc = o->type == MIRAGE_DEV_NET ? open_net(o, &devs[i], err) : open_block(o, &devs[i], err);
+        rc = o->type == MIRAGE_DEV_NET ? open_net(o, opts->net_offload, &devs[i], err)
+                                       : open_block(o, &devs[i], err);
         devs[i].host = o->value;
 
         if (rc < 0) {

@@ -158,6 +158,14 @@ static int parse_option(const char *arg, struct tender_opts *opts, int *mem_give
 {
     if (starts_with(arg, "--mem="))
         return parse_mem(arg + strlen("--mem="), opts, mem_given, err);
+    if (starts_with(arg, "--net-offload=")) {
+        const char *v = arg + strlen("--net-offload=");
+
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+            return tender_fail(err, "%s: take --net-offload=on or --net-offload=off", arg);
+        opts->net_offload = strcmp(v, "on") == 0;
+        return 0;
+    }
     if (strcmp(arg, "--dumpcore") == 0 || starts_with(arg, "--dumpcore=")) {
         if (opts->dumpcore)
             return tender_fail(err, "--dumpcore is given twice");
@@ -224,6 +232,7 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     opts->help = 0;
     opts->guest_help = 0;
     opts->dumpcore = NULL;
+    opts->net_offload = 1;
     err[0] = '\0';
     for (i = 1; i < argc; i++) {
         const char *arg = argv[i];
@@ -295,6 +304,8 @@ void tender_usage(const char *prog)
            "                        the sector size of block device NAME (default 512)\n"
            "  --dumpcore[=DIR]      when the unikernel faults or aborts, write an ELF core\n"
            "                        file DIR/core.%s.PID (DIR: . by default) for gdb\n"
+           "  --net-offload=on|off  offer the taps' checksum and TCP segmentation offloads\n"
+           "                        to the guest (default on; off: frame by frame)\n"
            "  --help                show this help\n"
            "\n"
            "Every device the unikernel declares must be given, and only those (with --help\n"

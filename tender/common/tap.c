@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "mirage/platform.h"
 #include "tender.h"
 
 /* The kernel's own rule for interface names, checked here to name the problem. */
@@ -32,10 +34,33 @@ static const char *name_problem(const char *name)
 
 int tender_tap_open(const char *name, char *err)
 {
+    int vnet_on;
+    uint32_t offloads;
+
+    return tender_tap_open_vnet(name, 0, &vnet_on, &offloads, err);
+}
+
+/* What TUNSETOFFLOAD takes on (fd), left all off. */
+static uint32_t probe_offloads(int fd)
+{
+    uint32_t r = 0;
+
+    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0)
+        r = MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
+    else if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0)
+        r = MIRAGE_NET_OFFLOAD_CSUM;
+    return ioctl(fd, TUNSETOFFLOAD, 0) == 0 ? r : 0;
+}
+
+int tender_tap_open_vnet(const char *name, int vnet, int *vnet_on, uint32_t *offloads, char *err)
+{
     const char *problem = name_problem(name);
     struct ifreq ifr;
     int fd, flags;
+    unsigned features = 0;
 
+    *vnet_on = 0;
+    *offloads = 0;
     if (problem != NULL)
         return tender_fail(err, "tap name '%s' %s", name, problem);
     /* TUNSETIFF would quietly create a missing tap (as root): refuse instead. */
@@ -48,6 +73,8 @@ int tender_tap_open(const char *name, char *err)
     memset(&ifr, 0, sizeof(ifr));
     memcpy(ifr.ifr_name, name, strlen(name));
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (vnet && ioctl(fd, TUNGETFEATURES, &features) == 0 && (features & IFF_VNET_HDR))
+        ifr.ifr_flags |= IFF_VNET_HDR;
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int e = errno;
 
@@ -63,6 +90,19 @@ int tender_tap_open(const char *name, char *err)
 
         close(fd);
         return tender_fail(err, "tap '%s': cannot make it non-blocking: %s", name, strerror(e));
+    }
+    if (ifr.ifr_flags & IFF_VNET_HDR) {
+        int hdr = (int)sizeof(struct virtio_net_hdr);
+
+        if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0) {
+            int e = errno;
+
+            close(fd);
+            return tender_fail(err, "tap '%s': cannot set its virtio-net header size: %s", name,
+                               strerror(e));
+        }
+        *vnet_on = 1;
+        *offloads = probe_offloads(fd);
     }
     return fd;
 }

@@ -52,6 +52,9 @@ struct tender_opts {
     unsigned ndevs;
     char cmdline[MIRAGE_CMDLINE_MAX]; /* the guest's arguments joined with spaces */
     int help;                         /* --help was given */
+    /* --net-offload=on|off (default on): taps carry a virtio-net header and
+     * offer checksum and TCP segmentation offloads to the guest. */
+    int net_offload;
     /* The guest's arguments ask only for its help (--help): its
      * declared devices need not be given, since it stops before using them. */
     int guest_help;
@@ -64,7 +67,7 @@ struct tender_opts {
  * tender_mem_check(). */
 #define TENDER_MEM_MAX_MB 524288
 
-/* Parses the tender's argv: [--mem=MB] [--net:N=TAP] [--net-mac:N=MAC]
+/* Parses the tender's argv: [--mem=MB] [--net:N=TAP] [--net-mac:N=MAC] [--net-offload=on|off]
  * [--block:N=PATH] [--help] IMAGE [--] [ARGS...]. The guest's ARGS are joined
  * with single spaces into opts->cmdline. Returns 0, -1 with (err) naming a
  * problem of the tender's own (unknown option, bad MB, bad MAC, duplicate
@@ -150,6 +153,8 @@ struct tender_device {
     const char *host; /* the TAP name or PATH as given (points into argv), for messages */
     uint8_t mac[6];
     uint16_t mtu;        /* net: the tap's MTU when it was opened */
+    int vnet;            /* net: opened with IFF_VNET_HDR (a virtio-net header per frame) */
+    uint32_t offloads;   /* net: MIRAGE_NET_OFFLOAD_* the tap takes (all off until asked) */
     uint64_t capacity;   /* block: bytes */
     uint64_t block_size; /* block: 512 or 4096 */
     int read_only;       /* block: the image is not writable: opened read-only */
@@ -168,6 +173,12 @@ int tender_devices_open(const struct tender_opts *opts, const struct tender_imag
 
 /* Opens the tap device (name); returns the fd or -1 with (err). */
 int tender_tap_open(const char *name, char *err);
+
+/* As tender_tap_open; with (vnet) and a kernel that has it, the tap carries
+ * a virtio-net header (IFF_VNET_HDR, 10 bytes) before each frame, *vnet_on
+ * says whether it does and *offloads what TUNSETOFFLOAD takes
+ * (MIRAGE_NET_OFFLOAD_*), left all off: the guest turns them on. */
+int tender_tap_open_vnet(const char *name, int vnet, int *vnet_on, uint32_t *offloads, char *err);
 
 /* The MTUs a tap may have: IPv4's least, and jumbo frames. */
 #define TENDER_MTU_MIN 68

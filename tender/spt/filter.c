@@ -1,15 +1,18 @@
 /* filter.c: the seccomp filter: the few system calls the guest needs, their arguments pinned. */
 #include <errno.h>
 #include <linux/audit.h>
+#include <linux/if_tun.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "mirage/platform.h"
 #include "spt.h"
 
 /*
@@ -184,6 +187,64 @@ static void write_block(struct prog *p, int at, const struct spt_boot_info *boot
     jump(p, BPF_JEQ, 2, b.allow, NONE);
     allow_fds(p, b, boot, MIRAGE_DEV_NET, 0);
     jump_always(p, b.trap);
+    block_end(p, b);
+}
+
+/* writev(fd, iov, 2): a tap with a virtio-net header, the header and the frame. */
+static void writev_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    struct block b = block_begin(p, at);
+    int fd_ok = label(p);
+
+    load(p, ARG_LO(0));
+    for (unsigned h = 0; h < boot->ndevs; h++)
+        if (boot->devs[h].type == MIRAGE_DEV_NET && (boot->devs[h].flags & SPT_DEV_VNET))
+            jump(p, BPF_JEQ, (uint32_t)boot->devs[h].fd, fd_ok, NONE);
+    jump_always(p, b.trap);
+    place(p, fd_ok);
+    load(p, ARG_HI(2));
+    jump(p, BPF_JEQ, 0, NONE, b.trap);
+    load(p, ARG_LO(2));
+    jump(p, BPF_JEQ, 2, b.allow, b.trap);
+    block_end(p, b);
+}
+
+/* ioctl(fd, TUNSETOFFLOAD, flags): a tap turning on or off offloads it was
+ * found to take, nothing else (M[0] the fd's allowed flags' complement). */
+static void ioctl_block(struct prog *p, int at, const struct spt_boot_info *boot)
+{
+    struct block b = block_begin(p, at);
+    int cmd = label(p);
+
+    load(p, ARG_LO(0));
+    for (unsigned h = 0; h < boot->ndevs; h++) {
+        const struct spt_dev_info *d = &boot->devs[h];
+        uint32_t tun = 0;
+        int next;
+
+        if (d->type != MIRAGE_DEV_NET || !(d->flags & SPT_DEV_VNET) || d->offloads == 0)
+            continue;
+        tun |= (d->offloads & MIRAGE_NET_OFFLOAD_CSUM) ? TUN_F_CSUM : 0;
+        tun |= (d->offloads & MIRAGE_NET_OFFLOAD_TSO4) ? TUN_F_TSO4 : 0;
+        next = label(p);
+        jump(p, BPF_JEQ, (uint32_t)d->fd, NONE, next);
+        emit(p, BPF_LD | BPF_IMM, ~tun);
+        emit(p, BPF_ST, 0);
+        jump_always(p, cmd);
+        place(p, next);
+    }
+    jump_always(p, b.trap);
+    place(p, cmd);
+    load(p, ARG_HI(1));
+    jump(p, BPF_JEQ, 0, NONE, b.trap);
+    load(p, ARG_LO(1));
+    jump(p, BPF_JEQ, TUNSETOFFLOAD, NONE, b.trap);
+    load(p, ARG_HI(2));
+    jump(p, BPF_JEQ, 0, NONE, b.trap);
+    load(p, ARG_LO(2));
+    emit(p, BPF_LDX | BPF_MEM, 0);
+    emit(p, BPF_ALU | BPF_AND | BPF_X, 0);
+    jump(p, BPF_JEQ, 0, b.allow, b.trap);
     block_end(p, b);
 }
 
@@ -427,14 +488,15 @@ static int build(struct prog *p, const struct spt_boot_info *boot, const struct 
     int l_read = label(p), l_write = label(p), l_epoll = label(p), l_disk = label(p);
     int l_disk_write = label(p), l_sync = label(p);
     int l_clock = label(p), l_arch = label(p), l_exit = label(p), bad = label(p);
-    int l_mprotect = label(p);
+    int l_mprotect = label(p), l_writev = label(p), l_ioctl = label(p);
     const struct call calls[] = {
         /* in ascending order: dispatch() searches them */
-        {SYS_read, l_read},       {SYS_write, l_write},         {SYS_mprotect, l_mprotect},
-        {SYS_pread64, l_disk},    {SYS_pwrite64, l_pwrite},     {SYS_readv, l_read},
-        {SYS_mincore, l_mincore}, {SYS_fdatasync, l_sync},      {SYS_ftruncate, l_trunc},
-        {SYS_arch_prctl, l_arch}, {SYS_clock_gettime, l_clock}, {SYS_exit_group, l_exit},
-        {SYS_linkat, l_link},     {SYS_epoll_pwait2, l_epoll},
+        {SYS_read, l_read},           {SYS_write, l_write},     {SYS_mprotect, l_mprotect},
+        {SYS_ioctl, l_ioctl},         {SYS_pread64, l_disk},    {SYS_pwrite64, l_pwrite},
+        {SYS_readv, l_read},          {SYS_writev, l_writev},   {SYS_mincore, l_mincore},
+        {SYS_fdatasync, l_sync},      {SYS_ftruncate, l_trunc}, {SYS_arch_prctl, l_arch},
+        {SYS_clock_gettime, l_clock}, {SYS_exit_group, l_exit}, {SYS_linkat, l_link},
+        {SYS_epoll_pwait2, l_epoll},
     };
 
     load(p, offsetof(struct seccomp_data, arch));
@@ -452,6 +514,8 @@ static int build(struct prog *p, const struct spt_boot_info *boot, const struct 
     core_blocks(p, l_pwrite, l_disk_write, l_trunc, l_link, l_mincore, core);
     read_block(p, l_read, boot);
     write_block(p, l_write, boot);
+    writev_block(p, l_writev, boot);
+    ioctl_block(p, l_ioctl, boot);
     epoll_block(p, l_epoll, boot);
     disk_block(p, l_disk, boot, 0);
     disk_block(p, l_disk_write, boot, 1);
@@ -475,9 +539,9 @@ int spt_filter_install(const struct spt_boot_info *boot, const struct tender_cor
 
     /* Generous bounds: the fixed part takes about 100 instructions, a disk 65
      * (its read and write checks and its fdatasync). */
-    unsigned max_insns = 160 + 80 * nblock + 4 * nnet;
-    unsigned max_labels = 96 + 20 * nblock;
-    unsigned max_fix = 160 + 40 * nblock + 4 * nnet;
+    unsigned max_insns = 160 + 80 * nblock + 12 * nnet;
+    unsigned max_labels = 96 + 20 * nblock + 2 * nnet;
+    unsigned max_fix = 160 + 40 * nblock + 8 * nnet;
     struct sock_filter insn[max_insns];
     int label_at[max_labels];
     struct fixup fix[max_fix];

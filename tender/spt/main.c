@@ -100,6 +100,8 @@ static void fill_boot(struct spt_boot_info *boot)
         d->capacity = devs[h].capacity;
         d->block_size = devs[h].block_size;
         d->flags = devs[h].read_only ? SPT_DEV_READ_ONLY : 0;
+        d->flags |= devs[h].vnet ? SPT_DEV_VNET : 0;
+        d->offloads = devs[h].offloads;
         /* tender_tap_open() took only names shorter than IFNAMSIZ. */
         if (d->type == MIRAGE_DEV_NET)
             strncpy(d->tap, devs[h].host, sizeof(d->tap) - 1);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# hostile.bats: stack-echo on unix (direct), spt and hvt against a hostile peer on its link (tests/net/rawpeer.c): oversized and 802.1Q frames, ARP floods claiming its address, a 1-byte MSS.
+# hostile.bats: stack-echo on unix (direct), spt and hvt against a hostile peer on its link (tests/net/rawpeer.c): oversized and 802.1Q frames, ARP floods claiming its address, a 1-byte MSS, a segment corrupted after its checksum (the tap's offloads on: the device did not vouch for it, so it is checked and dropped).
 
 load helpers
 
@@ -161,6 +161,30 @@ tiny_mss() {
     [[ "$output" == *"largest payload 524,"* ]]
     [[ "$output" == *"largest segment (payload and options) 536,"* ]]
     still_up
+}
+
+# corrupt TARGET: rawpeer's first data segment has a byte flipped after its checksum was made;
+# with the tap's offloads on (the default), a frame from a packet socket comes without the
+# header's checksum flags, so the stack checks it, drops it, and echoes the resent one.
+corrupt() {
+    boot "$1"
+    peer tcp --bytes 4000 --corrupt 1
+    [[ "$output" == *"echoed 4000 of 4000 bytes"* ]]
+    [[ "$output" == *"wrong bytes 0"* ]]
+    [[ "$output" == *"1 data segments sent with a byte flipped"* ]]
+    still_up
+}
+
+@test "unix: a segment corrupted after its checksum is dropped, its resent copy echoed" {
+    corrupt unix
+}
+
+@test "spt: a segment corrupted after its checksum is dropped, its resent copy echoed" {
+    corrupt spt
+}
+
+@test "hvt: a segment corrupted after its checksum is dropped, its resent copy echoed" {
+    corrupt hvt
 }
 
 @test "unix: a peer MSS of 1, with and without timestamps, gets unfragmented segments" {

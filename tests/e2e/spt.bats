@@ -165,6 +165,58 @@ refused() {
     refused nr 15 # rt_sigreturn: the handlers never return
 }
 
+# probe_net MODE ARGS...: runs sptfilternet on a tap (in NS) with the tender options in
+# NET_OPTS; "allowed" or "refused" in PROBE.
+probe_net() {
+    run ip netns exec "$NS" "$SPT" --net:service=tap0 "${NET_OPTS[@]}" "$UK/sptfilternet.spt" "$@"
+    case $status in
+    0) PROBE=allowed ;;
+    253) PROBE=refused ;;
+    *) PROBE="status $status: $output" ;;
+    esac
+    echo "$* -> $PROBE: $output"
+}
+
+@test "spt: the filter allows writev of a header and a frame and TUNSETOFFLOAD only on the tap" {
+    require_target spt sptfilternet
+    NS=mirage-sptf-$$-$BATS_TEST_NUMBER
+    netns_create "$NS"
+    netns_tap "$NS" tap0 10.209.0.1/24
+    NET_OPTS=()
+    probe_net offloads
+    [[ "$output" == *"offered 3"* ]] # checksum and TSO4
+    probe_net writev-tap 2
+    [ "$PROBE" = allowed ]
+    [[ "$output" == *"returned 70"* ]]
+    probe_net writev-tap 3
+    [ "$PROBE" = refused ]
+    probe_net writev-tap 1
+    [ "$PROBE" = refused ]
+    probe_net writev-fd 1
+    [ "$PROBE" = refused ]
+    probe_net ioctl-tap 0x400454d0 3 # TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4
+    [ "$PROBE" = allowed ]
+    [[ "$output" == *"returned 0"* ]]
+    probe_net ioctl-tap 0x400454d0 0
+    [ "$PROBE" = allowed ]
+    probe_net ioctl-tap 0x400454d0 4 # TUN_F_TSO6: not offered
+    [ "$PROBE" = refused ]
+    probe_net ioctl-tap 0x400454d0 0x10 # TUN_F_UFO
+    [ "$PROBE" = refused ]
+    probe_net ioctl-tap 0x400454ca 0 # TUNSETIFF
+    [ "$PROBE" = refused ]
+    probe_net ioctl-fd 1 0x400454d0 0
+    [ "$PROBE" = refused ]
+    # Without offloads the tap has no header: neither call is allowed at all.
+    NET_OPTS=(--net-offload=off)
+    probe_net offloads
+    [[ "$output" == *"offered 0"* ]]
+    probe_net writev-tap 2
+    [ "$PROBE" = refused ]
+    probe_net ioctl-tap 0x400454d0 0
+    [ "$PROBE" = refused ]
+}
+
 @test "spt: the filter allows mprotect only to PROT_NONE or read/write, only inside the heap" {
     require_target spt sptfilter
     DISK=$BATS_TEST_TMPDIR/disk.img

@@ -1,11 +1,12 @@
 #!/usr/bin/env bats
-# tcp.bats: the direct stack's TCP against the Linux kernel over a tap, on unix, spt and hvt: 50 MB each way, 1000 concurrent connections, 100k short ones without a leak, and the same transfers through a lossy bridge.
+# tcp.bats: the direct stack's TCP against the Linux kernel over a tap, on unix, spt and hvt: 50 MB each way, 64 MiB each way with the tap's offloads on and off, 1000 concurrent connections, 100k short ones without a leak, and the same transfers through a lossy bridge.
 
 load helpers
 
 TCPCLIENT=$B/bin/tcpclient
 NETBRIDGE=$B/bin/netbridge
 BYTES=52428800 # 50 MiB per transfer
+BIG=67108864   # 64 MiB per offload transfer
 CHURN=100000   # short connections per churn test (~4-10 s on every target here)
 
 setup_file() {
@@ -34,18 +35,22 @@ client() {
     in_ns "$TCPCLIENT" --deadline 300 "$@"
 }
 
-# boot TARGET TAP: tcptest on TARGET attached to TAP, at $NET.2; waits until it serves.
+# boot TARGET TAP [ARGS...]: tcptest on TARGET attached to TAP, at $NET.2, with the
+# tender options in EXTRA_OPTS and the unikernel's ARGS; waits until it serves.
 boot() {
     local target=$1 tap=$2
+    shift 2
     TARGET=$target
     case $target in
     unix) TENDER_OPTS=("--net:tap0=$tap") ;;
     spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=$tap") ;;
     esac
+    TENDER_OPTS+=("${EXTRA_OPTS[@]}")
     require_target "$target" tcptest
-    uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24"
+    uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24" "$@"
     uk_wait_line "$LOG" "tcptest on $NET.2" 30
 }
+EXTRA_OPTS=()
 
 # direct_net TARGET: the unikernel on tap0, the kernel at $NET.1 on the same tap.
 direct_net() {
@@ -100,6 +105,63 @@ transfers() {
     [ "$output" = "$(sha256sum <"$blob")" ]
     grep -q "sink: ok $BYTES" "$LOG"
     grep -q "source: sent $BYTES bytes" "$LOG"
+}
+
+# offload TARGET on|off: 64 MiB to the sink and from the source, each checked by sha256,
+# with the tap's offloads on or off (--net-offload). tcpdump on the tap counts frames over
+# 3000 bytes each way: TCP segments the unikernel handed the tap whole (TSO) and ones the
+# host's kernel coalesced for it (GRO). With offloads on there must be both where the
+# target has them (unix, spt), and with them off none at all.
+offload() {
+    local target=$1 mode=$2 want dump=$BATS_TEST_TMPDIR/dump.log out_big in_big
+    netns_tap "$NS" tap0 "$NET.1/24"
+    EXTRA_OPTS=("--net-offload=$mode")
+    boot "$target" tap0 "--source-bytes=$BIG"
+    bg_spawn "$NS" "$dump" timeout 300 tcpdump -i tap0 -nn -l -q -c 100000 'tcp and greater 3000'
+    sleep 1 # tcpdump is listening
+    run client send "$NET.2" 9 1 "$BIG"
+    echo "host -> unikernel: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"answer: ok $BIG"* ]]
+    want=$("$TCPCLIENT" gen 2 "$BIG" | sha256sum)
+    run bash -c "ip netns exec '$NS' '$TCPCLIENT' --deadline 300 recv-out '$NET.2' 19 \
+        2>'$BATS_TEST_TMPDIR/recv.err' | sha256sum"
+    echo "unikernel -> host: $(cat "$BATS_TEST_TMPDIR/recv.err") $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$want" ]
+    grep -q "sink: ok $BIG" "$LOG"
+    grep -q "source: sent $BIG bytes" "$LOG"
+    sleep 0.5
+    out_big=$(grep -c "IP $NET.2\.[0-9]* > " "$dump" || true)
+    in_big=$(grep -c "IP $NET.1\.[0-9]* > " "$dump" || true)
+    echo "frames over 3000 bytes on the tap: $out_big from the unikernel, $in_big to it"
+    if [ "$mode" = on ] && [ "$target" != hvt ]; then
+        [ "$out_big" -gt 0 ]
+        [ "$in_big" -gt 0 ]
+    else
+        [ "$out_big" -eq 0 ]
+        [ "$in_big" -eq 0 ]
+    fi
+}
+
+# jumbo TARGET: the tap at MTU 9000: the unikernel's SYN-ACK offers MSS 8960 (tcpdump), a
+# 9000-byte ping (8972 bytes of data, DF) is answered whole, and the 50 MiB transfers pass
+# with the offloads off, so that every frame really is a jumbo one.
+jumbo() {
+    local dump=$BATS_TEST_TMPDIR/syn.log
+    netns_tap "$NS" tap0 "$NET.1/24"
+    in_ns ip link set tap0 mtu 9000
+    EXTRA_OPTS=(--net-offload=off)
+    boot "$1" tap0
+    bg_spawn "$NS" "$dump" timeout 120 tcpdump -i tap0 -nn -l -v -c 4 'tcp[tcpflags] & tcp-syn != 0'
+    sleep 1
+    run in_ns ping -c 3 -W 2 -s 8972 -M do "$NET.2"
+    echo "$output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"8980 bytes from $NET.2"* ]]
+    transfers
+    echo "SYNs: $(cat "$dump")"
+    grep -q "$NET.2.* > $NET.1.*mss 8960" "$dump"
 }
 
 concurrent() {
@@ -161,6 +223,18 @@ lossy() {
     transfers
 }
 
+@test "tcp: unix (direct stack): 64 MiB each way, offloads on (TSO, GRO), sha256" {
+    offload unix on
+}
+
+@test "tcp: unix (direct stack): 64 MiB each way, offloads off, sha256" {
+    offload unix off
+}
+
+@test "tcp: unix (direct stack): a tap at MTU 9000: MSS 8960, a 9000-byte ping, 50 MiB each way" {
+    jumbo unix
+}
+
 @test "tcp: unix (direct stack): 1000 concurrent connections" {
     direct_net unix
     concurrent
@@ -178,6 +252,18 @@ lossy() {
 @test "tcp: spt: 50 MiB each way, sha256" {
     direct_net spt
     transfers
+}
+
+@test "tcp: spt: 64 MiB each way, offloads on (TSO, GRO), sha256" {
+    offload spt on
+}
+
+@test "tcp: spt: 64 MiB each way, offloads off, sha256" {
+    offload spt off
+}
+
+@test "tcp: spt: a tap at MTU 9000: MSS 8960, a 9000-byte ping, 50 MiB each way" {
+    jumbo spt
 }
 
 @test "tcp: spt: 1000 concurrent connections" {
@@ -198,6 +284,16 @@ lossy() {
     require_kvm
     direct_net hvt
     transfers
+}
+
+@test "tcp: hvt: 64 MiB each way, offloads on (none yet: the rings carry plain frames), sha256" {
+    require_kvm
+    offload hvt on
+}
+
+@test "tcp: hvt: 64 MiB each way, offloads off, sha256" {
+    require_kvm
+    offload hvt off
 }
 
 @test "tcp: hvt: 1000 concurrent connections" {

@@ -1,10 +1,12 @@
 /* fuzz_tcp_state.c: TCP's state machine driven by arbitrary segments, time steps and application
- * calls; nothing crashes and every byte is freed. */
+ * calls, on a device with or without offloads (checksums left partial, 64 KiB TSO segments out,
+ * coalesced GRO segments in); nothing crashes and every byte is freed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../unit/fake_platform.h"
+#include "mirage/checksum.h"
 #include "mirage/error.h"
 #include "mirage/tcp.h"
 #include "mirage/time.h"
@@ -35,6 +37,57 @@ static int fz_write(void *ctx, const struct mirage_ipaddr *src, const struct mir
     struct mirage_tcp_seg s;
     if (mirage_tcp_parse(buf, (size_t)n, &s, NULL) != 0)
         abort(); /* what we send must parse */
+    if (mirage_tcp_checksum(mirage_tcp_pseudo(&us, &peer, (size_t)n), buf, (size_t)n) != 0)
+        abort();
+    if ((size_t)n <= sizeof(last)) {
+        memcpy(last, buf, (size_t)n);
+        last_len = (size_t)n;
+    }
+    return 0;
+}
+
+/* A device with checksum offload and TSO: the segment's checksum field holds
+ * the pseudo-header's sum; completing it as the device would must give a
+ * correct checksum, and a GSO segment must be cut at the MSS it names. */
+static uint32_t fz_offloads;
+
+static uint32_t fz_offered(void *ctx, const struct mirage_ipaddr *dst)
+{
+    (void)ctx;
+    (void)dst;
+    return fz_offloads;
+}
+
+static int fz_write_meta(void *ctx, const struct mirage_ipaddr *src,
+                         const struct mirage_ipaddr *dst, size_t size,
+                         const struct mirage_net_meta *meta, mirage_fill_fn fill, void *fill_ctx)
+{
+    static uint8_t buf[70000];
+    struct mirage_tcp_seg s;
+    uint16_t c;
+    int n;
+
+    (void)ctx;
+    (void)src;
+    (void)dst;
+    if (!(fz_offloads & MIRAGE_NET_OFFLOAD_CSUM) || size > sizeof(buf) ||
+        meta->flags != MIRAGE_NET_META_NEEDS_CSUM || meta->csum_start != 0 ||
+        meta->csum_offset != 16)
+        abort();
+    n = fill(fill_ctx, buf, size);
+    if (n < 20 || (size_t)n > size || mirage_tcp_parse(buf, (size_t)n, &s, NULL) != 0)
+        abort();
+    if (meta->gso_type != MIRAGE_NET_GSO_NONE) {
+        if (!(fz_offloads & MIRAGE_NET_OFFLOAD_TSO4) || meta->gso_type != MIRAGE_NET_GSO_TCPV4 ||
+            meta->gso_size == 0 || s.len <= meta->gso_size || meta->hdr_len != (size_t)n - s.len ||
+            (size_t)n > 65535 - 20)
+            abort();
+    } else if ((size_t)n > 1480) {
+        abort(); /* only a GSO segment may exceed the MTU */
+    }
+    c = mirage_csum(buf, (size_t)n); /* what the device stores over its partial sum */
+    buf[16] = (uint8_t)(c >> 8);
+    buf[17] = (uint8_t)c;
     if (mirage_tcp_checksum(mirage_tcp_pseudo(&us, &peer, (size_t)n), buf, (size_t)n) != 0)
         abort();
     if ((size_t)n <= sizeof(last)) {
@@ -93,13 +146,13 @@ static void put32(uint8_t *p, uint32_t v)
  * the last segment we sent, options and payload come from the input. */
 static void segment(struct mirage_tcp *t, struct cursor *c)
 {
-    uint8_t seg[1600] = {0};
+    static uint8_t seg[65536];
     struct mirage_tcp_seg l = {0};
     uint8_t flags = take8(c), optlen = take8(c) % 41, paylen = take8(c);
     int16_t dseq = (int16_t)take16(c), dack = (int16_t)take16(c);
     uint16_t wnd = take16(c), sport = (uint16_t)(1000 + take8(c) % 2);
     uint8_t mode = take8(c);
-    size_t hlen = 20 + (optlen + 3u) / 4 * 4, len;
+    size_t hlen = 20 + (optlen + 3u) / 4 * 4, len, big;
 
     if (last_len)
         mirage_tcp_parse(last, last_len, &l, NULL);
@@ -115,14 +168,27 @@ static void segment(struct mirage_tcp *t, struct cursor *c)
     for (size_t i = 0; i < paylen; i++)
         seg[hlen + i] = take8(c);
     len = hlen + paylen;
+    /* A coalesced (GRO) segment from a device with offloads: up to 64 KiB,
+     * its payload the input's bytes repeated, its checksum vouched for. */
+    big = (mode & 4) && fz_offloads ? (size_t)take8(c) * 256 : 0;
+    if (big > sizeof(seg) - 20 - 60 - 20)
+        big = sizeof(seg) - 20 - 60 - 20;
+    for (size_t i = paylen; i < big; i++)
+        seg[hlen + i] = seg[hlen + i % (paylen ? paylen : 1)];
+    if (big > paylen)
+        len = hlen + big;
     if (!(mode & 2))
         put16(seg + 16, mirage_tcp_checksum(mirage_tcp_pseudo(&peer, &us, len), seg, len));
-    mirage_tcp_input(t, &peer, &us, seg, len);
+    if ((mode & 4) && fz_offloads)
+        mirage_tcp_input_csum_ok(t, &peer, &us, seg, len);
+    else
+        mirage_tcp_input(t, &peer, &us, seg, len);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct mirage_tcp_ip ip = {NULL, fz_write, fz_src, fz_mtu, NULL, NULL};
+    struct mirage_tcp_ip ip = {NULL, fz_write, fz_src,     fz_mtu,
+                               NULL, NULL,     fz_offered, fz_write_meta};
     struct mirage_tcp_config cfg = {.rcvbuf = 4096, .sndbuf = 4096};
     struct mirage_tcp *t;
     struct mirage_tcp_listener *l = NULL;
@@ -135,6 +201,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     peer = mirage_ipv4_addr(10, 0, 0, 2);
     last_len = 0;
     cfg.cc = (size & 1) ? MIRAGE_TCP_NEWRENO : MIRAGE_TCP_CUBIC;
+    /* One run in four on a device with checksum offload, one in four with TSO too. */
+    fz_offloads = (size & 6) == 2   ? MIRAGE_NET_OFFLOAD_CSUM
+                  : (size & 6) == 4 ? MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4
+                                    : 0;
+    if (fz_offloads & MIRAGE_NET_OFFLOAD_TSO4)
+        cfg.rcvbuf = cfg.sndbuf = 256 * 1024; /* room for 64 KiB segments both ways */
     t = mirage_tcp_new(&ip, &cfg);
     if (t == NULL)
         return 0;

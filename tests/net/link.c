@@ -323,6 +323,20 @@ __attribute__((weak)) int mirage_net_write(mirage_handle_t h, const uint8_t *buf
     return MIRAGE_EINVAL;
 }
 
+__attribute__((weak)) int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames,
+                                            size_t n, size_t *sent)
+{
+    (void)h, (void)frames, (void)n;
+    *sent = 0;
+    return MIRAGE_EINVAL;
+}
+
+__attribute__((weak)) int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
+{
+    (void)h, (void)offloads;
+    return MIRAGE_EINVAL;
+}
+
 __attribute__((weak)) int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n,
                                            size_t *got)
 {

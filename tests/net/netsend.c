@@ -66,7 +66,7 @@ int mirage_main(int argc, char **argv)
             return fail("write", r);
     }
     for (int i = 0; i < 3; i++)
-        batch[i] = (struct mirage_frame){frame, sizeof(frame), 60 + (size_t)i * 100};
+        batch[i] = (struct mirage_frame){frame, sizeof(frame), 60 + (size_t)i * 100, {0}};
     if ((r = mirage_net_writev(h, batch, 3, &sent)) < 0 || sent != 3)
         return fail("writev", r);
     if ((r = mirage_net_write(h, frame, (size_t)info.mtu + 15)) != MIRAGE_EINVAL)

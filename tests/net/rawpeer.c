@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 #include <net/ethernet.h>
 #include <net/if.h>
 #include <poll.h>
@@ -32,7 +33,9 @@
  *     their address, --pace us apart (0). Prints "sent N".
  *   tcp: connects to --port (7) with a SYN carrying MSS --mss (and the
  *     timestamps option with --ts 1; nothing else), sends --bytes (4000) and
- *     reads the echo for up to --wait ms (10000), acknowledging each segment.
+ *     reads the echo for up to --wait ms (10000), acknowledging each segment;
+ *     with --corrupt N the first N data segments go with a payload byte
+ *     flipped after the checksum was made (resent intact after 1 s).
  *     Prints "echoed B of N bytes in S segments, largest payload P, largest
  *     segment (payload and options) Q, fragments F"; exits 1 unless all came
  *     back. Answers ARP for its own address meanwhile.
@@ -52,11 +55,12 @@ struct opts {
     uint32_t ukip, me;
     size_t size;
     int vlan, ts;
-    unsigned long count, pace_us, wait_ms, port, mss, bytes;
+    unsigned long count, pace_us, wait_ms, port, mss, bytes, corrupt;
 };
 
 static int sock = -1;
 static uint8_t frame[FRAME_MAX];
+static unsigned long corrupted; /* data segments sent with a flipped byte (--corrupt) */
 
 static __attribute__((noreturn, format(printf, 1, 2))) void die(const char *fmt, ...)
 {
@@ -95,13 +99,30 @@ static void open_dev(const char *dev)
         die("bind to '%s': %s", dev, strerror(errno));
     setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
     setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    setsockopt(sock, SOL_PACKET, PACKET_AUXDATA, &(int){1}, sizeof(int));
+    /* Frames come and go with a virtio-net header: a TCP segment the
+     * unikernel handed its tap whole (TSO) is seen here as one frame, which
+     * a real link would carry as segments of the header's gso_size. */
+    if (setsockopt(sock, SOL_PACKET, PACKET_VNET_HDR, &(int){1}, sizeof(int)) < 0)
+        die("PACKET_VNET_HDR: %s", strerror(errno));
 }
+
+/* The last frame recv_frame returned has a partial TCP/UDP checksum: the
+ * unikernel left it to the tap's checksum offload, which completes it only
+ * when the frame leaves the host (the kernel's own stack takes it as is);
+ * and when it is a TSO segment, the payload of each segment cut from it. */
+static int rx_csum_partial;
+static size_t rx_gso_size;
 
 /* Sends (len) bytes of (f); a full socket buffer is waited out (bounded). */
 static void send_frame(const uint8_t *f, size_t len)
 {
+    struct virtio_net_hdr vh = {0};
+    struct iovec iov[2] = {{&vh, sizeof(vh)}, {(void *)f, len}};
+    struct msghdr msg = {NULL, 0, iov, 2, NULL, 0, 0};
+
     for (int tries = 0; tries < 1000; tries++) {
-        if (send(sock, f, len, 0) == (ssize_t)len)
+        if (sendmsg(sock, &msg, 0) == (ssize_t)(sizeof(vh) + len))
             return;
         if (errno != ENOBUFS && errno != EAGAIN)
             die("sending a %zu-byte frame: %s", len, strerror(errno));
@@ -117,7 +138,13 @@ static size_t recv_frame(uint8_t *buf, size_t cap, uint64_t deadline)
     for (;;) {
         struct pollfd p = {sock, POLLIN, 0};
         struct sockaddr_ll from;
-        socklen_t fl = sizeof(from);
+        union {
+            struct cmsghdr h;
+            uint8_t space[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+        } ctl;
+        struct virtio_net_hdr vh;
+        struct iovec iov[2] = {{&vh, sizeof(vh)}, {buf, cap}};
+        struct msghdr msg = {&from, sizeof(from), iov, 2, &ctl, sizeof(ctl), 0};
         uint64_t now = now_ms();
         ssize_t n;
 
@@ -125,9 +152,19 @@ static size_t recv_frame(uint8_t *buf, size_t cap, uint64_t deadline)
             return 0;
         if (poll(&p, 1, (int)(deadline - now)) <= 0)
             continue;
-        n = recvfrom(sock, buf, cap, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-        if (n <= 0 || from.sll_pkttype == PACKET_OUTGOING)
+        n = recvmsg(sock, &msg, MSG_DONTWAIT);
+        if (n < (ssize_t)sizeof(vh) || from.sll_pkttype == PACKET_OUTGOING)
             continue;
+        n -= (ssize_t)sizeof(vh);
+        rx_gso_size = vh.gso_type != VIRTIO_NET_HDR_GSO_NONE ? vh.gso_size : 0;
+        rx_csum_partial = 0;
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+            if (h->cmsg_level == SOL_PACKET && h->cmsg_type == PACKET_AUXDATA) {
+                struct tpacket_auxdata aux;
+
+                memcpy(&aux, CMSG_DATA(h), sizeof(aux));
+                rx_csum_partial = (aux.tp_status & TP_STATUS_CSUMNOTREADY) != 0;
+            }
         return (size_t)n;
     }
 }
@@ -334,6 +371,12 @@ static void tcp_send(struct conn *c, uint32_t seq, uint8_t flags, const uint8_t 
     mirage_csum_add(&sum, frame + ip_at, 20);
     frame[ip_at + 10] = (uint8_t)(mirage_csum_finish(&sum) >> 8);
     frame[ip_at + 11] = (uint8_t)mirage_csum_finish(&sum);
+    /* --corrupt N: the first N data segments sent get a payload byte flipped
+     * after the checksum was made, as a bad link would. */
+    if (len > 0 && corrupted < c->o->corrupt) {
+        frame[w.off - 1] ^= 0x20;
+        corrupted++;
+    }
     send_frame(frame, w.off);
 }
 
@@ -382,7 +425,7 @@ static int parse_seg(const struct conn *c, const uint8_t *f, size_t n, struct se
     tcp = mirage_rd_sub(&ip, total - (size_t)(vihl & 15) * 4);
     mirage_csum_add_pseudo4(&sum, src, dst, 6, tcp.len);
     mirage_csum_add(&sum, tcp.p, tcp.len);
-    if (tcp.bad || mirage_csum_finish(&sum) != 0)
+    if (tcp.bad || (!rx_csum_partial && mirage_csum_finish(&sum) != 0))
         return 0;
     mirage_rd_skip(&tcp, 2);
     if (mirage_rd_be16(&tcp) != c->sport)
@@ -506,9 +549,11 @@ static int tcp_echo(const struct opts *o)
         }
         if (s.len == 0)
             continue;
-        segments++;
-        most = s.len > most ? s.len : most;
-        most_seg = s.len + s.opt_len > most_seg ? s.len + s.opt_len : most_seg;
+        /* A TSO segment is rx_gso_size-byte segments on a real link. */
+        size_t wire = rx_gso_size && rx_gso_size < s.len ? rx_gso_size : s.len;
+        segments += (s.len + wire - 1) / wire;
+        most = wire > most ? wire : most;
+        most_seg = wire + s.opt_len > most_seg ? wire + s.opt_len : most_seg;
         if (s.seq == c.rcv_nxt) {
             for (size_t i = 0; i < s.len; i++)
                 bad += s.data[i] != pattern((uint32_t)(echoed + i));
@@ -523,6 +568,9 @@ static int tcp_echo(const struct opts *o)
            "largest segment (payload and options) %zu, fragments %lu, wrong bytes %lu\n",
            o->mss, o->ts ? " with timestamps" : "", echoed, o->bytes, segments, most, most_seg,
            fragments, bad);
+    if (o->corrupt)
+        printf("rawpeer: %lu data segments sent with a byte flipped after the checksum\n",
+               corrupted);
     return echoed == o->bytes && bad == 0 ? 0 : 1;
 }
 
@@ -530,7 +578,7 @@ static __attribute__((noreturn)) void usage(void)
 {
     fprintf(stderr, "usage: rawpeer arp-frames|arp-claim|tcp DEV UKIP [--me IP] [--size N] "
                     "[--vlan ID] [--count N] [--pace US] [--wait MS] [--port N] [--mss N] "
-                    "[--ts 0|1] [--bytes N]\n");
+                    "[--ts 0|1] [--bytes N] [--corrupt N]\n");
     exit(2);
 }
 
@@ -590,6 +638,8 @@ int main(int argc, char **argv)
             o.ts = (int)num_arg(v, 1);
         else if (strcmp(k, "--bytes") == 0)
             o.bytes = num_arg(v, 1000000);
+        else if (strcmp(k, "--corrupt") == 0)
+            o.corrupt = num_arg(v, 1000);
         else
             usage();
     }

@@ -194,7 +194,7 @@ static void harness_init(struct harness *h, uint64_t seed, const struct mirage_t
     h->mtu = 1500;
     for (int i = 0; i < 2; i++) {
         struct endpoint *e = &h->ep[i];
-        struct mirage_tcp_ip ip = {e, h_write, h_src, h_mtu, NULL, NULL};
+        struct mirage_tcp_ip ip = {e, h_write, h_src, h_mtu, NULL, NULL, NULL, NULL};
         e->h = h;
         e->idx = i;
         e->addr = mirage_ipv4_addr(10, 0, 0, (uint8_t)(i + 1));

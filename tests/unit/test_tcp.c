@@ -333,7 +333,7 @@ static struct mirage_tcp_seg last_seg(struct harness *h, int i)
 
 static void reconfig(struct harness *h, int i, const struct mirage_tcp_config *cfg)
 {
-    struct mirage_tcp_ip ip = {&h->ep[i], h_write, h_src, h_mtu, NULL, NULL};
+    struct mirage_tcp_ip ip = {&h->ep[i], h_write, h_src, h_mtu, NULL, NULL, NULL, NULL};
     mirage_tcp_free(h->ep[i].tcp);
     h->ep[i].tcp = mirage_tcp_new(&ip, cfg);
 }

@@ -14,6 +14,9 @@
  * guest (mirage-spt exits with TENDER_EXIT_SANDBOX):
  *
  *   read/readv(tap fd)    write(1, 2 or a tap fd)
+ *   writev(tap fd with SPT_DEV_VNET, iov, 2): the virtio-net header and the frame
+ *   ioctl(tap fd with offloads, TUNSETOFFLOAD, flags): flags within TUN_F_CSUM
+ *       and TUN_F_TSO4, and only those the tender found the tap takes
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
  *       device's block_size, count < 2^32, pos + count <= capacity;
  *       pwrite64 only on a disk without SPT_DEV_READ_ONLY
@@ -26,7 +29,7 @@
  *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 5
+#define SPT_BOOT_VERSION 6
 
 /* mirage_abort() runs ud2 with this in rax: the tender's fault handler takes
  * it for an abort (status 255, a core file with --dumpcore), not a fault. */
@@ -50,7 +53,8 @@ struct spt_dev_info {
     int32_t fd;    /* the tap (non-blocking) or the disk image */
     uint8_t mac[6];
     uint16_t mtu;
-    uint32_t flags;        /* block: SPT_DEV_READ_ONLY */
+    uint32_t flags;        /* block: SPT_DEV_READ_ONLY; net: SPT_DEV_VNET */
+    uint32_t offloads;     /* net: MIRAGE_NET_OFFLOAD_* the tap takes, all off at start */
     uint64_t capacity;     /* block: bytes */
     uint64_t block_size;   /* block: bytes per sector */
     char tap[SPT_TAP_MAX]; /* net: the tap's name, NUL-terminated, for messages */
@@ -58,6 +62,9 @@ struct spt_dev_info {
 
 /* The disk image is not writable: the tender opened it read-only. */
 #define SPT_DEV_READ_ONLY 1u
+/* The tap carries a 10-byte virtio-net header (struct virtio_net_hdr, host
+ * byte order) before each frame, both ways (IFF_VNET_HDR). */
+#define SPT_DEV_VNET 2u
 
 struct spt_boot_info {
     uint32_t magic;

@@ -1,0 +1,57 @@
+/* fuzz_net_meta.c: the offload rules every binding applies to a frame's virtio-net header. */
+#include <stdlib.h>
+
+#include "mirage/platform.h"
+
+static void check(int ok)
+{
+    if (!ok)
+        abort();
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+/*
+ * Input: MTU (2 bytes, little-endian), offloads turned on (1 byte), a
+ * virtio-net header as a tap or a guest writes it (10 bytes), the frame's
+ * length (3 bytes). Whatever they say, a frame the rules let through fits the
+ * device and everything the header points at lies inside it.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct mirage_net_info info = {{0}, 0, 0};
+    struct mirage_net_meta m;
+    size_t len, max;
+
+    if (size < 16)
+        return 0;
+    info.mtu = (uint16_t)(68 + le16(data) % (9000 - 68 + 1));
+    info.offloads = data[2] & (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+    m.flags = data[3];
+    m.gso_type = data[4];
+    m.hdr_len = le16(data + 5);
+    m.gso_size = le16(data + 7);
+    m.csum_start = le16(data + 9);
+    m.csum_offset = le16(data + 11);
+    len = (size_t)data[13] | (size_t)data[14] << 8 | (size_t)data[15] << 16;
+    max = mirage_net_frame_max(&info);
+    if (mirage_net_tx_ok(&info, &m, len)) {
+        check(len <= max);
+        check(!(m.flags & ~MIRAGE_NET_META_NEEDS_CSUM));
+        if (m.flags & MIRAGE_NET_META_NEEDS_CSUM)
+            check((info.offloads & MIRAGE_NET_OFFLOAD_CSUM) &&
+                  (size_t)m.csum_start + m.csum_offset + 2 <= len);
+        if (len > (size_t)info.mtu + 14 || m.gso_type != MIRAGE_NET_GSO_NONE)
+            check(m.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
+                  m.gso_size > 0 && m.hdr_len < len);
+    }
+    if (mirage_net_rx_ok(&info, m.gso_type, len)) {
+        check(len <= max);
+        if (len > (size_t)info.mtu + 14)
+            check((info.offloads & MIRAGE_NET_OFFLOAD_TSO4) && (m.gso_type & 0x7f) == 1);
+    }
+    return 0;
+}
