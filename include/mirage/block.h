@@ -20,13 +20,18 @@
  * subset of the writes since the last flush, and a write of several sectors
  * partly done; a store that must survive crashes flushes at its commit points.
  *
- * Waiting: today a platform device's read, write and flush hold the whole
- * unikernel until the host is done (unix: pread/pwrite/fdatasync in the
- * calling thread; spt: the same system calls under the seccomp filter; hvt:
- * the request slot, spinning for the tender's block thread, then yielding to
- * the host): no other fiber runs meanwhile. Suspending only the calling fiber
- * (hvt's slot completed from mirage_yield, a unix helper thread) is not done
- * yet; spt cannot, as its system calls are synchronous. A RAM disk never waits.
+ * Waiting: a platform device's read, write or flush suspends only the calling
+ * fiber on hvt (the tender's block thread serves the device's request slot;
+ * the fiber is woken from mirage_yield when the slot completes) and on unix
+ * for block("name") devices (a helper thread per device makes the system
+ * calls), so the network and other fibers keep running during disk I/O; a
+ * device takes one request at a time, later callers wait their turn. The
+ * wait cannot be cancelled: the host is reading or writing the caller's
+ * buffer until the request completes. On spt a request holds the whole
+ * unikernel until the host is done (its pread/pwrite/fdatasync are system
+ * calls of the one thread the seccomp filter allows), as do virtio-blk (its
+ * driver polls its queue) and unix's block_of_file (it has no device handle
+ * to be woken by). A RAM disk never waits.
  */
 
 struct mirage_block_info {

@@ -225,6 +225,30 @@ int mirage_platform_block_read(mirage_handle_t h, uint64_t offset, uint8_t *buf,
  * MIRAGE_EINVAL for a bad handle. Blocks the unikernel until done. */
 int mirage_platform_block_flush(mirage_handle_t h);
 
+/* Requests that leave the unikernel running (hvt: the tender's block thread
+ * serves the device's slot; unix: a helper thread per device). One at a time
+ * per device. */
+enum mirage_platform_block_op {
+    MIRAGE_PLATFORM_BLOCK_READ,
+    MIRAGE_PLATFORM_BLOCK_WRITE,
+    MIRAGE_PLATFORM_BLOCK_FLUSH,
+};
+
+/* Starts (op) on (h) as the calls above would do it and returns at once: 0
+ * (the host has it: (buf) must stay valid and unread/unwritten by the caller
+ * until mirage_platform_block_complete gives the result; when it is done
+ * mirage_yield reports (h) ready), MIRAGE_ENOTSUP where requests are only
+ * synchronous (spt: its system calls are), MIRAGE_EAGAIN while an earlier
+ * request on (h) is not complete, or MIRAGE_EINVAL / MIRAGE_EROFS as the
+ * synchronous call (nothing started). Never blocks. */
+int mirage_platform_block_submit(mirage_handle_t h, enum mirage_platform_block_op op,
+                                 uint64_t offset, uint8_t *buf, size_t size);
+
+/* The result of (h)'s submitted request, as the synchronous call would have
+ * returned it, after which (h) takes the next one; MIRAGE_EAGAIN while it
+ * runs; MIRAGE_EINVAL if none was submitted. Never blocks. */
+int mirage_platform_block_complete(mirage_handle_t h);
+
 /* ---- host descriptors (the unix binding only) ------------------------- */
 
 /* On unix, host descriptors (the socket stack's sockets) wake fibers through

@@ -110,6 +110,10 @@ int mirage_fiber_yield(void);
  * ready) or (deadline). Input already pending is reported by the next yield,
  * so the usual pattern is: read until MIRAGE_EAGAIN, then wait. */
 int mirage_wait_device(mirage_handle_t h, uint64_t deadline);
+/* As mirage_wait_device, but a cancelled caller waits all the same (it
+ * returns 0 or MIRAGE_ETIMEDOUT): for a request the host is carrying out in
+ * the caller's memory, which must not be given up half-way. */
+int mirage_wait_device_shielded(mirage_handle_t h, uint64_t deadline);
 
 /* A condition: fibers wait on it until another fiber or a timer signals it.
  * Owned by the caller; zero-initialised (MIRAGE_COND_INIT) is ready to use. */

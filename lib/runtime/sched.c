@@ -793,6 +793,19 @@ int mirage_wait_device(mirage_handle_t h, uint64_t deadline)
     return wait_on(&devq[h], deadline);
 }
 
+int mirage_wait_device_shielded(mirage_handle_t h, uint64_t deadline)
+{
+    unsigned shielded = cur->shielded;
+    int r;
+
+    if (h >= HANDLES)
+        return MIRAGE_EINVAL;
+    cur->shielded = 1;
+    r = wait_on(&devq[h], deadline);
+    cur->shielded = shielded;
+    return r;
+}
+
 int mirage_cond_wait(struct mirage_cond *c, uint64_t deadline)
 {
     return wait_on(c, deadline);

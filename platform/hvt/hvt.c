@@ -40,6 +40,26 @@ uint64_t mirage_clock_wall(void)
     return hvt_boot->wall_ns + mirage_clock_monotonic();
 }
 
+/* Requests submitted and not yet completed (bit h), and each slot's last
+ * sequence number. */
+static uint64_t block_inflight;
+static uint32_t block_seq[HVT_MAX_DEVS];
+
+/* The handles whose submitted request the tender has finished. */
+static mirage_handle_set_t block_ready(void)
+{
+    mirage_handle_set_t r = 0;
+
+    for (uint64_t f = block_inflight; f; f &= f - 1) {
+        unsigned h = (unsigned)__builtin_ctzll(f);
+        const struct hvt_block_slot *s =
+            (const struct hvt_block_slot *)(uintptr_t)hvt_boot->devs[h].ring;
+        if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) == block_seq[h])
+            r |= 1ULL << h;
+    }
+    return r;
+}
+
 /*
  * A frame that arrives within the spin after the guest ran out of work is
  * picked up without a VM exit and re-entry (~90 us together here, plus an
@@ -67,7 +87,7 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
         static struct hvt_hc_yield a;
         uint64_t now;
 
-        *ready = hvt_net_ready();
+        *ready = hvt_net_ready() | block_ready();
         now = mirage_clock_monotonic();
         if (*ready) {
             /* Caught by the spin, or so soon that a spin would have caught it. */
@@ -123,16 +143,17 @@ int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
 
 /* One request through the device's slot (abi/hvt.h): no VM exit unless the
  * block thread sleeps (a kick, handled inside KVM) or is slow to answer. */
-static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8_t *buf,
-                    size_t size)
+/* Checks a request and hands it to the tender's block thread. */
+static int block_publish(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8_t *buf,
+                         size_t size)
 {
-    static uint32_t seq[HVT_MAX_DEVS];
     const struct hvt_dev_info *d;
     struct hvt_block_slot *s;
-    uint64_t start;
 
     if (h >= 64 || !(block_acquired & (1ULL << h)))
         return MIRAGE_EINVAL;
+    if (block_inflight & (1ULL << h))
+        return MIRAGE_EAGAIN;
     d = &hvt_boot->devs[h];
     if (op != HVT_BLOCK_FLUSH && (offset % d->block_size || size % d->block_size ||
                                   offset > d->capacity || size > d->capacity - offset))
@@ -146,12 +167,54 @@ static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8
     s->buf = (uintptr_t)buf;
     s->size = size;
     s->ret = MIRAGE_EIO;
-    __atomic_store_n(&s->req, ++seq[h], __ATOMIC_RELEASE);
+    __atomic_store_n(&s->req, ++block_seq[h], __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (__atomic_load_n(&s->sleeping, __ATOMIC_RELAXED))
         __asm__ volatile("outb %%al, %0" : : "N"(HVT_PORT_BLOCK), "a"(0) : "memory");
+    return 0;
+}
+
+int mirage_platform_block_submit(mirage_handle_t h, enum mirage_platform_block_op op,
+                                 uint64_t offset, uint8_t *buf, size_t size)
+{
+    static const uint32_t ops[] = {HVT_BLOCK_READ, HVT_BLOCK_WRITE, HVT_BLOCK_FLUSH};
+    int r;
+
+    if ((unsigned)op > MIRAGE_PLATFORM_BLOCK_FLUSH)
+        return MIRAGE_EINVAL;
+    if (op == MIRAGE_PLATFORM_BLOCK_FLUSH)
+        offset = size = 0;
+    if ((r = block_publish(h, ops[op], offset, buf, size)) == 0)
+        block_inflight |= 1ULL << h;
+    return r;
+}
+
+int mirage_platform_block_complete(mirage_handle_t h)
+{
+    const struct hvt_block_slot *s;
+
+    if (h >= 64 || !(block_inflight & (1ULL << h)))
+        return MIRAGE_EINVAL;
+    s = (const struct hvt_block_slot *)(uintptr_t)hvt_boot->devs[h].ring;
+    if (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != block_seq[h])
+        return MIRAGE_EAGAIN;
+    block_inflight &= ~(1ULL << h);
+    return (int)s->ret;
+}
+
+/* One request, waited for here: spinning, then yielding the CPU to the host. */
+static int block_io(mirage_handle_t h, uint32_t op, uint64_t offset, const uint8_t *buf,
+                    size_t size)
+{
+    const struct hvt_block_slot *s;
+    uint64_t start;
+    int r = block_publish(h, op, offset, buf, size);
+
+    if (r < 0)
+        return r;
+    s = (const struct hvt_block_slot *)(uintptr_t)hvt_boot->devs[h].ring;
     start = mirage_clock_monotonic();
-    while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != seq[h]) {
+    while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != block_seq[h]) {
         if (mirage_clock_monotonic() - start < BLOCK_SPIN_NS) {
             __builtin_ia32_pause();
         } else {

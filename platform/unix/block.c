@@ -2,9 +2,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +125,149 @@ int mirage_platform_block_flush(mirage_handle_t h)
     if (b == NULL)
         return MIRAGE_EINVAL;
     return b->read_only ? 0 : fd_flush(b->fd);
+}
+
+/* ---- requests served by a helper thread ---------------------------------- */
+
+/*
+ * Each platform block device gets a thread at its first submitted request:
+ * it makes the request's system calls while the unikernel goes on, then
+ * signals the device's eventfd, which mirage_yield polls beside the taps and
+ * reports as the device's handle. One request per device at a time.
+ */
+struct aio {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int efd;      /* readable once the request is done */
+    int started;  /* the thread runs */
+    int inflight; /* submitted, not yet completed */
+    int pending;  /* submitted, not yet taken by the thread (under mu) */
+    int done;     /* finished, result in ret (under mu) */
+    enum mirage_platform_block_op op;
+    int fd;
+    uint64_t offset;
+    uint8_t *buf;
+    size_t size;
+    int ret;
+};
+static struct aio aios[MIRAGE_MANIFEST_MAX];
+
+static void *aio_thread(void *arg)
+{
+    struct aio *a = arg;
+    uint64_t one = 1;
+
+    for (;;) {
+        int r;
+        pthread_mutex_lock(&a->mu);
+        while (!a->pending)
+            pthread_cond_wait(&a->cv, &a->mu);
+        a->pending = 0;
+        pthread_mutex_unlock(&a->mu);
+        if (a->op == MIRAGE_PLATFORM_BLOCK_FLUSH)
+            r = fd_flush(a->fd);
+        else
+            r = fd_io(a->fd, a->op == MIRAGE_PLATFORM_BLOCK_WRITE, a->offset, a->buf, a->size);
+        /* The eventfd before (done): complete drains it once it sees (done). */
+        while (write(a->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+            ;
+        pthread_mutex_lock(&a->mu);
+        a->ret = r;
+        a->done = 1;
+        pthread_mutex_unlock(&a->mu);
+    }
+    return NULL;
+}
+
+/* Starts (a)'s thread; MIRAGE_ENOTSUP (requests stay synchronous) if it cannot. */
+static int aio_start(struct aio *a)
+{
+    sigset_t all, old;
+    int r;
+
+    if (a->started)
+        return 0;
+    if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+        return MIRAGE_ENOTSUP;
+    pthread_mutex_init(&a->mu, NULL);
+    pthread_cond_init(&a->cv, NULL);
+    /* Signals (the guard-page handler's, the host's) stay with the main thread. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = pthread_create(&a->thread, NULL, aio_thread, a);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        close(a->efd);
+        return MIRAGE_ENOTSUP;
+    }
+    pthread_detach(a->thread);
+    a->started = 1;
+    return 0;
+}
+
+int mirage_platform_block_submit(mirage_handle_t h, enum mirage_platform_block_op op,
+                                 uint64_t offset, uint8_t *buf, size_t size)
+{
+    struct unix_binding *b;
+    struct aio *a;
+    uint64_t junk;
+    int r;
+
+    if ((unsigned)op > MIRAGE_PLATFORM_BLOCK_FLUSH)
+        return MIRAGE_EINVAL;
+    if (op == MIRAGE_PLATFORM_BLOCK_FLUSH)
+        offset = size = 0;
+    if ((b = block_request(h, offset, size)) == NULL)
+        return MIRAGE_EINVAL;
+    if (op == MIRAGE_PLATFORM_BLOCK_WRITE && b->read_only)
+        return MIRAGE_EROFS;
+    a = &aios[h];
+    if (a->inflight)
+        return MIRAGE_EAGAIN;
+    if (op == MIRAGE_PLATFORM_BLOCK_FLUSH && b->read_only)
+        return MIRAGE_ENOTSUP; /* nothing to do: the synchronous call says 0 */
+    if ((r = aio_start(a)) < 0)
+        return r;
+    pthread_mutex_lock(&a->mu);
+    if (read(a->efd, &junk, sizeof(junk)) < 0) /* nothing left from an earlier one */
+        junk = 0;
+    a->op = op;
+    a->fd = b->fd;
+    a->offset = offset;
+    a->buf = buf;
+    a->size = size;
+    a->done = 0;
+    a->pending = 1;
+    pthread_cond_signal(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    a->inflight = 1;
+    return 0;
+}
+
+int mirage_platform_block_complete(mirage_handle_t h)
+{
+    struct aio *a;
+    uint64_t junk;
+    int done;
+
+    if (h >= MIRAGE_MANIFEST_MAX || !aios[h].inflight)
+        return MIRAGE_EINVAL;
+    a = &aios[h];
+    pthread_mutex_lock(&a->mu);
+    done = a->done;
+    pthread_mutex_unlock(&a->mu);
+    if (!done)
+        return MIRAGE_EAGAIN;
+    if (read(a->efd, &junk, sizeof(junk)) < 0)
+        junk = 0; /* already drained */
+    a->inflight = 0;
+    return a->ret;
+}
+
+int unix_block_pollfd(mirage_handle_t h)
+{
+    return h < MIRAGE_MANIFEST_MAX && aios[h].inflight ? aios[h].efd : -1;
 }
 
 /* ---- block_of_file: an image named by its path, outside the manifest ------ */

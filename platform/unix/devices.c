@@ -433,6 +433,12 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
 
     *ready = 0;
     for (uint32_t h = 0; h < mirage_manifest.count; h++) {
+        if (mirage_manifest.entries[h].type == MIRAGE_DEV_BLOCK && unix_block_pollfd(h) >= 0) {
+            fds[n].fd = unix_block_pollfd(h);
+            fds[n].events = POLLIN;
+            hs[n++] = h;
+            continue;
+        }
         if (mirage_manifest.entries[h].type != MIRAGE_DEV_NET || !unix_bindings[h].acquired)
             continue;
         fds[n].fd = unix_bindings[h].fd;
@@ -447,7 +453,9 @@ void mirage_yield(uint64_t deadline, mirage_handle_set_t *ready)
     if (ppoll(fds, n, &ts, NULL) <= 0)
         return;
     for (nfds_t i = 0; i < n; i++) {
-        if (hs[i] != MIRAGE_HOSTFD_HANDLE && (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
+        if (hs[i] != MIRAGE_HOSTFD_HANDLE &&
+            mirage_manifest.entries[hs[i]].type == MIRAGE_DEV_NET &&
+            (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)))
             lost(hs[i]);
         if (fds[i].revents & POLLIN)
             *ready |= 1ULL << hs[i];

@@ -55,4 +55,8 @@ int unix_mac_parse(const char *s, uint8_t mac[6]);
  * this descriptor, or -1 while none was ever added. */
 int unix_hostfd_pollfd(void);
 
+/* block.c: the eventfd mirage_yield polls for block device (h), readable once
+ * its submitted request is done; -1 when none is in flight. */
+int unix_block_pollfd(mirage_handle_t h);
+
 #endif

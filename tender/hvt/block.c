@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct hvt_block {
     unsigned n;
     struct disk disks[HVT_MAX_DEVS];
     int kickfd;  /* the guest's kicks, via KVM_IOEVENTFD */
+    int donefd;  /* signalled after each request served: wakes a yielding vCPU */
     int started; /* set by the thread once glibc's thread start-up (rseq) is done */
 };
 
@@ -106,6 +108,13 @@ static unsigned serve_all(struct hvt_block *blk)
             work++;
         }
     }
+    if (work) {
+        /* A guest that went on with other fibers may be yielding now: its
+         * wait ends (hvt_net_wait or hc_yield polls donefd). */
+        uint64_t one = 1;
+        if (write(blk->donefd, &one, sizeof(one)) < 0)
+            return work; /* the counter is full: the vCPU wakes anyway */
+    }
     return work;
 }
 
@@ -172,6 +181,9 @@ int hvt_block_setup(struct hvt_vm *vm, char *err)
         k->slot = (struct hvt_block_slot *)(vm->mem + vm->ring_gpa[i]);
         blk->n++;
     }
+    blk->donefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (blk->donefd < 0)
+        return tender_fail(err, "eventfd: %s", strerror(errno));
     return hvt_kick_fd(vm, HVT_PORT_BLOCK, &blk->kickfd, err);
 }
 
@@ -184,8 +196,14 @@ int hvt_block_start(struct hvt_vm *vm, char *err)
 
 int hvt_block_fds(const struct hvt_vm *vm, int *fds, int max)
 {
-    if (!vm->block || max < 1)
+    if (!vm->block || max < 2)
         return 0;
     fds[0] = vm->block->kickfd;
-    return 1;
+    fds[1] = vm->block->donefd;
+    return 2;
+}
+
+int hvt_block_donefd(const struct hvt_vm *vm)
+{
+    return vm->block ? vm->block->donefd : -1;
 }

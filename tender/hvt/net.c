@@ -301,7 +301,7 @@ static int fill_all(struct hvt_net *net)
     return got > 0;
 }
 
-void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
+void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns, int donefd)
 {
     struct hvt_net *net = vm->net;
     uint64_t start = now_ns(), junk, one = 1;
@@ -309,8 +309,8 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
     for (unsigned i = 0; i < net->n; i++)
         tx_drain_try(&net->nics[i]);
     for (;;) {
-        struct pollfd pfd[HVT_MAX_DEVS + 1];
-        const struct nic *of[HVT_MAX_DEVS + 1];
+        struct pollfd pfd[HVT_MAX_DEVS + 2];
+        const struct nic *of[HVT_MAX_DEVS + 2];
         uint64_t spent, left;
         struct timespec ts;
         unsigned n = 0;
@@ -345,10 +345,19 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns)
             of[n] = &net->nics[i];
             pfd[n++] = (struct pollfd){.fd = net->nics[i].fd, .events = POLLIN};
         }
+        if (donefd >= 0) {
+            of[n] = NULL;
+            pfd[n++] = (struct pollfd){.fd = donefd, .events = POLLIN};
+        }
         if (ppoll(pfd, n, &ts, NULL) <= 0)
             continue;
+        if (donefd >= 0 && (pfd[n - 1].revents & POLLIN)) {
+            if (read(donefd, &junk, sizeof(junk)) < 0)
+                junk = 0; /* drained by nobody else: cannot fail but for EAGAIN */
+            break;
+        }
         for (unsigned i = 1; i < n; i++)
-            if (gone(pfd[i].revents))
+            if (of[i] && gone(pfd[i].revents))
                 lost(of[i]);
         if ((pfd[0].revents & POLLIN) && read(net->wakefd, &junk, sizeof(junk)) < 0)
             break;

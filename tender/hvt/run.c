@@ -1,7 +1,9 @@
 /* run.c: the vCPU loop: hypercalls with checked guest pointers, exceptions and other exits. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -156,16 +158,21 @@ static int hc_yield(struct hvt_vm *vm, uint64_t gpa)
         struct timespec t0, t1;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        hvt_net_wait(vm, t);
+        hvt_net_wait(vm, t, hvt_block_donefd(vm));
         clock_gettime(CLOCK_MONOTONIC, &t1);
         p->waited_ns = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + t1.tv_nsec - t0.tv_nsec;
     } else if (t > 0) {
         struct timespec ts = {.tv_sec = t / 1000000000, .tv_nsec = t % 1000000000};
+        struct pollfd pfd = {.fd = hvt_block_donefd(vm), .events = POLLIN};
+        uint64_t junk;
 
         if (ts.tv_sec > 86400)
             ts.tv_sec = 86400; /* the guest yields again if it wants longer */
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-            ;
+        /* Without block devices fd is -1 and ppoll only sleeps; with them a
+         * request finished meanwhile ends the wait. */
+        if (ppoll(&pfd, 1, &ts, NULL) > 0 && (pfd.revents & POLLIN) &&
+            read(pfd.fd, &junk, sizeof(junk)) < 0)
+            return CONTINUE;
     }
     return CONTINUE;
 }

@@ -73,8 +73,10 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
         rc |= allow_fd(ctx, SCMP_SYS(write), fds[i]);
     }
     nfds = hvt_block_fds(vm, fds, HVT_MAX_DEVS + 2);
-    for (int i = 0; i < nfds; i++)
+    for (int i = 0; i < nfds; i++) {
         rc |= allow_fd(ctx, SCMP_SYS(read), fds[i]);
+        rc |= allow_fd(ctx, SCMP_SYS(write), fds[i]);
+    }
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         if (vm->devs[i].type != MIRAGE_DEV_BLOCK)
             continue;

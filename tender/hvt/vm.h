@@ -104,8 +104,9 @@ int hvt_net_setup(struct hvt_vm *vm, char *err);
 /* Starts the I/O thread. */
 int hvt_net_start(struct hvt_vm *vm, char *err);
 /* Blocks the vCPU thread for up to (timeout_ns) or until a frame waits in an
- * RX ring. */
-void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns);
+ * RX ring or (donefd), when not -1, is readable (then drained): the block
+ * thread finished a request. */
+void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns, int donefd);
 /* Gives the I/O thread a moment to send what the guest queued before it exited. */
 void hvt_net_flush(struct hvt_vm *vm);
 /* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
@@ -118,6 +119,9 @@ int hvt_block_setup(struct hvt_vm *vm, char *err);
 int hvt_block_start(struct hvt_vm *vm, char *err);
 /* The fds the block thread uses, for the seccomp filter; returns how many. */
 int hvt_block_fds(const struct hvt_vm *vm, int *fds, int max);
+/* An eventfd the block thread signals after each request it finishes, so a
+ * yielding guest waiting for one wakes (-1 without block devices). */
+int hvt_block_donefd(const struct hvt_vm *vm);
 
 /* guard.c: guard pages in the heap [heap_lo, heap_hi). Returns 0 or -1 (no memory). */
 int hvt_guard_init(struct hvt_vm *vm, uint64_t heap_lo, uint64_t heap_hi);

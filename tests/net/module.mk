@@ -21,3 +21,4 @@ $(B)/bin/rawpeer: $(B)/host/tests/net/rawpeer.o $(B)/host/lib/wire/checksum.o
 
 ALL += $(NET_TOOLS)
 $(call example,tcptest,tests/tcp,--net=direct)
+$(call example,diskbusy,tests/block/diskbusy,--net=direct)
