@@ -19,7 +19,7 @@
 
 /* Opens the image (path): read-write, or read-only when the file may not be
  * written. Returns 0 or a MIRAGE_E* code after saying what is wrong. */
-static int open_image(const char *path, int *fd, uint64_t *capacity, int *read_only)
+static int open_image(const char *path, uint32_t ss, int *fd, uint64_t *capacity, int *read_only)
 {
     struct stat st;
 
@@ -33,11 +33,10 @@ static int open_image(const char *path, int *fd, uint64_t *capacity, int *read_o
         fprintf(stderr, "mirage: cannot open disk image '%s': %s\n", path, strerror(errno));
         return MIRAGE_ENOENT;
     }
-    if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 ||
-        st.st_size % SECTOR != 0) {
+    if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size % ss != 0) {
         fprintf(stderr,
-                "mirage: disk image '%s' is %lld bytes: not a whole number of %d-byte sectors\n",
-                path, (long long)st.st_size, SECTOR);
+                "mirage: disk image '%s' is %lld bytes: not a whole number of %u-byte sectors\n",
+                path, (long long)st.st_size, ss);
         close(*fd);
         return MIRAGE_EINVAL;
     }
@@ -80,11 +79,14 @@ int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
 
     if (idx < 0)
         return idx;
-    if ((r = open_image(b->path ? b->path : name, &b->fd, &b->capacity, &b->read_only)) < 0)
+    if (!b->sector_size)
+        b->sector_size = SECTOR;
+    if ((r = open_image(b->path ? b->path : name, b->sector_size, &b->fd, &b->capacity,
+                        &b->read_only)) < 0)
         return r;
     b->acquired = 1;
     info->capacity = b->capacity;
-    info->block_size = SECTOR;
+    info->block_size = b->sector_size;
     info->read_only = b->read_only;
     *h = (mirage_handle_t)idx;
     return 0;
@@ -94,8 +96,8 @@ static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, si
 {
     struct unix_binding *b = unix_handle(h, MIRAGE_DEV_BLOCK);
 
-    if (b == NULL || offset % SECTOR != 0 || size % SECTOR != 0 || offset > b->capacity ||
-        size > b->capacity - offset)
+    if (b == NULL || offset % b->sector_size != 0 || size % b->sector_size != 0 ||
+        offset > b->capacity || size > b->capacity - offset)
         return NULL;
     return b;
 }
@@ -309,7 +311,7 @@ int mirage_block_of_file(const char *path, struct mirage_block **out)
 
     if (!f)
         return MIRAGE_ENOMEM;
-    if ((r = open_image(path, &f->fd, &capacity, &f->blk.info.read_only)) < 0) {
+    if ((r = open_image(path, SECTOR, &f->fd, &capacity, &f->blk.info.read_only)) < 0) {
         free(f);
         return r;
     }

@@ -68,7 +68,7 @@ static void catch_faults(void)
 
 static int bind_option(const char *arg, const char *prog)
 {
-    const char *kinds[] = {"--net:", "--net-mac:", "--block:"};
+    const char *kinds[] = {"--net:", "--net-mac:", "--block:", "--block-sector-size:"};
 
     if (strncmp(arg, "--net-offload=", 14) == 0) {
         if (strcmp(arg + 14, "on") != 0 && strcmp(arg + 14, "off") != 0) {
@@ -78,7 +78,7 @@ static int bind_option(const char *arg, const char *prog)
         unix_net_offload_off = strcmp(arg + 14, "off") == 0;
         return 1;
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         size_t klen = strlen(kinds[k]);
         const char *name, *eq;
         size_t nlen;
@@ -99,7 +99,25 @@ static int bind_option(const char *arg, const char *prog)
                     (int)nlen, name);
             return -1;
         }
-        if (k == 1) {
+        if (k == 3) {
+            /* As the tenders take it; the file NAME when no --block:NAME=PATH is given. */
+            if (strcmp(eq + 1, "512") != 0 && strcmp(eq + 1, "4096") != 0) {
+                fprintf(stderr, "%s: --block-sector-size:%.*s=%s: the sector size is 512 or 4096\n",
+                        prog, (int)nlen, name, eq + 1);
+                return -1;
+            }
+            if (mirage_manifest.entries[h].type != MIRAGE_DEV_BLOCK) {
+                fprintf(stderr, "%s: --block-sector-size:%.*s: '%.*s' is a net device\n", prog,
+                        (int)nlen, name, (int)nlen, name);
+                return -1;
+            }
+            if (unix_bindings[h].sector_size) {
+                fprintf(stderr, "%s: --block-sector-size:%.*s given twice\n", prog, (int)nlen,
+                        name);
+                return -1;
+            }
+            unix_bindings[h].sector_size = (uint32_t)atoi(eq + 1);
+        } else if (k == 1) {
             if (unix_mac_parse(eq + 1, unix_bindings[h].mac) < 0) {
                 fprintf(stderr, "%s: '%s' is not a unicast MAC address\n", prog, eq + 1);
                 return -1;
@@ -114,6 +132,7 @@ static int bind_option(const char *arg, const char *prog)
 }
 
 /* argv: [--net:NAME=TAP] [--net-mac:NAME=MAC] [--block:NAME=PATH]
+ * [--block-sector-size:NAME=512|4096]
  * [--net-offload=on|off] [--] ARGS...
  * A device not given is opened under its own name (tap NAME, file NAME). */
 int main(int argc, char **argv)

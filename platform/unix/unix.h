@@ -21,6 +21,7 @@ struct unix_binding {
     uint32_t offered, on;  /* net: MIRAGE_NET_OFFLOAD_* the tap can do, and turned on */
     uint64_t rx_oversized; /* net: frames over mtu + 14 read and dropped */
     int read_only;         /* block: the file is not writable */
+    uint32_t sector_size;  /* block: --block-sector-size, 0 for the default 512 */
 };
 extern struct unix_binding unix_bindings[MIRAGE_MANIFEST_MAX];
 

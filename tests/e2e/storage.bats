@@ -216,8 +216,9 @@ block_on() {
     check_block_image "$WORK/disk.img" "$ss"
 }
 
-@test "storage: block example on unix: first, multi-sector and last sectors land on the file" {
+@test "storage: block example on unix with 512- and 4096-byte sectors: first, multi-sector and last sectors land on the file" {
     block_on unix 512
+    block_on unix 4096
 }
 
 @test "storage: block example on spt with 512- and 4096-byte sectors" {
@@ -263,7 +264,7 @@ block_on() {
     cmp "$WORK/ro/disk.img" <(head -c 65536 /dev/zero)
 }
 
-@test "storage: --block-sector-size is 512 or 4096 and must divide the image" {
+@test "storage: --block-sector-size is 512 or 4096 and must divide the image (spt, hvt, unix)" {
     require_target spt block
     truncate -s 6144 "$WORK/disk.img"
     run "$B/bin/mirage-spt" --block:storage="$WORK/disk.img" --block-sector-size:storage=1024 "$UK/block.spt"
@@ -275,4 +276,18 @@ block_on() {
     run "$B/bin/mirage-hvt" --block-sector-size:storage=4096 "$UK/block.hvt"
     [ "$status" -eq 125 ]
     [[ "$output" == *"--block-sector-size:storage given without --block:storage=PATH"* ]]
+    # unix: the same rules, as boot-argument errors (64)
+    require_target unix block
+    run "$UK/block" --block:storage="$WORK/disk.img" --block-sector-size:storage=1024
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"--block-sector-size:storage=1024: the sector size is 512 or 4096"* ]]
+    run "$UK/block" --block-sector-size:nope=4096
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"device 'nope' is given but not declared by the unikernel"* ]]
+    run "$UK/block" --block-sector-size:storage=4096 --block-sector-size:storage=512
+    [ "$status" -eq 64 ]
+    [[ "$output" == *"--block-sector-size:storage given twice"* ]]
+    run "$UK/block" --block-sector-size:storage=4096 --block:storage="$WORK/disk.img"
+    [ "$status" -ne 0 ]
+    [[ "$output" == *"disk image '$WORK/disk.img' is 6144 bytes: not a whole number of 4096-byte sectors"* ]]
 }
