@@ -15,3 +15,6 @@ ALL += $(B)/bench/kvbench
 # The same store inside unikernels on unix, spt and hvt (bench/kvdisk.sh boots them).
 $(eval $(call unikernel,kvbench_uk,bench/kvdisk/kvbench_uk.c))
 ALL += $(B)/uk/kvbench_uk $(B)/uk/kvbench_uk.spt $(B)/uk/kvbench_uk.hvt
+# block.h throughput and tar_kv_ro get inside unikernels (bench/storage.sh).
+$(eval $(call unikernel,blockbench,bench/blockbench/blockbench.c))
+ALL += $(B)/uk/blockbench $(B)/uk/blockbench.spt $(B)/uk/blockbench.hvt
