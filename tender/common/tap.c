@@ -103,6 +103,10 @@ int tender_tap_open_vnet(const char *name, int vnet, int *vnet_on, uint32_t *off
         }
         *vnet_on = 1;
         *offloads = probe_offloads(fd);
+    } else {
+        /* Offloads outlive their process on a persistent tap: a reader without the header
+         * would get frames with partial checksums from a previous user's settings. */
+        ioctl(fd, TUNSETOFFLOAD, 0);
     }
     return fd;
 }
