@@ -433,6 +433,27 @@ static int reconfigure(const struct mirage_state *st, const char *file)
     return r;
 }
 
+/* The guest memory configure was given (--mem=MB, remembered in
+ * configure.args; libvirt.c checked it), or its default. */
+static const char *configured_mem(const struct mirage_state *st)
+{
+    static char saved[STATE_ARGS_MAX][STATE_ARG_LEN];
+    static char mem[16] = "32";
+    char path[256];
+    size_t len;
+    int n = 0;
+    char *text;
+
+    snprintf(path, sizeof(path), "%s/configure.args", st->build);
+    text = slurp(path, &len);
+    if (text != NULL && mirage_state_parse_args(text, len, saved, STATE_ARGS_MAX, &n) == 0)
+        for (int i = 0; i < n; i++)
+            if (strncmp(saved[i], "--mem=", 6) == 0 && strlen(saved[i] + 6) < sizeof(mem))
+                strcpy(mem, saved[i] + 6);
+    free(text);
+    return mem;
+}
+
 static void run_hint(const struct mirage_state *st, const char *out)
 {
     char path[256], line[128], opts[2048] = "";
@@ -465,10 +486,10 @@ static void run_hint(const struct mirage_state *st, const char *out)
     if (strcmp(st->target, "unix") == 0) {
         printf("run it:  %s%s -- ARGS...\n", out, opts);
     } else if (strcmp(st->target, "virtio") == 0) {
-        printf("run it:  qemu-system-x86_64 -accel tcg -m 32 -nodefaults -no-reboot -display none "
+        printf("run it:  qemu-system-x86_64 -accel tcg -m %s -nodefaults -no-reboot -display none "
                "-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=4%s -kernel %s "
                "-append 'ARGS...'\n",
-               opts, out);
+               configured_mem(st), opts, out);
         printf("or:      virsh define dist/%s.xml && virsh start %s\n", st->name, st->name);
     } else {
         printf("run it:  %s/build/bin/mirage-%s%s %s ARGS...\n", root(), st->target, opts, out);

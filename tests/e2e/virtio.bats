@@ -343,6 +343,7 @@ tool_copy() {
     echo "$output"
     [ "$status" -eq 0 ]
     [[ "$output" == *"or:      virsh define dist/stack-echo.xml && virsh start stack-echo"* ]]
+    [[ "$output" == *"qemu-system-x86_64 -accel tcg -m 48 "* ]] # configure's --mem, as in the domain
     [[ "$output" == *"-netdev tap,id=service,ifname=TAP,script=no,downscript=no -device virtio-net-pci,netdev=service"* ]]
     [ -f dist/stack-echo.virtio ]
     run virt-xml-validate dist/stack-echo.xml domain
