@@ -203,6 +203,10 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         if (b->vnet && ioctl(fd, TUNSETOFFLOAD, 0) < 0)
             b->offered = 0;
     }
+    /* Offloads outlive their process on a persistent tap: without the header
+     * we would read frames with partial checksums a previous user asked for. */
+    if (!b->vnet)
+        ioctl(fd, TUNSETOFFLOAD, 0);
     if (unix_tap_mtu(tap, &b->mtu) < 0) {
         close(fd);
         return MIRAGE_EUNSPEC;
