@@ -9,6 +9,8 @@
  * compiler already assumes clobbered across the call.
  */
 
+    /* Unwind information beside the C code's (.debug_frame: -g without unwind tables). */
+    .cfi_sections .debug_frame
     .text
     .globl mirage_ctx_switch
     .type mirage_ctx_switch, @function
@@ -42,9 +44,14 @@ mirage_ctx_switch:
 /* A new fiber's first "return" lands here with r12 = argument, r13 = function
  * and a 16-byte aligned stack; the function never returns. */
 mirage_ctx_start:
+    .cfi_startproc
+    /* The outermost frame of a fiber: a debugger's backtrace ends here
+     * instead of reading the fresh stack's leftovers as return addresses. */
+    .cfi_undefined rip
     movq %r12, %rdi
     callq *%r13
     ud2
+    .cfi_endproc
     .size mirage_ctx_start, .-mirage_ctx_start
 
     .section .note.GNU-stack,"",@progbits
