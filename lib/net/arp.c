@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mirage/arp.h"
+#include "pending.h"
 #include "mirage/ipv4.h"
 #include "mirage/log.h"
 #include "mirage/time.h"
@@ -18,12 +19,6 @@ MIRAGE_LOG_SOURCE(arp_log, "arp", "ARP cache and queries");
 
 enum kind { E_FREE, E_DYNAMIC, E_STATIC, E_PENDING, E_FAILED };
 
-struct qpkt {
-    struct qpkt *next;
-    size_t len;
-    uint8_t data[];
-};
-
 struct entry {
     uint32_t ip;
     uint8_t mac[6];
@@ -32,8 +27,7 @@ struct entry {
     uint64_t deadline; /* dynamic: expiry; pending: next query; failed: when forgotten */
     uint64_t polled;   /* dynamic: when the last refresh poll went out */
     uint64_t born;     /* for eviction: the oldest goes first */
-    struct qpkt *q_head, *q_tail;
-    size_t qlen;
+    struct pending q;  /* pending: IPv4 packets waiting for the answer */
 };
 
 struct mirage_arp {
@@ -74,23 +68,9 @@ static struct entry *find(struct mirage_arp *arp, uint32_t ip)
     return NULL;
 }
 
-static void drop_queue(struct mirage_arp *arp, struct entry *e)
-{
-    struct qpkt *p = e->q_head;
-
-    while (p) {
-        struct qpkt *n = p->next;
-        free(p);
-        p = n;
-    }
-    arp->queued_total -= e->qlen;
-    e->q_head = e->q_tail = NULL;
-    e->qlen = 0;
-}
-
 static void clear(struct mirage_arp *arp, struct entry *e)
 {
-    drop_queue(arp, e);
+    pending_drop(&e->q, &arp->queued_total);
     memset(e, 0, sizeof(*e));
 }
 
@@ -203,10 +183,10 @@ static void give_up(struct mirage_arp *arp, struct entry *e)
     char a[16];
 
     mirage_log_info(&arp_log, "no answer from %s after %u queries: dropping %zu packets",
-                    mirage_ipv4_format(e->ip, a), e->tries, e->qlen);
+                    mirage_ipv4_format(e->ip, a), e->tries, e->q.len);
     arp->st.give_ups++;
-    arp->st.queue_dropped += e->qlen;
-    drop_queue(arp, e);
+    arp->st.queue_dropped += e->q.len;
+    pending_drop(&e->q, &arp->queued_total);
     e->kind = E_FAILED;
     e->deadline = mirage_clock_monotonic() + arp->cfg.retry_interval;
 }
@@ -278,7 +258,7 @@ void mirage_arp_free(struct mirage_arp *arp)
     mirage_timer_stop(&arp->timer);
     mirage_eth_set_handler(arp->eth, MIRAGE_ETHERTYPE_ARP, NULL, NULL);
     for (size_t i = 0; i < arp->cfg.cache_max; i++)
-        drop_queue(arp, &arp->e[i]);
+        pending_drop(&arp->e[i].q, &arp->queued_total);
     free(arp->e);
     free(arp);
 }
@@ -312,40 +292,14 @@ int mirage_arp_set_ips(struct mirage_arp *arp, const uint32_t *ips, size_t n)
     return 0;
 }
 
-struct copy_fill {
-    const uint8_t *data;
-    size_t len;
-};
-
-static int copy_fill(void *ctx, uint8_t *buf, size_t size)
-{
-    struct copy_fill *c = ctx;
-
-    if (c->len > size)
-        return MIRAGE_EMSGSIZE;
-    memcpy(buf, c->data, c->len);
-    return (int)c->len;
-}
-
 /* The entry is now known: it becomes (kind) and its queue goes out in order. */
 static void resolved(struct mirage_arp *arp, struct entry *e, const uint8_t mac[6], uint8_t kind)
 {
-    struct qpkt *p = e->q_head;
-
     memcpy(e->mac, mac, 6);
     e->kind = kind;
     e->tries = 0;
     e->deadline = mirage_clock_monotonic() + arp->cfg.entry_timeout;
-    e->q_head = e->q_tail = NULL;
-    arp->queued_total -= e->qlen;
-    e->qlen = 0;
-    while (p) {
-        struct qpkt *n = p->next;
-        struct copy_fill c = {p->data, p->len};
-        mirage_eth_write(arp->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV4, p->len, copy_fill, &c);
-        free(p);
-        p = n;
-    }
+    pending_flush(&e->q, &arp->queued_total, arp->eth, e->mac, MIRAGE_ETHERTYPE_IPV4);
 }
 
 int mirage_arp_add_static(struct mirage_arp *arp, uint32_t ip, const uint8_t mac[6])
@@ -401,8 +355,7 @@ int mirage_arp_output_meta(struct mirage_arp *arp, uint32_t ip, size_t size,
 {
     uint64_t now = mirage_clock_monotonic();
     struct entry *e = find(arp, ip);
-    struct qpkt *p;
-    int n;
+    int r;
 
     if (e && usable(e, now)) {
         refresh(arp, e, now);
@@ -434,27 +387,12 @@ int mirage_arp_output_meta(struct mirage_arp *arp, uint32_t ip, size_t size,
      * with metadata tries again once the query is answered. */
     if (meta != NULL)
         return MIRAGE_EAGAIN;
-    if (e->qlen >= arp->cfg.queue_max || arp->queued_total >= QUEUED_TOTAL_MAX) {
+    if (e->q.len >= arp->cfg.queue_max || arp->queued_total >= QUEUED_TOTAL_MAX) {
         arp->st.queue_dropped++;
         return MIRAGE_ENOSPC;
     }
-    p = malloc(sizeof(*p) + size);
-    if (p == NULL)
-        return MIRAGE_ENOMEM;
-    n = fill(ctx, p->data, size);
-    if (n < 0 || (size_t)n > size) {
-        free(p);
-        return n < 0 ? n : MIRAGE_EINVAL;
-    }
-    p->len = (size_t)n;
-    p->next = NULL;
-    if (e->q_tail)
-        e->q_tail->next = p;
-    else
-        e->q_head = p;
-    e->q_tail = p;
-    e->qlen++;
-    arp->queued_total++;
+    if ((r = pending_push(&e->q, &arp->queued_total, size, fill, ctx)) < 0)
+        return r;
     arp->st.queued++;
     return 0;
 }

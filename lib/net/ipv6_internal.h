@@ -3,6 +3,7 @@
 #define NET_IPV6_INTERNAL_H
 
 #include "mirage/ipv6.h"
+#include "pending.h"
 #include "mirage/sched.h"
 
 #define IPV6_MAX_ADDRS 4
@@ -15,12 +16,6 @@ struct addr6 {
     uint64_t dad_at;   /* when the next one goes, or when DAD ends */
 };
 
-struct nd_qpkt {
-    struct nd_qpkt *next;
-    size_t len;
-    uint8_t data[]; /* an IPv6 packet, its header first */
-};
-
 struct nd_entry {
     uint8_t ip[16];
     uint8_t mac[6];
@@ -29,8 +24,7 @@ struct nd_entry {
     uint64_t deadline; /* INCOMPLETE/PROBE: next solicitation; DELAY: probing starts;
                         * REACHABLE: it goes STALE */
     uint64_t used;     /* last sent to or learnt: the least recent goes first */
-    struct nd_qpkt *q_head, *q_tail;
-    size_t qlen;
+    struct pending q;  /* INCOMPLETE: IPv6 packets waiting for the answer */
 };
 
 struct mirage_ipv6 {

@@ -38,23 +38,9 @@ int nd_init(struct mirage_ipv6 *ip)
     return ip->nc == NULL ? MIRAGE_ENOMEM : 0;
 }
 
-static void drop_queue(struct mirage_ipv6 *ip, struct nd_entry *e)
-{
-    struct nd_qpkt *p = e->q_head;
-
-    while (p) {
-        struct nd_qpkt *n = p->next;
-        free(p);
-        p = n;
-    }
-    ip->queued_total -= e->qlen;
-    e->q_head = e->q_tail = NULL;
-    e->qlen = 0;
-}
-
 static void clear(struct mirage_ipv6 *ip, struct nd_entry *e)
 {
-    drop_queue(ip, e);
+    pending_drop(&e->q, &ip->queued_total);
     memset(e, 0, sizeof(*e));
 }
 
@@ -62,7 +48,7 @@ void nd_free(struct mirage_ipv6 *ip)
 {
     mirage_timer_stop(&ip->timer);
     for (size_t i = 0; i < ip->cfg.cache_max; i++)
-        drop_queue(ip, &ip->nc[i]);
+        pending_drop(&ip->nc[i].q, &ip->queued_total);
     free(ip->nc);
 }
 
@@ -192,9 +178,9 @@ static void give_up(struct mirage_ipv6 *ip, struct nd_entry *e)
 
     mirage_log_info(&nd_log, "no answer from %s after %u solicitations%s: dropping %zu packets",
                     mirage_ipv6_format(e->ip, a), e->probes,
-                    e->state == MIRAGE_ND_PROBE ? " (probing)" : "", e->qlen);
+                    e->state == MIRAGE_ND_PROBE ? " (probing)" : "", e->q.len);
     ip->st.nd_failed++;
-    ip->st.nd_queue_dropped += e->qlen;
+    ip->st.nd_queue_dropped += e->q.len;
     clear(ip, e);
 }
 
@@ -259,42 +245,16 @@ void nd_start(struct mirage_ipv6 *ip)
 
 /* ---- the cache ------------------------------------------------------------ */
 
-struct copy_fill {
-    const uint8_t *data;
-    size_t len;
-};
-
-static int copy_fill(void *ctx, uint8_t *buf, size_t size)
-{
-    struct copy_fill *c = ctx;
-
-    if (c->len > size)
-        return MIRAGE_EMSGSIZE;
-    memcpy(buf, c->data, c->len);
-    return (int)c->len;
-}
-
 /* (e) has a link-layer address now: it becomes (state) and its queue goes out in order. */
 static void resolved(struct mirage_ipv6 *ip, struct nd_entry *e, const uint8_t mac[6],
                      uint8_t state, uint64_t now)
 {
-    struct nd_qpkt *p = e->q_head;
-
     memcpy(e->mac, mac, 6);
     e->state = state;
     e->probes = 0;
     e->used = now;
     e->deadline = state == MIRAGE_ND_REACHABLE ? now + ip->reachable_time : 0;
-    e->q_head = e->q_tail = NULL;
-    ip->queued_total -= e->qlen;
-    e->qlen = 0;
-    while (p) {
-        struct nd_qpkt *n = p->next;
-        struct copy_fill c = {p->data, p->len};
-        mirage_eth_write(ip->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV6, p->len, copy_fill, &c);
-        free(p);
-        p = n;
-    }
+    pending_flush(&e->q, &ip->queued_total, ip->eth, e->mac, MIRAGE_ETHERTYPE_IPV6);
 }
 
 /* What the cache says of (e) now: a REACHABLE entry past its time is STALE. */
@@ -310,8 +270,7 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
 {
     uint64_t now = mirage_clock_monotonic();
     struct nd_entry *e = find(ip, hop);
-    struct nd_qpkt *p;
-    int n;
+    int r;
 
     if (e != NULL && e->state != MIRAGE_ND_INCOMPLETE) {
         /* RFC 4861 7.3.3: a stale entry is used, and the upper layer gets
@@ -342,34 +301,13 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
         ip->st.nd_queue_dropped++;
         return MIRAGE_ENOSPC;
     }
-    if (e->qlen >= ip->cfg.queue_max) {
+    if (e->q.len >= ip->cfg.queue_max) {
         /* RFC 4861 7.2.2: the newest packet replaces the oldest. */
-        struct nd_qpkt *old = e->q_head;
-        e->q_head = old->next;
-        if (e->q_head == NULL)
-            e->q_tail = NULL;
-        free(old);
-        e->qlen--;
-        ip->queued_total--;
+        pending_drop_oldest(&e->q, &ip->queued_total);
         ip->st.nd_queue_dropped++;
     }
-    p = malloc(sizeof(*p) + size);
-    if (p == NULL)
-        return MIRAGE_ENOMEM;
-    n = fill(ctx, p->data, size);
-    if (n < 0 || (size_t)n > size) {
-        free(p);
-        return n < 0 ? n : MIRAGE_EINVAL;
-    }
-    p->len = (size_t)n;
-    p->next = NULL;
-    if (e->q_tail)
-        e->q_tail->next = p;
-    else
-        e->q_head = p;
-    e->q_tail = p;
-    e->qlen++;
-    ip->queued_total++;
+    if ((r = pending_push(&e->q, &ip->queued_total, size, fill, ctx)) < 0)
+        return r;
     ip->st.nd_queued++;
     return 0;
 }
