@@ -93,14 +93,7 @@ static int setup(struct disk *k, int index)
     virtio_pci_driver_ok(&k->dev);
     return 0;
 bad:
-    virtio_say("virtio: block device '");
-    virtio_say(k->name);
-    virtio_say("' (virtio-blk #");
-    virtio_say_dec((uint64_t)index);
-    virtio_say(" in PCI order): ");
-    virtio_say(why);
-    virtio_say("\n");
-    return -1;
+    return virtio_say_unusable("block", k->name, "virtio-blk", index, why);
 }
 
 void virtio_blk_init(void)

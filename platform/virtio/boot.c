@@ -75,6 +75,23 @@ void virtio_say_dec(uint64_t v)
     virtio_say(b + i);
 }
 
+int virtio_say_unusable(const char *kind, const char *dev, const char *model, int index,
+                        const char *why)
+{
+    virtio_say("virtio: ");
+    virtio_say(kind);
+    virtio_say(" device '");
+    virtio_say(dev);
+    virtio_say("' (");
+    virtio_say(model);
+    virtio_say(" #");
+    virtio_say_dec((uint64_t)index);
+    virtio_say(" in PCI order): ");
+    virtio_say(why);
+    virtio_say("\n");
+    return -1;
+}
+
 /* ---- boot information --------------------------------------------------- */
 
 /* Reads a 32- or 64-bit word of the boot information, which lies in the

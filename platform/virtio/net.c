@@ -113,14 +113,7 @@ static int setup(struct nic *c, int index)
     c->up = 1;
     return 0;
 bad:
-    virtio_say("virtio: net device '");
-    virtio_say(c->name);
-    virtio_say("' (virtio-net #");
-    virtio_say_dec((uint64_t)index);
-    virtio_say(" in PCI order): ");
-    virtio_say(why);
-    virtio_say("\n");
-    return -1;
+    return virtio_say_unusable("net", c->name, "virtio-net", index, why);
 }
 
 void virtio_net_init(void)

@@ -53,6 +53,11 @@ void virtio_say(const char *s);
 /* boot.c: writes (v) in hexadecimal (0x...) or decimal to the console. */
 void virtio_say_hex(uint64_t v);
 void virtio_say_dec(uint64_t v);
+/* boot.c: says that the (kind) device (dev), (model) number (index) in PCI
+ * order, cannot be used, and why, e.g. "virtio: net device 'service'
+ * (virtio-net #0 in PCI order): why". Returns -1. */
+int virtio_say_unusable(const char *kind, const char *dev, const char *model, int index,
+                        const char *why);
 
 /* boot.c: identity-maps [phys, phys + len) uncached, not executable, for a
  * device's registers. Returns 0, or -1 when the binding's spare page-table
