@@ -364,6 +364,24 @@ int mirage_dns_zone_load_kv(struct mirage_kv *kv, const char *key,
 
 void mirage_dns_zone_free(struct mirage_dns_zone *z);
 
+/* Building a zone from records that do not come from a zone file (a zone
+ * transfer, an update): an empty zone (origin), then each record added, then
+ * finished: sorted, duplicates dropped and checked as a whole as
+ * mirage_dns_zone_load does. Until finished the zone must not be served.
+ * Every call returns 0 or an error (MIRAGE_ENOMEM, MIRAGE_EINVAL with (err));
+ * on error the caller still frees the zone. */
+int mirage_dns_zone_new(const struct mirage_dns_name *origin, struct mirage_dns_zone **z);
+/* Adds a copy of (rr): class IN, RDATA valid for its type, owned inside the
+ * zone, an SOA only at the apex. (what) and (index) name the record in
+ * errors ("AXFR from 10.0.0.1", its position), as a file and line. */
+int mirage_dns_zone_add(struct mirage_dns_zone *z, const struct mirage_dns_rr *rr, const char *what,
+                        unsigned index, struct mirage_dns_zone_error *err);
+int mirage_dns_zone_finish(struct mirage_dns_zone *z, struct mirage_dns_zone_error *err);
+
+/* The fields of the apex's SOA record, and its TTL (if ttl). Returns 0, or
+ * MIRAGE_ENOENT (no SOA: not a finished zone). */
+int mirage_dns_zone_soa(const struct mirage_dns_zone *z, struct mirage_dns_soa *soa, uint32_t *ttl);
+
 const struct mirage_dns_name *mirage_dns_zone_origin(const struct mirage_dns_zone *z);
 
 /* How many records the zone holds. */
@@ -430,6 +448,18 @@ int mirage_dns_server_new(struct mirage_dns_server **s);
 /* Serves (z) from now on; the server owns it. MIRAGE_EEXIST: a zone of
  * that name is served already. */
 int mirage_dns_server_add_zone(struct mirage_dns_server *s, struct mirage_dns_zone *z);
+
+/* Serves (z) instead of the zone of the same name, or adds it if there is
+ * none; every query answered after the call sees all of (z), none a mix.
+ * The zone replaced goes to *old (NULL if none) for the caller to free.
+ * Returns 0 or MIRAGE_ENOMEM (nothing changed). */
+int mirage_dns_server_replace_zone(struct mirage_dns_server *s, struct mirage_dns_zone *z,
+                                   struct mirage_dns_zone **old);
+
+/* Stops serving the zone (origin) and gives it back in *old. Returns 0 or
+ * MIRAGE_ENOENT. */
+int mirage_dns_server_remove_zone(struct mirage_dns_server *s, const struct mirage_dns_name *origin,
+                                  struct mirage_dns_zone **old);
 
 /* Frees the server and its zones. */
 void mirage_dns_server_free(struct mirage_dns_server *s);

@@ -38,6 +38,32 @@ int mirage_dns_server_add_zone(struct mirage_dns_server *s, struct mirage_dns_zo
     return 0;
 }
 
+int mirage_dns_server_replace_zone(struct mirage_dns_server *s, struct mirage_dns_zone *z,
+                                   struct mirage_dns_zone **old)
+{
+    *old = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (mirage_dns_name_equal(mirage_dns_zone_origin(s->zones[i]), mirage_dns_zone_origin(z))) {
+            *old = s->zones[i];
+            s->zones[i] = z;
+            return 0;
+        }
+    return mirage_dns_server_add_zone(s, z);
+}
+
+int mirage_dns_server_remove_zone(struct mirage_dns_server *s, const struct mirage_dns_name *origin,
+                                  struct mirage_dns_zone **old)
+{
+    *old = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        if (mirage_dns_name_equal(mirage_dns_zone_origin(s->zones[i]), origin)) {
+            *old = s->zones[i];
+            s->zones[i] = s->zones[--s->n];
+            return 0;
+        }
+    return MIRAGE_ENOENT;
+}
+
 void mirage_dns_server_free(struct mirage_dns_server *s)
 {
     if (s == NULL)

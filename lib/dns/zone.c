@@ -379,6 +379,62 @@ int mirage_dns_zone_load_kv(struct mirage_kv *kv, const char *key,
     return rc;
 }
 
+int mirage_dns_zone_new(const struct mirage_dns_name *origin, struct mirage_dns_zone **out)
+{
+    struct mirage_dns_zone *z = calloc(1, sizeof(*z));
+
+    *out = z;
+    if (z == NULL)
+        return MIRAGE_ENOMEM;
+    z->origin = *origin;
+    return 0;
+}
+
+int mirage_dns_zone_add(struct mirage_dns_zone *z, const struct mirage_dns_rr *rr, const char *what,
+                        unsigned index, struct mirage_dns_zone_error *err)
+{
+    const char *why;
+    int rc;
+
+    memset(err, 0, sizeof(*err));
+    snprintf(err->file, sizeof(err->file), "%s", what);
+    err->line = index;
+    if (rr->rclass != MIRAGE_DNS_CLASS_IN) {
+        snprintf(err->msg, sizeof(err->msg), "record of class %u, not IN", rr->rclass);
+        return MIRAGE_EINVAL;
+    }
+    if (mirage_dns_rdata_check(rr->type, rr->rdata, rr->rdlen, &why) < 0) {
+        snprintf(err->msg, sizeof(err->msg), "bad RDATA: %s", why);
+        return MIRAGE_EINVAL;
+    }
+    if ((rc = add(z, rr, what, index, err->msg, sizeof(err->msg))) == MIRAGE_ENOMEM)
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+    return rc;
+}
+
+int mirage_dns_zone_finish(struct mirage_dns_zone *z, struct mirage_dns_zone_error *err)
+{
+    int rc;
+
+    memset(err, 0, sizeof(*err));
+    if ((rc = sort(z)) < 0) {
+        snprintf(err->msg, sizeof(err->msg), "out of memory");
+        return rc;
+    }
+    return check(z, err);
+}
+
+int mirage_dns_zone_soa(const struct mirage_dns_zone *z, struct mirage_dns_soa *soa, uint32_t *ttl)
+{
+    struct mirage_dns_rr rr;
+
+    if (mirage_dns_zone_record(z, dns_zone_soa(z), &rr) < 0 || rr.type != MIRAGE_DNS_SOA)
+        return MIRAGE_ENOENT;
+    if (ttl != NULL)
+        *ttl = rr.ttl;
+    return mirage_dns_soa_read(rr.rdata, rr.rdlen, soa);
+}
+
 const struct mirage_dns_name *mirage_dns_zone_origin(const struct mirage_dns_zone *z)
 {
     return &z->origin;

@@ -294,9 +294,78 @@ static void test_kv_include(void)
     mirage_kv_disconnect(kv);
 }
 
+/* A zone built record by record (as a transfer does) is the zone loaded from
+ * its file; the builder refuses what the loader refuses; a server swaps it in. */
+static void test_build(void)
+{
+    struct mirage_dns_zone *z, *b, *old;
+    struct mirage_dns_zone_error err;
+    struct mirage_dns_name origin = name("example.com.");
+    struct mirage_dns_rr rr, rb;
+    struct mirage_dns_soa soa;
+    struct mirage_dns_server *s;
+    size_t len, n;
+    char *text = slurp("examples/dns-primary/zones/example.com.zone", &len);
+    uint32_t ttl;
+
+    CHECK_INT(mirage_dns_zone_load(&origin, "example.com.zone", text, len, &z, &err), 0);
+    CHECK_INT(mirage_dns_zone_new(&origin, &b), 0);
+    n = mirage_dns_zone_count(z);
+    for (size_t i = n; i-- > 0;) { /* backwards, and one twice: order and duplicates */
+        CHECK_INT(mirage_dns_zone_record(z, i, &rr), 0);
+        CHECK_INT(mirage_dns_zone_add(b, &rr, "AXFR", (unsigned)i, &err), 0);
+    }
+    CHECK_INT(mirage_dns_zone_add(b, &rr, "AXFR", 0, &err), 0);
+    CHECK_INT(mirage_dns_zone_finish(b, &err), 0);
+    CHECK_INT(mirage_dns_zone_count(b), n);
+    for (size_t i = 0; i < n; i++) {
+        mirage_dns_zone_record(z, i, &rr);
+        mirage_dns_zone_record(b, i, &rb);
+        CHECK(mirage_dns_name_equal(&rr.name, &rb.name) && rr.type == rb.type &&
+              rr.ttl == rb.ttl && rr.rdlen == rb.rdlen && !memcmp(rr.rdata, rb.rdata, rr.rdlen));
+    }
+    CHECK_INT(mirage_dns_zone_soa(b, &soa, &ttl), 0);
+    CHECK(soa.serial > 0 && soa.refresh > 0 && ttl > 0);
+
+    /* The server answers from whichever is in place; the old one comes back. */
+    CHECK_INT(mirage_dns_server_new(&s), 0);
+    CHECK_INT(mirage_dns_server_replace_zone(s, z, &old), 0);
+    CHECK(old == NULL);
+    CHECK_INT(mirage_dns_server_replace_zone(s, b, &old), 0);
+    CHECK(old == z);
+    CHECK_INT(mirage_dns_server_remove_zone(s, &origin, &old), 0);
+    CHECK(old == b);
+    CHECK_INT(mirage_dns_server_remove_zone(s, &origin, &old), MIRAGE_ENOENT);
+    mirage_dns_server_free(s);
+    mirage_dns_zone_free(b);
+
+    /* Refusals: outside the zone, another class, bad RDATA; no SOA at the end. */
+    CHECK_INT(mirage_dns_zone_new(&origin, &b), 0);
+    mirage_dns_zone_record(z, 0, &rr);
+    rr.name = name("example.org.");
+    CHECK_INT(mirage_dns_zone_add(b, &rr, "AXFR from 10.0.0.1", 7, &err), MIRAGE_EINVAL);
+    CHECK_STR(err.file, "AXFR from 10.0.0.1");
+    CHECK_INT(err.line, 7);
+    CHECK(strstr(err.msg, "out-of-zone record: example.org.") != NULL);
+    rr.name = origin;
+    rr.rclass = MIRAGE_DNS_CLASS_CH;
+    CHECK_INT(mirage_dns_zone_add(b, &rr, "AXFR", 1, &err), MIRAGE_EINVAL);
+    CHECK_STR(err.msg, "record of class 3, not IN");
+    rr.rclass = MIRAGE_DNS_CLASS_IN;
+    rr.type = MIRAGE_DNS_A;
+    rr.rdlen = 3;
+    CHECK_INT(mirage_dns_zone_add(b, &rr, "AXFR", 1, &err), MIRAGE_EINVAL);
+    CHECK(strncmp(err.msg, "bad RDATA: ", 11) == 0);
+    CHECK_INT(mirage_dns_zone_finish(b, &err), MIRAGE_EINVAL);
+    CHECK_STR(err.msg, "zone example.com. has no SOA record at its apex");
+    mirage_dns_zone_free(b);
+    mirage_dns_zone_free(z);
+}
+
 int main(void)
 {
     test_example_zone();
+    test_build();
     test_syntax();
     test_checks();
     test_kv_include();
