@@ -17,7 +17,7 @@
  * parses them and connects "service" before start runs.
  */
 
-static struct mirage_udpv4 *udp;
+static struct mirage_udp *udp;
 static uint64_t echoed;
 
 static void echo(void *ctx, const struct mirage_udp_rx *rx)
@@ -28,7 +28,7 @@ static void echo(void *ctx, const struct mirage_udp_rx *rx)
     (void)ctx;
     if (mirage_ipv4_of_ipaddr(&rx->src, &src) != 0)
         return;
-    r = mirage_udpv4_write(udp, rx->dst_port, src, rx->src_port, -1, rx->data, rx->len);
+    r = mirage_udp_send(udp, rx->dst_port, src, rx->src_port, -1, rx->data, rx->len);
     if (r != 0)
         mirage_log_warn(&mirage_log_app, "echo of %zu bytes failed: %s", rx->len,
                         mirage_strerror(r));
@@ -54,8 +54,8 @@ int start(struct mirage_netif *nif)
     arp = eth ? mirage_arp_new(eth, NULL) : NULL;
     ip = arp ? mirage_ipv4_new(eth, arp, &cfg) : NULL;
     icmp = ip ? mirage_icmpv4_new(ip, NULL) : NULL;
-    udp = icmp ? mirage_udpv4_new(ip, icmp) : NULL;
-    if (udp == NULL || mirage_udpv4_listen(udp, (uint16_t)key_port.v.num, echo, NULL) != 0 ||
+    udp = icmp ? mirage_udp_new(ip, icmp) : NULL;
+    if (udp == NULL || mirage_udp_bind(udp, (uint16_t)key_port.v.num, echo, NULL) != 0 ||
         mirage_eth_start(eth) != 0) {
         printf("udp-echo: out of memory\n");
         return 1;

@@ -1,4 +1,4 @@
-/* udp.h: UDP over IPv4 (RFC 768): listeners per port, checksummed datagrams, ephemeral ports. */
+/* udp.h: the one UDP layer (RFC 768): listeners per port, checksummed datagrams, ephemeral ports. */
 #ifndef MIRAGE_UDP_H
 #define MIRAGE_UDP_H
 
@@ -19,25 +19,26 @@
  * stack.h's, so the direct stack hands listeners through unchanged; addresses
  * in mirage_udp_rx are family 4.
  */
-struct mirage_udpv4_stats {
+struct mirage_udp_stats {
     uint64_t rx_datagrams, rx_bad, rx_no_port, tx_datagrams, tx_errors;
 };
 
-struct mirage_udpv4; /* opaque */
+struct mirage_udp; /* opaque */
 
 /* A new UDP layer on (ip), registered as protocol 17; (icmp) (may be NULL)
  * sends the port unreachables. Returns NULL when out of memory or 17 is taken. */
-struct mirage_udpv4 *mirage_udpv4_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp);
-void mirage_udpv4_free(struct mirage_udpv4 *udp);
+struct mirage_udp *mirage_udp_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp);
+void mirage_udp_free(struct mirage_udp *udp);
 
-/* Calls fn for every datagram to (port). Returns 0, MIRAGE_EINVAL if the port
+/* Calls fn for every datagram to (port) (the names bind/unbind/send keep
+ * clear of stack.h's mirage_udp_listen/unlisten/write, which take a stack). Returns 0, MIRAGE_EINVAL if the port
  * is 0 or already has a listener, or MIRAGE_ENOMEM. Never waits. */
-int mirage_udpv4_listen(struct mirage_udpv4 *udp, uint16_t port, mirage_udp_fn fn, void *ctx);
+int mirage_udp_bind(struct mirage_udp *udp, uint16_t port, mirage_udp_fn fn, void *ctx);
 /* Returns 0 or MIRAGE_ENOENT. */
-int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port);
+int mirage_udp_unbind(struct mirage_udp *udp, uint16_t port);
 
 /* Options of one datagram; zero means the default. */
-struct mirage_udpv4_out {
+struct mirage_udp_out {
     uint32_t src;      /* 0: our address (with MIRAGE_IPV4_SRC_SET in flags: 0.0.0.0) */
     uint16_t src_port; /* 0: a random ephemeral port no listener uses */
     uint32_t dst;
@@ -49,16 +50,16 @@ struct mirage_udpv4_out {
 /* Sends one datagram of iov[0..n) (copied once into the frames). Never
  * suspends. Returns 0, MIRAGE_EMSGSIZE (over 65507 bytes, or too big with
  * DF), or the error of mirage_ipv4_write. */
-int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out *out,
+int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
                         const struct mirage_iovec *iov, size_t n);
 
-/* stack.h's udp_write: src_port 0 picks an ephemeral port, ttl -1 the default. */
-int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
+/* One datagram from (data, len), as stack.h's udp_write: src_port 0 picks an ephemeral port, ttl -1 the default. */
+int mirage_udp_send(struct mirage_udp *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
                        int ttl, const void *data, size_t len);
 
 /* Handles one received datagram (also the protocol handler). */
-void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *rx);
+void mirage_udp_input(struct mirage_udp *udp, const struct mirage_ipv4_rx *rx);
 
-void mirage_udpv4_stats(const struct mirage_udpv4 *udp, struct mirage_udpv4_stats *st);
+void mirage_udp_stats(const struct mirage_udp *udp, struct mirage_udp_stats *st);
 
 #endif

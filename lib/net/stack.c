@@ -31,7 +31,7 @@ struct direct {
     struct mirage_icmpv4 *icmp;
     struct mirage_ipv6 *ip6;
     struct mirage_icmpv6 *icmp6;
-    struct mirage_udpv4 *udp;
+    struct mirage_udp *udp;
     struct mirage_tcp *tcp;
     uint64_t linger; /* ns disconnect gives connections to finish */
     /* DHCP, when configured: the client, its timer, and the first lease's signal */
@@ -160,7 +160,7 @@ static int dhcp_send(void *ctx, const uint8_t *msg, size_t len, const uint8_t sr
                      const uint8_t dst[4])
 {
     struct direct *d = ctx;
-    struct mirage_udpv4_out out = {.src = mirage_ipv4_of_bytes(src),
+    struct mirage_udp_out out = {.src = mirage_ipv4_of_bytes(src),
                                    .src_port = MIRAGE_DHCP_CLIENT_PORT,
                                    .dst = mirage_ipv4_of_bytes(dst),
                                    .dst_port = MIRAGE_DHCP_SERVER_PORT};
@@ -168,7 +168,7 @@ static int dhcp_send(void *ctx, const uint8_t *msg, size_t len, const uint8_t sr
 
     if (out.src == 0)
         out.ip_flags |= MIRAGE_IPV4_SRC_SET;
-    return mirage_udpv4_writev(d->udp, &out, &iov, 1);
+    return mirage_udp_writev(d->udp, &out, &iov, 1);
 }
 
 static void dhcp_bound(void *ctx, const struct mirage_dhcp_lease *l)
@@ -218,12 +218,12 @@ static void dhcp_rx(void *ctx, const struct mirage_udp_rx *rx)
 
 static int udp_listen(struct mirage_stack *s, uint16_t port, mirage_udp_fn fn, void *ctx)
 {
-    return mirage_udpv4_listen(of(s)->udp, port, fn, ctx);
+    return mirage_udp_bind(of(s)->udp, port, fn, ctx);
 }
 
 static int udp_unlisten(struct mirage_stack *s, uint16_t port)
 {
-    return mirage_udpv4_unlisten(of(s)->udp, port);
+    return mirage_udp_unbind(of(s)->udp, port);
 }
 
 static int udp_write(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
@@ -231,7 +231,7 @@ static int udp_write(struct mirage_stack *s, uint16_t src_port, const struct mir
 {
     if (dst == NULL || dst->family != 4)
         return MIRAGE_EINVAL;
-    return mirage_udpv4_write(of(s)->udp, src_port, v4(dst), dst_port, ttl, data, len);
+    return mirage_udp_send(of(s)->udp, src_port, v4(dst), dst_port, ttl, data, len);
 }
 
 static int tcp_listen(struct mirage_stack *s, uint16_t port,
@@ -338,12 +338,12 @@ static size_t ipv4_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 
 static size_t udp_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 {
-    struct mirage_udpv4_stats st;
+    struct mirage_udp_stats st;
     size_t k = 0;
 
     if (n < 5)
         return 0;
-    mirage_udpv4_stats(((struct direct *)ctx)->udp, &st);
+    mirage_udp_stats(((struct direct *)ctx)->udp, &st);
     FIELD(f, k, st, rx_datagrams);
     FIELD(f, k, st, rx_bad);
     FIELD(f, k, st, rx_no_port);
@@ -408,13 +408,13 @@ static void teardown(struct direct *d)
         mirage_timer_stop(&d->dhcp_timer);
         if (d->udp != NULL) {
             mirage_dhcp_client_release(&d->dhcpc);
-            mirage_udpv4_unlisten(d->udp, MIRAGE_DHCP_CLIENT_PORT);
+            mirage_udp_unbind(d->udp, MIRAGE_DHCP_CLIENT_PORT);
         }
     }
     if (d->tcp != NULL)
         mirage_tcp_free(d->tcp);
     if (d->udp != NULL)
-        mirage_udpv4_free(d->udp);
+        mirage_udp_free(d->udp);
     if (d->icmp6 != NULL)
         mirage_icmpv6_free(d->icmp6);
     if (d->ip6 != NULL)
@@ -509,7 +509,7 @@ static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
                        cfg->hostname ? cfg->hostname : "");
         return MIRAGE_EINVAL;
     }
-    if (mirage_udpv4_listen(d->udp, MIRAGE_DHCP_CLIENT_PORT, dhcp_rx, d) < 0)
+    if (mirage_udp_bind(d->udp, MIRAGE_DHCP_CLIENT_PORT, dhcp_rx, d) < 0)
         return MIRAGE_ENOMEM;
     mirage_dhcp_client_start(&d->dhcpc, mirage_clock_monotonic());
     dhcp_arm(d);
@@ -562,7 +562,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL ||
         (d->ip6 = mirage_ipv6_new(d->eth, &ip6c)) == NULL ||
         (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL ||
-        (d->udp = mirage_udpv4_new(d->ip, d->icmp)) == NULL ||
+        (d->udp = mirage_udp_new(d->ip, d->icmp)) == NULL ||
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
         mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0 ||
         (r = mirage_eth_start(d->eth)) < 0)

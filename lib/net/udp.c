@@ -18,22 +18,22 @@ struct listener {
     void *ctx;
 };
 
-struct mirage_udpv4 {
+struct mirage_udp {
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
     struct listener *l;
     size_t n, cap;
-    struct mirage_udpv4_stats st;
+    struct mirage_udp_stats st;
 };
 
 static void ip_rx(void *ctx, const struct mirage_ipv4_rx *rx)
 {
-    mirage_udpv4_input(ctx, rx);
+    mirage_udp_input(ctx, rx);
 }
 
-struct mirage_udpv4 *mirage_udpv4_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp)
+struct mirage_udp *mirage_udp_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp)
 {
-    struct mirage_udpv4 *udp = calloc(1, sizeof(*udp));
+    struct mirage_udp *udp = calloc(1, sizeof(*udp));
 
     if (udp == NULL)
         return NULL;
@@ -46,7 +46,7 @@ struct mirage_udpv4 *mirage_udpv4_new(struct mirage_ipv4 *ip, struct mirage_icmp
     return udp;
 }
 
-void mirage_udpv4_free(struct mirage_udpv4 *udp)
+void mirage_udp_free(struct mirage_udp *udp)
 {
     if (udp == NULL)
         return;
@@ -55,7 +55,7 @@ void mirage_udpv4_free(struct mirage_udpv4 *udp)
     free(udp);
 }
 
-static struct listener *find(const struct mirage_udpv4 *udp, uint16_t port)
+static struct listener *find(const struct mirage_udp *udp, uint16_t port)
 {
     for (size_t i = 0; i < udp->n; i++)
         if (udp->l[i].port == port)
@@ -63,7 +63,7 @@ static struct listener *find(const struct mirage_udpv4 *udp, uint16_t port)
     return NULL;
 }
 
-int mirage_udpv4_listen(struct mirage_udpv4 *udp, uint16_t port, mirage_udp_fn fn, void *ctx)
+int mirage_udp_bind(struct mirage_udp *udp, uint16_t port, mirage_udp_fn fn, void *ctx)
 {
     if (port == 0 || fn == NULL || find(udp, port))
         return MIRAGE_EINVAL;
@@ -79,7 +79,7 @@ int mirage_udpv4_listen(struct mirage_udpv4 *udp, uint16_t port, mirage_udp_fn f
     return 0;
 }
 
-int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port)
+int mirage_udp_unbind(struct mirage_udp *udp, uint16_t port)
 {
     struct listener *l = find(udp, port);
 
@@ -89,7 +89,7 @@ int mirage_udpv4_unlisten(struct mirage_udpv4 *udp, uint16_t port)
     return 0;
 }
 
-void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *rx)
+void mirage_udp_input(struct mirage_udp *udp, const struct mirage_ipv4_rx *rx)
 {
     struct mirage_rd c = mirage_rd_init(rx->payload, rx->len);
     uint16_t sport = mirage_rd_be16(&c), dport = mirage_rd_be16(&c);
@@ -128,7 +128,7 @@ void mirage_udpv4_input(struct mirage_udpv4 *udp, const struct mirage_ipv4_rx *r
 }
 
 /* A random port in 49152..65535 no listener has (RFC 6056's simple randomisation). */
-static uint16_t ephemeral(const struct mirage_udpv4 *udp)
+static uint16_t ephemeral(const struct mirage_udp *udp)
 {
     uint16_t span = 65535 - MIRAGE_UDP_EPHEMERAL_MIN + 1;
     uint16_t p = (uint16_t)(MIRAGE_UDP_EPHEMERAL_MIN + mirage_random_uniform(span));
@@ -155,7 +155,7 @@ static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
     return w.bad ? MIRAGE_EMSGSIZE : MIRAGE_UDP_HLEN;
 }
 
-int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out *out,
+int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
                         const struct mirage_iovec *iov, size_t n)
 {
     size_t total = 0;
@@ -198,17 +198,17 @@ int mirage_udpv4_writev(struct mirage_udpv4 *udp, const struct mirage_udpv4_out 
     return r;
 }
 
-int mirage_udpv4_write(struct mirage_udpv4 *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
+int mirage_udp_send(struct mirage_udp *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
                        int ttl, const void *data, size_t len)
 {
-    struct mirage_udpv4_out out = {
+    struct mirage_udp_out out = {
         .src_port = src_port, .dst = dst, .dst_port = dst_port, .ttl = ttl};
     struct mirage_iovec iov = {data, len};
 
-    return mirage_udpv4_writev(udp, &out, &iov, 1);
+    return mirage_udp_writev(udp, &out, &iov, 1);
 }
 
-void mirage_udpv4_stats(const struct mirage_udpv4 *udp, struct mirage_udpv4_stats *st)
+void mirage_udp_stats(const struct mirage_udp *udp, struct mirage_udp_stats *st)
 {
     *st = udp->st;
 }

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p[7] = (uint8_t)v;
     }
     rx = (struct mirage_ipv4_rx){0x0a000001u, dst, 17, 64, 0, hdr, 20, p, n, 0};
-    mirage_udpv4_input(s->udp, &rx);
+    mirage_udp_input(s->udp, &rx);
     free(p);
     fz_now += 1000000;
     return 0;

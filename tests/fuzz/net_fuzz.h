@@ -66,7 +66,7 @@ struct fz_stack {
     struct mirage_arp *arp;
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
-    struct mirage_udpv4 *udp;
+    struct mirage_udp *udp;
     struct mirage_ipv6 *ip6;
     struct mirage_icmpv6 *icmp6;
 };
@@ -104,7 +104,7 @@ static struct fz_stack *fz_stack(void)
     s.arp = mirage_arp_new(s.eth, &acfg);
     s.ip = mirage_ipv4_new(s.eth, s.arp, &cfg);
     s.icmp = mirage_icmpv4_new(s.ip, NULL);
-    s.udp = mirage_udpv4_new(s.ip, s.icmp);
+    s.udp = mirage_udp_new(s.ip, s.icmp);
     fz_check(s.udp != NULL);
     {
         struct mirage_ipv6_config c6 = {.has_addr = 1, .prefix = 64, .has_gateway = 1,
@@ -115,7 +115,7 @@ static struct fz_stack *fz_stack(void)
         s.icmp6 = mirage_icmpv6_new(s.ip6, NULL);
         fz_check(s.icmp6 != NULL);
     }
-    mirage_udpv4_listen(s.udp, 7, fz_udp_rx, NULL);
+    mirage_udp_bind(s.udp, 7, fz_udp_rx, NULL);
     up = 1;
     return &s;
 }

@@ -21,7 +21,7 @@ struct node {
     struct mirage_arp *arp;
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
-    struct mirage_udpv4 *udp;
+    struct mirage_udp *udp;
 };
 
 static void node_up(struct node *n, struct mirage_netif *nif, uint32_t addr)
@@ -32,14 +32,14 @@ static void node_up(struct node *n, struct mirage_netif *nif, uint32_t addr)
     n->arp = mirage_arp_new(n->eth, NULL);
     n->ip = mirage_ipv4_new(n->eth, n->arp, &cfg);
     n->icmp = mirage_icmpv4_new(n->ip, NULL);
-    n->udp = mirage_udpv4_new(n->ip, n->icmp);
+    n->udp = mirage_udp_new(n->ip, n->icmp);
     CHECK(n->eth && n->arp && n->ip && n->icmp && n->udp);
     CHECK_INT(mirage_eth_start(n->eth), 0);
 }
 
 static void node_down(struct node *n)
 {
-    mirage_udpv4_free(n->udp);
+    mirage_udp_free(n->udp);
     mirage_icmpv4_free(n->icmp);
     mirage_ipv4_free(n->ip);
     mirage_arp_free(n->arp);
@@ -106,16 +106,16 @@ static void test_udp_arp_and_fragments(void)
     memset(&ga, 0, sizeof(ga));
     node_up(&a, simlink_netif(l, 0), IP_A);
     node_up(&b, simlink_netif(l, 1), IP_B);
-    CHECK_INT(mirage_udpv4_listen(b.udp, 7, udp_rx, &gb), 0);
-    CHECK_INT(mirage_udpv4_listen(b.udp, 7, udp_rx, &gb), MIRAGE_EINVAL);
-    CHECK_INT(mirage_udpv4_listen(a.udp, 5000, udp_rx, &ga), 0);
+    CHECK_INT(mirage_udp_bind(b.udp, 7, udp_rx, &gb), 0);
+    CHECK_INT(mirage_udp_bind(b.udp, 7, udp_rx, &gb), MIRAGE_EINVAL);
+    CHECK_INT(mirage_udp_bind(a.udp, 5000, udp_rx, &ga), 0);
     mirage_sleep_ns(MIRAGE_MS(10)); /* the gratuitous ARPs cross */
 
     /* Three datagrams before B's MAC is known: queued, then sent in order. */
     CHECK_INT(mirage_arp_lookup(a.arp, IP_B, mac), MIRAGE_ENOENT);
-    CHECK_INT(mirage_udpv4_write(a.udp, 5000, IP_B, 7, -1, "one", 3), 0);
-    CHECK_INT(mirage_udpv4_write(a.udp, 5000, IP_B, 7, -1, "two", 3), 0);
-    CHECK_INT(mirage_udpv4_write(a.udp, 5000, IP_B, 7, -1, "three", 5), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "one", 3), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "two", 3), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "three", 5), 0);
     mirage_arp_stats(a.arp, &as);
     CHECK_INT(as.queued, 3);
     CHECK_INT(as.requests_sent, 2); /* the announcement and one query */
@@ -132,7 +132,7 @@ static void test_udp_arp_and_fragments(void)
 
     /* A 60000-byte datagram goes as 41 fragments and comes back whole. */
     fill_pattern(big, sizeof(big), 1);
-    CHECK_INT(mirage_udpv4_write(a.udp, 0, IP_B, 7, -1, big, sizeof(big)), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 0, IP_B, 7, -1, big, sizeof(big)), 0);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(gb.count, 4);
     CHECK_INT(gb.len, sizeof(big));
@@ -145,14 +145,14 @@ static void test_udp_arp_and_fragments(void)
     CHECK_INT(is.reassembled, 1);
 
     /* Too big for one datagram, or for one frame with DF. */
-    CHECK_INT(mirage_udpv4_write(a.udp, 0, IP_B, 7, -1, big, 65508), MIRAGE_EMSGSIZE);
-    struct mirage_udpv4_out df = {.dst = IP_B, .dst_port = 7, .ip_flags = MIRAGE_IPV4_DF};
+    CHECK_INT(mirage_udp_send(a.udp, 0, IP_B, 7, -1, big, 65508), MIRAGE_EMSGSIZE);
+    struct mirage_udp_out df = {.dst = IP_B, .dst_port = 7, .ip_flags = MIRAGE_IPV4_DF};
     struct mirage_iovec iov = {big, 1473};
-    CHECK_INT(mirage_udpv4_writev(a.udp, &df, &iov, 1), MIRAGE_EMSGSIZE);
+    CHECK_INT(mirage_udp_writev(a.udp, &df, &iov, 1), MIRAGE_EMSGSIZE);
     iov.len = 1472;
-    CHECK_INT(mirage_udpv4_writev(a.udp, &df, &iov, 1), 0);
+    CHECK_INT(mirage_udp_writev(a.udp, &df, &iov, 1), 0);
     /* Off-link with no gateway: no route. */
-    CHECK_INT(mirage_udpv4_write(a.udp, 0, 0x0b000001, 7, -1, "x", 1), MIRAGE_EHOSTUNREACH);
+    CHECK_INT(mirage_udp_send(a.udp, 0, 0x0b000001, 7, -1, "x", 1), MIRAGE_EHOSTUNREACH);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(gb.count, 5);
 
@@ -231,14 +231,14 @@ static void test_icmp(void)
     CHECK(es.data_ok);
 
     /* A closed port: port unreachable quoting our datagram; then rate-limited. */
-    CHECK_INT(mirage_udpv4_write(a.udp, 4000, IP_B, 9999, -1, "hello", 5), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "hello", 5), 0);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(er.count, 1);
     CHECK_INT(er.type, MIRAGE_ICMP_UNREACH);
     CHECK_INT(er.code, MIRAGE_ICMP_UNREACH_PORT);
     CHECK_INT(er.port, 9999);
     for (int i = 0; i < 100; i++)
-        mirage_udpv4_write(a.udp, 4000, IP_B, 9999, -1, "x", 1);
+        mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "x", 1);
     mirage_sleep_ns(MIRAGE_MS(10));
     mirage_icmpv4_stats(b.icmp, &st);
     CHECK(st.errors_sent >= 50 && st.errors_sent <= 52); /* the burst, ~1 ms of refill */
@@ -246,7 +246,7 @@ static void test_icmp(void)
     CHECK_INT(er.count, (int)st.errors_sent);
     /* A second later the bucket has refilled. */
     mirage_sleep_ns(MIRAGE_SEC(1));
-    mirage_udpv4_write(a.udp, 4000, IP_B, 9999, -1, "x", 1);
+    mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "x", 1);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(er.count, (int)st.errors_sent + 1);
 
@@ -269,12 +269,12 @@ static void test_arp_give_up_and_cache(void)
     struct mirage_ipv4_config ic = {.addr = IP_A, .prefix = 24};
     a.ip = mirage_ipv4_new(a.eth, a.arp, &ic);
     a.icmp = mirage_icmpv4_new(a.ip, NULL);
-    a.udp = mirage_udpv4_new(a.ip, a.icmp);
+    a.udp = mirage_udp_new(a.ip, a.icmp);
     mirage_eth_start(a.eth);
 
     /* Nobody at .99: three queries a second apart, then the queue is dropped. */
     for (int i = 0; i < 70; i++)
-        mirage_udpv4_write(a.udp, 1, 0x0a000063, 7, -1, "q", 1);
+        mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1);
     mirage_arp_stats(a.arp, &st);
     CHECK_INT(st.queued, 64);
     CHECK_INT(st.queue_dropped, 6);
@@ -285,10 +285,10 @@ static void test_arp_give_up_and_cache(void)
     CHECK_INT(st.queue_dropped, 70);
     CHECK(strstr(fake_console_text(), "no answer from 10.0.0.99 after 3 queries: dropping 64") !=
           NULL);
-    CHECK_INT(mirage_udpv4_write(a.udp, 1, 0x0a000063, 7, -1, "q", 1), MIRAGE_EHOSTUNREACH);
+    CHECK_INT(mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1), MIRAGE_EHOSTUNREACH);
     /* The failure is forgotten after a while: a new query goes out. */
     mirage_sleep_ns(MIRAGE_MS(1500));
-    CHECK_INT(mirage_udpv4_write(a.udp, 1, 0x0a000063, 7, -1, "q", 1), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1), 0);
     mirage_arp_stats(a.arp, &st);
     CHECK_INT(st.requests_sent, 2 + 4);
 
@@ -297,7 +297,7 @@ static void test_arp_give_up_and_cache(void)
     CHECK_INT(mirage_arp_lookup(a.arp, 0x0a000005, mac), 0);
     CHECK(memcmp(mac, m2, 6) == 0);
     for (uint32_t i = 10; i < 20; i++)
-        mirage_udpv4_write(a.udp, 1, 0x0a000000 + i, 7, -1, "q", 1);
+        mirage_udp_send(a.udp, 1, 0x0a000000 + i, 7, -1, "q", 1);
     CHECK_INT(mirage_arp_lookup(a.arp, 0x0a000005, mac), 0);
     CHECK_INT(mirage_arp_remove(a.arp, 0x0a000005), 0);
     CHECK_INT(mirage_arp_remove(a.arp, 0x0a000005), MIRAGE_ENOENT);
@@ -367,10 +367,10 @@ static void test_arp_refresh(void)
     a.arp = mirage_arp_new(a.eth, &acfg);
     a.ip = mirage_ipv4_new(a.eth, a.arp, &ic);
     a.icmp = mirage_icmpv4_new(a.ip, NULL);
-    a.udp = mirage_udpv4_new(a.ip, a.icmp);
+    a.udp = mirage_udp_new(a.ip, a.icmp);
     mirage_eth_start(a.eth);
     node_up(&b, simlink_netif(l, 1), IP_B);
-    CHECK_INT(mirage_udpv4_listen(b.udp, 7, udp_rx, &g), 0);
+    CHECK_INT(mirage_udp_bind(b.udp, 7, udp_rx, &g), 0);
     simlink_set_filter(l, watch_arp, NULL);
     mirage_sleep_ns(MIRAGE_SEC(2)); /* the announcements are over */
     arp_bcast = arp_ucast = drop_b_arp = 0;
@@ -378,7 +378,7 @@ static void test_arp_refresh(void)
     /* 70 s of a packet every 100 ms: one broadcast query at first, then only
      * polls in the last 4 s of each 32 s life, each answered at once. */
     for (int i = 0; i < 700; i++) {
-        CHECK_INT(mirage_udpv4_write(a.udp, 1, IP_B, 7, -1, "r", 1), 0);
+        CHECK_INT(mirage_udp_send(a.udp, 1, IP_B, 7, -1, "r", 1), 0);
         mirage_sleep_ns(MIRAGE_MS(100));
     }
     mirage_arp_stats(a.arp, &st);
@@ -393,7 +393,7 @@ static void test_arp_refresh(void)
     drop_b_arp = 1;
     arp_ucast = 0;
     for (int i = 0; i < 400; i++) {
-        mirage_udpv4_write(a.udp, 1, IP_B, 7, -1, "r", 1);
+        mirage_udp_send(a.udp, 1, IP_B, 7, -1, "r", 1);
         mirage_sleep_ns(MIRAGE_MS(100));
     }
     CHECK_INT(arp_ucast, 3);
@@ -470,7 +470,7 @@ static void test_udp_lossy(void)
     struct simlink *l = simlink_new(&cfg);
     struct node a, b;
     static struct got g;
-    struct mirage_udpv4_stats us;
+    struct mirage_udp_stats us;
     struct mirage_ipv4_stats is;
     int intact = 0;
 
@@ -479,18 +479,18 @@ static void test_udp_lossy(void)
     node_up(&b, simlink_netif(l, 1), IP_B);
     mirage_arp_add_static(a.arp, IP_B, simlink_netif(l, 1)->info.mac);
     mirage_arp_add_static(b.arp, IP_A, simlink_netif(l, 0)->info.mac);
-    CHECK_INT(mirage_udpv4_listen(b.udp, 7, udp_rx, &g), 0);
+    CHECK_INT(mirage_udp_bind(b.udp, 7, udp_rx, &g), 0);
     for (uint32_t i = 0; i < 300; i++) {
         static uint8_t d[4000];
         int before = g.count;
         size_t n = 100 + (i * 37) % 3900;
         fill_pattern(d, n, i);
-        mirage_udpv4_write(a.udp, 1000, IP_B, 7, -1, d, n);
+        mirage_udp_send(a.udp, 1000, IP_B, 7, -1, d, n);
         mirage_sleep_ns(MIRAGE_MS(5));
         if (g.count > before && g.len == n && memcmp(g.data, d, n) == 0)
             intact++;
     }
-    mirage_udpv4_stats(b.udp, &us);
+    mirage_udp_stats(b.udp, &us);
     mirage_ipv4_stats(b.ip, &is);
     /* Every datagram delivered was exact (corruption caught by checksums). */
     CHECK(intact > 150);
