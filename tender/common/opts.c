@@ -1,5 +1,6 @@
 /* opts.c: the tender's command line: memory, devices, the image and the guest's arguments. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -154,6 +155,25 @@ static int parse_dev(const char *arg, enum kind kind, struct tender_opts *opts, 
     return set_dev(opts, kind, buf, eq + 1, err);
 }
 
+/* --gdb[=PORT]: a TCP port, 1..65535, in decimal. */
+static int parse_gdb(const char *arg, struct tender_opts *opts, char *err)
+{
+    const char *v = arg[5] == '=' ? arg + 6 : NULL;
+    unsigned long port = TENDER_GDB_PORT;
+
+    if (opts->gdb_port)
+        return tender_fail(err, "--gdb is given twice");
+    if (v) {
+        size_t n = strspn(v, "0123456789");
+
+        port = n > 0 && n <= 5 && v[n] == '\0' ? strtoul(v, NULL, 10) : 0;
+        if (port == 0 || port > 65535)
+            return tender_fail(err, "%s: the port must be a number from 1 to 65535", arg);
+    }
+    opts->gdb_port = (uint16_t)port;
+    return 0;
+}
+
 static int parse_option(const char *arg, struct tender_opts *opts, int *mem_given, char *err)
 {
     if (starts_with(arg, "--mem="))
@@ -174,6 +194,8 @@ static int parse_option(const char *arg, struct tender_opts *opts, int *mem_give
             return tender_fail(err, "--dumpcore= needs a directory: use --dumpcore=DIR");
         return 0;
     }
+    if (strcmp(arg, "--gdb") == 0 || starts_with(arg, "--gdb="))
+        return parse_gdb(arg, opts, err);
     for (int k = NET; k <= BLOCK_SECTOR; k++)
         if (starts_with(arg, kind_prefix[k]))
             return parse_dev(arg, (enum kind)k, opts, err);
@@ -232,6 +254,7 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
     opts->help = 0;
     opts->guest_help = 0;
     opts->dumpcore = NULL;
+    opts->gdb_port = 0;
     opts->net_offload = 1;
     err[0] = '\0';
     for (i = 1; i < argc; i++) {
@@ -304,6 +327,8 @@ void tender_usage(const char *prog)
            "                        the sector size of block device NAME (default 512)\n"
            "  --dumpcore[=DIR]      when the unikernel faults or aborts, write an ELF core\n"
            "                        file DIR/core.%s.PID (DIR: . by default) for gdb\n"
+           "  --gdb[=PORT]          (hvt) before the first instruction, wait for gdb on\n"
+           "                        127.0.0.1:PORT (default %d): `target remote :PORT`\n"
            "  --net-offload=on|off  offer the taps' checksum and TCP segmentation offloads\n"
            "                        to the guest (default on; off: frame by frame)\n"
            "  --help                show this help\n"
@@ -312,6 +337,7 @@ void tender_usage(const char *prog)
            "among ARGS, the unikernel only shows its help: devices not given stay absent).\n"
            "Exit status: the unikernel's own, or %d refused to start, %d ARGS too long,\n"
            "%d sandbox violation, %d CPU fault, %d abort.\n",
-           prog, TENDER_MEM_DEFAULT_MB, (unsigned long long)host_mb(), prog, TENDER_EXIT_REFUSED,
+           prog, TENDER_MEM_DEFAULT_MB, (unsigned long long)host_mb(), prog, TENDER_GDB_PORT,
+           TENDER_EXIT_REFUSED,
            TENDER_EXIT_USAGE, TENDER_EXIT_SANDBOX, TENDER_EXIT_FAULT, TENDER_EXIT_ABORT);
 }

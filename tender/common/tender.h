@@ -59,7 +59,10 @@ struct tender_opts {
      * declared devices need not be given, since it stops before using them. */
     int guest_help;
     const char *dumpcore; /* --dumpcore[=DIR]: the directory for a core file; NULL: none */
+    uint16_t gdb_port;    /* --gdb[=PORT] (hvt): the port gdb attaches to; 0: none */
 };
+
+#define TENDER_GDB_PORT 1234
 
 #define TENDER_MEM_DEFAULT_MB 32
 /* What the options accept: 512 GiB, all that hvt's guest page tables (one

@@ -82,7 +82,8 @@ int main(int argc, char **argv)
         return TENDER_EXIT_REFUSED;
     }
     free(data);
-    if (hvt_net_start(&vm, err) < 0 || hvt_block_start(&vm, err) < 0 || hvt_sandbox(&vm, err) < 0) {
+    if (hvt_net_start(&vm, err) < 0 || hvt_block_start(&vm, err) < 0 ||
+        (opts.gdb_port && hvt_gdb_wait(&vm, opts.gdb_port, err) < 0) || hvt_sandbox(&vm, err) < 0) {
         hvt_say("%s\n", err);
         return TENDER_EXIT_REFUSED;
     }

@@ -129,6 +129,22 @@ void hvt_dumpcore(struct hvt_vm *vm, const struct kvm_regs *r, int signo, const 
         hvt_say("core dumped to %s (%s)\n", vm->core.path, text);
 }
 
+/* The guest faulted or aborted and ends with (st): the core file, then gdb
+ * (either may be off). (r): the registers it ended with, NULL: the vCPU's. */
+static int ended(struct hvt_vm *vm, struct kvm_regs *r, int signo, const char *what, int st)
+{
+    struct kvm_regs now;
+
+    if (vm->core.fd < 0 && !vm->gdb)
+        return st;
+    if (!r && ioctl(vm->vcpufd, KVM_GET_REGS, &now) < 0)
+        return st;
+    r = r ? r : &now;
+    if (vm->core.fd >= 0)
+        hvt_dumpcore(vm, r, signo, what);
+    return vm->gdb ? hvt_gdb_fault(vm, r, signo, st) : st;
+}
+
 static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
 {
     struct hvt_hc_exit *p = hvt_gpa(vm, gpa, sizeof(*p));
@@ -136,13 +152,8 @@ static int hc_exit(struct hvt_vm *vm, uint64_t gpa)
     if (!p)
         return bad(vm, HVT_HC_EXIT, "argument", gpa, sizeof(*p));
     hvt_net_flush(vm);
-    if (p->abort) {
-        struct kvm_regs r;
-
-        if (vm->core.fd >= 0 && ioctl(vm->vcpufd, KVM_GET_REGS, &r) == 0)
-            hvt_dumpcore(vm, &r, SIGABRT, "abort");
-        return TENDER_EXIT_ABORT;
-    }
+    if (p->abort)
+        return ended(vm, NULL, SIGABRT, "abort", TENDER_EXIT_ABORT);
     return p->status & 0xff;
 }
 
@@ -238,6 +249,7 @@ static int fault(struct hvt_vm *vm)
     uint64_t w[7], v, ec = 0, rip;
     const uint64_t *frame;
     char what[200];
+    int whole, st;
 
     if (ioctl(vm->vcpufd, KVM_GET_REGS, &r) < 0 || ioctl(vm->vcpufd, KVM_GET_SREGS, &sr) < 0 ||
         r.rsp < HVT_STACK0_TOP - 4096 || r.rsp > HVT_STACK0_TOP - 6 * sizeof(w[0])) {
@@ -253,6 +265,9 @@ static int fault(struct hvt_vm *vm)
     if (mirage_cpu_vector_has_error_code(v))
         ec = *frame++;
     rip = frame[0];
+    whole = r.rsp <= HVT_STACK0_TOP - (frame - w + 5) * sizeof(w[0]);
+    if (vm->gdb && whole && (st = hvt_gdb_trap(vm, v, ec, frame)) != HVT_GDB_NOT_MINE)
+        return st;
     /* PVM enters LSTAR still in ring 3, so a syscall shows as a fetch fault there. */
     if (v == 14 && rip == HVT_STUBS_ADDR + 32 * 8)
         return syscall_exit(vm);
@@ -271,14 +286,13 @@ static int fault(struct hvt_vm *vm)
                  (unsigned long long)sr.cr2);
     }
     hvt_say("%s\n", what);
-    if (vm->core.fd >= 0 && r.rsp <= HVT_STACK0_TOP - (frame - w + 5) * sizeof(w[0])) {
-        /* The interrupted code's registers: the stub changed only rsp and rip. */
-        r.rip = frame[0];
-        r.rflags = frame[2];
-        r.rsp = frame[3];
-        hvt_dumpcore(vm, &r, vec_signal(v), what);
-    }
-    return TENDER_EXIT_FAULT;
+    if (!whole)
+        return TENDER_EXIT_FAULT; /* no registers to show */
+    /* The interrupted code's registers: the stub changed only rsp and rip. */
+    r.rip = frame[0];
+    r.rflags = frame[2];
+    r.rsp = frame[3];
+    return ended(vm, &r, vec_signal(v), what, TENDER_EXIT_FAULT);
 }
 
 static int io_exit(struct hvt_vm *vm)
@@ -312,25 +326,19 @@ static int io_exit(struct hvt_vm *vm)
     }
 }
 
-int hvt_vm_run(struct hvt_vm *vm)
+static int run(struct hvt_vm *vm)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_REALTIME, &now);
-    vm->boot->wall_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
     for (;;) {
         int st;
 
         if (ioctl(vm->vcpufd, KVM_RUN, 0) < 0) {
-            if (errno == EINTR || errno == EAGAIN)
+            if (errno == EINTR || errno == EAGAIN) {
+                if (vm->gdb && (st = hvt_gdb_interrupted(vm)) != HVT_GDB_RESUME)
+                    return st;
                 continue;
-            if (errno == EFAULT && (st = hvt_guard_fault(vm)) >= 0) {
-                struct kvm_regs r;
-
-                if (vm->core.fd >= 0 && ioctl(vm->vcpufd, KVM_GET_REGS, &r) == 0)
-                    hvt_dumpcore(vm, &r, SIGSEGV, "stack overflow: a guard page was touched");
-                return st;
             }
+            if (errno == EFAULT && (st = hvt_guard_fault(vm)) >= 0)
+                return ended(vm, NULL, SIGSEGV, "stack overflow: a guard page was touched", st);
             hvt_say("KVM_RUN: %s\n", strerror(errno));
             return TENDER_EXIT_FAULT;
         }
@@ -355,4 +363,19 @@ int hvt_vm_run(struct hvt_vm *vm)
             return TENDER_EXIT_FAULT;
         }
     }
+}
+
+int hvt_vm_run(struct hvt_vm *vm)
+{
+    struct timespec now;
+    int st;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    vm->boot->wall_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+    st = vm->gdb ? hvt_gdb_start(vm) : CONTINUE;
+    if (st == CONTINUE)
+        st = run(vm);
+    if (vm->gdb)
+        hvt_gdb_exited(vm, st);
+    return st;
 }

@@ -95,6 +95,24 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
                                SCMP_A2(SCMP_CMP_EQ, (unsigned)vm->core.dirfd),
                                SCMP_A4(SCMP_CMP_EQ, AT_EMPTY_PATH));
     }
+    /* --gdb: the debugger's connection, the registers it sets, and the
+     * watcher's signal that stops the vCPU on Ctrl-C. */
+    if (hvt_gdb_fd(vm) >= 0) {
+        static const unsigned long gdb_ioctls[] = {KVM_SET_REGS, KVM_SET_SREGS};
+        int fd = hvt_gdb_fd(vm);
+
+        rc |= allow_fd(ctx, SCMP_SYS(read), fd);
+        rc |= allow_fd(ctx, SCMP_SYS(write), fd);
+        rc |= allow_fd(ctx, SCMP_SYS(recvfrom), fd);
+        rc |= allow_fd(ctx, SCMP_SYS(shutdown), fd);
+        for (size_t i = 0; i < sizeof(gdb_ioctls) / sizeof(gdb_ioctls[0]); i++)
+            rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2,
+                                   SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->vcpufd),
+                                   SCMP_A1(SCMP_CMP_EQ, gdb_ioctls[i]));
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 2,
+                               SCMP_A0(SCMP_CMP_EQ, (unsigned)getpid()),
+                               SCMP_A2(SCMP_CMP_EQ, SIGUSR1));
+    }
     if (rc == 0)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);

@@ -32,6 +32,8 @@
 struct hvt_net;
 /* The block side: one per VM with block devices, served by its own thread. */
 struct hvt_block;
+/* --gdb: the debugger's connection and what it set (gdb.c). */
+struct hvt_gdb;
 
 struct hvt_vm {
     int kvm, vmfd, vcpufd;
@@ -51,6 +53,7 @@ struct hvt_vm {
     struct tender_core core; /* --dumpcore; fd -1 without */
     uint64_t fiber_sym;      /* mirage_fiber_running in the image, or TENDER_NO_SYMBOL */
     const char *name;        /* the unikernel's */
+    struct hvt_gdb *gdb;     /* --gdb; NULL without */
 };
 
 /* run.c: writes the core file when --dumpcore asked for one: the registers
@@ -141,6 +144,30 @@ int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err);
  * *started, past its start-up system calls. 0 or -1 with (err). */
 int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const char *what,
                      char *err);
+
+/* gdb.c: --gdb[=PORT]. hvt_gdb_wait listens on 127.0.0.1:(port), takes one
+ * connection and starts the thread that turns gdb's Ctrl-C into a stop
+ * (before the sandbox; 0 or -1 with (err)). The rest return HVT_GDB_RESUME
+ * when the guest is to run on, or the tender's exit status; each first serves
+ * gdb until it resumes the guest, and does nothing once gdb is gone. */
+#define HVT_GDB_RESUME   (-1)
+#define HVT_GDB_NOT_MINE (-3)
+int hvt_gdb_wait(struct hvt_vm *vm, uint16_t port, char *err);
+/* The connection's fd for the sandbox, or -1. */
+int hvt_gdb_fd(const struct hvt_vm *vm);
+/* Before the guest's first instruction. */
+int hvt_gdb_start(struct hvt_vm *vm);
+/* KVM_RUN (or a wait) was interrupted: a stop if gdb asked for one. */
+int hvt_gdb_interrupted(struct hvt_vm *vm);
+/* Exception (vec, ec) with the ring-3 frame (rip, cs, rflags, rsp, ss): a
+ * stop if it is one of gdb's breakpoints or its single step, else
+ * HVT_GDB_NOT_MINE. */
+int hvt_gdb_trap(struct hvt_vm *vm, uint64_t vec, uint64_t ec, const uint64_t *frame);
+/* The guest faulted or aborted (registers r, Linux signal signo) and is to
+ * end with (status): gdb looks at it first. */
+int hvt_gdb_fault(struct hvt_vm *vm, const struct kvm_regs *r, int signo, int status);
+/* The guest ended with (status): tells gdb. */
+void hvt_gdb_exited(struct hvt_vm *vm, int status);
 
 /* Writes "mirage-hvt: " and the formatted message to stderr with one write(). */
 void hvt_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

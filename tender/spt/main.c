@@ -143,6 +143,9 @@ int main(int argc, char **argv)
         tender_usage("mirage-spt");
         return 0;
     }
+    if (opts.gdb_port)
+        return refuse("--gdb is mirage-hvt's: on spt, run gdb on the tender with "
+                      "tender/spt/mirage-spt-gdb.py (see the README)");
     if (tender_mem_check(opts.mem_bytes, err) < 0)
         return refuse(err);
     fd = spt_image_open(opts.image, &img, err);
