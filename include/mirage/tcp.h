@@ -66,6 +66,11 @@ enum mirage_tcp_cc { MIRAGE_TCP_CUBIC = 0, MIRAGE_TCP_NEWRENO = 1 };
 struct mirage_tcp_config {
     size_t rcvbuf;         /* receive buffer per connection (default 64 KiB, max 16 MiB) */
     size_t sndbuf;         /* send buffer per connection (default 64 KiB, max 16 MiB) */
+    /* Auto-tuning: a busy connection's buffers double, while the window (the
+     * peer's edge, or our unsent room) is what holds a transfer back, up to
+     * these (max 16 MiB; default 4 MiB when rcvbuf/sndbuf are default, else
+     * rcvbuf/sndbuf, fixed). Idle connections hold no buffer either way. */
+    size_t rcvbuf_max, sndbuf_max;
     enum mirage_tcp_cc cc; /* congestion control (default CUBIC) */
     uint64_t rto_min;      /* ns (default 200 ms) */
     uint64_t rto_initial;  /* ns (default 1 s, RFC 6298) */

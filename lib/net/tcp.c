@@ -131,6 +131,22 @@ int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, ui
 
 /* ---- instance ----------------------------------------------------------- */
 
+#define TCP_BUF_AUTO_MAX (4u * 1024 * 1024)
+
+static size_t clamp_buf(size_t v);
+
+/* A buffer's growth limit: (max) as given, the default when neither was
+ * set, else the buffer's own size (a size set alone stays fixed). */
+static size_t clamp_max(size_t max, size_t buf)
+{
+    size_t start = clamp_buf(buf);
+
+    if (max == 0)
+        max = buf == 0 ? TCP_BUF_AUTO_MAX : start;
+    max = clamp_buf(max);
+    return max < start ? start : max;
+}
+
 static size_t clamp_buf(size_t v)
 {
     if (v == 0)
@@ -155,6 +171,8 @@ struct mirage_tcp *mirage_tcp_new(const struct mirage_tcp_ip *ip,
     t->ip = *ip;
     if (cfg)
         t->cfg = *cfg;
+    t->cfg.rcvbuf_max = clamp_max(t->cfg.rcvbuf_max, t->cfg.rcvbuf);
+    t->cfg.sndbuf_max = clamp_max(t->cfg.sndbuf_max, t->cfg.sndbuf);
     t->cfg.rcvbuf = clamp_buf(t->cfg.rcvbuf);
     t->cfg.sndbuf = clamp_buf(t->cfg.sndbuf);
     if (t->cfg.cc != MIRAGE_TCP_NEWRENO)
@@ -299,6 +317,17 @@ void mirage_tcp_stats(const struct mirage_tcp *t, struct mirage_tcp_stats *st)
 
 /* ---- connections and the table ------------------------------------------ */
 
+/* The smallest shift that lets the window cover the largest buffer. */
+int tcp_wscale_for(const struct mirage_tcp *t)
+{
+    int s = 0;
+
+    if (!t->cfg.no_wscale)
+        while (s < 14 && ((uint32_t)0xffff << s) < t->cfg.rcvbuf_max)
+            s++;
+    return s;
+}
+
 struct tcp_conn *tcp_conn_new(struct mirage_tcp *t)
 {
     struct tcp_conn *c = tcp_alloc(t, sizeof(*c));
@@ -311,11 +340,9 @@ struct tcp_conn *tcp_conn_new(struct mirage_tcp *t)
     c->rto = t->cfg.rto_initial;
     c->user_timeout = t->cfg.user_timeout;
     c->rcv_cap = (uint32_t)t->cfg.rcvbuf;
+    c->snd_max = (uint32_t)t->cfg.sndbuf;
     c->cc = t->cfg.cc == MIRAGE_TCP_NEWRENO ? &tcp_newreno : &tcp_cubic;
-    /* The smallest shift that lets the window cover the whole buffer. */
-    if (!t->cfg.no_wscale)
-        while (c->rcv_wscale < 14 && ((uint32_t)0xffff << c->rcv_wscale) < c->rcv_cap)
-            c->rcv_wscale++;
+    c->rcv_wscale = (uint8_t)tcp_wscale_for(t);
     c->all_next = t->all;
     if (t->all)
         t->all->all_prev = c;

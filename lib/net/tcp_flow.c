@@ -49,8 +49,13 @@ static int tcp_read(struct mirage_flow *f, void *buf, size_t cap, size_t *got, u
             tcp_ring_copy_out(&c->rcv, 0, buf, n);
             c->rcv.start = (c->rcv.start + n) % c->rcv.cap;
             c->rcv.len -= n;
-            if (c->rcv.len == 0 && c->ooo.n == 0)
-                rcv_release(c); /* idle connections hold no buffer */
+            if (c->rcv.len == 0 && c->ooo.n == 0) {
+                c->rcv_drained = 1;
+                /* Idle connections hold no buffer; one whose window grew
+                 * keeps its ring rather than build it again every burst. */
+                if (c->tcp == NULL || c->rcv_cap <= c->tcp->cfg.rcvbuf)
+                    rcv_release(c);
+            }
             *got = n;
             maybe_window_update(c);
             return 0;
@@ -78,6 +83,21 @@ static int writable(const struct tcp_conn *c)
     return 0;
 }
 
+/* The writer found the buffer full though all of it is on the wire (but a
+ * segment's tail Nagle holds) and both
+ * the peer's window and cwnd have room for more: the buffer holds the
+ * transfer back. Doubles its limit (up to cfg.sndbuf_max); 1 when it did. */
+static int snd_autotune(struct tcp_conn *c)
+{
+    uint32_t max = (uint32_t)c->tcp->cfg.sndbuf_max, flight = c->snd_nxt - c->snd_una;
+
+    if (c->snd_max >= max || c->snd.len > flight + c->mss || c->snd_wnd <= flight ||
+        c->cwnd <= flight)
+        return 0;
+    c->snd_max = c->snd_max * 2 > max ? max : c->snd_max * 2;
+    return 1;
+}
+
 static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, size_t n,
                       uint64_t deadline)
 {
@@ -91,7 +111,7 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
             int r = writable(c);
             if (r != 0)
                 return r;
-            uint32_t max = (uint32_t)c->tcp->cfg.sndbuf;
+            uint32_t max = c->snd_max;
             if (c->snd.buf == NULL || (c->snd.len + left > c->snd.cap && c->snd.cap < max)) {
                 uint32_t need = c->snd.len + left < max ? c->snd.len + (uint32_t)left : max;
                 if (c->snd.buf == NULL)
@@ -103,6 +123,8 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
             uint32_t space = c->snd.cap - c->snd.len;
             if (space == 0) {
                 tcp_output(c);
+                if (snd_autotune(c))
+                    continue;
                 r = mirage_cond_wait(&c->wr_cond, deadline);
                 if (r != 0)
                     return r;

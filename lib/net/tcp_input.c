@@ -84,6 +84,8 @@ void tcp_conn_setup(struct tcp_conn *c)
     c->mss = (uint16_t)tcp_payload(room, c->ts_ok ? 12 : 0);
     if (!c->ws_ok && c->rcv_cap > 65535)
         c->rcv_cap = 65535;
+    c->rcv_round_seq = c->rcv_nxt;
+    c->rcv_round_at = tcp_time(t);
     c->cc->init(c);
     c->recover = c->snd_una;
     c->high_rxt = c->snd_una;
@@ -263,6 +265,40 @@ static int rcv_buffer(struct tcp_conn *c, uint32_t end)
     return tcp_ring_reserve(c->tcp, &c->rcv, end, c->rcv_cap);
 }
 
+/* Receive-buffer auto-tuning, after Linux's dynamic right-sizing: the time
+ * the peer takes to fill the window we advertised is at least a round trip
+ * (the shortest such round is taken as one); while a round trip's data is
+ * more than half the window, the window bounds the transfer. It doubles then
+ * (up to cfg.rcvbuf_max) if the application keeps emptying the buffer (a slow
+ * reader is not helped by a larger one) and the memory is there now. */
+static void rcv_autotune(struct tcp_conn *c)
+{
+    uint64_t now = tcp_time(c->tcp);
+    uint32_t max = (uint32_t)c->tcp->cfg.rcvbuf_max, ncap;
+
+    if (!c->ws_ok || c->rd_shut || c->rcv_cap >= max)
+        return;
+    if (c->rcv_rtt_at == 0 || seq_ge(c->rcv_nxt, c->rcv_rtt_seq)) {
+        uint64_t d = now - c->rcv_rtt_at;
+        if (c->rcv_rtt_at != 0 && d > 0)
+            c->rcv_rtt = c->rcv_rtt == 0 || d < c->rcv_rtt ? d : c->rcv_rtt + (d - c->rcv_rtt) / 8;
+        c->rcv_rtt_seq = c->rcv_adv;
+        c->rcv_rtt_at = now;
+    }
+    if (c->rcv_rtt == 0 || now - c->rcv_round_at < c->rcv_rtt)
+        return;
+    if ((uint32_t)(c->rcv_nxt - c->rcv_round_seq) > c->rcv_cap / 2 && c->rcv_drained) {
+        ncap = c->rcv_cap * 2 > max ? max : c->rcv_cap * 2;
+        if (tcp_ring_reserve(c->tcp, &c->rcv, ncap, ncap) == 0) {
+            c->rcv_cap = ncap;
+            c->ack_now = 1;
+        }
+    }
+    c->rcv_drained = 0;
+    c->rcv_round_seq = c->rcv_nxt;
+    c->rcv_round_at = now;
+}
+
 /* Places (data, len) at (seq) >= rcv_nxt, within the buffer. */
 static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
 {
@@ -289,6 +325,7 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
         }
         if (!c->rd_shut)
             c->rcv.len = c->rcv_nxt - head;
+        rcv_autotune(c);
         if (had_ooo) {
             c->ack_now = 1; /* a hole filled: tell the sender at once (RFC 5681 4.2) */
         } else if (++c->delack_segs >= 2 || len > c->mss) {

@@ -107,6 +107,7 @@ struct tcp_conn {
     uint16_t mss; /* segment payload size we send (options excluded) */
     uint16_t peer_mss;
     struct tcp_ring snd;
+    uint32_t snd_max; /* send buffer limit: cfg.sndbuf, doubling up to cfg.sndbuf_max */
     struct tcp_ranges sacked;
     uint32_t recover, high_rxt, lost_mark;
     uint32_t rxt_round; /* snd_nxt when this pass of retransmissions began */
@@ -126,7 +127,12 @@ struct tcp_conn {
     /* receive side */
     uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge last advertised */
     uint32_t fin_rcv_seq;
-    uint32_t rcv_cap;
+    uint32_t rcv_cap;      /* the window's size: cfg.rcvbuf, doubling up to cfg.rcvbuf_max */
+    /* auto-tuning (tcp_input.c): a round trip as the receiver sees it, and
+     * what arrived in the current one */
+    uint32_t rcv_rtt_seq, rcv_round_seq;
+    uint64_t rcv_rtt_at, rcv_rtt, rcv_round_at;
+    uint8_t rcv_drained; /* the application emptied the buffer this round */
     struct tcp_ring rcv;
     struct tcp_ranges ooo;
     uint32_t ooo_last_left, ooo_last_right; /* the range the newest segment went to */
@@ -215,6 +221,7 @@ void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size);
 struct tcp_ring;
 /* Makes (r) hold at least (need) bytes (at most max); 0, MIRAGE_ENOMEM (r unchanged). */
 int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max);
+int tcp_wscale_for(const struct mirage_tcp *t);
 struct tcp_conn *tcp_conn_new(struct mirage_tcp *t);
 void tcp_conn_free(struct tcp_conn *c);
 int tcp_hash_insert(struct tcp_conn *c);

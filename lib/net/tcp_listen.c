@@ -215,10 +215,8 @@ static void send_cookie(struct tcp_listener *l, const struct mirage_ipaddr *src,
     uint32_t slot = time_slot();
     size_t mtu = t->ip.mtu(t->ip.ctx, src);
     uint16_t peer_mss = seg->mss ? seg->mss : 536;
-    int wscale = 0;
+    int wscale = tcp_wscale_for(t);
 
-    while (wscale < 14 && ((uint32_t)0xffff << wscale) < t->cfg.rcvbuf)
-        wscale++;
     for (unsigned i = 0; i < 8; i++)
         if (mss_table[i] <= peer_mss)
             idx = i;
