@@ -10,8 +10,9 @@ struct nic {
     uint32_t tx_prod, rx_cons; /* our own indices; the ring holds the published copies */
     uint32_t kicked;           /* the tender's sleep epoch we last kicked */
     int kick_due;              /* TX frames published since the last kick check */
-    uint32_t max_frame;
-    uint64_t oversized; /* frames over max_frame the tender published anyway, dropped here */
+    struct mirage_net_info info; /* its offloads: those turned on */
+    uint32_t offered;            /* the offloads the tender offers */
+    uint64_t oversized; /* frames the tender published that the offloads do not allow, dropped */
 };
 
 /* At most this many published TX frames wait for the guest's next yield
@@ -29,6 +30,28 @@ static uint32_t load_acq(const uint32_t *p)
 static void store_rel(uint32_t *p, uint32_t v)
 {
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* Copies (len) bytes at byte (off) of a direction's slots (ring), wrapping at its end. */
+static void ring_put(uint8_t *ring, uint32_t off, const void *src, size_t len)
+{
+    size_t first = HVT_RING_BYTES - off < len ? HVT_RING_BYTES - off : len;
+
+    memcpy(ring + off, src, first);
+    memcpy(ring, (const uint8_t *)src + first, len - first);
+}
+
+static void ring_get(const uint8_t *ring, uint32_t off, void *dst, size_t len)
+{
+    size_t first = HVT_RING_BYTES - off < len ? HVT_RING_BYTES - off : len;
+
+    memcpy(dst, ring + off, first);
+    memcpy((uint8_t *)dst + first, ring, len - first);
+}
+
+static uint32_t ring_off(uint32_t off, size_t add)
+{
+    return (uint32_t)((off + add) % HVT_RING_BYTES);
 }
 
 /* Wakes the tender's network thread if it sleeps and has not been woken for this sleep. */
@@ -66,37 +89,47 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         c->hdr = (struct hvt_ring_hdr *)c->area;
         c->tx_prod = load_acq(&c->hdr->tx_prod);
         c->rx_cons = load_acq(&c->hdr->rx_cons);
-        c->max_frame = d->mtu + 14u;
+        c->info = (struct mirage_net_info){{0}, d->mtu, 0};
+        c->offered = d->offloads & (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
         acquired |= 1ULL << i;
         *h = i;
         memcpy(info->mac, d->mac, 6);
         info->mtu = d->mtu;
-        info->offloads = 0; /* the rings carry plain frames */
+        info->offloads = c->offered;
         return 0;
     }
     return MIRAGE_ENOENT;
 }
 
-/* Copies frames into free TX slots and publishes them once; returns how many went. */
+/* Copies frames, each behind its virtio-net header, into free TX slots and
+ * publishes them once; returns how many went. */
 static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, size_t *sent)
 {
     uint32_t room = HVT_RING_SLOTS - (c->tx_prod - load_acq(&c->hdr->tx_cons));
+    uint8_t *ring = HVT_TX_RING(c->area);
     size_t i;
     int rc = 0;
 
     for (i = 0; i < n; i++) {
-        if (frames[i].len > c->max_frame || frames[i].meta.flags || frames[i].meta.gso_type) {
+        const struct mirage_net_meta *m = &frames[i].meta;
+        struct hvt_vnet_hdr vh = {m->flags,      m->gso_type,   m->hdr_len,
+                                  m->gso_size,   m->csum_start, m->csum_offset};
+        uint32_t off = HVT_SLOT_OFF(c->tx_prod), slots;
+
+        if (!mirage_net_tx_ok(&c->info, m, frames[i].len)) {
             rc = MIRAGE_EINVAL;
             break;
         }
-        if (room == 0) {
+        slots = (uint32_t)HVT_FRAME_SLOTS(frames[i].len);
+        if (room < slots) {
             rc = MIRAGE_EAGAIN;
             break;
         }
-        memcpy(HVT_TX_SLOT(c->area, c->tx_prod), frames[i].buf, frames[i].len);
-        c->hdr->tx_len[c->tx_prod % HVT_RING_SLOTS] = (uint16_t)frames[i].len;
-        c->tx_prod++;
-        room--;
+        ring_put(ring, off, &vh, HVT_VNET_HDR_SIZE);
+        ring_put(ring, ring_off(off, HVT_VNET_HDR_SIZE), frames[i].buf, frames[i].len);
+        c->hdr->tx_len[c->tx_prod % HVT_RING_SLOTS] = (uint32_t)frames[i].len;
+        c->tx_prod += slots;
+        room -= slots;
     }
     *sent = i;
     if (i > 0) {
@@ -138,32 +171,52 @@ int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size
 int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
 {
     struct nic *c = nic_of(h);
+    const uint8_t *ring;
     uint32_t avail, start;
     size_t i;
 
     *got = 0;
     if (!c)
         return MIRAGE_EINVAL;
+    ring = HVT_RX_RING(c->area);
     avail = load_acq(&c->hdr->rx_prod) - c->rx_cons;
     if (avail > HVT_RING_SLOTS)
         avail = 0; /* the tender never does this; take nothing rather than garbage */
     for (i = 0; i < n && i < avail; i++)
-        if (frames[i].cap < c->max_frame)
+        if (frames[i].cap < mirage_net_frame_max(&c->info))
             return MIRAGE_EINVAL;
-    /* A slot longer than the MTU allows (the tender drops those itself) is
+    /* A frame the offloads do not allow (the tender drops those itself) is
      * consumed and counted, never truncated nor left at the ring's head. */
     start = c->rx_cons;
-    for (i = 0; avail > 0 && i < n; avail--) {
+    for (i = 0; avail > 0 && i < n;) {
         uint32_t len = c->hdr->rx_len[c->rx_cons % HVT_RING_SLOTS];
+        uint32_t off = HVT_SLOT_OFF(c->rx_cons), slots;
+        struct hvt_vnet_hdr vh;
 
-        if (len > c->max_frame) {
+        ring_get(ring, off, &vh, HVT_VNET_HDR_SIZE);
+        slots = len > MIRAGE_NET_GSO_MAX ? 1 : (uint32_t)HVT_FRAME_SLOTS(len);
+        if (slots > avail)
+            break; /* the tender never does this either */
+        if (!mirage_net_rx_ok(&c->info, vh.gso_type, len)) {
             c->oversized++;
         } else {
-            memcpy(frames[i].buf, HVT_RX_SLOT(c->area, c->rx_cons), len);
-            frames[i].meta = (struct mirage_net_meta){0};
+            struct mirage_net_meta *m = &frames[i].meta;
+
+            ring_get(ring, ring_off(off, HVT_VNET_HDR_SIZE), frames[i].buf, len);
+            *m = (struct mirage_net_meta){0};
+            if (c->info.offloads) {
+                m->flags = vh.flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID);
+                m->gso_type = (vh.gso_type & 0x7f) == MIRAGE_NET_GSO_TCPV4 ? MIRAGE_NET_GSO_TCPV4
+                                                                           : MIRAGE_NET_GSO_NONE;
+                m->hdr_len = vh.hdr_len;
+                m->gso_size = vh.gso_size;
+                m->csum_start = vh.csum_start;
+                m->csum_offset = vh.csum_offset;
+            }
             frames[i++].len = len;
         }
-        c->rx_cons++;
+        c->rx_cons += slots;
+        avail -= slots;
     }
     *got = i;
     if (c->rx_cons == start)
@@ -176,7 +229,19 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
 
 int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
 {
-    return nic_of(h) != NULL && offloads == 0 ? 0 : MIRAGE_EINVAL;
+    struct nic *c = nic_of(h);
+    static struct hvt_hc_net_offload a;
+
+    if (c == NULL || (offloads & ~c->offered) != 0)
+        return MIRAGE_EINVAL;
+    if (c->offered) {
+        a = (struct hvt_hc_net_offload){(uint32_t)h, offloads, MIRAGE_EINVAL, 0};
+        hvt_hypercall(HVT_HC_NET_OFFLOAD, &a);
+        if (a.ret != 0)
+            return a.ret;
+    }
+    c->info.offloads = offloads;
+    return 0;
 }
 
 int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)

@@ -56,8 +56,6 @@ int main(int argc, char **argv)
         tender_usage("mirage-hvt");
         return 0;
     }
-    /* The rings carry plain frames of at most 2 KiB: no virtio-net header. */
-    opts.net_offload = 0;
     if (tender_mem_check(opts.mem_bytes, err) < 0 ||
         tender_image_load(opts.image, &data, &size, &img, err) < 0 ||
         tender_devices_open(&opts, &img, devs, err) < 0) {

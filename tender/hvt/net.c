@@ -6,10 +6,16 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_tun.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "mirage/error.h"
+#include "mirage/platform.h"
+#include "ring.h"
 #include "vm.h"
 
 /* How long the I/O thread keeps polling an idle ring before it sleeps: long
@@ -24,8 +30,11 @@ struct nic {
     struct hvt_ring_hdr *hdr;
     uint8_t *area;
     uint32_t tx_cons, rx_prod; /* the tender's own copies: never read back from the guest */
-    uint32_t max_frame;
-    uint64_t oversized; /* frames over max_frame read and dropped: the ring's copy is the guest's */
+    uint16_t mtu;
+    int vnet;           /* the tap carries a virtio-net header before each frame */
+    uint32_t offered;   /* the offloads the tap takes */
+    uint32_t offloads;  /* those the guest turned on (HVT_HC_NET_OFFLOAD) */
+    uint64_t oversized; /* frames too long read and dropped: the ring's copy is the guest's */
     int full;           /* the RX ring had no room left */
     int rx_lock;        /* held by whichever thread fills the RX ring: rx_prod and full are its */
     int tx_lock;        /* held by whichever thread drains the TX ring: tx_cons is its */
@@ -93,65 +102,105 @@ static void store_rel(uint32_t *p, uint32_t v)
     __atomic_store_n(p, v, __ATOMIC_RELEASE);
 }
 
+/* The device as mirage_net_tx_ok() and mirage_net_rx_ok() see it now. */
+static struct mirage_net_info info_of(const struct nic *c)
+{
+    struct mirage_net_info info = {{0}, c->mtu, __atomic_load_n(&c->offloads, __ATOMIC_RELAXED)};
+
+    return info;
+}
+
 /* Sends what the guest published on its TX ring; returns how many frames. */
 static unsigned tx_drain(struct nic *c)
 {
     uint32_t prod = load_acq(&c->hdr->tx_prod), avail = prod - c->tx_cons;
+    uint8_t *ring = HVT_TX_RING(c->area);
+    struct mirage_net_info info = info_of(c);
+    unsigned frames = 0;
 
     if (avail > HVT_RING_SLOTS)
         bad_ring("TX frames published beyond the ring's 256 slots:", avail);
-    for (uint32_t i = 0; i < avail; i++) {
-        uint32_t idx = c->tx_cons;
-        uint16_t len = __atomic_load_n(&c->hdr->tx_len[idx % HVT_RING_SLOTS], __ATOMIC_RELAXED);
+    while (avail > 0) {
+        uint32_t idx = c->tx_cons, len, slots;
+        struct hvt_vnet_hdr vh; /* read once: the guest may change the slot meanwhile */
+        unsigned long long bad;
+        const char *problem = hvt_ring_tx_frame(c->hdr, ring, idx, avail, &info, &vh, &len,
+                                                &slots, &bad);
+        struct iovec iov[3];
+        int n;
 
-        if (len > c->max_frame)
-            bad_ring("TX frame longer than the MTU allows, bytes:", len);
+        if (problem)
+            bad_ring(problem, bad);
+        iov[0] = (struct iovec){&vh, sizeof(vh)};
+        n = hvt_ring_iov(ring, (HVT_SLOT_OFF(idx) + HVT_VNET_HDR_SIZE) % HVT_RING_BYTES, len,
+                         iov + 1);
         /* A tap that cannot take the frame drops it, as a wire would. */
-        if (write(c->fd, HVT_TX_SLOT(c->area, idx), len) < 0) {
+        if (writev(c->fd, c->vnet ? iov : iov + 1, c->vnet ? n + 1 : n) < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EBADFD)
                 lost(c);
         }
-        __atomic_store_n(&c->tx_cons, idx + 1, __ATOMIC_RELAXED); /* pending() reads it */
+        __atomic_store_n(&c->tx_cons, idx + slots, __ATOMIC_RELAXED); /* pending() reads it */
+        avail -= slots;
+        frames++;
     }
-    if (avail)
+    if (frames)
         store_rel(&c->hdr->tx_cons, c->tx_cons);
-    return avail;
+    return frames;
 }
 
 /* Reads frames from the tap into free RX slots; returns how many. */
 static unsigned rx_fill(struct nic *c)
 {
     uint32_t used = c->rx_prod - load_acq(&c->hdr->rx_cons);
+    uint8_t *ring = HVT_RX_RING(c->area);
+    struct mirage_net_info info = info_of(c);
+    size_t max = mirage_net_frame_max(&info);
+    uint32_t need = (uint32_t)HVT_FRAME_SLOTS(max);
     unsigned got = 0, dropped = 0;
+    uint8_t extra;
 
     if (used > HVT_RING_SLOTS)
         bad_ring("RX consumer ahead of the producer by", -used);
-    while (used < HVT_RING_SLOTS && dropped < HVT_RING_SLOTS) {
-        ssize_t n = read(c->fd, HVT_RX_SLOT(c->area, c->rx_prod), HVT_SLOT_SIZE);
+    while (HVT_RING_SLOTS - used >= need && dropped < HVT_RING_SLOTS) {
+        uint32_t off = HVT_SLOT_OFF(c->rx_prod), hoff = c->vnet ? 0 : HVT_VNET_HDR_SIZE;
+        struct hvt_vnet_hdr vh = {0};
+        struct iovec iov[3];
+        int k = hvt_ring_iov(ring, (off + hoff) % HVT_RING_BYTES, max + HVT_VNET_HDR_SIZE - hoff,
+                             iov);
+        ssize_t n;
 
+        /* One byte past the largest frame the offloads allow: a longer one
+         * (the tap cuts it silently) shows by filling it. */
+        iov[k++] = (struct iovec){&extra, 1};
+        n = readv(c->fd, iov, k);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EBADFD)
             lost(c);
         if (n <= 0)
             break;
-        /* The tap cuts a frame longer than the slot's 2 KiB silently, but
-         * the slot is longer than any frame the MTU allows (hvt_net_setup):
-         * one that fills more of it is oversized, and gone from the tap.
-         * Drop, count, read on. */
-        if ((size_t)n > c->max_frame) {
+        if (c->vnet) {
+            if ((size_t)n < sizeof(vh))
+                continue;
+            hvt_ring_get(ring, off, &vh, sizeof(vh));
+            n -= (ssize_t)sizeof(vh);
+        } else {
+            memcpy(ring + off, &vh, sizeof(vh)); /* the slots always carry one */
+        }
+        if ((size_t)n > max || !mirage_net_rx_ok(&info, vh.gso_type, (size_t)n)) {
             __atomic_store_n(&c->hdr->rx_oversized, ++c->oversized, __ATOMIC_RELAXED);
             dropped++;
             continue;
         }
-        c->hdr->rx_len[c->rx_prod % HVT_RING_SLOTS] = n;
-        store_rel(&c->hdr->rx_prod, ++c->rx_prod);
-        used++;
+        c->hdr->rx_len[c->rx_prod % HVT_RING_SLOTS] = (uint32_t)n;
+        c->rx_prod += (uint32_t)HVT_FRAME_SLOTS((size_t)n);
+        used += (uint32_t)HVT_FRAME_SLOTS((size_t)n);
+        store_rel(&c->hdr->rx_prod, c->rx_prod);
         got++;
     }
-    __atomic_store_n(&c->full, used == HVT_RING_SLOTS, __ATOMIC_RELAXED);
+    __atomic_store_n(&c->full, HVT_RING_SLOTS - used < need, __ATOMIC_RELAXED);
     return got;
 }
 
@@ -191,7 +240,7 @@ static int pending(struct hvt_net *net)
         if (load_acq(&c->hdr->tx_prod) != __atomic_load_n(&c->tx_cons, __ATOMIC_RELAXED))
             return 1;
         if (__atomic_load_n(&c->full, __ATOMIC_RELAXED) &&
-            load_acq(&c->hdr->rx_prod) - load_acq(&c->hdr->rx_cons) < HVT_RING_SLOTS)
+            load_acq(&c->hdr->rx_prod) - load_acq(&c->hdr->rx_cons) <= HVT_RING_SLOTS / 2)
             return 1;
     }
     return 0;
@@ -419,20 +468,14 @@ int hvt_net_setup(struct hvt_vm *vm, char *err)
 
         if (vm->devs[i].type != MIRAGE_DEV_NET)
             continue;
-        /* A frame must leave a byte of its slot free: a read that fills the
-         * slot is how a longer frame shows (the tap cuts it silently). */
-        if (vm->devs[i].mtu + 14u >= HVT_SLOT_SIZE)
-            return tender_fail(err,
-                            "tap '%s' has MTU %u: mirage-hvt's ring slots carry at most %u "
-                            "(ip link set %s mtu %u)",
-                            vm->devs[i].host, vm->devs[i].mtu, HVT_SLOT_SIZE - 15u,
-                            vm->devs[i].host, HVT_SLOT_SIZE - 15u);
         c->fd = vm->devs[i].fd;
         c->name = vm->img->devs[i].name;
         c->tap = vm->devs[i].host;
         c->area = vm->mem + vm->ring_gpa[i];
         c->hdr = (struct hvt_ring_hdr *)c->area;
-        c->max_frame = vm->devs[i].mtu + 14;
+        c->mtu = vm->devs[i].mtu;
+        c->vnet = vm->devs[i].vnet;
+        c->offered = c->vnet ? vm->devs[i].offloads : 0;
         net->n++;
     }
     net->epoch = 1;
@@ -447,4 +490,39 @@ int hvt_net_start(struct hvt_vm *vm, char *err)
     if (!vm->net)
         return 0;
     return hvt_thread_start(io_thread, vm->net, &vm->net->started, "network", err);
+}
+
+int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads)
+{
+    struct hvt_net *net = vm->net;
+    unsigned long tun = 0;
+    struct nic *c = NULL;
+    unsigned k = 0;
+
+    for (unsigned i = 0; net && i < vm->img->ndevs && i <= handle; i++)
+        if (vm->devs[i].type == MIRAGE_DEV_NET && i == handle)
+            c = &net->nics[k];
+        else if (vm->devs[i].type == MIRAGE_DEV_NET)
+            k++;
+    if (c == NULL || (offloads & ~c->offered) != 0 ||
+        ((offloads & MIRAGE_NET_OFFLOAD_TSO4) && !(offloads & MIRAGE_NET_OFFLOAD_CSUM)))
+        return MIRAGE_EINVAL;
+    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
+        tun |= TUN_F_CSUM;
+    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
+        tun |= TUN_F_TSO4;
+    if (c->offered && ioctl(c->fd, TUNSETOFFLOAD, tun) < 0) {
+        if (errno == EBADFD)
+            lost(c);
+        return MIRAGE_EIO;
+    }
+    __atomic_store_n(&c->offloads, offloads, __ATOMIC_RELAXED);
+    return 0;
+}
+
+unsigned long hvt_net_tun_flags(unsigned i)
+{
+    static const unsigned long flags[] = {0, TUN_F_CSUM, TUN_F_CSUM | TUN_F_TSO4};
+
+    return i < sizeof(flags) / sizeof(flags[0]) ? flags[i] : ~0UL;
 }

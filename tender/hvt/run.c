@@ -19,7 +19,8 @@
 /* Not a status: the guest continues. */
 #define CONTINUE (-1)
 
-static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "guard"};
+static const char *const hc_names[HVT_HC_COUNT] = {"console", "exit", "yield", "guard",
+                                                   "net offload"};
 
 static int bad(const struct hvt_vm *vm, unsigned n, const char *what, uint64_t gpa, uint64_t size)
 {
@@ -206,6 +207,16 @@ static int hc_guard(struct hvt_vm *vm, uint64_t gpa)
     return CONTINUE;
 }
 
+static int hc_net_offload(struct hvt_vm *vm, uint64_t gpa)
+{
+    struct hvt_hc_net_offload *p = hvt_gpa(vm, gpa, sizeof(*p));
+
+    if (!p)
+        return bad(vm, HVT_HC_NET_OFFLOAD, "argument", gpa, sizeof(*p));
+    p->ret = hvt_net_offload(vm, p->handle, p->offloads);
+    return CONTINUE;
+}
+
 /* The guest ran `syscall`: there is no kernel to take it. */
 static int syscall_exit(struct hvt_vm *vm)
 {
@@ -321,6 +332,8 @@ static int io_exit(struct hvt_vm *vm)
         return hc_exit(vm, gpa);
     case HVT_HC_YIELD:
         return hc_yield(vm, gpa);
+    case HVT_HC_NET_OFFLOAD:
+        return hc_net_offload(vm, gpa);
     default:
         return hc_guard(vm, gpa);
     }

@@ -347,6 +347,7 @@ static int fill_boot(struct hvt_vm *vm, const char *name, const char *cmdline, u
         d->block_size = t->block_size;
         d->flags = t->read_only ? HVT_DEV_READ_ONLY : 0;
         d->ring = vm->ring_gpa[i];
+        d->offloads = t->vnet ? t->offloads : 0;
     }
     return 0;
 }

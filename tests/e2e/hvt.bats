@@ -254,7 +254,7 @@ badptr() {
     netns_create "$NS"
     ip netns exec "$NS" ip tuntap add dev tap0 mode tap
     ip netns exec "$NS" ip link set tap0 up
-    for mode in prod len rxcons; do
+    for mode in prod len vnethdr rxcons; do
         run timeout 20 ip netns exec "$NS" "$HVT" --net:service=tap0 "$UK/badring.hvt" $mode
         echo "$output"
         [ "$status" -eq 253 ]

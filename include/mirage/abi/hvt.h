@@ -29,6 +29,7 @@ enum hvt_hypercall {
     HVT_HC_EXIT = 1,    /* struct hvt_hc_exit */
     HVT_HC_YIELD = 2,   /* struct hvt_hc_yield */
     HVT_HC_GUARD = 3,   /* struct hvt_hc_guard */
+    HVT_HC_NET_OFFLOAD = 4, /* struct hvt_hc_net_offload */
     HVT_HC_COUNT
 };
 
@@ -105,10 +106,16 @@ struct hvt_hc_guard {
 /*
  * Per net device: one header page, then HVT_RING_SLOTS TX slots and
  * HVT_RING_SLOTS RX slots of HVT_SLOT_SIZE bytes each. Indices run freely
- * (mod 2^32); slot = index % HVT_RING_SLOTS. Each index has one writer, which
- * publishes it with release ordering after filling the slot and its length;
- * the reader loads it with acquire ordering. The tender trusts nothing the
- * guest writes here: it reads an index once and checks distances and lengths.
+ * (mod 2^32); slot = index % HVT_RING_SLOTS. A frame is a virtio-net header
+ * (struct hvt_vnet_hdr) followed by the frame's bytes, stored from its first
+ * index's slot on through as many slots as it needs (HVT_FRAME_SLOTS),
+ * wrapping from the last slot to the first; the length array holds its length
+ * (without the header) at its first index, and the producer advances by its
+ * slot count. Each index has one writer, which publishes it with release
+ * ordering after filling the slots and the length; the reader loads it with
+ * acquire ordering. The tender trusts nothing the guest writes here: it reads
+ * an index, a length and a header once each and checks them (a header the
+ * device's offloads do not allow, as mirage_net_tx_ok() says, ends the guest).
  *
  * When the tender's network thread goes to sleep it stores a non-zero epoch
  * in (sleeping) of every device (0 while awake). After publishing TX frames,
@@ -118,14 +125,29 @@ struct hvt_hc_guard {
  * every TX ring when the guest yields or exits, so a guest may leave a few
  * TX frames unkicked when it is about to yield.
  *
- * The tender never publishes a frame longer than the device's mtu + 14 (a
- * tap hands over frames up to 64 KiB): it drops it and counts it in
- * (rx_oversized), which the guest reads for mirage_net_stats().
+ * The tender never publishes a frame the device's offloads do not allow
+ * (mirage_net_rx_ok(): over mtu + 14 unless a coalesced TCP frame with TSO
+ * on): it drops it and counts it in (rx_oversized), which the guest reads for
+ * mirage_net_stats(). Offloads start off; HVT_HC_NET_OFFLOAD turns on those
+ * the device offers (hvt_dev_info.offloads).
  */
 #define HVT_RING_SLOTS     256
-#define HVT_SLOT_SIZE      2048
+#define HVT_SLOT_SIZE      4096
 #define HVT_RING_HDR_SIZE  4096
 #define HVT_RING_AREA_SIZE (HVT_RING_HDR_SIZE + 2 * HVT_RING_SLOTS * HVT_SLOT_SIZE)
+#define HVT_RING_BYTES     (HVT_RING_SLOTS * HVT_SLOT_SIZE) /* one direction's slots */
+
+/* The virtio-net header (virtio 1.1 5.1.6, without num_buffers) as the tap
+ * takes it with IFF_VNET_HDR; flags and gso_type as struct mirage_net_meta's. */
+struct hvt_vnet_hdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+#define HVT_VNET_HDR_SIZE 10
+
+/* Slots a frame of (len) bytes takes, its header included. */
+#define HVT_FRAME_SLOTS(len) (((len) + HVT_VNET_HDR_SIZE + HVT_SLOT_SIZE - 1) / HVT_SLOT_SIZE)
 
 struct hvt_ring_hdr {
     uint32_t tx_prod; /* guest */
@@ -138,21 +160,30 @@ struct hvt_ring_hdr {
     uint32_t pad3[15];
     uint32_t sleeping;     /* tender: epoch of the network thread's sleep, 0 when awake */
     uint32_t rx_blocked;   /* tender: the RX ring was full when it went to sleep */
-    uint64_t rx_oversized; /* tender: frames over mtu + 14 it read from the tap and dropped */
+    uint64_t rx_oversized; /* tender: frames it read from the tap and dropped (too long) */
     uint32_t pad4[12];
-    uint16_t tx_len[HVT_RING_SLOTS]; /* guest */
-    uint16_t rx_len[HVT_RING_SLOTS]; /* tender */
+    uint32_t tx_len[HVT_RING_SLOTS]; /* guest */
+    uint32_t rx_len[HVT_RING_SLOTS]; /* tender */
 };
 
-/* The slot (i) of the TX or RX ring of the area at (base). */
-#define HVT_TX_SLOT(base, i) ((base) + HVT_RING_HDR_SIZE + ((i) % HVT_RING_SLOTS) * HVT_SLOT_SIZE)
-#define HVT_RX_SLOT(base, i)                                                                       \
-    ((base) + HVT_RING_HDR_SIZE + (HVT_RING_SLOTS + (i) % HVT_RING_SLOTS) * HVT_SLOT_SIZE)
+/* The first byte of slot (i) of the TX or RX ring of the area at (base). */
+#define HVT_TX_RING(base) ((base) + HVT_RING_HDR_SIZE)
+#define HVT_RX_RING(base) ((base) + HVT_RING_HDR_SIZE + HVT_RING_BYTES)
+#define HVT_SLOT_OFF(i)   (((i) % HVT_RING_SLOTS) * HVT_SLOT_SIZE)
+
+/* Turns the offloads (MIRAGE_NET_OFFLOAD_*) of net device (handle) on, all
+ * others off; (ret) 0, or MIRAGE_EINVAL for ones the device does not offer. */
+struct hvt_hc_net_offload {
+    uint32_t handle;
+    uint32_t offloads;
+    int32_t ret;
+    uint32_t pad;
+};
 
 /* ---- boot info -------------------------------------------------------- */
 
 #define HVT_BOOT_MAGIC   0x4d485654u /* "MHVT" */
-#define HVT_BOOT_VERSION 4
+#define HVT_BOOT_VERSION 5
 #define HVT_MAX_DEVS     63
 #define HVT_NAME_MAX     64
 
@@ -168,6 +199,8 @@ struct hvt_dev_info {
     uint64_t block_size; /* block: bytes per sector */
     uint64_t ring;       /* net: guest address of its ring area (struct hvt_ring_hdr);
                             block: of its request slot (struct hvt_block_slot) */
+    uint32_t offloads;   /* net: MIRAGE_NET_OFFLOAD_* the tap offers (HVT_HC_NET_OFFLOAD) */
+    uint32_t pad;
 };
 
 /*
