@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/procfs.h>
 #include <unistd.h>
 
@@ -52,6 +53,8 @@ NOSP static int put(int fd, const void *buf, uint64_t len, uint64_t off)
 
 int tender_core_open(struct tender_core *c, const char *dir, const char *prog, char *err)
 {
+    char *page;
+
     c->fd = c->dirfd = -1;
     c->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (c->dirfd < 0)
@@ -66,6 +69,29 @@ int tender_core_open(struct tender_core *c, const char *dir, const char *prog, c
     }
     snprintf(c->name, sizeof(c->name), "core.%s.%d", prog, (int)getpid());
     snprintf(c->path, sizeof(c->path), "%s/%s", dir, c->name);
+    /* linkat's two names in a page of their own, then read-only: the filters
+     * allow linkat with these very pointers only, and an spt guest, which
+     * shares the tender's address space, can neither change them nor make
+     * the page writable again (it may mprotect its heap alone). */
+    page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        tender_fail(err, "--dumpcore: %m");
+        close(c->fd);
+        close(c->dirfd);
+        c->fd = c->dirfd = -1;
+        return -1;
+    }
+    page[0] = '\0';
+    memcpy(page + 8, c->name, strlen(c->name) + 1);
+    if (mprotect(page, PAGE, PROT_READ) < 0) {
+        tender_fail(err, "--dumpcore: %m");
+        close(c->fd);
+        close(c->dirfd);
+        c->fd = c->dirfd = -1;
+        return -1;
+    }
+    c->link_old = page;
+    c->link_new = page + 8;
     return 0;
 }
 
@@ -196,6 +222,6 @@ NOSP int tender_core_write(const struct tender_core *c, const struct tender_core
     if (end && (r = (int)sys6(77 /* ftruncate */, c->fd, (long)end, 0, 0, 0)) < 0)
         return r;
     /* Now it gets its name in the directory. */
-    return (int)sys6(265 /* linkat */, c->fd, (long)"", c->dirfd, (long)c->name,
+    return (int)sys6(265 /* linkat */, c->fd, (long)c->link_old, c->dirfd, (long)c->link_new,
                      0x1000 /* AT_EMPTY_PATH */);
 }

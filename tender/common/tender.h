@@ -199,6 +199,8 @@ struct tender_core {
     int fd, dirfd; /* -1: no --dumpcore */
     char name[64]; /* core.PROG.PID */
     char path[4160];
+    /* linkat's "" and name, in a read-only page: the filters pin these pointers */
+    const char *link_old, *link_new;
 };
 
 /* The guest's registers in the order of Linux's user_regs_struct (x86_64). */

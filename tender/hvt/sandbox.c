@@ -104,9 +104,11 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
     if (vm->core.fd >= 0) {
         rc |= allow_fd(ctx, SCMP_SYS(pwrite64), vm->core.fd);
         rc |= allow_fd(ctx, SCMP_SYS(ftruncate), vm->core.fd);
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(linkat), 3,
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(linkat), 5,
                                SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->core.fd),
+                               SCMP_A1(SCMP_CMP_EQ, (uintptr_t)vm->core.link_old),
                                SCMP_A2(SCMP_CMP_EQ, (unsigned)vm->core.dirfd),
+                               SCMP_A3(SCMP_CMP_EQ, (uintptr_t)vm->core.link_new),
                                SCMP_A4(SCMP_CMP_EQ, AT_EMPTY_PATH));
     }
     /* --gdb: the debugger's connection, the registers it sets, and the

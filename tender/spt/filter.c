@@ -443,7 +443,8 @@ static void dispatch(struct prog *p, const struct call *c, size_t n)
 }
 
 /* --dumpcore's file (fault.c and core.c): pwrite64 and ftruncate of its fd,
- * linkat(fd, "", dirfd, name, AT_EMPTY_PATH) naming it in its directory, and
+ * linkat(fd, "", dirfd, name, AT_EMPTY_PATH) naming it in its directory, with
+ * both names the tender's read-only ones (core->link_old, link_new), and
  * mincore (residency only) to leave untouched memory out. pwrite64 of any
  * other fd goes on to the disks' checks. */
 static void core_blocks(struct prog *p, int l_pwrite, int l_disk_write, int l_trunc, int l_link,
@@ -471,6 +472,15 @@ static void core_blocks(struct prog *p, int l_pwrite, int l_disk_write, int l_tr
         jump(p, BPF_JEQ, (uint32_t)core->fd, NONE, b.trap);
         load(p, ARG_LO(2));
         jump(p, BPF_JEQ, (uint32_t)core->dirfd, NONE, b.trap);
+        /* the names: the tender's read-only ones, never the guest's */
+        load(p, ARG_LO(1));
+        jump(p, BPF_JEQ, (uint32_t)(uintptr_t)core->link_old, NONE, b.trap);
+        load(p, ARG_HI(1));
+        jump(p, BPF_JEQ, (uint32_t)((uintptr_t)core->link_old >> 32), NONE, b.trap);
+        load(p, ARG_LO(3));
+        jump(p, BPF_JEQ, (uint32_t)(uintptr_t)core->link_new, NONE, b.trap);
+        load(p, ARG_HI(3));
+        jump(p, BPF_JEQ, (uint32_t)((uintptr_t)core->link_new >> 32), NONE, b.trap);
         load(p, ARG_LO(4));
         jump(p, BPF_JEQ, 0x1000 /* AT_EMPTY_PATH */, b.allow, b.trap);
     } else {
@@ -537,11 +547,11 @@ int spt_filter_install(const struct spt_boot_info *boot, const struct tender_cor
         nblock += boot->devs[h].type == MIRAGE_DEV_BLOCK;
     }
 
-    /* Generous bounds: the fixed part takes about 100 instructions, a disk 65
+    /* Generous bounds: the fixed part takes about 170 instructions, a disk 65
      * (its read and write checks and its fdatasync). */
-    unsigned max_insns = 160 + 80 * nblock + 12 * nnet;
+    unsigned max_insns = 240 + 80 * nblock + 12 * nnet;
     unsigned max_labels = 96 + 20 * nblock + 2 * nnet;
-    unsigned max_fix = 160 + 40 * nblock + 8 * nnet;
+    unsigned max_fix = 200 + 40 * nblock + 8 * nnet;
     struct sock_filter insn[max_insns];
     int label_at[max_labels];
     struct fixup fix[max_fix];

@@ -105,3 +105,52 @@ dumpcore_quiet() {
         [[ "$output" == *"--dumpcore= needs a directory"* ]]
     done
 }
+
+# The filter pins the core file: a guest making its own system calls (as a
+# compromised one could on spt) can neither open another file for writing nor
+# give the core file, which it can write, a name of its choosing: linkat's
+# names must be the tender's own (read-only strings), not the guest's.
+# fds_closed CMD...: CMD with no descriptors but 0, 1 and 2 (bats leaves some
+# open), so that the tender's own are numbered alike from run to run.
+fds_closed() {
+    local fd
+    for fd in $(ls /proc/$BASHPID/fd); do
+        [ "$fd" -gt 2 ] && eval "exec $fd>&-"
+    done
+    exec "$@"
+}
+
+@test "dumpcore: spt's filter lets the guest write no other file and name the core file nothing else" {
+    local pid i fds fd dirfd evil=$BATS_TEST_TMPDIR/evil
+    require_target spt fault
+    require_target spt heads
+    TENDER_OPTS=("--dumpcore=$CORES")
+    run run_target spt fault create "$evil"
+    echo "$output"
+    [ "$status" -eq 253 ]
+    [[ "$output" == *"forbidden system call 257 (openat)"* ]]
+    [ ! -e "$evil" ]
+    # The core file's descriptor and its directory's, as a guest could guess
+    # them: read from a running tender with the same options and no devices.
+    (fds_closed setsid setpriv --pdeathsig KILL "$B/bin/mirage-spt" --dumpcore="$CORES" \
+        "$UK/heads.spt" >/dev/null 2>&1) &
+    pid=$!
+    for ((i = 0; i < 50; i++)); do
+        fds=$(ls -l /proc/$pid/fd 2>/dev/null) && [[ "$fds" == *"(deleted)"* ]] && break
+        sleep 0.1
+    done
+    kill -KILL $pid; wait $pid || true
+    echo "$fds"
+    fd=$(echo "$fds" | awk '/\(deleted\)/ {print $9; exit}')
+    dirfd=$(echo "$fds" | awk -v d="$CORES" '$NF == d {print $9; exit}')
+    [ -n "$fd" ] && [ -n "$dirfd" ]
+    run fds_closed "$B/bin/mirage-spt" --dumpcore="$CORES" "$UK/fault.spt" link-core "$fd,$dirfd,$evil"
+    echo "$output"
+    [ ! -e "$evil" ]
+    [ "$status" -eq 253 ]
+    [[ "$output" == *"forbidden system call 265 (linkat)"* ]]
+    # and the tender still names its core as before
+    run run_target spt fault null-write
+    [ "$status" -eq 254 ]
+    [[ "$output" == *"core dumped to $CORES/core.mirage-spt."* ]]
+}

@@ -14,7 +14,9 @@ MIRAGE_MANIFEST();
  * rodata-write | exec-data | exec-stack | exec-heap | wild-jump |
  * noncanonical | ud2 | div0 | int3 | stack-smash | stack-overflow | syscall |
  * fiber-overflow (a fiber runs 1 KiB past its 16 KiB stack, then returns), fiber-overflow-reused
- * (the same on a stack a finished fiber left behind).
+ * (the same on a stack a finished fiber left behind), create PATH (opens PATH for writing with
+ * a direct openat), link-core FD,DIRFD,PATH (names the --dumpcore file FD in DIRFD as PATH
+ * with a direct linkat, as the tender does but with its own name: spt's filter must refuse).
  * Each prints "fault: MODE" first, so a test can tell the program got there.
  */
 
@@ -74,6 +76,19 @@ __attribute__((noinline)) static int recurse(volatile char *prev, unsigned long 
     if (depth >= depth_limit)
         return frame[0];
     return recurse(frame, depth + 1) + frame[1];
+}
+
+/* A system call made straight from the guest, as a compromised one would. */
+static long raw_syscall(long n, long a, long b, long c, long d, long e)
+{
+    register long r10 __asm__("r10") = d, r8 __asm__("r8") = e;
+    long r;
+
+    __asm__ volatile("syscall"
+                     : "=a"(r)
+                     : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+                     : "rcx", "r11", "memory");
+    return r;
 }
 
 static int run(const char *mode, const char *arg)
@@ -153,6 +168,26 @@ static int run(const char *mode, const char *arg)
         long r;
         __asm__ volatile("syscall" : "=a"(r) : "a"(39L) : "rcx", "r11", "memory");
         printf("fault: getpid returned %ld\n", r);
+        return 3;
+    }
+    if (strcmp(mode, "create") == 0) {
+        /* openat(AT_FDCWD, arg, O_WRONLY | O_CREAT | O_TRUNC, 0600) */
+        long fd = raw_syscall(257, -100, (long)arg, 01 | 0100 | 01000, 0600, 0);
+
+        printf("fault: openat returned %ld\n", fd);
+        if (fd >= 0)
+            printf("fault: write returned %ld\n", raw_syscall(1, fd, (long)"x", 1, 0, 0));
+        return 3;
+    }
+    if (strcmp(mode, "link-core") == 0) {
+        /* linkat(FD, "", DIRFD, PATH, AT_EMPTY_PATH) after writing into FD */
+        char *end;
+        long fd = strtol(arg, &end, 10), dirfd = *end == ',' ? strtol(end + 1, &end, 10) : -1;
+        const char *path = *end == ',' ? end + 1 : "";
+
+        printf("fault: pwrite64 returned %ld\n", raw_syscall(18, fd, (long)"#!/bin/sh\n", 10, 0, 0));
+        printf("fault: linkat returned %ld\n", raw_syscall(265, fd, (long)"", dirfd, (long)path,
+                                                             0x1000));
         return 3;
     }
     printf("fault: unknown mode '%s'\n", mode);
