@@ -136,14 +136,16 @@ for ((i = 0; i < 50; i++)); do
 done
 perf_row "NSD 4.6 (server-count 1, veth)" "$NSD_IP"
 stop
-boot "$ROOT/$B/uk/dns-primary" --net:tap0=tap0 -- "${UKARGS[@]}"
+truncate -s 16M "$WORK/dns-data.img" # the store updated zones go to (empty here)
+DATA=--block:dns_data=$WORK/dns-data.img
+boot "$ROOT/$B/uk/dns-primary" --net:tap0=tap0 "$DATA" -- "${UKARGS[@]}"
 perf_row "dns-primary unix (direct stack, tap)" "$UK_IP"
 stop
-boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$ROOT/$B/uk/dns-primary.spt" "${UKARGS[@]}"
+boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.spt" "${UKARGS[@]}"
 perf_row "dns-primary spt" "$UK_IP"
 stop
 if [ -w /dev/kvm ]; then
-    boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$ROOT/$B/uk/dns-primary.hvt" "${UKARGS[@]}"
+    boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.hvt" "${UKARGS[@]}"
     perf_row "dns-primary hvt" "$UK_IP"
     stop
 fi
@@ -168,7 +170,7 @@ cp "$ROOT"/examples/dns-primary/*.c "$WORK/big/"
 strip -o "$WORK/big.hvt" "$WORK/big/dist/dns-primary.hvt"
 floor=
 for mem in 8 12 16 20 24 32 48 64; do
-    if ! boot "$ROOT/$B/bin/mirage-hvt" --mem=$mem --net:service=tap0 "$WORK/big/dist/dns-primary.hvt" \
+    if ! boot "$ROOT/$B/bin/mirage-hvt" --mem=$mem --net:service=tap0 "$DATA" "$WORK/big/dist/dns-primary.hvt" \
         "${UKARGS[@]}" 2>/dev/null; then
         stop
         continue

@@ -431,6 +431,18 @@ int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_t
                          uint64_t now, uint16_t fudge, const uint8_t *request_mac,
                          size_t request_mac_len, uint16_t tsig_error, uint8_t mac[32]);
 
+/* Signs a later message of a transfer (RFC 8945 5.3.1): its MAC covers the
+ * previous message's MAC, given in (mac), this message and the time and
+ * fudge only; (mac) is then this message's MAC. Returns as mirage_dns_tsig_sign. */
+int mirage_dns_tsig_sign_next(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
+                              uint64_t now, uint16_t fudge, uint8_t mac[32]);
+
+/* Appends a TSIG without a MAC, for answers to requests whose key or MAC was
+ * wrong (RFC 8945 5.3.2: error BADKEY or BADSIG, named as the request named
+ * its key). Returns as mirage_dns_write_rr. */
+int mirage_dns_tsig_unsigned(struct mirage_dns_writer *wr, const struct mirage_dns_name *key_name,
+                             uint64_t now, uint16_t fudge, uint16_t tsig_error);
+
 /* ---- the authoritative server --------------------------------------------- */
 
 /* The zones a server answers for, and what it answered. */
@@ -489,5 +501,153 @@ const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);
 
 /* The type named (text, len) ("AAAA", "type65", any case), or -1. */
 int mirage_dns_type_from_name(const char *text, size_t len);
+
+/* ---- the primary: keys, transfers out, updates, NOTIFY --------------------- */
+
+/*
+ * A primary serves its zones through a mirage_dns_server and adds what the
+ * zones' secondaries and editors need: TSIG keys, zone transfers (AXFR, RFC
+ * 5936; IXFR, RFC 1995) over TCP to peers signing with one of the keys.
+ */
+#define MIRAGE_DNS_KEYS_MAX    16
+#define MIRAGE_DNS_HISTORY_MAX 32 /* versions of a zone kept for IXFR, at most */
+
+struct mirage_dns_primary; /* opaque; refers to the server, which the caller keeps */
+
+struct mirage_dns_primary_stats {
+    uint64_t transfers;      /* transfers started */
+    uint64_t refused;        /* transfer requests refused (unsigned, bad key, not our zone) */
+    uint64_t updates;        /* UPDATE requests */
+    uint64_t update_refused; /* of those, the ones not applied (any rcode but NOERROR) */
+};
+
+/* A primary for the zones of (s), keeping 16 steps of each zone's history. */
+int mirage_dns_primary_new(struct mirage_dns_server *s, struct mirage_dns_primary **p);
+
+/* Keeps the last (steps) changes of each zone (up to MIRAGE_DNS_HISTORY_MAX)
+ * for IXFR; 0 keeps none, and every IXFR is answered with the whole zone. */
+void mirage_dns_primary_set_history(struct mirage_dns_primary *p, unsigned steps);
+void mirage_dns_primary_free(struct mirage_dns_primary *p);
+void mirage_dns_primary_stats(const struct mirage_dns_primary *p,
+                              struct mirage_dns_primary_stats *st);
+
+/* Reads TSIG keys, one a line as dig's -y takes them, "hmac-sha256:NAME:SECRET"
+ * (SECRET in base64, at most 64 bytes), '#' starting a comment line, blank
+ * lines ignored; up to MIRAGE_DNS_KEYS_MAX keys. Returns 0, or MIRAGE_EINVAL
+ * with (why) naming the line and the problem (nothing kept then). */
+int mirage_dns_primary_keys(struct mirage_dns_primary *p, const char *text, size_t len, char *why,
+                            size_t whysize);
+
+/* How many keys the primary holds. */
+size_t mirage_dns_primary_key_count(const struct mirage_dns_primary *p);
+
+/* One part of a transfer: (count) records of (z), the one at (first) first. */
+struct mirage_dns_xfr_part {
+    const struct mirage_dns_zone *z;
+    size_t first, count;
+};
+
+/* A transfer out being written, message by message; the caller owns it. */
+struct mirage_dns_xfr {
+    int more;        /* messages follow: call mirage_dns_xfr_next */
+    int failed;      /* a record did not fit a message, or the TSIG did not: stop */
+    int axfr;        /* the whole zone is sent (AXFR, or IXFR answered as one) */
+    const char *why; /* why the request was refused, if it was */
+    size_t messages, records;
+    /* private */
+    const struct mirage_dns_zone *z;
+    const struct mirage_dns_tsig_key *key;
+    struct mirage_dns_question q;
+    uint16_t id, flags;
+    uint64_t now;
+    uint8_t mac[32];
+    size_t part, nparts, at;
+    int held; /* the primary keeps the versions sent until mirage_dns_xfr_end */
+    struct mirage_dns_xfr_part parts[2 + 2 * MIRAGE_DNS_HISTORY_MAX];
+};
+
+/*
+ * If (query, qlen), received over TCP, asks for a transfer (AXFR or IXFR),
+ * writes the first message of the answer into (out, cap) (cap at least
+ * 1 KiB; messages of up to 65535 bytes) and returns its length; then
+ * mirage_dns_xfr_next gives the others while x->more. (now): seconds since
+ * the epoch. A request not signed with one of the primary's keys, or
+ * signed by it but not for a zone we serve, is refused: unsigned, 0 is
+ * returned and the ordinary answer (mirage_dns_server_answer) refuses it
+ * (REFUSED, Extended DNS Error 18); a wrong key, MAC or time gets NOTAUTH
+ * with the TSIG error (RFC 8945 5.3.2); a zone not ours NOTAUTH, signed.
+ * Returns 0 too for anything that is not a transfer request. Every message
+ * of a transfer is signed (RFC 8945 5.3.1). IXFR (RFC 1995) sends the
+ * changes since the serial in the request's authority section when the
+ * history has all of them, a single SOA when that serial is not older than
+ * ours, and the whole zone (AXFR's form) otherwise. Never allocates or
+ * waits; the versions sent stay in memory until mirage_dns_xfr_end.
+ */
+size_t mirage_dns_xfr_start(struct mirage_dns_xfr *x, struct mirage_dns_primary *p,
+                            const uint8_t *query, size_t qlen, uint64_t now, uint8_t *out,
+                            size_t cap);
+
+/* The next message of the transfer into (out, cap), or 0 when none is left
+ * (or x->failed). */
+size_t mirage_dns_xfr_next(struct mirage_dns_xfr *x, uint8_t *out, size_t cap);
+
+/* Ends the transfer (x) (sent or abandoned); any number of times. */
+void mirage_dns_xfr_end(struct mirage_dns_primary *p, struct mirage_dns_xfr *x);
+
+/* What an UPDATE did. */
+struct mirage_dns_update_result {
+    int rcode;                   /* the answer's */
+    int changed;                 /* a new version of (zone) is served */
+    struct mirage_dns_name zone; /* the zone named */
+    uint32_t serial;             /* the new version's serial */
+    const char *why;             /* why it was refused, if it was */
+};
+
+/*
+ * If (msg, len) is an UPDATE (RFC 2136), applies it and writes the answer
+ * into (out, cap) (at least 512 bytes), signed; returns its length (0 for
+ * any other message). Only an update signed with one of the primary's keys
+ * (REFUSED unsigned, NOTAUTH with BADKEY/BADSIG/BADTIME otherwise, and
+ * NOTAUTH with BADTIME for a signature already used: a replay) for a zone we
+ * serve (NOTAUTH) is considered. Prerequisites are checked against the zone
+ * (NXDOMAIN, YXDOMAIN, NXRRSET, YXRRSET, NOTZONE), then the changes are
+ * applied in order to a copy: added records, RRsets and names deleted,
+ * single records deleted (the SOA and the apex's last NS are kept; a CNAME
+ * beside other data is ignored; an SOA only replaces one of an older serial),
+ * the serial moved on by one unless the update set it. The copy is checked
+ * as a loaded zone is (REFUSED, res->why saying why) and then served whole
+ * in place of the old version, whose step to it is kept for IXFR. The
+ * caller persists the zone (mirage_dns_zone_text) and sends NOTIFY before
+ * sending the answer. Allocates a working copy; never waits.
+ */
+size_t mirage_dns_update(struct mirage_dns_primary *p, const uint8_t *msg, size_t len, uint64_t now,
+                         uint8_t *out, size_t cap, struct mirage_dns_update_result *res);
+
+/* The zone as a master file (RFC 1035 5, every record in RFC 3597's generic
+ * form, owners absolute) in a new buffer the caller frees; it loads back into
+ * the same zone. Returns 0 or MIRAGE_ENOMEM. */
+int mirage_dns_zone_text(const struct mirage_dns_zone *z, char **text, size_t *len);
+
+/* The zone named (origin) served now, or NULL. */
+const struct mirage_dns_zone *mirage_dns_primary_zone(const struct mirage_dns_primary *p,
+                                                      const struct mirage_dns_name *origin);
+
+/* Writes a NOTIFY (RFC 1996) for the zone (z) with (id) into (out, cap):
+ * the zone's name and type SOA as the question, its SOA as the answer.
+ * Returns its length, or 0 if (cap) is too small. */
+size_t mirage_dns_notify_write(const struct mirage_dns_zone *z, uint16_t id, uint8_t *out,
+                               size_t cap);
+
+/*
+ * What the primary says to any message but a transfer: an UPDATE is applied
+ * (mirage_dns_update, *res filled), a NOTIFY request is acknowledged for a
+ * zone we serve (NOERROR: we are its primary, nothing to fetch) and refused
+ * for any other (NOTAUTH), FORMERR if it does not name one zone of type SOA;
+ * anything else is answered by mirage_dns_server_answer. Returns the
+ * answer's length, or 0 for nothing to send.
+ */
+size_t mirage_dns_primary_answer(struct mirage_dns_primary *p, const uint8_t *msg, size_t len,
+                                 int tcp, uint64_t now, uint8_t *out, size_t cap,
+                                 struct mirage_dns_update_result *res);
 
 #endif

@@ -46,4 +46,55 @@ uint16_t dns_zone_type(const struct mirage_dns_zone *z, size_t i);
 /* The index of the apex's SOA record. */
 size_t dns_zone_soa(const struct mirage_dns_zone *z);
 
+/* The zone (n) is in: the served one with the longest origin (n) is under, or NULL. */
+const struct mirage_dns_zone *dns_server_find_zone(const struct mirage_dns_server *s,
+                                                   const struct mirage_dns_name *n);
+
+/* RFC 4648 base64 of (s, len), padding required, into (w). Returns 0 or -1. */
+int dns_base64(const uint8_t *s, size_t len, struct mirage_wr *w);
+
+/* One step of a zone's history, for IXFR: the records it removed and added,
+ * each set with its version's SOA first (zones not finished: file order). */
+struct dns_diff {
+    uint32_t from, to;
+    struct mirage_dns_zone *del, *add;
+    struct dns_diff *next; /* the next newer */
+};
+
+struct dns_journal {
+    struct mirage_dns_name origin;
+    struct dns_diff *oldest, *newest;
+    unsigned n;
+};
+
+#define DNS_REPLAY_MAX 64 /* signatures of updates remembered against replays */
+
+/* The primary (primary.c); xfr.c and update.c read it. */
+struct mirage_dns_primary {
+    struct mirage_dns_server *server;
+    struct mirage_dns_tsig_key keys[MIRAGE_DNS_KEYS_MAX];
+    size_t nkeys;
+    struct mirage_dns_primary_stats stats;
+    unsigned history; /* steps kept per zone */
+    struct dns_journal *journals;
+    size_t njournals;
+    /* Zones replaced while transfers were being written: freed when the last ends. */
+    unsigned active;
+    struct mirage_dns_zone **grave;
+    size_t ngrave, gcap;
+    uint8_t seen[DNS_REPLAY_MAX][32];
+    uint64_t seen_at[DNS_REPLAY_MAX];
+    size_t seen_next;
+    char why[320];
+};
+
+/* The journal of the zone (origin), made empty if there is none; NULL without memory. */
+struct dns_journal *dns_primary_journal(struct mirage_dns_primary *p,
+                                        const struct mirage_dns_name *origin);
+void dns_journal_clear(struct mirage_dns_primary *p, struct dns_journal *j);
+/* Frees (z) now, or when the last transfer being written ends. */
+void dns_primary_retire(struct mirage_dns_primary *p, struct mirage_dns_zone *z);
+/* A transfer holding versions ended. */
+void dns_primary_transfer_ended(struct mirage_dns_primary *p);
+
 #endif

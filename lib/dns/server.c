@@ -80,7 +80,7 @@ void mirage_dns_server_stats(const struct mirage_dns_server *s, struct mirage_dn
 }
 
 /* The zone (n) is in: the one with the longest origin (n) is under. */
-static const struct mirage_dns_zone *find_zone(const struct mirage_dns_server *s,
+const struct mirage_dns_zone *dns_server_find_zone(const struct mirage_dns_server *s,
                                                const struct mirage_dns_name *n)
 {
     const struct mirage_dns_zone *best = NULL;
@@ -339,7 +339,7 @@ size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *quer
         rcode = MIRAGE_DNS_REFUSED;
         ede = EDE_PROHIBITED;
     } else if (rcode == MIRAGE_DNS_NOERROR &&
-               (q.qclass != MIRAGE_DNS_CLASS_IN || (a.z = find_zone(s, &q.name)) == NULL)) {
+               (q.qclass != MIRAGE_DNS_CLASS_IN || (a.z = dns_server_find_zone(s, &q.name)) == NULL)) {
         rcode = MIRAGE_DNS_REFUSED;
         ede = EDE_NOT_AUTHORITATIVE;
     }

@@ -27,11 +27,12 @@ static void mac_name(br_hmac_context *h, const struct mirage_dns_name *n)
 
 /* The MAC of RFC 8945 4.3.3: the request's MAC (for an answer), the message
  * as it was without its TSIG (ARCOUNT one less, the original id), then the
- * TSIG variables. */
+ * TSIG variables; or, for a later message of a transfer (timers_only, 5.3.1),
+ * the previous message's MAC, the message, and only the time and fudge. */
 static void compute(const struct mirage_dns_tsig_key *key, const uint8_t *request_mac,
                     size_t request_mac_len, const uint8_t *msg, size_t len, uint16_t original_id,
                     uint16_t arcount, uint64_t signed_at, uint16_t fudge, uint16_t error,
-                    const uint8_t *other, uint16_t other_len, uint8_t out[32])
+                    const uint8_t *other, uint16_t other_len, int timers_only, uint8_t out[32])
 {
     br_hmac_key_context kc;
     br_hmac_context h;
@@ -54,6 +55,14 @@ static void compute(const struct mirage_dns_tsig_key *key, const uint8_t *reques
     mirage_wr_be16(&w, arcount);
     br_hmac_update(&h, b, 2);
     br_hmac_update(&h, msg + MIRAGE_DNS_HEADER, len - MIRAGE_DNS_HEADER);
+    if (timers_only) {
+        w = mirage_wr_init(b, sizeof(b));
+        mirage_wr_uint_(&w, signed_at, 6, 0);
+        mirage_wr_be16(&w, fudge);
+        br_hmac_update(&h, b, w.off);
+        br_hmac_out(&h, out);
+        return;
+    }
     mac_name(&h, &key->name);
     w = mirage_wr_init(b, sizeof(b));
     mirage_wr_be16(&w, MIRAGE_DNS_CLASS_ANY);
@@ -147,7 +156,7 @@ int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_d
     uint8_t want_mac[32];
     uint16_t arcount = (uint16_t)(rd.h.count[3] - 1);
     compute(key, request_mac, request_mac_len, msg, last_start, original_id, arcount, signed_at,
-            fudge, error, other, other_len, want_mac);
+            fudge, error, other, other_len, 0, want_mac);
     int diff = maclen != 32;
     for (size_t i = 0; i < 32 && maclen == 32; i++)
         diff |= want_mac[i] ^ mac[i];
@@ -164,19 +173,45 @@ int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_d
     return 0;
 }
 
-int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
-                         uint64_t now, uint16_t fudge, const uint8_t *request_mac,
-                         size_t request_mac_len, uint16_t tsig_error, uint8_t mac[32])
+/* Appends the TSIG record (key name, hmac-sha256, now, fudge, (mac, maclen),
+ * the message's id, error, other data) to the message (wr) holds. */
+static int append(struct mirage_dns_writer *wr, const struct mirage_dns_name *name, uint64_t now,
+                  uint16_t fudge, const uint8_t *mac, uint16_t maclen, uint16_t tsig_error,
+                  const uint8_t *other, uint16_t other_len)
 {
     uint8_t rdata[ALG_LEN + 6 + 2 + 2 + 32 + 2 + 2 + 2 + 6];
+    struct mirage_wr w = mirage_wr_init(rdata, sizeof(rdata));
+    struct mirage_dns_rr rr;
+
+    mirage_wr_bytes(&w, hmac_sha256, ALG_LEN);
+    mirage_wr_uint_(&w, now, 6, 0);
+    mirage_wr_be16(&w, fudge);
+    mirage_wr_be16(&w, maclen);
+    mirage_wr_bytes(&w, mac, maclen);
+    mirage_wr_be16(&w, wr->id);
+    mirage_wr_be16(&w, tsig_error);
+    mirage_wr_be16(&w, other_len);
+    mirage_wr_bytes(&w, other, other_len);
+    rr.name = *name;
+    rr.type = MIRAGE_DNS_TSIG;
+    rr.rclass = MIRAGE_DNS_CLASS_ANY;
+    rr.ttl = 0;
+    rr.rdata = rdata;
+    rr.rdlen = (uint16_t)w.off;
+    return mirage_dns_write_rr(wr, MIRAGE_DNS_ADDITIONAL, &rr);
+}
+
+/* Signs as mirage_dns_tsig_sign, or as a later message of a transfer. */
+static int sign(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key, uint64_t now,
+                uint16_t fudge, const uint8_t *request_mac, size_t request_mac_len,
+                uint16_t tsig_error, int timers_only, uint8_t mac[32])
+{
     uint8_t other[6];
     uint16_t other_len = 0;
-    struct mirage_wr w;
-    struct mirage_dns_rr rr;
 
     /* BADTIME answers carry our time in other data (RFC 8945 5.2.3). */
     if (tsig_error == MIRAGE_DNS_BADTIME) {
-        w = mirage_wr_init(other, sizeof(other));
+        struct mirage_wr w = mirage_wr_init(other, sizeof(other));
         mirage_wr_uint_(&w, now, 6, 0);
         other_len = 6;
     }
@@ -186,22 +221,28 @@ int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_t
     if (wr->w.bad)
         return MIRAGE_ENOSPC;
     compute(key, request_mac, request_mac_len, wr->w.p, end, wr->id, wr->count[3], now, fudge,
-            tsig_error, other, other_len, mac);
-    w = mirage_wr_init(rdata, sizeof(rdata));
-    mirage_wr_bytes(&w, hmac_sha256, ALG_LEN);
-    mirage_wr_uint_(&w, now, 6, 0);
-    mirage_wr_be16(&w, fudge);
-    mirage_wr_be16(&w, 32);
-    mirage_wr_bytes(&w, mac, 32);
-    mirage_wr_be16(&w, wr->id);
-    mirage_wr_be16(&w, tsig_error);
-    mirage_wr_be16(&w, other_len);
-    mirage_wr_bytes(&w, other, other_len);
-    rr.name = key->name;
-    rr.type = MIRAGE_DNS_TSIG;
-    rr.rclass = MIRAGE_DNS_CLASS_ANY;
-    rr.ttl = 0;
-    rr.rdata = rdata;
-    rr.rdlen = (uint16_t)w.off;
-    return mirage_dns_write_rr(wr, MIRAGE_DNS_ADDITIONAL, &rr);
+            tsig_error, other, other_len, timers_only, mac);
+    return append(wr, &key->name, now, fudge, mac, 32, tsig_error, other, other_len);
+}
+
+int mirage_dns_tsig_sign(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
+                         uint64_t now, uint16_t fudge, const uint8_t *request_mac,
+                         size_t request_mac_len, uint16_t tsig_error, uint8_t mac[32])
+{
+    return sign(wr, key, now, fudge, request_mac, request_mac_len, tsig_error, 0, mac);
+}
+
+int mirage_dns_tsig_sign_next(struct mirage_dns_writer *wr, const struct mirage_dns_tsig_key *key,
+                              uint64_t now, uint16_t fudge, uint8_t mac[32])
+{
+    uint8_t prior[32];
+
+    memcpy(prior, mac, sizeof(prior));
+    return sign(wr, key, now, fudge, prior, sizeof(prior), 0, 1, mac);
+}
+
+int mirage_dns_tsig_unsigned(struct mirage_dns_writer *wr, const struct mirage_dns_name *key_name,
+                             uint64_t now, uint16_t fudge, uint16_t tsig_error)
+{
+    return append(wr, key_name, now, fudge, NULL, 0, tsig_error, NULL, 0);
 }

@@ -403,7 +403,7 @@ static int base64_value(char c)
 }
 
 /* RFC 4648 base64 (padding required to a multiple of 4). */
-static int base64(const uint8_t *s, size_t len, struct mirage_wr *w)
+int dns_base64(const uint8_t *s, size_t len, struct mirage_wr *w)
 {
     uint32_t acc = 0;
     size_t pad = 0;
@@ -475,7 +475,7 @@ static int svc_value(struct parse *ps, long key, const uint8_t *v, size_t len, s
         return rc;
     }
     if (key == 5) {
-        if (base64(v, len, w) < 0)
+        if (dns_base64(v, len, w) < 0)
             return error(ps, ps->lx->tokline, "ech is not base64");
         return 0;
     }

@@ -9,6 +9,8 @@ setup() {
     net_setup dns 10.219
     netns_tap "$NS" tap0 "$NET.1/24"
     ADDR=$NET.2
+    IMG=$BATS_TEST_TMPDIR/dns-data.img
+    truncate -s 16M "$IMG"
     command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
         { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
 }
@@ -23,9 +25,9 @@ boot() {
     shift
     require_target "$target" dns-primary
     case $target in
-    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 --) ;;
-    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "$UK/dns-primary.spt") ;;
-    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "$UK/dns-primary.hvt") ;;
+    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 "--block:dns_data=$IMG" --) ;;
+    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.spt") ;;
+    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.hvt") ;;
     esac
     uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "$@"
     uk_wait_line "$LOG" "answering on UDP and TCP port 53" 30
@@ -205,7 +207,8 @@ EOF
     printf '$TTL 1h\n@ SOA ns hm 1 2 3 4 5\n NS ns\nns A 192.0.2.300\n' >"$d/zones/bad.test.zone"
     (cd "$d" && "$ROOT/$B/bin/mirage" configure -t unix --net=direct >/dev/null &&
         "$ROOT/$B/bin/mirage" build >/dev/null)
-    uk_spawn "$NS" "$LOG" "$d/dist/dns-primary" --net:tap0=tap0 -- "--ipv4=$ADDR/24"
+    uk_spawn "$NS" "$LOG" "$d/dist/dns-primary" --net:tap0=tap0 "--block:dns_data=$IMG" -- \
+        "--ipv4=$ADDR/24"
     uk_wait_exit 20
     cat "$LOG"
     [ "$UK_STATUS" -eq 1 ]
