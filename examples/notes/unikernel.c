@@ -27,8 +27,7 @@
 
 struct server {
     struct mirage_kv *kv;
-    int done;
-    struct mirage_cond changed;
+    struct mirage_fiber_group conns;
 };
 
 struct conn {
@@ -157,8 +156,6 @@ static int serve(void *arg)
     mirage_channel_flush(&c->ch, MIRAGE_FOREVER);
     mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
     mirage_flow_close(c->flow);
-    c->srv->done++;
-    mirage_cond_broadcast(&c->srv->changed);
     free(c);
     return 0;
 }
@@ -167,11 +164,11 @@ int start(struct mirage_kv *kv, struct mirage_stack *stack)
 {
     uint16_t port = (uint16_t)key_port.v.num;
     long long limit = key_connections.v.num;
-    struct server srv = {kv, 0, MIRAGE_COND_INIT};
+    struct server srv = {kv, {0}};
     struct mirage_tcp_listener *l;
     struct mirage_kv_entry *ents;
     size_t n = 0;
-    int accepted = 0, r;
+    int r;
 
     if (mirage_kv_list(kv, "/notes", &ents, &n, NULL) == 0)
         free(ents);
@@ -181,9 +178,9 @@ int start(struct mirage_kv *kv, struct mirage_stack *stack)
         return 1;
     }
     mirage_log_app_msg(&mirage_log_app, "notes on TCP port %u, %zu notes kept", port, n);
-    while (limit == 0 || accepted < limit) {
+    while (limit == 0 || srv.conns.spawned < (unsigned long long)limit) {
         struct conn *c = calloc(1, sizeof(*c));
-        struct mirage_fiber *f;
+
         if (c == NULL)
             return 1;
         c->srv = &srv;
@@ -193,18 +190,13 @@ int start(struct mirage_kv *kv, struct mirage_stack *stack)
             mirage_log_err(&mirage_log_app, "accept: %s", mirage_strerror(r));
             return 1;
         }
-        f = mirage_fiber_spawn("note", serve, c, 0);
-        if (f == NULL) {
+        if (mirage_fiber_group_spawn(&srv.conns, "note", serve, c, 0) < 0) {
             mirage_flow_close(c->flow);
             free(c);
-            continue;
         }
-        mirage_fiber_detach(f);
-        accepted++;
     }
-    while (srv.done < accepted)
-        mirage_cond_wait(&srv.changed, MIRAGE_FOREVER);
+    mirage_fiber_group_wait(&srv.conns, MIRAGE_FOREVER);
     mirage_tcp_unlisten(l);
-    mirage_log_app_msg(&mirage_log_app, "served %d connections: bye", srv.done);
+    mirage_log_app_msg(&mirage_log_app, "served %lu connections: bye", srv.conns.spawned);
     return 0;
 }

@@ -24,9 +24,8 @@
  * connections before it returns, and the runtime stops any it left running
  * (mirage_sched_app_end), but nothing should point into a frame at all. */
 static struct {
-    int accepted, done;
+    struct mirage_fiber_group conns;
     unsigned long refused; /* no memory for the connection's fiber or state */
-    struct mirage_cond changed;
 } server;
 
 struct conn {
@@ -65,8 +64,6 @@ static int echo_conn(void *arg)
     mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
     mirage_flow_close(c->flow);
     free(c);
-    server.done++;
-    mirage_cond_broadcast(&server.changed);
     return 0;
 }
 
@@ -96,24 +93,21 @@ static unsigned max_conns(void)
 static void serve(struct mirage_flow *flow, const struct mirage_ipaddr *peer, uint16_t peer_port)
 {
     struct conn *c = malloc(sizeof(*c));
-    struct mirage_fiber *f = NULL;
 
     if (c != NULL) {
         c->flow = flow;
         format_ip(peer, peer_port, c->peer, sizeof(c->peer));
-        f = mirage_fiber_spawn("echo", echo_conn, c, CONN_STACK);
+        /* The new fiber first runs when this one waits: (c) is still ours here. */
+        if (mirage_fiber_group_spawn(&server.conns, "echo", echo_conn, c, CONN_STACK) == 0) {
+            mirage_log_app_msg(&mirage_log_app, "tcp %s connected", c->peer);
+            return;
+        }
     }
-    if (f == NULL) {
-        free(c);
-        mirage_flow_close(flow);
-        if (server.refused++ % 1000 == 0)
-            mirage_log_warn(&mirage_log_app, "out of memory: %lu connection%s closed at once",
-                            server.refused, server.refused == 1 ? "" : "s");
-        return;
-    }
-    mirage_log_app_msg(&mirage_log_app, "tcp %s connected", c->peer);
-    mirage_fiber_detach(f);
-    server.accepted++;
+    free(c);
+    mirage_flow_close(flow);
+    if (server.refused++ % 1000 == 0)
+        mirage_log_warn(&mirage_log_app, "out of memory: %lu connection%s closed at once",
+                        server.refused, server.refused == 1 ? "" : "s");
 }
 
 int start(struct mirage_stack *stack)
@@ -141,7 +135,7 @@ int start(struct mirage_stack *stack)
     }
     mirage_log_app_msg(&mirage_log_app, "echo on TCP and UDP %s, at most %u connections", where,
                        opts.max_conns);
-    while (limit == 0 || server.accepted < limit) {
+    while (limit == 0 || server.conns.spawned < (unsigned long long)limit) {
         struct mirage_flow *flow;
         struct mirage_ipaddr peer;
         uint16_t peer_port;
@@ -154,11 +148,9 @@ int start(struct mirage_stack *stack)
         serve(flow, &peer, peer_port);
     }
     /* The last connections finish their echo before the stack goes away. */
-    while (server.done < server.accepted)
-        if (mirage_cond_wait(&server.changed, MIRAGE_FOREVER) < 0)
-            break;
+    mirage_fiber_group_wait(&server.conns, MIRAGE_FOREVER);
     mirage_tcp_unlisten(l);
     mirage_udp_unlisten(stack, port);
-    mirage_log_app_msg(&mirage_log_app, "served %d connections: bye", server.done);
+    mirage_log_app_msg(&mirage_log_app, "served %lu connections: bye", server.conns.spawned);
     return r < 0 ? 1 : 0;
 }

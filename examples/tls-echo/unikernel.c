@@ -76,8 +76,6 @@ static int add_cert(struct mirage_tls_certs *c, const char *item)
 struct conn {
     struct mirage_flow *flow;
     char peer[24];
-    int *done;
-    struct mirage_cond *changed;
     uint8_t buf[16384];
 };
 
@@ -105,8 +103,6 @@ static int echo_conn(void *arg)
     if (r == 0)
         mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR); /* our close_notify */
     mirage_flow_close(c->flow);
-    (*c->done)++;
-    mirage_cond_broadcast(c->changed);
     free(c);
     return 0;
 }
@@ -120,10 +116,10 @@ static int serve(struct mirage_stack *stack)
     struct mirage_tls_certs *certs = mirage_tls_certs_new();
     struct mirage_tls_server *srv;
     struct mirage_tcp_listener *l;
-    struct mirage_cond changed = MIRAGE_COND_INIT;
+    struct mirage_fiber_group conns = {0};
     struct mirage_ipaddr addr[4];
     long long limit = key_connections.v.num;
-    int accepted = 0, done = 0, r;
+    int r;
 
     if (certs == NULL)
         return 1;
@@ -142,12 +138,11 @@ static int serve(struct mirage_stack *stack)
                            "tls echo on %u.%u.%u.%u:%lld (%zu bytes per connection)", addr[0].a[0],
                            addr[0].a[1], addr[0].a[2], addr[0].a[3], (long long)key_port.v.num,
                            mirage_tls_flow_size(&opts, 1));
-    while (limit == 0 || accepted < limit) {
+    while (limit == 0 || conns.spawned < (unsigned long long)limit) {
         struct conn *c = calloc(1, sizeof(*c));
         struct mirage_flow *tcp;
         struct mirage_ipaddr peer;
         uint16_t port;
-        struct mirage_fiber *f;
 
         if (c == NULL)
             return 1;
@@ -164,22 +159,15 @@ static int serve(struct mirage_stack *stack)
             free(c);
             continue;
         }
-        c->done = &done;
-        c->changed = &changed;
-        f = mirage_fiber_spawn("tls-echo", echo_conn, c, 0);
-        if (f == NULL) {
+        if (mirage_fiber_group_spawn(&conns, "tls-echo", echo_conn, c, 0) < 0) {
             mirage_flow_close(c->flow);
             free(c);
-            continue;
         }
-        mirage_fiber_detach(f);
-        accepted++;
     }
-    while (done < accepted)
-        mirage_cond_wait(&changed, MIRAGE_FOREVER);
+    mirage_fiber_group_wait(&conns, MIRAGE_FOREVER);
     mirage_tcp_unlisten(l);
     mirage_tls_server_free(srv);
-    mirage_log_app_msg(&mirage_log_app, "served %d connections: bye", done);
+    mirage_log_app_msg(&mirage_log_app, "served %lu connections: bye", conns.spawned);
     return 0;
 }
 

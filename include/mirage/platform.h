@@ -141,6 +141,43 @@ static inline int mirage_net_rx_ok(const struct mirage_net_info *info, uint8_t g
            (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) && len <= MIRAGE_NET_GSO_MAX;
 }
 
+/* The virtio-net header (virtio 1.1, 5.1.6, without num_buffers) a tap
+ * opened with IFF_VNET_HDR puts before each frame, in the host's byte order
+ * (little-endian: the tap's and x86's). Its flag and GSO values are those of
+ * mirage_net_meta; 0x80 in gso_type is the ECN bit. Every binding that moves
+ * it converts with the two functions below and nothing else. */
+struct mirage_vnet_hdr {
+    uint8_t flags;
+    uint8_t gso_type;
+    uint16_t hdr_len, gso_size, csum_start, csum_offset;
+};
+#define MIRAGE_VNET_GSO_ECN 0x80u
+
+/* The header for a frame sent with (m), which mirage_net_tx_ok allowed. */
+static inline struct mirage_vnet_hdr mirage_vnet_hdr_of(const struct mirage_net_meta *m)
+{
+    struct mirage_vnet_hdr h = {m->flags, m->gso_type, m->hdr_len, m->gso_size, m->csum_start,
+                                m->csum_offset};
+
+    return h;
+}
+
+/* The metadata of a received frame whose header is (h): the checksum flags,
+ * and GSO TCP/IPv4 (ECN or not) or none; mirage_net_rx_ok decides its length. */
+static inline struct mirage_net_meta mirage_net_meta_of(const struct mirage_vnet_hdr *h)
+{
+    struct mirage_net_meta m = {
+        (uint8_t)(h->flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID)),
+        (uint8_t)((h->gso_type & ~MIRAGE_VNET_GSO_ECN) == MIRAGE_NET_GSO_TCPV4 ? MIRAGE_NET_GSO_TCPV4
+                                                                             : MIRAGE_NET_GSO_NONE),
+        h->hdr_len,
+        h->gso_size,
+        h->csum_start,
+        h->csum_offset};
+
+    return m;
+}
+
 /* Binds the network device declared as (name) in the manifest.
  * Returns 0, MIRAGE_ENOENT if no such net device is declared,
  * or MIRAGE_EINVAL if it was already acquired. */

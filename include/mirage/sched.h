@@ -130,6 +130,23 @@ int mirage_cond_wait(struct mirage_cond *c, uint64_t deadline);
 int mirage_cond_signal(struct mirage_cond *c);
 int mirage_cond_broadcast(struct mirage_cond *c);
 
+/* Detached fibers waited for together: a server's connections, which end
+ * before its start() returns. Zero-initialised is an empty group. */
+struct mirage_fiber_group {
+    unsigned running;        /* spawned and not yet returned */
+    unsigned long spawned;   /* ever */
+    struct mirage_cond done; /* broadcast as each one returns */
+};
+
+/* Spawns fn(arg) as mirage_fiber_spawn does, detached, counted in (g) until
+ * it returns. Returns 0, or MIRAGE_ENOMEM with nothing spawned. */
+int mirage_fiber_group_spawn(struct mirage_fiber_group *g, const char *name, mirage_fiber_fn fn,
+                             void *arg, size_t stack);
+
+/* Waits until no fiber of (g) is running or (deadline). Returns 0,
+ * MIRAGE_ETIMEDOUT or MIRAGE_ECANCELED. */
+int mirage_fiber_group_wait(struct mirage_fiber_group *g, uint64_t deadline);
+
 /*
  * Callback timers for event-driven code (retransmission, ARP ageing): (fn)
  * runs from the event loop once the monotonic clock reaches (deadline). It

@@ -1018,6 +1018,17 @@ static int write_data(struct kvd *s, struct vec *v, fill_fn fill, void *ctx, uin
     return 0;
 }
 
+/* Ends building value (v) with result (r): *out = v, or (v) freed. */
+static int value_done(struct node *v, int r, struct node **out)
+{
+    if (r) {
+        node_free(v);
+        return r;
+    }
+    *out = v;
+    return 0;
+}
+
 /* A new value node of (size) bytes: inline, or extents written from (fill);
  * (hole) makes zero extents instead (allocate). */
 static int build_value(struct kvd *s, uint64_t size, uint64_t mtime, fill_fn fill, void *ctx,
@@ -1045,12 +1056,7 @@ static int build_value(struct kvd *s, uint64_t size, uint64_t mtime, fill_fn fil
         v->ex = vec.ex;
         v->nex = vec.n;
     }
-    if (r) {
-        node_free(v);
-        return r;
-    }
-    *out = v;
-    return 0;
+    return value_done(v, r, out);
 }
 
 static int fill_bytes(struct kvd *s, void *ctx, uint64_t pos, uint8_t *buf, size_t n)
@@ -1149,12 +1155,7 @@ static int build_patched(struct kvd *s, struct patch *p, uint64_t mtime, struct 
     }
     v->ex = vec.ex;
     v->nex = vec.n;
-    if (r) {
-        node_free(v);
-        return r;
-    }
-    *out = v;
-    return 0;
+    return value_done(v, r, out);
 }
 
 

@@ -379,8 +379,9 @@ static int is_root(const char *key)
 /* ---- read operations ----------------------------------------------------- */
 
 /* Finds the value (key): MIRAGE_ENOENT, MIRAGE_EISDIR, MIRAGE_ENOTDIR otherwise. */
-static int find_value(struct mem *m, const char *key, struct node **out,
-                      struct mirage_kv_error *err)
+/* find(), with a missing (key) an error. */
+static int find_existing(struct mem *m, const char *key, struct node **out,
+                         struct mirage_kv_error *err)
 {
     int r = find(m, key, out, err);
 
@@ -388,6 +389,16 @@ static int find_value(struct mem *m, const char *key, struct node **out,
         return r;
     if (!*out)
         return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
+    return 0;
+}
+
+static int find_value(struct mem *m, const char *key, struct node **out,
+                      struct mirage_kv_error *err)
+{
+    int r = find_existing(m, key, out, err);
+
+    if (r < 0)
+        return r;
     if ((*out)->dict)
         return mirage_kv_fail(err, MIRAGE_EISDIR, key, NULL);
     return 0;
@@ -440,12 +451,10 @@ static int mem_list(struct mirage_kv *kv, const char *key, struct mirage_kv_entr
 {
     struct mirage_kv_list_builder b = {0};
     struct node *n;
-    int r = find(mem_of(kv), key, &n, err);
+    int r = find_existing(mem_of(kv), key, &n, err);
 
     if (r < 0)
         return r;
-    if (!n)
-        return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
     if (!n->dict)
         return mirage_kv_fail(err, MIRAGE_ENOTDIR, key, NULL);
     for (size_t i = 0; i < n->nkids; i++)
@@ -460,12 +469,10 @@ static int mem_last_modified(struct mirage_kv *kv, const char *key, uint64_t *ns
                              struct mirage_kv_error *err)
 {
     struct node *n;
-    int r = find(mem_of(kv), key, &n, err);
+    int r = find_existing(mem_of(kv), key, &n, err);
 
     if (r < 0)
         return r;
-    if (!n)
-        return mirage_kv_fail(err, MIRAGE_ENOENT, key, NULL);
     *ns = n->mtime;
     return 0;
 }

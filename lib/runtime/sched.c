@@ -51,6 +51,7 @@ struct mirage_fiber {
     struct mirage_fiber *wq_prev, *wq_next;
     struct mirage_timer timer;
     struct mirage_cond *watcher; /* broadcast when the fiber returns */
+    struct mirage_fiber_group *group; /* counts the fiber until it returns */
     char name[MIRAGE_GUARD_NAME_MAX];
 #ifdef SCHED_ASAN
     void *fake_stack;
@@ -494,6 +495,10 @@ static void fiber_entry(struct mirage_fiber *f)
     check_canary(f);
     if (f->watcher)
         mirage_cond_broadcast(f->watcher);
+    if (f->group) {
+        f->group->running--;
+        mirage_cond_broadcast(&f->group->done);
+    }
     schedule();
     runtime_say("finished fiber '", f->name, "' was resumed");
     mirage_abort();
@@ -637,6 +642,31 @@ void mirage_fiber_detach(struct mirage_fiber *f)
         free_fiber(f);
     else
         f->detached = 1;
+}
+
+int mirage_fiber_group_spawn(struct mirage_fiber_group *g, const char *name, mirage_fiber_fn fn,
+                             void *arg, size_t stack)
+{
+    struct mirage_fiber *f = mirage_fiber_spawn(name, fn, arg, stack);
+
+    if (f == NULL)
+        return MIRAGE_ENOMEM;
+    f->group = g;
+    g->running++;
+    g->spawned++;
+    f->detached = 1;
+    return 0;
+}
+
+int mirage_fiber_group_wait(struct mirage_fiber_group *g, uint64_t deadline)
+{
+    while (g->running > 0) {
+        int r = mirage_cond_wait(&g->done, deadline);
+
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 void mirage_fiber_cancel(struct mirage_fiber *f)

@@ -44,15 +44,6 @@ static uint32_t offloads_on[SPT_MAX_DEVS];
 static uint8_t extra[1];
 #define OVERSIZED_PER_READ 64
 
-/* The virtio-net header a tap with SPT_DEV_VNET puts before each frame
- * (virtio 1.1 5.1.6, without num_buffers), and the tap's flags for it. Its
- * flag and GSO values are those of struct mirage_net_meta. */
-struct vnet_hdr {
-    uint8_t flags;    /* 1: NEEDS_CSUM, 2: DATA_VALID */
-    uint8_t gso_type; /* 0: none, 1: TCPv4, 0x80: ECN */
-    uint16_t hdr_len, gso_size, csum_start, csum_offset;
-};
-#define VNET_GSO_ECN  0x80
 #define TUNSETOFFLOAD 0x400454d0
 #define TUN_F_CSUM    1
 #define TUN_F_TSO4    2
@@ -109,7 +100,7 @@ static struct mirage_net_info info_of(mirage_handle_t h, const struct spt_dev_in
 static int write_frame(mirage_handle_t h, const struct mirage_frame *f)
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
-    struct vnet_hdr vh = {0};
+    struct mirage_vnet_hdr vh = mirage_vnet_hdr_of(&f->meta);
     struct iov iov[2] = {{&vh, sizeof(vh)}, {f->buf, f->len}};
     struct mirage_net_info info;
     size_t want;
@@ -121,12 +112,6 @@ static int write_frame(mirage_handle_t h, const struct mirage_frame *f)
     if (!mirage_net_tx_ok(&info, &f->meta, f->len))
         return MIRAGE_EINVAL;
     want = f->len + ((d->flags & SPT_DEV_VNET) ? sizeof(vh) : 0);
-    vh.flags = f->meta.flags;
-    vh.gso_type = f->meta.gso_type;
-    vh.hdr_len = f->meta.hdr_len;
-    vh.gso_size = f->meta.gso_size;
-    vh.csum_start = f->meta.csum_start;
-    vh.csum_offset = f->meta.csum_offset;
     do
         n = (d->flags & SPT_DEV_VNET) ? spt_syscall3(SYS_writev, d->fd, (long)iov, 2)
                                       : spt_syscall3(SYS_write, d->fd, (long)f->buf, (long)f->len);
@@ -150,7 +135,7 @@ static int read_frame(mirage_handle_t h, struct mirage_frame *f)
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
     struct mirage_net_info info;
-    struct vnet_hdr vh;
+    struct mirage_vnet_hdr vh;
     size_t cap, hdr;
     long n = -SPT_EAGAIN;
 
@@ -169,7 +154,7 @@ static int read_frame(mirage_handle_t h, struct mirage_frame *f)
     for (int i = 0; i < OVERSIZED_PER_READ; i++) {
         struct iov iov[3] = {{&vh, sizeof(vh)}, {f->buf, cap}, {extra, sizeof(extra)}};
 
-        vh = (struct vnet_hdr){0};
+        vh = (struct mirage_vnet_hdr){0};
         do
             n = spt_syscall3(SYS_readv, d->fd, (long)(hdr ? iov : iov + 1), hdr ? 3 : 2);
         while (n == -SPT_EINTR);
@@ -190,17 +175,7 @@ static int read_frame(mirage_handle_t h, struct mirage_frame *f)
     if (n < 0)
         return MIRAGE_EIO;
     f->len = (size_t)n;
-    f->meta = (struct mirage_net_meta){0};
-    if (info.offloads) {
-        f->meta.flags = vh.flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID);
-        f->meta.gso_type = (vh.gso_type & ~VNET_GSO_ECN) == MIRAGE_NET_GSO_TCPV4
-                               ? MIRAGE_NET_GSO_TCPV4
-                               : MIRAGE_NET_GSO_NONE;
-        f->meta.hdr_len = vh.hdr_len;
-        f->meta.gso_size = vh.gso_size;
-        f->meta.csum_start = vh.csum_start;
-        f->meta.csum_offset = vh.csum_offset;
-    }
+    f->meta = info.offloads ? mirage_net_meta_of(&vh) : (struct mirage_net_meta){0};
     return 0;
 }
 

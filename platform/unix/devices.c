@@ -21,6 +21,9 @@
 #include "mirage/platform.h"
 #include "unix.h"
 
+_Static_assert(sizeof(struct mirage_vnet_hdr) == sizeof(struct virtio_net_hdr),
+               "platform.h's virtio-net header is the kernel's");
+
 #define OVERSIZED_PER_READ 64 /* dropped by one read at most */
 #define HEAP_SIZE (32u << 20)
 /* The tenders' TENDER_EXIT_LOST (tender/common/tender.h): a tap deleted under us. */
@@ -192,7 +195,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         return MIRAGE_EUNSPEC;
     }
     if (ifr.ifr_flags & IFF_VNET_HDR) {
-        int hdr = (int)sizeof(struct virtio_net_hdr);
+        int hdr = (int)sizeof(struct mirage_vnet_hdr);
 
         b->vnet = ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
         /* What the kernel takes is what we offer; all off until the stack asks. */
@@ -270,7 +273,7 @@ static struct mirage_net_info info_of(const struct unix_binding *b)
 
 static int write_frame(mirage_handle_t h, struct unix_binding *b, const struct mirage_frame *f)
 {
-    struct virtio_net_hdr vh = {0};
+    struct mirage_vnet_hdr vh = mirage_vnet_hdr_of(&f->meta);
     struct iovec iov[2] = {{&vh, sizeof(vh)}, {f->buf, f->len}};
     size_t want = f->len + (b->vnet ? sizeof(vh) : 0);
     ssize_t n;
@@ -280,13 +283,6 @@ static int write_frame(mirage_handle_t h, struct unix_binding *b, const struct m
     if (!mirage_net_tx_ok(&info, &f->meta, f->len))
         return MIRAGE_EINVAL;
     if (b->vnet) {
-        vh.flags = f->meta.flags & MIRAGE_NET_META_NEEDS_CSUM ? VIRTIO_NET_HDR_F_NEEDS_CSUM : 0;
-        vh.gso_type = f->meta.gso_type == MIRAGE_NET_GSO_TCPV4 ? VIRTIO_NET_HDR_GSO_TCPV4
-                                                               : VIRTIO_NET_HDR_GSO_NONE;
-        vh.hdr_len = f->meta.hdr_len;
-        vh.gso_size = f->meta.gso_size;
-        vh.csum_start = f->meta.csum_start;
-        vh.csum_offset = f->meta.csum_offset;
         n = writev(b->fd, iov, 2);
     } else {
         n = write(b->fd, f->buf, f->len);
@@ -316,7 +312,7 @@ static int read_frame(mirage_handle_t h, struct unix_binding *b, struct mirage_f
 {
     struct mirage_net_info info = info_of(b);
     size_t cap = mirage_net_frame_max(&info);
-    struct virtio_net_hdr vh;
+    struct mirage_vnet_hdr vh;
     ssize_t n = -1;
 
     if (f->cap < cap)
@@ -348,17 +344,7 @@ static int read_frame(mirage_handle_t h, struct unix_binding *b, struct mirage_f
     }
     if (n >= 0) {
         f->len = (size_t)n;
-        f->meta = (struct mirage_net_meta){0};
-        if (b->on) {
-            f->meta.flags = vh.flags & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
-            f->meta.gso_type = (vh.gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4
-                                   ? MIRAGE_NET_GSO_TCPV4
-                                   : MIRAGE_NET_GSO_NONE;
-            f->meta.hdr_len = vh.hdr_len;
-            f->meta.gso_size = vh.gso_size;
-            f->meta.csum_start = vh.csum_start;
-            f->meta.csum_offset = vh.csum_offset;
-        }
+        f->meta = b->on ? mirage_net_meta_of(&vh) : (struct mirage_net_meta){0};
         return 0;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK)

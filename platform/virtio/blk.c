@@ -54,11 +54,13 @@ static void say_dev(struct disk *k, const char *why)
     virtio_say("\n");
 }
 
-static int setup(struct disk *k, int index)
+static int setup(uint32_t entry, int index)
 {
+    struct disk *k = &disks[entry];
     const char *why;
     uint64_t feat;
 
+    k->name = mirage_manifest.entries[entry].name;
     if (virtio_pci_find(VIRTIO_TYPE_BLK, index, &k->dev, &why) < 0 ||
         virtio_pci_negotiate(&k->dev, VIRTIO_BLK_F_RO | VIRTIO_BLK_F_BLK_SIZE | VIRTIO_BLK_F_FLUSH,
                              &feat, &why) < 0 ||
@@ -98,15 +100,7 @@ bad:
 
 void virtio_blk_init(void)
 {
-    int index = 0;
-
-    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
-        if (mirage_manifest.entries[i].type != MIRAGE_DEV_BLOCK)
-            continue;
-        disks[i].name = mirage_manifest.entries[i].name;
-        if (setup(&disks[i], index++) == 0)
-            present |= 1ULL << i;
-    }
+    present = virtio_setup_each(MIRAGE_DEV_BLOCK, setup);
 }
 
 /* Reads the interrupt status of the disks on line (irq): the line drops.
@@ -121,22 +115,15 @@ void virtio_blk_ack(unsigned irq)
 int mirage_platform_block_acquire(const char *name, mirage_handle_t *h,
                                   struct mirage_platform_block_info *info)
 {
-    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
-        if (mirage_manifest.entries[i].type != MIRAGE_DEV_BLOCK ||
-            strcmp(mirage_manifest.entries[i].name, name))
-            continue;
-        if (!(present & (1ULL << i)))
-            return MIRAGE_ENOENT; /* said at boot */
-        if (acquired & (1ULL << i))
-            return MIRAGE_EINVAL;
-        acquired |= 1ULL << i;
-        *h = i;
-        info->capacity = disks[i].capacity;
-        info->block_size = disks[i].block_size;
-        info->read_only = disks[i].read_only;
-        return 0;
-    }
-    return MIRAGE_ENOENT;
+    int i = virtio_acquire(MIRAGE_DEV_BLOCK, name, present, &acquired);
+
+    if (i < 0)
+        return i;
+    *h = (mirage_handle_t)i;
+    info->capacity = disks[i].capacity;
+    info->block_size = disks[i].block_size;
+    info->read_only = disks[i].read_only;
+    return 0;
 }
 
 /* One request: header, (len) bytes at (buf) unless a flush, status; waits

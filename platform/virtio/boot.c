@@ -4,6 +4,7 @@
 
 #include "mirage/cmdline.h"
 #include "mirage/cpu.h"
+#include "mirage/manifest.h"
 #include "mirage/sched.h"
 #include "mirage/tcb.h"
 #include "virtio.h"
@@ -90,6 +91,32 @@ int virtio_say_unusable(const char *kind, const char *dev, const char *model, in
     virtio_say(why);
     virtio_say("\n");
     return -1;
+}
+
+uint64_t virtio_setup_each(uint32_t type, int (*setup)(uint32_t entry, int index))
+{
+    uint64_t ok = 0;
+    int index = 0;
+
+    for (uint32_t i = 0; i < mirage_manifest.count; i++)
+        if (mirage_manifest.entries[i].type == type && setup(i, index++) == 0)
+            ok |= 1ULL << i;
+    return ok;
+}
+
+int virtio_acquire(uint32_t type, const char *dev, uint64_t present, uint64_t *acquired)
+{
+    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
+        if (mirage_manifest.entries[i].type != type || strcmp(mirage_manifest.entries[i].name, dev))
+            continue;
+        if (!(present & (1ULL << i)))
+            return MIRAGE_ENOENT;
+        if (*acquired & (1ULL << i))
+            return MIRAGE_EINVAL;
+        *acquired |= 1ULL << i;
+        return (int)i;
+    }
+    return MIRAGE_ENOENT;
 }
 
 /* ---- boot information --------------------------------------------------- */

@@ -60,12 +60,14 @@ static void rx_give(struct nic *c, uint16_t slot)
     virtq_publish(&c->rx, (uint16_t)(2 * slot));
 }
 
-static int setup(struct nic *c, int index)
+static int setup(uint32_t entry, int index)
 {
+    struct nic *c = &nics[entry];
     const char *why;
     uint64_t feat;
     uint16_t nrx, ntx;
 
+    c->name = mirage_manifest.entries[entry].name;
     if (virtio_pci_find(VIRTIO_TYPE_NET, index, &c->dev, &why) < 0 ||
         virtio_pci_negotiate(&c->dev, VIRTIO_NET_F_MAC | VIRTIO_NET_F_MTU, &feat, &why) < 0 ||
         virtio_pci_queue(&c->dev, RXQ, QMAX, &c->rx, &why) < 0 ||
@@ -118,15 +120,7 @@ bad:
 
 void virtio_net_init(void)
 {
-    int index = 0;
-
-    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
-        if (mirage_manifest.entries[i].type != MIRAGE_DEV_NET)
-            continue;
-        nics[i].name = mirage_manifest.entries[i].name;
-        if (setup(&nics[i], index++) == 0)
-            present |= 1ULL << i;
-    }
+    present = virtio_setup_each(MIRAGE_DEV_NET, setup);
 }
 
 static struct nic *nic_of(mirage_handle_t h)
@@ -138,22 +132,15 @@ static struct nic *nic_of(mirage_handle_t h)
 
 int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_info *info)
 {
-    for (uint32_t i = 0; i < mirage_manifest.count; i++) {
-        if (mirage_manifest.entries[i].type != MIRAGE_DEV_NET ||
-            strcmp(mirage_manifest.entries[i].name, name))
-            continue;
-        if (!(present & (1ULL << i)))
-            return MIRAGE_ENOENT; /* said at boot */
-        if (acquired & (1ULL << i))
-            return MIRAGE_EINVAL;
-        acquired |= 1ULL << i;
-        *h = i;
-        memcpy(info->mac, nics[i].mac, 6);
-        info->mtu = nics[i].mtu;
-        info->offloads = 0; /* no checksum or GSO features negotiated yet */
-        return 0;
-    }
-    return MIRAGE_ENOENT;
+    int i = virtio_acquire(MIRAGE_DEV_NET, name, present, &acquired);
+
+    if (i < 0)
+        return i;
+    *h = (mirage_handle_t)i;
+    memcpy(info->mac, nics[i].mac, 6);
+    info->mtu = nics[i].mtu;
+    info->offloads = 0; /* no checksum or GSO features negotiated yet */
+    return 0;
 }
 
 /* Takes back the TX slots the device is done with. */

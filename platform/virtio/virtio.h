@@ -59,6 +59,17 @@ void virtio_say_dec(uint64_t v);
 int virtio_say_unusable(const char *kind, const char *dev, const char *model, int index,
                         const char *why);
 
+/* boot.c: calls setup(entry, index) for every manifest entry of (type),
+ * (index) counting them in manifest order, the PCI order their devices are
+ * matched in. Returns the set of entries (bit i: entry i) whose setup
+ * returned 0. */
+uint64_t virtio_setup_each(uint32_t type, int (*setup)(uint32_t entry, int index));
+
+/* boot.c: the entry of the (type) device declared as (dev), for acquire,
+ * marked in *acquired; MIRAGE_ENOENT if none is declared or it could not be
+ * set up (boot said why), MIRAGE_EINVAL if already acquired. */
+int virtio_acquire(uint32_t type, const char *dev, uint64_t present, uint64_t *acquired);
+
 /* boot.c: identity-maps [phys, phys + len) uncached, not executable, for a
  * device's registers. Returns 0, or -1 when the binding's spare page-table
  * pages are used up. */

@@ -48,10 +48,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check(m.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
                   m.gso_size > 0 && m.hdr_len < len);
     }
+    if (mirage_net_tx_ok(&info, &m, len)) {
+        /* What a binding writes before the frame reads back as what was sent. */
+        struct mirage_vnet_hdr h = mirage_vnet_hdr_of(&m);
+        struct mirage_net_meta back = mirage_net_meta_of(&h);
+
+        check(back.flags == m.flags && back.gso_type == m.gso_type && back.hdr_len == m.hdr_len &&
+              back.gso_size == m.gso_size && back.csum_start == m.csum_start &&
+              back.csum_offset == m.csum_offset);
+    }
     if (mirage_net_rx_ok(&info, m.gso_type, len)) {
+        /* The same ten bytes as a tap's header on a received frame. */
+        struct mirage_vnet_hdr h = {m.flags, m.gso_type, m.hdr_len, m.gso_size, m.csum_start,
+                                    m.csum_offset};
+        struct mirage_net_meta rx = mirage_net_meta_of(&h);
+
         check(len <= max);
         if (len > (size_t)info.mtu + 14)
             check((info.offloads & MIRAGE_NET_OFFLOAD_TSO4) && (m.gso_type & 0x7f) == 1);
+        check(!(rx.flags & ~(MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID)));
+        check(rx.gso_type == MIRAGE_NET_GSO_NONE || rx.gso_type == MIRAGE_NET_GSO_TCPV4);
     }
     return 0;
 }

@@ -611,6 +611,39 @@ static void test_guard_pages(void)
     CHECK_INT(fake_guards, 0);
 }
 
+/* Sleeps (arg) ns, then notes "g". */
+static int group_member(void *arg)
+{
+    mirage_sleep_ns((uint64_t)(uintptr_t)arg);
+    note("g");
+    return 0;
+}
+
+/* A group's wait ends when the last of its fibers returns, not before; a
+ * deadline ends it earlier; an empty group does not wait; the fibers are
+ * detached (freed by the runtime, no join). */
+static void test_fiber_group(void)
+{
+    struct mirage_fiber_group g = {0};
+    uint64_t t0 = mirage_clock_monotonic();
+
+    trace[0] = '\0';
+    CHECK_INT(mirage_fiber_group_wait(&g, MIRAGE_FOREVER), 0);
+    CHECK_INT(mirage_fiber_group_spawn(&g, "g1", group_member, (void *)300, 0), 0);
+    CHECK_INT(mirage_fiber_group_spawn(&g, "g2", group_member, (void *)100, 0), 0);
+    CHECK_INT(mirage_fiber_group_spawn(&g, "g3", group_member, (void *)200, 0), 0);
+    CHECK_INT(g.running, 3);
+    CHECK_INT(g.spawned, 3);
+    CHECK_INT(mirage_fiber_group_wait(&g, t0 + 150), MIRAGE_ETIMEDOUT);
+    CHECK_STR(trace, "g");
+    CHECK_INT(g.running, 2);
+    CHECK_INT(mirage_fiber_group_wait(&g, MIRAGE_FOREVER), 0);
+    CHECK_STR(trace, "ggg");
+    CHECK_INT(g.running, 0);
+    CHECK_INT(mirage_clock_monotonic() - t0, 300);
+    CHECK(g.done.head == NULL);
+}
+
 int main(void)
 {
     test_spawn_join();
@@ -618,6 +651,7 @@ int main(void)
     test_sleep_order();
     test_pick();
     test_cond();
+    test_fiber_group();
     test_cancel();
     test_cancel_joiner();
     test_join_errors();
