@@ -5,6 +5,8 @@ set -u
 cd "$(dirname "$0")/.."
 B=build
 failed=()
+passed=0 nfailed=0 skipped=0
+kvm_skips=()
 section() { printf '\n==== %s ====\n' "$1"; }
 want() { [ -z "${ONLY:-}" ] || [ "$ONLY" = "$1" ]; }
 
@@ -12,7 +14,7 @@ if want unit; then
     section "unit tests (ASan + UBSan)"
     for t in "$B"/tests/test_*; do
         [ -x "$t" ] || continue
-        if ! "$t"; then failed+=("unit: $(basename "$t")"); fi
+        if "$t"; then passed=$((passed + 1)); else failed+=("unit: $(basename "$t")"); fi
     done
 fi
 
@@ -27,6 +29,7 @@ if want fuzz; then
         if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 -artifact_prefix="$corpus/" \
             "$corpus" $seeds >"$corpus/log" 2>&1; then
             echo "$name: ok ($(grep -o 'Done [0-9]* runs' "$corpus/log" | tail -1))"
+            passed=$((passed + 1))
         else
             tail -40 "$corpus/log"
             failed+=("fuzz: $name")
@@ -37,13 +40,36 @@ fi
 
 if want e2e; then
     section "end-to-end tests"
+    if [ ! -c /dev/kvm ] || [ ! -w /dev/kvm ]; then
+        # A machine without KVM cannot run hvt at all: say so before and after,
+        # and report each case that needed it as skipped, never as passed.
+        printf '\n!!!! NO /dev/kvm ON THIS MACHINE: hvt cannot run here. Every case that needs\n'
+        printf '!!!! it is reported SKIPPED and named in the summary; none of them passed.\n\n'
+        export MIRAGE_NO_KVM=skip
+    fi
+    tap=$(mktemp)
     for t in tests/e2e/*.bats; do
         [ -f "$t" ] || continue
-        if ! bats "$t"; then failed+=("e2e: $t"); fi
+        bats --formatter tap "$t" | tee "$tap"
+        [ "${PIPESTATUS[0]}" = 0 ] || failed+=("e2e: $t")
+        passed=$((passed + $(grep -Ec '^ok ' "$tap") - $(grep -Ec '^ok .* # skip' "$tap")))
+        skipped=$((skipped + $(grep -Ec '^ok .* # skip' "$tap")))
+        nfailed=$((nfailed + $(grep -Ec '^not ok ' "$tap")))
+        while IFS= read -r line; do
+            kvm_skips+=("$(basename "$t"): ${line#ok }")
+        done < <(grep -E '^ok .* # skip .*no /dev/kvm' "$tap")
     done
+    rm -f "$tap"
 fi
 
 section "summary"
+if [ ${#kvm_skips[@]} -gt 0 ]; then
+    printf '%s cases did not run for want of /dev/kvm (hvt):\n' "${#kvm_skips[@]}"
+    printf '  %s\n' "${kvm_skips[@]}"
+fi
+# Unit test programs and fuzzers count one each; end-to-end tests by case.
+nfailed=$((nfailed + $(printf '%s\n' "${failed[@]}" | grep -Ecv '^(e2e: |$)')))
+echo "$passed passed, $nfailed failed, $skipped skipped"
 if [ ${#failed[@]} -gt 0 ]; then
     printf 'FAILED: %s\n' "${failed[@]}"
     exit 1

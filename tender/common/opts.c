@@ -281,7 +281,7 @@ int tender_opts_parse(int argc, char **argv, struct tender_opts *opts, char *err
                        : tender_fail(err, "--block-sector-size:%s given without --block:%s=PATH",
                                      opts->devs[d].name, opts->devs[d].name);
     if (i >= argc)
-        return tender_fail(err, "no unikernel image given (see --help)");
+        return tender_fail(err, "no unikernel image given");
     if (argv[i][0] == '\0')
         return tender_fail(err, "the unikernel image path is empty");
     opts->image = argv[i++];

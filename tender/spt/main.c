@@ -137,8 +137,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "mirage-spt: %s\n", err);
         return TENDER_EXIT_USAGE;
     }
-    if (r < 0)
-        return refuse(err);
+    if (r < 0) {
+        fprintf(stderr, "mirage-spt: %s (see --help)\n", err);
+        return TENDER_EXIT_REFUSED;
+    }
     if (opts.help) {
         tender_usage("mirage-spt");
         return 0;
