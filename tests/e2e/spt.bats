@@ -252,8 +252,15 @@ probe_net() {
     require_target spt sptfilter
     DISK=$BATS_TEST_TMPDIR/disk.img
     make_disk "$DISK" 4096
-    refused int80
-    [[ "$output" == *"(not the x86_64 ABI)"* ]]
+    probe "$DISK" int80
+    if [ "$status" -eq 254 ] && [[ "$output" == *"general protection fault"* ]]; then
+        # This kernel has no 32-bit entry at all (IA32 emulation off): int 0x80
+        # faults before any system call, so there is nothing for the filter to refuse.
+        echo "# spt.bats: int 0x80 faults on this kernel (no IA32 emulation)" >&3
+    else
+        [ "$PROBE" = refused ]
+        [[ "$output" == *"(not the x86_64 ABI)"* ]]
+    fi
     refused nr 0x40000027
     [[ "$output" == *"(the x32 ABI)"* ]]
 }
