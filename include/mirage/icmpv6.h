@@ -29,7 +29,9 @@
  * most error_burst at once refilled at error_rate a second (RFC 4443 2.4 f),
  * and never about ICMPv6 errors, from unspecified or multicast sources, or
  * to multicast destinations (except packet too big and option problems).
- * Neighbour discovery messages never reach this layer (ipv6.h).
+ * Neighbour discovery messages never reach this layer (ipv6.h). A packet
+ * too big quoting one of our packets lowers the path MTU to its destination
+ * (mirage_ipv6_too_big) before the upper layer's error handler is called.
  */
 struct mirage_icmpv6_config {
     unsigned error_rate;  /* errors per second, default 100 */

@@ -1,4 +1,5 @@
-/* ipv6.h: IPv6 (RFC 8200) with neighbour discovery (RFC 4861), DAD and link-local addresses. */
+/* ipv6.h: IPv6 (RFC 8200) with fragments, path MTU (RFC 8201), neighbour and router discovery
+ * (RFC 4861), SLAAC and DAD (RFC 4862), MLDv2 reports (RFC 3810). */
 #ifndef MIRAGE_IPV6_H
 #define MIRAGE_IPV6_H
 
@@ -28,6 +29,24 @@
  * DELAY (used while stale: the upper layer has 5 s to confirm it) and PROBE
  * (unicast solicitations; unanswered ones remove it). Transmit never
  * suspends: a datagram goes at once or waits in its next hop's queue.
+ *
+ * Fragments are reassembled as IPv4's are (one reassembly, reasm.c): at
+ * most MIRAGE_IPV6_REASM_BYTES for all datagrams together, 16 separate
+ * pieces each, 60 s; any overlap drops the datagram (RFC 5722), and one that
+ * times out after its first fragment came gets a time exceeded (code 1).
+ * A datagram larger than the path MTU goes as fragments. Packet-too-big
+ * lowers the path MTU of its destination (never below 1280) in a bounded
+ * destination cache for 10 minutes (RFC 8201), and the upper layers hear of
+ * it through mirage_ipv6_on_pmtu.
+ *
+ * Unless cfg.no_router_adv, the layer solicits routers once its link-local
+ * address is ready and takes their advertisements (RFC 4861 6.3.4): the
+ * default-router list, hop limit, reachable and retransmit times, the MTU
+ * option, and SLAAC addresses (prefix + EUI-64, with DAD) from prefixes with
+ * the autonomous flag, kept for their valid lifetimes. Redirects are taken
+ * only when RFC 4861 8.1's checks pass. MLDv2 reports (to ff02::16) name
+ * the solicited-node groups of our addresses when they join and in answer
+ * to queries.
  */
 #define MIRAGE_IPV6_HLEN           40
 #define MIRAGE_IPV6_MIN_MTU        1280 /* every link carries this much (RFC 8200 5) */
@@ -40,6 +59,10 @@
 #define MIRAGE_IPV6_PROTO_NONE     59
 #define MIRAGE_IPV6_PROTO_DSTOPTS  60
 #define MIRAGE_IPV6_MAX_EXT        16 /* extension headers read in one packet, at most */
+#define MIRAGE_IPV6_REASM_BYTES    (256u * 1024u) /* all incomplete datagrams together */
+#define MIRAGE_IPV6_REASM_FRAGMENTS 16            /* separate pieces per datagram */
+#define MIRAGE_IPV6_REASM_TIMEOUT_NS 60000000000ull /* RFC 8200 4.5: 60 s */
+#define MIRAGE_IPV6_PMTU_EXPIRY_NS  600000000000ull /* RFC 8201 4: 10 minutes */
 
 /* The textual form of RFC 5952 ("fe80::1") into (buf) of at least 46 bytes; returns buf. */
 char *mirage_ipv6_format(const uint8_t a[16], char *buf);
@@ -66,6 +89,7 @@ struct mirage_ipv6_config {
     unsigned dad_transmits; /* DAD solicitations per address; 0: 1 */
     size_t cache_max;       /* neighbour entries; 0: 256 */
     size_t queue_max;       /* packets waiting per unresolved neighbour; 0: 16 */
+    int no_router_adv;      /* 1: no router solicitations, advertisements ignored */
 };
 
 /* Where an address of ours is in its life. */
@@ -90,12 +114,16 @@ struct mirage_ipv6_stats {
     uint64_t rx_not_for_us;   /* to an address or group we do not hold */
     uint64_t rx_no_proto;     /* an upper protocol nobody handles (parameter problem sent) */
     uint64_t rx_option_drops; /* an unknown option whose type said to discard */
-    uint64_t rx_fragments;    /* fragments dropped: reassembly is not done yet */
-    uint64_t tx_datagrams, tx_errors;
+    uint64_t rx_fragments;    /* fragments received */
+    uint64_t reassembled, reasm_dropped, reasm_timeouts; /* dropped: overlap, >16, LRU, timeout */
+    uint64_t tx_datagrams, tx_errors, tx_fragments;
+    uint64_t pmtu_updates;    /* packet-too-big that lowered a path MTU */
     /* neighbour discovery */
     uint64_t ns_sent, ns_rx, na_sent, na_rx, nd_bad; /* bad: failed RFC 4861 7.1 checks */
     uint64_t nd_queued, nd_queue_dropped, nd_failed; /* failed: resolution or probing gave up */
     uint64_t dad_duplicates;
+    uint64_t rs_sent, ra_rx, ra_bad, redirects, redirects_bad; /* bad: failed 6.1.2 / 8.1 */
+    uint64_t mld_reports, mld_queries;
 };
 
 struct mirage_ipv6; /* opaque */
@@ -145,8 +173,8 @@ struct mirage_ipv6_out {
 
 /* Sends one datagram: fill writes the upper-layer header (and payload) into
  * out->size bytes, then (iov, n) follow. Never suspends. Returns 0 (sent or
- * queued for its next hop), MIRAGE_EMSGSIZE (over the MTU: fragments are not
- * sent yet), MIRAGE_EHOSTUNREACH (off-link with no gateway, no source
+ * queued for its next hop; over the path MTU it goes as fragments),
+ * MIRAGE_EMSGSIZE (over 65535 bytes), MIRAGE_EHOSTUNREACH (off-link with no gateway, no source
  * address, the neighbour did not answer), MIRAGE_ENOSPC (its queue is full),
  * MIRAGE_EAGAIN (device full), MIRAGE_ENOMEM or fill's error. */
 int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,
@@ -156,8 +184,23 @@ int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,
  * have no usable address of the right scope. */
 int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16]);
 
-/* The largest upper-layer payload of one unfragmented datagram to (dst). */
+/* The largest upper-layer payload of one unfragmented datagram to (dst):
+ * its path MTU (the link's, or less after a packet too big) minus 40. */
 size_t mirage_ipv6_mtu(const struct mirage_ipv6 *ip, const uint8_t dst[16]);
+
+/* A packet too big from the path to (dst) saying (mtu) (the ICMPv6 layer
+ * calls it): lowers the path MTU, at least to 1280, for 10 minutes and
+ * tells the mirage_ipv6_on_pmtu handlers. Returns 1 if it lowered it. */
+int mirage_ipv6_too_big(struct mirage_ipv6 *ip, const uint8_t dst[16], uint32_t mtu);
+
+/* Called when the path MTU to (dst) drops; (mtu) is mirage_ipv6_mtu's new
+ * answer. TCP lowers the MSS of its connections to (dst) here. */
+typedef void (*mirage_ipv6_pmtu_fn)(void *ctx, const uint8_t dst[16], size_t mtu);
+/* Adds (fn, ctx) to the handlers (fn NULL removes ctx's). Returns 0 or MIRAGE_ENOSPC. */
+int mirage_ipv6_on_pmtu(struct mirage_ipv6 *ip, mirage_ipv6_pmtu_fn fn, void *ctx);
+
+/* The default routers (up to n into out); returns how many there are. */
+size_t mirage_ipv6_routers(const struct mirage_ipv6 *ip, uint8_t (*out)[16], size_t n);
 
 /* Whether (a) is one of our usable unicast addresses. */
 int mirage_ipv6_is_local(const struct mirage_ipv6 *ip, const uint8_t a[16]);

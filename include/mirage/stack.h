@@ -178,6 +178,7 @@ struct mirage_stack_config {
     uint8_t ipv6_prefix;
     int has_ipv6_gateway;
     struct mirage_ipaddr ipv6_gateway; /* off-link IPv6 destinations go here */
+    int ipv6_no_router_adv; /* 1: no router solicitations, advertisements ignored (no SLAAC) */
 };
 
 /* The direct stack's default linger: long enough for a slow peer's window to
@@ -188,7 +189,8 @@ struct mirage_stack_config {
 /* Fills (sc)'s address and gateway from the standard boot keys --ipv4 and
  * --ipv4-gateway (mirage/key.h, parsed already); with (dhcp), a lease gives
  * them unless --ipv4 was given at boot, waiting at most --dhcp-timeout.
- * --ipv6 and --ipv6-gateway give the static IPv6 address and gateway. */
+ * --ipv6 and --ipv6-gateway give the static IPv6 address and gateway;
+ * --accept-router-advertisements=false turns router discovery and SLAAC off. */
 void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp);
 
 /* Says on the console that no DHCP lease came within --dhcp-timeout and how

@@ -134,6 +134,11 @@ static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx
 
     e.orig = mirage_rd_take(c, e.len);
     icmp->st.errors_rx++;
+    /* Packet too big about a packet we sent (its source is ours): the path
+     * MTU to its destination drops (RFC 8201), before TCP hears of it. */
+    if (type == MIRAGE_ICMPV6_TOO_BIG && e.len >= MIRAGE_IPV6_HLEN &&
+        mirage_ipv6_is_local(icmp->ip, e.orig + 8))
+        mirage_ipv6_too_big(icmp->ip, e.orig + 24, rest);
     proto = quoted_proto(e.orig, e.len);
     if (proto < 0)
         return;

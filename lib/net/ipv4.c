@@ -81,7 +81,10 @@ struct mirage_ipv4 *mirage_ipv4_new(struct mirage_eth *eth, struct mirage_arp *a
     ip->eth = eth;
     ip->arp = arp;
     ip->next_id = (uint16_t)mirage_random_u64();
-    reasm_init(&ip->reasm);
+    reasm_init(&ip->reasm, &(struct reasm_limits){MIRAGE_IPV4_REASM_BYTES,
+                                                  MIRAGE_IPV4_REASM_FRAGMENTS,
+                                                  MIRAGE_IPV4_REASM_TIMEOUT_NS,
+                                                  MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN, 60});
     mirage_ipv4_set_config(ip, cfg);
     mirage_eth_set_handler(eth, MIRAGE_ETHERTYPE_IPV4, eth_rx, ip);
     return ip;
@@ -143,16 +146,34 @@ void mirage_ipv4_stats(const struct mirage_ipv4 *ip, struct mirage_ipv4_stats *s
 
 /* ---- input -------------------------------------------------------------- */
 
-static void deliver(void *ctx, const struct mirage_ipv4_rx *rx)
+static void deliver(struct mirage_ipv4 *ip, const struct mirage_ipv4_rx *rx)
 {
-    struct mirage_ipv4 *ip = ctx;
-
     if (ip->proto[rx->proto].fn == NULL) {
         ip->st.rx_no_proto++;
         return;
     }
     ip->st.rx_datagrams++;
     ip->proto[rx->proto].fn(ip->proto[rx->proto].ctx, rx);
+}
+
+/* A reassembled datagram: the first fragment's header and the whole payload. */
+static void reassembled(void *ctx, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                        size_t len)
+{
+    struct mirage_ipv4_rx rx = {.header = hdr, .header_len = hdr_len, .payload = payload, .len = len};
+    struct mirage_rd c = mirage_rd_init(hdr, hdr_len);
+
+    mirage_rd_skip(&c, 1);
+    rx.tos = mirage_rd_u8(&c);
+    mirage_rd_skip(&c, 6);
+    rx.ttl = mirage_rd_u8(&c);
+    rx.proto = mirage_rd_u8(&c);
+    mirage_rd_skip(&c, 2);
+    rx.src = mirage_rd_be32(&c);
+    rx.dst = mirage_rd_be32(&c);
+    if (c.bad)
+        return;
+    deliver(ctx, &rx);
 }
 
 void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
@@ -196,8 +217,12 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     rx.csum_ok = 0;
     if (frag & (FLAG_MF | 0x1fff)) {
         ip->st.rx_fragments++;
-        reasm_input(&ip->reasm, &rx, id, (size_t)(frag & 0x1fff) * 8, (frag & FLAG_MF) != 0,
-                    mirage_clock_monotonic(), deliver, ip);
+        struct reasm_key k = {.id = id, .proto = proto};
+        struct reasm_frag f = {pkt, hlen, rx.payload, rx.len, (size_t)(frag & 0x1fff) * 8,
+                               (frag & FLAG_MF) != 0};
+        memcpy(k.src, pkt + 12, 4);
+        memcpy(k.dst, pkt + 16, 4);
+        reasm_input(&ip->reasm, &k, &f, mirage_clock_monotonic(), reassembled, ip);
         return;
     }
     rx.csum_ok = mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));

@@ -1,4 +1,5 @@
-/* ipv6.c: IPv6 input (the extension-header chain, dispatch) and output (source, next hop). */
+/* ipv6.c: IPv6 input (the extension-header chain, reassembly, dispatch) and output (source, next
+ * hop, path MTU, fragments). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,8 +74,7 @@ void mirage_ipv6_solicited_node(const uint8_t a[16], uint8_t out[16])
     memcpy(out + 13, a + 13, 3);
 }
 
-/* Whether (a) and (b) share their first (bits) bits. */
-static int same_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
+int ipv6_same_prefix(const uint8_t *a, const uint8_t *b, unsigned bits)
 {
     unsigned whole = bits / 8, rest = bits % 8;
 
@@ -120,7 +120,8 @@ static int is_our_group(const struct mirage_ipv6 *ip, const uint8_t a[16])
 
 /* RFC 6724, simplified to what one interface needs: a link-local or
  * multicast destination gets the link-local source; others the first
- * usable address whose prefix holds them, else the first usable global. */
+ * usable address whose prefix holds them, else the first usable global;
+ * a deprecated address only when there is no other (rule 3). */
 int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16])
 {
     const struct addr6 *pick = NULL;
@@ -131,8 +132,9 @@ int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t
         const struct addr6 *a = &ip->addrs[i];
         if (a->state != MIRAGE_IPV6_PREFERRED || mirage_ipv6_is_link_local(a->a) != link)
             continue;
-        if (pick == NULL ||
-            (same_prefix(a->a, dst, a->prefix) && !same_prefix(pick->a, dst, pick->prefix)))
+        if (pick == NULL || (pick->deprecated && !a->deprecated) ||
+            (pick->deprecated == a->deprecated && ipv6_same_prefix(a->a, dst, a->prefix) &&
+             !ipv6_same_prefix(pick->a, dst, pick->prefix)))
             pick = a;
     }
     if (pick == NULL && !link)
@@ -145,10 +147,76 @@ int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t
     return 0;
 }
 
+/* ---- the destination cache: path MTUs and redirects ---------------------- */
+
+struct dest6 *ipv6_dest(struct mirage_ipv6 *ip, const uint8_t dst[16], int make, uint64_t now)
+{
+    struct dest6 *victim = NULL;
+
+    for (size_t i = 0; i < IPV6_DEST_MAX; i++) {
+        struct dest6 *d = &ip->dests[i];
+        if (d->expires > now && memcmp(d->dst, dst, 16) == 0)
+            return d;
+        if (victim == NULL || d->expires < victim->expires)
+            victim = d;
+    }
+    if (!make)
+        return NULL;
+    memset(victim, 0, sizeof(*victim));
+    memcpy(victim->dst, dst, 16);
+    return victim;
+}
+
 size_t mirage_ipv6_mtu(const struct mirage_ipv6 *ip, const uint8_t dst[16])
 {
-    (void)dst;
-    return mirage_eth_mtu(ip->eth) - MIRAGE_IPV6_HLEN;
+    const struct dest6 *d =
+        ipv6_dest((struct mirage_ipv6 *)ip, dst, 0, mirage_clock_monotonic());
+    size_t mtu = ip->link_mtu;
+
+    if (d != NULL && d->mtu != 0 && d->mtu < mtu)
+        mtu = d->mtu;
+    return mtu - MIRAGE_IPV6_HLEN;
+}
+
+int mirage_ipv6_too_big(struct mirage_ipv6 *ip, const uint8_t dst[16], uint32_t mtu)
+{
+    uint64_t now = mirage_clock_monotonic();
+    struct dest6 *d;
+    char a[46];
+
+    /* RFC 8201 4: never below the minimum link MTU, and never raised by one. */
+    if (mtu < MIRAGE_IPV6_MIN_MTU)
+        mtu = MIRAGE_IPV6_MIN_MTU;
+    if (mirage_ipv6_is_multicast(dst) || mtu >= mirage_ipv6_mtu(ip, dst) + MIRAGE_IPV6_HLEN)
+        return 0;
+    d = ipv6_dest(ip, dst, 1, now);
+    d->mtu = (uint16_t)mtu;
+    d->expires = now + MIRAGE_IPV6_PMTU_EXPIRY_NS;
+    ip->st.pmtu_updates++;
+    mirage_log_info(&ipv6_log, "path MTU to %s is now %u (packet too big)",
+                    mirage_ipv6_format(dst, a), (unsigned)mtu);
+    for (size_t i = 0; i < IPV6_PMTU_FNS; i++)
+        if (ip->pmtu_fn[i].fn)
+            ip->pmtu_fn[i].fn(ip->pmtu_fn[i].ctx, dst, mtu - MIRAGE_IPV6_HLEN);
+    return 1;
+}
+
+int mirage_ipv6_on_pmtu(struct mirage_ipv6 *ip, mirage_ipv6_pmtu_fn fn, void *ctx)
+{
+    for (size_t i = 0; i < IPV6_PMTU_FNS; i++)
+        if (ip->pmtu_fn[i].ctx == ctx && ip->pmtu_fn[i].fn != NULL) {
+            ip->pmtu_fn[i].fn = fn;
+            return 0;
+        }
+    if (fn == NULL)
+        return 0;
+    for (size_t i = 0; i < IPV6_PMTU_FNS; i++)
+        if (ip->pmtu_fn[i].fn == NULL) {
+            ip->pmtu_fn[i].fn = fn;
+            ip->pmtu_fn[i].ctx = ctx;
+            return 0;
+        }
+    return MIRAGE_ENOSPC;
 }
 
 size_t mirage_ipv6_addresses(const struct mirage_ipv6 *ip, uint8_t (*out)[16], uint8_t *prefix,
@@ -174,14 +242,19 @@ void mirage_ipv6_stats(const struct mirage_ipv6 *ip, struct mirage_ipv6_stats *s
 
 static void eth_rx(void *ctx, const struct mirage_eth_rx *rx);
 
-static void add_addr(struct mirage_ipv6 *ip, const uint8_t a[16], uint8_t prefix)
+struct addr6 *ipv6_add_addr(struct mirage_ipv6 *ip, const uint8_t a[16], uint8_t prefix)
 {
-    struct addr6 *ad = &ip->addrs[ip->n_addrs++];
+    struct addr6 *ad;
 
+    if (ip->n_addrs == IPV6_MAX_ADDRS)
+        return NULL;
+    ad = &ip->addrs[ip->n_addrs++];
     memset(ad, 0, sizeof(*ad));
     memcpy(ad->a, a, 16);
     ad->prefix = prefix;
     ad->state = MIRAGE_IPV6_TENTATIVE;
+    ad->preferred = ad->valid = UINT64_MAX;
+    return ad;
 }
 
 struct mirage_ipv6 *mirage_ipv6_new(struct mirage_eth *eth, const struct mirage_ipv6_config *cfg)
@@ -224,9 +297,14 @@ struct mirage_ipv6 *mirage_ipv6_new(struct mirage_eth *eth, const struct mirage_
     ll[13] = mac[3];
     ll[14] = mac[4];
     ll[15] = mac[5];
-    add_addr(ip, ll, 64);
+    ip->link_mtu = mirage_eth_mtu(eth);
+    reasm_init(&ip->reasm, &(struct reasm_limits){MIRAGE_IPV6_REASM_BYTES,
+                                                  MIRAGE_IPV6_REASM_FRAGMENTS,
+                                                  MIRAGE_IPV6_REASM_TIMEOUT_NS, MAX_PAYLOAD,
+                                                  MIRAGE_IPV6_MIN_MTU});
+    ipv6_add_addr(ip, ll, 64);
     if (cfg->has_addr && memcmp(cfg->addr, ll, 16) != 0)
-        add_addr(ip, cfg->addr, cfg->prefix);
+        ipv6_add_addr(ip, cfg->addr, cfg->prefix);
     if (nd_init(ip) < 0) {
         free(ip);
         return NULL;
@@ -242,6 +320,7 @@ void mirage_ipv6_free(struct mirage_ipv6 *ip)
         return;
     mirage_eth_set_handler(ip->eth, MIRAGE_ETHERTYPE_IPV6, NULL, NULL);
     nd_free(ip);
+    reasm_clear(&ip->reasm);
     free(ip);
 }
 
@@ -318,7 +397,97 @@ static int options(struct mirage_ipv6 *ip, const struct mirage_ipv6_rx *rx, size
     return 0;
 }
 
-static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pkt, size_t len)
+static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pkt, size_t len,
+                  int whole);
+
+/* A reassembled datagram: the first fragment's headers up to its fragment
+ * header (hdr), then the payload. The fragment header goes, the field that
+ * named it names what it named, and the packet is read again from the top. */
+static void reassembled(void *ctx, const uint8_t *hdr, size_t hdr_len, const uint8_t *payload,
+                        size_t len)
+{
+    struct mirage_ipv6 *ip = ctx;
+    size_t frag_at = hdr_len - 8, field = 6, off = MIRAGE_IPV6_HLEN, total = frag_at + len;
+    uint8_t *pkt;
+
+    if (total - MIRAGE_IPV6_HLEN > MAX_PAYLOAD) {
+        ip->st.reasm_dropped++;
+        return;
+    }
+    /* The chain was walked on arrival: every header fits before frag_at. */
+    while (off < frag_at) {
+        uint8_t next = hdr[field];
+        field = off;
+        off += next == MIRAGE_IPV6_PROTO_FRAGMENT ? 8 : ((size_t)hdr[off + 1] + 1) * 8;
+    }
+    pkt = malloc(total);
+    if (pkt == NULL) {
+        ip->st.reasm_dropped++;
+        return;
+    }
+    memcpy(pkt, hdr, frag_at);
+    pkt[field] = hdr[frag_at];
+    memcpy(pkt + frag_at, payload, len);
+    pkt[4] = (uint8_t)((total - MIRAGE_IPV6_HLEN) >> 8);
+    pkt[5] = (uint8_t)(total - MIRAGE_IPV6_HLEN);
+    ip->st.reassembled++;
+    input(ip, NULL, pkt, total, 1);
+    free(pkt);
+}
+
+/* A datagram whose fragments stopped coming: time exceeded, code 1, quoting
+ * its first fragment (RFC 8200 4.5). */
+static void expired(void *ctx, const uint8_t *hdr, size_t hdr_len, const uint8_t *data, size_t len)
+{
+    struct mirage_ipv6 *ip = ctx;
+    uint8_t quote[MIRAGE_IPV6_MIN_MTU];
+    struct mirage_ipv6_rx rx = {.src = hdr + 8, .dst = hdr + 24, .pkt = quote};
+
+    ip->st.reasm_timeouts++;
+    if (ip->err_fn == NULL)
+        return;
+    rx.pkt_len = hdr_len + len < sizeof(quote) ? hdr_len + len : sizeof(quote);
+    memcpy(quote, hdr, hdr_len);
+    memcpy(quote + hdr_len, data, rx.pkt_len - hdr_len);
+    ip->err_fn(ip->err_ctx, 3, 1, 0, &rx);
+}
+
+void ipv6_reasm_expire(struct mirage_ipv6 *ip, uint64_t now)
+{
+    reasm_expire(&ip->reasm, now, expired, ip);
+}
+
+/* A fragment whose fragment header is at (off) in rx->pkt (RFC 8200 4.5). */
+static void fragment(struct mirage_ipv6 *ip, const struct mirage_ipv6_rx *rx, size_t off)
+{
+    const uint8_t *p = rx->pkt;
+    uint16_t fo = (uint16_t)(p[off + 2] << 8 | p[off + 3]);
+    struct reasm_frag f = {p, off + 8, p + off + 8, rx->pkt_len - off - 8, fo & 0xfff8, fo & 1};
+    struct reasm_key k = {.id = (uint32_t)p[off + 4] << 24 | (uint32_t)p[off + 5] << 16 |
+                                (uint32_t)p[off + 6] << 8 | p[off + 7]};
+    uint64_t now = mirage_clock_monotonic(), dropped = ip->reasm.dropped;
+
+    ip->st.rx_fragments++;
+    if (f.more && f.len % 8 != 0) {
+        ip->st.reasm_dropped++;
+        problem(ip, rx, 0, 4); /* the payload length */
+        return;
+    }
+    if (f.off + f.len > MAX_PAYLOAD) {
+        ip->st.reasm_dropped++;
+        problem(ip, rx, 0, off + 2); /* the fragment offset */
+        return;
+    }
+    memcpy(k.src, rx->src, 16);
+    memcpy(k.dst, rx->dst, 16);
+    ipv6_reasm_expire(ip, now);
+    reasm_input(&ip->reasm, &k, &f, now, reassembled, ip);
+    ip->st.reasm_dropped += ip->reasm.dropped - dropped;
+    nd_rearm(ip);
+}
+
+static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pkt, size_t len,
+                  int whole)
 {
     struct mirage_rd c = mirage_rd_init(pkt, len);
     uint32_t vtf = mirage_rd_be32(&c);
@@ -393,9 +562,14 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
         case MIRAGE_IPV6_PROTO_FRAGMENT: {
             uint16_t fo = (uint16_t)(pkt[off + 2] << 8 | pkt[off + 3]);
             /* An atomic fragment (offset 0, no more) is the whole datagram
-             * (RFC 6946); real fragments wait for reassembly, not done yet. */
+             * (RFC 6946); real fragments wait for reassembly. A reassembled
+             * datagram holds no second one. */
             if ((fo & 0xfff9) != 0) {
-                ip->st.rx_fragments++;
+                if (whole) {
+                    ip->st.rx_bad++;
+                    return;
+                }
+                fragment(ip, &rx, off);
                 return;
             }
             break;
@@ -410,12 +584,13 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
     rx.len = rx.pkt_len - off;
     if (next == MIRAGE_IPV6_PROTO_NONE)
         return;
-    if (next == MIRAGE_IPV6_PROTO_ICMPV6 && rx.len >= 4 && rx.payload[0] >= 133 &&
-        rx.payload[0] <= 137) {
+    if (next == MIRAGE_IPV6_PROTO_ICMPV6 && rx.len >= 4 &&
+        ((rx.payload[0] >= 133 && rx.payload[0] <= 137) || rx.payload[0] == 130)) {
         struct mirage_csum cs = MIRAGE_CSUM_INIT;
         mirage_csum_add_pseudo6(&cs, rx.src, rx.dst, next, (uint32_t)rx.len);
         mirage_csum_add(&cs, rx.payload, rx.len);
-        if (mirage_csum_finish(&cs) != 0) {
+        /* RFC 6980: neighbour discovery is never fragmented. */
+        if (mirage_csum_finish(&cs) != 0 || whole) {
             ip->st.nd_bad++;
             return;
         }
@@ -433,12 +608,12 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
 
 void mirage_ipv6_input(struct mirage_ipv6 *ip, const uint8_t *pkt, size_t len)
 {
-    input(ip, NULL, pkt, len);
+    input(ip, NULL, pkt, len, 0);
 }
 
 static void eth_rx(void *ctx, const struct mirage_eth_rx *rx)
 {
-    input(ctx, rx->src, rx->payload, rx->len);
+    input(ctx, rx->src, rx->payload, rx->len, 0);
 }
 
 /* ---- output ------------------------------------------------------------- */
@@ -506,18 +681,112 @@ static int counted(struct mirage_ipv6 *ip, int r)
     return r;
 }
 
+/* A datagram over the path MTU, sent as fragments (RFC 8200 4.5): the
+ * payload is built whole once, then each fragment copies its part. */
+struct frag_tx {
+    const struct tx *t;
+    const uint8_t *data;
+    size_t off, len;
+    int more;
+    uint32_t id;
+};
+
+static int fill_frag(void *ctx, uint8_t *buf, size_t size)
+{
+    const struct frag_tx *f = ctx;
+    struct mirage_wr w = mirage_wr_init(buf, size);
+
+    mirage_wr_be32(&w, 6u << 28);
+    mirage_wr_be16(&w, (uint16_t)(8 + f->len));
+    mirage_wr_u8(&w, MIRAGE_IPV6_PROTO_FRAGMENT);
+    mirage_wr_u8(&w, f->t->hop_limit);
+    mirage_wr_bytes(&w, f->t->src, 16);
+    mirage_wr_bytes(&w, f->t->out->dst, 16);
+    mirage_wr_u8(&w, f->t->out->proto);
+    mirage_wr_u8(&w, 0);
+    mirage_wr_be16(&w, (uint16_t)(f->off | (f->more ? 1 : 0)));
+    mirage_wr_be32(&w, f->id);
+    mirage_wr_bytes(&w, f->data + f->off, f->len);
+    return w.bad ? MIRAGE_EMSGSIZE : (int)w.off;
+}
+
+/* Hands a packet of (size) bytes to the link: to (mac) when known, else to
+ * next hop (hop) through neighbour discovery. */
+static int emit(struct mirage_ipv6 *ip, const uint8_t *mac, const uint8_t *hop, size_t size,
+                mirage_fill_fn fill, void *ctx)
+{
+    if (mac != NULL)
+        return mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV6, size, fill, ctx);
+    return nd_output(ip, hop, size, fill, ctx);
+}
+
+static int send_fragments(struct mirage_ipv6 *ip, const struct tx *t, const uint8_t *mac,
+                          const uint8_t *hop, size_t total)
+{
+    size_t per = (mirage_ipv6_mtu(ip, t->out->dst) - 8) & ~(size_t)7, len = 0;
+    struct frag_tx f = {t, NULL, 0, 0, 0, (uint32_t)mirage_random_u64()};
+    uint8_t *buf = malloc(total);
+    int r = 0;
+
+    if (buf == NULL)
+        return MIRAGE_ENOMEM;
+    if (t->out->size) {
+        r = t->fill(t->ctx, buf, t->out->size);
+        if (r < 0 || (size_t)r > t->out->size) {
+            free(buf);
+            return r < 0 ? r : MIRAGE_EINVAL;
+        }
+        len = (size_t)r;
+    }
+    for (size_t i = 0; i < t->n; i++) {
+        memcpy(buf + len, t->iov[i].base, t->iov[i].len);
+        len += t->iov[i].len;
+    }
+    f.data = buf;
+    for (r = 0; f.off < len && r == 0; f.off += per) {
+        f.len = len - f.off > per ? per : len - f.off;
+        f.more = f.off + f.len < len;
+        r = emit(ip, mac, hop, MIRAGE_IPV6_HLEN + 8 + f.len, fill_frag, &f);
+        if (r == 0)
+            ip->st.tx_fragments++;
+    }
+    free(buf);
+    return r;
+}
+
+/* The next hop towards unicast (dst) (RFC 4861 5.2): a redirect's target,
+ * (dst) itself on-link, else the configured gateway or a default router. */
+const uint8_t *ipv6_next_hop(struct mirage_ipv6 *ip, const uint8_t *dst)
+{
+    uint64_t now = mirage_clock_monotonic();
+    const struct dest6 *d;
+
+    if (mirage_ipv6_is_link_local(dst))
+        return dst;
+    d = ipv6_dest(ip, dst, 0, now);
+    if (d != NULL && d->has_hop)
+        return d->hop;
+    for (size_t i = 1; i < ip->n_addrs; i++)
+        if (ip->addrs[i].state != MIRAGE_IPV6_DUPLICATE &&
+            ipv6_same_prefix(ip->addrs[i].a, dst, ip->addrs[i].prefix))
+            return dst;
+    if (ip->cfg.has_gateway)
+        return ip->cfg.gateway;
+    return nd_router(ip, now);
+}
+
 int ipv6_send(struct mirage_ipv6 *ip, const uint8_t *mac, const struct mirage_ipv6_out *out,
               mirage_fill_fn fill, void *ctx, const struct mirage_iovec *iov, size_t n)
 {
     struct tx t = {out, out->src, 0, fill, ctx, iov, n};
-    uint8_t src[16];
+    uint8_t src[16], m[6];
     size_t total = out->size + iov_total(iov, n);
     const uint8_t *dst = out->dst;
     const uint8_t *hop = dst;
 
     if (out->size && fill == NULL)
         return counted(ip, MIRAGE_EINVAL);
-    if (total > mirage_ipv6_mtu(ip, dst))
+    if (total > MAX_PAYLOAD)
         return counted(ip, MIRAGE_EMSGSIZE);
     if (t.src == NULL) {
         int r = mirage_ipv6_src(ip, dst, src);
@@ -527,27 +796,16 @@ int ipv6_send(struct mirage_ipv6 *ip, const uint8_t *mac, const struct mirage_ip
     }
     t.hop_limit = out->hop_limit > 0 ? (uint8_t)(out->hop_limit > 255 ? 255 : out->hop_limit)
                                      : ip->cfg.hop_limit;
-    if (mac != NULL)
-        return counted(ip, mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV6,
-                                            MIRAGE_IPV6_HLEN + total, fill_whole, &t));
-    if (mirage_ipv6_is_multicast(dst)) {
-        uint8_t m[6] = {0x33, 0x33, dst[12], dst[13], dst[14], dst[15]};
-        return counted(ip, mirage_eth_write(ip->eth, NULL, m, MIRAGE_ETHERTYPE_IPV6,
-                                            MIRAGE_IPV6_HLEN + total, fill_whole, &t));
+    if (mac == NULL && mirage_ipv6_is_multicast(dst)) {
+        m[0] = m[1] = 0x33;
+        memcpy(m + 2, dst + 12, 4);
+        mac = m;
+    } else if (mac == NULL && (hop = ipv6_next_hop(ip, dst)) == NULL) {
+        return counted(ip, MIRAGE_EHOSTUNREACH);
     }
-    /* On-link: link-local, or inside the prefix of one of our addresses. */
-    if (!mirage_ipv6_is_link_local(dst)) {
-        int on_link = 0;
-        for (size_t i = 1; i < ip->n_addrs && !on_link; i++)
-            on_link = ip->addrs[i].state != MIRAGE_IPV6_DUPLICATE &&
-                      same_prefix(ip->addrs[i].a, dst, ip->addrs[i].prefix);
-        if (!on_link) {
-            if (!ip->cfg.has_gateway)
-                return counted(ip, MIRAGE_EHOSTUNREACH);
-            hop = ip->cfg.gateway;
-        }
-    }
-    return counted(ip, nd_output(ip, hop, MIRAGE_IPV6_HLEN + total, fill_whole, &t));
+    if (total > mirage_ipv6_mtu(ip, dst))
+        return counted(ip, send_fragments(ip, &t, mac, hop, total));
+    return counted(ip, emit(ip, mac, hop, MIRAGE_IPV6_HLEN + total, fill_whole, &t));
 }
 
 int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,

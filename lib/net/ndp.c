@@ -1,5 +1,5 @@
-/* ndp.c: IPv6 neighbour discovery (RFC 4861): the neighbour cache and its states, DAD (RFC 4862).
- */
+/* ndp.c: IPv6 neighbour and router discovery (RFC 4861), DAD and SLAAC (RFC 4862), MLDv2 reports
+ * (RFC 3810). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,12 +12,25 @@
 
 MIRAGE_LOG_SOURCE(nd_log, "ndp", "IPv6 neighbour discovery and DAD");
 
+#define MLD_QUERY         130
+#define MLD2_REPORT       143
 #define ND_RS             133
 #define ND_RA             134
 #define ND_NS             135
 #define ND_NA             136
+#define ND_REDIRECT       137
 #define OPT_SLLA          1
 #define OPT_TLLA          2
+#define OPT_PREFIX        3
+#define OPT_MTU           5
+#define PREFIX_ONLINK     0x80
+#define PREFIX_AUTO       0x40
+#define INFINITE          0xffffffffu
+#define MAX_RTR_SOLICIT   3 /* RFC 4861 10 */
+#define RTR_SOLICIT_IVAL  MIRAGE_SEC(4)
+#define RTR_SOLICIT_DELAY MIRAGE_SEC(1)
+#define TWO_HOURS         MIRAGE_SEC(7200) /* RFC 4862 5.5.3 e */
+#define REDIRECT_LIFETIME MIRAGE_SEC(600)
 #define NA_ROUTER         0x80
 #define NA_SOLICITED      0x40
 #define NA_OVERRIDE       0x20
@@ -29,11 +42,14 @@ MIRAGE_LOG_SOURCE(nd_log, "ndp", "IPv6 neighbour discovery and DAD");
 
 static const uint8_t unspecified[16];
 static const uint8_t all_nodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+static const uint8_t all_routers[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+static const uint8_t mld_routers[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16};
 
 static void tick(struct mirage_timer *t);
 
 int nd_init(struct mirage_ipv6 *ip)
 {
+    ip->rs_at = ip->mld_at = UINT64_MAX;
     ip->nc = calloc(ip->cfg.cache_max, sizeof(*ip->nc));
     return ip->nc == NULL ? MIRAGE_ENOMEM : 0;
 }
@@ -123,6 +139,82 @@ static int send_nd(struct mirage_ipv6 *ip, const uint8_t *mac, const uint8_t *sr
     return ipv6_send(ip, mac, &out, NULL, NULL, &iov, 1);
 }
 
+/* A router solicitation (RFC 4861 6.3.7) from our link-local address,
+ * with our link-layer address. */
+static void send_rs(struct mirage_ipv6 *ip)
+{
+    uint8_t b[16];
+    struct mirage_wr w = mirage_wr_init(b, sizeof(b));
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    struct mirage_ipv6_out out = {.src = ip->addrs[0].a,
+                                  .dst = all_routers,
+                                  .proto = MIRAGE_IPV6_PROTO_ICMPV6,
+                                  .hop_limit = 255};
+    struct mirage_iovec iov = {b, sizeof(b)};
+
+    mirage_wr_u8(&w, ND_RS);
+    mirage_wr_zeros(&w, 7);
+    mirage_wr_u8(&w, OPT_SLLA);
+    mirage_wr_u8(&w, 1);
+    mirage_wr_bytes(&w, mirage_eth_mac(ip->eth), 6);
+    mirage_csum_add_pseudo6(&c, out.src, out.dst, MIRAGE_IPV6_PROTO_ICMPV6, sizeof(b));
+    mirage_csum_add(&c, b, sizeof(b));
+    mirage_wr_seek(&w, 2);
+    mirage_wr_be16(&w, mirage_csum_finish(&c));
+    if (ipv6_send(ip, NULL, &out, NULL, NULL, &iov, 1) == 0)
+        ip->st.rs_sent++;
+}
+
+/*
+ * An MLDv2 report (RFC 3810 5.2) naming the solicited-node group of each
+ * address we hold or are testing, every record of (type): 4 (change to
+ * exclude, no sources: a join) or 2 (mode is exclude: an answer to a
+ * query). To ff02::16 with hop limit 1 and a router alert; from our
+ * link-local address, or :: while it is still tentative (5.2.13).
+ */
+static void send_mld_report(struct mirage_ipv6 *ip, uint8_t type)
+{
+    uint8_t b[8 + 8 + IPV6_MAX_ADDRS * 20], groups[IPV6_MAX_ADDRS][16];
+    struct mirage_wr w = mirage_wr_init(b, sizeof(b));
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    size_t n = 0;
+    const uint8_t *src =
+        ip->addrs[0].state == MIRAGE_IPV6_PREFERRED ? ip->addrs[0].a : unspecified;
+    struct mirage_ipv6_out out = {
+        .src = src, .dst = mld_routers, .proto = MIRAGE_IPV6_PROTO_HOPOPT, .hop_limit = 1};
+    struct mirage_iovec iov = {b, 0};
+
+    for (size_t i = 0; i < ip->n_addrs; i++) {
+        size_t j;
+        if (ip->addrs[i].state == MIRAGE_IPV6_DUPLICATE)
+            continue;
+        mirage_ipv6_solicited_node(ip->addrs[i].a, groups[n]);
+        for (j = 0; j < n && memcmp(groups[j], groups[n], 16) != 0; j++)
+            ;
+        if (j == n)
+            n++; /* a SLAAC address shares its group with the link-local one */
+    }
+    if (n == 0)
+        return;
+    /* Hop-by-hop options: the router alert (RFC 2711, value 0: MLD), PadN. */
+    mirage_wr_bytes(&w, (const uint8_t[8]){MIRAGE_IPV6_PROTO_ICMPV6, 0, 5, 2, 0, 0, 1, 0}, 8);
+    mirage_wr_u8(&w, MLD2_REPORT);
+    mirage_wr_zeros(&w, 5);
+    mirage_wr_be16(&w, (uint16_t)n);
+    for (size_t i = 0; i < n; i++) {
+        mirage_wr_u8(&w, type);
+        mirage_wr_zeros(&w, 3); /* no auxiliary data, no sources */
+        mirage_wr_bytes(&w, groups[i], 16);
+    }
+    iov.len = w.off;
+    mirage_csum_add_pseudo6(&c, src, mld_routers, MIRAGE_IPV6_PROTO_ICMPV6, (uint32_t)(w.off - 8));
+    mirage_csum_add(&c, b + 8, w.off - 8);
+    mirage_wr_seek(&w, 10);
+    mirage_wr_be16(&w, mirage_csum_finish(&c));
+    if (ipv6_send(ip, NULL, &out, NULL, NULL, &iov, 1) == 0)
+        ip->st.mld_reports++;
+}
+
 /* A solicitation for (e): multicast to its solicited-node group while
  * resolving, unicast to its MAC while probing. */
 static void solicit(struct mirage_ipv6 *ip, struct nd_entry *e, int multicast)
@@ -152,13 +244,30 @@ static void dad_probe(struct mirage_ipv6 *ip, struct addr6 *ad)
 
 /* ---- timers ------------------------------------------------------------- */
 
-static void rearm(struct mirage_ipv6 *ip)
-{
-    uint64_t next = MIRAGE_FOREVER;
+#define EARLIER(x, t)                                                                              \
+    do {                                                                                           \
+        if ((t) < (x))                                                                             \
+            (x) = (t);                                                                             \
+    } while (0)
 
-    for (size_t i = 0; i < ip->n_addrs; i++)
-        if (ip->addrs[i].state == MIRAGE_IPV6_TENTATIVE && ip->addrs[i].dad_at < next)
-            next = ip->addrs[i].dad_at;
+void nd_rearm(struct mirage_ipv6 *ip)
+{
+    uint64_t next = reasm_next_expiry(&ip->reasm);
+
+    EARLIER(next, ip->rs_at);
+    EARLIER(next, ip->mld_at);
+    for (size_t i = 0; i < IPV6_MAX_ROUTERS; i++)
+        if (ip->routers[i].expires != 0)
+            EARLIER(next, ip->routers[i].expires);
+    for (size_t i = 0; i < ip->n_addrs; i++) {
+        const struct addr6 *ad = &ip->addrs[i];
+        if (ad->state == MIRAGE_IPV6_TENTATIVE)
+            EARLIER(next, ad->dad_at);
+        if (ad->slaac && !ad->deprecated)
+            EARLIER(next, ad->preferred);
+        if (ad->slaac)
+            EARLIER(next, ad->valid);
+    }
     for (size_t i = 0; i < ip->cfg.cache_max; i++) {
         const struct nd_entry *e = &ip->nc[i];
         if ((e->state == MIRAGE_ND_INCOMPLETE || e->state == MIRAGE_ND_DELAY ||
@@ -166,7 +275,7 @@ static void rearm(struct mirage_ipv6 *ip)
             e->deadline < next)
             next = e->deadline;
     }
-    if (next == MIRAGE_FOREVER)
+    if (next == UINT64_MAX)
         mirage_timer_stop(&ip->timer);
     else
         mirage_timer_start(&ip->timer, next, tick);
@@ -184,17 +293,51 @@ static void give_up(struct mirage_ipv6 *ip, struct nd_entry *e)
     clear(ip, e);
 }
 
+/* SLAAC addresses past their lifetimes: deprecated, then gone (RFC 4862 5.5.4). */
+static void age_addresses(struct mirage_ipv6 *ip, uint64_t now)
+{
+    char a[46];
+
+    for (size_t i = 0; i < ip->n_addrs;) {
+        struct addr6 *ad = &ip->addrs[i];
+        if (ad->slaac && ad->valid <= now) {
+            mirage_log_info(&nd_log, "IPv6 %s/%u removed: its valid lifetime ended",
+                            mirage_ipv6_format(ad->a, a), ad->prefix);
+            memmove(ad, ad + 1, (ip->n_addrs - i - 1) * sizeof(*ad));
+            ip->n_addrs--;
+            continue;
+        }
+        if (ad->slaac && !ad->deprecated && ad->preferred <= now) {
+            ad->deprecated = 1;
+            mirage_log_info(&nd_log, "IPv6 %s/%u deprecated: its preferred lifetime ended",
+                            mirage_ipv6_format(ad->a, a), ad->prefix);
+        }
+        i++;
+    }
+    for (size_t i = 0; i < IPV6_MAX_ROUTERS; i++)
+        if (ip->routers[i].expires != 0 && ip->routers[i].expires <= now) {
+            ip->routers[i].expires = 0;
+            mirage_log_info(&nd_log, "default router %s expired",
+                            mirage_ipv6_format(ip->routers[i].ip, a));
+        }
+}
+
 static void tick(struct mirage_timer *t)
 {
     struct mirage_ipv6 *ip = (struct mirage_ipv6 *)t;
     uint64_t now = mirage_clock_monotonic();
     char a[46];
 
+    ipv6_reasm_expire(ip, now);
+    age_addresses(ip, now);
     for (size_t i = 0; i < ip->n_addrs; i++) {
         struct addr6 *ad = &ip->addrs[i];
         if (ad->state != MIRAGE_IPV6_TENTATIVE || ad->dad_at > now)
             continue;
         if (ad->dad_sent < ip->cfg.dad_transmits) {
+            /* Joining its solicited-node group comes first (RFC 4862 5.4.2). */
+            if (ad->dad_sent == 0)
+                send_mld_report(ip, 4);
             dad_probe(ip, ad);
             ad->dad_sent++;
             ad->dad_at = now + ip->cfg.retrans;
@@ -202,7 +345,19 @@ static void tick(struct mirage_timer *t)
             ad->state = MIRAGE_IPV6_PREFERRED;
             mirage_log_info(&nd_log, "IPv6 %s/%u ready (DAD found no duplicate)",
                             mirage_ipv6_format(ad->a, a), ad->prefix);
+            /* With a link-local address, routers can be asked (RFC 4861 6.3.7). */
+            if (i == 0 && !ip->cfg.no_router_adv && ip->rs_sent == 0)
+                ip->rs_at = now + mirage_random_u64() % RTR_SOLICIT_DELAY;
         }
+    }
+    if (ip->rs_at <= now) {
+        ip->rs_sent++;
+        send_rs(ip);
+        ip->rs_at = ip->rs_sent < MAX_RTR_SOLICIT ? now + RTR_SOLICIT_IVAL : UINT64_MAX;
+    }
+    if (ip->mld_at <= now) {
+        ip->mld_at = UINT64_MAX;
+        send_mld_report(ip, ip->mld_type);
     }
     for (size_t i = 0; i < ip->cfg.cache_max; i++) {
         struct nd_entry *e = &ip->nc[i];
@@ -223,7 +378,7 @@ static void tick(struct mirage_timer *t)
             e->deadline = now + ip->cfg.retrans;
         }
     }
-    rearm(ip);
+    nd_rearm(ip);
 }
 
 /* The first probe waits a random 0..1 s (RFC 4862 5.4.2's
@@ -240,7 +395,7 @@ void nd_start(struct mirage_ipv6 *ip)
             ip->addrs[i].dad_at =
                 now + DAD_MIN_DELAY + mirage_random_u64() % (MIRAGE_SEC(1) - DAD_MIN_DELAY);
         }
-    rearm(ip);
+    nd_rearm(ip);
 }
 
 /* ---- the cache ------------------------------------------------------------ */
@@ -278,7 +433,7 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
         if (state_now(e, now) == MIRAGE_ND_STALE) {
             e->state = MIRAGE_ND_DELAY;
             e->deadline = now + DELAY_FIRST_PROBE;
-            rearm(ip);
+            nd_rearm(ip);
         }
         e->used = now;
         return mirage_eth_write(ip->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV6, size, fill, ctx);
@@ -295,7 +450,7 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
         e->probes = 1;
         e->deadline = now + ip->cfg.retrans;
         solicit(ip, e, 1);
-        rearm(ip);
+        nd_rearm(ip);
     }
     if (ip->queued_total >= QUEUED_TOTAL_MAX) {
         ip->st.nd_queue_dropped++;
@@ -335,28 +490,41 @@ void mirage_ipv6_confirm(struct mirage_ipv6 *ip, const uint8_t a[16])
     e->state = MIRAGE_ND_REACHABLE;
     e->probes = 0;
     e->deadline = now + ip->reachable_time;
-    rearm(ip);
+    nd_rearm(ip);
 }
 
 /* ---- input ---------------------------------------------------------------- */
+
+/* The next option in (c): 1 and its type and body (the bytes after type
+ * and length), 0 at the end, -1 when malformed (RFC 4861 4.6: a zero
+ * length invalidates the message). */
+static int next_opt(struct mirage_rd *c, uint8_t *type, struct mirage_rd *body)
+{
+    uint8_t units;
+
+    if (mirage_rd_left(c) == 0)
+        return 0;
+    *type = mirage_rd_u8(c);
+    units = mirage_rd_u8(c);
+    if (c->bad || units == 0 || (size_t)units * 8 - 2 > mirage_rd_left(c))
+        return -1;
+    *body = mirage_rd_sub(c, (size_t)units * 8 - 2);
+    return 1;
+}
 
 /* Finds the link-layer address option (want) among the options in (c);
  * returns 0 (and *lla, NULL when absent) or -1 for a malformed option. */
 static int find_lla(struct mirage_rd *c, uint8_t want, const uint8_t **lla)
 {
-    *lla = NULL;
-    while (mirage_rd_left(c) > 0) {
-        uint8_t type = mirage_rd_u8(c), units = mirage_rd_u8(c);
-        const uint8_t *body;
+    struct mirage_rd body;
+    uint8_t type;
+    int r;
 
-        /* RFC 4861 4.6: a zero length is invalid, and so is the message. */
-        if (c->bad || units == 0 || (size_t)units * 8 - 2 > mirage_rd_left(c))
-            return -1;
-        body = mirage_rd_take(c, (size_t)units * 8 - 2);
-        if (type == want && units == 1)
-            *lla = body;
-    }
-    return 0;
+    *lla = NULL;
+    while ((r = next_opt(c, &type, &body)) > 0)
+        if (type == want && mirage_rd_left(&body) == 6)
+            *lla = mirage_rd_take(&body, 6);
+    return r;
 }
 
 static void duplicate(struct mirage_ipv6 *ip, struct addr6 *ad, const char *what,
@@ -388,7 +556,7 @@ static void learn(struct mirage_ipv6 *ip, const uint8_t src[16], const uint8_t m
         memcpy(e->mac, mac, 6);
         e->state = MIRAGE_ND_STALE;
     }
-    rearm(ip);
+    nd_rearm(ip);
 }
 
 static int from_us(const struct mirage_ipv6 *ip, const uint8_t *smac)
@@ -476,7 +644,7 @@ static void na_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct m
         if (tll != NULL)
             resolved(ip, e, tll, (flags & NA_SOLICITED) ? MIRAGE_ND_REACHABLE : MIRAGE_ND_STALE,
                      now);
-        rearm(ip);
+        nd_rearm(ip);
         return;
     }
     /* RFC 4861 7.2.5: without the override flag a different address only
@@ -496,7 +664,272 @@ static void na_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct m
     } else if (differs) {
         e->state = MIRAGE_ND_STALE;
     }
-    rearm(ip);
+    nd_rearm(ip);
+}
+
+/* ---- routers ------------------------------------------------------------ */
+
+const uint8_t *nd_router(struct mirage_ipv6 *ip, uint64_t now)
+{
+    const uint8_t *any = NULL;
+
+    /* RFC 4861 6.3.6: one known to be reachable first. */
+    for (size_t i = 0; i < IPV6_MAX_ROUTERS; i++) {
+        const struct router6 *r = &ip->routers[i];
+        struct nd_entry *e;
+        if (r->expires <= now)
+            continue;
+        e = find(ip, r->ip);
+        if (e != NULL && e->state != MIRAGE_ND_INCOMPLETE)
+            return r->ip;
+        if (any == NULL)
+            any = r->ip;
+    }
+    return any;
+}
+
+size_t mirage_ipv6_routers(const struct mirage_ipv6 *ip, uint8_t (*out)[16], size_t n)
+{
+    uint64_t now = mirage_clock_monotonic();
+    size_t k = 0;
+
+    for (size_t i = 0; i < IPV6_MAX_ROUTERS; i++)
+        if (ip->routers[i].expires > now) {
+            if (out && k < n)
+                memcpy(out[k], ip->routers[i].ip, 16);
+            k++;
+        }
+    return k;
+}
+
+static uint64_t lifetime_ns(uint32_t s, uint64_t now)
+{
+    return s == INFINITE ? UINT64_MAX : now + MIRAGE_SEC((uint64_t)s);
+}
+
+static void router_lifetime(struct mirage_ipv6 *ip, const uint8_t src[16], uint16_t life,
+                            uint64_t now)
+{
+    struct router6 *r = NULL, *free_slot = NULL;
+    char a[46];
+
+    for (size_t i = 0; i < IPV6_MAX_ROUTERS; i++) {
+        if (ip->routers[i].expires > now && memcmp(ip->routers[i].ip, src, 16) == 0)
+            r = &ip->routers[i];
+        else if (ip->routers[i].expires <= now && free_slot == NULL)
+            free_slot = &ip->routers[i];
+    }
+    if (life == 0) {
+        if (r != NULL) {
+            r->expires = 0;
+            mirage_log_info(&nd_log, "default router %s withdrawn", mirage_ipv6_format(src, a));
+        }
+        return;
+    }
+    if (r == NULL) {
+        if (free_slot == NULL)
+            return; /* the list is full: the routers we have stay */
+        r = free_slot;
+        memcpy(r->ip, src, 16);
+        mirage_log_info(&nd_log, "default router %s (lifetime %u s)", mirage_ipv6_format(src, a),
+                        life);
+    }
+    r->expires = now + MIRAGE_SEC((uint64_t)life);
+}
+
+/* A prefix information option with the autonomous flag (RFC 4862 5.5.3). */
+static void slaac(struct mirage_ipv6 *ip, const uint8_t prefix[16], int on_link, uint32_t valid,
+                  uint32_t preferred, uint64_t now)
+{
+    uint8_t a[16];
+    struct addr6 *ad;
+    char s[46];
+
+    memcpy(a, prefix, 8);
+    memcpy(a + 8, ip->addrs[0].a + 8, 8); /* the interface identifier: modified EUI-64 */
+    ad = ipv6_find_addr(ip, a);
+    if (ad == NULL) {
+        if (valid == 0)
+            return;
+        ad = ipv6_add_addr(ip, a, on_link ? 64 : 128);
+        if (ad == NULL) {
+            mirage_log_warn(&nd_log, "no room for the SLAAC address %s: %d addresses held",
+                            mirage_ipv6_format(a, s), IPV6_MAX_ADDRS);
+            return;
+        }
+        ad->slaac = 1;
+        ad->valid = lifetime_ns(valid, now);
+        ad->preferred = lifetime_ns(preferred, now);
+        ad->dad_at = now;
+        mirage_log_info(&nd_log, "IPv6 %s/%u from a router advertisement (SLAAC), valid %u s, "
+                        "preferred %u s: testing it (DAD)",
+                        mirage_ipv6_format(a, s), ad->prefix, valid, preferred);
+        return;
+    }
+    if (!ad->slaac)
+        return; /* a static address keeps its configuration */
+    ad->preferred = lifetime_ns(preferred, now);
+    ad->deprecated = preferred == 0;
+    /* 5.5.3 e: a short valid lifetime may not cut one past two hours. */
+    if (valid == INFINITE || MIRAGE_SEC((uint64_t)valid) > TWO_HOURS ||
+        lifetime_ns(valid, now) > ad->valid)
+        ad->valid = lifetime_ns(valid, now);
+    else if (ad->valid - now > TWO_HOURS)
+        ad->valid = now + TWO_HOURS;
+}
+
+/* A router advertisement (RFC 4861 6.1.2 checks, 6.3.4 processing). */
+static void ra_input(struct mirage_ipv6 *ip, const struct mirage_ipv6_rx *rx, struct mirage_rd *c)
+{
+    uint8_t hop_limit = mirage_rd_u8(c);
+    uint16_t life;
+    uint32_t reachable, retrans;
+    uint64_t now = mirage_clock_monotonic();
+    struct mirage_rd opts, body;
+    const uint8_t *lla = NULL;
+    uint8_t type;
+    int r;
+    char a[46];
+
+    mirage_rd_skip(c, 1); /* M and O flags: no DHCPv6 here */
+    life = mirage_rd_be16(c);
+    reachable = mirage_rd_be32(c);
+    retrans = mirage_rd_be32(c);
+    if (c->bad || !mirage_ipv6_is_link_local(rx->src)) {
+        ip->st.ra_bad++;
+        return;
+    }
+    /* Every option is checked before any is taken. */
+    opts = *c;
+    while ((r = next_opt(&opts, &type, &body)) > 0)
+        if ((type == OPT_PREFIX && mirage_rd_left(&body) != 30) ||
+            (type == OPT_MTU && mirage_rd_left(&body) != 6)) {
+            r = -1;
+            break;
+        }
+    if (r < 0) {
+        ip->st.ra_bad++;
+        return;
+    }
+    ip->st.ra_rx++;
+    if (ip->cfg.no_router_adv) {
+        if (ip->st.ra_rx == 1)
+            mirage_log_info(&nd_log, "ignoring router advertisements (from %s): "
+                            "--accept-router-advertisements=false",
+                            mirage_ipv6_format(rx->src, a));
+        return;
+    }
+    ip->rs_at = UINT64_MAX; /* a router answered */
+    if (hop_limit != 0)
+        ip->cfg.hop_limit = hop_limit;
+    if (reachable != 0 && reachable <= 3600000u &&
+        MIRAGE_MS((uint64_t)reachable) != ip->cfg.reachable) {
+        ip->cfg.reachable = MIRAGE_MS((uint64_t)reachable);
+        ip->reachable_time = ip->cfg.reachable / 2 + mirage_random_u64() % ip->cfg.reachable;
+    }
+    if (retrans != 0 && retrans <= 3600000u)
+        ip->cfg.retrans = MIRAGE_MS((uint64_t)retrans);
+    router_lifetime(ip, rx->src, life, now);
+    while (next_opt(c, &type, &body) > 0) {
+        if (type == OPT_SLLA && mirage_rd_left(&body) == 6) {
+            lla = mirage_rd_take(&body, 6);
+        } else if (type == OPT_MTU) {
+            uint32_t mtu;
+            mirage_rd_skip(&body, 2);
+            mtu = mirage_rd_be32(&body);
+            if (mtu >= MIRAGE_IPV6_MIN_MTU && mtu <= mirage_eth_mtu(ip->eth) &&
+                mtu != ip->link_mtu) {
+                ip->link_mtu = mtu;
+                mirage_log_info(&nd_log, "link MTU %u (router advertisement from %s)",
+                                (unsigned)mtu, mirage_ipv6_format(rx->src, a));
+            }
+        } else if (type == OPT_PREFIX) {
+            uint8_t len = mirage_rd_u8(&body), flags = mirage_rd_u8(&body);
+            uint32_t valid = mirage_rd_be32(&body), preferred = mirage_rd_be32(&body);
+            const uint8_t *prefix;
+            mirage_rd_skip(&body, 4);
+            prefix = mirage_rd_take(&body, 16);
+            /* 5.5.3 a-c: not link-local, preferred within valid; SLAAC over
+             * Ethernet needs a /64 (RFC 4291's 64-bit interface identifiers). */
+            if ((flags & PREFIX_AUTO) && !mirage_ipv6_is_link_local(prefix) &&
+                preferred <= valid && len == 64)
+                slaac(ip, prefix, (flags & PREFIX_ONLINK) != 0, valid, preferred, now);
+        }
+    }
+    if (lla != NULL)
+        learn(ip, rx->src, lla, now);
+    nd_rearm(ip);
+}
+
+/* A redirect (RFC 4861 8.1 checks, 8.3 processing): the better next hop
+ * for one destination, taken only from the router we use for it. */
+static void redirect_input(struct mirage_ipv6 *ip, const struct mirage_ipv6_rx *rx,
+                           struct mirage_rd *c)
+{
+    const uint8_t *target, *dst, *tll, *hop;
+    uint64_t now = mirage_clock_monotonic();
+    struct dest6 *d;
+    char a[46], b[46];
+
+    mirage_rd_skip(c, 4);
+    target = mirage_rd_take(c, 16);
+    dst = mirage_rd_take(c, 16);
+    if (c->bad || !mirage_ipv6_is_link_local(rx->src) || mirage_ipv6_is_multicast(dst) ||
+        (!mirage_ipv6_is_link_local(target) && memcmp(target, dst, 16) != 0) ||
+        find_lla(c, OPT_TLLA, &tll) < 0 || (hop = ipv6_next_hop(ip, dst)) == NULL ||
+        memcmp(hop, rx->src, 16) != 0) {
+        ip->st.redirects_bad++;
+        return;
+    }
+    ip->st.redirects++;
+    d = ipv6_dest(ip, dst, 1, now);
+    memcpy(d->hop, target, 16);
+    d->has_hop = 1;
+    if (d->expires < now + REDIRECT_LIFETIME)
+        d->expires = now + REDIRECT_LIFETIME;
+    mirage_log_info(&nd_log, "redirect from %s: %s goes through %s", mirage_ipv6_format(rx->src, a),
+                    mirage_ipv6_format(dst, b), mirage_ipv6_format(target, a));
+    if (tll != NULL)
+        learn(ip, target, tll, now);
+}
+
+/* ---- MLD ------------------------------------------------------------------ */
+
+/* A multicast listener query (RFC 3810 5.1, or MLDv1's shorter one): our
+ * report goes after a random part of its maximum response delay. */
+static void mld_query(struct mirage_ipv6 *ip, const struct mirage_ipv6_rx *rx, struct mirage_rd *c)
+{
+    uint16_t code = mirage_rd_be16(c);
+    const uint8_t *group;
+    uint64_t delay, now = mirage_clock_monotonic();
+
+    mirage_rd_skip(c, 2);
+    group = mirage_rd_take(c, 16);
+    /* 5.1.14: link-local source, hop limit 1; the router alert is not required of queries. */
+    if (c->bad || !mirage_ipv6_is_link_local(rx->src) || rx->hop_limit != 1) {
+        ip->st.nd_bad++;
+        return;
+    }
+    ip->st.mld_queries++;
+    if (!mirage_ipv6_is_unspecified(group)) {
+        int ours = 0;
+        uint8_t sn[16];
+        for (size_t i = 0; i < ip->n_addrs && !ours; i++) {
+            mirage_ipv6_solicited_node(ip->addrs[i].a, sn);
+            ours = ip->addrs[i].state != MIRAGE_IPV6_DUPLICATE && memcmp(sn, group, 16) == 0;
+        }
+        if (!ours)
+            return;
+    }
+    /* 5.1.3: the maximum response code in ms, floating point from 32768. */
+    delay = code < 32768 ? code : (uint64_t)((code & 0x0fff) | 0x1000) << (((code >> 12) & 7) + 3);
+    delay = MIRAGE_MS(delay);
+    delay = delay ? mirage_random_u64() % delay : 0;
+    if (now + delay < ip->mld_at) {
+        ip->mld_at = now + delay;
+        ip->mld_type = 2;
+        nd_rearm(ip);
+    }
 }
 
 void nd_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct mirage_ipv6_rx *rx)
@@ -505,6 +938,11 @@ void nd_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct mirage_i
     uint8_t type = mirage_rd_u8(&c), code = mirage_rd_u8(&c);
 
     mirage_rd_skip(&c, 2); /* the checksum, checked by the caller */
+    if (type == MLD_QUERY) {
+        if (!c.bad && code == 0)
+            mld_query(ip, rx, &c);
+        return;
+    }
     /* RFC 4861 7.1: only from the link itself (hop limit 255), code 0. */
     if (c.bad || rx->hop_limit != 255 || code != 0) {
         ip->st.nd_bad++;
@@ -518,9 +956,13 @@ void nd_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct mirage_i
     case ND_NA:
         na_input(ip, smac, rx, &c);
         break;
-    default:
-        /* Router solicitations are for routers; advertisements and
-         * redirects are not taken yet: no route changes on their word. */
+    case ND_RA:
+        ra_input(ip, rx, &c);
         break;
+    case ND_REDIRECT:
+        redirect_input(ip, rx, &c);
+        break;
+    default:
+        break; /* router solicitations are for routers */
     }
 }

@@ -1,5 +1,5 @@
-/* reasm.c: IPv4 fragment reassembly: bounded LRU cache, at most 16 fragments, 10 s, overlap drops
- * all. */
+/* reasm.c: IPv4 and IPv6 fragment reassembly: a bounded LRU cache, at most 16 pieces, a timeout,
+ * overlap drops all. */
 #include "reasm.h"
 
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "mirage/log.h"
 
-MIRAGE_LOG_SOURCE(reasm_log, "reasm", "IPv4 fragment reassembly");
+MIRAGE_LOG_SOURCE(reasm_log, "reasm", "IPv4 and IPv6 fragment reassembly");
 
 #define ENTRY_COST 128 /* bytes charged per datagram besides its data, so tiny fragments count */
 #define CHUNK_COST 32  /* and per fragment */
@@ -15,10 +15,11 @@ MIRAGE_LOG_SOURCE(reasm_log, "reasm", "IPv4 fragment reassembly");
 
 /*
  * A datagram's fragments are kept sorted by offset. Adjacent fragments form
- * one run; the limit of 16 (MirageOS's) applies to runs, the pieces that are
+ * one run; the limit (16, MirageOS's) applies to runs, the pieces that are
  * not yet joined, so a datagram of 45 fragments arriving in order (ping -s
  * 65000 over Ethernet) is one growing run while 17 scattered pieces are too
- * many. Any overlap, even an exact duplicate, drops the whole datagram.
+ * many. Any overlap, even an exact duplicate, drops the whole datagram
+ * (RFC 5722 asks it of IPv6; IPv4 does the same).
  */
 struct chunk {
     struct chunk *next, *prev;
@@ -28,23 +29,20 @@ struct chunk {
 
 struct reasm_entry {
     struct reasm_entry *prev, *next;
-    uint32_t src, dst;
-    uint16_t id;
-    uint8_t proto;
+    struct reasm_key k;
     uint64_t first, used;
-    uint8_t hdr[60]; /* the header of the fragment at offset 0 */
+    uint8_t *hdr; /* what preceded the data of the fragment at offset 0, once it came */
     size_t hdr_len;
-    uint8_t ttl, tos;
-    int have_first;
     size_t end; /* the datagram's payload length, once the last fragment came; else 0 */
     struct chunk *head, *tail;
     unsigned chunks, runs;
     size_t bytes;
 };
 
-void reasm_init(struct reasm_cache *rc)
+void reasm_init(struct reasm_cache *rc, const struct reasm_limits *lim)
 {
     memset(rc, 0, sizeof(*rc));
+    rc->lim = *lim;
 }
 
 static void unlink_entry(struct reasm_cache *rc, struct reasm_entry *e)
@@ -83,12 +81,13 @@ static void destroy(struct reasm_cache *rc, struct reasm_entry *e)
     }
     rc->bytes -= e->bytes;
     rc->entries--;
+    free(e->hdr);
     free(e);
 }
 
 static void drop(struct reasm_cache *rc, struct reasm_entry *e, const char *why)
 {
-    mirage_log_debug(&reasm_log, "dropping datagram id %u: %s", e->id, why);
+    mirage_log_debug(&reasm_log, "dropping datagram id %u: %s", (unsigned)e->k.id, why);
     rc->dropped++;
     destroy(rc, e);
 }
@@ -99,13 +98,12 @@ void reasm_clear(struct reasm_cache *rc)
         destroy(rc, rc->head);
 }
 
-static void complete(struct reasm_cache *rc, struct reasm_entry *e,
-                     void (*deliver)(void *, const struct mirage_ipv4_rx *), void *ctx)
+static void complete(struct reasm_cache *rc, struct reasm_entry *e, reasm_fn deliver, void *ctx)
 {
-    uint8_t *buf, hdr[60];
-    struct mirage_ipv4_rx rx;
+    uint8_t *buf, *hdr;
+    size_t hdr_len = e->hdr_len, end = e->end;
 
-    if (!e->have_first || e->end == 0 || e->tail->off + e->tail->len != e->end || e->runs != 1)
+    if (e->hdr == NULL || e->end == 0 || e->tail->off + e->tail->len != e->end || e->runs != 1)
         return;
     buf = malloc(e->end);
     if (buf == NULL) {
@@ -114,20 +112,46 @@ static void complete(struct reasm_cache *rc, struct reasm_entry *e,
     }
     for (const struct chunk *c = e->head; c; c = c->next)
         memcpy(buf + c->off, c->data, c->len);
-    memcpy(hdr, e->hdr, e->hdr_len);
-    rx = (struct mirage_ipv4_rx){e->src, e->dst,     e->proto, e->ttl, e->tos,
-                                 hdr,    e->hdr_len, buf,      e->end, 0};
+    hdr = e->hdr;
+    e->hdr = NULL;
     rc->completed++;
     /* Delivery may send (an echo reply) or reenter: the entry is gone by then. */
     destroy(rc, e);
-    deliver(ctx, &rx);
+    deliver(ctx, hdr, hdr_len, buf, end);
+    free(hdr);
     free(buf);
+}
+
+void reasm_expire(struct reasm_cache *rc, uint64_t now, reasm_fn on_expire, void *ctx)
+{
+    struct reasm_entry *e = rc->head, *next;
+
+    for (; e; e = next) {
+        next = e->next;
+        if (now - e->first <= rc->lim.timeout)
+            continue;
+        rc->timed_out++;
+        /* RFC 8200 4.5: time exceeded quotes the first fragment, if it came. */
+        if (on_expire && e->hdr && e->head && e->head->off == 0)
+            on_expire(ctx, e->hdr, e->hdr_len, e->head->data, e->head->len);
+        drop(rc, e, "timed out");
+    }
+}
+
+uint64_t reasm_next_expiry(const struct reasm_cache *rc)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (const struct reasm_entry *e = rc->head; e; e = e->next)
+        if (e->first + rc->lim.timeout + 1 < next)
+            next = e->first + rc->lim.timeout + 1;
+    return next;
 }
 
 /* Makes room for (need) more bytes by dropping least recently used datagrams. */
 static int make_room(struct reasm_cache *rc, size_t need, const struct reasm_entry *keep)
 {
-    while (rc->bytes + need > MIRAGE_IPV4_REASM_BYTES) {
+    while (rc->bytes + need > rc->lim.bytes) {
         struct reasm_entry *v = rc->tail;
         if (v == keep)
             v = v->prev;
@@ -138,27 +162,37 @@ static int make_room(struct reasm_cache *rc, size_t need, const struct reasm_ent
     return 0;
 }
 
-void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16_t id, size_t off,
-                 int more, uint64_t now, void (*deliver)(void *, const struct mirage_ipv4_rx *),
-                 void *ctx)
+static int same_key(const struct reasm_key *a, const struct reasm_key *b)
+{
+    return a->id == b->id && a->proto == b->proto && memcmp(a->src, b->src, 16) == 0 &&
+           memcmp(a->dst, b->dst, 16) == 0;
+}
+
+void reasm_input(struct reasm_cache *rc, const struct reasm_key *k, const struct reasm_frag *f,
+                 uint64_t now, reasm_fn deliver, void *ctx)
 {
     struct reasm_entry *e;
-    size_t len = rx->len, cost;
+    size_t len = f->len, off = f->off, cost;
+    int more = f->more;
 
     /* Forget datagrams whose first fragment is too old; the LRU tail is the
      * least recently used, so the sweep stops at the first one still young. */
-    while (rc->tail && now - rc->tail->used > MIRAGE_IPV4_REASM_TIMEOUT_NS)
+    while (rc->tail && now - rc->tail->used > rc->lim.timeout) {
+        rc->timed_out++;
         drop(rc, rc->tail, "timed out");
+    }
     for (e = rc->head; e; e = e->next)
-        if (e->id == id && e->src == rx->src && e->dst == rx->dst && e->proto == rx->proto)
+        if (same_key(&e->k, k))
             break;
-    if (e && now - e->first > MIRAGE_IPV4_REASM_TIMEOUT_NS) {
+    if (e && now - e->first > rc->lim.timeout) {
+        rc->timed_out++;
         drop(rc, e, "timed out");
         e = NULL;
     }
     /* A fragment must be non-empty, a multiple of 8 bytes unless it is the
      * last, and end within the largest datagram. */
-    if (len == 0 || (more && len % 8) || off + len > MIRAGE_IPV4_MAX_DATAGRAM - rx->header_len) {
+    if (len == 0 || (more && len % 8) || off > rc->lim.max_payload ||
+        len > rc->lim.max_payload - off || (off == 0 && f->hdr_len > rc->lim.max_header)) {
         if (e)
             drop(rc, e, "a malformed fragment");
         else
@@ -175,10 +209,7 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
             rc->dropped++;
             return;
         }
-        e->src = rx->src;
-        e->dst = rx->dst;
-        e->id = id;
-        e->proto = rx->proto;
+        e->k = *k;
         e->first = now;
         e->bytes = ENTRY_COST;
         rc->bytes += ENTRY_COST;
@@ -205,7 +236,7 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
     }
     if (!more)
         e->end = off + len;
-    cost = CHUNK_COST + len;
+    cost = CHUNK_COST + len + (off == 0 ? f->hdr_len : 0);
     if (make_room(rc, cost, e) != 0) {
         drop(rc, e, "the reassembly cache is full");
         return;
@@ -215,7 +246,7 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
         drop(rc, e, "out of memory");
         return;
     }
-    memcpy(nc->data, rx->payload, len);
+    memcpy(nc->data, f->data, len);
     nc->off = off;
     nc->len = len;
     nc->prev = p;
@@ -233,17 +264,18 @@ void reasm_input(struct reasm_cache *rc, const struct mirage_ipv4_rx *rx, uint16
     e->chunks++;
     e->runs =
         e->runs + 1 - (p && p->off + p->len == off) - (nc->next && off + len == nc->next->off);
-    if (e->runs > MIRAGE_IPV4_REASM_FRAGMENTS || e->chunks > CHUNKS_MAX) {
-        drop(rc, e, "more than 16 separate fragments");
+    if (e->runs > rc->lim.runs || e->chunks > CHUNKS_MAX) {
+        drop(rc, e, "too many separate fragments");
         return;
     }
     if (off == 0) {
-        size_t h = rx->header_len <= sizeof(e->hdr) ? rx->header_len : sizeof(e->hdr);
-        memcpy(e->hdr, rx->header, h);
-        e->hdr_len = h;
-        e->ttl = rx->ttl;
-        e->tos = rx->tos;
-        e->have_first = 1;
+        e->hdr = malloc(f->hdr_len ? f->hdr_len : 1);
+        if (e->hdr == NULL) {
+            drop(rc, e, "out of memory");
+            return;
+        }
+        memcpy(e->hdr, f->hdr, f->hdr_len);
+        e->hdr_len = f->hdr_len;
     }
     complete(rc, e, deliver, ctx);
 }

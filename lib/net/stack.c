@@ -495,6 +495,7 @@ static int ipv6_config(const struct mirage_stack_config *cfg, struct mirage_ipv6
         c->has_gateway = 1;
         memcpy(c->gateway, cfg->ipv6_gateway.a, 16);
     }
+    c->no_router_adv = cfg->ipv6_no_router_adv;
     return 0;
 }
 

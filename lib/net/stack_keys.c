@@ -29,6 +29,8 @@ void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp)
         sc->ipv6_gateway.family = 6;
         memcpy(sc->ipv6_gateway.a, mirage_key_ipv6_gateway.v.ip.addr, 16);
     }
+    if (mirage_key_accept_router_advertisements.has_value)
+        sc->ipv6_no_router_adv = !mirage_key_accept_router_advertisements.v.flag;
     if (sc->dhcp && mirage_key_dhcp_timeout.has_value && mirage_key_dhcp_timeout.v.num > 0)
         sc->dhcp_deadline =
             mirage_clock_monotonic() + (uint64_t)mirage_key_dhcp_timeout.v.num * 1000000000u;

@@ -356,7 +356,7 @@ static void test_header_chain(void)
     mirage_ipv6_input(b.ip, p, n);
     mirage_sleep_ns(MIRAGE_MS(20));
     CHECK_INT(sa.replies, 1);
-    /* A real fragment waits for reassembly (dropped and counted for now). */
+    /* A real fragment waits for reassembly (test_net_ipv6_nd.c), counted. */
     p[40 + 3] = 1; /* M */
     mirage_ipv6_stats(b.ip, &st0);
     mirage_ipv6_input(b.ip, p, n);
