@@ -95,6 +95,9 @@ $(call example,tls-echo,examples/tls-echo,--net=direct)
 $(call example,kv-ro,examples/kv-ro)
 # DNS (lib/dns): the authoritative primary for the zone files crunched from zones/; dns.bats.
 $(call example,dns-primary,examples/dns-primary,--net=direct)
+# ... its secondary (zone transfers from a primary; dns_secondary.bats) and a caching stub
+# resolver forwarding to --dns-servers (dns_stub.bats).
+$(call example,dns-secondary,examples/dns-secondary,--net=direct)
 # The static website serves htdocs/ over HTTP, and over HTTPS (--tls=true) with the demo
 # certificate a local CA signs at build time (mk/democert.sh; trust $(B)/democert/ca.pem).
 $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh

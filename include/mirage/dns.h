@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mirage/error.h"
+#include "mirage/stack.h"
 #include "mirage/wire.h"
 
 /*
@@ -443,6 +444,33 @@ int mirage_dns_tsig_sign_next(struct mirage_dns_writer *wr, const struct mirage_
 int mirage_dns_tsig_unsigned(struct mirage_dns_writer *wr, const struct mirage_dns_name *key_name,
                              uint64_t now, uint16_t fudge, uint16_t tsig_error);
 
+/* Verifies the answers of a transfer that runs over several messages (RFC
+ * 8945 5.3.1): the first signed against the request's MAC, each later
+ * signed one against the MAC before it, the messages not signed in between
+ * (99 at most in a row) and its own timers. The state is the caller's. */
+struct mirage_dns_tsig_stream {
+    const struct mirage_dns_tsig_key *key;
+    uint8_t mac[32];       /* the last MAC verified (at first the request's) */
+    unsigned messages;     /* answers taken */
+    unsigned unsigned_run; /* answers not signed since the last signed one */
+    uint64_t hmac_[64];    /* the running MAC (BearSSL's HMAC context) */
+};
+
+void mirage_dns_tsig_stream_begin(struct mirage_dns_tsig_stream *st,
+                                  const struct mirage_dns_tsig_key *key,
+                                  const uint8_t request_mac[32]);
+
+/* Takes the next answer (msg, len). Returns 0 (signed and verified: res->mac
+ * is its MAC), MIRAGE_EAGAIN (not signed; the next signed one covers it), or
+ * as mirage_dns_tsig_verify (the first answer unsigned: MIRAGE_EACCES). */
+int mirage_dns_tsig_stream_next(struct mirage_dns_tsig_stream *st, const uint8_t *msg, size_t len,
+                                uint64_t now, struct mirage_dns_tsig_result *res);
+
+/* Parses a key as dig -y and the boot keys give it, "[hmac-sha256:]NAME:SECRET"
+ * with SECRET in base64 (1 to 64 bytes). Returns 0 or MIRAGE_EINVAL with *why. */
+int mirage_dns_tsig_key_parse(const char *text, size_t len, struct mirage_dns_tsig_key *key,
+                              const char **why);
+
 /* ---- the authoritative server --------------------------------------------- */
 
 /* The zones a server answers for, and what it answered. */
@@ -495,6 +523,138 @@ void mirage_dns_server_stats(const struct mirage_dns_server *s, struct mirage_dn
  */
 size_t mirage_dns_server_answer(struct mirage_dns_server *s, const uint8_t *query, size_t qlen,
                                 int tcp, uint8_t *out, size_t cap);
+
+/* 1 if serial (a) comes before (b) in RFC 1982's arithmetic. */
+int mirage_dns_serial_lt(uint32_t a, uint32_t b);
+
+/* ---- zone transfers in (AXFR, RFC 5936; IXFR, RFC 1995) ------------------- */
+
+#define MIRAGE_DNS_XFR_MAX (256u << 20) /* bytes of records one transfer may bring */
+
+/*
+ * Reads the answers to one AXFR or IXFR query, message by message, into a
+ * new zone. An IXFR is answered incrementally (our SOA second: differences,
+ * each applied to a copy of (current), every deleted record required to be
+ * there), in AXFR's form, or with a lone SOA no newer than ours (nothing to
+ * do). Messages must answer our id and question without error, and, with a
+ * key, carry TSIG over the whole run. Records are held (copied, in one
+ * growable buffer) until the last message, so a transfer broken off changes
+ * nothing. The state is the caller's; the buffer is freed by _free.
+ */
+struct mirage_dns_xfr_in {
+    struct mirage_dns_name origin;
+    const struct mirage_dns_zone *current; /* our copy, or NULL */
+    struct mirage_dns_soa ours;
+    int have_ours;
+    const struct mirage_dns_tsig_key *key;
+    struct mirage_dns_tsig_stream tsig;
+    uint16_t qtype, id;
+    int state;
+    uint32_t serial;   /* the primary's, from the first record */
+    int incremental;   /* answered with differences */
+    int uptodate;      /* answered with our serial or an older one */
+    unsigned diffs;    /* differences in an incremental answer */
+    unsigned messages; /* taken so far */
+    size_t records;    /* kept so far */
+    uint8_t *buf;
+    size_t len, cap;
+    int failed;
+    const char *why; /* what was wrong, once a call failed */
+    char whybuf[160];
+};
+
+/* Starts reading the answers to (qtype) (AXFR or IXFR) of (origin) asked
+ * with (id); (request_mac) is the query's MAC when signed with (key). */
+void mirage_dns_xfr_in_begin(struct mirage_dns_xfr_in *x, const struct mirage_dns_name *origin,
+                             const struct mirage_dns_zone *current, uint16_t qtype, uint16_t id,
+                             const struct mirage_dns_tsig_key *key, const uint8_t request_mac[32]);
+
+/* Takes the next message. Returns 0 (more to come), 1 (the transfer is
+ * complete), or an error with x->why: MIRAGE_EBADMSG (malformed, not ours,
+ * inconsistent), MIRAGE_EPROTO (the primary answered an error), MIRAGE_EACCES
+ * (TSIG), MIRAGE_ENOMEM; after an error every call fails again. */
+int mirage_dns_xfr_in_message(struct mirage_dns_xfr_in *x, const uint8_t *msg, size_t len,
+                              uint64_t now);
+
+/* After 1: the new zone in *z (the caller's), or NULL when ours is current.
+ * MIRAGE_EINVAL or MIRAGE_ENOMEM with (err) (file: (what), line: the record)
+ * when the records do not make a valid zone or a difference does not apply. */
+int mirage_dns_xfr_in_finish(struct mirage_dns_xfr_in *x, const char *what,
+                             struct mirage_dns_zone **z, struct mirage_dns_zone_error *err);
+
+void mirage_dns_xfr_in_free(struct mirage_dns_xfr_in *x);
+
+/* ---- serving DNS over UDP and TCP ----------------------------------------- */
+
+/* What an answer function returns when it must wait (e.g. for an upstream
+ * server): the query is handed to the slow function in a fiber of its own. */
+#define MIRAGE_DNS_SERVE_SLOW ((size_t)-1)
+
+/* Answers (q, qlen) from (from) into (out, cap): its length, 0 for none. */
+typedef size_t (*mirage_dns_answer_fn)(void *ctx, const struct mirage_ipaddr *from,
+                                       const uint8_t *q, size_t qlen, int tcp, uint8_t *out,
+                                       size_t cap);
+
+struct mirage_dns_serve_config {
+    uint16_t port;
+    unsigned max_conns;        /* TCP connections open at once; 0: no limit */
+    uint64_t tcp_idle_timeout; /* ns a TCP connection may wait for a query (10 s) */
+    mirage_dns_answer_fn answer; /* never waits; may return MIRAGE_DNS_SERVE_SLOW */
+    mirage_dns_answer_fn slow;   /* may suspend; NULL: none */
+    unsigned max_slow;           /* UDP queries answered slowly at once (64); more are dropped */
+    void *ctx;
+};
+
+/* Answers UDP on cfg->port from now on and listens on TCP (RFC 7766: any
+ * number of queries per connection, 16 KiB at most each, each connection a
+ * fiber with a 16 KiB stack and a 64 KiB answer buffer). */
+struct mirage_dns_serve;
+int mirage_dns_serve_start(struct mirage_stack *stack, const struct mirage_dns_serve_config *cfg,
+                           struct mirage_dns_serve **sv);
+/* Accepts TCP connections until the listener fails; suspends the caller. */
+int mirage_dns_serve_tcp(struct mirage_dns_serve *sv);
+void mirage_dns_serve_stop(struct mirage_dns_serve *sv);
+
+/* ---- the secondary ----------------------------------------------------------- */
+
+/* A zone to keep as a copy of (primary)'s, transferred with (key) when has_key. */
+struct mirage_dns_secondary_zone {
+    struct mirage_dns_name origin;
+    struct mirage_ipaddr primary;
+    uint16_t port; /* 0: 53 */
+    int has_key;
+    struct mirage_dns_tsig_key key;
+};
+
+struct mirage_dns_secondary_stats {
+    uint32_t serial; /* of the copy served */
+    int loaded;      /* a copy is held */
+    uint64_t checks, axfrs, ixfrs, failures, notifies, notifies_refused, servfails;
+};
+
+struct mirage_dns_secondary;
+
+/* Secondary zones served by (server) over (stack). */
+int mirage_dns_secondary_new(struct mirage_stack *stack, struct mirage_dns_server *server,
+                             struct mirage_dns_secondary **sec);
+
+/* Starts keeping (cfg)'s zone: a fiber transfers it at once and then follows
+ * the SOA's REFRESH, RETRY and EXPIRE and the primary's NOTIFY. Returns 0,
+ * MIRAGE_EEXIST or MIRAGE_ENOMEM. */
+int mirage_dns_secondary_add(struct mirage_dns_secondary *sec,
+                             const struct mirage_dns_secondary_zone *cfg);
+
+/* Answers a message from (from): NOTIFY for our zones (REFUSED from anyone
+ * but the zone's primary, NOTAUTH without its TSIG; then a check at once),
+ * SERVFAIL for a zone not yet transferred or expired, anything else as the
+ * server answers. Never waits (a mirage_dns_answer_fn with (sec) as ctx). */
+size_t mirage_dns_secondary_answer(struct mirage_dns_secondary *sec,
+                                   const struct mirage_ipaddr *from, const uint8_t *msg,
+                                   size_t len, int tcp, uint8_t *out, size_t cap);
+
+int mirage_dns_secondary_stats(const struct mirage_dns_secondary *sec,
+                               const struct mirage_dns_name *origin,
+                               struct mirage_dns_secondary_stats *st);
 
 /* A name for (type) ("A", "TYPE999"), into (buf) of at least 16 bytes. */
 const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);

@@ -31,6 +31,9 @@ void dns_rdata_write(struct mirage_dns_writer *wr, uint16_t type, const uint8_t 
  * 2 ignores case, for owner names, which then take the question's case. */
 void dns_name_write(struct mirage_dns_writer *wr, const struct mirage_dns_name *n, int compress);
 
+/* "NOERROR", "NOTAUTH", ... for an rcode. */
+const char *dns_rcode_name(unsigned rcode);
+
 /* Canonical order (RFC 4034 6.1) of two names in wire form. */
 int dns_wire_compare(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 

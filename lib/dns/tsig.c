@@ -79,16 +79,27 @@ static void compute(const struct mirage_dns_tsig_key *key, const uint8_t *reques
     br_hmac_out(&h, out);
 }
 
-int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_dns_tsig_key *keys,
-                           size_t nkeys, uint64_t now, const uint8_t *request_mac,
-                           size_t request_mac_len, struct mirage_dns_tsig_result *res)
+/* Where a message's TSIG is and what it says. */
+struct tsig_found {
+    size_t tsig_at;   /* where the TSIG record starts */
+    uint16_t arcount; /* ARCOUNT without it */
+    int alg_ok;       /* hmac-sha256 */
+    uint16_t maclen, original_id, error, other_len;
+    const uint8_t *mac, *other;
+};
+
+/* Finds the TSIG that must be the last record of (msg, len). Returns 0,
+ * MIRAGE_ENOENT (not signed) or MIRAGE_EBADMSG, with res->why. */
+static int find(const uint8_t *msg, size_t len, struct mirage_dns_tsig_result *res,
+                struct tsig_found *f)
 {
     struct mirage_dns_reader rd;
     struct mirage_dns_rr rr;
     int section, rc;
-    size_t start = 0, last_start = 0;
+    size_t start = 0;
 
     memset(res, 0, sizeof(*res));
+    memset(f, 0, sizeof(*f));
     res->error = MIRAGE_DNS_FORMERR;
     if (mirage_dns_read_begin(&rd, msg, len) < 0)
         return dns_fail(&res->why, "shorter than a header", MIRAGE_EBADMSG);
@@ -111,7 +122,7 @@ int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_d
             if (rr.rclass != MIRAGE_DNS_CLASS_ANY || rr.ttl != 0)
                 return dns_fail(&res->why, "TSIG not of class ANY with TTL 0", MIRAGE_EBADMSG);
             have = 1;
-            last_start = start;
+            f->tsig_at = start;
             res->rr_name = rr.name;
             res->tsig_rdata = rr.rdata;
             res->tsig_rdlen = rr.rdlen;
@@ -127,26 +138,40 @@ int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_d
     struct mirage_dns_name alg;
     if (dns_name_read(&r, NULL, 0, &alg, &res->why) < 0)
         return MIRAGE_EBADMSG;
-    uint64_t signed_at = mirage_rd_uint_(&r, 6, 0);
-    uint16_t fudge = mirage_rd_be16(&r);
-    uint16_t maclen = mirage_rd_be16(&r);
-    const uint8_t *mac = mirage_rd_take(&r, maclen);
-    uint16_t original_id = mirage_rd_be16(&r);
-    uint16_t error = mirage_rd_be16(&r);
-    uint16_t other_len = mirage_rd_be16(&r);
-    const uint8_t *other = mirage_rd_take(&r, other_len);
+    res->signed_at = mirage_rd_uint_(&r, 6, 0);
+    res->fudge = mirage_rd_be16(&r);
+    f->maclen = mirage_rd_be16(&r);
+    f->mac = mirage_rd_take(&r, f->maclen);
+    f->original_id = mirage_rd_be16(&r);
+    f->error = mirage_rd_be16(&r);
+    f->other_len = mirage_rd_be16(&r);
+    f->other = mirage_rd_take(&r, f->other_len);
     if (r.bad || mirage_rd_left(&r) != 0)
         return dns_fail(&res->why, "TSIG RDATA malformed", MIRAGE_EBADMSG);
+    struct mirage_dns_name want = {(uint8_t)ALG_LEN, {0}};
+    memcpy(want.wire, hmac_sha256, ALG_LEN);
+    f->alg_ok = mirage_dns_name_equal(&alg, &want);
+    f->arcount = (uint16_t)(rd.h.count[3] - 1);
+    return 0;
+}
+
+int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_dns_tsig_key *keys,
+                           size_t nkeys, uint64_t now, const uint8_t *request_mac,
+                           size_t request_mac_len, struct mirage_dns_tsig_result *res)
+{
+    struct tsig_found f;
+    int rc;
+
+    if ((rc = find(msg, len, res, &f)) < 0)
+        return rc;
     res->error = MIRAGE_DNS_NOTAUTH;
-    res->signed_at = signed_at;
-    res->fudge = fudge;
+    uint64_t signed_at = res->signed_at;
+    uint16_t fudge = res->fudge;
     const struct mirage_dns_tsig_key *key = NULL;
     for (size_t i = 0; i < nkeys; i++)
         if (mirage_dns_name_equal(&keys[i].name, &res->rr_name))
             key = &keys[i];
-    struct mirage_dns_name want = {(uint8_t)ALG_LEN, {0}};
-    memcpy(want.wire, hmac_sha256, ALG_LEN);
-    if (key == NULL || !mirage_dns_name_equal(&alg, &want)) {
+    if (key == NULL || !f.alg_ok) {
         res->tsig_error = MIRAGE_DNS_BADKEY;
         return dns_fail(&res->why, key ? "algorithm is not hmac-sha256" : "unknown key",
                         MIRAGE_EACCES);
@@ -154,17 +179,16 @@ int mirage_dns_tsig_verify(const uint8_t *msg, size_t len, const struct mirage_d
     res->key = key;
     /* A MAC shorter than half the hash is refused (RFC 8945 5.2.2.1); we ask for all of it. */
     uint8_t want_mac[32];
-    uint16_t arcount = (uint16_t)(rd.h.count[3] - 1);
-    compute(key, request_mac, request_mac_len, msg, last_start, original_id, arcount, signed_at,
-            fudge, error, other, other_len, 0, want_mac);
-    int diff = maclen != 32;
-    for (size_t i = 0; i < 32 && maclen == 32; i++)
-        diff |= want_mac[i] ^ mac[i];
+    compute(key, request_mac, request_mac_len, msg, f.tsig_at, f.original_id, f.arcount, signed_at,
+            fudge, f.error, f.other, f.other_len, 0, want_mac);
+    int diff = f.maclen != 32;
+    for (size_t i = 0; i < 32 && f.maclen == 32; i++)
+        diff |= want_mac[i] ^ f.mac[i];
     if (diff) {
         res->tsig_error = MIRAGE_DNS_BADSIG;
         return dns_fail(&res->why, "MAC does not match", MIRAGE_EACCES);
     }
-    memcpy(res->mac, mac, 32);
+    memcpy(res->mac, f.mac, 32);
     if (now + fudge < signed_at || now > signed_at + fudge) {
         res->tsig_error = MIRAGE_DNS_BADTIME;
         return dns_fail(&res->why, "signed outside the time allowed (fudge)", MIRAGE_EACCES);
@@ -245,4 +269,139 @@ int mirage_dns_tsig_unsigned(struct mirage_dns_writer *wr, const struct mirage_d
                              uint64_t now, uint16_t fudge, uint16_t tsig_error)
 {
     return append(wr, key_name, now, fudge, NULL, 0, tsig_error, NULL, 0);
+}
+
+/* ---- the answers of a multi-message transfer (RFC 8945 5.3.1) ------------- */
+
+_Static_assert(sizeof(br_hmac_context) <= sizeof(((struct mirage_dns_tsig_stream *)0)->hmac_),
+               "mirage_dns_tsig_stream's room for the running MAC is too small");
+
+/* Starts the running MAC of what follows (mac): its length and itself. */
+static void stream_restart(struct mirage_dns_tsig_stream *st)
+{
+    br_hmac_key_context kc;
+    br_hmac_context *h = (br_hmac_context *)(void *)st->hmac_;
+    uint8_t b[2] = {0, 32};
+
+    br_hmac_key_init(&kc, &br_sha256_vtable, st->key->secret, st->key->secret_len);
+    br_hmac_init(h, &kc, 0);
+    br_hmac_update(h, b, 2);
+    br_hmac_update(h, st->mac, 32);
+    st->unsigned_run = 0;
+}
+
+void mirage_dns_tsig_stream_begin(struct mirage_dns_tsig_stream *st,
+                                  const struct mirage_dns_tsig_key *key,
+                                  const uint8_t request_mac[32])
+{
+    memset(st, 0, sizeof(*st));
+    st->key = key;
+    memcpy(st->mac, request_mac, 32);
+}
+
+int mirage_dns_tsig_stream_next(struct mirage_dns_tsig_stream *st, const uint8_t *msg, size_t len,
+                                uint64_t now, struct mirage_dns_tsig_result *res)
+{
+    struct tsig_found f;
+    int rc;
+
+    if (st->messages == 0) {
+        /* The first answer is signed as any answer: the request's MAC, all the variables. */
+        rc = mirage_dns_tsig_verify(msg, len, st->key, 1, now, st->mac, 32, res);
+        if (rc == MIRAGE_ENOENT) {
+            res->error = MIRAGE_DNS_NOTAUTH;
+            return dns_fail(&res->why, "the first answer is not signed", MIRAGE_EACCES);
+        }
+        if (rc < 0)
+            return rc;
+        memcpy(st->mac, res->mac, 32);
+        st->messages = 1;
+        stream_restart(st);
+        return 0;
+    }
+    br_hmac_context *h = (br_hmac_context *)(void *)st->hmac_;
+    rc = find(msg, len, res, &f);
+    if (rc == MIRAGE_ENOENT) {
+        if (++st->unsigned_run > 99) {
+            res->error = MIRAGE_DNS_NOTAUTH;
+            return dns_fail(&res->why, "over 99 answers in a row not signed", MIRAGE_EACCES);
+        }
+        br_hmac_update(h, msg, len);
+        st->messages++;
+        res->error = 0;
+        return MIRAGE_EAGAIN;
+    }
+    if (rc < 0)
+        return rc;
+    res->error = MIRAGE_DNS_NOTAUTH;
+    if (!mirage_dns_name_equal(&st->key->name, &res->rr_name) || !f.alg_ok) {
+        res->tsig_error = MIRAGE_DNS_BADKEY;
+        return dns_fail(&res->why, "signed with another key", MIRAGE_EACCES);
+    }
+    /* This message as it was unsigned, then only the timers. */
+    uint8_t b[8], want[32];
+    struct mirage_wr w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_be16(&w, f.original_id);
+    br_hmac_update(h, b, 2);
+    br_hmac_update(h, msg + 2, 8);
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_be16(&w, f.arcount);
+    br_hmac_update(h, b, 2);
+    br_hmac_update(h, msg + MIRAGE_DNS_HEADER, f.tsig_at - MIRAGE_DNS_HEADER);
+    w = mirage_wr_init(b, sizeof(b));
+    mirage_wr_uint_(&w, res->signed_at, 6, 0);
+    mirage_wr_be16(&w, res->fudge);
+    br_hmac_update(h, b, w.off);
+    br_hmac_out(h, want);
+    int diff = f.maclen != 32;
+    for (size_t i = 0; i < 32 && f.maclen == 32; i++)
+        diff |= want[i] ^ f.mac[i];
+    if (diff) {
+        res->tsig_error = MIRAGE_DNS_BADSIG;
+        return dns_fail(&res->why, "MAC does not match", MIRAGE_EACCES);
+    }
+    if (now + res->fudge < res->signed_at || now > res->signed_at + res->fudge) {
+        res->tsig_error = MIRAGE_DNS_BADTIME;
+        return dns_fail(&res->why, "signed outside the time allowed (fudge)", MIRAGE_EACCES);
+    }
+    res->key = st->key;
+    memcpy(res->mac, f.mac, 32);
+    memcpy(st->mac, f.mac, 32);
+    st->messages++;
+    stream_restart(st);
+    res->error = 0;
+    return 0;
+}
+
+int mirage_dns_tsig_key_parse(const char *text, size_t len, struct mirage_dns_tsig_key *key,
+                              const char **why)
+{
+    const char *colon = memchr(text, ':', len);
+    static const char alg[] = "hmac-sha256:";
+
+    memset(key, 0, sizeof(*key));
+    if (len > sizeof(alg) - 1 && memcmp(text, alg, sizeof(alg) - 1) == 0) {
+        text += sizeof(alg) - 1;
+        len -= sizeof(alg) - 1;
+        colon = memchr(text, ':', len);
+    }
+    if (colon == NULL)
+        return dns_fail(why, "expected [hmac-sha256:]NAME:SECRET (SECRET in base64)",
+                        MIRAGE_EINVAL);
+    size_t nlen = (size_t)(colon - text);
+    char name[MIRAGE_DNS_TEXT_MAX];
+    if (nlen == 0 || nlen + 2 > sizeof(name))
+        return dns_fail(why, "no key name", MIRAGE_EINVAL);
+    memcpy(name, text, nlen);
+    if (name[nlen - 1] != '.')
+        name[nlen++] = '.';
+    if (mirage_dns_name_from_text(&key->name, name, nlen, NULL, why) < 0)
+        return MIRAGE_EINVAL;
+    const uint8_t *b64 = (const uint8_t *)colon + 1;
+    size_t blen = (size_t)(text + len - (const char *)b64);
+    struct mirage_wr w = mirage_wr_init(key->secret, sizeof(key->secret));
+    if (dns_base64(b64, blen, &w) < 0 || w.bad || w.off == 0)
+        return dns_fail(why, "the secret is not base64 of 1 to 64 bytes", MIRAGE_EINVAL);
+    key->secret_len = w.off;
+    return 0;
 }

@@ -2,6 +2,7 @@
 # dns.bats: examples/dns-primary answers dig and kdig on unix, spt and hvt as NSD answers for the same zone file, over UDP and TCP.
 
 load helpers
+load dns_helpers
 
 ROOT=$PWD
 
@@ -67,38 +68,6 @@ EOF
     cat "$d/out" "$d/nsd.log" >&2
     return 1
 }
-
-# view SERVER NAME TYPE [DIG OPTIONS]: what the answer says, one sorted line per
-# record and the status and flags; the authority and additional sections only
-# when the answer section is empty (NSD adds its NS set to positive answers, we
-# answer minimally).
-view() {
-    local server=$1 name=$2 type=$3
-    shift 3
-    in_ns dig +norec +nocookie +tries=1 +time=3 "$@" @"$server" "$name" "$type" \
-        +noall +comments +answer +authority +additional |
-        awk '/->>HEADER<<-/ { match($0, /status: [A-Z]+/); st = substr($0, RSTART + 8, RLENGTH - 8) }
-             /^;; flags:/ { f = $0; sub(/^;; flags: /, "", f); sub(/;.*/, "", f) }
-             /^;; ANSWER SECTION/ { sec = "an" } /^;; AUTHORITY SECTION/ { sec = "au" }
-             /^;; ADDITIONAL SECTION/ { sec = "ad" } /^;; OPT/ { sec = "opt" }
-             /^[^;]/ && NF && sec != "opt" { n[sec]++; line[sec, n[sec]] = $0 }
-             END { print "status " st " flags " f
-                   for (i = 1; i <= n["an"]; i++) print "an " line["an", i]
-                   if (!n["an"]) { for (i = 1; i <= n["au"]; i++) print "au " line["au", i]
-                                   for (i = 1; i <= n["ad"]; i++) print "ad " line["ad", i] } }' |
-        sort
-}
-
-QUERIES=(
-    "web.example.com A" "www.example.com A" "alias.example.com AAAA" "outside.example.com A"
-    "www.example.com CNAME" "WWW.Example.COM A" "example.com SOA" "example.com NS" "example.com MX"
-    "example.com TXT" "example.com CAA" "example.com AAAA" "example.com HTTPS" "web.example.com SSHFP"
-    "_443._tcp.web.example.com TLSA" "_sip._tcp.example.com SRV" "unknown.example.com TYPE65280"
-    "nope.example.com A" "deeper.nope.example.com MX" "web.example.com MX" "sub2.example.com A"
-    "x.wild.example.com A" "a.b.wild.example.com TXT" "x.wild.example.com MX" "wild.example.com A"
-    "*.wild.example.com A" "a.sub.example.com A" "sub.example.com NS" "ns.sub.example.com A"
-    "example.org A" "big.example.com TXT"
-)
 
 # compare TARGET: every query over UDP with EDNS, without (big.example.com
 # truncates and dig asks again over TCP) and over TCP, against NSD.
