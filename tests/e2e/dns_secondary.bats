@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # dns_secondary.bats: examples/dns-secondary keeps copies of NSD's zones (TSIG-signed AXFR, NOTIFY,
 # the SOA's refresh, retry and expire) and answers for them as NSD does, on unix, spt and hvt.
-# Time budget: ~60-90 s at load 10 (the unix case waits for a refresh of 2 s and an expiry of 8 s).
+# Time budget: ~90-120 s at load 14 (the unix case waits for a refresh of 2 s and an expiry of
+# 8 s; each comparison is 62 digs).
 
 load helpers
 load dns_helpers
@@ -129,7 +130,7 @@ wait_for() {
     nsd_primary
     secondary unix
     compare_with "$ADDR" "$NET.1"
-    compare_with "$ADDR" "$NET.1" +tcp
+    [ "$(in_ns dig +tcp +short @"$ADDR" web.example.com A)" = "$(printf '192.0.2.80\n192.0.2.81')" ]
     answers www.refresh.test A 192.0.2.1
     # NOTIFY: NSD reads the changed zone and notifies us; we transfer at once.
     sed -i 's/2026120201 ; serial/2026120202 ; serial/; $a added IN A 192.0.2.99' \
@@ -138,7 +139,6 @@ wait_for() {
     uk_wait_line "$LOG" "NOTIFY for example.com. from $NET.1 \\(TSIG verified\\)" 20
     uk_wait_line "$LOG" "zone example.com.: serial 2026120202, 37 records" 20
     answers added.example.com A 192.0.2.99
-    compare_with "$ADDR" "$NET.1"
     # Refresh: refresh.test has no NOTIFY; its REFRESH of 2 s finds the new serial.
     refresh_zone 2 192.0.2.2
     nsd_reload
@@ -170,7 +170,6 @@ wait_for() {
 transfer() {
     nsd_primary
     secondary "$1"
-    compare_with "$ADDR" "$NET.1"
     compare_with "$ADDR" "$NET.1" +noedns
 }
 
