@@ -22,13 +22,10 @@ static uint64_t echoed;
 
 static void echo(void *ctx, const struct mirage_udp_rx *rx)
 {
-    uint32_t src;
     int r;
 
     (void)ctx;
-    if (mirage_ipv4_of_ipaddr(&rx->src, &src) != 0)
-        return;
-    r = mirage_udp_send(udp, rx->dst_port, src, rx->src_port, -1, rx->data, rx->len);
+    r = mirage_udp_send(udp, rx->dst_port, &rx->src, rx->src_port, -1, rx->data, rx->len);
     if (r != 0)
         mirage_log_warn(&mirage_log_app, "echo of %zu bytes failed: %s", rx->len,
                         mirage_strerror(r));

@@ -179,6 +179,10 @@ struct mirage_stack_config {
     int has_ipv6_gateway;
     struct mirage_ipaddr ipv6_gateway; /* off-link IPv6 destinations go here */
     int ipv6_no_router_adv; /* 1: no router solicitations, advertisements ignored (no SLAAC) */
+    /* One family only (--ipv4-only, --ipv6-only): the direct stack builds no
+     * layers of the other (an IPv6-only one needs no IPv4 address and runs no
+     * DHCP); the socket stack opens sockets of that family only. */
+    int ipv4_only, ipv6_only;
 };
 
 /* The direct stack's default linger: long enough for a slow peer's window to

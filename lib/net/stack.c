@@ -49,7 +49,7 @@ static struct direct *of(struct mirage_stack *s)
     return (struct direct *)s;
 }
 
-/* ---- TCP's view of IPv4 --------------------------------------------------- */
+/* ---- TCP's view of IP: each address goes to the layer of its family ------- */
 
 static uint32_t v4(const struct mirage_ipaddr *a)
 {
@@ -59,34 +59,36 @@ static uint32_t v4(const struct mirage_ipaddr *a)
     return ip;
 }
 
-static int tcp_ip_write(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
-                        size_t size, mirage_fill_fn fill, void *fill_ctx)
-{
-    struct direct *d = ctx;
-    struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size};
-
-    if (dst == NULL || dst->family != 4)
-        return MIRAGE_EHOSTUNREACH;
-    out.dst = v4(dst);
-    out.src = src != NULL ? v4(src) : 0;
-    return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
-}
-
 static int tcp_ip_write_meta(void *ctx, const struct mirage_ipaddr *src,
                              const struct mirage_ipaddr *dst, size_t size,
                              const struct mirage_net_meta *meta, mirage_fill_fn fill,
                              void *fill_ctx)
 {
     struct direct *d = ctx;
-    struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size, .meta = meta};
 
-    if (dst == NULL || dst->family != 4)
-        return MIRAGE_EHOSTUNREACH;
-    out.dst = v4(dst);
-    out.src = src != NULL ? v4(src) : 0;
-    return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
+    if (dst != NULL && dst->family == 4 && d->ip != NULL) {
+        struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size, .meta = meta};
+        out.dst = v4(dst);
+        out.src = src != NULL ? v4(src) : 0;
+        return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
+    }
+    if (dst != NULL && dst->family == 6 && d->ip6 != NULL && meta == NULL) {
+        struct mirage_ipv6_out out = {.src = src != NULL && src->family == 6 ? src->a : NULL,
+                                      .dst = dst->a,
+                                      .proto = MIRAGE_IPV6_PROTO_TCP,
+                                      .size = size};
+        return mirage_ipv6_write(d->ip6, &out, fill, fill_ctx, NULL, 0);
+    }
+    return MIRAGE_EHOSTUNREACH;
 }
 
+static int tcp_ip_write(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
+                        size_t size, mirage_fill_fn fill, void *fill_ctx)
+{
+    return tcp_ip_write_meta(ctx, src, dst, size, NULL, fill, fill_ctx);
+}
+
+/* The device's offloads serve IPv4 only: IPv6 segments carry their checksum. */
 static uint32_t tcp_ip_offloads(void *ctx, const struct mirage_ipaddr *dst)
 {
     struct direct *d = ctx;
@@ -99,7 +101,11 @@ static int tcp_ip_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_
     struct direct *d = ctx;
     uint32_t ip;
 
-    if (dst == NULL || dst->family != 4)
+    if (dst != NULL && dst->family == 6 && d->ip6 != NULL) {
+        src->family = 6;
+        return mirage_ipv6_src(d->ip6, dst->a, src->a);
+    }
+    if (dst == NULL || dst->family != 4 || d->ip == NULL)
         return MIRAGE_EHOSTUNREACH;
     ip = mirage_ipv4_src(d->ip, v4(dst));
     if (ip == 0)
@@ -108,10 +114,15 @@ static int tcp_ip_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_
     return 0;
 }
 
+/* IPv6's follows the path MTU that packet-too-big messages teach it. */
 static size_t tcp_ip_mtu(void *ctx, const struct mirage_ipaddr *dst)
 {
     struct direct *d = ctx;
 
+    if (dst != NULL && dst->family == 6 && d->ip6 != NULL)
+        return mirage_ipv6_mtu(d->ip6, dst->a);
+    if (d->ip == NULL)
+        return MIRAGE_IPV6_MIN_MTU - MIRAGE_IPV6_HLEN;
     return mirage_ipv4_mtu(d->ip, dst != NULL ? v4(dst) : 0);
 }
 
@@ -132,6 +143,19 @@ static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
         mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
     else
         mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
+}
+
+/* Segments to a multicast group are not TCP's (RFC 9293 3.10.7.2). */
+static void tcp_rx6(void *ctx, const struct mirage_ipv6_rx *rx)
+{
+    struct direct *d = ctx;
+    struct mirage_ipaddr src = {.family = 6}, dst = {.family = 6};
+
+    if (mirage_ipv6_is_multicast(rx->dst))
+        return;
+    memcpy(src.a, rx->src, 16);
+    memcpy(dst.a, rx->dst, 16);
+    mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
 /* ---- DHCP ----------------------------------------------------------------- */
@@ -160,13 +184,13 @@ static int dhcp_send(void *ctx, const uint8_t *msg, size_t len, const uint8_t sr
                      const uint8_t dst[4])
 {
     struct direct *d = ctx;
-    struct mirage_udp_out out = {.src = mirage_ipv4_of_bytes(src),
-                                   .src_port = MIRAGE_DHCP_CLIENT_PORT,
-                                   .dst = mirage_ipv4_of_bytes(dst),
-                                   .dst_port = MIRAGE_DHCP_SERVER_PORT};
+    struct mirage_udp_out out = {.src = mirage_ipv4_to_ipaddr(mirage_ipv4_of_bytes(src)),
+                                 .src_port = MIRAGE_DHCP_CLIENT_PORT,
+                                 .dst = mirage_ipv4_to_ipaddr(mirage_ipv4_of_bytes(dst)),
+                                 .dst_port = MIRAGE_DHCP_SERVER_PORT};
     struct mirage_iovec iov = {msg, len};
 
-    if (out.src == 0)
+    if (mirage_ipv4_of_bytes(src) == 0)
         out.ip_flags |= MIRAGE_IPV4_SRC_SET;
     return mirage_udp_writev(d->udp, &out, &iov, 1);
 }
@@ -229,9 +253,7 @@ static int udp_unlisten(struct mirage_stack *s, uint16_t port)
 static int udp_write(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
                      uint16_t dst_port, int ttl, const void *data, size_t len)
 {
-    if (dst == NULL || dst->family != 4)
-        return MIRAGE_EINVAL;
-    return mirage_udp_send(of(s)->udp, src_port, v4(dst), dst_port, ttl, data, len);
+    return mirage_udp_send(of(s)->udp, src_port, dst, dst_port, ttl, data, len);
 }
 
 static int tcp_listen(struct mirage_stack *s, uint16_t port,
@@ -270,7 +292,9 @@ static size_t ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out, si
     enum mirage_ipv6_addr_state st[4];
     size_t k = 0, n6 = 0;
 
-    mirage_ipv4_get_config(d->ip, &c);
+    memset(&c, 0, sizeof(c));
+    if (d->ip != NULL)
+        mirage_ipv4_get_config(d->ip, &c);
     if (c.addr != 0) {
         if (k < n)
             out[k] = mirage_ipv4_to_ipaddr(c.addr);
@@ -320,7 +344,7 @@ static size_t ipv4_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
     struct mirage_ipv4_stats st;
     size_t k = 0;
 
-    if (n < 10)
+    if (n < 10 || ((struct direct *)ctx)->ip == NULL)
         return 0;
     mirage_ipv4_stats(((struct direct *)ctx)->ip, &st);
     FIELD(f, k, st, rx_datagrams);
@@ -457,6 +481,8 @@ static const struct mirage_stack_ops direct_ops = {
 static int ipv4_config(const struct mirage_stack_config *cfg, struct mirage_ipv4_config *c)
 {
     memset(c, 0, sizeof(*c));
+    if (cfg->ipv6_only)
+        return 0;
     if (cfg->dhcp)
         return 0; /* no address until the lease: every datagram is accepted meanwhile */
     if (cfg->ipv4.family != 4 || cfg->ipv4_prefix > 32) {
@@ -476,6 +502,8 @@ static int ipv4_config(const struct mirage_stack_config *cfg, struct mirage_ipv4
 static int ipv6_config(const struct mirage_stack_config *cfg, struct mirage_ipv6_config *c)
 {
     memset(c, 0, sizeof(*c));
+    if (cfg->ipv4_only)
+        return 0;
     if (cfg->ipv6.family == 6) {
         if (cfg->ipv6_prefix > 128 || mirage_ipv6_is_multicast(cfg->ipv6.a) ||
             mirage_ipv6_is_unspecified(cfg->ipv6.a)) {
@@ -526,6 +554,31 @@ static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
     return 0;
 }
 
+/* ARP, IPv4 and ICMP unless the stack is IPv6-only. */
+static int layers4(struct direct *d, const struct mirage_stack_config *cfg,
+                   const struct mirage_ipv4_config *ipc)
+{
+    if (cfg->ipv6_only)
+        return 0;
+    if ((d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
+        (d->ip = mirage_ipv4_new(d->eth, d->arp, ipc)) == NULL ||
+        (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL)
+        return MIRAGE_ENOMEM;
+    return 0;
+}
+
+/* IPv6 (neighbour discovery with it) and ICMPv6 unless the stack is IPv4-only. */
+static int layers6(struct direct *d, const struct mirage_stack_config *cfg,
+                   const struct mirage_ipv6_config *ip6c)
+{
+    if (cfg->ipv4_only)
+        return 0;
+    if ((d->ip6 = mirage_ipv6_new(d->eth, ip6c)) == NULL ||
+        (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL)
+        return MIRAGE_ENOMEM;
+    return 0;
+}
+
 int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_config *cfg,
                             struct mirage_stack **out)
 {
@@ -544,6 +597,10 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
 
     if (nif == NULL || cfg == NULL)
         return MIRAGE_EINVAL;
+    if (cfg->ipv4_only && cfg->ipv6_only) {
+        mirage_log_err(&stack_log, "--ipv4-only and --ipv6-only together leave no IP at all");
+        return MIRAGE_EINVAL;
+    }
     r = ipv4_config(cfg, &ipc);
     if (r == 0)
         r = ipv6_config(cfg, &ip6c);
@@ -554,35 +611,38 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         return MIRAGE_ENOMEM;
     d->base.ops = &direct_ops;
     d->nif = nif;
-    d->dhcp = cfg->dhcp;
+    d->dhcp = cfg->dhcp && !cfg->ipv6_only;
     d->linger = cfg->linger ? cfg->linger : MIRAGE_STACK_LINGER_DEFAULT;
     tip.ctx = d;
     r = MIRAGE_ENOMEM;
-    if ((d->eth = mirage_eth_new(nif)) == NULL || (d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
-        (d->ip = mirage_ipv4_new(d->eth, d->arp, &ipc)) == NULL ||
-        (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL ||
-        (d->ip6 = mirage_ipv6_new(d->eth, &ip6c)) == NULL ||
-        (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL ||
-        (d->udp = mirage_udp_new(d->ip, d->icmp)) == NULL ||
+    if ((d->eth = mirage_eth_new(nif)) == NULL || layers4(d, cfg, &ipc) < 0 ||
+        layers6(d, cfg, &ip6c) < 0 || (d->udp = mirage_udp_new(d->ip, d->icmp)) == NULL ||
+        (d->ip6 != NULL && mirage_udp_add_ipv6(d->udp, d->ip6, d->icmp6) < 0) ||
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
-        mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0 ||
+        (d->ip != NULL && mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0) ||
+        (d->ip6 != NULL && mirage_ipv6_register(d->ip6, MIRAGE_IPV6_PROTO_TCP, tcp_rx6, d) < 0) ||
         (r = mirage_eth_start(d->eth)) < 0)
         goto fail;
     metrics_register(d);
-    mirage_log_info(&stack_log, "direct stack on '%s' (%s, MTU %zu)", nif->name ? nif->name : "?",
-                    mirage_eth_format(mirage_eth_mac(d->eth), mac), mirage_eth_mtu(d->eth));
-    mirage_ipv6_addresses(d->ip6, &ll, NULL, NULL, 1);
-    mirage_log_info(&stack_log, "IPv6 link-local %s/64 (tentative until DAD ends)",
-                    mirage_ipv6_format(ll, a6));
-    if (ip6c.has_addr)
+    mirage_log_info(&stack_log, "direct stack on '%s' (%s, MTU %zu)%s", nif->name ? nif->name : "?",
+                    mirage_eth_format(mirage_eth_mac(d->eth), mac), mirage_eth_mtu(d->eth),
+                    cfg->ipv4_only   ? ", IPv4 only"
+                    : cfg->ipv6_only ? ", IPv6 only"
+                                     : "");
+    if (d->ip6 != NULL) {
+        mirage_ipv6_addresses(d->ip6, &ll, NULL, NULL, 1);
+        mirage_log_info(&stack_log, "IPv6 link-local %s/64 (tentative until DAD ends)",
+                        mirage_ipv6_format(ll, a6));
+    }
+    if (ip6c.has_addr && d->ip6 != NULL)
         mirage_log_info(&stack_log, "IPv6 %s/%u, gateway %s", mirage_ipv6_format(ip6c.addr, a6),
                         ip6c.prefix,
                         ip6c.has_gateway ? mirage_ipv6_format(ip6c.gateway, g6) : "none");
-    if (cfg->dhcp) {
+    if (d->dhcp) {
         r = wait_lease(d, cfg);
         if (r < 0)
             goto fail;
-    } else {
+    } else if (d->ip != NULL) {
         mirage_log_info(&stack_log, "IPv4 %s/%u, gateway %s", mirage_ipv4_format(ipc.addr, a),
                         ipc.prefix, ipc.gateway ? mirage_ipv4_format(ipc.gateway, g) : "none");
     }

@@ -8,7 +8,9 @@
 
 void mirage_stack_config_from_keys(struct mirage_stack_config *sc, int dhcp)
 {
-    sc->dhcp = dhcp && !mirage_key_ipv4.set;
+    sc->ipv4_only = mirage_key_ipv4_only.v.flag;
+    sc->ipv6_only = mirage_key_ipv6_only.v.flag;
+    sc->dhcp = dhcp && !mirage_key_ipv4.set && !sc->ipv6_only;
     if (mirage_key_ipv4.has_value) {
         sc->ipv4.family = 4;
         memcpy(sc->ipv4.a, mirage_key_ipv4.v.ip.addr, 4);

@@ -1,4 +1,4 @@
-/* udp.c: UDP datagrams in and out, listeners by port, ephemeral source ports. */
+/* udp.c: UDP datagrams in and out over IPv4 and IPv6, listeners by port, ephemeral source ports. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,7 +10,10 @@
 
 MIRAGE_LOG_SOURCE(udp_log, "udp", "UDP");
 
-#define MAX_PAYLOAD (MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN - MIRAGE_UDP_HLEN)
+/* The largest payload: 65535 less the UDP header, and for IPv4 less its own
+ * header too (IPv6's payload length does not count its fixed header). */
+#define MAX_PAYLOAD4 (MIRAGE_IPV4_MAX_DATAGRAM - MIRAGE_IPV4_HLEN - MIRAGE_UDP_HLEN)
+#define MAX_PAYLOAD6 (65535 - MIRAGE_UDP_HLEN)
 
 struct listener {
     uint16_t port;
@@ -21,6 +24,8 @@ struct listener {
 struct mirage_udp {
     struct mirage_ipv4 *ip;
     struct mirage_icmpv4 *icmp;
+    struct mirage_ipv6 *ip6;
+    struct mirage_icmpv6 *icmp6;
     struct listener *l;
     size_t n, cap;
     struct mirage_udp_stats st;
@@ -31,6 +36,11 @@ static void ip_rx(void *ctx, const struct mirage_ipv4_rx *rx)
     mirage_udp_input(ctx, rx);
 }
 
+static void ip6_rx(void *ctx, const struct mirage_ipv6_rx *rx)
+{
+    mirage_udp_input6(ctx, rx);
+}
+
 struct mirage_udp *mirage_udp_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *icmp)
 {
     struct mirage_udp *udp = calloc(1, sizeof(*udp));
@@ -39,18 +49,36 @@ struct mirage_udp *mirage_udp_new(struct mirage_ipv4 *ip, struct mirage_icmpv4 *
         return NULL;
     udp->ip = ip;
     udp->icmp = icmp;
-    if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_UDP, ip_rx, udp) != 0) {
+    if (ip != NULL && mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_UDP, ip_rx, udp) != 0) {
         free(udp);
         return NULL;
     }
     return udp;
 }
 
+int mirage_udp_add_ipv6(struct mirage_udp *udp, struct mirage_ipv6 *ip6,
+                        struct mirage_icmpv6 *icmp6)
+{
+    int r;
+
+    if (udp->ip6 != NULL || ip6 == NULL)
+        return MIRAGE_EINVAL;
+    r = mirage_ipv6_register(ip6, MIRAGE_IPV6_PROTO_UDP, ip6_rx, udp);
+    if (r < 0)
+        return r;
+    udp->ip6 = ip6;
+    udp->icmp6 = icmp6;
+    return 0;
+}
+
 void mirage_udp_free(struct mirage_udp *udp)
 {
     if (udp == NULL)
         return;
-    mirage_ipv4_register(udp->ip, MIRAGE_IPV4_PROTO_UDP, NULL, NULL);
+    if (udp->ip != NULL)
+        mirage_ipv4_register(udp->ip, MIRAGE_IPV4_PROTO_UDP, NULL, NULL);
+    if (udp->ip6 != NULL)
+        mirage_ipv6_register(udp->ip6, MIRAGE_IPV6_PROTO_UDP, NULL, NULL);
     free(udp->l);
     free(udp);
 }
@@ -89,42 +117,93 @@ int mirage_udp_unbind(struct mirage_udp *udp, uint16_t port)
     return 0;
 }
 
+/* The header of (payload, avail) checked against its length field: fills
+ * (u)'s ports and length and returns the checksum field, or -1 if bad. */
+static int parse(struct mirage_udp *udp, const uint8_t *payload, size_t avail,
+                 struct mirage_udp_rx *u)
+{
+    struct mirage_rd c = mirage_rd_init(payload, avail);
+    uint16_t len, csum;
+
+    u->src_port = mirage_rd_be16(&c);
+    u->dst_port = mirage_rd_be16(&c);
+    len = mirage_rd_be16(&c);
+    csum = mirage_rd_be16(&c);
+    if (c.bad || len < MIRAGE_UDP_HLEN || len > avail) {
+        udp->st.rx_bad++;
+        return -1;
+    }
+    u->len = len - MIRAGE_UDP_HLEN;
+    u->data = payload + MIRAGE_UDP_HLEN;
+    return csum;
+}
+
+static void deliver(struct mirage_udp *udp, struct listener *l, const struct mirage_udp_rx *u)
+{
+    udp->st.rx_datagrams++;
+    l->fn(l->ctx, u);
+}
+
 void mirage_udp_input(struct mirage_udp *udp, const struct mirage_ipv4_rx *rx)
 {
-    struct mirage_rd c = mirage_rd_init(rx->payload, rx->len);
-    uint16_t sport = mirage_rd_be16(&c), dport = mirage_rd_be16(&c);
-    uint16_t len = mirage_rd_be16(&c), csum = mirage_rd_be16(&c);
-    struct listener *l;
     struct mirage_udp_rx u;
+    struct listener *l;
+    int csum = parse(udp, rx->payload, rx->len, &u);
 
-    if (c.bad || len < MIRAGE_UDP_HLEN || len > rx->len) {
-        udp->st.rx_bad++;
+    if (csum < 0)
         return;
-    }
     if (csum != 0 && !rx->csum_ok) {
         struct mirage_csum s = MIRAGE_CSUM_INIT;
-        mirage_csum_add_pseudo4(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP, len);
-        mirage_csum_add(&s, rx->payload, len);
+        mirage_csum_add_pseudo4(&s, rx->src, rx->dst, MIRAGE_IPV4_PROTO_UDP,
+                                u.len + MIRAGE_UDP_HLEN);
+        mirage_csum_add(&s, rx->payload, u.len + MIRAGE_UDP_HLEN);
         if (mirage_csum_finish(&s) != 0) {
             udp->st.rx_bad++;
             return;
         }
     }
-    l = find(udp, dport);
+    l = find(udp, u.dst_port);
     if (l == NULL) {
         udp->st.rx_no_port++;
         if (udp->icmp)
             mirage_icmpv4_unreachable(udp->icmp, MIRAGE_ICMP_UNREACH_PORT, rx);
         return;
     }
-    udp->st.rx_datagrams++;
     u.src = mirage_ipv4_to_ipaddr(rx->src);
     u.dst = mirage_ipv4_to_ipaddr(rx->dst);
-    u.src_port = sport;
-    u.dst_port = dport;
-    u.len = len - MIRAGE_UDP_HLEN; /* the header was read: len <= rx->len */
-    u.data = mirage_rd_take(&c, u.len);
-    l->fn(l->ctx, &u);
+    deliver(udp, l, &u);
+}
+
+void mirage_udp_input6(struct mirage_udp *udp, const struct mirage_ipv6_rx *rx)
+{
+    struct mirage_udp_rx u;
+    struct listener *l;
+    struct mirage_csum s = MIRAGE_CSUM_INIT;
+    int csum = parse(udp, rx->payload, rx->len, &u);
+
+    if (csum < 0)
+        return;
+    /* Over IPv6 the checksum is mandatory: a zero one is refused (RFC 8200 8.1). */
+    mirage_csum_add_pseudo6(&s, rx->src, rx->dst, MIRAGE_IPV6_PROTO_UDP,
+                            (uint32_t)(u.len + MIRAGE_UDP_HLEN));
+    mirage_csum_add(&s, rx->payload, u.len + MIRAGE_UDP_HLEN);
+    if (csum == 0 || mirage_csum_finish(&s) != 0) {
+        udp->st.rx_bad++;
+        return;
+    }
+    l = find(udp, u.dst_port);
+    if (l == NULL) {
+        udp->st.rx_no_port++;
+        /* the ICMPv6 layer refuses to answer a datagram sent to a group */
+        if (udp->icmp6)
+            mirage_icmpv6_error(udp->icmp6, MIRAGE_ICMPV6_UNREACH, MIRAGE_ICMPV6_UNREACH_PORT, 0,
+                                rx);
+        return;
+    }
+    u.src.family = u.dst.family = 6;
+    memcpy(u.src.a, rx->src, 16);
+    memcpy(u.dst.a, rx->dst, 16);
+    deliver(udp, l, &u);
 }
 
 /* A random port in 49152..65535 no listener has (RFC 6056's simple randomisation). */
@@ -155,42 +234,98 @@ static int fill_hdr(void *ctx, uint8_t *buf, size_t size)
     return w.bad ? MIRAGE_EMSGSIZE : MIRAGE_UDP_HLEN;
 }
 
-int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
-                        const struct mirage_iovec *iov, size_t n)
+/* The header of a datagram of (total) payload bytes from (iov), checksummed
+ * after the pseudo-header already in (c). */
+static void header(const struct mirage_udp *udp, const struct mirage_udp_out *out, size_t total,
+                   struct mirage_csum *c, const struct mirage_iovec *iov, size_t n, struct hdr *h)
 {
-    size_t total = 0;
-    struct hdr h;
     uint8_t hb[MIRAGE_UDP_HLEN];
+
+    *h = (struct hdr){out->src_port ? out->src_port : ephemeral(udp), out->dst_port,
+                      (uint16_t)(MIRAGE_UDP_HLEN + total), 0};
+    fill_hdr(h, hb, sizeof(hb));
+    mirage_csum_add(c, hb, sizeof(hb));
+    for (size_t i = 0; i < n; i++)
+        mirage_csum_add(c, iov[i].base, iov[i].len);
+    h->csum = mirage_csum_finish(c);
+    if (h->csum == 0)
+        h->csum = 0xffff; /* 0 would mean "no checksum" */
+}
+
+static int write4(struct mirage_udp *udp, const struct mirage_udp_out *out, size_t total,
+                  const struct mirage_iovec *iov, size_t n)
+{
     struct mirage_csum c = MIRAGE_CSUM_INIT;
-    uint32_t src;
-    struct mirage_ipv4_out io = {.dst = out->dst,
+    uint32_t dst = 0, src = 0;
+    struct hdr h;
+
+    if (udp->ip == NULL)
+        return MIRAGE_EHOSTUNREACH;
+    if (total > MAX_PAYLOAD4)
+        return MIRAGE_EMSGSIZE;
+    mirage_ipv4_of_ipaddr(&out->dst, &dst);
+    if (out->src.family == 4)
+        mirage_ipv4_of_ipaddr(&out->src, &src);
+    if (src == 0 && !(out->ip_flags & MIRAGE_IPV4_SRC_SET))
+        src = mirage_ipv4_src(udp->ip, dst);
+    mirage_csum_add_pseudo4(&c, src, dst, MIRAGE_IPV4_PROTO_UDP, MIRAGE_UDP_HLEN + total);
+    header(udp, out, total, &c, iov, n, &h);
+
+    struct mirage_ipv4_out io = {.dst = dst,
                                  .proto = MIRAGE_IPV4_PROTO_UDP,
-                                 .src = out->src,
+                                 .src = src,
                                  .ttl = out->ttl,
                                  .flags = out->ip_flags,
                                  .size = MIRAGE_UDP_HLEN};
+    return mirage_ipv4_write(udp->ip, &io, fill_hdr, &h, iov, n);
+}
+
+static int write6(struct mirage_udp *udp, const struct mirage_udp_out *out, size_t total,
+                  const struct mirage_iovec *iov, size_t n)
+{
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    uint8_t src[16];
+    struct hdr h;
     int r;
 
+    if (udp->ip6 == NULL)
+        return MIRAGE_EHOSTUNREACH;
+    if (total > MAX_PAYLOAD6)
+        return MIRAGE_EMSGSIZE;
+    if (out->src.family == 6)
+        memcpy(src, out->src.a, 16);
+    else if ((r = mirage_ipv6_src(udp->ip6, out->dst.a, src)) < 0)
+        return r;
+    mirage_csum_add_pseudo6(&c, src, out->dst.a, MIRAGE_IPV6_PROTO_UDP,
+                            (uint32_t)(MIRAGE_UDP_HLEN + total));
+    header(udp, out, total, &c, iov, n, &h);
+
+    struct mirage_ipv6_out io = {.src = src,
+                                 .dst = out->dst.a,
+                                 .proto = MIRAGE_IPV6_PROTO_UDP,
+                                 .hop_limit = out->ttl,
+                                 .size = MIRAGE_UDP_HLEN};
+    return mirage_ipv6_write(udp->ip6, &io, fill_hdr, &h, iov, n);
+}
+
+int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
+                      const struct mirage_iovec *iov, size_t n)
+{
+    size_t total = 0;
+    int r = MIRAGE_EMSGSIZE;
+
     for (size_t i = 0; i < n; i++) {
-        if (iov[i].len > MAX_PAYLOAD - total) {
-            udp->st.tx_errors++;
-            return MIRAGE_EMSGSIZE;
-        }
+        if (iov[i].len > MAX_PAYLOAD6 - total)
+            goto done;
         total += iov[i].len;
     }
-    src = (out->ip_flags & MIRAGE_IPV4_SRC_SET) || out->src ? out->src
-                                                            : mirage_ipv4_src(udp->ip, out->dst);
-    h = (struct hdr){out->src_port ? out->src_port : ephemeral(udp), out->dst_port,
-                     (uint16_t)(MIRAGE_UDP_HLEN + total), 0};
-    fill_hdr(&h, hb, sizeof(hb));
-    mirage_csum_add_pseudo4(&c, src, out->dst, MIRAGE_IPV4_PROTO_UDP, MIRAGE_UDP_HLEN + total);
-    mirage_csum_add(&c, hb, sizeof(hb));
-    for (size_t i = 0; i < n; i++)
-        mirage_csum_add(&c, iov[i].base, iov[i].len);
-    h.csum = mirage_csum_finish(&c);
-    if (h.csum == 0)
-        h.csum = 0xffff; /* 0 would mean "no checksum" */
-    r = mirage_ipv4_write(udp->ip, &io, fill_hdr, &h, iov, n);
+    if (out->dst.family == 4)
+        r = write4(udp, out, total, iov, n);
+    else if (out->dst.family == 6)
+        r = write6(udp, out, total, iov, n);
+    else
+        r = MIRAGE_EINVAL;
+done:
     if (r == 0)
         udp->st.tx_datagrams++;
     else
@@ -198,13 +333,15 @@ int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
     return r;
 }
 
-int mirage_udp_send(struct mirage_udp *udp, uint16_t src_port, uint32_t dst, uint16_t dst_port,
-                       int ttl, const void *data, size_t len)
+int mirage_udp_send(struct mirage_udp *udp, uint16_t src_port, const struct mirage_ipaddr *dst,
+                    uint16_t dst_port, int ttl, const void *data, size_t len)
 {
-    struct mirage_udp_out out = {
-        .src_port = src_port, .dst = dst, .dst_port = dst_port, .ttl = ttl};
+    struct mirage_udp_out out = {.src_port = src_port, .dst_port = dst_port, .ttl = ttl};
     struct mirage_iovec iov = {data, len};
 
+    if (dst == NULL)
+        return MIRAGE_EINVAL;
+    out.dst = *dst;
     return mirage_udp_writev(udp, &out, &iov, 1);
 }
 

@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t ip = 0x0a000000u | p[27];
         switch (data[0] & 7) {
         case 0:
-            mirage_udp_send(s->udp, 1, ip, 7, -1, "x", 1);
+            mirage_udp_send(s->udp, 1, (struct mirage_ipaddr[]){mirage_ipv4_to_ipaddr(ip)}, 7, -1, "x", 1);
             break;
         case 1:
             mirage_arp_add_static(s->arp, ip, p + 8);

@@ -76,7 +76,7 @@ static void fz_udp_rx(void *ctx, const struct mirage_udp_rx *rx)
     (void)ctx;
     volatile uint8_t touch;
 
-    fz_check(rx->len <= 65507);
+    fz_check(rx->len <= 65527); /* IPv6's payload limit less the UDP header */
     if (rx->len) { /* ASan checks the first and last bytes are there */
         touch = rx->data[0];
         touch = rx->data[rx->len - 1];
@@ -84,7 +84,7 @@ static void fz_udp_rx(void *ctx, const struct mirage_udp_rx *rx)
     }
 }
 
-/* 10.0.0.2/24, gateway 10.0.0.1, MAC 02:00:00:00:00:02; UDP listens on 7.
+/* 10.0.0.2/24, gateway 10.0.0.1, MAC 02:00:00:00:00:02; UDP listens on 7 (both families).
  * IPv6 fd00::2/64 (and fe80::ff:fe00:2), gateway fe80::1; DAD still runs
  * until a fuzzer lets time pass (fz_ipv6_ready). */
 static struct fz_stack *fz_stack(void)
@@ -114,6 +114,7 @@ static struct fz_stack *fz_stack(void)
         s.ip6 = mirage_ipv6_new(s.eth, &c6);
         s.icmp6 = mirage_icmpv6_new(s.ip6, NULL);
         fz_check(s.icmp6 != NULL);
+        fz_check(mirage_udp_add_ipv6(s.udp, s.ip6, s.icmp6) == 0);
     }
     mirage_udp_bind(s.udp, 7, fz_udp_rx, NULL);
     up = 1;

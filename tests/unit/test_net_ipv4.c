@@ -15,6 +15,8 @@ const char *mirage_cmdline(void)
 
 #define IP_A 0x0a000001u /* 10.0.0.1 */
 #define IP_B 0x0a000002u
+/* A uint32_t IPv4 address as the family-tagged one mirage_udp_send takes. */
+#define TO(ip) ((const struct mirage_ipaddr[]){mirage_ipv4_to_ipaddr(ip)})
 
 struct node {
     struct mirage_eth *eth;
@@ -113,9 +115,9 @@ static void test_udp_arp_and_fragments(void)
 
     /* Three datagrams before B's MAC is known: queued, then sent in order. */
     CHECK_INT(mirage_arp_lookup(a.arp, IP_B, mac), MIRAGE_ENOENT);
-    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "one", 3), 0);
-    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "two", 3), 0);
-    CHECK_INT(mirage_udp_send(a.udp, 5000, IP_B, 7, -1, "three", 5), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, TO(IP_B), 7, -1, "one", 3), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, TO(IP_B), 7, -1, "two", 3), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 5000, TO(IP_B), 7, -1, "three", 5), 0);
     mirage_arp_stats(a.arp, &as);
     CHECK_INT(as.queued, 3);
     CHECK_INT(as.requests_sent, 2); /* the announcement and one query */
@@ -132,7 +134,7 @@ static void test_udp_arp_and_fragments(void)
 
     /* A 60000-byte datagram goes as 41 fragments and comes back whole. */
     fill_pattern(big, sizeof(big), 1);
-    CHECK_INT(mirage_udp_send(a.udp, 0, IP_B, 7, -1, big, sizeof(big)), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 0, TO(IP_B), 7, -1, big, sizeof(big)), 0);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(gb.count, 4);
     CHECK_INT(gb.len, sizeof(big));
@@ -145,14 +147,14 @@ static void test_udp_arp_and_fragments(void)
     CHECK_INT(is.reassembled, 1);
 
     /* Too big for one datagram, or for one frame with DF. */
-    CHECK_INT(mirage_udp_send(a.udp, 0, IP_B, 7, -1, big, 65508), MIRAGE_EMSGSIZE);
-    struct mirage_udp_out df = {.dst = IP_B, .dst_port = 7, .ip_flags = MIRAGE_IPV4_DF};
+    CHECK_INT(mirage_udp_send(a.udp, 0, TO(IP_B), 7, -1, big, 65508), MIRAGE_EMSGSIZE);
+    struct mirage_udp_out df = {.dst = *TO(IP_B), .dst_port = 7, .ip_flags = MIRAGE_IPV4_DF};
     struct mirage_iovec iov = {big, 1473};
     CHECK_INT(mirage_udp_writev(a.udp, &df, &iov, 1), MIRAGE_EMSGSIZE);
     iov.len = 1472;
     CHECK_INT(mirage_udp_writev(a.udp, &df, &iov, 1), 0);
     /* Off-link with no gateway: no route. */
-    CHECK_INT(mirage_udp_send(a.udp, 0, 0x0b000001, 7, -1, "x", 1), MIRAGE_EHOSTUNREACH);
+    CHECK_INT(mirage_udp_send(a.udp, 0, TO(0x0b000001), 7, -1, "x", 1), MIRAGE_EHOSTUNREACH);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(gb.count, 5);
 
@@ -231,14 +233,14 @@ static void test_icmp(void)
     CHECK(es.data_ok);
 
     /* A closed port: port unreachable quoting our datagram; then rate-limited. */
-    CHECK_INT(mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "hello", 5), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 4000, TO(IP_B), 9999, -1, "hello", 5), 0);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(er.count, 1);
     CHECK_INT(er.type, MIRAGE_ICMP_UNREACH);
     CHECK_INT(er.code, MIRAGE_ICMP_UNREACH_PORT);
     CHECK_INT(er.port, 9999);
     for (int i = 0; i < 100; i++)
-        mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "x", 1);
+        mirage_udp_send(a.udp, 4000, TO(IP_B), 9999, -1, "x", 1);
     mirage_sleep_ns(MIRAGE_MS(10));
     mirage_icmpv4_stats(b.icmp, &st);
     CHECK(st.errors_sent >= 50 && st.errors_sent <= 52); /* the burst, ~1 ms of refill */
@@ -246,7 +248,7 @@ static void test_icmp(void)
     CHECK_INT(er.count, (int)st.errors_sent);
     /* A second later the bucket has refilled. */
     mirage_sleep_ns(MIRAGE_SEC(1));
-    mirage_udp_send(a.udp, 4000, IP_B, 9999, -1, "x", 1);
+    mirage_udp_send(a.udp, 4000, TO(IP_B), 9999, -1, "x", 1);
     mirage_sleep_ns(MIRAGE_MS(10));
     CHECK_INT(er.count, (int)st.errors_sent + 1);
 
@@ -274,7 +276,7 @@ static void test_arp_give_up_and_cache(void)
 
     /* Nobody at .99: three queries a second apart, then the queue is dropped. */
     for (int i = 0; i < 70; i++)
-        mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1);
+        mirage_udp_send(a.udp, 1, TO(0x0a000063), 7, -1, "q", 1);
     mirage_arp_stats(a.arp, &st);
     CHECK_INT(st.queued, 64);
     CHECK_INT(st.queue_dropped, 6);
@@ -285,10 +287,10 @@ static void test_arp_give_up_and_cache(void)
     CHECK_INT(st.queue_dropped, 70);
     CHECK(strstr(fake_console_text(), "no answer from 10.0.0.99 after 3 queries: dropping 64") !=
           NULL);
-    CHECK_INT(mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1), MIRAGE_EHOSTUNREACH);
+    CHECK_INT(mirage_udp_send(a.udp, 1, TO(0x0a000063), 7, -1, "q", 1), MIRAGE_EHOSTUNREACH);
     /* The failure is forgotten after a while: a new query goes out. */
     mirage_sleep_ns(MIRAGE_MS(1500));
-    CHECK_INT(mirage_udp_send(a.udp, 1, 0x0a000063, 7, -1, "q", 1), 0);
+    CHECK_INT(mirage_udp_send(a.udp, 1, TO(0x0a000063), 7, -1, "q", 1), 0);
     mirage_arp_stats(a.arp, &st);
     CHECK_INT(st.requests_sent, 2 + 4);
 
@@ -297,7 +299,7 @@ static void test_arp_give_up_and_cache(void)
     CHECK_INT(mirage_arp_lookup(a.arp, 0x0a000005, mac), 0);
     CHECK(memcmp(mac, m2, 6) == 0);
     for (uint32_t i = 10; i < 20; i++)
-        mirage_udp_send(a.udp, 1, 0x0a000000 + i, 7, -1, "q", 1);
+        mirage_udp_send(a.udp, 1, TO(0x0a000000 + i), 7, -1, "q", 1);
     CHECK_INT(mirage_arp_lookup(a.arp, 0x0a000005, mac), 0);
     CHECK_INT(mirage_arp_remove(a.arp, 0x0a000005), 0);
     CHECK_INT(mirage_arp_remove(a.arp, 0x0a000005), MIRAGE_ENOENT);
@@ -378,7 +380,7 @@ static void test_arp_refresh(void)
     /* 70 s of a packet every 100 ms: one broadcast query at first, then only
      * polls in the last 4 s of each 32 s life, each answered at once. */
     for (int i = 0; i < 700; i++) {
-        CHECK_INT(mirage_udp_send(a.udp, 1, IP_B, 7, -1, "r", 1), 0);
+        CHECK_INT(mirage_udp_send(a.udp, 1, TO(IP_B), 7, -1, "r", 1), 0);
         mirage_sleep_ns(MIRAGE_MS(100));
     }
     mirage_arp_stats(a.arp, &st);
@@ -393,7 +395,7 @@ static void test_arp_refresh(void)
     drop_b_arp = 1;
     arp_ucast = 0;
     for (int i = 0; i < 400; i++) {
-        mirage_udp_send(a.udp, 1, IP_B, 7, -1, "r", 1);
+        mirage_udp_send(a.udp, 1, TO(IP_B), 7, -1, "r", 1);
         mirage_sleep_ns(MIRAGE_MS(100));
     }
     CHECK_INT(arp_ucast, 3);
@@ -485,7 +487,7 @@ static void test_udp_lossy(void)
         int before = g.count;
         size_t n = 100 + (i * 37) % 3900;
         fill_pattern(d, n, i);
-        mirage_udp_send(a.udp, 1000, IP_B, 7, -1, d, n);
+        mirage_udp_send(a.udp, 1000, TO(IP_B), 7, -1, d, n);
         mirage_sleep_ns(MIRAGE_MS(5));
         if (g.count > before && g.len == n && memcmp(g.data, d, n) == 0)
             intact++;

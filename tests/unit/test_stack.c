@@ -76,6 +76,12 @@ static struct {
 static int watch(void *ctx, int from, const uint8_t *fr, size_t len)
 {
     (void)ctx;
+    /* IPv6 with TCP right after its fixed header */
+    if (len >= 74 && fr[12] == 0x86 && fr[13] == 0xdd && fr[20] == 6) {
+        if (fr[67] & 0x04)
+            wire.rst[from]++;
+        return 0;
+    }
     /* IPv4 with a 20-byte header, TCP, and the first fragment (or none) */
     if (len < 54 || fr[12] != 8 || fr[13] != 0 || fr[14] != 0x45 || fr[23] != 6 ||
         ((fr[20] & 0x1f) | fr[21]) != 0)
@@ -125,7 +131,8 @@ static int tcp_echo(void *arg)
     r = mirage_tcp_accept(echo.l, &f, &peer, NULL, mirage_deadline_in(WAIT));
     if (r < 0)
         return r;
-    CHECK(peer.family == 4 && memcmp(peer.a, echo.peer.a, 4) == 0);
+    CHECK(peer.family == echo.peer.family &&
+          memcmp(peer.a, echo.peer.a, peer.family == 6 ? 16 : 4) == 0);
     while ((r = mirage_flow_read(f, buf, sizeof(buf), &got, mirage_deadline_in(WAIT))) == 0 &&
            got > 0) {
         r = mirage_flow_write(f, buf, got, mirage_deadline_in(WAIT));
@@ -537,6 +544,93 @@ static int drop_all(void *ctx, int from, const uint8_t *frame, size_t len)
     return 1;
 }
 
+static struct mirage_ipaddr v6(uint16_t last)
+{
+    struct mirage_ipaddr a = {.family = 6, .a = {0xfd, 0, 0, 8}};
+
+    a.a[14] = (uint8_t)(last >> 8);
+    a.a[15] = (uint8_t)last;
+    return a;
+}
+
+/*
+ * The dual stack: a server with both families and an IPv6-only client (no
+ * IPv4 address, no DHCP) on a lossy link. UDP and TCP go over IPv6 through
+ * the same stack.h calls as over IPv4; the server's one listener per port
+ * answers both families; an IPv4-only stack has no IPv6 at all.
+ */
+static void test_dual_stack(void)
+{
+    struct simlink_config lc = {.seed = 66,
+                                .delay_ns = MIRAGE_MS(1),
+                                .drop_ppm = 5000,
+                                .reorder_ppm = 2000,
+                                .corrupt_ppm = 1000,
+                                .rate_bps = 200000000};
+    struct simlink *link = simlink_new(&lc);
+    struct mirage_stack_config sc = {.ipv4 = mirage_ipv4_addr(192, 168, 8, 1),
+                                     .ipv4_prefix = 24,
+                                     .ipv6 = v6(1),
+                                     .ipv6_prefix = 64};
+    struct mirage_stack_config cc = {.ipv6 = v6(2), .ipv6_prefix = 64, .ipv6_only = 1,
+                                     .dhcp = 1};
+    struct mirage_stack_config both = {.ipv4 = mirage_ipv4_addr(10, 0, 0, 1), .ipv4_prefix = 24,
+                                       .ipv4_only = 1, .ipv6_only = 1};
+    struct mirage_stack *client, *v4only;
+    struct mirage_ipaddr addrs[4];
+    struct mirage_flow *f;
+    const struct mirage_ipaddr srv6 = v6(1), srv4 = mirage_ipv4_addr(192, 168, 8, 1);
+
+    simlink_set_filter(link, watch, NULL);
+    memset(&srv, 0, sizeof(srv));
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 1), &both, &client), MIRAGE_EINVAL);
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 1), &sc, &srv.stack), 0);
+    /* IPv6-only: dhcp is ignored, and the constructor needs no IPv4 address. */
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 0), &cc, &client), 0);
+    mirage_sleep_ns(MIRAGE_MS(2500)); /* DAD */
+    CHECK_INT(mirage_stack_ip_addresses(client, addrs, 4), 2);
+    CHECK(addrs[0].family == 6 && memcmp(addrs[0].a, srv6.a, 15) == 0 && addrs[0].a[15] == 2);
+    CHECK(addrs[1].family == 6 && addrs[1].a[0] == 0xfe && addrs[1].a[1] == 0x80);
+    CHECK_INT(mirage_stack_ip_addresses(srv.stack, addrs, 4), 3);
+    CHECK(addrs[0].family == 4 && addrs[1].family == 6 && addrs[2].family == 6);
+
+    /* UDP over IPv6: one echo listener serves both families. */
+    CHECK_INT(mirage_udp_listen(srv.stack, 7, udp_echo, NULL), 0);
+    CHECK_INT(mirage_udp_listen(client, 5000, udp_reply, NULL), 0);
+    memset(&reply, 0, sizeof(reply));
+    for (int i = 0; i < 10 && reply.len == 0; i++) { /* the link drops some */
+        CHECK_INT(mirage_udp_write(client, 5000, &srv6, 7, -1, "six?", 4), 0);
+        mirage_cond_wait(&reply.got, mirage_deadline_in(MIRAGE_SEC(1)));
+    }
+    CHECK_INT(reply.len, 4);
+    CHECK(memcmp(reply.data, "six?", 4) == 0);
+    CHECK(reply.src.family == 6 && memcmp(reply.src.a, srv6.a, 16) == 0);
+    /* The client has no IPv4 to send over. */
+    CHECK_INT(mirage_udp_write(client, 5000, &srv4, 7, -1, "four?", 5), MIRAGE_EHOSTUNREACH);
+    CHECK_INT(mirage_udp_unlisten(client, 5000), 0);
+
+    /* TCP over IPv6: refused, then 1 MiB echoed byte-exact with an orderly close. */
+    CHECK_INT(mirage_tcp_connect(client, &srv6, 9, &f, mirage_deadline_in(MIRAGE_SEC(30))),
+              MIRAGE_ECONNREFUSED);
+    CHECK_INT(mirage_tcp_connect(client, &srv4, 9, &f, mirage_deadline_in(MIRAGE_SEC(5))),
+              MIRAGE_EHOSTUNREACH);
+    tcp_echo_roundtrip(client, srv6, v6(2), 1u << 20);
+    mirage_stack_disconnect(client);
+
+    /* IPv4-only: the same server port over IPv4, and no IPv6 address at all. */
+    both.ipv6_only = 0;
+    both.ipv4 = mirage_ipv4_addr(192, 168, 8, 2);
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 0), &both, &v4only), 0);
+    mirage_sleep_ns(MIRAGE_MS(2500));
+    CHECK_INT(mirage_stack_ip_addresses(v4only, addrs, 4), 1);
+    CHECK_INT(addrs[0].family, 4);
+    CHECK_INT(mirage_udp_write(v4only, 5000, &srv6, 7, -1, "six?", 4), MIRAGE_EHOSTUNREACH);
+    tcp_echo_roundtrip(v4only, srv4, both.ipv4, 100000);
+    mirage_stack_disconnect(v4only);
+    mirage_stack_disconnect(srv.stack);
+    simlink_free(link);
+}
+
 static void test_config_errors_and_no_lease(void)
 {
     struct simlink_config lc = {.seed = 9, .delay_ns = MIRAGE_MS(1)};
@@ -573,6 +667,7 @@ int main(void)
     test_dhcp_udp();
     test_tcp_lossy_static();
     test_disconnect_delivers_last_writes();
+    test_dual_stack();
     test_config_errors_and_no_lease();
     if (check_failures)
         fputs(fake_console_text(), stderr);
