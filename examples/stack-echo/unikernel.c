@@ -1,7 +1,9 @@
-/* unikernel.c: a TCP and UDP echo server written against stack.h alone, so it runs on either stack. */
+/* unikernel.c: a TCP and UDP echo server written against stack.h alone, so it runs on either stack.
+ */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mirage/log.h"
 #include "mirage/platform.h"
@@ -30,16 +32,11 @@ static struct {
 
 struct conn {
     struct mirage_flow *flow;
-    char peer[24];
+    char peer[56];
     /* Each connection's own: a write may suspend with part of it unsent
      * while another connection's fiber reads. */
     uint8_t buf[CONN_BUF];
 };
-
-static void format_ip(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size)
-{
-    snprintf(buf, size, "%u.%u.%u.%u:%u", a->a[0], a->a[1], a->a[2], a->a[3], port);
-}
 
 /* Sends back everything the peer sends until it closes its side. */
 static int echo_conn(void *arg)
@@ -96,7 +93,7 @@ static void serve(struct mirage_flow *flow, const struct mirage_ipaddr *peer, ui
 
     if (c != NULL) {
         c->flow = flow;
-        format_ip(peer, peer_port, c->peer, sizeof(c->peer));
+        mirage_ipaddr_format(peer, peer_port, c->peer, sizeof(c->peer));
         /* The new fiber first runs when this one waits: (c) is still ours here. */
         if (mirage_fiber_group_spawn(&server.conns, "echo", echo_conn, c, CONN_STACK) == 0) {
             mirage_log_app_msg(&mirage_log_app, "tcp %s connected", c->peer);
@@ -122,10 +119,16 @@ int start(struct mirage_stack *stack)
     struct mirage_ipaddr addr[4];
     size_t naddr = mirage_stack_ip_addresses(stack, addr, 4);
     int r;
-    char where[24] = "(no address)";
+    char where[4 * 56 + 8] = "(no address)";
 
-    if (naddr > 0)
-        format_ip(&addr[0], port, where, sizeof(where));
+    /* Every address it answers on, both families: "10.0.0.2:7 [fd00::2]:7"
+     * (IPv6 ones still in duplicate address detection come later). */
+    for (size_t i = 0, o = 0; i < naddr && i < 4; i++) {
+        if (o > 0)
+            where[o++] = ' ';
+        mirage_ipaddr_format(&addr[i], port, where + o, sizeof(where) - o);
+        o += strlen(where + o);
+    }
     r = mirage_udp_listen(stack, port, echo_datagram, stack);
     if (r == 0)
         r = mirage_tcp_listen(stack, port, &opts, &l);

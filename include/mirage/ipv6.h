@@ -140,6 +140,7 @@ struct mirage_ipv6_rx {
     size_t pkt_len;
     const uint8_t *payload;
     size_t len;
+    int csum_ok; /* the device vouched for the TCP/UDP checksum (mirage_netif_rx_csum_ok) */
 };
 typedef void (*mirage_ipv6_rx_fn)(void *ctx, const struct mirage_ipv6_rx *rx);
 

@@ -232,6 +232,11 @@ static inline size_t mirage_stack_ip_addresses(struct mirage_stack *s, struct mi
     return s->ops->ip_addresses(s, out, n);
 }
 
+/* Writes (a) with (port) as "10.0.0.2:7" or "[fd00::2]:7" (RFC 3986's
+ * brackets; port 0: the address alone, "fd00::2") into (buf) of (size) bytes,
+ * at most 56 needed; returns buf. lib/net/ipaddr.c. */
+char *mirage_ipaddr_format(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size);
+
 /* Builds an IPv4 address from four octets. */
 static inline struct mirage_ipaddr mirage_ipv4_addr(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {

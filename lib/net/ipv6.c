@@ -7,6 +7,7 @@
 #include "ipv6_internal.h"
 #include "mirage/checksum.h"
 #include "mirage/log.h"
+#include "mirage/netif.h"
 #include "mirage/random.h"
 #include "mirage/time.h"
 #include "mirage/wire.h"
@@ -516,6 +517,7 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
     rx.proto = next;
     rx.payload = NULL; /* until the walk reaches the upper layer */
     rx.len = 0;
+    rx.csum_ok = mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
     /* Each header moves at least 8 bytes on, so the walk ends within the
      * packet; MIRAGE_IPV6_MAX_EXT bounds it further. */
     for (int n_ext = 0;; n_ext++) {

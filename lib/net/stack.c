@@ -142,6 +142,9 @@ static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
     if (rx->csum_ok)
         mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
     else
+        if (rx->csum_ok)
+        mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
+    else
         mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
@@ -155,7 +158,10 @@ static void tcp_rx6(void *ctx, const struct mirage_ipv6_rx *rx)
         return;
     memcpy(src.a, rx->src, 16);
     memcpy(dst.a, rx->dst, 16);
-    mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
+    if (rx->csum_ok)
+        mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
+    else
+        mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
 /* ---- DHCP ----------------------------------------------------------------- */

@@ -187,7 +187,7 @@ void mirage_udp_input6(struct mirage_udp *udp, const struct mirage_ipv6_rx *rx)
     mirage_csum_add_pseudo6(&s, rx->src, rx->dst, MIRAGE_IPV6_PROTO_UDP,
                             (uint32_t)(u.len + MIRAGE_UDP_HLEN));
     mirage_csum_add(&s, rx->payload, u.len + MIRAGE_UDP_HLEN);
-    if (csum == 0 || mirage_csum_finish(&s) != 0) {
+    if (csum == 0 || (!rx->csum_ok && mirage_csum_finish(&s) != 0)) {
         udp->st.rx_bad++;
         return;
     }

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -56,26 +57,51 @@ static void check_deadline(const char *what)
     }
 }
 
-static struct sockaddr_in addr_of(const char *host, const char *port)
+/* The peer: an IPv4 or an IPv6 address (fe80::1%tap0 names its interface). */
+struct peer {
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in in;
+        struct sockaddr_in6 in6;
+    } u;
+    socklen_t len;
+};
+
+static struct peer addr_of(const char *host, const char *port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
-    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
-        fprintf(stderr, "tcpclient: '%s' is not an IPv4 address\n", host);
+    struct peer a;
+    char h[64];
+    const char *scope = strchr(host, '%');
+
+    memset(&a, 0, sizeof(a));
+    if (inet_pton(AF_INET, host, &a.u.in.sin_addr) == 1) {
+        a.u.in.sin_family = AF_INET;
+        a.u.in.sin_port = htons((uint16_t)atoi(port));
+        a.len = sizeof(a.u.in);
+        return a;
+    }
+    snprintf(h, sizeof(h), "%.*s", scope ? (int)(scope - host) : (int)strlen(host), host);
+    if (inet_pton(AF_INET6, h, &a.u.in6.sin6_addr) != 1 ||
+        (scope && (a.u.in6.sin6_scope_id = if_nametoindex(scope + 1)) == 0)) {
+        fprintf(stderr, "tcpclient: '%s' is not an IPv4 or IPv6 address\n", host);
         exit(2);
     }
+    a.u.in6.sin6_family = AF_INET6;
+    a.u.in6.sin6_port = htons((uint16_t)atoi(port));
+    a.len = sizeof(a.u.in6);
     return a;
 }
 
-static int dial(const struct sockaddr_in *a)
+static int dial(const struct peer *a)
 {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     struct timeval tv = {10, 0};
 
     if (fd < 0)
         return -1;
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+    if (connect(fd, &a->u.sa, a->len) < 0) {
         close(fd);
         return -1;
     }
@@ -120,7 +146,7 @@ static void print_rate(FILE *to, const char *what, uint64_t bytes, double secs)
 }
 
 /* Sends the stream and prints the peer's answer (the sink's "ok N"). */
-static int cmd_send(const struct sockaddr_in *a, uint64_t seed, uint64_t bytes)
+static int cmd_send(const struct peer *a, uint64_t seed, uint64_t bytes)
 {
     uint8_t buf[65536];
     char answer[128];
@@ -158,7 +184,7 @@ static int cmd_send(const struct sockaddr_in *a, uint64_t seed, uint64_t bytes)
 }
 
 /* Reads to EOF; the data goes to stdout when (out) is set. */
-static int cmd_recv(const struct sockaddr_in *a, int out)
+static int cmd_recv(const struct peer *a, int out)
 {
     uint8_t buf[65536];
     uint64_t total = 0;
@@ -186,7 +212,7 @@ static int cmd_recv(const struct sockaddr_in *a, int out)
 }
 
 /* One short connection: a line out, the same line back, EOF. */
-static int one_echo(const struct sockaddr_in *a, unsigned id)
+static int one_echo(const struct peer *a, unsigned id)
 {
     char msg[32], back[64];
     size_t got = 0, len = (size_t)snprintf(msg, sizeof(msg), "conn %u\n", id);
@@ -207,7 +233,7 @@ static int one_echo(const struct sockaddr_in *a, unsigned id)
 }
 
 struct churn {
-    const struct sockaddr_in *a;
+    const struct peer *a;
     unsigned n, next, fails;
     pthread_mutex_t mu;
 };
@@ -231,7 +257,7 @@ static void *churn_worker(void *arg)
     }
 }
 
-static int cmd_churn(const struct sockaddr_in *a, unsigned n, unsigned par)
+static int cmd_churn(const struct peer *a, unsigned n, unsigned par)
 {
     struct churn c = {.a = a, .n = n, .mu = PTHREAD_MUTEX_INITIALIZER};
     pthread_t th[256];
@@ -260,7 +286,7 @@ static void raise_nofile(unsigned n)
 }
 
 /* N connections open at once; then each sends its own line, then each reads it back. */
-static int cmd_conns(const struct sockaddr_in *a, unsigned n)
+static int cmd_conns(const struct peer *a, unsigned n)
 {
     int *fds = calloc(n, sizeof(int));
     unsigned ok = 0;
@@ -301,7 +327,7 @@ static int cmd_conns(const struct sockaddr_in *a, unsigned n)
     return ok == n ? 0 : 1;
 }
 
-static int cmd_rr(const struct sockaddr_in *a, unsigned n)
+static int cmd_rr(const struct peer *a, unsigned n)
 {
     int fd = dial(a), one = 1;
     double t0;
@@ -328,7 +354,7 @@ static int cmd_rr(const struct sockaddr_in *a, unsigned n)
     return 0;
 }
 
-static int cmd_idle(const struct sockaddr_in *a, unsigned n, double secs)
+static int cmd_idle(const struct peer *a, unsigned n, double secs)
 {
     int *fds = calloc(n, sizeof(int));
 
@@ -349,14 +375,14 @@ static int cmd_idle(const struct sockaddr_in *a, unsigned n, double secs)
 }
 
 /* Connects (fd, nonblocking) to (a); 0 once started, -1 on an immediate error. */
-static int start_connect(int fd, const struct sockaddr_in *a)
+static int start_connect(int fd, const struct peer *a)
 {
-    if (connect(fd, (const struct sockaddr *)a, sizeof(*a)) == 0 || errno == EINPROGRESS)
+    if (connect(fd, &a->u.sa, a->len) == 0 || errno == EINPROGRESS)
         return 0;
     return -1;
 }
 
-static int cmd_flood(const struct sockaddr_in *a, unsigned n, double secs)
+static int cmd_flood(const struct peer *a, unsigned n, double secs)
 {
     int *fds = calloc(n, sizeof(int));
     char *done = calloc(n, 1); /* resolved: connected, refused or failed */
@@ -367,7 +393,7 @@ static int cmd_flood(const struct sockaddr_in *a, unsigned n, double secs)
 
     raise_nofile(n);
     for (unsigned i = 0; i < n; i++) {
-        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        fds[i] = socket(a->u.sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fds[i] < 0 || start_connect(fds[i], a) < 0) {
             failed++;
             done[i] = 1;
@@ -474,7 +500,7 @@ static int cmd_flood(const struct sockaddr_in *a, unsigned n, double secs)
     return 0;
 }
 
-static int cmd_stall(const struct sockaddr_in *a, unsigned n, double secs, const char *src)
+static int cmd_stall(const struct peer *a, unsigned n, double secs, const char *src)
 {
     struct sockaddr_in from = {.sin_family = AF_INET};
     static uint8_t junk[262144];
@@ -493,7 +519,7 @@ static int cmd_stall(const struct sockaddr_in *a, unsigned n, double secs, const
             return 1;
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
         if (bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0 ||
-            connect(fd, (const struct sockaddr *)a, sizeof(*a)) < 0) {
+            connect(fd, &a->u.sa, a->len) < 0) {
             fprintf(stderr, "tcpclient: stall connection %u: %s\n", i, strerror(errno));
             return 1;
         }
@@ -594,7 +620,7 @@ int main(int argc, char **argv)
         return cmd_serve(argv[2], 1, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0));
     if (argc < 4)
         usage();
-    struct sockaddr_in a = addr_of(argv[2], argv[3]);
+    struct peer a = addr_of(argv[2], argv[3]);
     if (strcmp(cmd, "send") == 0 && argc == 6)
         return cmd_send(&a, strtoull(argv[4], NULL, 0), strtoull(argv[5], NULL, 0));
     if (strcmp(cmd, "recv") == 0 && argc == 4)

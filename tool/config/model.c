@@ -362,6 +362,9 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* ... and push metrics to a collector (mirage/metrics.h). */
     stack_runtime_key(file, line, "monitor", NULL);
     stack_runtime_key(file, line, "monitor-interval", NULL);
+    /* One family only (both stacks): no IPv4 layer and no DHCP, or no IPv6. */
+    stack_runtime_key(file, line, "ipv4-only", NULL);
+    stack_runtime_key(file, line, "ipv6-only", NULL);
     if (!socket) {
         /* The direct stack's IPv6: link-local always, a static address too. */
         stack_runtime_key(file, line, "ipv6", NULL);

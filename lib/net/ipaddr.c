@@ -1,0 +1,22 @@
+/* ipaddr.c: stack.h's family-tagged addresses as text (apart from the stack, so a user of the
+ * boot keys alone does not pull in the IP layers). */
+#include <stdio.h>
+
+#include "mirage/ipv4.h"
+#include "mirage/ipv6.h"
+#include "mirage/stack.h"
+
+char *mirage_ipaddr_format(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size)
+{
+    char t[46];
+
+    if (a->family == 6)
+        mirage_ipv6_format(a->a, t);
+    else
+        mirage_ipv4_format(mirage_ipv4_of_bytes(a->a), t);
+    if (port == 0)
+        snprintf(buf, size, "%s", t);
+    else
+        snprintf(buf, size, a->family == 6 ? "[%s]:%u" : "%s:%u", t, port);
+    return buf;
+}

@@ -1,0 +1,124 @@
+#!/usr/bin/env bats
+# ipv6_tcp.bats: the dual stack against the Linux kernel over a tap, on unix (direct), spt and hvt: 50 MiB of TCP each way over IPv6 checked by sha256, and an --ipv6-only stack-echo answering UDP and TCP echo over IPv6 with no IPv4 at all.
+# Time budget: ~2 min on an idle machine (six boots; the transfers take a few seconds each).
+
+load helpers
+
+ROOT=$PWD
+MIRAGE=$ROOT/build/bin/mirage
+TCPCLIENT=$B/bin/tcpclient
+BYTES=52428800 # 50 MiB each way
+
+# stack-echo configured and built by the tool once per target, as a user would.
+setup_file() {
+    local v f
+    for f in "$MIRAGE" "$TCPCLIENT" "$UK/tcptest" "$UK/tcptest.spt" "$UK/tcptest.hvt"; do
+        [ -x "$f" ] || { echo "missing $f: run make" >&2; return 1; }
+    done
+    for v in direct:unix:--net=direct spt:spt: hvt:hvt:; do
+        local name=${v%%:*} rest=${v#*:}
+        local target=${rest%%:*} opt=${rest#*:}
+        mkdir -p "$BATS_FILE_TMPDIR/$name"
+        cp "$ROOT"/examples/stack-echo/*.c "$BATS_FILE_TMPDIR/$name/"
+        (cd "$BATS_FILE_TMPDIR/$name" && "$MIRAGE" configure -t "$target" $opt >/dev/null &&
+            "$MIRAGE" build >/dev/null) || return 1
+    done
+}
+
+# Each test: its own namespace, 10.207.N.0/24 and fd00:207:N::/64; the kernel
+# is .1 and ::1 (without DAD, to talk at once), the unikernel .2 and ::2.
+setup() {
+    net_setup ip6dual 10.207
+    PFX=fd00:207:$BATS_TEST_NUMBER
+    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+    netns_tap "$NS" tap0 "$NET.1/24"
+    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+}
+
+teardown() { net_teardown; }
+
+# tcp6 TARGET: tcptest at $NET.2 and $PFX::2; 50 MiB to its sink and 50 MiB
+# from its source, both over IPv6, each checked (the sink's answer, sha256).
+tcp6() {
+    local target=$1 want
+    case $target in
+    unix) TENDER_OPTS=("--net:tap0=tap0") ;;
+    spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=tap0") ;;
+    esac
+    require_target "$target" tcptest
+    uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24" "--ipv6=$PFX::2/64"
+    uk_wait_line "$LOG" "tcptest on $NET.2" 30
+    uk_wait_line "$LOG" "IPv6 $PFX::2/64 ready" 20
+
+    run in_ns "$TCPCLIENT" --deadline 300 send "$PFX::2" 9 1 "$BYTES"
+    echo "host -> unikernel over IPv6: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"answer: ok $BYTES"* ]]
+    grep -q "sink: ok $BYTES" "$LOG"
+
+    want=$("$TCPCLIENT" gen 2 "$BYTES" | sha256sum)
+    run bash -c "ip netns exec '$NS' '$TCPCLIENT' --deadline 300 recv-out '$PFX::2' 19 \
+        2>'$BATS_TEST_TMPDIR/recv.err' | sha256sum"
+    echo "unikernel -> host over IPv6: $(cat "$BATS_TEST_TMPDIR/recv.err") $output"
+    [ "$status" -eq 0 ]
+    [ "$output" = "$want" ]
+    # Both went over IPv6: the kernel found the unikernel by neighbour discovery.
+    run in_ns ip -6 neigh show "$PFX::2" dev tap0
+    [[ "$output" == *lladdr* ]]
+}
+
+# only6 VARIANT: stack-echo with --ipv6-only: no IPv4 layer, no DHCP, yet UDP
+# and TCP echo answer over IPv6 on the one port.
+only6() {
+    local v=$1 dir=$BATS_FILE_TMPDIR/$1
+    case $v in
+    direct) TARGET_ARGV=("$dir/dist/stack-echo" --net:tap0=tap0 --) ;;
+    spt) TARGET_ARGV=("$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$dir/dist/stack-echo.spt") ;;
+    hvt)
+        require_kvm
+        TARGET_ARGV=("$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$dir/dist/stack-echo.hvt")
+        ;;
+    esac
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" --ipv6-only "--ipv6=$PFX::2/64"
+    uk_wait_line "$LOG" "IPv6 only" 30
+    uk_wait_line "$LOG" "IPv6 $PFX::2/64 ready" 20
+    uk_wait_line "$LOG" "echo on TCP and UDP" 20
+    ! grep -q "DHCP\|IPv4 " "$LOG"
+
+    run in_ns timeout 10 socat -t 3 - "UDP6:[$PFX::2]:7" <<<"datagram over six"
+    echo "udp: $output"
+    [ "$output" = "datagram over six" ]
+    head -c 200000 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+    run bash -c "ip netns exec '$NS' timeout 60 socat -t 10 - 'TCP6:[$PFX::2]:7' \
+        <'$BATS_TEST_TMPDIR/blob' | sha256sum"
+    echo "tcp: $output"
+    [ "$output" = "$(sha256sum <"$BATS_TEST_TMPDIR/blob")" ]
+    uk_wait_line "$LOG" "tcp \[$PFX::1\]:[0-9]+ closed after 200000 bytes" 10
+    # Nothing answers over IPv4: there is none.
+    run in_ns ping -c 1 -W 1 "$NET.2"
+    [ "$status" -ne 0 ]
+}
+
+@test "ipv6_tcp: unix (direct): 50 MiB each way over IPv6, sha256" {
+    tcp6 unix
+}
+
+@test "ipv6_tcp: spt: 50 MiB each way over IPv6, sha256" {
+    tcp6 spt
+}
+
+@test "ipv6_tcp: hvt: 50 MiB each way over IPv6, sha256" {
+    tcp6 hvt
+}
+
+@test "ipv6_tcp: unix (direct): --ipv6-only boots without IPv4 or DHCP, UDP and TCP echo over IPv6" {
+    only6 direct
+}
+
+@test "ipv6_tcp: spt: --ipv6-only boots without IPv4 or DHCP, UDP and TCP echo over IPv6" {
+    only6 spt
+}
+
+@test "ipv6_tcp: hvt: --ipv6-only boots without IPv4 or DHCP, UDP and TCP echo over IPv6" {
+    only6 hvt
+}
