@@ -517,7 +517,8 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
     rx.proto = next;
     rx.payload = NULL; /* until the walk reaches the upper layer */
     rx.len = 0;
-    rx.csum_ok = mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
+    /* A reassembled datagram was checked by nobody: its fragments were separate frames. */
+    rx.csum_ok = !whole && mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
     /* Each header moves at least 8 bytes on, so the walk ends within the
      * packet; MIRAGE_IPV6_MAX_EXT bounds it further. */
     for (int n_ext = 0;; n_ext++) {
