@@ -369,6 +369,8 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
         /* The direct stack's IPv6: link-local always, a static address too. */
         stack_runtime_key(file, line, "ipv6", NULL);
         stack_runtime_key(file, line, "ipv6-gateway", NULL);
+        /* SLAAC and default routers from router advertisements, on by default. */
+        stack_runtime_key(file, line, "accept-router-advertisements", NULL);
         add_arg(d, net, MIRAGE_SIG_NETWORK);
     }
     return d;
