@@ -340,7 +340,6 @@ struct tcp_conn *tcp_conn_new(struct mirage_tcp *t)
     c->rto = t->cfg.rto_initial;
     c->user_timeout = t->cfg.user_timeout;
     c->rcv_cap = (uint32_t)t->cfg.rcvbuf;
-    c->snd_max = (uint32_t)t->cfg.sndbuf;
     c->cc = t->cfg.cc == MIRAGE_TCP_NEWRENO ? &tcp_newreno : &tcp_cubic;
     c->rcv_wscale = (uint8_t)tcp_wscale_for(t);
     c->all_next = t->all;

@@ -83,18 +83,26 @@ static int writable(const struct tcp_conn *c)
     return 0;
 }
 
+/* The send buffer's size limit now. */
+static uint32_t snd_limit(const struct tcp_conn *c)
+{
+    uint64_t v = (uint64_t)c->tcp->cfg.sndbuf << c->snd_grow;
+
+    return v < c->tcp->cfg.sndbuf_max ? (uint32_t)v : (uint32_t)c->tcp->cfg.sndbuf_max;
+}
+
 /* The writer found the buffer full though all of it is on the wire (but a
  * segment's tail Nagle holds) and both
  * the peer's window and cwnd have room for more: the buffer holds the
  * transfer back. Doubles its limit (up to cfg.sndbuf_max); 1 when it did. */
 static int snd_autotune(struct tcp_conn *c)
 {
-    uint32_t max = (uint32_t)c->tcp->cfg.sndbuf_max, flight = c->snd_nxt - c->snd_una;
+    uint32_t flight = c->snd_nxt - c->snd_una;
 
-    if (c->snd_max >= max || c->snd.len > flight + c->mss || c->snd_wnd <= flight ||
-        c->cwnd <= flight)
+    if (snd_limit(c) >= c->tcp->cfg.sndbuf_max || c->snd.len > flight + c->mss ||
+        c->snd_wnd <= flight || c->cwnd <= flight)
         return 0;
-    c->snd_max = c->snd_max * 2 > max ? max : c->snd_max * 2;
+    c->snd_grow++;
     return 1;
 }
 
@@ -111,7 +119,7 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
             int r = writable(c);
             if (r != 0)
                 return r;
-            uint32_t max = c->snd_max;
+            uint32_t max = snd_limit(c);
             if (c->snd.buf == NULL || (c->snd.len + left > c->snd.cap && c->snd.cap < max)) {
                 uint32_t need = c->snd.len + left < max ? c->snd.len + (uint32_t)left : max;
                 if (c->snd.buf == NULL)

@@ -85,7 +85,7 @@ void tcp_conn_setup(struct tcp_conn *c)
     if (!c->ws_ok && c->rcv_cap > 65535)
         c->rcv_cap = 65535;
     c->rcv_round_seq = c->rcv_nxt;
-    c->rcv_round_at = tcp_time(t);
+    c->rcv_round_at = (uint32_t)(tcp_time(t) / 1000);
     c->cc->init(c);
     c->recover = c->snd_una;
     c->high_rxt = c->snd_una;
@@ -273,13 +273,13 @@ static int rcv_buffer(struct tcp_conn *c, uint32_t end)
  * reader is not helped by a larger one) and the memory is there now. */
 static void rcv_autotune(struct tcp_conn *c)
 {
-    uint64_t now = tcp_time(c->tcp);
+    uint32_t now = (uint32_t)(tcp_time(c->tcp) / 1000);
     uint32_t max = (uint32_t)c->tcp->cfg.rcvbuf_max, ncap;
 
     if (!c->ws_ok || c->rd_shut || c->rcv_cap >= max)
         return;
     if (c->rcv_rtt_at == 0 || seq_ge(c->rcv_nxt, c->rcv_rtt_seq)) {
-        uint64_t d = now - c->rcv_rtt_at;
+        uint32_t d = now - c->rcv_rtt_at;
         if (c->rcv_rtt_at != 0 && d > 0)
             c->rcv_rtt = c->rcv_rtt == 0 || d < c->rcv_rtt ? d : c->rcv_rtt + (d - c->rcv_rtt) / 8;
         c->rcv_rtt_seq = c->rcv_adv;

@@ -106,8 +106,9 @@ struct tcp_conn {
     uint32_t fin_seq;
     uint16_t mss; /* segment payload size we send (options excluded) */
     uint16_t peer_mss;
+    uint8_t snd_grow;    /* the send buffer's limit is cfg.sndbuf << snd_grow, at most _max */
+    uint8_t rcv_drained; /* the application emptied the receive buffer this round */
     struct tcp_ring snd;
-    uint32_t snd_max; /* send buffer limit: cfg.sndbuf, doubling up to cfg.sndbuf_max */
     struct tcp_ranges sacked;
     uint32_t recover, high_rxt, lost_mark;
     uint32_t rxt_round; /* snd_nxt when this pass of retransmissions began */
@@ -129,10 +130,9 @@ struct tcp_conn {
     uint32_t fin_rcv_seq;
     uint32_t rcv_cap;      /* the window's size: cfg.rcvbuf, doubling up to cfg.rcvbuf_max */
     /* auto-tuning (tcp_input.c): a round trip as the receiver sees it, and
-     * what arrived in the current one */
+     * what arrived in the current one; times in µs (mod 2^32), for memory */
     uint32_t rcv_rtt_seq, rcv_round_seq;
-    uint64_t rcv_rtt_at, rcv_rtt, rcv_round_at;
-    uint8_t rcv_drained; /* the application emptied the buffer this round */
+    uint32_t rcv_rtt_at, rcv_rtt, rcv_round_at;
     struct tcp_ring rcv;
     struct tcp_ranges ooo;
     uint32_t ooo_last_left, ooo_last_right; /* the range the newest segment went to */
