@@ -4,7 +4,7 @@ set -eu
 PKGS="build-essential clang libclang-rt-14-dev libseccomp-dev libbearssl-dev iproute2 iputils-ping
       socat netcat-openbsd dnsmasq-base tcpdump hyperfine bats python3 binutils iputils-arping graphviz
       strace openssl curl wget nginx-light wrk chromium sqlite3 libsqlite3-dev rsyslog
-      dnsutils knot-dnsutils nsd dnsperf qemu-system-x86 time libvirt-clients"
+      dnsutils knot-dnsutils nsd dnsperf qemu-system-x86 time libvirt-clients radvd"
 missing=""
 for p in $PKGS; do
     dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
