@@ -317,4 +317,17 @@ static inline void mirage_wr_octal(struct mirage_wr *w, size_t width, uint64_t x
     }
 }
 
+/* The value of the hexadecimal digit (c), either case, or -1: for the text
+ * formats (key values, HTTP chunk sizes, zone files, the gdb protocol). */
+static inline int mirage_hex_value(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 #endif

@@ -352,14 +352,6 @@ static int char_string(struct parse *ps, const struct token *t, struct mirage_wr
     return 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = (char)(c | 0x20);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Hex digits to the end of the record, in any number of tokens; at least one
  * byte when (nonempty). */
 static int hex_rest(struct parse *ps, struct mirage_wr *w, int nonempty, const char *what)
@@ -370,7 +362,7 @@ static int hex_rest(struct parse *ps, struct mirage_wr *w, int nonempty, const c
 
     while ((rc = lex(ps, &t)) > 0) {
         for (size_t i = 0; i < t.len; i++) {
-            int v = hex_value(t.p[i]);
+            int v = mirage_hex_value(t.p[i]);
             if (v < 0 || t.quoted)
                 return error(ps, ps->lx->tokline, "%s " TOKFMT " is not hexadecimal", what,
                              TOKARG(&t));

@@ -24,17 +24,9 @@ static int is_digit(int ch)
     return ch >= '0' && ch <= '9';
 }
 
-static int hex_digit(int ch)
-{
-    return is_digit(ch)             ? ch - '0'
-           : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                    : -1;
-}
-
 static int is_hex(int ch)
 {
-    return hex_digit(ch) >= 0;
+    return mirage_hex_value(ch) >= 0;
 }
 
 /* A request-target's characters: visible ASCII. */
@@ -611,7 +603,7 @@ int mirage_http_parse_chunk_size(const char *line, size_t len, uint64_t *size)
     while (is_hex(mirage_rd_peek(&r))) {
         if (++digits > 15)
             return MIRAGE_EINVAL; /* 2^60 and more: no body is that large */
-        n = n << 4 | (uint64_t)hex_digit(mirage_rd_u8(&r));
+        n = n << 4 | (uint64_t)mirage_hex_value(mirage_rd_u8(&r));
     }
     if (digits == 0)
         return MIRAGE_EINVAL;

@@ -6,6 +6,7 @@
 
 #include "mirage/error.h"
 #include "mirage/key.h"
+#include "mirage/wire.h"
 
 static int fail(char *err, size_t errsize, int code, const char *fmt, const char *s, size_t len)
 {
@@ -17,17 +18,6 @@ static int fail(char *err, size_t errsize, int code, const char *fmt, const char
 static int is_digit(char c)
 {
     return c >= '0' && c <= '9';
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 int mirage_key_parse_int(const char *s, size_t len, int64_t min, int64_t max, int64_t *out,
@@ -115,8 +105,8 @@ int mirage_key_parse_ipv6(const char *s, size_t len, uint8_t out[16], char *err,
         if (n == 8)
             return fail(err, errsize, MIRAGE_EINVAL,
                         "'%.*s' is not an IPv6 address (more than 8 groups)", s, len);
-        while (i < len && hex_value(s[i]) >= 0 && i - start < 5)
-            v = (v << 4) | (unsigned)hex_value(s[i++]);
+        while (i < len && mirage_hex_value(s[i]) >= 0 && i - start < 5)
+            v = (v << 4) | (unsigned)mirage_hex_value(s[i++]);
         if (i < len && s[i] == '.') {
             /* An embedded IPv4 address fills the last two groups. */
             uint8_t v4[4];
@@ -171,7 +161,7 @@ int mirage_key_parse_mac(const char *s, size_t len, uint8_t out[6], char *err, s
         return fail(err, errsize, MIRAGE_EINVAL,
                     "'%.*s' is not a MAC address (six hex pairs separated by ':')", s, len);
     for (int b = 0; b < 6; b++) {
-        int hi = hex_value(s[3 * b]), lo = hex_value(s[3 * b + 1]);
+        int hi = mirage_hex_value(s[3 * b]), lo = mirage_hex_value(s[3 * b + 1]);
 
         if (hi < 0 || lo < 0 || (b < 5 && s[3 * b + 2] != ':'))
             return fail(err, errsize, MIRAGE_EINVAL,

@@ -6,17 +6,6 @@
 
 enum { IDLE, BODY, ESCAPE, RUN, SUM1, SUM2 };
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 void gdb_rsp_in_init(struct gdb_rsp_in *in)
 {
     in->state = IDLE;
@@ -104,12 +93,12 @@ enum gdb_rsp_event gdb_rsp_feed(struct gdb_rsp_in *in, uint8_t c)
         in->state = BODY;
         return GDB_RSP_MORE;
     case SUM1:
-        v = hexval(c);
+        v = mirage_hex_value(c);
         in->got = v < 0 ? -1 : v << 4;
         in->state = SUM2;
         return GDB_RSP_MORE;
     default: /* SUM2 */
-        v = hexval(c);
+        v = mirage_hex_value(c);
         in->state = IDLE;
         if (v < 0 || in->got < 0 || (in->got | v) != in->sum)
             return GDB_RSP_BAD_SUM;
@@ -160,12 +149,12 @@ static uint64_t rd_hexnum(struct mirage_rd *r)
     uint64_t x = 0;
     int digits = 0;
 
-    while (hexval(mirage_rd_peek(r)) >= 0) {
+    while (mirage_hex_value(mirage_rd_peek(r)) >= 0) {
         if (++digits > 16) {
             mirage_rd_fail(r);
             return 0;
         }
-        x = x << 4 | (uint64_t)hexval(mirage_rd_u8(r));
+        x = x << 4 | (uint64_t)mirage_hex_value(mirage_rd_u8(r));
     }
     if (digits == 0)
         mirage_rd_fail(r);
@@ -191,7 +180,7 @@ static void rd_hexdata(struct mirage_rd *r, struct gdb_rsp_cmd *cmd)
         return;
     }
     for (size_t i = 0; i < n / 2; i++) {
-        int hi = hexval(mirage_rd_u8(r)), lo = hexval(mirage_rd_u8(r));
+        int hi = mirage_hex_value(mirage_rd_u8(r)), lo = mirage_hex_value(mirage_rd_u8(r));
 
         if (hi < 0 || lo < 0) {
             mirage_rd_fail(r);

@@ -281,6 +281,17 @@ static void test_write_octal(void)
     CHECK(!r.bad);
 }
 
+static void test_hex_value(void)
+{
+    const char *digits = "0123456789abcdefABCDEF";
+
+    for (int i = 0; digits[i]; i++)
+        CHECK_INT(mirage_hex_value(digits[i]), i < 16 ? i : i - 6);
+    for (int c = -128; c < 256; c++)
+        if (!strchr(digits, c) || c == 0)
+            CHECK_INT(mirage_hex_value(c), -1);
+}
+
 int main(void)
 {
     test_read_values();
@@ -289,5 +300,6 @@ int main(void)
     test_read_octal();
     test_write();
     test_write_octal();
+    test_hex_value();
     return CHECK_DONE();
 }
