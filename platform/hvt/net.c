@@ -112,8 +112,7 @@ static int tx_put(struct nic *c, const struct mirage_frame *frames, size_t n, si
 
     for (i = 0; i < n; i++) {
         const struct mirage_net_meta *m = &frames[i].meta;
-        struct hvt_vnet_hdr vh = {m->flags,      m->gso_type,   m->hdr_len,
-                                  m->gso_size,   m->csum_start, m->csum_offset};
+        struct mirage_vnet_hdr vh = mirage_vnet_hdr_of(m);
         uint32_t off = HVT_SLOT_OFF(c->tx_prod), slots;
 
         if (!mirage_net_tx_ok(&c->info, m, frames[i].len)) {
@@ -191,7 +190,7 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
     for (i = 0; avail > 0 && i < n;) {
         uint32_t len = c->hdr->rx_len[c->rx_cons % HVT_RING_SLOTS];
         uint32_t off = HVT_SLOT_OFF(c->rx_cons), slots;
-        struct hvt_vnet_hdr vh;
+        struct mirage_vnet_hdr vh;
 
         ring_get(ring, off, &vh, HVT_VNET_HDR_SIZE);
         slots = len > MIRAGE_NET_GSO_MAX ? 1 : (uint32_t)HVT_FRAME_SLOTS(len);
@@ -203,16 +202,7 @@ int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, s
             struct mirage_net_meta *m = &frames[i].meta;
 
             ring_get(ring, ring_off(off, HVT_VNET_HDR_SIZE), frames[i].buf, len);
-            *m = (struct mirage_net_meta){0};
-            if (c->info.offloads) {
-                m->flags = vh.flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID);
-                m->gso_type = (vh.gso_type & 0x7f) == MIRAGE_NET_GSO_TCPV4 ? MIRAGE_NET_GSO_TCPV4
-                                                                           : MIRAGE_NET_GSO_NONE;
-                m->hdr_len = vh.hdr_len;
-                m->gso_size = vh.gso_size;
-                m->csum_start = vh.csum_start;
-                m->csum_offset = vh.csum_offset;
-            }
+            *m = c->info.offloads ? mirage_net_meta_of(&vh) : (struct mirage_net_meta){0};
             frames[i++].len = len;
         }
         c->rx_cons += slots;

@@ -122,7 +122,7 @@ static unsigned tx_drain(struct nic *c)
         bad_ring("TX frames published beyond the ring's 256 slots:", avail);
     while (avail > 0) {
         uint32_t idx = c->tx_cons, len, slots;
-        struct hvt_vnet_hdr vh; /* read once: the guest may change the slot meanwhile */
+        struct mirage_vnet_hdr vh; /* read once: the guest may change the slot meanwhile */
         unsigned long long bad;
         const char *problem = hvt_ring_tx_frame(c->hdr, ring, idx, avail, &info, &vh, &len,
                                                 &slots, &bad);
@@ -165,7 +165,7 @@ static unsigned rx_fill(struct nic *c)
         bad_ring("RX consumer ahead of the producer by", -used);
     while (HVT_RING_SLOTS - used >= need && dropped < HVT_RING_SLOTS) {
         uint32_t off = HVT_SLOT_OFF(c->rx_prod), hoff = c->vnet ? 0 : HVT_VNET_HDR_SIZE;
-        struct hvt_vnet_hdr vh = {0};
+        struct mirage_vnet_hdr vh = {0};
         struct iovec iov[3];
         int k = hvt_ring_iov(ring, (off + hoff) % HVT_RING_BYTES, max + HVT_VNET_HDR_SIZE - hoff,
                              iov);

@@ -12,7 +12,7 @@
 #include "mirage/platform.h"
 
 _Static_assert(sizeof(struct hvt_ring_hdr) <= HVT_RING_HDR_SIZE, "ring header over its page");
-_Static_assert(sizeof(struct hvt_vnet_hdr) == HVT_VNET_HDR_SIZE, "virtio-net header size");
+_Static_assert(sizeof(struct mirage_vnet_hdr) == HVT_VNET_HDR_SIZE, "virtio-net header size");
 _Static_assert(HVT_FRAME_SLOTS(MIRAGE_NET_GSO_MAX) < HVT_RING_SLOTS / 2, "ring too small");
 
 /* Up to two iovecs for (len) <= HVT_RING_BYTES bytes at byte (off) of one
@@ -48,7 +48,7 @@ static inline void hvt_ring_get(const uint8_t *ring, uint32_t off, void *dst, si
 static inline const char *hvt_ring_tx_frame(const struct hvt_ring_hdr *hdr, const uint8_t *ring,
                                             uint32_t idx, uint32_t avail,
                                             const struct mirage_net_info *info,
-                                            struct hvt_vnet_hdr *vh, uint32_t *len,
+                                            struct mirage_vnet_hdr *vh, uint32_t *len,
                                             uint32_t *slots, unsigned long long *bad)
 {
     struct mirage_net_meta m;

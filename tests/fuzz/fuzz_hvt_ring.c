@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     data += 8;
     size -= 8;
     while (avail > 0 && size >= 13) {
-        struct hvt_vnet_hdr vh;
+        struct mirage_vnet_hdr vh;
         unsigned long long bad;
         uint32_t len, slots;
         struct iovec iov[2];

@@ -38,7 +38,7 @@ int mirage_main(int argc, char **argv)
         __atomic_store_n(&r->tx_prod, r->tx_prod + 1, __ATOMIC_RELEASE);
     } else if (!strcmp(what, "vnethdr")) {
         /* a 20 KiB TCP segmentation request the device never offered (offloads are off) */
-        static const struct hvt_vnet_hdr vh = {1, 1, 54, 1448, 34, 16};
+        static const struct mirage_vnet_hdr vh = {1, 1, 54, 1448, 34, 16};
         uint8_t *slot = (uint8_t *)r + HVT_RING_HDR_SIZE + HVT_SLOT_OFF(r->tx_prod);
         memcpy(slot, &vh, sizeof(vh));
         r->tx_len[r->tx_prod % HVT_RING_SLOTS] = 20000;

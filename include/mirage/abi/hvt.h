@@ -107,7 +107,7 @@ struct hvt_hc_guard {
  * Per net device: one header page, then HVT_RING_SLOTS TX slots and
  * HVT_RING_SLOTS RX slots of HVT_SLOT_SIZE bytes each. Indices run freely
  * (mod 2^32); slot = index % HVT_RING_SLOTS. A frame is a virtio-net header
- * (struct hvt_vnet_hdr) followed by the frame's bytes, stored from its first
+ * (struct mirage_vnet_hdr) followed by the frame's bytes, stored from its first
  * index's slot on through as many slots as it needs (HVT_FRAME_SLOTS),
  * wrapping from the last slot to the first; the length array holds its length
  * (without the header) at its first index, and the producer advances by its
@@ -137,13 +137,9 @@ struct hvt_hc_guard {
 #define HVT_RING_AREA_SIZE (HVT_RING_HDR_SIZE + 2 * HVT_RING_SLOTS * HVT_SLOT_SIZE)
 #define HVT_RING_BYTES     (HVT_RING_SLOTS * HVT_SLOT_SIZE) /* one direction's slots */
 
-/* The virtio-net header (virtio 1.1 5.1.6, without num_buffers) as the tap
- * takes it with IFF_VNET_HDR; flags and gso_type as struct mirage_net_meta's. */
-struct hvt_vnet_hdr {
-    uint8_t flags;
-    uint8_t gso_type;
-    uint16_t hdr_len, gso_size, csum_start, csum_offset;
-};
+/* The virtio-net header before each frame is platform.h's struct
+ * mirage_vnet_hdr (virtio 1.1 5.1.6, without num_buffers), as the tap takes
+ * it with IFF_VNET_HDR. */
 #define HVT_VNET_HDR_SIZE 10
 
 /* Slots a frame of (len) bytes takes, its header included. */
