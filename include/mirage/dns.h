@@ -26,7 +26,8 @@
  * try: compression pointers that loop, point forward or past the end or into
  * the header, labels over 63 bytes (reserved label types), names over 255
  * bytes, records or RDATA running past the end, RDATA that does not fill its
- * length for a known type, OPT records outside the additional section, not
+ * length for a known type (empty RDATA of class ANY or NONE excepted, as
+ * UPDATE has them), OPT records outside the additional section, not
  * owned by the root, or more than one.
  */
 

@@ -107,9 +107,13 @@ int mirage_dns_read_rr(struct mirage_dns_reader *rd, struct mirage_dns_rr *rr, i
         rd->seen_opt = 1;
         rd->opt_at = start;
     }
-    const uint8_t *rdata;
-    size_t len;
-    if (dns_rdata_read(rd, rr->type, at, rdlen, &rdata, &len) < 0)
+    const uint8_t *rdata = rd->msg + at;
+    size_t len = 0;
+    /* UPDATE's prerequisites and deletions of class ANY or NONE may have no RDATA (RFC 2136
+     * 2.4, 2.5) whatever their type. */
+    int empty = rdlen == 0 && (rr->rclass == MIRAGE_DNS_CLASS_ANY ||
+                               rr->rclass == MIRAGE_DNS_CLASS_NONE);
+    if (!empty && dns_rdata_read(rd, rr->type, at, rdlen, &rdata, &len) < 0)
         return bad(rd, NULL);
     rr->rdata = rdata;
     rr->rdlen = (uint16_t)len; /* at most two names and 20 bytes, or the original length */
