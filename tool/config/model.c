@@ -362,13 +362,14 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* ... and push metrics to a collector (mirage/metrics.h). */
     stack_runtime_key(file, line, "monitor", NULL);
     stack_runtime_key(file, line, "monitor-interval", NULL);
-    /* One family only (both stacks): no IPv4 layer and no DHCP, or no IPv6. */
-    stack_runtime_key(file, line, "ipv4-only", NULL);
-    stack_runtime_key(file, line, "ipv6-only", NULL);
     if (!socket) {
-        /* The direct stack's IPv6: link-local always, a static address too. */
+        /* The direct stack's IPv6: link-local always, a static address too;
+         * one family only: no IPv4 layer and no DHCP, or no IPv6 (the socket
+         * stack is IPv4 only so far: it takes neither). */
         stack_runtime_key(file, line, "ipv6", NULL);
         stack_runtime_key(file, line, "ipv6-gateway", NULL);
+        stack_runtime_key(file, line, "ipv4-only", NULL);
+        stack_runtime_key(file, line, "ipv6-only", NULL);
         /* SLAAC and default routers from router advertisements, on by default. */
         stack_runtime_key(file, line, "accept-router-advertisements", NULL);
         add_arg(d, net, MIRAGE_SIG_NETWORK);
