@@ -70,6 +70,13 @@ int mirage_dns_read_question(struct mirage_dns_reader *rd, struct mirage_dns_que
     return 0;
 }
 
+/* UPDATE's prerequisites and deletions of class ANY or NONE may have no RDATA
+ * (RFC 2136 2.4, 2.5) whatever their type: read and written as they are. */
+static int update_empty(uint16_t rclass, size_t rdlen)
+{
+    return rdlen == 0 && (rclass == MIRAGE_DNS_CLASS_ANY || rclass == MIRAGE_DNS_CLASS_NONE);
+}
+
 int mirage_dns_read_rr(struct mirage_dns_reader *rd, struct mirage_dns_rr *rr, int *section)
 {
     struct mirage_dns_question q;
@@ -109,10 +116,7 @@ int mirage_dns_read_rr(struct mirage_dns_reader *rd, struct mirage_dns_rr *rr, i
     }
     const uint8_t *rdata = rd->msg + at;
     size_t len = 0;
-    /* UPDATE's prerequisites and deletions of class ANY or NONE may have no RDATA (RFC 2136
-     * 2.4, 2.5) whatever their type. */
-    int empty = rdlen == 0 && (rr->rclass == MIRAGE_DNS_CLASS_ANY ||
-                               rr->rclass == MIRAGE_DNS_CLASS_NONE);
+    int empty = update_empty(rr->rclass, rdlen);
     if (!empty && dns_rdata_read(rd, rr->type, at, rdlen, &rdata, &len) < 0)
         return bad(rd, NULL);
     rr->rdata = rdata;
@@ -279,7 +283,9 @@ int mirage_dns_write_rr(struct mirage_dns_writer *wr, int section, const struct 
 
     if (section < MIRAGE_DNS_ANSWER || section > MIRAGE_DNS_ADDITIONAL || section < wr->section)
         return MIRAGE_EINVAL;
-    if (mirage_dns_rdata_check(rr->type, rr->rdata, rr->rdlen, NULL) < 0)
+    int empty = update_empty(rr->rclass, rr->rdlen);
+
+    if (!empty && mirage_dns_rdata_check(rr->type, rr->rdata, rr->rdlen, NULL) < 0)
         return MIRAGE_EBADMSG;
     if (wr->count[section] == 65535)
         return MIRAGE_ENOSPC;
@@ -291,7 +297,8 @@ int mirage_dns_write_rr(struct mirage_dns_writer *wr, int section, const struct 
     mirage_wr_be32(&wr->w, rr->ttl);
     size_t lenat = wr->w.off;
     mirage_wr_be16(&wr->w, 0);
-    dns_rdata_write(wr, rr->type, rr->rdata, rr->rdlen);
+    if (!empty)
+        dns_rdata_write(wr, rr->type, rr->rdata, rr->rdlen);
     if (wr->w.bad) {
         mirage_dns_write_restore(wr, &m);
         return MIRAGE_ENOSPC;

@@ -42,7 +42,11 @@ static int read_message(const uint8_t *m, size_t len, int k, struct mirage_dns_h
     while (n < MAX_ITEMS &&
            (rc = mirage_dns_read_rr(&rd, &items[k][n].rr, &items[k][n].section)) == 0) {
         struct mirage_dns_rr *rr = &items[k][n].rr;
-        check(mirage_dns_rdata_check(rr->type, rr->rdata, rr->rdlen, NULL) == 0);
+        /* UPDATE's class ANY/NONE records may have empty RDATA whatever their type
+         * (RFC 2136 2.4, 2.5); every other RDATA read is valid for its type. */
+        check((rr->rdlen == 0 &&
+               (rr->rclass == MIRAGE_DNS_CLASS_ANY || rr->rclass == MIRAGE_DNS_CLASS_NONE)) ||
+              mirage_dns_rdata_check(rr->type, rr->rdata, rr->rdlen, NULL) == 0);
         check(
             rr->rdata == NULL || rr->rdlen == 0 ||
             (rr->rdata >= m && rr->rdata + rr->rdlen <= m + len) ||
