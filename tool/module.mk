@@ -4,7 +4,12 @@ CONFIG_LIB := $(B)/host/libmirage-config.a
 $(eval $(call archive,$(CONFIG_LIB),$(call objs,host,$(CONFIG_SRCS) $(KEY_PARSE_SRCS))))
 
 # The tool finds the libraries it links unikernels with here (MIRAGE_ROOT overrides it).
+# The stamp holds that directory and changes only with it, so a checkout moved or copied
+# with its build/ rebuilds the tool instead of pointing at the old place.
+TOOL_ROOT_STAMP := $(B)/host/tool/root
+$(shell mkdir -p $(B)/host/tool && { [ "$$(cat $(TOOL_ROOT_STAMP) 2>/dev/null)" = "$(CURDIR)" ] || echo "$(CURDIR)" >$(TOOL_ROOT_STAMP); })
 $(B)/host/tool/mirage.o: HOST_CFLAGS += -DMIRAGE_ROOT='"$(CURDIR)"'
+$(B)/host/tool/mirage.o: $(TOOL_ROOT_STAMP)
 
 TOOL_SRCS := tool/mirage.c tool/state.c tool/crunch.c lib/kv/kv.c lib/runtime/error.c lib/runtime/grow.c
 
