@@ -118,6 +118,13 @@ void mirage_tcp_input(struct mirage_tcp *t, const struct mirage_ipaddr *src,
 void mirage_tcp_input_csum_ok(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                               const struct mirage_ipaddr *dst, const uint8_t *seg, size_t len);
 
+/* The path MTU toward (dst) dropped: IP takes (mtu)-byte payloads there now
+ * (a packet too big, RFC 8201, or fragmentation needed, RFC 1191). Every
+ * connection to (dst) whose MSS no longer fits lowers it, and what it had in
+ * flight, sent too big, goes again at once in segments of the new size
+ * (no congestion response). Never suspends. */
+void mirage_tcp_path_mtu(struct mirage_tcp *t, const struct mirage_ipaddr *dst, size_t mtu);
+
 /* ---- the fiber API ------------------------------------------------------ */
 
 /* Listens on (port) of every local address; opts may be NULL. The listener
@@ -167,6 +174,7 @@ struct mirage_tcp_conn_stats {
     uint64_t fast_recoveries;  /* entered loss recovery on duplicate ACKs / SACK */
     uint64_t sack_recoveries;  /* of those, with SACK in use */
     uint64_t rto_timeouts;
+    uint64_t pmtu_drops;       /* path MTU drops that lowered the MSS */
     uint64_t lost_retransmits; /* retransmissions found lost by later SACKs */
     uint64_t dupacks, ooo_segments, zero_window_probes, keepalive_probes;
     int sack, timestamps; /* negotiated */

@@ -148,6 +148,16 @@ static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
         mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
+/* A packet too big lowered the path MTU to (dst): TCP's segments shrink. */
+static void tcp_pmtu6(void *ctx, const uint8_t dst[16], size_t mtu)
+{
+    struct direct *d = ctx;
+    struct mirage_ipaddr a = {.family = 6};
+
+    memcpy(a.a, dst, 16);
+    mirage_tcp_path_mtu(d->tcp, &a, mtu);
+}
+
 /* Segments to a multicast group are not TCP's (RFC 9293 3.10.7.2). */
 static void tcp_rx6(void *ctx, const struct mirage_ipv6_rx *rx)
 {
@@ -441,6 +451,8 @@ static void teardown(struct direct *d)
             mirage_udp_unbind(d->udp, MIRAGE_DHCP_CLIENT_PORT);
         }
     }
+    if (d->ip6 != NULL)
+        mirage_ipv6_on_pmtu(d->ip6, NULL, d);
     if (d->tcp != NULL)
         mirage_tcp_free(d->tcp);
     if (d->udp != NULL)
@@ -627,6 +639,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
         (d->ip != NULL && mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0) ||
         (d->ip6 != NULL && mirage_ipv6_register(d->ip6, MIRAGE_IPV6_PROTO_TCP, tcp_rx6, d) < 0) ||
+        (d->ip6 != NULL && mirage_ipv6_on_pmtu(d->ip6, tcp_pmtu6, d) < 0) ||
         (r = mirage_eth_start(d->eth)) < 0)
         goto fail;
     metrics_register(d);

@@ -73,15 +73,20 @@ void tcp_apply_syn_options(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
         c->ts_recent = seg->tsval;
 }
 
-void tcp_conn_setup(struct tcp_conn *c)
+uint16_t tcp_mss_for(const struct tcp_conn *c, size_t mtu)
 {
-    struct mirage_tcp *t = c->tcp;
-    size_t mtu = t->ip.mtu(t->ip.ctx, &c->remote);
     uint32_t ours = mtu >= 20 + TCP_MIN_PAYLOAD ? (uint32_t)(mtu - 20) : TCP_MIN_PAYLOAD;
     uint32_t room = c->peer_mss < ours ? c->peer_mss : ours;
 
     /* every segment carries the timestamps option when they are on */
-    c->mss = (uint16_t)tcp_payload(room, c->ts_ok ? 12 : 0);
+    return (uint16_t)tcp_payload(room, c->ts_ok ? 12 : 0);
+}
+
+void tcp_conn_setup(struct tcp_conn *c)
+{
+    struct mirage_tcp *t = c->tcp;
+
+    c->mss = tcp_mss_for(c, t->ip.mtu(t->ip.ctx, &c->remote));
     if (!c->ws_ok && c->rcv_cap > 65535)
         c->rcv_cap = 65535;
     c->rcv_round_seq = c->rcv_nxt;

@@ -245,6 +245,8 @@ uint64_t tcp_deadline(const struct mirage_tcp *t, uint64_t ns); /* tcp_time + ns
 uint32_t tcp_now_ms(const struct mirage_tcp *t);
 int tcp_addr_eq(const struct mirage_ipaddr *a, const struct mirage_ipaddr *b);
 void tcp_conn_setup(struct tcp_conn *c);   /* MSS, buffers, cc, timers after the handshake */
+/* The payload of (c)'s segments when IP takes (mtu)-byte payloads toward its peer. */
+uint16_t tcp_mss_for(const struct tcp_conn *c, size_t mtu);
 void tcp_drain_wake(struct mirage_tcp *t); /* a connection may have settled: tell drain */
 
 /* tcp_output.c */

@@ -617,6 +617,43 @@ static void on_rto(struct tcp_conn *c)
     tcp_arm_rto(c);
 }
 
+/* Path MTU discovery (RFC 8201 5.4, RFC 1191 6.5). Every segment (c) had in
+ * flight was cut for the old MSS, so a router dropped each one bigger than the
+ * path takes: all of it is presumed lost and goes again at once, cut to the
+ * new size, as after a timeout but with neither its backoff nor its congestion
+ * response, since a narrow link says nothing about congestion. */
+static void path_mtu_dropped(struct tcp_conn *c, uint16_t mss)
+{
+    uint32_t data_end = c->fin_sent ? c->snd_nxt - 1 : c->snd_nxt;
+
+    c->mss = mss;
+    c->st.pmtu_drops++;
+    if (c->snd_una == data_end)
+        return; /* nothing in flight, or only a FIN: small enough */
+    c->in_recovery = 2;
+    c->recover = c->snd_nxt;
+    c->high_rxt = c->snd_una;
+    c->dupacks = 0;
+    c->rtt_timing = 0; /* Karn: no RTT sample from what is resent */
+    tcp_output(c);
+}
+
+void mirage_tcp_path_mtu(struct mirage_tcp *t, const struct mirage_ipaddr *dst, size_t mtu)
+{
+    int took = tcp_time_hold(t);
+
+    for (struct tcp_conn *c = t->all; c != NULL; c = c->all_next) {
+        uint16_t mss;
+        if (c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT ||
+            !tcp_addr_eq(&c->remote, dst))
+            continue; /* a handshake takes its MSS from the path MTU when it ends */
+        mss = tcp_mss_for(c, mtu);
+        if (mss < c->mss)
+            path_mtu_dropped(c, mss);
+    }
+    tcp_time_release(t, took);
+}
+
 void tcp_rtx_timer_fire(struct mirage_timer *tm)
 {
     struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, rtx_timer));
