@@ -625,7 +625,11 @@ static void on_rto(struct tcp_conn *c)
 static void path_mtu_dropped(struct tcp_conn *c, uint16_t mss)
 {
     uint32_t data_end = c->fin_sent ? c->snd_nxt - 1 : c->snd_nxt;
+    char a[64];
 
+    mirage_log_info(&tcp_log, "%s: MSS %u -> %u (path MTU), %u bytes in flight resent",
+                    mirage_ipaddr_format(&c->remote, c->rport, a, sizeof(a)), c->mss, mss,
+                    data_end - c->snd_una);
     c->mss = mss;
     c->st.pmtu_drops++;
     if (c->snd_una == data_end)
