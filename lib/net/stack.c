@@ -333,92 +333,92 @@ static size_t ip_addresses(struct mirage_stack *s, struct mirage_ipaddr *out, si
 
 /* ---- metrics (mirage/metrics.h) ------------------------------------------- */
 
-#define FIELD(f, k, st, name)                                                                      \
-    ((f)[(k)++] = (struct mirage_metrics_field){#name, (int64_t)(st).name})
+/* Each source is its layer's stats struct (uint64_t fields) read through a
+ * table of names and offsets, so one function turns any of them into fields. */
+struct stat_field {
+    const char *name;
+    size_t off;
+};
+
+#define STAT(type, name) {#name, offsetof(struct type, name)}
+#define TABLE(t)         (t), sizeof(t) / sizeof((t)[0])
+
+static const struct stat_field net_fields[] = {
+    STAT(mirage_netif_stats, rx_frames), STAT(mirage_netif_stats, rx_bytes),
+    STAT(mirage_netif_stats, tx_frames), STAT(mirage_netif_stats, tx_bytes),
+    STAT(mirage_netif_stats, rx_oversized), STAT(mirage_netif_stats, rx_errors),
+    STAT(mirage_netif_stats, tx_dropped), STAT(mirage_netif_stats, tx_errors)};
+
+static const struct stat_field ipv4_fields[] = {
+    STAT(mirage_ipv4_stats, rx_datagrams), STAT(mirage_ipv4_stats, rx_bad),
+    STAT(mirage_ipv4_stats, rx_not_for_us), STAT(mirage_ipv4_stats, rx_no_proto),
+    STAT(mirage_ipv4_stats, rx_fragments), STAT(mirage_ipv4_stats, reassembled),
+    STAT(mirage_ipv4_stats, reasm_dropped), STAT(mirage_ipv4_stats, tx_datagrams),
+    STAT(mirage_ipv4_stats, tx_fragments), STAT(mirage_ipv4_stats, tx_errors)};
+
+static const struct stat_field udp_fields[] = {
+    STAT(mirage_udp_stats, rx_datagrams), STAT(mirage_udp_stats, rx_bad),
+    STAT(mirage_udp_stats, rx_no_port), STAT(mirage_udp_stats, tx_datagrams),
+    STAT(mirage_udp_stats, tx_errors)};
+
+static const struct stat_field tcp_fields[] = {
+    STAT(mirage_tcp_stats, conns), STAT(mirage_tcp_stats, time_wait),
+    STAT(mirage_tcp_stats, heap), STAT(mirage_tcp_stats, active_opens),
+    STAT(mirage_tcp_stats, passive_opens), STAT(mirage_tcp_stats, resets_sent),
+    STAT(mirage_tcp_stats, resets_received), STAT(mirage_tcp_stats, retransmits),
+    STAT(mirage_tcp_stats, rto_timeouts), STAT(mirage_tcp_stats, syn_cookies_sent),
+    STAT(mirage_tcp_stats, listen_drops), STAT(mirage_tcp_stats, limit_refusals),
+    STAT(mirage_tcp_stats, alloc_failures), STAT(mirage_tcp_stats, rcv_drops),
+    STAT(mirage_tcp_stats, bad_checksums), STAT(mirage_tcp_stats, bad_segments),
+    STAT(mirage_tcp_stats, segs_in), STAT(mirage_tcp_stats, segs_out)};
+
+/* All of (t) or nothing: a source is never sent with some fields missing. */
+static size_t stat_fields(const void *st, const struct stat_field *t, size_t nt,
+                          struct mirage_metrics_field *f, size_t n)
+{
+    if (n < nt)
+        return 0;
+    for (size_t i = 0; i < nt; i++) {
+        uint64_t v;
+
+        memcpy(&v, (const uint8_t *)st + t[i].off, sizeof(v));
+        f[i] = (struct mirage_metrics_field){t[i].name, (int64_t)v};
+    }
+    return nt;
+}
 
 static size_t net_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 {
     struct mirage_netif_stats st;
-    size_t k = 0;
 
-    if (n < 8)
-        return 0;
     mirage_netif_stats(((struct direct *)ctx)->nif, &st);
-    FIELD(f, k, st, rx_frames);
-    FIELD(f, k, st, rx_bytes);
-    FIELD(f, k, st, tx_frames);
-    FIELD(f, k, st, tx_bytes);
-    FIELD(f, k, st, rx_oversized);
-    FIELD(f, k, st, rx_errors);
-    FIELD(f, k, st, tx_dropped);
-    FIELD(f, k, st, tx_errors);
-    return k;
+    return stat_fields(&st, TABLE(net_fields), f, n);
 }
 
 static size_t ipv4_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 {
     struct mirage_ipv4_stats st;
-    size_t k = 0;
 
-    if (n < 10 || ((struct direct *)ctx)->ip == NULL)
+    if (((struct direct *)ctx)->ip == NULL)
         return 0;
     mirage_ipv4_stats(((struct direct *)ctx)->ip, &st);
-    FIELD(f, k, st, rx_datagrams);
-    FIELD(f, k, st, rx_bad);
-    FIELD(f, k, st, rx_not_for_us);
-    FIELD(f, k, st, rx_no_proto);
-    FIELD(f, k, st, rx_fragments);
-    FIELD(f, k, st, reassembled);
-    FIELD(f, k, st, reasm_dropped);
-    FIELD(f, k, st, tx_datagrams);
-    FIELD(f, k, st, tx_fragments);
-    FIELD(f, k, st, tx_errors);
-    return k;
+    return stat_fields(&st, TABLE(ipv4_fields), f, n);
 }
 
 static size_t udp_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 {
     struct mirage_udp_stats st;
-    size_t k = 0;
 
-    if (n < 5)
-        return 0;
     mirage_udp_stats(((struct direct *)ctx)->udp, &st);
-    FIELD(f, k, st, rx_datagrams);
-    FIELD(f, k, st, rx_bad);
-    FIELD(f, k, st, rx_no_port);
-    FIELD(f, k, st, tx_datagrams);
-    FIELD(f, k, st, tx_errors);
-    return k;
+    return stat_fields(&st, TABLE(udp_fields), f, n);
 }
 
 static size_t tcp_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 {
     struct mirage_tcp_stats st;
-    size_t k = 0;
 
-    if (n < 18)
-        return 0;
     mirage_tcp_stats(((struct direct *)ctx)->tcp, &st);
-    FIELD(f, k, st, conns);
-    FIELD(f, k, st, time_wait);
-    FIELD(f, k, st, heap);
-    FIELD(f, k, st, active_opens);
-    FIELD(f, k, st, passive_opens);
-    FIELD(f, k, st, resets_sent);
-    FIELD(f, k, st, resets_received);
-    FIELD(f, k, st, retransmits);
-    FIELD(f, k, st, rto_timeouts);
-    FIELD(f, k, st, syn_cookies_sent);
-    FIELD(f, k, st, listen_drops);
-    FIELD(f, k, st, limit_refusals);
-    FIELD(f, k, st, alloc_failures);
-    FIELD(f, k, st, rcv_drops);
-    FIELD(f, k, st, bad_checksums);
-    FIELD(f, k, st, bad_segments);
-    FIELD(f, k, st, segs_in);
-    FIELD(f, k, st, segs_out);
-    return k;
+    return stat_fields(&st, TABLE(tcp_fields), f, n);
 }
 
 static void metrics_register(struct direct *d)
@@ -572,27 +572,17 @@ static int wait_lease(struct direct *d, const struct mirage_stack_config *cfg)
     return 0;
 }
 
-/* ARP, IPv4 and ICMP unless the stack is IPv6-only. */
-static int layers4(struct direct *d, const struct mirage_stack_config *cfg,
-                   const struct mirage_ipv4_config *ipc)
+/* ARP, IPv4 and ICMP unless the stack is IPv6-only; IPv6 (neighbour discovery
+ * with it) and ICMPv6 unless it is IPv4-only. */
+static int ip_layers(struct direct *d, const struct mirage_stack_config *cfg,
+                     const struct mirage_ipv4_config *ipc, const struct mirage_ipv6_config *ip6c)
 {
-    if (cfg->ipv6_only)
-        return 0;
-    if ((d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
-        (d->ip = mirage_ipv4_new(d->eth, d->arp, ipc)) == NULL ||
-        (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL)
+    if (!cfg->ipv6_only && ((d->arp = mirage_arp_new(d->eth, NULL)) == NULL ||
+                            (d->ip = mirage_ipv4_new(d->eth, d->arp, ipc)) == NULL ||
+                            (d->icmp = mirage_icmpv4_new(d->ip, NULL)) == NULL))
         return MIRAGE_ENOMEM;
-    return 0;
-}
-
-/* IPv6 (neighbour discovery with it) and ICMPv6 unless the stack is IPv4-only. */
-static int layers6(struct direct *d, const struct mirage_stack_config *cfg,
-                   const struct mirage_ipv6_config *ip6c)
-{
-    if (cfg->ipv4_only)
-        return 0;
-    if ((d->ip6 = mirage_ipv6_new(d->eth, ip6c)) == NULL ||
-        (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL)
+    if (!cfg->ipv4_only && ((d->ip6 = mirage_ipv6_new(d->eth, ip6c)) == NULL ||
+                            (d->icmp6 = mirage_icmpv6_new(d->ip6, NULL)) == NULL))
         return MIRAGE_ENOMEM;
     return 0;
 }
@@ -633,8 +623,8 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
     d->linger = cfg->linger ? cfg->linger : MIRAGE_STACK_LINGER_DEFAULT;
     tip.ctx = d;
     r = MIRAGE_ENOMEM;
-    if ((d->eth = mirage_eth_new(nif)) == NULL || layers4(d, cfg, &ipc) < 0 ||
-        layers6(d, cfg, &ip6c) < 0 || (d->udp = mirage_udp_new(d->ip, d->icmp)) == NULL ||
+    if ((d->eth = mirage_eth_new(nif)) == NULL || ip_layers(d, cfg, &ipc, &ip6c) < 0 ||
+        (d->udp = mirage_udp_new(d->ip, d->icmp)) == NULL ||
         (d->ip6 != NULL && mirage_udp_add_ipv6(d->udp, d->ip6, d->icmp6) < 0) ||
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
         (d->ip != NULL && mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0) ||
