@@ -102,11 +102,12 @@ static int send_msg(struct mirage_icmpv6 *icmp, const uint8_t *src, const uint8_
     return mirage_ipv6_write(icmp->ip, &out, NULL, NULL, iov, 2);
 }
 
-/* The next header of the upper layer in a quoted packet, walking its
- * extension headers as far as the quote goes; -1 when it ends first. */
-static int quoted_proto(const uint8_t *p, size_t len)
+/* The next header of the upper layer in a packet (a quote, or one received),
+ * walking its extension headers as far as it goes, and where that layer
+ * starts (*at); -1 when the packet ends first. */
+static int upper_proto(const uint8_t *p, size_t len, size_t *at)
 {
-    size_t off = MIRAGE_IPV6_HLEN;
+    size_t off = MIRAGE_IPV6_HLEN, hlen;
     uint8_t next;
 
     if (len < MIRAGE_IPV6_HLEN || p[0] >> 4 != 6)
@@ -114,16 +115,46 @@ static int quoted_proto(const uint8_t *p, size_t len)
     next = p[6];
     for (int n = 0; n <= MIRAGE_IPV6_MAX_EXT; n++) {
         if (next != MIRAGE_IPV6_PROTO_HOPOPT && next != MIRAGE_IPV6_PROTO_DSTOPTS &&
-            next != MIRAGE_IPV6_PROTO_ROUTING && next != MIRAGE_IPV6_PROTO_FRAGMENT)
+            next != MIRAGE_IPV6_PROTO_ROUTING && next != MIRAGE_IPV6_PROTO_FRAGMENT) {
+            *at = off;
             return next;
+        }
         if (len - off < 8)
             return -1;
+        /* this header's length, by its own type (a fragment header's is fixed) */
+        hlen = next == MIRAGE_IPV6_PROTO_FRAGMENT ? 8 : ((size_t)p[off + 1] + 1) * 8;
         next = p[off];
-        off += next == MIRAGE_IPV6_PROTO_FRAGMENT ? 8 : ((size_t)p[off + 1] + 1) * 8;
+        off += hlen;
         if (off > len)
             return -1;
     }
     return -1;
+}
+
+static int quoted_proto(const uint8_t *p, size_t len)
+{
+    size_t at;
+
+    return upper_proto(p, len, &at);
+}
+
+/* Whether (rx) is, or may be, an ICMPv6 error (RFC 4443 2.4 e.1): its upper
+ * layer is ICMPv6 with a type below 128, or cannot be read. The layer below
+ * may report a problem before reaching it (an option, a fragment), so the
+ * packet itself is walked. */
+static int about_an_error(const struct mirage_ipv6_rx *rx)
+{
+    size_t at;
+    int proto;
+
+    if (rx->payload != NULL && rx->proto == MIRAGE_IPV6_PROTO_ICMPV6)
+        return rx->len == 0 || rx->payload[0] < 128;
+    if (rx->pkt == NULL)
+        return 0;
+    proto = upper_proto(rx->pkt, rx->pkt_len, &at);
+    if (proto == MIRAGE_IPV6_PROTO_ICMPV6)
+        return at >= rx->pkt_len || rx->pkt[at] < 128;
+    return 0;
 }
 
 static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx *rx, uint8_t type,
@@ -211,8 +242,7 @@ int mirage_icmpv6_error(struct mirage_icmpv6 *icmp, uint8_t type, uint8_t code, 
     if (mirage_ipv6_is_unspecified(rx->src) || mirage_ipv6_is_multicast(rx->src) ||
         (mirage_ipv6_is_multicast(rx->dst) && !mcast_ok))
         return MIRAGE_EINVAL;
-    if (rx->payload != NULL && rx->proto == MIRAGE_IPV6_PROTO_ICMPV6 && rx->len > 0 &&
-        rx->payload[0] < 128)
+    if (about_an_error(rx))
         return MIRAGE_EINVAL;
     if (!bucket_take(&icmp->errors, mirage_clock_monotonic())) {
         icmp->st.errors_limited++;

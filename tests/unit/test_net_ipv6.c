@@ -409,11 +409,101 @@ static void test_header_chain(void)
     simlink_free(l);
 }
 
+/*
+ * RFC 4443 2.4 (e.1): no ICMPv6 error about an ICMPv6 error, even when the
+ * problem lies in an extension header before it (the option, the upper
+ * layer not yet read) or the error came in fragments that never completed;
+ * the same packets carrying an echo request are answered with the error.
+ */
+static void test_no_error_about_error(void)
+{
+    struct simlink_config cfg = {.seed = 9, .delay_ns = MIRAGE_MS(1)};
+    struct simlink *l = simlink_new(&cfg);
+    struct node a, b;
+    struct mirage_icmpv6_stats is0, is;
+    struct mirage_ipv6_stats st0, st;
+    uint8_t p[200], ext[128];
+    size_t n;
+
+    node_up(&a, simlink_netif(l, 0), G_A);
+    node_up(&b, simlink_netif(l, 1), G_B);
+    mirage_sleep_ns(MIRAGE_MS(2500));
+
+    /* Destination options with an unknown 10xxxxxx option, then ICMPv6. */
+    memset(ext, 0, sizeof(ext));
+    ext[0] = 58;
+    ext[2] = 0x80 | 0x1e;
+    ext[3] = 4;
+    ext[8] = 1; /* destination unreachable: an error */
+    n = craft(p, 60, ext, 8 + 8 + 48);
+    mirage_icmpv6_stats(b.icmp, &is0);
+    mirage_ipv6_input(b.ip, p, n);
+    mirage_icmpv6_stats(b.icmp, &is);
+    CHECK_INT(is.errors_sent, is0.errors_sent);
+    /* A 16-byte one, then an (atomic) fragment header, then the error: the
+     * walk takes each header's length from its own type. */
+    memset(ext, 0, sizeof(ext));
+    ext[0] = 44;
+    ext[1] = 1; /* 16 bytes */
+    ext[2] = 0x80 | 0x1e;
+    ext[3] = 12;
+    ext[16] = 58;
+    ext[24] = 1;
+    n = craft(p, 60, ext, 16 + 8 + 8 + 48);
+    mirage_ipv6_input(b.ip, p, n);
+    mirage_icmpv6_stats(b.icmp, &is);
+    CHECK_INT(is.errors_sent, is0.errors_sent);
+    ext[24] = 128;
+    mirage_ipv6_input(b.ip, p, craft(p, 60, ext, 16 + 8 + 8 + 48));
+    mirage_icmpv6_stats(b.icmp, &is);
+    CHECK_INT(is.errors_sent, is0.errors_sent + 1);
+    is0 = is;
+    memset(ext, 0, sizeof(ext));
+    ext[0] = 58;
+    ext[2] = 0x80 | 0x1e;
+    ext[3] = 4;
+    /* The same with an echo request after it: parameter problem. */
+    n = craft(p, 60, ext, 8 + 12);
+    echo_body(p, 48, 12);
+    mirage_ipv6_input(b.ip, p, n);
+    mirage_icmpv6_stats(b.icmp, &is);
+    CHECK_INT(is.errors_sent, is0.errors_sent + 1);
+
+    /* The first fragment of an ICMPv6 error, the rest never coming: the
+     * reassembly times out without a time exceeded. */
+    memset(ext, 0, sizeof(ext));
+    ext[0] = 58;
+    ext[3] = 1;    /* offset 0, M */
+    ext[7] = 0x51; /* id */
+    ext[8] = 3;    /* time exceeded: an error */
+    n = craft(p, 44, ext, 8 + 48);
+    mirage_icmpv6_stats(b.icmp, &is0);
+    mirage_ipv6_stats(b.ip, &st0);
+    mirage_ipv6_input(b.ip, p, n);
+    mirage_sleep_ns(MIRAGE_SEC(61));
+    mirage_icmpv6_stats(b.icmp, &is);
+    mirage_ipv6_stats(b.ip, &st);
+    CHECK_INT(st.reasm_timeouts, st0.reasm_timeouts + 1);
+    CHECK_INT(is.errors_sent, is0.errors_sent);
+    /* ... and of an echo request: time exceeded, code 1. */
+    ext[7] = 0x52;
+    ext[8] = 128;
+    mirage_ipv6_input(b.ip, p, craft(p, 44, ext, 8 + 48));
+    mirage_sleep_ns(MIRAGE_SEC(61));
+    mirage_icmpv6_stats(b.icmp, &is);
+    CHECK_INT(is.errors_sent, is0.errors_sent + 1);
+
+    node_down(&b);
+    node_down(&a);
+    simlink_free(l);
+}
+
 int main(void)
 {
     test_format();
     test_dad_ping_and_states();
     test_dad_duplicate();
     test_header_chain();
+    test_no_error_about_error();
     return CHECK_DONE();
 }
