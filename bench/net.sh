@@ -2,6 +2,8 @@
 # net.sh: the direct stack's TCP/ICMP figures on unix, spt and hvt beside the Linux kernel (markdown).
 #
 # Run as root from the repository root after `make`: bench/net.sh [BYTES]
+# A second table puts IPv6 beside IPv4 (TCP both ways, ping -6 / -4) per target and the kernel
+# over veth over IPv6; NET_IPV6_ONLY=1 prints that table alone.
 # Throughput moves zeros (tcpclient seed 0, tcptest's discard and zeros ports) so that
 # neither end spends its time making or checking data; tcp.bats checks the bytes.
 # Per target, the tcptest unikernel (tests/tcp) on a tap in a fresh network namespace,
@@ -43,10 +45,10 @@ in_ns() { ip netns exec "$NS" "$@"; }
 # field TEXT REGEX: the first capture of REGEX (sed -E) in TEXT.
 field() { sed -En "s|.*$2.*|\\1|p" <<<"$1" | head -1; }
 
-# ping_figures NS DST: "rate/s avg-rtt-us" of a flood ping.
+# ping_figures NS DST [-6]: "rate/s avg-rtt-us" of a flood ping.
 ping_figures() {
     local out n ms avg
-    out=$(ip netns exec "$1" ping -f -q -c "$PINGS" -w 60 "$2" 2>&1)
+    out=$(ip netns exec "$1" ping ${3:-} -f -q -c "$PINGS" -w 60 "$2" 2>&1)
     n=$(field "$out" ' ([0-9]+) received')
     ms=$(field "$out" 'time ([0-9]+)ms')
     avg=$(field "$out" '= [0-9.]+/([0-9.]+)/')
@@ -87,6 +89,74 @@ kernel_row() {
     printf '| Linux kernel ↔ kernel (veth) | %s | %s | %s | %s | %s | — | — |\n' \
         "$up" "$down" "${pf% *}" "${pf#* }" "$rr"
     cleanup
+}
+
+# The kernel on both ends over IPv6: two namespaces over veth.
+kernel_row6() {
+    local a=$NS-a b=$NS-b out up down pf
+    ip netns add "$a"
+    ip netns add "$b"
+    ip link add "vb$$" netns "$a" type veth peer name "vb$$" netns "$b"
+    ip netns exec "$a" ip -6 addr add fd00:205::1/64 dev "vb$$" nodad
+    ip netns exec "$b" ip -6 addr add fd00:205::2/64 dev "vb$$" nodad
+    for n in "$a" "$b"; do
+        ip netns exec "$n" ip link set lo up
+        ip netns exec "$n" ip link set "vb$$" up
+    done
+    ip netns exec "$b" "$T" serve-sink 5001 &
+    PIDS+=($!)
+    sleep 0.3
+    out=$(ip netns exec "$a" "$T" send fd00:205::2 5001 0 "$BYTES")
+    up=$(mbit "$out")
+    ip netns exec "$b" "$T" serve-source 5002 0 "$BYTES" &
+    PIDS+=($!)
+    sleep 0.3
+    out=$(ip netns exec "$a" "$T" recv fd00:205::2 5002)
+    down=$(mbit "$out")
+    pf=$(ping_figures "$a" fd00:205::2 -6)
+    printf '| Linux kernel ↔ kernel (veth) | IPv6 | %s | %s | %s | %s |\n' \
+        "$up" "$down" "${pf% *}" "${pf#* }"
+    cleanup
+}
+
+# unikernel_row6 TARGET: tcptest on TARGET (offloads on), the kernel at the
+# tap's other end; the same transfers and pings over IPv6, then over IPv4.
+unikernel_row6() {
+    local target=$1 log out up down pf fam dst
+    log=$(mktemp)
+    ip netns add "$NS"
+    in_ns ip link set lo up
+    in_ns ip tuntap add dev tap0 mode tap
+    in_ns ip addr add 10.205.1.1/24 dev tap0
+    in_ns ip -6 addr add fd00:205:1::1/64 dev tap0 nodad
+    in_ns ip link set tap0 up
+    local args=(--ipv4=10.205.1.2/24 --ipv6=fd00:205:1::2/64 "--source-bytes=$BYTES")
+    case $target in
+    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 -- "${args[@]}" >"$log" 2>&1 & ;;
+    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
+        "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
+    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
+        "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
+    esac
+    PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do
+        grep -q "IPv6 fd00:205:1::2/64 ready" "$log" && break
+        sleep 0.1
+    done
+    grep -q "IPv6 fd00:205:1::2/64 ready" "$log" ||
+        { echo "tcptest's IPv6 did not come up on $target:" >&2; cat "$log" >&2; }
+    for fam in IPv6 IPv4; do
+        if [ $fam = IPv6 ]; then dst=fd00:205:1::2; else dst=10.205.1.2; fi
+        out=$(in_ns "$T" send "$dst" 11 0 "$BYTES")
+        up=$(mbit "$out")
+        out=$(in_ns "$T" recv "$dst" 20)
+        down=$(mbit "$out")
+        pf=$(ping_figures "$NS" "$dst" "$([ $fam = IPv6 ] && echo -6 || echo -4)")
+        printf '| %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s |\n' \
+            "$target" "$fam" "$up" "$down" "${pf% *}" "${pf#* }"
+    done
+    cleanup
+    rm -f "$log"
 }
 
 heap_now() {
@@ -140,6 +210,7 @@ unikernel_row() {
     rm -f "$log"
 }
 
+if [ "${NET_IPV6_ONLY:-}" != 1 ]; then # NET_IPV6_ONLY=1: the second table alone
 echo "TCP payload $((BYTES / 1048576)) MiB per transfer; $PINGS flood pings; $RR 1-byte round trips;"
 echo "$CHURN short connections (32 in flight) for the accept rate; $IDLE idle connections for the heap."
 echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
@@ -154,4 +225,20 @@ for target in unix spt hvt; do
     fi
     unikernel_row "$target" on
     unikernel_row "$target" off
+done
+fi
+
+echo
+echo "IPv6 beside IPv4, the same run: tcptest with both families (offloads on: they serve IPv4"
+echo "only, IPv6 segments carry their own checksum), the same $((BYTES / 1048576)) MiB and $PINGS flood pings."
+echo
+echo "| pair | family | TCP host→peer (Mbit/s) | TCP peer→host (Mbit/s) | ping -f (/s) | ping RTT avg (µs) |"
+echo "|---|---|---|---|---|---|"
+kernel_row6
+for target in unix spt hvt; do
+    if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
+        echo "| hvt | IPv6 | (no /dev/kvm) | | | |"
+        continue
+    fi
+    unikernel_row6 "$target"
 done

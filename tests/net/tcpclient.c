@@ -549,12 +549,15 @@ static int cmd_stall(const struct peer *a, unsigned n, double secs, const char *
     return 0;
 }
 
+/* Both families: IPv4 peers arrive as mapped addresses. */
 static int listen_on(const char *port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
-    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)atoi(port)),
+                             .sin6_addr = IN6ADDR_ANY_INIT};
+    int fd = socket(AF_INET6, SOCK_STREAM, 0), one = 1, zero = 0;
 
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
     if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
         perror("tcpclient: listen");
         exit(2);
