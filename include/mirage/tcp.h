@@ -174,11 +174,11 @@ struct mirage_tcp_conn_stats {
     uint64_t fast_recoveries;  /* entered loss recovery on duplicate ACKs / SACK */
     uint64_t sack_recoveries;  /* of those, with SACK in use */
     uint64_t rto_timeouts;
-    uint64_t pmtu_drops;       /* path MTU drops that lowered the MSS */
     uint64_t lost_retransmits; /* retransmissions found lost by later SACKs */
     uint64_t dupacks, ooo_segments, zero_window_probes, keepalive_probes;
     int sack, timestamps; /* negotiated */
     uint8_t snd_wscale, rcv_wscale;
+    uint32_t pmtu_drops; /* path MTU drops that lowered the MSS (in what was padding) */
 };
 int mirage_tcp_conn_stats(const struct mirage_flow *f, struct mirage_tcp_conn_stats *st);
 const char *mirage_tcp_state_name(int state);
