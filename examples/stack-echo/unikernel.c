@@ -116,19 +116,13 @@ int start(struct mirage_stack *stack)
         .user_timeout = (uint64_t)key_user_timeout.v.num * 1000000000ull,
     };
     struct mirage_tcp_listener *l;
-    struct mirage_ipaddr addr[4];
-    size_t naddr = mirage_stack_ip_addresses(stack, addr, 4);
     int r;
-    char where[4 * 56 + 8] = "(no address)";
+    char where[4 * 56 + 8];
 
     /* Every address it answers on, both families: "10.0.0.2:7 [fd00::2]:7"
      * (IPv6 ones still in duplicate address detection come later). */
-    for (size_t i = 0, o = 0; i < naddr && i < 4; i++) {
-        if (o > 0)
-            where[o++] = ' ';
-        mirage_ipaddr_format(&addr[i], port, where + o, sizeof(where) - o);
-        o += strlen(where + o);
-    }
+    if (mirage_stack_format_addresses(stack, port, "", "", where, sizeof(where))[0] == '\0')
+        snprintf(where, sizeof(where), "(no address)");
     r = mirage_udp_listen(stack, port, echo_datagram, stack);
     if (r == 0)
         r = mirage_tcp_listen(stack, port, &opts, &l);

@@ -409,19 +409,21 @@ static int reload_main(void *arg)
     }
 }
 
-static int listen_on(struct mirage_stack *stack, struct listener *li, const char *scheme,
-                     const struct mirage_ipaddr *addr, size_t naddr)
+/* Listens on both families; the log says every URL it answers at (IPv6 ones
+ * still in duplicate address detection are not there yet). */
+static int listen_on(struct mirage_stack *stack, struct listener *li, const char *scheme)
 {
     int r = mirage_tcp_listen(stack, li->port, NULL, &li->l);
+    char prefix[16], urls[4 * 64];
 
     if (r != 0) {
         mirage_log_err(&mirage_log_app, "cannot listen on port %u: %s", li->port,
                        mirage_strerror(r));
         return r;
     }
-    if (naddr > 0)
-        mirage_log_app_msg(&mirage_log_app, "serving %s://%u.%u.%u.%u:%u/", scheme, addr->a[0],
-                           addr->a[1], addr->a[2], addr->a[3], li->port);
+    snprintf(prefix, sizeof(prefix), "%s://", scheme);
+    if (mirage_stack_format_addresses(stack, li->port, prefix, "/", urls, sizeof(urls))[0])
+        mirage_log_app_msg(&mirage_log_app, "serving %s", urls);
     else
         mirage_log_app_msg(&mirage_log_app, "serving %s on port %u", scheme, li->port);
     return 0;
@@ -456,8 +458,6 @@ int site_main(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirag
     static struct listener li[2]; /* HTTP, HTTPS */
     struct listener *const http = &li[0], *const https = &li[1];
     struct mirage_http_server_config cfg = {0};
-    struct mirage_ipaddr addr[4];
-    size_t naddr = mirage_stack_ip_addresses(stack, addr, 4);
     struct mirage_fiber *f[2];
     size_t nf = 0;
 
@@ -468,7 +468,7 @@ int site_main(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirag
     plain_site.redirect_to_https = key_tls.v.flag && key_https_redirect.v.flag;
     http->port = (uint16_t)key_http_port.v.num;
     http->server = mirage_http_server_new(&cfg, serve, &plain_site);
-    if (http->server == NULL || listen_on(stack, http, "http", addr, naddr) != 0)
+    if (http->server == NULL || listen_on(stack, http, "http") != 0)
         return 1;
     f[nf++] = mirage_fiber_spawn("http-accept", run_listener, http, 0);
     if (key_tls.v.flag) {
@@ -484,7 +484,7 @@ int site_main(struct mirage_stack *stack, struct mirage_kv *htdocs, struct mirag
         }
         https->port = (uint16_t)key_https_port.v.num;
         https->server = mirage_http_server_new(&cfg, serve, &tls_site);
-        if (https->server == NULL || listen_on(stack, https, "https", addr, naddr) != 0)
+        if (https->server == NULL || listen_on(stack, https, "https") != 0)
             return 1;
         f[nf++] = mirage_fiber_spawn("https-accept", run_listener, https, 0);
         if (certs_dev != NULL) {

@@ -75,7 +75,7 @@ static int add_cert(struct mirage_tls_certs *c, const char *item)
 
 struct conn {
     struct mirage_flow *flow;
-    char peer[24];
+    char peer[56];
     uint8_t buf[16384];
 };
 
@@ -117,7 +117,7 @@ static int serve(struct mirage_stack *stack)
     struct mirage_tls_server *srv;
     struct mirage_tcp_listener *l;
     struct mirage_fiber_group conns = {0};
-    struct mirage_ipaddr addr[4];
+    char where[4 * 56 + 8];
     long long limit = key_connections.v.num;
     int r;
 
@@ -133,10 +133,9 @@ static int serve(struct mirage_stack *stack)
         mirage_log_err(&mirage_log_app, "listen: %s", mirage_strerror(r));
         return 1;
     }
-    if (mirage_stack_ip_addresses(stack, addr, 4) > 0)
-        mirage_log_app_msg(&mirage_log_app,
-                           "tls echo on %u.%u.%u.%u:%lld (%zu bytes per connection)", addr[0].a[0],
-                           addr[0].a[1], addr[0].a[2], addr[0].a[3], (long long)key_port.v.num,
+    if (mirage_stack_format_addresses(stack, (uint16_t)key_port.v.num, "", "", where,
+                                      sizeof(where))[0])
+        mirage_log_app_msg(&mirage_log_app, "tls echo on %s (%zu bytes per connection)", where,
                            mirage_tls_flow_size(&opts, 1));
     while (limit == 0 || conns.spawned < (unsigned long long)limit) {
         struct conn *c = calloc(1, sizeof(*c));
@@ -152,8 +151,7 @@ static int serve(struct mirage_stack *stack)
             free(c);
             return 1;
         }
-        snprintf(c->peer, sizeof(c->peer), "%u.%u.%u.%u:%u", peer.a[0], peer.a[1], peer.a[2],
-                 peer.a[3], port);
+        mirage_ipaddr_format(&peer, port, c->peer, sizeof(c->peer));
         if (mirage_tls_server_flow(srv, tcp, &c->flow) != 0) {
             mirage_flow_close(tcp);
             free(c);

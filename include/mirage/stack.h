@@ -237,6 +237,14 @@ static inline size_t mirage_stack_ip_addresses(struct mirage_stack *s, struct mi
  * at most 56 needed; returns buf. lib/net/ipaddr.c. */
 char *mirage_ipaddr_format(const struct mirage_ipaddr *a, uint16_t port, char *buf, size_t size);
 
+/* Writes every address (s) answers to (up to 4), each with (port) between
+ * (prefix) and (suffix), separated by spaces: "http://10.0.0.2:80/
+ * http://[fd00::2]:80/"; "" when it has none yet (IPv6 addresses come once
+ * duplicate address detection has passed). Returns buf, cut to (size) bytes.
+ * lib/net/ipaddr.c. */
+char *mirage_stack_format_addresses(struct mirage_stack *s, uint16_t port, const char *prefix,
+                                    const char *suffix, char *buf, size_t size);
+
 /* Builds an IPv4 address from four octets. */
 static inline struct mirage_ipaddr mirage_ipv4_addr(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {

@@ -362,13 +362,13 @@ static void access_log(struct mirage_http_exchange *x, const char *method, const
 {
     static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    char date[30], host[40];
+    char date[30], host[56];
     const struct mirage_ipaddr *a = &x->c->peer;
 
     if (!mirage_log_enabled(&http_log, MIRAGE_LOG_INFO))
         return;
-    if (a->family == 4)
-        snprintf(host, sizeof(host), "%u.%u.%u.%u", a->a[0], a->a[1], a->a[2], a->a[3]);
+    if (a->family == 4 || a->family == 6)
+        mirage_ipaddr_format(a, 0, host, sizeof(host));
     else
         snprintf(host, sizeof(host), "-");
     /* Common Log Format wants 02/Dec/2026:03:12:34 +0000; the IMF date has the parts. */

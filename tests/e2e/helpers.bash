@@ -255,6 +255,17 @@ net_teardown() {
     netns_delete "$NS"
 }
 
+# ipv6_net_setup NAME SUBNET: net_setup, then tap0 in the namespace with both families: the
+# kernel at $NET.1/24 and $PFX::1/64, PFX being fd00:X:N (SUBNET 10.X, N the test's number), with
+# no duplicate address detection, so the kernel talks at once; the unikernel takes .2 and ::2.
+ipv6_net_setup() {
+    net_setup "$1" "$2"
+    PFX=fd00:${2#*.}:$BATS_TEST_NUMBER
+    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+    netns_tap "$NS" tap0 "$NET.1/24"
+    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+}
+
 # in_ns CMD...: runs CMD inside the test's namespace.
 in_ns() {
     ip netns exec "$NS" "$@"

@@ -570,10 +570,13 @@ static void test_stacks(void)
     CHECK_STR(man, "");
     CHECK(strstr(main_c, "MIRAGE_MANIFEST();") != NULL);
     CHECK(strstr(main_c, "mirage_key_ipv4.def = \"0.0.0.0/0\";") != NULL);
+    /* Both families by default, every host address of each; or one only. */
+    CHECK(strstr(main_c, "mirage_key_ipv6.def = \"::/0\";") != NULL);
     CHECK(strstr(main_c, "keys[] = {&mirage_key_ipv4, &mirage_key_ipv4_gateway, "
                          "&mirage_key_syslog, &mirage_key_syslog_hostname, "
                          "&mirage_key_syslog_transport, &mirage_key_monitor, "
-                         "&mirage_key_monitor_interval, NULL};") != NULL);
+                         "&mirage_key_monitor_interval, &mirage_key_ipv6, "
+                         "&mirage_key_ipv4_only, &mirage_key_ipv6_only, NULL};") != NULL);
     CHECK(strstr(main_c, "r = mirage_stack_socket_new(&sc, &dev0);") != NULL);
     /* The syslog keys are checked before any device comes up; the reporter
      * starts over the first stack and its queue drains before the stack goes. */

@@ -224,7 +224,7 @@ static int has_dhcp_stack(const struct mirage_config *cfg)
 }
 
 /* Standard keys whose default configure changed (--ipv4=... at configure
- * time). With a DHCP stack --ipv4 has no default: without it, a lease gives
+ * time; the socket stack's --ipv6=::/0). With a DHCP stack --ipv4 has no default: without it, a lease gives
  * the address, and --help says so. */
 static void gen_key_defaults(const struct mirage_config *cfg, FILE *out)
 {
@@ -233,7 +233,8 @@ static void gen_key_defaults(const struct mirage_config *cfg, FILE *out)
     for (int i = 0; i < cfg->nkeys; i++) {
         const struct cfg_key *k = &cfg->keys[i];
         if (!k->runtime || k->std == NULL || k->def == NULL ||
-            (strcmp(k->name, "ipv4") != 0 && strcmp(k->name, "ipv4-gateway") != 0) ||
+            (strcmp(k->name, "ipv4") != 0 && strcmp(k->name, "ipv4-gateway") != 0 &&
+             strcmp(k->name, "ipv6") != 0) ||
             (dhcp && strcmp(k->name, "ipv4") == 0))
             continue;
         fprintf(out, "    %s.def = ", k->std);

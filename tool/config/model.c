@@ -350,7 +350,7 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
                             "%s: the socket stack needs host sockets: only the unix "
                             "target has them (use the direct stack)",
                             impl);
-    /* The socket stack binds to --ipv4; by default to every host address. */
+    /* The socket stack binds to --ipv4 and --ipv6; by default to every host address. */
     stack_runtime_key(file, line, "ipv4", ipv4 ? ipv4 : socket ? "0.0.0.0/0" : NULL);
     stack_runtime_key(file, line, "ipv4-gateway", gw);
     if (d->stack_dhcp)
@@ -362,14 +362,16 @@ static struct mirage_dev *stack_dev(const char *file, int line, const char *impl
     /* ... and push metrics to a collector (mirage/metrics.h). */
     stack_runtime_key(file, line, "monitor", NULL);
     stack_runtime_key(file, line, "monitor-interval", NULL);
-    if (!socket) {
-        /* The direct stack's IPv6: link-local always, a static address too;
-         * one family only: no IPv4 layer and no DHCP, or no IPv6 (the socket
-         * stack is IPv4 only so far: it takes neither). */
-        stack_runtime_key(file, line, "ipv6", NULL);
+    /* IPv6: the direct stack's static address (link-local always), the
+     * socket stack's address to bind to (:: is every one of the host's). */
+    stack_runtime_key(file, line, "ipv6", socket ? "::/0" : NULL);
+    if (!socket)
         stack_runtime_key(file, line, "ipv6-gateway", NULL);
-        stack_runtime_key(file, line, "ipv4-only", NULL);
-        stack_runtime_key(file, line, "ipv6-only", NULL);
+    /* One family only: no IPv4 layer and no DHCP, or no IPv6 (the socket
+     * stack: sockets of that family only). */
+    stack_runtime_key(file, line, "ipv4-only", NULL);
+    stack_runtime_key(file, line, "ipv6-only", NULL);
+    if (!socket) {
         /* SLAAC and default routers from router advertisements, on by default. */
         stack_runtime_key(file, line, "accept-router-advertisements", NULL);
         add_arg(d, net, MIRAGE_SIG_NETWORK);

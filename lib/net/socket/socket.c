@@ -27,7 +27,8 @@ MIRAGE_LOG_SOURCE(sock_log, "socket", "the socket stack (host sockets)");
  */
 struct waitable {
     struct mirage_cond cond;
-    int fd;
+    int fd;  /* a flow's socket; a listener's IPv4 one (-1: IPv4 off) */
+    int fd6; /* a listener's IPv6 one (-1: IPv6 off); -1 for everything else */
 };
 
 static struct {
@@ -100,6 +101,8 @@ static int from_errno(int e)
     case EADDRINUSE:
     case EADDRNOTAVAIL:
         return MIRAGE_EADDRINUSE;
+    case EAFNOSUPPORT:
+        return MIRAGE_EHOSTUNREACH;
     case EMSGSIZE:
         return MIRAGE_EMSGSIZE;
     case ENOMEM:
@@ -116,16 +119,17 @@ static int from_errno(int e)
     }
 }
 
-/* A non-blocking socket registered with the event loop under (w). */
-static int open_socket(int type, struct waitable *w)
+/* A non-blocking socket of (family) (4 or 6) registered with the event loop
+ * under (w); returns it. An IPv6 one takes IPv6 only: IPv4 has its own. */
+static int open_fd(int family, int type, struct waitable *w)
 {
-    int fd = socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int r;
+    int fd = socket(family == 6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1, r;
 
     if (fd < 0)
         return from_errno(errno);
-    w->cond = (struct mirage_cond)MIRAGE_COND_INIT;
-    w->fd = fd;
+    if (family == 6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     r = mirage_hostfd_add(fd, w);
     if (r < 0) {
         close(fd);
@@ -134,29 +138,66 @@ static int open_socket(int type, struct waitable *w)
     return fd;
 }
 
+/* (w) with one socket of (family) in w->fd. */
+static int open_socket(int family, int type, struct waitable *w)
+{
+    w->cond = (struct mirage_cond)MIRAGE_COND_INIT;
+    w->fd6 = -1;
+    w->fd = open_fd(family, type, w);
+    return w->fd;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        mirage_hostfd_del(*fd);
+        close(*fd);
+        *fd = -1;
+    }
+}
+
 static void close_socket(struct waitable *w)
 {
-    if (w->fd >= 0) {
-        mirage_hostfd_del(w->fd);
-        close(w->fd);
-        w->fd = -1;
-    }
+    close_fd(&w->fd);
+    close_fd(&w->fd6);
     mirage_cond_broadcast(&w->cond);
 }
 
-static struct sockaddr_in sockaddr_of(const uint8_t a[4], uint16_t port)
+/* (a) and (port) as a host socket address; returns its length. */
+static socklen_t sockaddr_of(const struct mirage_ipaddr *a, uint16_t port,
+                             struct sockaddr_storage *ss)
 {
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
-
-    memcpy(&sa.sin_addr, a, 4);
-    return sa;
+    memset(ss, 0, sizeof(*ss));
+    if (a->family == 6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        memcpy(&s6->sin6_addr, a->a, 16);
+        return sizeof(*s6);
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        memcpy(&s4->sin_addr, a->a, 4);
+        return sizeof(*s4);
+    }
 }
 
-static struct mirage_ipaddr ipaddr_of(const struct sockaddr_in *sa)
+/* A host socket address as an address and a port. */
+static struct mirage_ipaddr ipaddr_of(const struct sockaddr_storage *ss, uint16_t *port)
 {
     struct mirage_ipaddr a = {.family = 4};
 
-    memcpy(a.a, &sa->sin_addr, 4);
+    if (ss->ss_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+        a.family = 6;
+        memcpy(a.a, &s6->sin6_addr, 16);
+        *port = ntohs(s6->sin6_port);
+    } else {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+        memcpy(a.a, &s4->sin_addr, 4);
+        *port = ntohs(s4->sin_port);
+    }
     return a;
 }
 
@@ -166,20 +207,81 @@ struct udp_listener;
 
 struct sockstack {
     struct mirage_stack base;
-    uint8_t addr[4];
+    /* Each family's address to bind to (0.0.0.0 and :: are every one of the
+     * host's), and whether it is in use (--ipv4-only, --ipv6-only). */
+    struct mirage_ipaddr addr4, addr6;
+    int v4, v6;
     struct udp_listener *udp; /* listeners, a list */
-    struct waitable send;     /* the unbound socket for datagrams from port 0; fd -1 until used */
+    /* The sockets for datagrams from port 0, per family (send[1]: IPv6); fd -1 until used. */
+    struct waitable send[2];
 };
 
-static int bind_to(int fd, const uint8_t addr[4], uint16_t port)
+/* The address the stack binds (family)'s sockets to. */
+static const struct mirage_ipaddr *local(const struct sockstack *s, int family)
 {
-    struct sockaddr_in sa = sockaddr_of(addr, port);
+    return family == 6 ? &s->addr6 : &s->addr4;
+}
+
+static int is_any(const struct mirage_ipaddr *a)
+{
+    static const uint8_t zero[16];
+
+    return memcmp(a->a, zero, a->family == 6 ? 16 : 4) == 0;
+}
+
+static int bind_to(int fd, const struct mirage_ipaddr *addr, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sockaddr_of(addr, port, &ss);
     int one = 1;
 
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0)
         return from_errno(errno);
     return 0;
+}
+
+/* Whether (dst)'s family is one the stack uses: MIRAGE_EINVAL if it is no
+ * family, MIRAGE_EHOSTUNREACH if the stack has it off. */
+static int family_ok(const struct sockstack *s, const struct mirage_ipaddr *dst)
+{
+    if (dst == NULL || (dst->family != 4 && dst->family != 6))
+        return MIRAGE_EINVAL;
+    if (dst->family == 6 ? !s->v6 : !s->v4)
+        return MIRAGE_EHOSTUNREACH;
+    return 0;
+}
+
+/* (w)'s sockets, one per family the stack uses, bound to (port) (listening
+ * with (backlog) if it is not 0): IPv4 in w->fd, IPv6 in w->fd6. */
+static int open_listening(struct sockstack *s, int type, uint16_t port, int backlog,
+                          struct waitable *w)
+{
+    int r = 0;
+
+    w->cond = (struct mirage_cond)MIRAGE_COND_INIT;
+    w->fd = w->fd6 = -1;
+    for (int family = 4; family <= 6 && r >= 0; family += 2) {
+        int *fd = family == 6 ? &w->fd6 : &w->fd;
+        int one = 1;
+
+        if (family == 6 ? !s->v6 : !s->v4)
+            continue;
+        r = *fd = open_fd(family, type, w);
+        if (r < 0)
+            break;
+        /* The destination of each datagram: replies leave from it. */
+        if (type == SOCK_DGRAM && family == 6)
+            setsockopt(*fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+        else if (type == SOCK_DGRAM)
+            setsockopt(*fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+        r = bind_to(*fd, local(s, family), port);
+        if (r >= 0 && backlog > 0 && listen(*fd, backlog) < 0)
+            r = from_errno(errno);
+    }
+    if (r < 0)
+        close_socket(w);
+    return r < 0 ? r : 0;
 }
 
 /* ---- UDP ------------------------------------------------------------------ */
@@ -202,9 +304,11 @@ static int udp_loop(void *arg)
 {
     struct udp_listener *l = arg;
 
-    while (!l->closing) {
-        struct sockaddr_in from;
-        char cbuf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+    /* Each family's socket in turn (fd: IPv4, fd6: IPv6); a wait when both are empty. */
+    for (unsigned idle = 0, turn = 0; !l->closing; turn ^= 1) {
+        int fd = turn ? l->w.fd6 : l->w.fd;
+        struct sockaddr_storage from;
+        char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
         struct iovec iov = {l->buf, sizeof(l->buf)};
         struct msghdr mh = {.msg_name = &from,
                             .msg_namelen = sizeof(from),
@@ -212,11 +316,14 @@ static int udp_loop(void *arg)
                             .msg_iovlen = 1,
                             .msg_control = cbuf,
                             .msg_controllen = sizeof(cbuf)};
-        struct mirage_udp_rx rx = {.dst = {.family = 4}, .dst_port = l->port};
-        ssize_t n = recvmsg(l->w.fd, &mh, MSG_DONTWAIT);
+        struct mirage_udp_rx rx = {.dst = {.family = turn ? 6 : 4}, .dst_port = l->port};
+        ssize_t n = fd < 0 ? (errno = EAGAIN, -1) : recvmsg(fd, &mh, MSG_DONTWAIT);
 
         if (n < 0) {
             if (errno == EAGAIN || errno == EINTR) {
+                if (++idle < 2)
+                    continue;
+                idle = 0;
                 if (wait_fd(&l->w, MIRAGE_FOREVER) == MIRAGE_ECANCELED)
                     break;
                 continue;
@@ -225,16 +332,21 @@ static int udp_loop(void *arg)
             mirage_log_debug(&sock_log, "udp port %u: %s", l->port, strerror(errno));
             continue;
         }
+        idle = 0;
         if (mh.msg_flags & MSG_TRUNC)
             continue; /* cannot happen with a 64 KiB buffer; never hand out a cut datagram */
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
             if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
                 struct in_pktinfo pi;
                 memcpy(&pi, CMSG_DATA(c), sizeof(pi));
                 memcpy(rx.dst.a, &pi.ipi_addr, 4);
+            } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+                struct in6_pktinfo pi;
+                memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+                memcpy(rx.dst.a, &pi.ipi6_addr, 16);
             }
-        rx.src = ipaddr_of(&from);
-        rx.src_port = ntohs(from.sin_port);
+        }
+        rx.src = ipaddr_of(&from, &rx.src_port);
         rx.data = l->buf;
         rx.len = (size_t)n;
         l->fn(l->ctx, &rx);
@@ -249,7 +361,7 @@ static int udp_listen(struct mirage_stack *st, uint16_t port, mirage_udp_fn fn, 
     struct sockstack *s = (struct sockstack *)st;
     struct udp_listener *l;
     struct mirage_fiber *f;
-    int one = 1, r;
+    int r;
 
     if (port == 0 || fn == NULL)
         return MIRAGE_EINVAL;
@@ -259,13 +371,7 @@ static int udp_listen(struct mirage_stack *st, uint16_t port, mirage_udp_fn fn, 
     l = calloc(1, sizeof(*l));
     if (l == NULL)
         return MIRAGE_ENOMEM;
-    r = open_socket(SOCK_DGRAM, &l->w);
-    if (r < 0) {
-        free(l);
-        return r;
-    }
-    setsockopt(l->w.fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-    r = bind_to(l->w.fd, s->addr, port);
+    r = open_listening(s, SOCK_DGRAM, port, 0, &l->w);
     f = r == 0 ? mirage_fiber_spawn("udp-listener", udp_loop, l, 0) : NULL;
     mirage_fiber_service(f);
     if (f == NULL) {
@@ -310,45 +416,50 @@ static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mi
                      uint16_t dst_port, int ttl, const void *data, size_t len)
 {
     struct sockstack *s = (struct sockstack *)st;
-    struct sockaddr_in to;
-    struct waitable tmp = {.fd = -1};
-    int fd = -1, r = 0;
+    struct sockaddr_storage to;
+    socklen_t tolen;
+    struct waitable tmp = {.fd = -1, .fd6 = -1};
+    int fd = -1, r = family_ok(s, dst), v6;
     ssize_t n;
 
-    if (dst == NULL || dst->family != 4 || dst_port == 0)
-        return MIRAGE_EINVAL;
+    if (r < 0 || dst_port == 0)
+        return r < 0 ? r : MIRAGE_EINVAL;
     if (len > UDP_MAX)
         return MIRAGE_EMSGSIZE;
-    to = sockaddr_of(dst->a, dst_port);
+    v6 = dst->family == 6;
+    tolen = sockaddr_of(dst, dst_port, &to);
     /* From a listened port, the listener's socket sends: replies come from it. */
     for (struct udp_listener *l = s->udp; src_port != 0 && l != NULL; l = l->next)
         if (l->port == src_port)
-            fd = l->w.fd;
+            fd = v6 ? l->w.fd6 : l->w.fd;
     if (fd < 0 && src_port == 0) {
-        if (s->send.fd < 0) {
-            r = open_socket(SOCK_DGRAM, &s->send);
+        struct waitable *w = &s->send[v6];
+        if (w->fd < 0) {
+            r = open_socket(dst->family, SOCK_DGRAM, w);
             if (r < 0)
                 return r;
-            r = bind_to(s->send.fd, s->addr, 0);
+            r = bind_to(w->fd, local(s, dst->family), 0);
         }
-        fd = s->send.fd;
+        fd = w->fd;
     } else if (fd < 0) {
         /* A one-off port: bound for this datagram only. */
-        r = open_socket(SOCK_DGRAM, &tmp);
+        r = open_socket(dst->family, SOCK_DGRAM, &tmp);
         if (r < 0)
             return r;
         fd = tmp.fd;
-        r = bind_to(fd, s->addr, src_port);
+        r = bind_to(fd, local(s, dst->family), src_port);
     }
     if (r == 0) {
-        int one = 1, def = -1;
-        setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
+        int one = 1, def = -1, level = v6 ? IPPROTO_IPV6 : IPPROTO_IP;
+        int opt = v6 ? IPV6_UNICAST_HOPS : IP_TTL;
+        if (!v6)
+            setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
         if (ttl > 0)
-            setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
-        n = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to));
+            setsockopt(fd, level, opt, &ttl, sizeof(ttl));
+        n = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
         r = n < 0 ? from_errno(errno) : 0;
         if (ttl > 0)
-            setsockopt(fd, IPPROTO_IP, IP_TTL, &def, sizeof(def));
+            setsockopt(fd, level, opt, &def, sizeof(def));
     }
     if (tmp.fd >= 0)
         close_socket(&tmp);
@@ -468,6 +579,7 @@ static struct sock_flow *new_flow(int fd)
         return NULL;
     f->base.ops = &flow_ops;
     f->w.fd = fd;
+    f->w.fd6 = -1;
     if (mirage_hostfd_add(fd, &f->w) < 0) {
         free(f);
         return NULL;
@@ -517,14 +629,9 @@ static int tcp_listen(struct mirage_stack *st, uint16_t port,
     l->base.stack = st;
     if (opts != NULL)
         l->opts = *opts;
-    r = open_socket(SOCK_STREAM, &l->w);
-    if (r >= 0)
-        r = bind_to(l->w.fd, s->addr, port);
-    if (r >= 0 && listen(l->w.fd, l->opts.backlog ? (int)l->opts.backlog : 128) < 0)
-        r = from_errno(errno);
+    r = open_listening(s, SOCK_STREAM, port, l->opts.backlog ? (int)l->opts.backlog : 128, &l->w);
     if (r < 0) {
         mirage_log_warn(&sock_log, "tcp port %u: %s", port, mirage_strerror(r));
-        close_socket(&l->w);
         free(l);
         return r;
     }
@@ -558,14 +665,21 @@ static int tcp_accept(struct mirage_tcp_listener *bl, struct mirage_flow **out,
     int r = 0;
 
     l->accepting++;
-    while (!l->closed) {
-        struct sockaddr_in from;
+    /* Each family's socket in turn (fd: IPv4, fd6: IPv6); a wait when neither has one. */
+    for (unsigned idle = 0, turn = 0; !l->closed; turn ^= 1) {
+        int lfd = turn ? l->w.fd6 : l->w.fd;
+        struct sockaddr_storage from;
         socklen_t flen = sizeof(from);
-        int fd = accept4(l->w.fd, (struct sockaddr *)&from, &flen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int fd = lfd < 0
+                     ? (errno = EAGAIN, -1)
+                     : accept4(lfd, (struct sockaddr *)&from, &flen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         struct sock_flow *f;
 
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) {
+                if (++idle < 2)
+                    continue;
+                idle = 0;
                 r = wait_fd(&l->w, deadline);
                 if (r < 0)
                     break;
@@ -591,10 +705,14 @@ static int tcp_accept(struct mirage_tcp_listener *bl, struct mirage_flow **out,
             r = MIRAGE_ENOMEM;
             break;
         }
-        if (peer != NULL)
-            *peer = ipaddr_of(&from);
-        if (peer_port != NULL)
-            *peer_port = ntohs(from.sin_port);
+        {
+            uint16_t pport;
+            struct mirage_ipaddr pa = ipaddr_of(&from, &pport);
+            if (peer != NULL)
+                *peer = pa;
+            if (peer_port != NULL)
+                *peer_port = pport;
+        }
         f->origin = l;
         l->live++;
         *out = &f->base;
@@ -622,21 +740,22 @@ static int tcp_connect(struct mirage_stack *st, const struct mirage_ipaddr *dst,
                        struct mirage_flow **out, uint64_t deadline)
 {
     struct sockstack *s = (struct sockstack *)st;
-    struct sockaddr_in to;
+    struct sockaddr_storage to;
+    socklen_t tolen;
     struct sock_flow *f;
-    int r;
+    int r = family_ok(s, dst);
 
-    if (dst == NULL || dst->family != 4 || port == 0)
-        return MIRAGE_EINVAL;
+    if (r < 0 || port == 0)
+        return r < 0 ? r : MIRAGE_EINVAL;
     f = calloc(1, sizeof(*f));
     if (f == NULL)
         return MIRAGE_ENOMEM;
     f->base.ops = &flow_ops;
-    r = open_socket(SOCK_STREAM, &f->w);
-    if (r >= 0 && memcmp(s->addr, "\0\0\0\0", 4) != 0)
-        r = bind_to(f->w.fd, s->addr, 0);
-    to = sockaddr_of(dst->a, port);
-    if (r >= 0 && connect(f->w.fd, (struct sockaddr *)&to, sizeof(to)) < 0) {
+    r = open_socket(dst->family, SOCK_STREAM, &f->w);
+    if (r >= 0 && !is_any(local(s, dst->family)))
+        r = bind_to(f->w.fd, local(s, dst->family), 0);
+    tolen = sockaddr_of(dst, port, &to);
+    if (r >= 0 && connect(f->w.fd, (struct sockaddr *)&to, tolen) < 0) {
         r = errno == EINPROGRESS ? MIRAGE_EAGAIN : from_errno(errno);
         /* Connected once the socket turns writable; SO_ERROR says how it went. */
         while (r == MIRAGE_EAGAIN) {
@@ -667,12 +786,14 @@ static int tcp_connect(struct mirage_stack *st, const struct mirage_ipaddr *dst,
 static size_t ip_addresses(struct mirage_stack *st, struct mirage_ipaddr *out, size_t n)
 {
     struct sockstack *s = (struct sockstack *)st;
+    size_t k = 0;
 
-    if (n > 0) {
-        out[0] = (struct mirage_ipaddr){.family = 4};
-        memcpy(out[0].a, s->addr, 4);
-    }
-    return 1;
+    if (s->v4 && k < n)
+        out[k] = s->addr4;
+    k += s->v4 != 0;
+    if (s->v6 && k < n)
+        out[k] = s->addr6;
+    return k + (s->v6 != 0);
 }
 
 static void disconnect(struct mirage_stack *st)
@@ -684,7 +805,8 @@ static void disconnect(struct mirage_stack *st)
         s->udp = l->next;
         udp_close(l);
     }
-    close_socket(&s->send);
+    close_socket(&s->send[0]);
+    close_socket(&s->send[1]);
     free(s);
 }
 
@@ -700,21 +822,60 @@ static const struct mirage_stack_ops socket_ops = {
     .disconnect = disconnect,
 };
 
+/* Whether the host has IPv6 sockets at all (a kernel or container without
+ * IPv6 refuses them with EAFNOSUPPORT). */
+static int host_has_ipv6(void)
+{
+    int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return errno != EAFNOSUPPORT;
+    close(fd);
+    return 1;
+}
+
 int mirage_stack_socket_new(const struct mirage_stack_config *cfg, struct mirage_stack **out)
 {
+    static const struct mirage_stack_config none;
     struct sockstack *s;
+    char a4[46], a6[50];
 
-    if (cfg != NULL && cfg->ipv4.family != 0 && cfg->ipv4.family != 4)
+    if (cfg == NULL)
+        cfg = &none;
+    if ((cfg->ipv4.family != 0 && cfg->ipv4.family != 4) ||
+        (cfg->ipv6.family != 0 && cfg->ipv6.family != 6))
         return MIRAGE_EINVAL;
+    if (cfg->ipv4_only && cfg->ipv6_only) {
+        mirage_log_err(&sock_log, "--ipv4-only and --ipv6-only together leave no IP at all");
+        return MIRAGE_EINVAL;
+    }
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return MIRAGE_ENOMEM;
     s->base.ops = &socket_ops;
-    s->send.fd = -1;
-    if (cfg != NULL && cfg->ipv4.family == 4)
-        memcpy(s->addr, cfg->ipv4.a, 4);
-    mirage_log_info(&sock_log, "socket stack on %u.%u.%u.%u", s->addr[0], s->addr[1], s->addr[2],
-                    s->addr[3]);
+    for (int i = 0; i < 2; i++)
+        s->send[i].fd = s->send[i].fd6 = -1;
+    s->addr4 = (struct mirage_ipaddr){.family = 4};
+    s->addr6 = (struct mirage_ipaddr){.family = 6};
+    if (cfg->ipv4.family == 4)
+        memcpy(s->addr4.a, cfg->ipv4.a, 4);
+    if (cfg->ipv6.family == 6)
+        memcpy(s->addr6.a, cfg->ipv6.a, 16);
+    s->v4 = !cfg->ipv6_only;
+    s->v6 = !cfg->ipv4_only;
+    if (s->v6 && !host_has_ipv6()) {
+        if (cfg->ipv6_only) {
+            mirage_log_err(&sock_log, "--ipv6-only: this host has no IPv6 sockets");
+            free(s);
+            return MIRAGE_EHOSTUNREACH;
+        }
+        mirage_log_warn(&sock_log, "this host has no IPv6 sockets: IPv4 only");
+        s->v6 = 0;
+    }
+    mirage_ipaddr_format(&s->addr4, 0, a4, sizeof(a4));
+    mirage_ipaddr_format(&s->addr6, 0, a6, sizeof(a6));
+    mirage_log_info(&sock_log, "socket stack on %s%s%s", s->v4 ? a4 : "",
+                    s->v4 && s->v6 ? " and " : "", s->v6 ? a6 : "");
     *out = &s->base;
     return 0;
 }
