@@ -73,6 +73,7 @@ struct mirage_ipv4_stats {
     uint64_t rx_not_for_us, rx_no_proto;
     uint64_t rx_fragments, reassembled, reasm_dropped; /* dropped: overlap, >16, timeout, LRU */
     uint64_t tx_datagrams, tx_fragments, tx_errors;
+    uint64_t pmtu_updates; /* fragmentation needed that lowered a path MTU (RFC 1191) */
 };
 
 struct mirage_ipv4; /* opaque */
@@ -145,9 +146,26 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
 /* The source address we use toward (dst): our address (0 while we have none). */
 uint32_t mirage_ipv4_src(const struct mirage_ipv4 *ip, uint32_t dst);
 
-/* The largest IP payload toward (dst) that goes in one frame (MTU - 20):
- * TCP's MSS is this minus its header. */
+/* The largest IP payload toward (dst) that goes in one frame (MTU - 20, or
+ * the path MTU's - 20 once fragmentation needed lowered it): TCP's MSS is
+ * this minus its header. */
 size_t mirage_ipv4_mtu(const struct mirage_ipv4 *ip, uint32_t dst);
+
+/* Path MTU discovery (RFC 1191): a fragmentation-needed error about a
+ * datagram of ours to (dst) says the path takes (mtu)-byte datagrams (0: a
+ * router too old to say; the plateau under the quoted datagram's length
+ * (len) is taken). mirage_ipv4_mtu answers from it for
+ * MIRAGE_IPV4_PMTU_EXPIRY_NS; never under MIRAGE_IPV4_MIN_PMTU, never
+ * raised. Tells the mirage_ipv4_on_pmtu handlers; returns 1 if it lowered it. */
+#define MIRAGE_IPV4_MIN_PMTU       552u /* Linux's min_pmtu: a smaller claim is not believed */
+#define MIRAGE_IPV4_PMTU_EXPIRY_NS 600000000000ull /* 10 minutes (RFC 1191 6.3) */
+int mirage_ipv4_too_big(struct mirage_ipv4 *ip, uint32_t dst, uint32_t mtu, size_t len);
+
+/* Called when the path MTU to (dst) drops; (mtu) is mirage_ipv4_mtu's new
+ * answer. TCP lowers the MSS of its connections to (dst) here. */
+typedef void (*mirage_ipv4_pmtu_fn)(void *ctx, uint32_t dst, size_t mtu);
+/* Adds (fn NULL: removes) ctx's handler; 0 or MIRAGE_ENOSPC (2 at most). */
+int mirage_ipv4_on_pmtu(struct mirage_ipv4 *ip, mirage_ipv4_pmtu_fn fn, void *ctx);
 
 /* Whether (addr) is ours, or a broadcast we accept. */
 int mirage_ipv4_is_local(const struct mirage_ipv4 *ip, uint32_t addr);

@@ -113,6 +113,17 @@ static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
     if (e.len < 20 || e.orig[0] >> 4 != 4)
         return;
     proto = e.orig[9];
+    /* Fragmentation needed about a datagram we sent (its source is ours):
+     * the path MTU to its destination drops (RFC 1191), before TCP hears. */
+    if (type == 3 && code == 4) {
+        uint32_t src = (uint32_t)e.orig[12] << 24 | (uint32_t)e.orig[13] << 16 |
+                       (uint32_t)e.orig[14] << 8 | e.orig[15];
+        uint32_t dst = (uint32_t)e.orig[16] << 24 | (uint32_t)e.orig[17] << 16 |
+                       (uint32_t)e.orig[18] << 8 | e.orig[19];
+        if (src != 0 && mirage_ipv4_src(icmp->ip, dst) == src)
+            mirage_ipv4_too_big(icmp->ip, dst, rest & 0xffff,
+                                (size_t)(e.orig[2] << 8 | e.orig[3]));
+    }
     for (size_t i = 0; i < sizeof(icmp->err) / sizeof(icmp->err[0]); i++)
         if (icmp->err[i].fn && icmp->err[i].proto == proto)
             icmp->err[i].fn(icmp->err[i].ctx, &e);

@@ -17,6 +17,8 @@ MIRAGE_LOG_SOURCE(ipv4_log, "ipv4", "IPv4 layer");
 #define FLAG_DF     0x4000
 #define FLAG_MF     0x2000
 
+#define PMTU_MAX 16
+
 struct mirage_ipv4 {
     struct mirage_eth *eth;
     struct mirage_arp *arp;
@@ -28,6 +30,18 @@ struct mirage_ipv4 {
         void *ctx;
     } proto[256];
     uint8_t *scratch; /* MAX_PAYLOAD bytes, for datagrams sent as fragments */
+    /* path MTUs fragmentation-needed taught (RFC 1191); n_pmtu live ones,
+     * so that the common case costs mirage_ipv4_mtu no clock reading */
+    struct {
+        uint32_t dst;
+        uint16_t mtu;
+        uint64_t expires;
+    } pmtu[PMTU_MAX];
+    unsigned n_pmtu;
+    struct {
+        mirage_ipv4_pmtu_fn fn;
+        void *ctx;
+    } pmtu_fn[2];
     struct reasm_cache reasm;
     struct mirage_ipv4_stats st;
 };
@@ -131,10 +145,96 @@ uint32_t mirage_ipv4_src(const struct mirage_ipv4 *ip, uint32_t dst)
     return ip->cfg.addr;
 }
 
+/* The path MTU entry of (dst), if one is live. */
+static int pmtu_find(const struct mirage_ipv4 *ip, uint32_t dst)
+{
+    if (ip->n_pmtu == 0)
+        return -1;
+    for (int i = 0; i < PMTU_MAX; i++)
+        if (ip->pmtu[i].expires != 0 && ip->pmtu[i].dst == dst)
+            return ip->pmtu[i].expires > mirage_clock_monotonic() ? i : -1;
+    return -1;
+}
+
 size_t mirage_ipv4_mtu(const struct mirage_ipv4 *ip, uint32_t dst)
 {
-    (void)dst;
-    return mirage_eth_mtu(ip->eth) - MIRAGE_IPV4_HLEN;
+    size_t mtu = mirage_eth_mtu(ip->eth);
+    int i = pmtu_find(ip, dst);
+
+    if (i >= 0 && ip->pmtu[i].mtu < mtu)
+        mtu = ip->pmtu[i].mtu;
+    return mtu - MIRAGE_IPV4_HLEN;
+}
+
+/* RFC 1191 7: the plateaus to try when a router does not say its MTU. */
+static uint32_t plateau_under(size_t len)
+{
+    static const uint16_t plateaus[] = {32000, 17914, 8166, 4352, 2002, 1492, 1006, 508, 296, 68};
+
+    for (size_t i = 0; i < sizeof(plateaus) / sizeof(plateaus[0]); i++)
+        if (plateaus[i] < len)
+            return plateaus[i];
+    return 68;
+}
+
+int mirage_ipv4_too_big(struct mirage_ipv4 *ip, uint32_t dst, uint32_t mtu, size_t len)
+{
+    uint64_t now = mirage_clock_monotonic(), oldest = UINT64_MAX;
+    int i = pmtu_find(ip, dst);
+    char a[16];
+
+    if (mtu == 0)
+        mtu = plateau_under(len);
+    if (mtu < MIRAGE_IPV4_MIN_PMTU)
+        mtu = MIRAGE_IPV4_MIN_PMTU;
+    if (is_bcast(ip, dst) || (dst >> 28) == 0xe ||
+        mtu >= mirage_ipv4_mtu(ip, dst) + MIRAGE_IPV4_HLEN)
+        return 0;
+    if (i < 0) { /* a free or expired slot, else the one expiring first */
+        for (int j = 0; j < PMTU_MAX; j++) {
+            if (ip->pmtu[j].expires <= now) {
+                if (ip->pmtu[j].expires == 0 || i < 0)
+                    i = j;
+                if (ip->pmtu[j].expires == 0)
+                    break;
+            } else if (i < 0 && ip->pmtu[j].expires < oldest) {
+                oldest = ip->pmtu[j].expires;
+                i = j;
+            }
+        }
+        if (ip->pmtu[i].expires == 0)
+            ip->n_pmtu++;
+    }
+    ip->pmtu[i].dst = dst;
+    ip->pmtu[i].mtu = (uint16_t)mtu;
+    ip->pmtu[i].expires = now + MIRAGE_IPV4_PMTU_EXPIRY_NS;
+    ip->st.pmtu_updates++;
+    mirage_log_info(&ipv4_log, "path MTU to %s is now %u (fragmentation needed)",
+                    mirage_ipv4_format(dst, a), (unsigned)mtu);
+    for (size_t k = 0; k < sizeof(ip->pmtu_fn) / sizeof(ip->pmtu_fn[0]); k++)
+        if (ip->pmtu_fn[k].fn)
+            ip->pmtu_fn[k].fn(ip->pmtu_fn[k].ctx, dst, mtu - MIRAGE_IPV4_HLEN);
+    return 1;
+}
+
+int mirage_ipv4_on_pmtu(struct mirage_ipv4 *ip, mirage_ipv4_pmtu_fn fn, void *ctx)
+{
+    size_t n = sizeof(ip->pmtu_fn) / sizeof(ip->pmtu_fn[0]);
+
+    for (size_t k = 0; k < n; k++)
+        if (ip->pmtu_fn[k].fn != NULL && ip->pmtu_fn[k].ctx == ctx) {
+            ip->pmtu_fn[k].fn = fn;
+            return 0;
+        }
+    if (fn == NULL)
+        return 0;
+    for (size_t k = 0; k < n; k++)
+        if (ip->pmtu_fn[k].fn == NULL) {
+            ip->pmtu_fn[k].fn = fn;
+            ip->pmtu_fn[k].ctx = ctx;
+            return 0;
+        }
+    return MIRAGE_ENOSPC;
 }
 
 void mirage_ipv4_stats(const struct mirage_ipv4 *ip, struct mirage_ipv4_stats *st)

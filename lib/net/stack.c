@@ -67,7 +67,9 @@ static int tcp_ip_write_meta(void *ctx, const struct mirage_ipaddr *src,
     struct direct *d = ctx;
 
     if (dst != NULL && dst->family == 4 && d->ip != NULL) {
-        struct mirage_ipv4_out out = {.proto = MIRAGE_IPV4_PROTO_TCP, .size = size, .meta = meta};
+        /* DF: a narrower link answers fragmentation needed (RFC 1191). */
+        struct mirage_ipv4_out out = {
+            .proto = MIRAGE_IPV4_PROTO_TCP, .size = size, .meta = meta, .flags = MIRAGE_IPV4_DF};
         out.dst = v4(dst);
         out.src = src != NULL ? v4(src) : 0;
         return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
@@ -155,6 +157,15 @@ static void tcp_pmtu6(void *ctx, const uint8_t dst[16], size_t mtu)
     struct mirage_ipaddr a = {.family = 6};
 
     memcpy(a.a, dst, 16);
+    mirage_tcp_path_mtu(d->tcp, &a, mtu);
+}
+
+/* Fragmentation needed lowered the path MTU to (dst): TCP's segments shrink. */
+static void tcp_pmtu4(void *ctx, uint32_t dst, size_t mtu)
+{
+    struct direct *d = ctx;
+    struct mirage_ipaddr a = mirage_ipv4_to_ipaddr(dst);
+
     mirage_tcp_path_mtu(d->tcp, &a, mtu);
 }
 
@@ -453,6 +464,8 @@ static void teardown(struct direct *d)
     }
     if (d->ip6 != NULL)
         mirage_ipv6_on_pmtu(d->ip6, NULL, d);
+    if (d->ip != NULL)
+        mirage_ipv4_on_pmtu(d->ip, NULL, d);
     if (d->tcp != NULL)
         mirage_tcp_free(d->tcp);
     if (d->udp != NULL)
@@ -628,6 +641,7 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         (d->ip6 != NULL && mirage_udp_add_ipv6(d->udp, d->ip6, d->icmp6) < 0) ||
         (d->tcp = mirage_tcp_new(&tip, NULL)) == NULL ||
         (d->ip != NULL && mirage_ipv4_register(d->ip, MIRAGE_IPV4_PROTO_TCP, tcp_rx, d) < 0) ||
+        (d->ip != NULL && mirage_ipv4_on_pmtu(d->ip, tcp_pmtu4, d) < 0) ||
         (d->ip6 != NULL && mirage_ipv6_register(d->ip6, MIRAGE_IPV6_PROTO_TCP, tcp_rx6, d) < 0) ||
         (d->ip6 != NULL && mirage_ipv6_on_pmtu(d->ip6, tcp_pmtu6, d) < 0) ||
         (r = mirage_eth_start(d->eth)) < 0)

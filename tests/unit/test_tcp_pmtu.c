@@ -1,4 +1,5 @@
-/* test_tcp_pmtu.c: a packet-too-big lowers a live TCP connection's MSS over IPv6 (RFC 8201). */
+/* test_tcp_pmtu.c: a packet too big (IPv6, RFC 8201) or fragmentation needed (IPv4, RFC 1191)
+ * lowers a live TCP connection's MSS. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,9 @@ static struct mirage_ipaddr v6(uint16_t last)
 static struct {
     struct simlink *link;
     struct mirage_timer timer;
-    int enabled;
+    int enabled, v4;
+    unsigned path_mtu;      /* the router's far link */
+    unsigned no_df;         /* IPv4 TCP segments sent without DF */
     unsigned dropped, ptb_sent, fragments, big_after;
     uint8_t quote[PATH_MTU - 48]; /* RFC 4443 2.4 (c): the error fits the minimum MTU */
     size_t quote_len;
@@ -97,18 +100,88 @@ static void send_ptb(struct mirage_timer *t)
     rt.ptb_sent++;
 }
 
+/* ICMP destination unreachable, fragmentation needed (RFC 1191 4), from
+ * 10.9.0.254, with the next-hop MTU and the start of the dropped datagram. */
+static void send_frag_needed(struct mirage_timer *t)
+{
+    uint8_t f[ETH + 20 + 8 + 576];
+    size_t quote = rt.quote_len < 576 - 28 ? rt.quote_len : 576 - 28;
+    size_t total = 20 + 8 + quote;
+    uint16_t sum;
+
+    (void)t;
+    memset(f, 0, sizeof(f));
+    memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00", ETH);
+    f[ETH] = 0x45;
+    f[ETH + 2] = (uint8_t)(total >> 8);
+    f[ETH + 3] = (uint8_t)total;
+    f[ETH + 8] = 64;
+    f[ETH + 9] = 1;
+    memcpy(f + ETH + 12, "\x0a\x09\x00\xfe", 4);
+    memcpy(f + ETH + 16, rt.quote + 12, 4); /* to the quoted datagram's source */
+    sum = mirage_csum(f + ETH, 20);
+    f[ETH + 10] = (uint8_t)(sum >> 8);
+    f[ETH + 11] = (uint8_t)sum;
+    f[ETH + 20] = 3; /* destination unreachable */
+    f[ETH + 21] = 4; /* fragmentation needed and DF set */
+    f[ETH + 26] = (uint8_t)(rt.path_mtu >> 8);
+    f[ETH + 27] = (uint8_t)rt.path_mtu;
+    memcpy(f + ETH + 28, rt.quote, quote);
+    sum = mirage_csum(f + ETH + 20, 8 + quote);
+    f[ETH + 22] = (uint8_t)(sum >> 8);
+    f[ETH + 23] = (uint8_t)sum;
+    rt.delivered_at = mirage_clock_monotonic() + MIRAGE_MS(1);
+    CHECK_INT(mirage_netif_send(simlink_netif(rt.link, 1), f, ETH + total), 0);
+    rt.ptb_sent++;
+}
+
+/* The IPv4 router: as the IPv6 one, with fragmentation needed. */
+static int router4(const uint8_t *fr, size_t len, int after)
+{
+    size_t ihl = (size_t)(fr[ETH] & 15) * 4;
+
+    if (len < ETH + 20 || fr[ETH + 9] != 6)
+        return 0;
+    if ((fr[ETH + 6] & 0x3f) | fr[ETH + 7])
+        rt.fragments++; /* MF or an offset */
+    if (!(fr[ETH + 6] & 0x40))
+        rt.no_df++;
+    if (!rt.enabled)
+        return 0;
+    if (len > ETH + rt.path_mtu) {
+        if (after)
+            rt.big_after++;
+        if (rt.dropped++ == 0) {
+            rt.lost_seq = be32(fr + ETH + ihl + 4);
+            rt.quote_len = len - ETH < sizeof(rt.quote) ? len - ETH : sizeof(rt.quote);
+            memcpy(rt.quote, fr + ETH, rt.quote_len);
+            mirage_timer_start(&rt.timer, mirage_clock_monotonic() + MIRAGE_US(500),
+                               send_frag_needed);
+        }
+        return 1;
+    }
+    if (after && !rt.next_seen && len > ETH + ihl + (size_t)(fr[ETH + ihl + 12] >> 4) * 4) {
+        rt.next_seen = 1;
+        rt.next_seq = be32(fr + ETH + ihl + 4);
+        rt.next_len = len - ETH;
+    }
+    return 0;
+}
+
 static int router(void *ctx, int from, const uint8_t *fr, size_t len)
 {
     int after = rt.delivered_at != 0 && mirage_clock_monotonic() >= rt.delivered_at;
 
     (void)ctx;
+    if (from == 0 && rt.v4 && len >= ETH && fr[12] == 0x08 && fr[13] == 0x00)
+        return router4(fr, len, after);
     if (from != 0 || len < ETH + 40 || fr[12] != 0x86 || fr[13] != 0xdd)
         return 0;
     if (fr[ETH + 6] == 44)
         rt.fragments++;
     if (!rt.enabled)
         return 0;
-    if (len > ETH + PATH_MTU) {
+    if (len > ETH + rt.path_mtu) {
         if (after)
             rt.big_after++;
         if (rt.dropped++ == 0 && fr[ETH + 6] == 6) {
@@ -180,6 +253,7 @@ static void test_pmtu_lowers_mss(void)
     int r = -1;
 
     memset(&rt, 0, sizeof(rt));
+    rt.path_mtu = PATH_MTU;
     rt.link = simlink_new(&lc);
     simlink_set_filter(rt.link, router, NULL);
     CHECK_INT(mirage_stack_direct_new(simlink_netif(rt.link, 1), &sc, &server), 0);
@@ -220,10 +294,73 @@ static void test_pmtu_lowers_mss(void)
     simlink_free(rt.link);
 }
 
+/*
+ * The same over IPv4 (RFC 1191): TCP's segments carry DF, the router's far
+ * link takes 1000-byte datagrams and answers fragmentation needed with that
+ * next-hop MTU; the MSS drops to 1000 - 20 - 20 - 12, the lost segment goes
+ * again at once, nothing is fragmented, no congestion response.
+ */
+static void test_frag_needed_lowers_mss(void)
+{
+    struct simlink_config lc = {.seed = 14, .delay_ns = MIRAGE_MS(1)};
+    struct mirage_stack_config sc = {.ipv4 = mirage_ipv4_addr(10, 9, 0, 1), .ipv4_prefix = 24,
+                                     .ipv4_only = 1};
+    struct mirage_stack_config cc = {.ipv4 = mirage_ipv4_addr(10, 9, 0, 2), .ipv4_prefix = 24,
+                                     .ipv4_only = 1};
+    const struct mirage_ipaddr srv = mirage_ipv4_addr(10, 9, 0, 1);
+    struct mirage_stack *server, *client;
+    struct mirage_fiber *fib;
+    struct mirage_tcp_conn_stats st;
+    struct mirage_flow *f;
+    int r = -1;
+
+    memset(&rt, 0, sizeof(rt));
+    memset(&sink, 0, sizeof(sink));
+    rt.v4 = 1;
+    rt.path_mtu = 1000;
+    rt.link = simlink_new(&lc);
+    simlink_set_filter(rt.link, router, NULL);
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(rt.link, 1), &sc, &server), 0);
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(rt.link, 0), &cc, &client), 0);
+    CHECK_INT(mirage_tcp_listen(server, 9, NULL, &sink.l), 0);
+    fib = mirage_fiber_spawn("sink", sink_fiber, NULL, 0);
+    CHECK_INT(mirage_tcp_connect(client, &srv, 9, &f, mirage_deadline_in(MIRAGE_SEC(30))), 0);
+    CHECK_INT(mirage_tcp_conn_stats(f, &st), 0);
+    CHECK_INT(st.mss, 1500 - 20 - 20 - 12);
+    for (size_t i = 0; i < XFER; i++)
+        out[i] = (uint8_t)(i * 11 + i / 499);
+    rt.enabled = 1;
+    CHECK_INT(mirage_flow_write(f, out, XFER, mirage_deadline_in(WAIT)), 0);
+    CHECK_INT(mirage_flow_shutdown(f, MIRAGE_SHUT_WR), 0);
+    CHECK_INT(mirage_fiber_join(fib, &r), 0);
+    CHECK_INT(r, 0);
+    CHECK_INT(sink.got, XFER);
+    CHECK(memcmp(in, out, XFER) == 0);
+
+    CHECK_INT(mirage_tcp_conn_stats(f, &st), 0);
+    CHECK_INT(st.mss, 1000 - 20 - 20 - 12);
+    CHECK_INT(st.pmtu_drops, 1);
+    CHECK_INT(rt.ptb_sent, 1);
+    CHECK_INT(rt.big_after, 0);
+    CHECK_INT(rt.fragments, 0);
+    CHECK_INT(rt.no_df, 0);
+    CHECK(rt.next_seen);
+    CHECK_INT(rt.next_seq, rt.lost_seq);
+    CHECK(rt.next_len <= 1000);
+    CHECK_INT(st.rto_timeouts, 0);
+    CHECK_INT(st.fast_recoveries, 0);
+    mirage_flow_close(f);
+    mirage_tcp_unlisten(sink.l);
+    mirage_stack_disconnect(client);
+    mirage_stack_disconnect(server);
+    simlink_free(rt.link);
+}
+
 int main(void)
 {
     mirage_log_set(getenv("LOGS") ? getenv("LOGS") : "info", NULL, 0);
     test_pmtu_lowers_mss();
+    test_frag_needed_lowers_mss();
     if (check_failures)
         fputs(fake_console_text(), stderr);
     return CHECK_DONE();
