@@ -7,6 +7,7 @@
 #include "mirage/kv.h"
 #include "mirage/log.h"
 #include "mirage/stack.h"
+#include "mirage/time.h"
 #include "mirage/tls.h"
 
 /* Bodies go to the console as they arrive: a large file is never held whole. */
@@ -15,6 +16,26 @@ static int print_body(void *ctx, const void *data, size_t len)
     (void)ctx;
     fwrite(data, 1, len, stdout);
     return 0;
+}
+
+/* A stack's IPv6 addresses are usable only once duplicate address detection
+ * has passed (about a second after boot, RFC 4862); a connection to an IPv6
+ * URL before that finds no source address. Waits for one, up to 10 s. */
+static void wait_for_ipv6(struct mirage_stack *stack, const char *uri)
+{
+    struct mirage_http_url u;
+    const char *err;
+
+    if (mirage_http_url_parse(uri, &u, &err) != 0 || u.ip.family != 6)
+        return;
+    for (int i = 0; i < 100; i++) {
+        struct mirage_ipaddr a[4];
+        size_t n = mirage_stack_ip_addresses(stack, a, 4);
+        for (size_t k = 0; k < n && k < 4; k++)
+            if (a[k].family == 6)
+                return;
+        mirage_sleep_ns(MIRAGE_SEC(1) / 10);
+    }
 }
 
 /* An https:// connection: TLS checked against the CA store, for --servername or the URL's host. */
@@ -67,6 +88,7 @@ int start(struct mirage_stack *stack, struct mirage_kv *ca)
         mirage_tls_client_free(tls);
         return 1;
     }
+    wait_for_ipv6(stack, key_uri.v.str);
     for (long long i = 0; i < key_repeat.v.num; i++) {
         struct mirage_http_client_response *resp;
         const char *data = key_data.v.str;

@@ -234,8 +234,9 @@ int mirage_http_read_body(struct mirage_http_exchange *x, void *buf, size_t cap,
 /* ---- the client ---------------------------------------------------------- */
 
 /*
- * GET and POST by URL ("http://10.0.0.1:8080/path?q"; https:// through the
- * config's wrap, e.g. TLS), over a stack's TCP. Hosts are IPv4 literals (no
+ * GET and POST by URL ("http://10.0.0.1:8080/path?q",
+ * "http://[fd00::1]:8080/path"; https:// through the config's wrap, e.g.
+ * TLS), over a stack's TCP. Hosts are IPv4 or bracketed IPv6 literals (no
  * DNS here). The connection is kept after a response that allows it and
  * reused by the next request to the same scheme, host and port; a reused
  * connection the server has meanwhile closed is replaced once, transparently,
@@ -251,8 +252,8 @@ struct mirage_http_client_config {
      * being collected; an error it returns ends the request with it. */
     int (*sink)(void *ctx, const void *data, size_t len);
     void *sink_ctx;
-    /* https:// URLs: wraps a new connection to (host) (TLS); NULL: refused
-     * with MIRAGE_ENOTSUP. */
+    /* https:// URLs: wraps a new connection to (host) (TLS; an IPv6 host
+     * without its brackets); NULL: refused with MIRAGE_ENOTSUP. */
     struct mirage_flow *(*wrap)(void *ctx, struct mirage_flow *tcp, const char *host);
     void *wrap_ctx;
 };
@@ -285,14 +286,17 @@ int mirage_http_client_request(struct mirage_http_client *c, enum mirage_http_me
                                const char **err);
 void mirage_http_client_response_free(struct mirage_http_client_response *r);
 
-/* A URL split: scheme "http" or "https", host (an IPv4 literal here), port
- * (the scheme's default when absent), path with query ("/" when empty).
- * Returns 0 or MIRAGE_EINVAL with *err. */
+/* A URL split (RFC 3986): scheme "http" or "https", host (a name, an IPv4
+ * literal, or an IPv6 literal given in brackets, "[fd00::1]", stored without
+ * them), port (the scheme's default when absent), path with query ("/" when
+ * empty), and the host as an address when it is a literal (family 4 or 6;
+ * 0 for a name). Returns 0 or MIRAGE_EINVAL with *err. */
 struct mirage_http_url {
     char scheme[8];
     char host[256];
     uint16_t port;
     char path[2048];
+    struct mirage_ipaddr ip;
 };
 int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char **err);
 

@@ -6,6 +6,7 @@
 
 #include "mirage/error.h"
 #include "mirage/http.h"
+#include "mirage/key.h"
 #include "mirage/time.h"
 
 #define HEAD_MAX 16384
@@ -25,9 +26,73 @@ struct mirage_http_client {
 static const char *method_names[] = {"",    "GET",    "HEAD",    "POST",
                                      "PUT", "DELETE", "OPTIONS", "PATCH"};
 
+/* An IPv4 literal "a.b.c.d". */
+static int parse_ipv4(const char *s, struct mirage_ipaddr *a)
+{
+    unsigned v[4];
+
+    for (int i = 0; i < 4; i++) {
+        const char *d = s;
+        v[i] = 0;
+        while (*s >= '0' && *s <= '9' && v[i] <= 255)
+            v[i] = v[i] * 10 + (unsigned)(*s++ - '0');
+        if (s == d || v[i] > 255 || s - d > 3 || *s != (i < 3 ? '.' : 0))
+            return -1;
+        s++;
+    }
+    *a = mirage_ipv4_addr((uint8_t)v[0], (uint8_t)v[1], (uint8_t)v[2], (uint8_t)v[3]);
+    return 0;
+}
+
+/* The URL's host at (p) (RFC 3986 3.2.2): an IPv6 literal in brackets, or a
+ * name or IPv4 literal up to the port, path, query or fragment. Returns what
+ * follows it, or NULL with *err. */
+static const char *parse_host(const char *p, struct mirage_http_url *u, const char **err)
+{
+    const char *end;
+    char why[96];
+    size_t n;
+
+    if (*p == '[') {
+        end = strchr(p, ']');
+        if (end == NULL) {
+            *err = "no ']' after the URL's IPv6 address";
+            return NULL;
+        }
+        n = (size_t)(end - p - 1);
+        if (n == 0 || n >= sizeof(u->host) ||
+            mirage_key_parse_ipv6(p + 1, n, u->ip.a, why, sizeof(why)) != 0) {
+            *err = "not an IPv6 address between the URL's brackets";
+            return NULL;
+        }
+        u->ip.family = 6;
+        memcpy(u->host, p + 1, n);
+        end++;
+        if (*end != 0 && strchr(":/?#", *end) == NULL) {
+            *err = "text after the ']' of the URL's IPv6 address";
+            return NULL;
+        }
+        return end;
+    }
+    end = p + strcspn(p, ":/?#");
+    n = (size_t)(end - p);
+    if (n == 0 || n >= sizeof(u->host)) {
+        *err = n ? "the host name is too long" : "no host in the URL";
+        return NULL;
+    }
+    memcpy(u->host, p, n);
+    if (strpbrk(u->host, "[]") != NULL) {
+        *err = "a bracket in the URL's host outside an IPv6 address";
+        return NULL;
+    }
+    if (parse_ipv4(u->host, &u->ip) != 0)
+        u->ip.family = 0; /* a name */
+    return end;
+}
+
 int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char **err)
 {
-    const char *p, *host, *end;
+    const char *p;
     size_t n;
 
     memset(u, 0, sizeof(*u));
@@ -43,15 +108,9 @@ int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char
         *err = "the URL is not http:// or https://";
         return MIRAGE_EINVAL;
     }
-    host = p;
-    end = p + strcspn(p, ":/?#");
-    n = (size_t)(end - host);
-    if (n == 0 || n >= sizeof(u->host)) {
-        *err = n ? "the host name is too long" : "no host in the URL";
+    p = parse_host(p, u, err);
+    if (p == NULL)
         return MIRAGE_EINVAL;
-    }
-    memcpy(u->host, host, n);
-    p = end;
     if (*p == ':') {
         unsigned long port = 0;
         const char *d = ++p;
@@ -80,22 +139,16 @@ int mirage_http_url_parse(const char *url, struct mirage_http_url *u, const char
     return 0;
 }
 
-/* An IPv4 literal "a.b.c.d". */
-static int parse_ipv4(const char *s, struct mirage_ipaddr *a)
+/* (u)'s host as a URL and the Host field write it: an IPv6 one in brackets;
+ * with its port when (port) is not 0. */
+static void authority(const struct mirage_http_url *u, uint16_t port, char *buf, size_t size)
 {
-    unsigned v[4];
+    const char *open = u->ip.family == 6 ? "[" : "", *close = u->ip.family == 6 ? "]" : "";
 
-    for (int i = 0; i < 4; i++) {
-        const char *d = s;
-        v[i] = 0;
-        while (*s >= '0' && *s <= '9' && v[i] <= 255)
-            v[i] = v[i] * 10 + (unsigned)(*s++ - '0');
-        if (s == d || v[i] > 255 || s - d > 3 || *s != (i < 3 ? '.' : 0))
-            return -1;
-        s++;
-    }
-    *a = mirage_ipv4_addr((uint8_t)v[0], (uint8_t)v[1], (uint8_t)v[2], (uint8_t)v[3]);
-    return 0;
+    if (port != 0)
+        snprintf(buf, size, "%s%s%s:%u", open, u->host, close, port);
+    else
+        snprintf(buf, size, "%s%s%s", open, u->host, close);
 }
 
 struct mirage_http_client *mirage_http_client_new(struct mirage_stack *stack,
@@ -159,7 +212,6 @@ void mirage_http_client_response_free(struct mirage_http_client_response *r)
 static int get_conn(struct mirage_http_client *c, const struct mirage_http_url *u, int *reused,
                     const char **err)
 {
-    struct mirage_ipaddr ip;
     struct mirage_flow *f;
 
     *reused = 0;
@@ -169,15 +221,15 @@ static int get_conn(struct mirage_http_client *c, const struct mirage_http_url *
         return 0;
     }
     drop_conn(c);
-    if (parse_ipv4(u->host, &ip) != 0) {
-        *err = "the host is not an IPv4 address (no DNS here)";
+    if (u->ip.family == 0) {
+        *err = "the host is not an IP address (no DNS here)";
         return MIRAGE_EINVAL;
     }
     if (strcmp(u->scheme, "https") == 0 && c->cfg.wrap == NULL) {
         *err = "https:// needs TLS, which this client was not given";
         return MIRAGE_ENOTSUP;
     }
-    int r = mirage_tcp_connect(c->stack, &ip, u->port, &f, mirage_deadline_in(c->cfg.timeout));
+    int r = mirage_tcp_connect(c->stack, &u->ip, u->port, &f, mirage_deadline_in(c->cfg.timeout));
     if (r != 0) {
         *err = "cannot connect";
         return r;
@@ -259,7 +311,7 @@ static int exchange(struct mirage_http_client *c, enum mirage_http_method method
         int defport = (strcmp(u->scheme, "http") == 0 && u->port == 80) ||
                       (strcmp(u->scheme, "https") == 0 && u->port == 443);
         char hostport[300];
-        snprintf(hostport, sizeof(hostport), defport ? "%s" : "%s:%u", u->host, u->port);
+        authority(u, defport ? 0 : u->port, hostport, sizeof(hostport));
         r = mirage_channel_printf(&c->ch, dl,
                                   "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: mirage\r\n",
                                   method_names[method], u->path, hostport);
@@ -395,9 +447,11 @@ int mirage_http_client_request(struct mirage_http_client *c, enum mirage_http_me
         char next[sizeof(resp->url)];
         if (strncmp(loc, "http://", 7) == 0 || strncmp(loc, "https://", 8) == 0)
             snprintf(next, sizeof(next), "%s", loc);
-        else if (loc[0] == '/')
-            snprintf(next, sizeof(next), "%s://%s:%u%s", u.scheme, u.host, u.port, loc);
-        else {
+        else if (loc[0] == '/') {
+            char host[300];
+            authority(&u, u.port, host, sizeof(host));
+            snprintf(next, sizeof(next), "%s://%s%s", u.scheme, host, loc);
+        } else {
             *err = "a relative redirect that is not a path";
             r = MIRAGE_EINVAL;
             break;

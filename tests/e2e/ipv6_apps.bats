@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# ipv6_apps.bats: every example that listens answers over IPv6 beside IPv4: the socket stack (unix) echoes socat over [::1]; static_website (curl -6, HTTP and HTTPS), dns-primary (dig -6, UDP and TCP) and tls-echo (openssl s_client) on unix (direct), spt and hvt over a tap.
-# Time budget: < 2 min (~40 s here on unix and spt, the hvt cases skipped without /dev/kvm; each
+# ipv6_apps.bats: every example that listens answers over IPv6 beside IPv4: the socket stack (unix) echoes socat over [::1]; static_website (curl -6, HTTP and HTTPS), dns-primary (dig -6, UDP and TCP), tls-echo (openssl s_client) and http-fetch (a bracketed IPv6 URL) on unix (direct), spt and hvt over a tap; make run's site over IPv6.
+# Time budget: < 2 min (~70 s here on unix and spt under load, the hvt cases skipped without /dev/kvm; each
 # case boots one unikernel and waits for its IPv6 address to pass duplicate address detection).
 
 load helpers
@@ -191,4 +191,82 @@ tls() {
 @test "ipv6_apps: tls-echo over IPv6, openssl s_client (hvt)" {
     require_kvm
     tls hvt
+}
+
+# A web server on the namespace's side of the tap at [$PFX::1]:8080 serving $SITE, logging each
+# request with the Host field it carried; up before it returns.
+host_server6() {
+    local py=$BATS_TEST_TMPDIR/server.py i
+    cat >"$py" <<'PY'
+import functools, http.server, socket, sys
+class Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, fmt, *args):
+        print("host=%s from=%s %s" % (self.headers.get("Host"), self.client_address[0], fmt % args),
+              flush=True)
+class Server(http.server.HTTPServer):
+    address_family = socket.AF_INET6
+handler = functools.partial(Handler, directory=sys.argv[3])
+Server((sys.argv[1], int(sys.argv[2])), handler).serve_forever()
+PY
+    bg_spawn "$NS" "$BATS_TEST_TMPDIR/server.log" python3 "$py" "$PFX::1" 8080 "$SITE"
+    for ((i = 0; i < 100; i++)); do
+        in_ns curl -6 -sf -o /dev/null --max-time 2 "http://[$PFX::1]:8080/" && return 0
+        sleep 0.1
+    done
+    cat "$BATS_TEST_TMPDIR/server.log" >&2
+    return 1
+}
+
+# fetch6 TARGET: http-fetch gets a file by a bracketed IPv6 URL from host_server6.
+fetch6() {
+    local target=$1 got=$BATS_TEST_TMPDIR/got status=0
+    require_target "$target" http-fetch
+    host_server6
+    case $target in
+    unix) set -- "$UK/http-fetch" --net:tap0=tap0 -- ;;
+    spt) set -- "$B/bin/mirage-spt" --net:service=tap0 "$UK/http-fetch.spt" ;;
+    hvt) set -- "$B/bin/mirage-hvt" --net:service=tap0 "$UK/http-fetch.hvt" ;;
+    esac
+    in_ns timeout 30 "$@" "--ipv4=$NET.2/24" "--ipv6=$PFX::2/64" \
+        "--uri=http://[$PFX::1]:8080/hello.txt" -l quiet >"$got" 2>&1 || status=$?
+    cat "$got" "$BATS_TEST_TMPDIR/server.log"
+    [ "$status" -eq 0 ]
+    cmp "$got" "$SITE/hello.txt"
+    # From its IPv6 address, with the Host field in brackets (RFC 9110 7.2).
+    grep -q "host=\[$PFX::1\]:8080 from=$PFX::2 \"GET /hello.txt HTTP/1.1\" 200" \
+        "$BATS_TEST_TMPDIR/server.log"
+    # A URL that is not one: a clear error, exit status 1.
+    status=0
+    in_ns timeout 30 "$@" "--ipv4=$NET.2/24" "--uri=http://[$PFX::1/hello.txt" >"$got" 2>&1 ||
+        status=$?
+    cat "$got"
+    [ "$status" -eq 1 ]
+    grep -q "no ']' after the URL's IPv6 address" "$got"
+}
+
+@test "ipv6_apps: http-fetch gets http://[fd00:...::1]:8080/ from a host server (unix, direct stack)" {
+    fetch6 unix
+}
+
+@test "ipv6_apps: http-fetch gets http://[fd00:...::1]:8080/ from a host server (spt)" {
+    fetch6 spt
+}
+
+@test "ipv6_apps: http-fetch gets http://[fd00:...::1]:8080/ from a host server (hvt)" {
+    require_kvm
+    fetch6 hvt
+}
+
+@test "ipv6_apps: make run's website answers on [fd00::2] beside 10.0.0.2 (mk/run.sh in a namespace)" {
+    # hvt where /dev/kvm is, spt here; its own tap (mirage0) inside this test's namespace.
+    bg_spawn "$NS" "$LOG" "$ROOT/mk/run.sh"
+    UK_PID=$BG_PID
+    uk_wait_line "$LOG" "serving https://" 60
+    grep -qF "curl -6 'http://[fd00::2]/'" "$LOG"
+    grep -qF -- "--resolve 'mirage.test:443:[fd00::2]' https://mirage.test/" "$LOG"
+    uk_wait_line "$LOG" "IPv6 fd00::2/64 ready" 20
+    in_ns curl -6 -sf --max-time 10 "http://[fd00::2]/" | cmp - "$SITE/index.html"
+    in_ns curl -6 -sf --max-time 10 --cacert "$CA" --resolve "mirage.test:443:[fd00::2]" \
+        https://mirage.test/hello.txt | cmp - "$SITE/hello.txt"
+    in_ns curl -4 -sf --max-time 10 "http://10.0.0.2/hello.txt" | cmp - "$SITE/hello.txt"
 }

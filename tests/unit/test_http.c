@@ -392,6 +392,44 @@ static void test_url(void)
     CHECK_INT(mirage_http_url_parse("http://h:80x/", &u, &err), MIRAGE_EINVAL);
     CHECK_INT(mirage_http_url_parse("http://h/a b", &u, &err), MIRAGE_EINVAL);
     CHECK(err != NULL);
+    /* The host as an address when it is a literal; a name has none. */
+    CHECK_INT(mirage_http_url_parse("http://10.0.0.1:8080/a/b?q=1#frag", &u, &err), 0);
+    CHECK(u.ip.family == 4 && u.ip.a[0] == 10 && u.ip.a[3] == 1);
+    CHECK_INT(mirage_http_url_parse("https://example.org", &u, &err), 0);
+    CHECK_INT(u.ip.family, 0);
+    /* IPv6 literals in brackets (RFC 3986 3.2.2), stored without them. */
+    CHECK_INT(mirage_http_url_parse("http://[fd00::1]:8080/path", &u, &err), 0);
+    CHECK_STR(u.host, "fd00::1");
+    CHECK_INT(u.port, 8080);
+    CHECK_STR(u.path, "/path");
+    CHECK(u.ip.family == 6 && u.ip.a[0] == 0xfd && u.ip.a[1] == 0 && u.ip.a[15] == 1);
+    CHECK_INT(mirage_http_url_parse("https://[::1]", &u, &err), 0);
+    CHECK_STR(u.host, "::1");
+    CHECK_INT(u.port, 443);
+    CHECK_STR(u.path, "/");
+    CHECK_INT(mirage_http_url_parse("http://[2001:db8::a:b]?x#y", &u, &err), 0);
+    CHECK_STR(u.path, "/?x");
+    CHECK_INT(u.ip.a[13], 0x0a);
+    /* Each malformed one refused, saying why. */
+    static const struct {
+        const char *url, *why;
+    } bad[] = {
+        {"http://[fd00::1/", "no ']' after the URL's IPv6 address"},
+        {"http://[]/", "not an IPv6 address between the URL's brackets"},
+        {"http://[fd00::g]/", "not an IPv6 address between the URL's brackets"},
+        {"http://[10.0.0.1]/", "not an IPv6 address between the URL's brackets"},
+        {"http://[fe80::1%25tap0]/", "not an IPv6 address between the URL's brackets"},
+        {"http://[fd00::1]x/", "text after the ']' of the URL's IPv6 address"},
+        {"http://[fd00::1]:/", "bad port in the URL"},
+        {"http://[fd00::1]:65536/", "bad port in the URL"},
+        {"http://fd00::1/", "bad port in the URL"},
+        {"http://a]b/", "a bracket in the URL's host outside an IPv6 address"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err = NULL;
+        CHECK_INT(mirage_http_url_parse(bad[i].url, &u, &err), MIRAGE_EINVAL);
+        CHECK_STR(err, bad[i].why);
+    }
 }
 
 /* ---- the server -------------------------------------------------------------------------- */
