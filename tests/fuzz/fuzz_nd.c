@@ -47,10 +47,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (n > size)
             n = size;
         switch ((kind >> 5) & 3) {
-        case 0: memcpy(dst, ours, 16); break;
-        case 1: memcpy(dst, ll_ours, 16); break;
-        case 2: memcpy(dst, (uint8_t[16]){0xff, 0x02, [15] = 1}, 16); break;
-        default: mirage_ipv6_solicited_node(ours, dst); break;
+        case 0:
+            memcpy(dst, ours, 16);
+            break;
+        case 1:
+            memcpy(dst, ll_ours, 16);
+            break;
+        case 2:
+            memcpy(dst, (uint8_t[16]){0xff, 0x02, [15] = 1}, 16);
+            break;
+        default:
+            mirage_ipv6_solicited_node(ours, dst);
+            break;
         }
         if (dst[0] == 0xff)
             memcpy(f, (uint8_t[6]){0x33, 0x33, dst[12], dst[13], dst[14], dst[15]}, 6);

@@ -340,8 +340,14 @@ static void test_router_advertisements(void)
      * share ff02::1:ff00:2, named once. */
     CHECK(reports >= 2);
     CHECK_INT(report_records, 1);
-    /* B solicited routers; A (no_router_adv) did not. */
+    /* B solicited routers; A (no_router_adv) did not. The solicitation
+     * waits for the link-local address (0.1..1 s, then 1 s of DAD) and a
+     * random 0..1 s more (RFC 4861 6.3.7): up to 3 s, so wait for it. */
     mirage_ipv6_stats(b.ip, &st);
+    for (int i = 0; i < 20 && st.rs_sent == 0; i++) {
+        mirage_sleep_ns(MIRAGE_MS(100));
+        mirage_ipv6_stats(b.ip, &st);
+    }
     CHECK(st.rs_sent >= 1);
     mirage_ipv6_stats(a.ip, &st);
     CHECK_INT(st.rs_sent, 0);

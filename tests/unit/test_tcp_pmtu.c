@@ -49,16 +49,16 @@ static struct {
     struct simlink *link;
     struct mirage_timer timer;
     int enabled, v4;
-    unsigned path_mtu;      /* the router's far link */
-    unsigned no_df;         /* IPv4 TCP segments sent without DF */
+    unsigned path_mtu; /* the router's far link */
+    unsigned no_df;    /* IPv4 TCP segments sent without DF */
     unsigned dropped, ptb_sent, fragments, big_after;
     uint8_t quote[PATH_MTU - 48]; /* RFC 4443 2.4 (c): the error fits the minimum MTU */
     size_t quote_len;
-    uint32_t lost_seq;      /* the first dropped segment's sequence number */
-    uint64_t delivered_at;  /* when the error reaches the sender (0: not sent yet) */
-    int next_seen;          /* the first data segment after it: */
-    uint32_t next_seq;      /* its sequence number */
-    size_t next_len;        /* and its IPv6 packet's length */
+    uint32_t lost_seq;     /* the first dropped segment's sequence number */
+    uint64_t delivered_at; /* when the error reaches the sender (0: not sent yet) */
+    int next_seen;         /* the first data segment after it: */
+    uint32_t next_seq;     /* its sequence number */
+    size_t next_len;       /* and its IPv6 packet's length */
 } rt;
 
 static uint32_t be32(const uint8_t *p)
@@ -84,7 +84,7 @@ static void send_ptb(struct mirage_timer *t)
     f[ETH + 7] = 64;
     memcpy(f + ETH + 8, router, 16);
     memcpy(f + ETH + 24, rt.quote + 8, 16); /* to the quoted packet's source */
-    f[ETH + 40] = 2;                          /* packet too big, code 0 */
+    f[ETH + 40] = 2;                        /* packet too big, code 0 */
     f[ETH + 44] = (uint8_t)(PATH_MTU >> 24);
     f[ETH + 45] = (uint8_t)(PATH_MTU >> 16);
     f[ETH + 46] = (uint8_t)(PATH_MTU >> 8);
@@ -303,10 +303,10 @@ static void test_pmtu_lowers_mss(void)
 static void test_frag_needed_lowers_mss(void)
 {
     struct simlink_config lc = {.seed = 14, .delay_ns = MIRAGE_MS(1)};
-    struct mirage_stack_config sc = {.ipv4 = mirage_ipv4_addr(10, 9, 0, 1), .ipv4_prefix = 24,
-                                     .ipv4_only = 1};
-    struct mirage_stack_config cc = {.ipv4 = mirage_ipv4_addr(10, 9, 0, 2), .ipv4_prefix = 24,
-                                     .ipv4_only = 1};
+    struct mirage_stack_config sc = {
+        .ipv4 = mirage_ipv4_addr(10, 9, 0, 1), .ipv4_prefix = 24, .ipv4_only = 1};
+    struct mirage_stack_config cc = {
+        .ipv4 = mirage_ipv4_addr(10, 9, 0, 2), .ipv4_prefix = 24, .ipv4_only = 1};
     const struct mirage_ipaddr srv = mirage_ipv4_addr(10, 9, 0, 1);
     struct mirage_stack *server, *client;
     struct mirage_fiber *fib;
