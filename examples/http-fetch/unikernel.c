@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "mirage/http.h"
+#include "mirage/ipv6.h"
 #include "mirage/kv.h"
 #include "mirage/log.h"
 #include "mirage/stack.h"
@@ -20,7 +21,8 @@ static int print_body(void *ctx, const void *data, size_t len)
 
 /* A stack's IPv6 addresses are usable only once duplicate address detection
  * has passed (about a second after boot, RFC 4862); a connection to an IPv6
- * URL before that finds no source address. Waits for one, up to 10 s. */
+ * URL before that finds no source address, or only the link-local one. Waits
+ * for one of the destination's scope, up to 10 s. */
 static void wait_for_ipv6(struct mirage_stack *stack, const char *uri)
 {
     struct mirage_http_url u;
@@ -32,7 +34,8 @@ static void wait_for_ipv6(struct mirage_stack *stack, const char *uri)
         struct mirage_ipaddr a[4];
         size_t n = mirage_stack_ip_addresses(stack, a, 4);
         for (size_t k = 0; k < n && k < 4; k++)
-            if (a[k].family == 6)
+            if (a[k].family == 6 &&
+                mirage_ipv6_is_link_local(a[k].a) == mirage_ipv6_is_link_local(u.ip.a))
                 return;
         mirage_sleep_ns(MIRAGE_SEC(1) / 10);
     }
