@@ -12,17 +12,24 @@ static struct tcp_conn *conn_of(struct mirage_flow *f)
     return (struct tcp_conn *)f;
 }
 
-/* After the application read: tell the peer when the window opened by at
- * least two segments or half the buffer (RFC 1122 4.2.3.3 receiver SWS). */
+/* After the application read: tell the peer when the window opened by half
+ * the buffer, or by two segments and at least doubled (Linux's rule beside
+ * RFC 1122 4.2.3.3's receiver SWS avoidance). A peer that still has as much
+ * room as the update would add learns the new edge from the ACK of its next
+ * segment: an update per small read was a segment (on a tap, a system call)
+ * per read. */
 static void maybe_window_update(struct tcp_conn *c)
 {
-    uint32_t advertised, now;
+    uint32_t advertised, now, opened;
 
     if (c->tcp == NULL || c->state < TCP_ESTABLISHED || c->state == TCP_TIME_WAIT || c->fin_rcvd)
         return;
     advertised = seq_gt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     now = c->rcv_nxt - c->rcv.len + c->rcv_cap - c->rcv_nxt;
-    if (now > advertised && (now - advertised >= 2u * c->mss || now - advertised >= c->rcv_cap / 2))
+    if (now <= advertised)
+        return;
+    opened = now - advertised;
+    if ((opened >= 2u * c->mss && opened >= advertised) || opened >= c->rcv_cap / 2)
         tcp_send_ack(c);
 }
 

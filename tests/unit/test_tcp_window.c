@@ -25,6 +25,9 @@ static struct {
     int any;
     size_t longest; /* the longest data segment, header and options included */
     int with_sack;  /* data segments that carried SACK blocks */
+    uint32_t last_ack; /* the ACK field of A's last segment */
+    int updates;       /* pure window updates: no data, the same ACK as before, a wider window */
+    uint16_t last_wnd; /* the window of A's last segment */
 } sent;
 
 static void tap(struct harness *h, int from, const uint8_t *seg, size_t len)
@@ -32,7 +35,13 @@ static void tap(struct harness *h, int from, const uint8_t *seg, size_t len)
     struct mirage_tcp_seg s;
 
     (void)h;
-    if (from != 0 || mirage_tcp_parse(seg, len, &s, NULL) != 0 || s.len == 0)
+    if (from != 0 || mirage_tcp_parse(seg, len, &s, NULL) != 0)
+        return;
+    if (s.len == 0 && s.flags == MIRAGE_TCP_ACK && s.ack == sent.last_ack && s.wnd > sent.last_wnd)
+        sent.updates++;
+    sent.last_ack = s.ack;
+    sent.last_wnd = s.wnd;
+    if (s.len == 0)
         return;
     if (!sent.any || after(s.seq + (uint32_t)s.len, sent.data_end))
         sent.data_end = s.seq + (uint32_t)s.len;
@@ -372,6 +381,69 @@ static void test_small_window_is_not_a_deadlock(void)
     harness_free(&H);
 }
 
+/* read_n F N STEP: reads N bytes from (f) in reads of at most STEP bytes. */
+static size_t read_n(struct mirage_flow *f, size_t n, size_t step)
+{
+    static uint8_t in[4096];
+    size_t total = 0, got;
+
+    while (total < n && mirage_flow_read(f, in, step < n - total ? step : n - total, &got,
+                                         mirage_deadline_in(MIRAGE_MS(100))) == 0 &&
+           got > 0)
+        total += got;
+    mirage_sleep_ns(MIRAGE_MS(1));
+    return total;
+}
+
+/*
+ * The application's reads open the window; telling the peer each time costs
+ * a segment (on a tap, a write(2) that runs the host's whole TCP input):
+ * reading 64 MiB in 4 KiB pieces sent 16,000 window updates beside 1,270
+ * ACKs of data. A's update waits until the peer's room would at least double
+ * (as Linux does) or half the buffer opened; a peer left with less than two
+ * segments of room gets one as soon as two segments' worth is read.
+ */
+static void test_window_update_only_when_it_matters(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 32768, .sndbuf = 4096};
+    static uint8_t pdata[1024];
+    struct mirage_tcp_listener *l;
+    struct mirage_flow *f;
+    uint32_t iss, irs = 11000, nxt = irs + 1;
+
+    f = open_from_peer(&cfg, irs, 30000, &iss, &l);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    memset(pdata, 'w', sizeof(pdata));
+    /* 8 KiB in: 24 KiB of room left; reading it back in 512-byte pieces
+     * opens 8 KiB, less than the room the peer has: no update. */
+    for (int i = 0; i < 8; i++, nxt += sizeof(pdata))
+        from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata, sizeof(pdata));
+    mirage_sleep_ns(MIRAGE_MS(1));
+    sent.updates = 0;
+    CHECK_INT(read_n(f, 8192, 512), 8192);
+    CHECK_INT(sent.updates, 0);
+    /* The buffer full (window 0): the read of two segments' worth and more
+     * (2 KiB against an MSS of 536) sends one update, no more. */
+    for (int i = 0; i < 32; i++, nxt += sizeof(pdata))
+        from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata, sizeof(pdata));
+    mirage_sleep_ns(MIRAGE_MS(1));
+    CHECK_INT(sent.last_wnd, 0);
+    sent.updates = 0;
+    CHECK_INT(read_n(f, 1024, 1024), 1024);
+    CHECK_INT(sent.updates, 0); /* 1 KiB: less than two segments */
+    CHECK_INT(read_n(f, 1024, 1024), 1024);
+    CHECK_INT(sent.updates, 1);
+    CHECK_INT(sent.last_wnd, 2048);
+    /* The peer still has 2 KiB of room: reading 1 KiB more is no news. */
+    CHECK_INT(read_n(f, 1024, 1024), 1024);
+    CHECK_INT(sent.updates, 1);
+    mirage_flow_close(f);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
 int main(void)
 {
     (void)stream_fill; /* the harness's stream helper is for transfers */
@@ -381,5 +453,6 @@ int main(void)
     test_sack_blocks_fit_the_mss();
     test_small_window_is_not_a_deadlock();
     test_tiny_peer_mss();
+    test_window_update_only_when_it_matters();
     return CHECK_DONE();
 }
