@@ -7,7 +7,7 @@
 #include "mirage/log.h"
 #include "mirage/time.h"
 #include "mirage/wire.h"
-#include "bucket.h"
+#include "icmp_shared.h"
 
 MIRAGE_LOG_SOURCE(icmp_log, "icmpv4", "ICMPv4");
 
@@ -20,11 +20,7 @@ struct mirage_icmpv4 {
     struct bucket errors;
     mirage_icmpv4_echo_fn echo_fn;
     void *echo_ctx;
-    struct {
-        uint8_t proto;
-        mirage_icmpv4_error_fn fn;
-        void *ctx;
-    } err[4];
+    struct icmp_upcall err[ICMP_UPCALLS];
     struct mirage_icmpv4_stats st;
 };
 
@@ -43,12 +39,7 @@ struct mirage_icmpv4 *mirage_icmpv4_new(struct mirage_ipv4 *ip,
     icmp->ip = ip;
     if (cfg)
         icmp->cfg = *cfg;
-    if (icmp->cfg.error_rate == 0)
-        icmp->cfg.error_rate = 100;
-    if (icmp->cfg.error_burst == 0)
-        icmp->cfg.error_burst = 50;
-    bucket_init(&icmp->errors, icmp->cfg.error_rate, icmp->cfg.error_burst,
-                mirage_clock_monotonic());
+    icmp_limit_init(&icmp->errors, &icmp->cfg.error_rate, &icmp->cfg.error_burst);
     if (mirage_ipv4_register(ip, MIRAGE_IPV4_PROTO_ICMP, ip_rx, icmp) != 0) {
         free(icmp);
         return NULL;
@@ -105,6 +96,7 @@ static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
                          uint8_t code, uint32_t rest, struct mirage_rd *c)
 {
     struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, NULL, mirage_rd_left(c)};
+    const struct icmp_upcall *up;
     uint8_t proto;
 
     e.orig = mirage_rd_take(c, e.len);
@@ -124,9 +116,9 @@ static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
             mirage_ipv4_too_big(icmp->ip, dst, rest & 0xffff,
                                 (size_t)(e.orig[2] << 8 | e.orig[3]));
     }
-    for (size_t i = 0; i < sizeof(icmp->err) / sizeof(icmp->err[0]); i++)
-        if (icmp->err[i].fn && icmp->err[i].proto == proto)
-            icmp->err[i].fn(icmp->err[i].ctx, &e);
+    up = icmp_upcall_find(icmp->err, (uint8_t)proto);
+    if (up != NULL)
+        up->fn.v4(up->ctx, &e);
 }
 
 void mirage_icmpv4_input(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx)
@@ -191,10 +183,8 @@ int mirage_icmpv4_unreachable(struct mirage_icmpv4 *icmp, uint8_t code,
     if (rx->proto == MIRAGE_IPV4_PROTO_ICMP && rx->len > 0 &&
         rx->payload[0] != MIRAGE_ICMP_ECHO_REQUEST && rx->payload[0] != MIRAGE_ICMP_ECHO_REPLY)
         return MIRAGE_EINVAL;
-    if (!bucket_take(&icmp->errors, mirage_clock_monotonic())) {
-        icmp->st.errors_limited++;
-        return MIRAGE_EAGAIN;
-    }
+    if ((r = icmp_limit_take(&icmp->errors, &icmp->st.errors_limited)) < 0)
+        return r;
     memcpy(quote, rx->header, hl);
     memcpy(quote + hl, rx->payload, pl);
     r = send_msg(icmp, rx->src, 0, &m, quote, hl + pl);
@@ -220,21 +210,11 @@ void mirage_icmpv4_on_echo_reply(struct mirage_icmpv4 *icmp, mirage_icmpv4_echo_
 int mirage_icmpv4_on_error(struct mirage_icmpv4 *icmp, uint8_t proto, mirage_icmpv4_error_fn fn,
                            void *ctx)
 {
-    size_t n = sizeof(icmp->err) / sizeof(icmp->err[0]), free_slot = n;
+    struct icmp_upcall *up = icmp_upcall_slot(icmp->err, proto);
 
-    for (size_t i = 0; i < n; i++) {
-        if (icmp->err[i].fn && icmp->err[i].proto == proto) {
-            free_slot = i;
-            break;
-        }
-        if (!icmp->err[i].fn && free_slot == n)
-            free_slot = i;
-    }
-    if (free_slot == n)
+    if (up == NULL)
         return fn ? MIRAGE_ENOSPC : 0;
-    icmp->err[free_slot].proto = proto;
-    icmp->err[free_slot].fn = fn;
-    icmp->err[free_slot].ctx = ctx;
+    *up = (struct icmp_upcall){.proto = proto, .used = fn != NULL, .ctx = ctx, .fn.v4 = fn};
     return 0;
 }
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bucket.h"
+#include "icmp_shared.h"
 #include "mirage/checksum.h"
 #include "mirage/icmpv6.h"
 #include "mirage/log.h"
@@ -19,11 +19,7 @@ struct mirage_icmpv6 {
     struct bucket errors;
     mirage_icmpv6_echo_fn echo_fn;
     void *echo_ctx;
-    struct {
-        uint8_t proto;
-        mirage_icmpv6_error_fn fn;
-        void *ctx;
-    } err[4];
+    struct icmp_upcall err[ICMP_UPCALLS];
     struct mirage_icmpv6_stats st;
 };
 
@@ -48,12 +44,7 @@ struct mirage_icmpv6 *mirage_icmpv6_new(struct mirage_ipv6 *ip,
     icmp->ip = ip;
     if (cfg)
         icmp->cfg = *cfg;
-    if (icmp->cfg.error_rate == 0)
-        icmp->cfg.error_rate = 100;
-    if (icmp->cfg.error_burst == 0)
-        icmp->cfg.error_burst = 50;
-    bucket_init(&icmp->errors, icmp->cfg.error_rate, icmp->cfg.error_burst,
-                mirage_clock_monotonic());
+    icmp_limit_init(&icmp->errors, &icmp->cfg.error_rate, &icmp->cfg.error_burst);
     if (mirage_ipv6_register(ip, MIRAGE_IPV6_PROTO_ICMPV6, ip_rx, icmp) != 0) {
         free(icmp);
         return NULL;
@@ -161,6 +152,7 @@ static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx
                          uint8_t code, uint32_t rest, struct mirage_rd *c)
 {
     struct mirage_icmpv6_error e = {rx->src, type, code, rest, NULL, mirage_rd_left(c)};
+    const struct icmp_upcall *up;
     int proto;
 
     e.orig = mirage_rd_take(c, e.len);
@@ -173,9 +165,9 @@ static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx
     proto = quoted_proto(e.orig, e.len);
     if (proto < 0)
         return;
-    for (size_t i = 0; i < sizeof(icmp->err) / sizeof(icmp->err[0]); i++)
-        if (icmp->err[i].fn && icmp->err[i].proto == proto)
-            icmp->err[i].fn(icmp->err[i].ctx, &e);
+    up = icmp_upcall_find(icmp->err, (uint8_t)proto);
+    if (up != NULL)
+        up->fn.v6(up->ctx, &e);
 }
 
 void mirage_icmpv6_input(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx *rx)
@@ -244,10 +236,8 @@ int mirage_icmpv6_error(struct mirage_icmpv6 *icmp, uint8_t type, uint8_t code, 
         return MIRAGE_EINVAL;
     if (about_an_error(rx))
         return MIRAGE_EINVAL;
-    if (!bucket_take(&icmp->errors, mirage_clock_monotonic())) {
-        icmp->st.errors_limited++;
-        return MIRAGE_EAGAIN;
-    }
+    if ((r = icmp_limit_take(&icmp->errors, &icmp->st.errors_limited)) < 0)
+        return r;
     r = send_msg(icmp, mirage_ipv6_is_multicast(rx->dst) ? NULL : rx->dst, rx->src, 0, type, code,
                  param, rx->pkt, len);
     if (r == 0)
@@ -271,21 +261,11 @@ void mirage_icmpv6_on_echo_reply(struct mirage_icmpv6 *icmp, mirage_icmpv6_echo_
 int mirage_icmpv6_on_error(struct mirage_icmpv6 *icmp, uint8_t proto, mirage_icmpv6_error_fn fn,
                            void *ctx)
 {
-    size_t n = sizeof(icmp->err) / sizeof(icmp->err[0]), free_slot = n;
+    struct icmp_upcall *up = icmp_upcall_slot(icmp->err, proto);
 
-    for (size_t i = 0; i < n; i++) {
-        if (icmp->err[i].fn && icmp->err[i].proto == proto) {
-            free_slot = i;
-            break;
-        }
-        if (!icmp->err[i].fn && free_slot == n)
-            free_slot = i;
-    }
-    if (free_slot == n)
+    if (up == NULL)
         return fn ? MIRAGE_ENOSPC : 0;
-    icmp->err[free_slot].proto = proto;
-    icmp->err[free_slot].fn = fn;
-    icmp->err[free_slot].ctx = ctx;
+    *up = (struct icmp_upcall){.proto = proto, .used = fn != NULL, .ctx = ctx, .fn.v6 = fn};
     return 0;
 }
 
