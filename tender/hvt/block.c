@@ -13,10 +13,6 @@
 #include "mirage/error.h"
 #include "vm.h"
 
-/* How long the thread keeps looking for the next request before it sleeps:
- * long enough to cover a guest's work between requests of one transfer. */
-#define SPIN_NS 200000ULL
-
 struct disk {
     const struct tender_device *dev;
     const char *name;
@@ -32,14 +28,6 @@ struct hvt_block {
     int donefd;  /* signalled after each request served: wakes a yielding vCPU */
     int started; /* set by the thread once glibc's thread start-up (rseq) is done */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int64_t transfer(const struct tender_device *d, int write_op, uint8_t *buf, uint64_t off,
                         uint64_t size)
@@ -136,28 +124,21 @@ static void block_sleep(struct hvt_block *blk)
         return; /* no kick pending */
 }
 
+static unsigned block_serve(void *arg)
+{
+    return serve_all(arg);
+}
+
+static void block_idle(void *arg)
+{
+    block_sleep(arg);
+}
+
 static void *block_thread(void *arg)
 {
     struct hvt_block *blk = arg;
-    uint64_t idle_since = 0;
 
-    __atomic_store_n(&blk->started, 1, __ATOMIC_RELEASE);
-    for (;;) {
-        if (serve_all(blk)) {
-            idle_since = 0;
-            continue;
-        }
-        if (!idle_since) {
-            idle_since = now_ns();
-            continue;
-        }
-        if (now_ns() - idle_since < SPIN_NS) {
-            sched_yield(); /* a vCPU thread woken on this CPU must not wait for us */
-            continue;
-        }
-        block_sleep(blk);
-        idle_since = 0;
-    }
+    hvt_io_loop(&blk->started, block_serve, block_idle, blk);
     return NULL;
 }
 

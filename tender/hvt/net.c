@@ -18,11 +18,6 @@
 #include "ring.h"
 #include "vm.h"
 
-/* How long the I/O thread keeps polling an idle ring before it sleeps: long
- * enough to cover a guest's re-entry after a yield (~100-150 µs on PVM) and
- * its answer, so the answer needs no kick. */
-#define SPIN_NS 200000ULL
-
 struct nic {
     int fd;
     const char *name; /* the manifest's, for messages */
@@ -50,14 +45,6 @@ struct hvt_net {
     int started;   /* the I/O thread is past its start-up system calls */
     int io_asleep; /* the I/O thread is in (or about to enter) ppoll */
 };
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static __attribute__((noreturn)) void bad_ring(const char *what, unsigned long long v)
 {
@@ -295,35 +282,28 @@ static void wake_vcpu(struct hvt_net *net)
         return; /* the counter is saturated: the vCPU thread is awake anyway */
 }
 
+static unsigned io_serve(void *arg)
+{
+    struct hvt_net *net = arg;
+    unsigned work = 0;
+
+    for (unsigned i = 0; i < net->n; i++)
+        work += tx_drain_try(&net->nics[i]) + rx_fill_try(&net->nics[i]);
+    if (work)
+        wake_vcpu(net);
+    return work;
+}
+
+static void io_idle(void *arg)
+{
+    io_sleep(arg);
+}
+
 static void *io_thread(void *arg)
 {
     struct hvt_net *net = arg;
-    uint64_t idle_since = now_ns();
 
-    __atomic_store_n(&net->started, 1, __ATOMIC_RELEASE);
-    for (;;) {
-        unsigned work = 0;
-
-        for (unsigned i = 0; i < net->n; i++)
-            work += tx_drain_try(&net->nics[i]) + rx_fill_try(&net->nics[i]);
-        if (work) {
-            wake_vcpu(net);
-            idle_since = 0;
-            continue;
-        }
-        if (!idle_since) {
-            idle_since = now_ns();
-            continue;
-        }
-        if (now_ns() - idle_since < SPIN_NS) {
-            /* not a bare pause: a vCPU thread woken on this CPU must not
-             * wait for the end of our time slice */
-            sched_yield();
-            continue;
-        }
-        io_sleep(net);
-        idle_since = 0;
-    }
+    hvt_io_loop(&net->started, io_serve, io_idle, net);
     return NULL;
 }
 
@@ -353,7 +333,7 @@ static int fill_all(struct hvt_net *net)
 void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns, int donefd)
 {
     struct hvt_net *net = vm->net;
-    uint64_t start = now_ns(), junk, one = 1;
+    uint64_t start = hvt_now_ns(), junk, one = 1;
 
     for (unsigned i = 0; i < net->n; i++)
         tx_drain_try(&net->nics[i]);
@@ -374,7 +354,7 @@ void hvt_net_wait(struct hvt_vm *vm, uint64_t timeout_ns, int donefd)
                 break;
             break;
         }
-        spent = now_ns() - start;
+        spent = hvt_now_ns() - start;
         if (spent >= timeout_ns)
             break;
         if (spent < WAIT_SPIN_NS) {

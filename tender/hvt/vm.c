@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vm.h"
@@ -436,4 +437,37 @@ int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const c
     while (!__atomic_load_n(started, __ATOMIC_ACQUIRE))
         sched_yield();
     return 0;
+}
+
+uint64_t hvt_now_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+void hvt_io_loop(int *started, unsigned (*serve)(void *), void (*sleep)(void *), void *arg)
+{
+    uint64_t idle_since = 0;
+
+    __atomic_store_n(started, 1, __ATOMIC_RELEASE);
+    for (;;) {
+        if (serve(arg)) {
+            idle_since = 0;
+            continue;
+        }
+        if (!idle_since) {
+            idle_since = hvt_now_ns();
+            continue;
+        }
+        if (hvt_now_ns() - idle_since < HVT_IO_SPIN_NS) {
+            /* not a bare pause: a vCPU thread woken on this CPU must not
+             * wait for the end of our time slice */
+            sched_yield();
+            continue;
+        }
+        sleep(arg);
+        idle_since = 0;
+    }
 }

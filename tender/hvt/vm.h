@@ -151,6 +151,16 @@ int hvt_kick_fd(struct hvt_vm *vm, uint16_t port, int *fd, char *err);
 int hvt_thread_start(void *(*fn)(void *), void *arg, const int *started, const char *what,
                      char *err);
 
+/* vm.c: CLOCK_MONOTONIC in nanoseconds. */
+uint64_t hvt_now_ns(void);
+/* vm.c: the body of an I/O thread (net, block): sets *started, then calls
+ * serve(arg) while it finds work (it returns how much); after HVT_IO_SPIN_NS
+ * without any, calls sleep(arg), which returns when the guest kicks. Long enough
+ * to cover a guest's re-entry after a yield (~100-150 us on PVM) and its next
+ * request, so that request needs no kick. Never returns. */
+#define HVT_IO_SPIN_NS 200000ULL
+void hvt_io_loop(int *started, unsigned (*serve)(void *), void (*sleep)(void *), void *arg);
+
 /* gdb.c: --gdb[=PORT]. hvt_gdb_wait listens on 127.0.0.1:(port), takes one
  * connection and starts the thread that turns gdb's Ctrl-C into a stop
  * (before the sandbox; 0 or -1 with (err)). The rest return HVT_GDB_RESUME
