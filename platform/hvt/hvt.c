@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hvt.h"
+#include "mirage/abi/block.h"
 #include "mirage/cpu.h"
 #include "mirage/manifest.h"
 #include "mirage/tcb.h"
@@ -163,8 +164,8 @@ static int block_publish(mirage_handle_t h, uint32_t op, uint64_t offset, const 
     if (block_inflight & (1ULL << h))
         return MIRAGE_EAGAIN;
     d = &hvt_boot->devs[h];
-    if (op != HVT_BLOCK_FLUSH && (offset % d->block_size || size % d->block_size ||
-                                  offset > d->capacity || size > d->capacity - offset))
+    if (op != HVT_BLOCK_FLUSH &&
+        !mirage_block_range_ok(offset, size, d->block_size, d->capacity))
         return MIRAGE_EINVAL;
     if (op == HVT_BLOCK_WRITE && (d->flags & HVT_DEV_READ_ONLY))
         return MIRAGE_EROFS;

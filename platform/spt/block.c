@@ -1,5 +1,6 @@
 /* block.c: whole sectors to and from the disk image the tender opened. */
 #include "sys.h"
+#include "mirage/abi/block.h"
 
 /* Checks a request against the device as the seccomp filter will: whole
  * sectors, inside [0, capacity). A request the filter would refuse must never
@@ -8,11 +9,7 @@ static const struct spt_dev_info *check(mirage_handle_t h, uint64_t offset, size
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_BLOCK);
 
-    if (d == NULL || d->block_size == 0)
-        return NULL;
-    if (offset % d->block_size != 0 || size % d->block_size != 0)
-        return NULL;
-    if (offset > d->capacity || size > d->capacity - offset)
+    if (d == NULL || !mirage_block_range_ok(offset, size, d->block_size, d->capacity))
         return NULL;
     return d;
 }

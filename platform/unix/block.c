@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mirage/abi/block.h"
 #include "mirage/block.h"
 #include "mirage/platform.h"
 #include "unix.h"
@@ -96,8 +97,7 @@ static struct unix_binding *block_request(mirage_handle_t h, uint64_t offset, si
 {
     struct unix_binding *b = unix_handle(h, MIRAGE_DEV_BLOCK);
 
-    if (b == NULL || offset % b->sector_size != 0 || size % b->sector_size != 0 ||
-        offset > b->capacity || size > b->capacity - offset)
+    if (b == NULL || !mirage_block_range_ok(offset, size, b->sector_size, b->capacity))
         return NULL;
     return b;
 }

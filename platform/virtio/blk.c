@@ -1,6 +1,7 @@
 /* blk.c: the virtio binding's block devices: virtio-blk, one per manifest disk in PCI order. */
 #include <string.h>
 
+#include "mirage/abi/block.h"
 #include "mirage/manifest.h"
 #include "virtio.h"
 #include "virtq.h"
@@ -185,8 +186,7 @@ static int io(mirage_handle_t h, uint32_t type, uint64_t offset, uint8_t *buf, s
 {
     struct disk *k = disk_of(h);
 
-    if (k == NULL || offset % k->block_size || size % k->block_size || offset > k->capacity ||
-        size > k->capacity - offset)
+    if (k == NULL || !mirage_block_range_ok(offset, size, k->block_size, k->capacity))
         return MIRAGE_EINVAL;
     if (type == BLK_T_OUT && k->read_only)
         return MIRAGE_EROFS;

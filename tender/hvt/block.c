@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mirage/abi/block.h"
 #include "mirage/error.h"
 #include "vm.h"
 
@@ -71,8 +72,7 @@ static void serve(struct hvt_block *blk, struct disk *k, uint32_t seq)
     }
     if (op == HVT_BLOCK_FLUSH)
         ret = d->read_only || fdatasync(d->fd) == 0 ? 0 : MIRAGE_EIO;
-    else if (op > HVT_BLOCK_FLUSH || off % d->block_size || size % d->block_size ||
-             off > d->capacity || size > d->capacity - off)
+    else if (op > HVT_BLOCK_FLUSH || !mirage_block_range_ok(off, size, d->block_size, d->capacity))
         ret = MIRAGE_EINVAL;
     else if (op == HVT_BLOCK_WRITE && d->read_only)
         ret = MIRAGE_EROFS;
