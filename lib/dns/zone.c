@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dns_internal.h"
+#include "mirage/heap.h"
 #include "mirage/kv.h"
 
 /* One record: its owner and RDATA live in the zone's arena. */
@@ -25,7 +26,7 @@ struct mirage_dns_zone {
     uint8_t *arena;
     size_t used, acap;
     char **files;
-    size_t nfiles;
+    size_t nfiles, files_cap;
 };
 
 static int fail(struct mirage_dns_zone_error *err, const struct mirage_dns_zone *z,
@@ -62,18 +63,9 @@ static const char *owner_text(const struct mirage_dns_zone *z, const struct zrec
 
 static int arena_add(struct mirage_dns_zone *z, const void *p, size_t len, uint32_t *at)
 {
-    if (z->used + len > z->acap) {
-        size_t cap = z->acap ? z->acap * 2 : 4096;
-        while (cap < z->used + len)
-            cap *= 2;
-        if (cap > UINT32_MAX)
-            return MIRAGE_ENOMEM;
-        uint8_t *a = realloc(z->arena, cap);
-        if (a == NULL)
-            return MIRAGE_ENOMEM;
-        z->arena = a;
-        z->acap = cap;
-    }
+    /* Offsets are 32 bits. */
+    if (len > UINT32_MAX - z->used || mirage_grow(&z->arena, &z->acap, z->used + len, 1) < 0)
+        return MIRAGE_ENOMEM;
     memcpy(z->arena + z->used, p, len);
     *at = (uint32_t)z->used;
     z->used += len;
@@ -103,22 +95,13 @@ static int add(void *arg, const struct mirage_dns_rr *rr, const char *file, unsi
     if (z->nfiles == 0 || strcmp(z->files[z->nfiles - 1], file) != 0) {
         if (z->nfiles == UINT16_MAX)
             return MIRAGE_ENOMEM;
-        char **f = realloc(z->files, (z->nfiles + 1) * sizeof(*f));
-        if (f == NULL)
-            return MIRAGE_ENOMEM;
-        z->files = f;
-        if ((f[z->nfiles] = strdup(file)) == NULL)
+        if (mirage_grow(&z->files, &z->files_cap, z->nfiles + 1, sizeof(*z->files)) < 0 ||
+            (z->files[z->nfiles] = strdup(file)) == NULL)
             return MIRAGE_ENOMEM;
         z->nfiles++;
     }
-    if (z->n == z->cap) {
-        size_t cap = z->cap ? z->cap * 2 : 256;
-        struct zrec *r = realloc(z->recs, cap * sizeof(*r));
-        if (r == NULL)
-            return MIRAGE_ENOMEM;
-        z->recs = r;
-        z->cap = cap;
-    }
+    if (mirage_grow(&z->recs, &z->cap, z->n + 1, sizeof(*z->recs)) < 0)
+        return MIRAGE_ENOMEM;
     struct zrec *r = &z->recs[z->n];
     if (arena_add(z, rr->name.wire, rr->name.len, &r->name) < 0 ||
         arena_add(z, rr->rdata, rr->rdlen, &r->rd) < 0)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "mirage/checksum.h"
+#include "mirage/heap.h"
 #include "mirage/log.h"
 #include "mirage/random.h"
 #include "mirage/udp.h"
@@ -95,14 +96,8 @@ int mirage_udp_bind(struct mirage_udp *udp, uint16_t port, mirage_udp_fn fn, voi
 {
     if (port == 0 || fn == NULL || find(udp, port))
         return MIRAGE_EINVAL;
-    if (udp->n == udp->cap) {
-        size_t cap = udp->cap ? udp->cap * 2 : 8;
-        struct listener *l = realloc(udp->l, cap * sizeof(*l));
-        if (l == NULL)
-            return MIRAGE_ENOMEM;
-        udp->l = l;
-        udp->cap = cap;
-    }
+    if (mirage_grow(&udp->l, &udp->cap, udp->n + 1, sizeof(*udp->l)) < 0)
+        return MIRAGE_ENOMEM;
     udp->l[udp->n++] = (struct listener){port, fn, ctx};
     return 0;
 }
