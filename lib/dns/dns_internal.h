@@ -21,6 +21,9 @@ int dns_name_read(struct mirage_rd *r, const uint8_t *msg, size_t msglen, struct
 int dns_rdata_read(struct mirage_dns_reader *rd, uint16_t type, size_t at, size_t rdlen,
                    const uint8_t **out, size_t *outlen);
 
+/* 1 for the types whose RDATA is one compressible name (NS, CNAME, PTR, MB...). */
+int dns_rdata_one_name(uint16_t type);
+
 /* Writes uncompressed (rd, len) of (type) through (wr), compressing the
  * names RFC 1035's types hold. (wr->w) is bad if it does not fit. */
 void dns_rdata_write(struct mirage_dns_writer *wr, uint16_t type, const uint8_t *rd, size_t len);

@@ -12,7 +12,7 @@
  * forbids compressing it, RFC 3597 asks readers to accept it), a digit that
  * many bytes. The RDATA ends with the layout. NULL: no names to expand.
  */
-static const char *layout(uint16_t type)
+int dns_rdata_one_name(uint16_t type)
 {
     switch (type) {
     case MIRAGE_DNS_NS:
@@ -23,7 +23,17 @@ static const char *layout(uint16_t type)
     case MIRAGE_DNS_MG:
     case MIRAGE_DNS_MR:
     case MIRAGE_DNS_PTR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static const char *layout(uint16_t type)
+{
+    if (dns_rdata_one_name(type))
         return "C";
+    switch (type) {
     case MIRAGE_DNS_SOA:
         return "CC44444";
     case MIRAGE_DNS_MINFO:

@@ -617,6 +617,11 @@ static int rdata_text(struct parse *ps, uint16_t type, struct mirage_wr *w)
     char why[160];
     int rc = 0;
 
+    if (dns_rdata_one_name(type)) {
+        if ((rc = field_name(ps, w, "target name")) < 0)
+            return rc;
+        return end_of_record(ps);
+    }
     switch (type) {
     case MIRAGE_DNS_A: {
         uint8_t a[4];
@@ -636,17 +641,6 @@ static int rdata_text(struct parse *ps, uint16_t type, struct mirage_wr *w)
         mirage_wr_bytes(w, a, 16);
         return end_of_record(ps);
     }
-    case MIRAGE_DNS_NS:
-    case MIRAGE_DNS_MD:
-    case MIRAGE_DNS_MF:
-    case MIRAGE_DNS_CNAME:
-    case MIRAGE_DNS_MB:
-    case MIRAGE_DNS_MG:
-    case MIRAGE_DNS_MR:
-    case MIRAGE_DNS_PTR:
-        if ((rc = field_name(ps, w, "target name")) < 0)
-            return rc;
-        return end_of_record(ps);
     case MIRAGE_DNS_MINFO:
         if ((rc = field_name(ps, w, "MINFO rmailbx")) < 0 ||
             (rc = field_name(ps, w, "MINFO emailbx")) < 0)
