@@ -270,3 +270,52 @@ ipv6_net_setup() {
 in_ns() {
     ip netns exec "$NS" "$@"
 }
+
+# example_variants EXAMPLE NAME:TARGET:OPTION...: one copy of examples/EXAMPLE per
+# variant in $BATS_FILE_TMPDIR/NAME, configured (-t TARGET OPTION) and built by the
+# tool once, as a user would (for setup_file).
+example_variants() {
+    local example=$1 v mirage=$PWD/$B/bin/mirage
+    shift
+    [ -x "$mirage" ] || { echo "missing $mirage: run make" >&2; return 1; }
+    for v in "$@"; do
+        local name=${v%%:*} rest=${v#*:}
+        local target=${rest%%:*} opt=${rest#*:}
+        mkdir -p "$BATS_FILE_TMPDIR/$name"
+        cp "$PWD/examples/$example"/*.c "$BATS_FILE_TMPDIR/$name/"
+        (cd "$BATS_FILE_TMPDIR/$name" && "$mirage" configure -t "$target" $opt >/dev/null &&
+            "$mirage" build >/dev/null) || return 1
+    done
+}
+
+# ipv6_net_setup NAME A.B: net_setup NAME A.B, then tap0 in the namespace with the
+# kernel at $NET.1/24 and $PFX::1/64, PFX=fd00:B:N (N the test's number), without
+# DAD so that the kernel can talk at once.
+ipv6_net_setup() {
+    net_setup "$1" "$2"
+    PFX=fd00:${2#*.}:$BATS_TEST_NUMBER
+    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+    netns_tap "$NS" tap0 "$NET.1/24"
+    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+}
+
+# stack_echo_boot VARIANT ARGS...: boots the VARIANT (direct, spt, hvt) of
+# example_variants' stack-echo on tap0 and waits until it listens; sets MAC and
+# LL (its link-local address, empty without IPv6) from its log.
+stack_echo_boot() {
+    local v=$1 dir=$BATS_FILE_TMPDIR/$1
+    shift
+    case $v in
+    direct) TARGET_ARGV=("$dir/dist/stack-echo" --net:tap0=tap0 -- "$@") ;;
+    spt) TARGET_ARGV=("$PWD/$B/bin/mirage-spt" --net:service=tap0 "$dir/dist/stack-echo.spt" "$@") ;;
+    hvt)
+        require_kvm
+        TARGET_ARGV=("$PWD/$B/bin/mirage-hvt" --net:service=tap0 "$dir/dist/stack-echo.hvt" "$@")
+        ;;
+    esac
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}"
+    uk_wait_line "$LOG" "echo on TCP and UDP " 30
+    MAC=$(sed -n "s/.*direct stack on '[^']*' (\([0-9a-f:]*\), MTU.*/\1/p" "$LOG" | head -1)
+    LL=$(sed -n 's/.*IPv6 link-local \(fe80:[0-9a-f:]*\)\/64.*/\1/p' "$LOG" | head -1)
+    [ -n "$MAC" ]
+}

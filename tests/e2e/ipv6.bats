@@ -4,52 +4,23 @@
 load helpers
 
 ROOT=$PWD
-MIRAGE=$ROOT/build/bin/mirage
 
 # One copy of stack-echo per target, configured and built by the tool once.
 setup_file() {
-    local v
-    [ -x "$MIRAGE" ] || { echo "missing $MIRAGE: run make" >&2; return 1; }
-    for v in direct:unix:--net=direct spt:spt: hvt:hvt:; do
-        local name=${v%%:*} rest=${v#*:}
-        local target=${rest%%:*} opt=${rest#*:}
-        mkdir -p "$BATS_FILE_TMPDIR/$name"
-        cp "$ROOT"/examples/stack-echo/*.c "$BATS_FILE_TMPDIR/$name/"
-        (cd "$BATS_FILE_TMPDIR/$name" && "$MIRAGE" configure -t "$target" $opt >/dev/null &&
-            "$MIRAGE" build >/dev/null) || return 1
-    done
+    example_variants stack-echo direct:unix:--net=direct spt:spt: hvt:hvt:
 }
 
 # Each test gets its own namespace, 10.206.N.0/24 and fd00:206:N::/64; the
 # kernel's addresses skip DAD so that it can talk at once.
 setup() {
-    net_setup ipv6 10.206
-    PFX=fd00:206:$BATS_TEST_NUMBER
-    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
-    netns_tap "$NS" tap0 "$NET.1/24"
-    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+    ipv6_net_setup ipv6 10.206
 }
 
 teardown() { net_teardown; }
 
-# boot VARIANT ARGS...: boots the variant's stack-echo on tap0 and waits until
-# it listens; sets MAC and LL (its link-local address) from its log.
+# boot VARIANT ARGS...: stack_echo_boot, which must find the link-local address.
 boot() {
-    local v=$1 dir=$BATS_FILE_TMPDIR/$1
-    shift
-    case $v in
-    direct) TARGET_ARGV=("$dir/dist/stack-echo" --net:tap0=tap0 -- "$@") ;;
-    spt) TARGET_ARGV=("$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$dir/dist/stack-echo.spt" "$@") ;;
-    hvt)
-        require_kvm
-        TARGET_ARGV=("$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$dir/dist/stack-echo.hvt" "$@")
-        ;;
-    esac
-    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}"
-    uk_wait_line "$LOG" "echo on TCP and UDP " 30
-    MAC=$(sed -n "s/.*direct stack on '[^']*' (\([0-9a-f:]*\), MTU.*/\1/p" "$LOG" | head -1)
-    LL=$(sed -n 's/.*IPv6 link-local \(fe80:[0-9a-f:]*\)\/64.*/\1/p' "$LOG" | head -1)
-    [ -n "$MAC" ] && [ -n "$LL" ]
+    stack_echo_boot "$@" && [ -n "$LL" ]
 }
 
 # Sends one datagram of next header 253 (experimental: nobody handles it) to

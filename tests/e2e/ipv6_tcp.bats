@@ -11,28 +11,17 @@ BYTES=52428800 # 50 MiB each way
 
 # stack-echo configured and built by the tool once per target, as a user would.
 setup_file() {
-    local v f
+    local f
     for f in "$MIRAGE" "$TCPCLIENT" "$UK/tcptest" "$UK/tcptest.spt" "$UK/tcptest.hvt"; do
         [ -x "$f" ] || { echo "missing $f: run make" >&2; return 1; }
     done
-    for v in direct:unix:--net=direct spt:spt: hvt:hvt:; do
-        local name=${v%%:*} rest=${v#*:}
-        local target=${rest%%:*} opt=${rest#*:}
-        mkdir -p "$BATS_FILE_TMPDIR/$name"
-        cp "$ROOT"/examples/stack-echo/*.c "$BATS_FILE_TMPDIR/$name/"
-        (cd "$BATS_FILE_TMPDIR/$name" && "$MIRAGE" configure -t "$target" $opt >/dev/null &&
-            "$MIRAGE" build >/dev/null) || return 1
-    done
+    example_variants stack-echo direct:unix:--net=direct spt:spt: hvt:hvt:
 }
 
 # Each test: its own namespace, 10.207.N.0/24 and fd00:207:N::/64; the kernel
 # is .1 and ::1 (without DAD, to talk at once), the unikernel .2 and ::2.
 setup() {
-    net_setup ip6dual 10.207
-    PFX=fd00:207:$BATS_TEST_NUMBER
-    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
-    netns_tap "$NS" tap0 "$NET.1/24"
-    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+    ipv6_net_setup ip6dual 10.207
 }
 
 teardown() { net_teardown; }
