@@ -6,24 +6,16 @@
 #include "mirage/icmpv6.h"
 #include "mirage/time.h"
 #include "../net/link.h"
+#include "ipv6_node.h"
 
 const char *mirage_cmdline(void)
 {
     return "test_net_ipv6";
 }
 
-/* fd00::1 and fd00::2 */
-static const uint8_t G_A[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t G_B[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 /* The link-local addresses of the link's MACs 02:00:00:00:00:01 and :02. */
 static const uint8_t LL_A[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1};
 static const uint8_t LL_B[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 2};
-
-struct node {
-    struct mirage_eth *eth;
-    struct mirage_ipv6 *ip;
-    struct mirage_icmpv6 *icmp;
-};
 
 struct seen {
     int replies, errors;
@@ -50,28 +42,6 @@ static void on_error(void *ctx, const struct mirage_icmpv6_error *e)
     s->type = e->type;
     s->code = e->code;
     s->param = e->param;
-}
-
-static void node_up(struct node *n, struct mirage_netif *nif, const uint8_t *addr)
-{
-    struct mirage_ipv6_config cfg = {.prefix = 64};
-
-    if (addr) {
-        cfg.has_addr = 1;
-        memcpy(cfg.addr, addr, 16);
-    }
-    n->eth = mirage_eth_new(nif);
-    n->ip = mirage_ipv6_new(n->eth, &cfg);
-    n->icmp = mirage_icmpv6_new(n->ip, NULL);
-    CHECK(n->eth && n->ip && n->icmp);
-    CHECK_INT(mirage_eth_start(n->eth), 0);
-}
-
-static void node_down(struct node *n)
-{
-    mirage_icmpv6_free(n->icmp);
-    mirage_ipv6_free(n->ip);
-    mirage_eth_free(n->eth);
 }
 
 static void test_format(void)
@@ -104,8 +74,8 @@ static void test_dad_ping_and_states(void)
     enum mirage_ipv6_addr_state state[4];
     uint8_t mac[6];
 
-    node_up(&a, simlink_netif(l, 0), G_A);
-    node_up(&b, simlink_netif(l, 1), G_B);
+    node_up(&a, simlink_netif(l, 0), G_A, 0);
+    node_up(&b, simlink_netif(l, 1), G_B, 0);
     mirage_icmpv6_on_echo_reply(a.icmp, on_reply, &sa);
     /* Tentative: nothing goes out from an address DAD has not cleared. */
     CHECK_INT(mirage_ipv6_addresses(a.ip, NULL, NULL, state, 4), 2);
@@ -192,10 +162,10 @@ static void test_dad_duplicate(void)
     enum mirage_ipv6_addr_state state[4];
     struct mirage_ipv6_stats st;
 
-    node_up(&a, simlink_netif(l, 0), G_A);
+    node_up(&a, simlink_netif(l, 0), G_A, 0);
     mirage_sleep_ns(MIRAGE_MS(2500));
     /* B wants A's address: A defends it, B never uses it. */
-    node_up(&b, simlink_netif(l, 1), G_A);
+    node_up(&b, simlink_netif(l, 1), G_A, 0);
     mirage_sleep_ns(MIRAGE_MS(2500));
     CHECK_INT(mirage_ipv6_addresses(b.ip, NULL, NULL, state, 4), 2);
     CHECK_INT(state[0], MIRAGE_IPV6_PREFERRED);
@@ -210,8 +180,8 @@ static void test_dad_duplicate(void)
 
     /* Both at once: each sees the other's probe and neither uses it. */
     l = simlink_new(&cfg);
-    node_up(&a, simlink_netif(l, 0), G_B);
-    node_up(&b, simlink_netif(l, 1), G_B);
+    node_up(&a, simlink_netif(l, 0), G_B, 0);
+    node_up(&b, simlink_netif(l, 1), G_B, 0);
     mirage_sleep_ns(MIRAGE_MS(2500));
     mirage_ipv6_addresses(a.ip, NULL, NULL, state, 4);
     mirage_ipv6_stats(b.ip, &st);
@@ -265,8 +235,8 @@ static void test_header_chain(void)
     uint8_t p[200], ext[64];
     size_t n;
 
-    node_up(&a, simlink_netif(l, 0), G_A);
-    node_up(&b, simlink_netif(l, 1), G_B);
+    node_up(&a, simlink_netif(l, 0), G_A, 0);
+    node_up(&b, simlink_netif(l, 1), G_B, 0);
     mirage_icmpv6_on_echo_reply(a.icmp, on_reply, &sa);
     CHECK_INT(mirage_icmpv6_on_error(a.icmp, 253, on_error, &sp), 0);
     mirage_sleep_ns(MIRAGE_MS(2500));

@@ -6,23 +6,16 @@
 #include "mirage/icmpv6.h"
 #include "mirage/time.h"
 #include "../net/link.h"
+#include "ipv6_node.h"
 
 const char *mirage_cmdline(void)
 {
     return "test_net_ipv6_nd";
 }
 
-static const uint8_t G_A[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-static const uint8_t G_B[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 static const uint8_t FAR[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9};
 static const uint8_t ROUTER[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99};
 static const uint8_t ALL_NODES[16] = {0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-
-struct node {
-    struct mirage_eth *eth;
-    struct mirage_ipv6 *ip;
-    struct mirage_icmpv6 *icmp;
-};
 
 /* What the link carried: the largest IPv6 packet each side sent, MLDv2 reports. */
 static size_t biggest[2];
@@ -72,26 +65,6 @@ static void on_pmtu(void *ctx, const uint8_t dst[16], size_t mtu)
     (void)dst;
     pmtu_calls++;
     pmtu_last = mtu;
-}
-
-static void node_up(struct node *n, struct mirage_netif *nif, const uint8_t *addr, int no_ra)
-{
-    struct mirage_ipv6_config cfg = {.prefix = 64, .no_router_adv = no_ra};
-
-    cfg.has_addr = 1;
-    memcpy(cfg.addr, addr, 16);
-    n->eth = mirage_eth_new(nif);
-    n->ip = mirage_ipv6_new(n->eth, &cfg);
-    n->icmp = mirage_icmpv6_new(n->ip, NULL);
-    CHECK(n->eth && n->ip && n->icmp);
-    CHECK_INT(mirage_eth_start(n->eth), 0);
-}
-
-static void node_down(struct node *n)
-{
-    mirage_icmpv6_free(n->icmp);
-    mirage_ipv6_free(n->ip);
-    mirage_eth_free(n->eth);
 }
 
 /* An IPv6 packet (src -> dst, hop limit hl, next header nh) of (n) bytes of payload into p. */
