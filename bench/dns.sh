@@ -11,46 +11,20 @@ set -euo pipefail
 B=build
 DUR=${1:-10}
 NS=mirage-bench-dns-$$
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
+source "$(dirname "$0")/lib.sh"
+bench_work
 ROOT=$PWD
-PIDS=()
 ZONE=$ROOT/examples/dns-primary/zones/example.com.zone
 
-for f in "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-primary" \
-    "$B/uk/dns-primary.spt" "$B/uk/dns-primary.hvt"; do
-    [ -e "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-for c in dnsperf nsd dig; do
-    command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
-done
+bench_need_files -e "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-primary" \
+    "$B/uk/dns-primary.spt" "$B/uk/dns-primary.hvt"
+bench_need_commands dnsperf nsd dig
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$NS-n" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-in_ns() { ip netns exec "$NS" "$@"; }
 field() { sed -En "s|$2|\\1|p" <<<"$1" | head -1; }
 
-ip netns add "$NS"
-in_ns ip link set lo up
-in_ns ip tuntap add dev tap0 mode tap
-in_ns ip addr add 10.218.0.1/24 dev tap0
-in_ns ip link set tap0 up
-ip netns add "$NS-n"
-ip netns exec "$NS-n" ip link set lo up
-ip link add "bd$$a" netns "$NS" type veth peer name "bd$$b" netns "$NS-n"
-in_ns ip addr add 10.217.0.1/24 dev "bd$$a"
-in_ns ip link set "bd$$a" up
-ip netns exec "$NS-n" ip addr add 10.217.0.2/24 dev "bd$$b"
-ip netns exec "$NS-n" ip link set "bd$$b" up
+bench_tap 10.218.0.1/24
+bench_ns "$NS-n"
+bench_veth "$NS" "$NS-n" "bd$$a" "bd$$b" 10.217.0.1/24 10.217.0.2/24
 UK_IP=10.218.0.2
 NSD_IP=10.217.0.2
 
@@ -113,21 +87,13 @@ boot() {
     return 1
 }
 
-stop() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-}
-
 UKARGS=(--ipv4=$UK_IP/24)
 echo "## DNS: dns-primary beside NSD (bench/dns.sh, dnsperf -c 4 -q 100 -T 1 -l $DUR)"
 echo
 echo "Machine load at start: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work)."
 echo "Queries: the 10 of bench/dns.sh over examples/dns-primary/zones/example.com.zone, UDP."
 echo
-echo "| server | queries/s | average latency (ms) | lost |"
-echo "|---|---|---|---|"
+bench_table server queries/s "average latency (ms)" lost
 ip netns exec "$NS-n" nsd -d -c "$WORK/nsd.conf" >"$WORK/nsd.out" 2>&1 &
 PIDS+=($!)
 for ((i = 0; i < 50; i++)); do
@@ -135,19 +101,19 @@ for ((i = 0; i < 50; i++)); do
     sleep 0.2
 done
 perf_row "NSD 4.6 (server-count 1, veth)" "$NSD_IP"
-stop
+bench_stop
 truncate -s 16M "$WORK/dns-data.img" # the store updated zones go to (empty here)
 DATA=--block:dns_data=$WORK/dns-data.img
 boot "$ROOT/$B/uk/dns-primary" --net:tap0=tap0 "$DATA" -- "${UKARGS[@]}"
 perf_row "dns-primary unix (direct stack, tap)" "$UK_IP"
-stop
+bench_stop
 boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.spt" "${UKARGS[@]}"
 perf_row "dns-primary spt" "$UK_IP"
-stop
+bench_stop
 if [ -w /dev/kvm ]; then
     boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.hvt" "${UKARGS[@]}"
     perf_row "dns-primary hvt" "$UK_IP"
-    stop
+    bench_stop
 fi
 echo
 
@@ -172,11 +138,11 @@ floor=
 for mem in 8 12 16 20 24 32 48 64; do
     if ! boot "$ROOT/$B/bin/mirage-hvt" --mem=$mem --net:service=tap0 "$DATA" "$WORK/big/dist/dns-primary.hvt" \
         "${UKARGS[@]}" 2>/dev/null; then
-        stop
+        bench_stop
         continue
     fi
     got=$(in_ns dig +short +tries=2 +time=2 @"$UK_IP" h99996.big.test A 2>/dev/null || true)
-    stop
+    bench_stop
     if [ "$got" = "10.1.134.156" ]; then
         floor=$mem
         break

@@ -12,30 +12,14 @@ set -euo pipefail
 B=build
 DUR=${1:-10}
 NS=mirage-bench-http-$$
-WORK=$(mktemp -d)
-chmod 755 "$WORK" # nginx's worker (www-data) reads the site from it
+source "$(dirname "$0")/lib.sh"
+bench_work # nginx's worker (www-data) reads the site from it
 ROOT=$PWD
-PIDS=()
 
-for f in "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/democert/tls/default/cert.pem"; do
-    [ -e "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-for c in wrk nginx python3; do
-    command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
-done
+bench_need_files -e "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" \
+    "$B/democert/tls/default/cert.pem"
+bench_need_commands wrk nginx python3
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$NS-n" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-in_ns() { ip netns exec "$NS" "$@"; }
 field() { sed -En "s|$2|\\1|p" <<<"$1" | head -1; }
 
 # ---- the site and the bench unikernels --------------------------------------------------
@@ -61,18 +45,9 @@ SITE_SPT=$WORK/build-spt/dist/static_website.spt
 SITE_HVT=$WORK/build-hvt/dist/static_website.hvt
 
 # ---- the network: tap for the unikernels, veth to nginx's namespace -----------------------
-ip netns add "$NS"
-in_ns ip link set lo up
-in_ns ip tuntap add dev tap0 mode tap
-in_ns ip addr add 10.212.0.1/24 dev tap0
-in_ns ip link set tap0 up
-ip netns add "$NS-n"
-ip netns exec "$NS-n" ip link set lo up
-ip link add "bh$$a" netns "$NS" type veth peer name "bh$$b" netns "$NS-n"
-in_ns ip addr add 10.213.0.1/24 dev "bh$$a"
-in_ns ip link set "bh$$a" up
-ip netns exec "$NS-n" ip addr add 10.213.0.2/24 dev "bh$$b"
-ip netns exec "$NS-n" ip link set "bh$$b" up
+bench_tap 10.212.0.1/24
+bench_ns "$NS-n"
+bench_veth "$NS" "$NS-n" "bh$$a" "bh$$b" 10.213.0.1/24 10.213.0.2/24
 UK_IP=10.212.0.2
 NGINX_IP=10.213.0.2
 
@@ -135,13 +110,6 @@ boot() {
     return 1
 }
 
-stop() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-}
-
 UKARGS=(--ipv4=$UK_IP/24 --tls=true -l http:warning --workers=64)
 echo "## HTTP: static_website beside nginx (bench/http.sh, wrk -t1 -c32 -d${DUR}s)"
 echo
@@ -149,23 +117,23 @@ echo "Machine load at start: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared wi
 echo "Columns: requests/s | p99 latency | transfer/s. HTTPS new connections send"
 echo "'Connection: close', so each request is a full ECDHE-ECDSA handshake."
 echo
-echo "| server | 612 B req/s | p99 | transfer | 1 MiB req/s | p99 | transfer | HTTPS handshakes/s | p99 | transfer | HTTPS 1 MiB req/s | p99 | transfer |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+bench_table server "612 B req/s" p99 transfer "1 MiB req/s" p99 transfer "HTTPS handshakes/s" p99 \
+    transfer "HTTPS 1 MiB req/s" p99 transfer
 ip netns exec "$NS-n" nginx -c "$WORK/nginx.conf" -p "$WORK" &
 PIDS+=($!)
 sleep 1
 row "nginx 1.22 (1 worker, veth)" "http://$NGINX_IP" "https://$NGINX_IP"
-stop
+bench_stop
 boot "$SITE_UNIX" --net:tap0=tap0 -- "${UKARGS[@]}"
 row "static_website unix (direct stack, tap)" "http://$UK_IP" "https://$UK_IP"
-stop
+bench_stop
 boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$SITE_SPT" "${UKARGS[@]}"
 row "static_website spt" "http://$UK_IP" "https://$UK_IP"
-stop
+bench_stop
 if [ -w /dev/kvm ]; then
     boot "$ROOT/$B/bin/mirage-hvt" --mem=64 --net:service=tap0 "$SITE_HVT" "${UKARGS[@]}"
     row "static_website hvt (--mem=64)" "http://$UK_IP" "https://$UK_IP"
-    stop
+    bench_stop
 fi
 echo
 
@@ -183,12 +151,12 @@ floor=
 for mem in 4 5 6 8 10 12 16 24 32; do
     if ! boot "$ROOT/$B/bin/mirage-hvt" --mem=$mem --net:service=tap0 "$SITE_HVT" "${UKARGS[@]}" \
         2>/dev/null; then
-        stop
+        bench_stop
         continue
     fi
     out=$(in_ns wrk -t1 -c32 -d5s "http://$UK_IP/1m.bin" 2>&1) || true
     alive=$(kill -0 "${PIDS[0]}" 2>/dev/null && echo yes || echo no)
-    stop
+    bench_stop
     rps=$(field "$out" '^Requests/sec: *([0-9.]+).*')
     if [ "$alive" = yes ] && ! grep -q 'Non-2xx\|Socket errors' <<<"$out" &&
         awk -v r="${rps:-0}" 'BEGIN { exit !(r > 10) }'; then
@@ -223,20 +191,35 @@ print("kept", got, flush=True)
 time.sleep(float(sys.argv[3]))
 '
 ulimit -n "$(ulimit -Hn)" # python holds N sockets at once
-boot "$ROOT/$B/bin/mirage-hvt" --mem=256 --net:service=tap0 "$SITE_HVT" --ipv4=$UK_IP/24 --tls=true \
-    -l http:warning --stats=1
-sleep 1.5
-before=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
-in_ns python3 -c "$IDLE_PY" "$UK_IP" "$N" 4 >"$WORK/idle.out" &
-PIDS+=($!)
-for ((i = 0; i < 600; i++)); do
-    grep -q kept "$WORK/idle.out" && break
-    sleep 0.1
-done
-sleep 2.5
-after=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
-line=$(grep 'stats:' "$WORK/uk.log" | tail -1 | sed 's/.*stats: //')
-stop
+
+# hold TENTHS PY ARGS...: the client PY (ARGS) in the namespace; waits up to TENTHS
+# tenths of a second until it says it holds its connections.
+hold() {
+    local tenths=$1 py=$2 i
+    shift 2
+    in_ns python3 -c "$py" "$@" >"$WORK/idle.out" &
+    PIDS+=($!)
+    for ((i = 0; i < tenths; i++)); do
+        grep -q kept "$WORK/idle.out" && break
+        sleep 0.1
+    done
+}
+
+# idle_heap TENTHS PY ARGS...: static_website.hvt's heap before and after the client PY
+# (ARGS) holds its connections (before, after) and its last stats line (line).
+idle_heap() {
+    boot "$ROOT/$B/bin/mirage-hvt" --mem=256 --net:service=tap0 "$SITE_HVT" --ipv4=$UK_IP/24 \
+        --tls=true -l http:warning --stats=1
+    sleep 1.5
+    before=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
+    hold "$@"
+    sleep 2.5
+    after=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
+    line=$(grep 'stats:' "$WORK/uk.log" | tail -1 | sed 's/.*stats: //')
+    bench_stop
+}
+
+idle_heap 600 "$IDLE_PY" "$UK_IP" "$N" 4
 echo "$N idle keep-alive connections ($(cat "$WORK/idle.out")), static_website.hvt: heap" \
     "$before -> $after bytes, $(((after - before) / N)) bytes per connection (TCP record and" \
     "the server's, no fiber; the last stats line: $line)."
@@ -264,20 +247,7 @@ for i in range(n):
 print("kept", got, flush=True)
 time.sleep(float(sys.argv[3]))
 '
-boot "$ROOT/$B/bin/mirage-hvt" --mem=256 --net:service=tap0 "$SITE_HVT" --ipv4=$UK_IP/24 --tls=true \
-    -l http:warning --stats=1
-sleep 1.5
-before=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
-in_ns python3 -c "$IDLE_TLS_PY" "$UK_IP" "$NT" 4 "$ROOT/$B/democert/ca.pem" >"$WORK/idle.out" &
-PIDS+=($!)
-for ((i = 0; i < 1200; i++)); do
-    grep -q kept "$WORK/idle.out" && break
-    sleep 0.1
-done
-sleep 2.5
-after=$(grep -o 'heap [0-9]* bytes' "$WORK/uk.log" | tail -1 | tr -dc 0-9)
-line=$(grep 'stats:' "$WORK/uk.log" | tail -1 | sed 's/.*stats: //')
-stop
+idle_heap 1200 "$IDLE_TLS_PY" "$UK_IP" "$NT" 4 "$ROOT/$B/democert/ca.pem"
 echo "$NT idle keep-alive HTTPS connections ($(cat "$WORK/idle.out")), static_website.hvt: heap" \
     "$before -> $after bytes, $(((after - before) / NT)) bytes per connection (the last stats" \
     "line: $line)."
@@ -286,15 +256,10 @@ PIDS+=($!)
 sleep 1
 wpid=$(pgrep -P "$(cat "$WORK/nginx.pid")" nginx | head -1)
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$wpid/status")
-in_ns python3 -c "$IDLE_PY" "$NGINX_IP" "$N" 4 >"$WORK/idle.out" &
-PIDS+=($!)
-for ((i = 0; i < 600; i++)); do
-    grep -q kept "$WORK/idle.out" && break
-    sleep 0.1
-done
+hold 600 "$IDLE_PY" "$NGINX_IP" "$N" 4
 sleep 1
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$wpid/status")
-stop
+bench_stop
 echo "nginx's worker, the same $N connections ($(cat "$WORK/idle.out")): RSS $rss0 -> $rss1 KiB," \
     "$(((rss1 - rss0) * 1024 / N)) bytes per connection (user space only: the host kernel's" \
     "socket memory for them is not in it)."

@@ -22,25 +22,10 @@ RR=20000
 CHURN=20000
 IDLE=1000
 NS=mirage-bench-net-$$
-PIDS=()
+source "$(dirname "$0")/lib.sh"
 
-for f in "$T" "$UK/tcptest" "$UK/tcptest.spt" "$UK/tcptest.hvt" "$B/bin/mirage-spt" \
-    "$B/bin/mirage-hvt"; do
-    [ -x "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$NS-a" 2>/dev/null || true
-    ip netns del "$NS-b" 2>/dev/null || true
-}
-trap cleanup EXIT
-
-in_ns() { ip netns exec "$NS" "$@"; }
+bench_need_files -x "$T" "$UK/tcptest" "$UK/tcptest.spt" "$UK/tcptest.hvt" "$B/bin/mirage-spt" \
+    "$B/bin/mirage-hvt"
 
 # field TEXT REGEX: the first capture of REGEX (sed -E) in TEXT.
 field() { sed -En "s|.*$2.*|\\1|p" <<<"$1" | head -1; }
@@ -61,15 +46,9 @@ mbit() { field "$1" ': ([0-9.]+) Mbit/s'; }
 # The kernel on both ends: two namespaces over veth.
 kernel_row() {
     local a=$NS-a b=$NS-b out up down rr pf
-    ip netns add "$a"
-    ip netns add "$b"
-    ip link add "vb$$" netns "$a" type veth peer name "vb$$" netns "$b"
-    ip netns exec "$a" ip addr add 10.205.0.1/24 dev "vb$$"
-    ip netns exec "$b" ip addr add 10.205.0.2/24 dev "vb$$"
-    for n in "$a" "$b"; do
-        ip netns exec "$n" ip link set lo up
-        ip netns exec "$n" ip link set "vb$$" up
-    done
+    bench_ns "$a"
+    bench_ns "$b"
+    bench_veth "$a" "$b" "vb$$" "vb$$" 10.205.0.1/24 10.205.0.2/24
     ip netns exec "$b" "$T" serve-sink 5001 &
     PIDS+=($!)
     sleep 0.3
@@ -88,7 +67,7 @@ kernel_row() {
     pf=$(ping_figures "$a" 10.205.0.2)
     printf '| Linux kernel ↔ kernel (veth) | %s | %s | %s | %s | %s | — | — |\n' \
         "$up" "$down" "${pf% *}" "${pf#* }" "$rr"
-    cleanup
+    bench_cleanup
 }
 
 # The kernel on both ends over IPv6: two namespaces over veth.
@@ -167,11 +146,7 @@ heap_now() {
 unikernel_row() {
     local target=$1 offload=$2 log out up down rr pf acc h0 h1 per
     log=$(mktemp)
-    ip netns add "$NS"
-    in_ns ip link set lo up
-    in_ns ip tuntap add dev tap0 mode tap
-    in_ns ip addr add 10.205.1.1/24 dev tap0
-    in_ns ip link set tap0 up
+    bench_tap 10.205.1.1/24
     in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
     local args=(--ipv4=10.205.1.2/24 "--source-bytes=$BYTES")
     case $target in
@@ -206,7 +181,7 @@ unikernel_row() {
     per=$(((h1 - h0) / IDLE))
     printf '| %s, offloads %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s | %s | %s B |\n' \
         "$target" "$offload" "$up" "$down" "${pf% *}" "${pf#* }" "$rr" "$acc" "$per"
-    cleanup
+    bench_cleanup
     rm -f "$log"
 }
 
@@ -215,12 +190,12 @@ echo "TCP payload $((BYTES / 1048576)) MiB per transfer; $PINGS flood pings; $RR
 echo "$CHURN short connections (32 in flight) for the accept rate; $IDLE idle connections for the heap."
 echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
 echo
-echo "| pair | TCP host→peer (Mbit/s) | TCP peer→host (Mbit/s) | ping -f (/s) | ping RTT avg (µs) | 1-byte RR (/s) | accepts (/s) | heap per idle conn |"
-echo "|---|---|---|---|---|---|---|---|"
+bench_table pair "TCP host→peer (Mbit/s)" "TCP peer→host (Mbit/s)" "ping -f (/s)" "ping RTT avg (µs)" \
+    "1-byte RR (/s)" "accepts (/s)" "heap per idle conn"
 kernel_row
 for target in unix spt hvt; do
     if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
-        echo "| hvt | (no /dev/kvm) | | | | | | |"
+        bench_no_kvm_row 8
         continue
     fi
     unikernel_row "$target" on

@@ -3,6 +3,7 @@
 # Prints a markdown table; run after `make`. Needs root (network namespaces) and /dev/kvm for hvt.
 set -u
 cd "$(dirname "$0")/.."
+source bench/lib.sh # its EXIT trap is replaced by this script's below
 B=build
 UK=$B/uk
 TMP=$(mktemp -d)
@@ -38,17 +39,7 @@ for t in spt hvt; do
     names+=("$t")
 done
 hyperfine -N --warmup 20 --runs "${RUNS:-300}" --export-json "$TMP/boot.json" "${cmds[@]}" >/dev/null 2>&1
-python3 - "$TMP/boot.json" "${names[@]}" <<'PY'
-import json, sys, statistics
-res = json.load(open(sys.argv[1]))["results"]
-names = sys.argv[2:]
-base = statistics.median(res[0]["times"]) * 1e3
-print("| target | min | median | median - true |")
-print("|---|---|---|---|")
-for name, r in zip(names, res):
-    med = statistics.median(r["times"]) * 1e3
-    print(f"| {name} | {min(r['times'])*1e3:.3f} | {med:.3f} | {med-base:+.3f} |")
-PY
+bench_hyperfine_table "$TMP/boot.json" target true 3 "${names[@]}"
 
 echo
 echo "## Stripped image size (bytes)"

@@ -17,27 +17,16 @@ BYTES=${1:-67108864} # per echo transfer (64 MiB)
 SECS=${2:-5}         # per s_time run
 RUNS=${3:-3}         # each figure is the best of RUNS (the machine is shared)
 NS=mirage-bench-tls-$$
-PIDS=()
+source "$(dirname "$0")/lib.sh"
+BENCH_SIG=KILL
 CERTS=$(mktemp -d)
+BENCH_RM+=("$CERTS")
 EC_SUITE=ECDHE-ECDSA-AES128-GCM-SHA256
 RSA_SUITE=ECDHE-RSA-AES128-GCM-SHA256
 CHACHA=ECDHE-ECDSA-CHACHA20-POLY1305
 
-for f in "$UK/tls-echo" "$UK/tls-echo.spt" "$UK/tls-echo.hvt" "$B/bin/mirage-spt" \
-    "$B/bin/mirage-hvt"; do
-    [ -x "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$NS-a" 2>/dev/null || true
-    ip netns del "$NS-b" 2>/dev/null || true
-}
-trap 'cleanup; rm -rf "$CERTS"' EXIT
+bench_need_files -x "$UK/tls-echo" "$UK/tls-echo.spt" "$UK/tls-echo.hvt" "$B/bin/mirage-spt" \
+    "$B/bin/mirage-hvt"
 
 tests/tls/mkcerts.sh "$CERTS"
 b64c() { openssl x509 -in "$CERTS/$1" -outform DER | base64 -w0; }
@@ -79,15 +68,9 @@ wait_for() { # LOG TEXT
 reference_row() {
     local a=$NS-a b=$NS-b log ec rsa reuse aes chacha
     log=$(mktemp)
-    ip netns add "$a"
-    ip netns add "$b"
-    ip link add "vt$$" netns "$a" type veth peer name "vt$$" netns "$b"
-    ip netns exec "$a" ip addr add 10.212.0.1/24 dev "vt$$"
-    ip netns exec "$b" ip addr add 10.212.0.2/24 dev "vt$$"
-    for n in "$a" "$b"; do
-        ip netns exec "$n" ip link set lo up
-        ip netns exec "$n" ip link set "vt$$" up
-    done
+    bench_ns "$a"
+    bench_ns "$b"
+    bench_veth "$a" "$b" "vt$$" "vt$$" 10.212.0.1/24 10.212.0.2/24
     for kind in ec rsa; do
         ip netns exec "$b" openssl s_server -accept 4433 -tls1_2 -quiet -cert "$CERTS/$kind.pem" \
             -key "$CERTS/$kind.key" </dev/null >"$log" 2>&1 &
@@ -119,7 +102,7 @@ reference_row() {
     done
     printf '| OpenSSL 3.0 (s_server; socat echo), veth | %s | %s | %s | %s | %s | — |\n' \
         "$ec" "$rsa" "$reuse" "$aes" "$chacha"
-    cleanup
+    bench_cleanup
     rm -f "$log"
 }
 
@@ -142,11 +125,7 @@ unikernel_row() {
     local target=$1 log ec rsa reuse aes chacha per
     shift
     log=$(mktemp)
-    ip netns add "$NS"
-    ip netns exec "$NS" ip link set lo up
-    ip netns exec "$NS" ip tuntap add dev tap0 mode tap
-    ip netns exec "$NS" ip addr add 10.212.1.1/24 dev tap0
-    ip netns exec "$NS" ip link set tap0 up
+    bench_tap 10.212.1.1/24
     ip netns exec "$NS" sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
     boot "$target" "$EC_ARG" "$log" "$@"
     per=$(sed -En 's/.*\(([0-9]+) bytes per connection\).*/\1/p' "$log")
@@ -161,19 +140,19 @@ unikernel_row() {
     rsa=$(best s_time_rate "$NS" 10.212.1.2 $RSA_SUITE -new)
     printf '| %s (tls-echo%s), tap | %s | %s | %s | %s | %s | %s B |\n' "$target" "${*:+ $*}" "$ec" "$rsa" \
         "$reuse" "$aes" "$chacha" "$per"
-    cleanup
+    bench_cleanup
     rm -f "$log"
 }
 
 echo "Handshakes: openssl s_time for $SECS s each (one connection at a time); echo: $((BYTES / 1048576)) MiB"
 echo "each way through one connection (Python's ssl as the client). Load average at start: $(cut -d' ' -f1-3 /proc/loadavg)."
 echo
-echo "| server | new handshakes/s ECDSA P-256 | new handshakes/s RSA 2048 | resumed/s | echo AES-128-GCM (MB/s) | echo ChaCha20 (MB/s) | TLS memory per connection |"
-echo "|---|---|---|---|---|---|---|"
+bench_table server "new handshakes/s ECDSA P-256" "new handshakes/s RSA 2048" resumed/s \
+    "echo AES-128-GCM (MB/s)" "echo ChaCha20 (MB/s)" "TLS memory per connection"
 reference_row
 for target in unix spt hvt; do
     if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
-        echo "| hvt | (no /dev/kvm) | | | | | |"
+        bench_no_kvm_row 7
         continue
     fi
     unikernel_row "$target"

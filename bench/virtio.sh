@@ -4,6 +4,7 @@
 # once: QEMU, SeaBIOS and the multiboot loader with no guest work. Prints markdown; run after make.
 set -u
 cd "$(dirname "$0")/.."
+source bench/lib.sh # its EXIT trap is replaced by this script's below
 UK=build/uk
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -42,17 +43,7 @@ echo
 hyperfine -N -i --warmup 3 --runs "$RUNS" --export-json "$TMP/boot.json" \
     "$Q -kernel $TMP/floor.bin" "$Q -kernel $UK/hello.virtio" "$Q -kernel $UK/noop.virtio" \
     >/dev/null 2>&1
-python3 - "$TMP/boot.json" "QEMU floor (reference)" "hello.virtio" "noop.virtio" <<'PY'
-import json, sys, statistics
-res = json.load(open(sys.argv[1]))["results"]
-names = sys.argv[2:]
-base = statistics.median(res[0]["times"]) * 1e3
-print("| kernel | min | median | median - floor |")
-print("|---|---|---|---|")
-for name, r in zip(names, res):
-    med = statistics.median(r["times"]) * 1e3
-    print(f"| {name} | {min(r['times'])*1e3:.1f} | {med:.1f} | {med-base:+.1f} |")
-PY
+bench_hyperfine_table "$TMP/boot.json" kernel floor 1 "QEMU floor (reference)" "hello.virtio" "noop.virtio"
 echo
 echo "## Stripped image size (bytes)"
 echo

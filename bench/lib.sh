@@ -1,0 +1,112 @@
+# lib.sh: what the benchmark scripts share, sourced after `set -euo pipefail` and NS=...:
+# the checks for what they need, the namespaces with their tap and veth, the processes
+# started (PIDS) and the cleanup at exit, and the hyperfine table beside a reference.
+
+PIDS=()      # processes to stop at exit (and at each bench_cleanup)
+BENCH_RM=()  # files and directories removed at exit
+BENCH_SIG=TERM
+
+# bench_need_files -e|-x FILE...: exits naming the first FILE that is missing.
+bench_need_files() {
+    local t=$1 f
+    shift
+    for f in "$@"; do
+        test "$t" "$f" || { echo "missing $f: run make" >&2; exit 1; }
+    done
+}
+
+# bench_need_commands CMD...: exits naming the first CMD not installed.
+bench_need_commands() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
+    done
+}
+
+# bench_stop: stops every process in PIDS (signal BENCH_SIG) and waits for it.
+bench_stop() {
+    local p
+    for p in "${PIDS[@]}"; do kill "-$BENCH_SIG" "$p" 2>/dev/null || true; done
+    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+    PIDS=()
+}
+
+# bench_cleanup: bench_stop, then deletes $NS and its companions ($NS-a, $NS-b,
+# $NS-n); between rows, and at exit.
+bench_cleanup() {
+    local p
+    bench_stop
+    for p in "$NS" "$NS-a" "$NS-b" "$NS-n"; do ip netns del "$p" 2>/dev/null || true; done
+}
+trap 'bench_cleanup; rm -rf "${BENCH_RM[@]}"' EXIT
+
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# bench_work: WORK, a new directory removed at exit, readable by other users (a server's
+# worker that drops root reads from it).
+bench_work() {
+    WORK=$(mktemp -d)
+    BENCH_RM+=("$WORK")
+    chmod 755 "$WORK"
+}
+
+# bench_table COLUMN...: the head of a markdown table with these columns.
+bench_table() {
+    local c head="|" rule="|"
+    for c in "$@"; do
+        head+=" $c |"
+        rule+="---|"
+    done
+    echo "$head"
+    echo "$rule"
+}
+
+# bench_no_kvm_row COLUMNS: the hvt row of a table of COLUMNS columns where there is no /dev/kvm.
+bench_no_kvm_row() {
+    local row="| hvt | (no /dev/kvm) |" i
+    for ((i = 2; i < $1; i++)); do row+=" |"; done
+    echo "$row"
+}
+
+# bench_ns NAME: a new namespace with its loopback up.
+bench_ns() {
+    ip netns add "$1"
+    ip netns exec "$1" ip link set lo up
+}
+
+# bench_tap ADDR/LEN: the namespace $NS with tap0 up at ADDR/LEN, for the unikernels.
+bench_tap() {
+    bench_ns "$NS"
+    in_ns ip tuntap add dev tap0 mode tap
+    in_ns ip addr add "$1" dev tap0
+    in_ns ip link set tap0 up
+}
+
+# bench_veth A B IFA IFB ADDR_A/LEN ADDR_B/LEN: a veth pair between namespaces A and B
+# (both existing), IFA in A and IFB in B, up with their addresses.
+bench_veth() {
+    ip link add "$3" netns "$1" type veth peer name "$4" netns "$2"
+    ip netns exec "$1" ip addr add "$5" dev "$3"
+    ip netns exec "$2" ip addr add "$6" dev "$4"
+    ip netns exec "$1" ip link set "$3" up
+    ip netns exec "$2" ip link set "$4" up
+}
+
+# bench_hyperfine_table JSON WHAT REF DIGITS NAME...: hyperfine's results in JSON as a markdown
+# table of min and median ms with DIGITS decimals, each beside the first command's median
+# (the reference, shown as "median - REF"); the rows are named NAME..., WHAT heads them.
+bench_hyperfine_table() {
+    python3 - "$@" <<'PY'
+import json, sys, statistics
+path, what, ref, digits = sys.argv[1:5]
+res = json.load(open(path))["results"]
+names = sys.argv[5:]
+d = int(digits)
+base = statistics.median(res[0]["times"]) * 1e3
+print(f"| {what} | min | median | median - {ref} |")
+print("|---|---|---|---|")
+for name, r in zip(names, res):
+    med = statistics.median(r["times"]) * 1e3
+    print(f"| {name} | {min(r['times'])*1e3:.{d}f} | {med:.{d}f} | {med-base:+.{d}f} |")
+PY
+}
