@@ -82,12 +82,13 @@ bench_tap() {
     in_ns ip link set tap0 up
 }
 
-# bench_veth A B IFA IFB ADDR_A/LEN ADDR_B/LEN: a veth pair between namespaces A and B
-# (both existing), IFA in A and IFB in B, up with their addresses.
+# bench_veth A B IFA IFB ADDR_A/LEN ADDR_B/LEN [OPTION...]: a veth pair between namespaces
+# A and B (both existing), IFA in A and IFB in B, up with their addresses (added with
+# OPTION..., such as nodad).
 bench_veth() {
     ip link add "$3" netns "$1" type veth peer name "$4" netns "$2"
-    ip netns exec "$1" ip addr add "$5" dev "$3"
-    ip netns exec "$2" ip addr add "$6" dev "$4"
+    ip netns exec "$1" ip addr add "$5" dev "$3" "${@:7}"
+    ip netns exec "$2" ip addr add "$6" dev "$4" "${@:7}"
     ip netns exec "$1" ip link set "$3" up
     ip netns exec "$2" ip link set "$4" up
 }

@@ -73,15 +73,9 @@ kernel_row() {
 # The kernel on both ends over IPv6: two namespaces over veth.
 kernel_row6() {
     local a=$NS-a b=$NS-b out up down pf
-    ip netns add "$a"
-    ip netns add "$b"
-    ip link add "vb$$" netns "$a" type veth peer name "vb$$" netns "$b"
-    ip netns exec "$a" ip -6 addr add fd00:205::1/64 dev "vb$$" nodad
-    ip netns exec "$b" ip -6 addr add fd00:205::2/64 dev "vb$$" nodad
-    for n in "$a" "$b"; do
-        ip netns exec "$n" ip link set lo up
-        ip netns exec "$n" ip link set "vb$$" up
-    done
+    bench_ns "$a"
+    bench_ns "$b"
+    bench_veth "$a" "$b" "vb$$" "vb$$" fd00:205::1/64 fd00:205::2/64 nodad
     ip netns exec "$b" "$T" serve-sink 5001 &
     PIDS+=($!)
     sleep 0.3
@@ -95,7 +89,7 @@ kernel_row6() {
     pf=$(ping_figures "$a" fd00:205::2 -6)
     printf '| Linux kernel ↔ kernel (veth) | IPv6 | %s | %s | %s | %s |\n' \
         "$up" "$down" "${pf% *}" "${pf#* }"
-    cleanup
+    bench_cleanup
 }
 
 # unikernel_row6 TARGET: tcptest on TARGET (offloads on), the kernel at the
@@ -103,12 +97,8 @@ kernel_row6() {
 unikernel_row6() {
     local target=$1 log out up down pf fam dst
     log=$(mktemp)
-    ip netns add "$NS"
-    in_ns ip link set lo up
-    in_ns ip tuntap add dev tap0 mode tap
-    in_ns ip addr add 10.205.1.1/24 dev tap0
+    bench_tap 10.205.1.1/24
     in_ns ip -6 addr add fd00:205:1::1/64 dev tap0 nodad
-    in_ns ip link set tap0 up
     local args=(--ipv4=10.205.1.2/24 --ipv6=fd00:205:1::2/64 "--source-bytes=$BYTES")
     case $target in
     unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 -- "${args[@]}" >"$log" 2>&1 & ;;
@@ -134,7 +124,7 @@ unikernel_row6() {
         printf '| %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s |\n' \
             "$target" "$fam" "$up" "$down" "${pf% *}" "${pf#* }"
     done
-    cleanup
+    bench_cleanup
     rm -f "$log"
 }
 
@@ -207,8 +197,8 @@ echo
 echo "IPv6 beside IPv4, the same run: tcptest with both families (offloads on: they serve IPv4"
 echo "only, IPv6 segments carry their own checksum), the same $((BYTES / 1048576)) MiB and $PINGS flood pings."
 echo
-echo "| pair | family | TCP host→peer (Mbit/s) | TCP peer→host (Mbit/s) | ping -f (/s) | ping RTT avg (µs) |"
-echo "|---|---|---|---|---|---|"
+bench_table pair family "TCP host→peer (Mbit/s)" "TCP peer→host (Mbit/s)" "ping -f (/s)" \
+    "ping RTT avg (µs)"
 kernel_row6
 for target in unix spt hvt; do
     if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then

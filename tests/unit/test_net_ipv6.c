@@ -395,8 +395,8 @@ static void test_no_error_about_error(void)
     uint8_t p[200], ext[128];
     size_t n;
 
-    node_up(&a, simlink_netif(l, 0), G_A);
-    node_up(&b, simlink_netif(l, 1), G_B);
+    node_up(&a, simlink_netif(l, 0), G_A, 0);
+    node_up(&b, simlink_netif(l, 1), G_B, 0);
     mirage_sleep_ns(MIRAGE_MS(2500));
 
     /* Destination options with an unknown 10xxxxxx option, then ICMPv6. */
