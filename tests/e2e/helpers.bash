@@ -288,17 +288,6 @@ example_variants() {
     done
 }
 
-# ipv6_net_setup NAME A.B: net_setup NAME A.B, then tap0 in the namespace with the
-# kernel at $NET.1/24 and $PFX::1/64, PFX=fd00:B:N (N the test's number), without
-# DAD so that the kernel can talk at once.
-ipv6_net_setup() {
-    net_setup "$1" "$2"
-    PFX=fd00:${2#*.}:$BATS_TEST_NUMBER
-    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
-    netns_tap "$NS" tap0 "$NET.1/24"
-    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
-}
-
 # stack_echo_boot VARIANT ARGS...: boots the VARIANT (direct, spt, hvt) of
 # example_variants' stack-echo on tap0 and waits until it listens; sets MAC and
 # LL (its link-local address, empty without IPv6) from its log.
