@@ -657,6 +657,92 @@ int mirage_dns_secondary_stats(const struct mirage_dns_secondary *sec,
                                const struct mirage_dns_name *origin,
                                struct mirage_dns_secondary_stats *st);
 
+/* ---- the stub resolver --------------------------------------------------- */
+
+/*
+ * Asks the configured servers in turn (over UDP from a random port with a
+ * random id, then over TCP when the answer is truncated) and keeps their
+ * answers in a bounded cache for their TTL, negative answers for the SOA's
+ * TTL or MINIMUM, the smaller (RFC 2308 5). An answer counts only from the
+ * server asked, from its port, with our id and our question, and well formed
+ * throughout. Memory: at most cache_entries entries (72 bytes each, made at
+ * once) and cache_bytes of cached messages (each as it came from the server).
+ */
+#define MIRAGE_DNS_STUB_SERVERS 4
+
+struct mirage_dns_stub_config {
+    struct mirage_ipaddr servers[MIRAGE_DNS_STUB_SERVERS]; /* asked in turn */
+    size_t nservers;
+    uint16_t port;        /* the servers' port; 0: 53 */
+    uint64_t timeout;     /* ns one try waits for its answer (0: 1 s) */
+    unsigned attempts;    /* rounds over the servers (0: 2) */
+    size_t cache_entries; /* answers cached at most (0: 1024); the least recently used go */
+    size_t cache_bytes;   /* bytes of cached answers at most (0: 1 MiB) */
+    uint32_t max_ttl;     /* seconds an answer is cached at most (0: 86400) */
+};
+
+struct mirage_dns_stub_stats {
+    uint64_t hits, misses, sent, tcp, timeouts, ignored, evicted;
+    size_t cached, cached_bytes;
+};
+
+struct mirage_dns_stub;
+struct mirage_key_list;
+
+/* Fills cfg->servers from a list of IPv4 or IPv6 literals (--dns-servers'
+ * items). Returns 0 or MIRAGE_EINVAL with (err) naming the item. */
+int mirage_dns_stub_servers(const struct mirage_key_list *list, struct mirage_dns_stub_config *cfg,
+                            char *err, size_t errsize);
+
+/* A stub resolver over (stack) (NULL: the cache only, for tests). Returns 0,
+ * MIRAGE_EINVAL (no server) or MIRAGE_ENOMEM. */
+int mirage_dns_stub_new(struct mirage_stack *stack, const struct mirage_dns_stub_config *cfg,
+                        struct mirage_dns_stub **s);
+void mirage_dns_stub_free(struct mirage_dns_stub *s);
+void mirage_dns_stub_stats(const struct mirage_dns_stub *s, struct mirage_dns_stub_stats *st);
+
+/* The answer to (q) into (out, cap): from the cache while its TTL lasts,
+ * else from the servers (SERVFAIL, REFUSED, a timeout or a TCP failure move
+ * on to the next). Suspends the calling fiber. Returns 0, MIRAGE_ETIMEDOUT
+ * (the deadline passed, or no server answered), MIRAGE_EPROTO (every server
+ * failed), MIRAGE_EMSGSIZE or MIRAGE_ENOMEM. */
+int mirage_dns_stub_query(struct mirage_dns_stub *s, const struct mirage_dns_question *q,
+                          uint8_t *out, size_t cap, size_t *len, uint64_t deadline);
+
+/* The cached answer to (q) (valid until the next call into the stub) and
+ * the seconds it has been cached, or NULL. Never waits or allocates. */
+const uint8_t *mirage_dns_stub_cached(struct mirage_dns_stub *s,
+                                      const struct mirage_dns_question *q, size_t *len,
+                                      uint32_t *age);
+
+/* Caches (msg, len), an answer to (q) that mirage_dns_stub_match took, for
+ * as long as its TTLs say. Returns the seconds it is kept (0: not cached:
+ * truncated, SERVFAIL, a negative answer without SOA, no memory). */
+uint32_t mirage_dns_stub_store(struct mirage_dns_stub *s, const struct mirage_dns_question *q,
+                               const uint8_t *msg, size_t len);
+
+/* Answers (query) from (msg, len), which a server gave (age) seconds ago:
+ * the query's id, question and RD, RA set, AA clear, TTLs less (age), OPT
+ * and TSIG left out, within the query's UDP payload (512 without EDNS, 1232
+ * at most) or truncated (TC, no records). Returns its length, 0 if (query)
+ * is not a query or (msg) is malformed. Never allocates. */
+size_t mirage_dns_stub_answer(const uint8_t *msg, size_t len, uint32_t age, const uint8_t *query,
+                              size_t qlen, int tcp, uint8_t *out, size_t cap);
+
+/* 0 if (msg, len) answers (q) asked with (id): a response to a query, our id,
+ * one question the same (name without case, type, class), every record well
+ * formed. MIRAGE_EBADMSG with *why otherwise. */
+int mirage_dns_stub_match(const uint8_t *msg, size_t len, uint16_t id,
+                          const struct mirage_dns_question *q, const char **why);
+
+/* The addresses (type A or AAAA) of (host), a name as text, up to (max) into
+ * (addrs): the answer's, or those its CNAME chain leads to (in the answer, or
+ * asked for; 8 links at most). Suspends the calling fiber. Returns 0 with
+ * *n > 0, MIRAGE_ENOENT (no such name or address), MIRAGE_EINVAL (not a name),
+ * MIRAGE_ELOOP (a chain too long) or mirage_dns_stub_query's errors. */
+int mirage_dns_resolve(struct mirage_dns_stub *s, const char *host, uint16_t type,
+                       struct mirage_ipaddr *addrs, size_t max, size_t *n, uint64_t deadline);
+
 /* A name for (type) ("A", "TYPE999"), into (buf) of at least 16 bytes. */
 const char *mirage_dns_type_name(uint16_t type, char *buf, size_t size);
 

@@ -130,5 +130,6 @@ extern struct mirage_key mirage_key_ipv6_gateway;  /* --ipv6-gateway=ADDR, no de
 extern struct mirage_key mirage_key_ipv6_only;     /* --ipv6-only, false */
 extern struct mirage_key mirage_key_accept_router_advertisements; /* true */
 extern struct mirage_key mirage_key_dhcp_timeout; /* --dhcp-timeout=SECONDS, 60; 0: forever */
+extern struct mirage_key mirage_key_dns_servers;  /* --dns-servers=IP[,IP...], none */
 
 #endif

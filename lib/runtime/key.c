@@ -244,5 +244,7 @@ struct mirage_key mirage_key_dhcp_timeout = {
     .section = "NETWORK OPTIONS",
     .min = 0,
     .max = 86400};
+NET_KEY(mirage_key_dns_servers, "dns-servers", MIRAGE_KEY_LIST, NULL,
+        "The DNS resolvers to ask, in turn: IPv4 or IPv6 addresses (10.0.0.1,fc00::1).");
 NET_KEY(mirage_key_accept_router_advertisements, "accept-router-advertisements", MIRAGE_KEY_BOOL,
         "true", "Accept IPv6 router advertisements.");

@@ -851,6 +851,7 @@ static const char *const std_keys[][4] = {
     {"ipv6-only", "mirage_key_ipv6_only", "bool", "false"},
     {"accept-router-advertisements", "mirage_key_accept_router_advertisements", "bool", "true"},
     {"dhcp-timeout", "mirage_key_dhcp_timeout", "int", "60"},
+    {"dns-servers", "mirage_key_dns_servers", "list", NULL},
     {"syslog", "mirage_key_syslog", "string", NULL},
     {"syslog-hostname", "mirage_key_syslog_hostname", "string", NULL},
     {"syslog-transport", "mirage_key_syslog_transport", "string", "udp"},
@@ -870,7 +871,7 @@ void mirage_config_standard_key(const char *file, int line, const char *name)
         mirage_config_error(need_cfg(), file, line,
                             "standard_key(\"%s\"): not a standard key: use ipv4, ipv4-gateway, "
                             "ipv4-only, ipv6, ipv6-gateway, ipv6-only, "
-                            "accept-router-advertisements, dhcp-timeout, syslog, "
+                            "accept-router-advertisements, dhcp-timeout, dns-servers, syslog, "
                             "syslog-hostname, syslog-transport, monitor or monitor-interval",
                             name ? name : "(null)");
         return;
