@@ -98,6 +98,7 @@ $(call example,dns-primary,examples/dns-primary,--net=direct)
 # ... its secondary (zone transfers from a primary; dns_secondary.bats) and a caching stub
 # resolver forwarding to --dns-servers (dns_stub.bats).
 $(call example,dns-secondary,examples/dns-secondary,--net=direct)
+$(call example,dns-stub,examples/dns-stub,--net=direct)
 # The static website serves htdocs/ over HTTP, and over HTTPS (--tls=true) with the demo
 # certificate a local CA signs at build time (mk/democert.sh; trust $(B)/democert/ca.pem).
 $(DEMOCERT)/tls/default/cert.pem: mk/democert.sh
