@@ -10,8 +10,10 @@ void mirage_config(void)
      * own (e.g. /etc/ssl/certs/ca-certificates.crt) in its place. */
     struct mirage_dev *ca = crunch("ca");
 
-    runtime_key("uri", "string", "The URL to fetch (http:// or https://IPV4[:PORT]/PATH).",
+    runtime_key("uri", "string", "The URL to fetch (http:// or https://HOST[:PORT]/PATH).",
                 "http://10.0.0.1/");
+    /* --dns-servers=IP[,IP...]: a HOST that is a name is asked of them (none: IP literals). */
+    standard_key("dns-servers");
     runtime_key("servername", "string",
                 "https://: the host name to ask for (SNI) and to find in the server's "
                 "certificate (empty: the URL's host).",

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mirage/dns.h"
 #include "mirage/http.h"
 #include "mirage/ipv6.h"
 #include "mirage/kv.h"
@@ -55,6 +56,21 @@ static struct mirage_flow *tls_wrap(void *ctx, struct mirage_flow *tcp, const ch
     return f;
 }
 
+/* A host given by name: its first address (IPv4, else IPv6) from --dns-servers. */
+static int resolve(void *ctx, const char *host, struct mirage_ipaddr *addr)
+{
+    uint64_t deadline = mirage_deadline_in(MIRAGE_SEC(10));
+    size_t n;
+    int r = mirage_dns_resolve(ctx, host, MIRAGE_DNS_A, addr, 1, &n, deadline);
+
+    if (r == MIRAGE_ENOENT)
+        r = mirage_dns_resolve(ctx, host, MIRAGE_DNS_AAAA, addr, 1, &n, deadline);
+    if (r < 0)
+        mirage_log_err(&mirage_log_app, "%s: %s", host,
+                       r == MIRAGE_ENOENT ? "no such name, or no address" : mirage_strerror(r));
+    return r;
+}
+
 int start(struct mirage_stack *stack, struct mirage_kv *ca)
 {
     static const char *const alpn[] = {"http/1.1"};
@@ -86,9 +102,26 @@ int start(struct mirage_stack *stack, struct mirage_kv *ca)
                        mirage_strerror(r));
         return 1;
     }
+    struct mirage_dns_stub *stub = NULL;
+    if (mirage_key_dns_servers.v.list.count > 0) {
+        struct mirage_dns_stub_config sc = {0};
+        char e[128];
+        if (mirage_dns_stub_servers(&mirage_key_dns_servers.v.list, &sc, e, sizeof(e)) < 0) {
+            mirage_log_err(&mirage_log_app, "--dns-servers: %s", e);
+            mirage_tls_client_free(tls);
+            return 64;
+        }
+        if (mirage_dns_stub_new(stack, &sc, &stub) < 0) {
+            mirage_tls_client_free(tls);
+            return 1;
+        }
+        cfg.resolve = resolve;
+        cfg.resolve_ctx = stub;
+    }
     c = mirage_http_client_new(stack, &cfg);
     if (c == NULL) {
         mirage_tls_client_free(tls);
+        mirage_dns_stub_free(stub);
         return 1;
     }
     wait_for_ipv6(stack, key_uri.v.str);
@@ -104,6 +137,7 @@ int start(struct mirage_stack *stack, struct mirage_kv *ca)
                            mirage_strerror(r));
             mirage_http_client_free(c);
             mirage_tls_client_free(tls);
+            mirage_dns_stub_free(stub);
             return 1;
         }
         if (key_headers.v.flag) {
@@ -121,5 +155,6 @@ int start(struct mirage_stack *stack, struct mirage_kv *ca)
     fflush(stdout);
     mirage_http_client_free(c);
     mirage_tls_client_free(tls);
+    mirage_dns_stub_free(stub);
     return status >= 200 && status < 400 ? 0 : 2;
 }

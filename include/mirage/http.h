@@ -236,8 +236,9 @@ int mirage_http_read_body(struct mirage_http_exchange *x, void *buf, size_t cap,
 /*
  * GET and POST by URL ("http://10.0.0.1:8080/path?q",
  * "http://[fd00::1]:8080/path"; https:// through the config's wrap, e.g.
- * TLS), over a stack's TCP. Hosts are IPv4 or bracketed IPv6 literals (no
- * DNS here). The connection is kept after a response that allows it and
+ * TLS), over a stack's TCP. Hosts are IPv4 or bracketed IPv6 literals, or
+ * names the config's resolve function finds (e.g. the stub resolver's
+ * mirage_dns_resolve). The connection is kept after a response that allows it and
  * reused by the next request to the same scheme, host and port; a reused
  * connection the server has meanwhile closed is replaced once, transparently,
  * for GET and HEAD. Redirects (301, 302, 303, 307, 308) are followed up to
@@ -256,6 +257,10 @@ struct mirage_http_client_config {
      * without its brackets); NULL: refused with MIRAGE_ENOTSUP. */
     struct mirage_flow *(*wrap)(void *ctx, struct mirage_flow *tcp, const char *host);
     void *wrap_ctx;
+    /* A host that is not an IP literal: its address into *addr (0 or an
+     * error); NULL: such hosts are refused. May suspend the calling fiber. */
+    int (*resolve)(void *ctx, const char *host, struct mirage_ipaddr *addr);
+    void *resolve_ctx;
 };
 
 struct mirage_http_client;

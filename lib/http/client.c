@@ -212,6 +212,7 @@ void mirage_http_client_response_free(struct mirage_http_client_response *r)
 static int get_conn(struct mirage_http_client *c, const struct mirage_http_url *u, int *reused,
                     const char **err)
 {
+    struct mirage_ipaddr ip;
     struct mirage_flow *f;
 
     *reused = 0;
@@ -221,15 +222,24 @@ static int get_conn(struct mirage_http_client *c, const struct mirage_http_url *
         return 0;
     }
     drop_conn(c);
-    if (u->ip.family == 0) {
-        *err = "the host is not an IP address (no DNS here)";
-        return MIRAGE_EINVAL;
+    ip = u->ip;
+    if (ip.family == 0) {
+        if (c->cfg.resolve == NULL) {
+            *err = "the host is not an IP address (no DNS here: no resolver given)";
+            return MIRAGE_EINVAL;
+        }
+        int rr = c->cfg.resolve(c->cfg.resolve_ctx, u->host, &ip);
+        if (rr != 0) {
+            *err = rr == MIRAGE_ENOENT ? "the host's name has no address"
+                                       : "the host's name could not be resolved";
+            return rr;
+        }
     }
     if (strcmp(u->scheme, "https") == 0 && c->cfg.wrap == NULL) {
         *err = "https:// needs TLS, which this client was not given";
         return MIRAGE_ENOTSUP;
     }
-    int r = mirage_tcp_connect(c->stack, &u->ip, u->port, &f, mirage_deadline_in(c->cfg.timeout));
+    int r = mirage_tcp_connect(c->stack, &ip, u->port, &f, mirage_deadline_in(c->cfg.timeout));
     if (r != 0) {
         *err = "cannot connect";
         return r;
