@@ -665,7 +665,7 @@ int mirage_dns_secondary_stats(const struct mirage_dns_secondary *sec,
  * answers in a bounded cache for their TTL, negative answers for the SOA's
  * TTL or MINIMUM, the smaller (RFC 2308 5). An answer counts only from the
  * server asked, from its port, with our id and our question, and well formed
- * throughout. Memory: at most cache_entries entries (72 bytes each, made at
+ * throughout. Memory: at most cache_entries entries (48 bytes each, made at
  * once) and cache_bytes of cached messages (each as it came from the server).
  */
 #define MIRAGE_DNS_STUB_SERVERS 4
