@@ -18,8 +18,8 @@ void mirage_config(void)
                     "and ~0.6 KiB; one being answered 80 KiB more); more are reset.",
                     "64", 1, 100000);
     runtime_key("notify", "string",
-                "The secondaries to send NOTIFY to when a zone changes: IPV4[:PORT] separated by "
-                "commas.",
+                "The secondaries to send NOTIFY to when a zone changes: IPV4[:PORT] or "
+                "[IPV6][:PORT], separated by commas.",
                 "");
     runtime_key_int("history", "Changes of each zone kept for IXFR (0: IXFR sends the whole zone).",
                     "16", 0, 32);

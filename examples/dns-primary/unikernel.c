@@ -449,7 +449,7 @@ static int load_keys(struct mirage_kv *kv)
     return 0;
 }
 
-/* --notify: IPV4[:PORT] of the secondaries, separated by commas. */
+/* --notify: IPV4[:PORT] or [IPV6][:PORT] of the secondaries, separated by commas. */
 static int parse_secondaries(const char *list)
 {
     char err[128];
@@ -463,12 +463,13 @@ static int parse_secondaries(const char *list)
             return MIRAGE_EINVAL;
         }
         struct mirage_ipaddr *a = &secondaries[nsecondaries].addr;
+        int family;
         memset(a, 0, sizeof(*a));
-        a->family = 4;
-        if (mirage_key_parse_ipv4_port(p, len, a->a, &sport, err, sizeof(err)) < 0) {
+        if (mirage_key_parse_ip_port(p, len, a->a, &family, &sport, err, sizeof(err)) < 0) {
             mirage_log_err(&mirage_log_app, "--notify: %s", err);
             return MIRAGE_EINVAL;
         }
+        a->family = (uint8_t)family;
         secondaries[nsecondaries++].port = sport;
         p += len + (comma != NULL);
     }

@@ -6,8 +6,8 @@ void mirage_config(void)
     struct mirage_dev *stack = generic_stackv4v6(default_network());
 
     runtime_key("primary", "string",
-                "The primary the zones are transferred from, IPV4[:PORT] (port 53); NOTIFY is "
-                "taken from this address only.",
+                "The primary the zones are transferred from, IPV4[:PORT] or [IPV6][:PORT] (port 53); "
+                "NOTIFY is taken from this address only.",
                 NULL);
     runtime_key("zones", "list", "The zones to keep a copy of (example.com,example.org).", NULL);
     runtime_key("tsig-key", "string",

@@ -29,11 +29,14 @@ int start(struct mirage_stack *stack)
     char err[128];
     int r;
 
-    if (mirage_key_parse_ipv4_port(p, strlen(p), zc.primary.a, &zc.port, err, sizeof(err)) < 0) {
-        mirage_log_err(&mirage_log_app, "--primary=%s: %s (expected IPV4[:PORT])", p, err);
+    int family;
+    if (mirage_key_parse_ip_port(p, strlen(p), zc.primary.a, &family, &zc.port, err,
+                                 sizeof(err)) < 0) {
+        mirage_log_err(&mirage_log_app, "--primary=%s: %s (expected IPV4[:PORT] or [IPV6][:PORT])",
+                       p, err);
         return 64;
     }
-    zc.primary.family = 4;
+    zc.primary.family = (uint8_t)family;
     if (zc.port == 0)
         zc.port = 53;
     if (!key_zones.has_value || key_zones.v.list.count == 0) {

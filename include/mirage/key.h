@@ -102,6 +102,11 @@ int mirage_key_parse_ipv6(const char *s, size_t len, uint8_t out[16], char *err,
 /* IPV4[:PORT], the port 1-65535; *port is left alone when none is given. */
 int mirage_key_parse_ipv4_port(const char *s, size_t len, uint8_t addr[4], uint16_t *port,
                                char *err, size_t errsize);
+/* IP[:PORT] of either family: IPV4, IPV4:PORT, IPV6, [IPV6] or [IPV6]:PORT
+ * (RFC 3986's brackets); *family is 4 or 6, (addr) holds 4 or 16 bytes, and
+ * *port is left alone when none is given. */
+int mirage_key_parse_ip_port(const char *s, size_t len, uint8_t addr[16], int *family,
+                             uint16_t *port, char *err, size_t errsize);
 /* ADDRESS/LENGTH: IPv4 (v6 = 0, length 0..32) or IPv6 (length 0..128); the
  * length is decimal with no sign or leading zero. */
 int mirage_key_parse_prefix(const char *s, size_t len, int v6, struct mirage_key_ip *ip, char *err,

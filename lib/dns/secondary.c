@@ -66,21 +66,6 @@ static uint64_t wall_seconds(void)
     return mirage_clock_wall() / 1000000000u;
 }
 
-static void ip_text(const struct mirage_ipaddr *ip, uint16_t port, char *buf, size_t size)
-{
-    if (ip->family == 4) {
-        snprintf(buf, size, "%u.%u.%u.%u:%u", ip->a[0], ip->a[1], ip->a[2], ip->a[3], port);
-        return;
-    }
-    size_t n = 0;
-    n += (size_t)snprintf(buf + n, size - n, "[");
-    for (int i = 0; i < 16 && n < size; i += 2)
-        n += (size_t)snprintf(buf + n, size - n, "%s%x", i ? ":" : "",
-                              (unsigned)(ip->a[i] << 8 | ip->a[i + 1]));
-    if (n < size)
-        snprintf(buf + n, size - n, "]:%u", port);
-}
-
 static int same_ip(const struct mirage_ipaddr *a, const struct mirage_ipaddr *b)
 {
     return a->family == b->family && memcmp(a->a, b->a, a->family == 4 ? 4 : 16) == 0;
@@ -378,7 +363,7 @@ int mirage_dns_secondary_add(struct mirage_dns_secondary *sec,
     if (z->cfg.port == 0)
         z->cfg.port = 53;
     mirage_dns_name_to_text(&cfg->origin, z->name, sizeof(z->name));
-    ip_text(&cfg->primary, z->cfg.port, z->primary, sizeof(z->primary));
+    mirage_ipaddr_format(&cfg->primary, z->cfg.port, z->primary, sizeof(z->primary));
     struct mirage_fiber *f = mirage_fiber_spawn("dns-secondary", zone_fiber, z, FIBER_STACK);
     if (f == NULL) {
         free(z);
@@ -430,8 +415,7 @@ static size_t notify(struct mirage_dns_secondary *sec, const struct mirage_ipadd
     struct zone *z = NULL;
     char src[64];
 
-    ip_text(from, 0, src, sizeof(src));
-    src[strlen(src) - 2] = '\0'; /* no port */
+    mirage_ipaddr_format(from, 0, src, sizeof(src));
     for (size_t i = 0; i < sec->n; i++)
         if (mirage_dns_name_equal(&sec->zones[i]->cfg.origin, &q->name))
             z = sec->zones[i];

@@ -378,3 +378,41 @@ int mirage_key_parse_ipv4_port(const char *s, size_t len, uint8_t addr[4], uint1
     *port = (uint16_t)p;
     return 0;
 }
+
+int mirage_key_parse_ip_port(const char *s, size_t len, uint8_t addr[16], int *family,
+                             uint16_t *port, char *err, size_t errsize)
+{
+    const char *close, *colon;
+    size_t ncolons = 0;
+    int64_t p;
+    int r;
+
+    if (len == 0 || s[0] != '[') {
+        for (size_t i = 0; i < len; i++)
+            ncolons += s[i] == ':';
+        if (ncolons < 2) {
+            *family = 4;
+            return mirage_key_parse_ipv4_port(s, len, addr, port, err, errsize);
+        }
+        *family = 6; /* an IPv6 address with no port: its brackets may go */
+        return mirage_key_parse_ipv6(s, len, addr, err, errsize);
+    }
+    close = memchr(s, ']', len);
+    if (close == NULL)
+        return fail(err, errsize, MIRAGE_EINVAL, "'%.*s' has no ']' after its IPv6 address", s,
+                    len);
+    if ((r = mirage_key_parse_ipv6(s + 1, (size_t)(close - s - 1), addr, err, errsize)) != 0)
+        return r;
+    *family = 6;
+    colon = close + 1;
+    if (colon == s + len)
+        return 0;
+    if (*colon != ':')
+        return fail(err, errsize, MIRAGE_EINVAL,
+                    "'%.*s' has something other than ':PORT' after ']'", s, len);
+    if (mirage_key_parse_int(colon + 1, (size_t)(s + len - colon - 1), 1, 65535, &p, NULL, 0) != 0)
+        return fail(err, errsize, MIRAGE_EINVAL,
+                    "'%.*s' has no port after its ':' (a number from 1 to 65535)", s, len);
+    *port = (uint16_t)p;
+    return 0;
+}

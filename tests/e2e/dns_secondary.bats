@@ -32,14 +32,14 @@ refresh_zone() {
         "$1" "$2" >"$Z/refresh.test.zone"
 }
 
-# nsd_primary: NSD at $NET.1, primary of example.com (NOTIFY to us) and refresh.test (none),
-# transferring both to $ADDR with the key.
+# nsd_primary: NSD at $PRIMARY ($NET.1 unless set), primary of example.com (NOTIFY to us) and
+# refresh.test (none), transferring both to $ADDR with the key.
 nsd_primary() {
-    local d=$BATS_TEST_TMPDIR/nsd
+    local d=$BATS_TEST_TMPDIR/nsd primary=${PRIMARY:-$NET.1}
     mkdir -p "$d"
     cat >"$d/nsd.conf" <<CONF
 server:
-  ip-address: $NET.1@53
+  ip-address: $primary@53
   username: ""
   chroot: ""
   zonesdir: "$Z"
@@ -70,7 +70,7 @@ zone:
 CONF
     bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
     NSD_PID=$BG_PID
-    nsd_wait "$NET.1" example.com "$d"
+    nsd_wait "$primary" example.com "$d"
 }
 
 # nsd_reload: NSD reads its changed zone files again (SIGHUP) and notifies.
@@ -88,7 +88,7 @@ secondary() {
     spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "$UK/dns-secondary.spt") ;;
     hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "$UK/dns-secondary.hvt") ;;
     esac
-    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "--primary=$NET.1" \
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$NET.2/24" "--primary=${PRIMARY_ARG:-$NET.1}" \
         --zones=example.com,refresh.test "--tsig-key=hmac-sha256:xfr-key:$KEY_SECRET" "$@"
     uk_wait_line "$LOG" "zone example.com.: serial 2026120201, 36 records, by AXFR" 30
     uk_wait_line "$LOG" "zone refresh.test.: serial 1, 4 records, by AXFR" 30
@@ -175,6 +175,24 @@ transfer() {
 
 @test "dns-secondary: AXFR with TSIG from NSD, answers as NSD does record by record (spt)" { transfer spt; }
 @test "dns-secondary: AXFR with TSIG from NSD, answers as NSD does record by record (hvt)" { transfer hvt; }
+
+# NSD listens on IPv6 only and is named --primary=[ADDR]:53: the transfers, the answers over
+# IPv6 and the NOTIFY all cross IPv6.
+@test "dns-secondary: the primary over IPv6: AXFR and NOTIFY from NSD at [fd00::1] (unix)" {
+    in_ns sysctl -qw net.ipv6.conf.default.accept_dad=0
+    PFX=fd00:231:$BATS_TEST_NUMBER
+    in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
+    PRIMARY=$PFX::1 PRIMARY_ARG="[$PFX::1]:53" ADDR=$PFX::2
+    nsd_primary
+    secondary unix "--ipv6=$PFX::2/64"
+    compare_with "$ADDR" "$PFX::1" +noedns
+    sed -i 's/2026120201 ; serial/2026120202 ; serial/; $a added IN A 192.0.2.99' \
+        "$Z/example.com.zone"
+    nsd_reload
+    uk_wait_line "$LOG" "NOTIFY for example.com. from $PFX::1 \\(TSIG verified\\)" 20
+    uk_wait_line "$LOG" "zone example.com.: serial 2026120202, 37 records" 20
+    answers added.example.com A 192.0.2.99
+}
 
 @test "dns-secondary: a wrong key transfers nothing and says why; the zone is SERVFAIL (unix)" {
     nsd_primary

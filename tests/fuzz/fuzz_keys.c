@@ -50,6 +50,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     mirage_key_parse_ipv4((const char *)data, size, out, msg, sizeof(msg));
     mirage_key_parse_ipv6((const char *)data, size, out, msg, sizeof(msg));
     mirage_key_parse_mac((const char *)data, size, out, msg, sizeof(msg));
+    {
+        int family = 0;
+        uint16_t port = 0;
+        if (mirage_key_parse_ip_port((const char *)data, size, out, &family, &port, msg,
+                                     sizeof(msg)) == 0 &&
+            (family != 4 && family != 6))
+            abort();
+    }
     mirage_key_parse_int((const char *)data, size, -5, 70000, &n, msg, sizeof(msg));
     if (mirage_key_parse_duration((const char *)data, size, 0, INT64_MAX, &n, msg, sizeof(msg)) ==
         0 && n < 0)

@@ -62,6 +62,51 @@ static void test_ipv6(void)
     }
 }
 
+/* IP[:PORT]: IPV4, IPV4:PORT, IPV6, [IPV6] and [IPV6]:PORT; the port is left
+ * alone when none is given. */
+static int ip_port(const char *s, uint8_t a[16], int *family, uint16_t *port)
+{
+    return mirage_key_parse_ip_port(s, strlen(s), a, family, port, err, sizeof(err));
+}
+
+static void test_ip_port(void)
+{
+    uint8_t a[16];
+    int family;
+    uint16_t port = 53;
+
+    CHECK_INT(ip_port("10.0.0.1", a, &family, &port), 0);
+    CHECK(family == 4 && a[0] == 10 && a[3] == 1 && port == 53);
+    CHECK_INT(ip_port("10.0.0.1:5353", a, &family, &port), 0);
+    CHECK(family == 4 && port == 5353);
+    port = 53;
+    CHECK_INT(ip_port("fd00::1", a, &family, &port), 0);
+    CHECK(family == 6 && a[0] == 0xfd && a[15] == 1 && port == 53);
+    CHECK_INT(ip_port("[fd00::2]", a, &family, &port), 0);
+    CHECK(family == 6 && a[15] == 2 && port == 53);
+    CHECK_INT(ip_port("[fd00::3]:8053", a, &family, &port), 0);
+    CHECK(family == 6 && a[15] == 3 && port == 8053);
+    CHECK_INT(ip_port("[::ffff:10.0.0.1]:1", a, &family, &port), 0);
+    CHECK(family == 6 && a[10] == 0xff && a[12] == 10 && port == 1);
+
+    CHECK(ip_port("[fd00::1", a, &family, &port) < 0);
+    CHECK(strstr(err, "no ']'") != NULL);
+    CHECK(ip_port("[fd00::1]x", a, &family, &port) < 0);
+    CHECK(strstr(err, "after ']'") != NULL);
+    CHECK(ip_port("[fd00::1]:0", a, &family, &port) < 0);
+    CHECK(strstr(err, "port") != NULL);
+    CHECK(ip_port("10.0.0.1:", a, &family, &port) < 0);
+    CHECK(strstr(err, "port") != NULL);
+    const char *bad[] = {"",           "[]",           "[10.0.0.1]:53",   "10.0.0.1:65536",
+                         "010.0.0.1",  "fd00::1:99999", "fd00::g",        "host.example:53",
+                         "[fd00::1]:53:1", ":53"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (ip_port(bad[i], a, &family, &port) >= 0)
+            fprintf(stderr, "accepted bad IP[:PORT] '%s'\n", bad[i]);
+        CHECK(ip_port(bad[i], a, &family, &port) < 0);
+    }
+}
+
 static void test_int_mac_utf8(void)
 {
     int64_t v;
@@ -304,6 +349,7 @@ int main(void)
 {
     test_ipv4();
     test_ipv6();
+    test_ip_port();
     test_int_mac_utf8();
     test_duration_prefix_bool();
     test_parse_args();
