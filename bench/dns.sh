@@ -20,8 +20,6 @@ bench_need_files -e "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/
     "$B/uk/dns-primary.spt" "$B/uk/dns-primary.hvt"
 bench_need_commands dnsperf nsd dig
 
-field() { sed -En "s|$2|\\1|p" <<<"$1" | head -1; }
-
 bench_tap 10.218.0.1/24
 bench_ns "$NS-n"
 bench_veth "$NS" "$NS-n" "bd$$a" "bd$$b" 10.217.0.1/24 10.217.0.2/24
@@ -62,17 +60,6 @@ zone:
   zonefile: example.com.zone
 EOF
 
-# perf_row NAME IP: "queries/s | average latency ms | lost" of dnsperf against IP.
-perf_row() {
-    local out qps lat lost
-    out=$(in_ns dnsperf -s "$2" -d "$WORK/queries" -l "$DUR" -c 4 -q 100 -T 1 2>&1) || true
-    qps=$(field "$out" '^ *Queries per second: *([0-9.]+).*')
-    lat=$(field "$out" '^ *Average Latency \(s\): *([0-9.]+).*')
-    lost=$(field "$out" '^ *Queries lost: *([0-9]+ \([0-9.]+%\)).*')
-    printf '| %s | %.0f | %s | %s |\n' "$1" "${qps:-0}" \
-        "$(awk -v l="${lat:-0}" 'BEGIN { printf "%.3f", l * 1000 }')" "${lost:--}"
-}
-
 # boot CMD...: a unikernel in the namespace, until it answers.
 boot() {
     ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
@@ -100,19 +87,19 @@ for ((i = 0; i < 50; i++)); do
     in_ns dig +tries=1 +time=1 @"$NSD_IP" example.com SOA >/dev/null 2>&1 && break
     sleep 0.2
 done
-perf_row "NSD 4.6 (server-count 1, veth)" "$NSD_IP"
+dnsperf_row "NSD 4.6 (server-count 1, veth)" "$NSD_IP"
 bench_stop
 truncate -s 16M "$WORK/dns-data.img" # the store updated zones go to (empty here)
 DATA=--block:dns_data=$WORK/dns-data.img
 boot "$ROOT/$B/uk/dns-primary" --net:tap0=tap0 "$DATA" -- "${UKARGS[@]}"
-perf_row "dns-primary unix (direct stack, tap)" "$UK_IP"
+dnsperf_row "dns-primary unix (direct stack, tap)" "$UK_IP"
 bench_stop
 boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.spt" "${UKARGS[@]}"
-perf_row "dns-primary spt" "$UK_IP"
+dnsperf_row "dns-primary spt" "$UK_IP"
 bench_stop
 if [ -w /dev/kvm ]; then
     boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$DATA" "$ROOT/$B/uk/dns-primary.hvt" "${UKARGS[@]}"
-    perf_row "dns-primary hvt" "$UK_IP"
+    dnsperf_row "dns-primary hvt" "$UK_IP"
     bench_stop
 fi
 echo

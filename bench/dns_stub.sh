@@ -11,45 +11,17 @@ set -euo pipefail
 B=build
 DUR=${1:-10}
 NS=mirage-bench-dnsstub-$$
-WORK=$(mktemp -d)
-chmod 755 "$WORK"
+source "$(dirname "$0")/lib.sh"
+bench_work
 ROOT=$PWD
-PIDS=()
 
-for f in "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-stub" "$B/uk/dns-stub.spt" \
-    "$B/uk/dns-stub.hvt"; do
-    [ -e "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-for c in dnsperf dnsmasq dig; do
-    command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
-done
+bench_need_files -e "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-stub" "$B/uk/dns-stub.spt" \
+    "$B/uk/dns-stub.hvt"
+bench_need_commands dnsperf dnsmasq dig
 
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-    ip netns del "$NS" 2>/dev/null || true
-    ip netns del "$NS-n" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-in_ns() { ip netns exec "$NS" "$@"; }
-field() { sed -En "s|$2|\\1|p" <<<"$1" | head -1; }
-
-ip netns add "$NS"
-in_ns ip link set lo up
-in_ns ip tuntap add dev tap0 mode tap
-in_ns ip addr add 10.216.0.1/24 dev tap0
-in_ns ip link set tap0 up
-ip netns add "$NS-n"
-ip netns exec "$NS-n" ip link set lo up
-ip link add "bs$$a" netns "$NS" type veth peer name "bs$$b" netns "$NS-n"
-in_ns ip addr add 10.215.0.1/24 dev "bs$$a"
-in_ns ip link set "bs$$a" up
-ip netns exec "$NS-n" ip addr add 10.215.0.2/24 dev "bs$$b"
-ip netns exec "$NS-n" ip link set "bs$$b" up
+bench_tap 10.216.0.1/24
+bench_ns "$NS-n"
+bench_veth "$NS" "$NS-n" "bs$$a" "bs$$b" 10.215.0.1/24 10.215.0.2/24
 ip netns exec "$NS-n" ip route add 10.216.0.0/24 via 10.215.0.1
 in_ns sysctl -qw net.ipv4.ip_forward=1
 UK_IP=10.216.0.2
@@ -78,17 +50,6 @@ for ((i = 0; i < 50; i++)); do
     in_ns dig +tries=1 +time=1 @"$UP_IP" www.test A >/dev/null 2>&1 && break
     sleep 0.2
 done
-
-# perf_row NAME IP: "queries/s | average latency ms | lost" of dnsperf against IP.
-perf_row() {
-    local out qps lat lost
-    out=$(in_ns dnsperf -s "$2" -d "$WORK/queries" -l "$DUR" -c 4 -q 100 -T 1 2>&1) || true
-    qps=$(field "$out" '^ *Queries per second: *([0-9.]+).*')
-    lat=$(field "$out" '^ *Average Latency \(s\): *([0-9.]+).*')
-    lost=$(field "$out" '^ *Queries lost: *([0-9]+ \([0-9.]+%\)).*')
-    printf '| %s | %.0f | %s | %s |\n' "$1" "${qps:-0}" \
-        "$(awk -v l="${lat:-0}" 'BEGIN { printf "%.3f", l * 1000 }')" "${lost:--}"
-}
 
 # boot CMD...: dns-stub in the namespace, until it answers; then every query once (the cache).
 boot() {
@@ -120,16 +81,16 @@ echo "Queries: the 8 of bench/dns_stub.sh (A, AAAA, a CNAME, NXDOMAIN, NODATA), 
 echo
 echo "| server | queries/s | average latency (ms) | lost |"
 echo "|---|---|---|---|"
-perf_row "dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }') (authoritative, veth)" "$UP_IP"
+dnsperf_row "dnsmasq $(dnsmasq --version | awk 'NR == 1 { print $3 }') (authoritative, veth)" "$UP_IP"
 boot "$ROOT/$B/uk/dns-stub" --net:tap0=tap0 -- "${UKARGS[@]}"
-perf_row "dns-stub unix (direct stack, tap)" "$UK_IP"
+dnsperf_row "dns-stub unix (direct stack, tap)" "$UK_IP"
 stop_uk
 boot "$ROOT/$B/bin/mirage-spt" --net:service=tap0 "$ROOT/$B/uk/dns-stub.spt" "${UKARGS[@]}"
-perf_row "dns-stub spt" "$UK_IP"
+dnsperf_row "dns-stub spt" "$UK_IP"
 stop_uk
 if [ -w /dev/kvm ]; then
     boot "$ROOT/$B/bin/mirage-hvt" --net:service=tap0 "$ROOT/$B/uk/dns-stub.hvt" "${UKARGS[@]}"
-    perf_row "dns-stub hvt" "$UK_IP"
+    dnsperf_row "dns-stub hvt" "$UK_IP"
     stop_uk
 else
     echo "| dns-stub hvt | (no /dev/kvm) | | |"

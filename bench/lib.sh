@@ -42,6 +42,19 @@ trap 'bench_cleanup; rm -rf "${BENCH_RM[@]}"' EXIT
 
 in_ns() { ip netns exec "$NS" "$@"; }
 
+# dnsperf_row NAME IP: "| NAME | queries/s | average latency ms | lost |" of dnsperf (one
+# thread, 4 clients, up to 100 queries outstanding) in $NS against IP for $DUR seconds,
+# with the queries of $WORK/queries.
+dnsperf_row() {
+    local out qps lat lost
+    out=$(in_ns dnsperf -s "$2" -d "$WORK/queries" -l "$DUR" -c 4 -q 100 -T 1 2>&1) || true
+    qps=$(sed -En 's|^ *Queries per second: *([0-9.]+).*|\1|p' <<<"$out" | head -1)
+    lat=$(sed -En 's|^ *Average Latency \(s\): *([0-9.]+).*|\1|p' <<<"$out" | head -1)
+    lost=$(sed -En 's|^ *Queries lost: *([0-9]+ \([0-9.]+%\)).*|\1|p' <<<"$out" | head -1)
+    printf '| %s | %.0f | %s | %s |\n' "$1" "${qps:-0}" \
+        "$(awk -v l="${lat:-0}" 'BEGIN { printf "%.3f", l * 1000 }')" "${lost:--}"
+}
+
 # bench_work: WORK, a new directory removed at exit, readable by other users (a server's
 # worker that drops root reads from it).
 bench_work() {
