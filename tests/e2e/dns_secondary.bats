@@ -114,18 +114,6 @@ fails_now() {
     [ "$(status_of "$ADDR" "$1" "$2")" = SERVFAIL ]
 }
 
-# wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds, at most SECONDS.
-wait_for() {
-    local tenths=$(($1 * 10)) i
-    shift
-    for ((i = 0; i < tenths; i += 2)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    echo "not within $((tenths / 10)) s: $*" >&2
-    return 1
-}
-
 @test "dns-secondary: AXFR with TSIG from NSD, answers as NSD does, follows NOTIFY and refresh, serves until EXPIRE (unix)" {
     nsd_primary
     secondary unix

@@ -121,18 +121,6 @@ servfail() {
     in_ns dig +tries=1 +time=6 @"$ADDR" "$1" A | grep -q "status: SERVFAIL"
 }
 
-# wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds, at most SECONDS.
-wait_for() {
-    local tenths=$(($1 * 10)) i
-    shift
-    for ((i = 0; i < tenths; i += 2)); do
-        "$@" && return 0
-        sleep 0.2
-    done
-    echo "not within $((tenths / 10)) s: $*" >&2
-    return 1
-}
-
 @test "dns-stub: with dnsmasq stopped, answers and a negative answer (RFC 2308) come from the cache until their TTL (unix)" {
     upstream
     stub unix "$NET.1"

@@ -266,6 +266,18 @@ ipv6_net_setup() {
     in_ns ip -6 addr add "$PFX::1/64" dev tap0 nodad
 }
 
+# wait_for SECONDS CMD...: runs CMD every 0.2 s until it succeeds, at most SECONDS.
+wait_for() {
+    local tenths=$(($1 * 10)) i
+    shift
+    for ((i = 0; i < tenths; i += 2)); do
+        "$@" && return 0
+        sleep 0.2
+    done
+    echo "not within $((tenths / 10)) s: $*" >&2
+    return 1
+}
+
 # in_ns CMD...: runs CMD inside the test's namespace.
 in_ns() {
     ip netns exec "$NS" "$@"
