@@ -278,6 +278,14 @@ wait_for() {
     return 1
 }
 
+# tcptest_tender_opts TARGET: TENDER_OPTS for tests/tcp's tcptest on tap0 (512 MiB on spt, hvt).
+tcptest_tender_opts() {
+    case $1 in
+    unix) TENDER_OPTS=("--net:tap0=tap0") ;;
+    spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=tap0") ;;
+    esac
+}
+
 # in_ns CMD...: runs CMD inside the test's namespace.
 in_ns() {
     ip netns exec "$NS" "$@"

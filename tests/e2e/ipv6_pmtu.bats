@@ -60,10 +60,7 @@ snmp6() {
 # path MTU and TCP's MSS went down, and nothing reached the peer as fragments.
 pmtu() {
     local target=$1 want
-    case $target in
-    unix) TENDER_OPTS=("--net:tap0=tap0") ;;
-    spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=tap0") ;;
-    esac
+    tcptest_tender_opts "$target"
     require_target "$target" tcptest
     uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24" "--ipv6=$P1::2/64" \
         "--ipv6-gateway=$P1::1" "--source-bytes=$BYTES"
@@ -96,10 +93,7 @@ snmp4() {
 # datagrams, our segments carry DF, the router answers fragmentation needed.
 pmtu4() {
     local target=$1 want
-    case $target in
-    unix) TENDER_OPTS=("--net:tap0=tap0") ;;
-    spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=tap0") ;;
-    esac
+    tcptest_tender_opts "$target"
     in_ns ip link set dev vr mtu 1000
     require_target "$target" tcptest
     uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24" "--ipv4-gateway=$NET.1" \

@@ -30,10 +30,7 @@ teardown() { net_teardown; }
 # from its source, both over IPv6, each checked (the sink's answer, sha256).
 tcp6() {
     local target=$1 want
-    case $target in
-    unix) TENDER_OPTS=("--net:tap0=tap0") ;;
-    spt | hvt) TENDER_OPTS=(--mem=512 "--net:service=tap0") ;;
-    esac
+    tcptest_tender_opts "$target"
     require_target "$target" tcptest
     uk_start "$NS" "$LOG" "$target" tcptest "--ipv4=$NET.2/24" "--ipv6=$PFX::2/64"
     uk_wait_line "$LOG" "tcptest on $NET.2" 30
