@@ -18,24 +18,41 @@ if want unit; then
     done
 fi
 
+# One fuzzer: its seconds, then "ok" with its run count, or the tail of its log.
+fuzz_one() {
+    local f=$1 out=$2 name corpus seeds
+    name=$(basename "$f")
+    corpus=$(mktemp -d)
+    seeds=tests/fuzz/seeds/$name
+    [ -d "$seeds" ] || seeds=
+    if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 -artifact_prefix="$corpus/" \
+        "$corpus" $seeds >"$corpus/log" 2>&1; then
+        echo "$name: ok ($(grep -o 'Done [0-9]* runs' "$corpus/log" | tail -1))" >"$out"
+    else
+        { tail -40 "$corpus/log"; echo "$name: FAILED"; } >"$out"
+        touch "$out.failed"
+    fi
+    rm -rf "$corpus"
+}
+
 if want fuzz; then
-    section "fuzzers, ${FUZZ_SECONDS:-20} s each"
-    for f in "$B"/fuzz/fuzz_*; do
-        [ -x "$f" ] || continue
-        name=$(basename "$f")
-        corpus=$(mktemp -d)
-        seeds=tests/fuzz/seeds/$name
-        [ -d "$seeds" ] || seeds=
-        if "$f" -max_total_time="${FUZZ_SECONDS:-20}" -print_final_stats=0 -artifact_prefix="$corpus/" \
-            "$corpus" $seeds >"$corpus/log" 2>&1; then
-            echo "$name: ok ($(grep -o 'Done [0-9]* runs' "$corpus/log" | tail -1))"
-            passed=$((passed + 1))
-        else
-            tail -40 "$corpus/log"
-            failed+=("fuzz: $name")
-        fi
-        rm -rf "$corpus"
+    # libFuzzer runs on one core: as many at once as there are cores, reported in order.
+    jobs=$(nproc 2>/dev/null || echo 1)
+    section "fuzzers, ${FUZZ_SECONDS:-20} s each, $jobs at a time"
+    results=$(mktemp -d)
+    fuzzers=()
+    for f in "$B"/fuzz/fuzz_*; do [ -x "$f" ] && fuzzers+=("$f"); done
+    for f in "${fuzzers[@]}"; do
+        while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+        fuzz_one "$f" "$results/$(basename "$f")" &
     done
+    wait
+    for f in "${fuzzers[@]}"; do
+        name=$(basename "$f")
+        cat "$results/$name"
+        if [ -e "$results/$name.failed" ]; then failed+=("fuzz: $name"); else passed=$((passed + 1)); fi
+    done
+    rm -rf "$results"
 fi
 
 if want e2e; then
@@ -50,7 +67,9 @@ if want e2e; then
     tap=$(mktemp)
     for t in tests/e2e/*.bats; do
         [ -f "$t" ] || continue
+        start=$SECONDS
         bats --formatter tap "$t" | tee "$tap"
+        echo "# $(basename "$t"): $((SECONDS - start)) s"
         [ "${PIPESTATUS[0]}" = 0 ] || failed+=("e2e: $t")
         passed=$((passed + $(grep -Ec '^ok ' "$tap") - $(grep -Ec '^ok .* # skip' "$tap")))
         skipped=$((skipped + $(grep -Ec '^ok .* # skip' "$tap")))
