@@ -144,9 +144,6 @@ static void tcp_rx(void *ctx, const struct mirage_ipv4_rx *rx)
     if (rx->csum_ok)
         mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
     else
-        if (rx->csum_ok)
-        mirage_tcp_input_csum_ok(d->tcp, &src, &dst, rx->payload, rx->len);
-    else
         mirage_tcp_input(d->tcp, &src, &dst, rx->payload, rx->len);
 }
 
