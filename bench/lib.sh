@@ -124,3 +124,57 @@ for name, r in zip(names, res):
     print(f"| {name} | {min(r['times'])*1e3:.{d}f} | {med:.{d}f} | {med-base:+.{d}f} |")
 PY
 }
+
+# bench_setup NAME SECONDS: the usual start of a script: B (build/), DUR (SECONDS), NS
+# (mirage-bench-NAME-PID), ROOT (the repository, where the script runs) and WORK (bench_work).
+bench_setup() {
+    B=build
+    DUR=$2
+    NS=mirage-bench-$1-$$
+    ROOT=$PWD
+    bench_work
+}
+
+# bench_tap_peer TAPNET PEERNET TAG: bench_tap at TAPNET.1/24, the unikernel to be at UK_IP
+# (TAPNET.2), and a second namespace $NS-n joined to $NS by a veth pair (TAG$$a, TAG$$b) over
+# PEERNET.0/24, the reference server to be at PEER_IP (PEERNET.2).
+bench_tap_peer() {
+    bench_tap "$1.1/24"
+    bench_ns "$NS-n"
+    bench_veth "$NS" "$NS-n" "$3$$a" "$3$$b" "$2.1/24" "$2.2/24"
+    UK_IP=$1.2
+    PEER_IP=$2.2
+}
+
+BENCH_LOGS=() # more files bench_boot looks in (a syslog server's, say)
+
+# bench_boot TENTHS PATTERN CMD...: CMD in $NS (into PIDS), its output in $WORK/uk.log, until
+# PATTERN shows there or in BENCH_LOGS: up to TENTHS tenths of a second, and not after CMD
+# ended. Else the log goes to stderr and the status is 1.
+bench_boot() {
+    local tenths=$1 pattern=$2 i
+    shift 2
+    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
+    PIDS+=($!)
+    for ((i = 0; i < tenths; i++)); do
+        grep -qs -- "$pattern" "$WORK/uk.log" "${BENCH_LOGS[@]}" && return 0
+        kill -0 "${PIDS[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    cat "$WORK/uk.log" >&2
+    return 1
+}
+
+# bench_targets COLUMNS CMD...: CMD... TARGET for unix, spt and hvt; where there is no /dev/kvm,
+# bench_no_kvm_row COLUMNS in place of hvt's.
+bench_targets() {
+    local cols=$1 t
+    shift
+    for t in unix spt hvt; do
+        if [ "$t" = hvt ] && [ ! -w /dev/kvm ]; then
+            bench_no_kvm_row "$cols"
+            continue
+        fi
+        "$@" "$t"
+    done
+}

@@ -183,14 +183,8 @@ echo
 bench_table pair "TCP host→peer (Mbit/s)" "TCP peer→host (Mbit/s)" "ping -f (/s)" "ping RTT avg (µs)" \
     "1-byte RR (/s)" "accepts (/s)" "heap per idle conn"
 kernel_row
-for target in unix spt hvt; do
-    if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
-        bench_no_kvm_row 8
-        continue
-    fi
-    unikernel_row "$target" on
-    unikernel_row "$target" off
-done
+offloads_on_off() { unikernel_row "$1" on; unikernel_row "$1" off; }
+bench_targets 8 offloads_on_off
 fi
 
 echo

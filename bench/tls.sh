@@ -150,13 +150,7 @@ echo
 bench_table server "new handshakes/s ECDSA P-256" "new handshakes/s RSA 2048" resumed/s \
     "echo AES-128-GCM (MB/s)" "echo ChaCha20 (MB/s)" "TLS memory per connection"
 reference_row
-for target in unix spt hvt; do
-    if [ "$target" = hvt ] && [ ! -w /dev/kvm ]; then
-        bench_no_kvm_row 7
-        continue
-    fi
-    unikernel_row "$target"
-done
+bench_targets 7 unikernel_row
 # Smaller records: a 4 KiB output buffer instead of 16 KiB (memory against throughput).
 unikernel_row spt --out-buf=4181
 echo
