@@ -42,6 +42,8 @@ struct mirage_icmpv4_error {
     uint16_t mtu;
     const uint8_t *orig;
     size_t len;
+    const uint8_t *upper; /* the quoted upper-layer header, after orig's IP header */
+    size_t upper_len;     /* as much of it as was quoted (RFC 792: at least 8 bytes) */
 };
 typedef void (*mirage_icmpv4_error_fn)(void *ctx, const struct mirage_icmpv4_error *e);
 

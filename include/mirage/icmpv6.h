@@ -53,6 +53,8 @@ struct mirage_icmpv6_error {
     uint32_t param;
     const uint8_t *orig;
     size_t len;
+    const uint8_t *upper; /* the quoted upper-layer header, after the extension headers */
+    size_t upper_len;     /* as much of it as was quoted */
 };
 typedef void (*mirage_icmpv6_error_fn)(void *ctx, const struct mirage_icmpv6_error *e);
 

@@ -125,6 +125,20 @@ void mirage_tcp_input_csum_ok(struct mirage_tcp *t, const struct mirage_ipaddr *
  * (no congestion response). Never suspends. */
 void mirage_tcp_path_mtu(struct mirage_tcp *t, const struct mirage_ipaddr *dst, size_t mtu);
 
+/* An ICMP or ICMPv6 error arrived about a segment we sent from (local) to
+ * (remote); (hdr, len) is the start of that segment's TCP header as the error
+ * quotes it (the ports and sequence number: at least 8 bytes). err says what
+ * it means (MIRAGE_ECONNREFUSED, MIRAGE_EHOSTUNREACH); hard, whether it may
+ * end a connection (RFC 1122 4.2.3.9: port or protocol unreachable,
+ * administratively prohibited). A connection still in SYN-SENT ends with err
+ * at a hard error; a soft one is kept, and the attempt's timeout reports it
+ * instead of MIRAGE_ETIMEDOUT. An established connection is never ended by
+ * one (RFC 5461). An error quoting a sequence number we have not sent, or
+ * one the peer acknowledged, is ignored (RFC 5927). Never suspends. */
+void mirage_tcp_icmp_error(struct mirage_tcp *t, const struct mirage_ipaddr *local,
+                           const struct mirage_ipaddr *remote, const uint8_t *hdr, size_t len,
+                           int err, int hard);
+
 /* ---- the fiber API ------------------------------------------------------ */
 
 /* Listens on (port) of every local address; opts may be NULL. The listener

@@ -95,7 +95,8 @@ static int send_msg(struct mirage_icmpv4 *icmp, uint32_t dst, int ttl, struct ms
 static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx *rx, uint8_t type,
                          uint8_t code, uint32_t rest, struct mirage_rd *c)
 {
-    struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, NULL, mirage_rd_left(c)};
+    struct mirage_icmpv4_error e = {rx->src, type, code, (uint16_t)rest, NULL, mirage_rd_left(c),
+                                    NULL, 0};
     const struct icmp_upcall *up;
     uint8_t proto;
 
@@ -105,6 +106,10 @@ static void handle_error(struct mirage_icmpv4 *icmp, const struct mirage_ipv4_rx
     if (e.len < 20 || e.orig[0] >> 4 != 4)
         return;
     proto = e.orig[9];
+    if ((size_t)(e.orig[0] & 15) * 4 < 20 || (size_t)(e.orig[0] & 15) * 4 > e.len)
+        return;
+    e.upper = e.orig + (size_t)(e.orig[0] & 15) * 4;
+    e.upper_len = e.len - (size_t)(e.orig[0] & 15) * 4;
     /* Fragmentation needed about a datagram we sent (its source is ours):
      * the path MTU to its destination drops (RFC 1191), before TCP hears. */
     if (type == 3 && code == 4) {

@@ -122,13 +122,6 @@ static int upper_proto(const uint8_t *p, size_t len, size_t *at)
     return -1;
 }
 
-static int quoted_proto(const uint8_t *p, size_t len)
-{
-    size_t at;
-
-    return upper_proto(p, len, &at);
-}
-
 /* Whether (rx) is, or may be, an ICMPv6 error (RFC 4443 2.4 e.1): its upper
  * layer is ICMPv6 with a type below 128, or cannot be read. The layer below
  * may report a problem before reaching it (an option, a fragment), so the
@@ -151,8 +144,9 @@ static int about_an_error(const struct mirage_ipv6_rx *rx)
 static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx *rx, uint8_t type,
                          uint8_t code, uint32_t rest, struct mirage_rd *c)
 {
-    struct mirage_icmpv6_error e = {rx->src, type, code, rest, NULL, mirage_rd_left(c)};
+    struct mirage_icmpv6_error e = {rx->src, type, code, rest, NULL, mirage_rd_left(c), NULL, 0};
     const struct icmp_upcall *up;
+    size_t at;
     int proto;
 
     e.orig = mirage_rd_take(c, e.len);
@@ -162,9 +156,11 @@ static void handle_error(struct mirage_icmpv6 *icmp, const struct mirage_ipv6_rx
     if (type == MIRAGE_ICMPV6_TOO_BIG && e.len >= MIRAGE_IPV6_HLEN &&
         mirage_ipv6_is_local(icmp->ip, e.orig + 8))
         mirage_ipv6_too_big(icmp->ip, e.orig + 24, rest);
-    proto = quoted_proto(e.orig, e.len);
+    proto = upper_proto(e.orig, e.len, &at);
     if (proto < 0)
         return;
+    e.upper = e.orig + at;
+    e.upper_len = e.len - at;
     up = icmp_upcall_find(icmp->err, (uint8_t)proto);
     if (up != NULL)
         up->fn.v6(up->ctx, &e);

@@ -19,6 +19,7 @@
 #include "mirage/tcp.h"
 #include "mirage/time.h"
 #include "mirage/udp.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(stack_log, "stack", "the direct TCP/IP stack");
 
@@ -164,6 +165,52 @@ static void tcp_pmtu4(void *ctx, uint32_t dst, size_t mtu)
     struct mirage_ipaddr a = mirage_ipv4_to_ipaddr(dst);
 
     mirage_tcp_path_mtu(d->tcp, &a, mtu);
+}
+
+/* ICMP errors about our TCP segments (RFC 1122 4.2.3.9): port and protocol
+ * unreachable refuse, administratively prohibited (RFC 1812) is as final;
+ * host and network unreachable and time exceeded are soft. Fragmentation
+ * needed went to the path MTU already. */
+static void tcp_icmp4(void *ctx, const struct mirage_icmpv4_error *e)
+{
+    struct direct *d = ctx;
+    struct mirage_rd r = mirage_rd_init(e->orig + 12, 8); /* the quoted source, destination */
+    struct mirage_ipaddr local, remote;
+    int hard = 0, err = MIRAGE_EHOSTUNREACH;
+
+    if (e->type == MIRAGE_ICMP_UNREACH &&
+        (e->code == MIRAGE_ICMP_UNREACH_PROTO || e->code == MIRAGE_ICMP_UNREACH_PORT))
+        hard = 1, err = MIRAGE_ECONNREFUSED;
+    else if (e->type == MIRAGE_ICMP_UNREACH && (e->code == 9 || e->code == 10 || e->code == 13))
+        hard = 1; /* network, host or communication administratively prohibited */
+    else if ((e->type != MIRAGE_ICMP_UNREACH || e->code == MIRAGE_ICMP_UNREACH_NEEDFRAG) &&
+             e->type != MIRAGE_ICMP_TIME_EXCEEDED)
+        return;
+    local = mirage_ipv4_to_ipaddr(mirage_rd_be32(&r));
+    remote = mirage_ipv4_to_ipaddr(mirage_rd_be32(&r));
+    mirage_tcp_icmp_error(d->tcp, &local, &remote, e->upper, e->upper_len, err, hard);
+}
+
+/* The same for ICMPv6 (RFC 4443 3.1): port unreachable and an unrecognised
+ * next header refuse; administratively prohibited, source policy and reject
+ * route are final; no route, beyond scope, address unreachable and time
+ * exceeded are soft. */
+static void tcp_icmp6(void *ctx, const struct mirage_icmpv6_error *e)
+{
+    struct direct *d = ctx;
+    struct mirage_ipaddr local = {.family = 6}, remote = {.family = 6};
+    int hard = 0, err = MIRAGE_EHOSTUNREACH;
+
+    if ((e->type == MIRAGE_ICMPV6_UNREACH && e->code == MIRAGE_ICMPV6_UNREACH_PORT) ||
+        (e->type == MIRAGE_ICMPV6_PARAM_PROBLEM && e->code == MIRAGE_ICMPV6_PARAM_NEXT))
+        hard = 1, err = MIRAGE_ECONNREFUSED;
+    else if (e->type == MIRAGE_ICMPV6_UNREACH && (e->code == 1 || e->code == 5 || e->code == 6))
+        hard = 1; /* administratively prohibited, source address policy, reject route */
+    else if (e->type != MIRAGE_ICMPV6_UNREACH && e->type != MIRAGE_ICMPV6_TIME_EXCEEDED)
+        return;
+    memcpy(local.a, e->orig + 8, 16);
+    memcpy(remote.a, e->orig + 24, 16);
+    mirage_tcp_icmp_error(d->tcp, &local, &remote, e->upper, e->upper_len, err, hard);
 }
 
 /* Segments to a multicast group are not TCP's (RFC 9293 3.10.7.2). */
@@ -463,6 +510,10 @@ static void teardown(struct direct *d)
         mirage_ipv6_on_pmtu(d->ip6, NULL, d);
     if (d->ip != NULL)
         mirage_ipv4_on_pmtu(d->ip, NULL, d);
+    if (d->icmp6 != NULL)
+        mirage_icmpv6_on_error(d->icmp6, MIRAGE_IPV6_PROTO_TCP, NULL, NULL);
+    if (d->icmp != NULL)
+        mirage_icmpv4_on_error(d->icmp, MIRAGE_IPV4_PROTO_TCP, NULL, NULL);
     if (d->tcp != NULL)
         mirage_tcp_free(d->tcp);
     if (d->udp != NULL)
@@ -641,6 +692,9 @@ int mirage_stack_direct_new(struct mirage_netif *nif, const struct mirage_stack_
         (d->ip != NULL && mirage_ipv4_on_pmtu(d->ip, tcp_pmtu4, d) < 0) ||
         (d->ip6 != NULL && mirage_ipv6_register(d->ip6, MIRAGE_IPV6_PROTO_TCP, tcp_rx6, d) < 0) ||
         (d->ip6 != NULL && mirage_ipv6_on_pmtu(d->ip6, tcp_pmtu6, d) < 0) ||
+        (d->icmp != NULL && mirage_icmpv4_on_error(d->icmp, MIRAGE_IPV4_PROTO_TCP, tcp_icmp4, d) < 0) ||
+        (d->icmp6 != NULL &&
+         mirage_icmpv6_on_error(d->icmp6, MIRAGE_IPV6_PROTO_TCP, tcp_icmp6, d) < 0) ||
         (r = mirage_eth_start(d->eth)) < 0)
         goto fail;
     metrics_register(d);

@@ -622,3 +622,37 @@ int mirage_tcp_connect_flow(struct mirage_tcp *t, const struct mirage_ipaddr *ds
         tcp_conn_close(c, r);
     return r;
 }
+
+/* ---- ICMP errors about our segments ---------------------------------------- */
+
+void mirage_tcp_icmp_error(struct mirage_tcp *t, const struct mirage_ipaddr *local,
+                           const struct mirage_ipaddr *remote, const uint8_t *hdr, size_t len,
+                           int err, int hard)
+{
+    struct tcp_conn *c;
+    uint16_t lport, rport;
+    uint32_t seq;
+    char a[64];
+
+    if (len < 8)
+        return;
+    lport = (uint16_t)(hdr[0] << 8 | hdr[1]);
+    rport = (uint16_t)(hdr[2] << 8 | hdr[3]);
+    seq = (uint32_t)hdr[4] << 24 | (uint32_t)hdr[5] << 16 | (uint32_t)hdr[6] << 8 | hdr[7];
+    c = tcp_lookup(t, local, lport, remote, rport);
+    if (c == NULL || c->state == TCP_LISTEN || c->state == TCP_CLOSED ||
+        seq - c->snd_una >= c->snd_nxt - c->snd_una)
+        return; /* not a segment of ours still unacknowledged: forged or stale */
+    if (c->state != TCP_SYN_SENT)
+        return; /* RFC 5461: an established connection rides out errors */
+    if (!hard) {
+        c->soft_err = (int16_t)err;
+        return;
+    }
+    mirage_log_info(&tcp_log, "%s: connection attempt ended by an ICMP error (%s)",
+                    mirage_ipaddr_format(&c->remote, c->rport, a, sizeof(a)),
+                    err == MIRAGE_ECONNREFUSED ? "refused" : "unreachable");
+    int took = tcp_time_hold(t);
+    tcp_conn_close(c, err);
+    tcp_time_release(t, took);
+}

@@ -99,6 +99,7 @@ struct tcp_conn {
     uint8_t nodelay, sack_ok, ts_ok, ws_ok, snd_wscale, rcv_wscale;
     uint8_t in_recovery; /* 0 open, 1 fast recovery, 2 after an RTO */
     uint8_t ack_now, delack_segs, rtt_timing, ka_probes_sent, persist;
+    int16_t soft_err; /* the last soft ICMP error: why an opening attempt timed out */
     int err; /* set once the connection failed; reported to the application */
 
     /* send side */

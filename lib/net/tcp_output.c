@@ -667,7 +667,7 @@ void tcp_rtx_timer_fire(struct mirage_timer *tm)
     case TCP_SYN_SENT:
     case TCP_SYN_RCVD:
         if (++c->retries > t->cfg.syn_retries) {
-            tcp_conn_close(c, MIRAGE_ETIMEDOUT);
+            tcp_conn_close(c, c->soft_err ? c->soft_err : MIRAGE_ETIMEDOUT);
             return;
         }
         backoff(c);
