@@ -702,8 +702,9 @@ void mirage_dns_stub_free(struct mirage_dns_stub *s);
 void mirage_dns_stub_stats(const struct mirage_dns_stub *s, struct mirage_dns_stub_stats *st);
 
 /* The answer to (q) into (out, cap): from the cache while its TTL lasts,
- * else from the servers (SERVFAIL, REFUSED, a timeout or a TCP failure move
- * on to the next). Suspends the calling fiber. Returns 0, MIRAGE_ETIMEDOUT
+ * else from the servers (SERVFAIL, REFUSED, FORMERR, NOTIMP, a timeout or a
+ * TCP failure move on to the next; a server answering our EDNS query with
+ * FORMERR is asked again, and from then on, without EDNS). Suspends the calling fiber. Returns 0, MIRAGE_ETIMEDOUT
  * (the deadline passed, or no server answered), MIRAGE_EPROTO (every server
  * failed), MIRAGE_EMSGSIZE or MIRAGE_ENOMEM. */
 int mirage_dns_stub_query(struct mirage_dns_stub *s, const struct mirage_dns_question *q,
@@ -731,7 +732,8 @@ size_t mirage_dns_stub_answer(const uint8_t *msg, size_t len, uint32_t age, cons
 
 /* 0 if (msg, len) answers (q) asked with (id): a response to a query, our id,
  * one question the same (name without case, type, class), every record well
- * formed. MIRAGE_EBADMSG with *why otherwise. */
+ * formed; an error other than NXDOMAIN may come without the question (RFC
+ * 6891 7). MIRAGE_EBADMSG with *why otherwise. */
 int mirage_dns_stub_match(const uint8_t *msg, size_t len, uint16_t id,
                           const struct mirage_dns_question *q, const char **why);
 

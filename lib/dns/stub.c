@@ -48,6 +48,7 @@ struct mirage_dns_stub {
     size_t ncache, bytes;
     uint64_t clock; /* use counter */
     struct mirage_dns_stub_stats st;
+    uint8_t no_edns[MIRAGE_DNS_STUB_SERVERS]; /* the server answered EDNS with FORMERR */
 };
 
 int mirage_dns_stub_servers(const struct mirage_key_list *list, struct mirage_dns_stub_config *cfg,
@@ -138,7 +139,7 @@ int mirage_dns_stub_match(const uint8_t *msg, size_t len, uint16_t id,
     struct mirage_dns_reader rd;
     struct mirage_dns_question aq;
     struct mirage_dns_rr rr;
-    int section, r;
+    int section, r, rcode;
 
     if (mirage_dns_read_begin(&rd, msg, len) < 0)
         return dns_fail(why, "shorter than a header", MIRAGE_EBADMSG);
@@ -146,13 +147,18 @@ int mirage_dns_stub_match(const uint8_t *msg, size_t len, uint16_t id,
         return dns_fail(why, "not an answer to a query", MIRAGE_EBADMSG);
     if (rd.h.id != id)
         return dns_fail(why, "another id", MIRAGE_EBADMSG);
-    if (rd.h.count[0] != 1)
+    rcode = MIRAGE_DNS_RCODE(rd.h.flags);
+    if (rd.h.count[0] == 0 && rcode != MIRAGE_DNS_NOERROR && rcode != MIRAGE_DNS_NXDOMAIN) {
+        /* An error may come without the question (RFC 6891 7: FORMERR from a
+         * server that does not know EDNS): nothing in it to check but the id. */
+    } else if (rd.h.count[0] != 1) {
         return dns_fail(why, "not one question", MIRAGE_EBADMSG);
-    if (mirage_dns_read_question(&rd, &aq) < 0)
+    } else if (mirage_dns_read_question(&rd, &aq) < 0) {
         return dns_fail(why, rd.why, MIRAGE_EBADMSG);
-    if (!mirage_dns_name_equal(&aq.name, &q->name) || aq.type != q->type ||
-        aq.qclass != q->qclass)
+    } else if (!mirage_dns_name_equal(&aq.name, &q->name) || aq.type != q->type ||
+               aq.qclass != q->qclass) {
         return dns_fail(why, "another question", MIRAGE_EBADMSG);
+    }
     /* The rest must read as a message too: a malformed answer is no answer. */
     while ((r = mirage_dns_read_rr(&rd, &rr, &section)) == 0)
         ;
@@ -308,14 +314,15 @@ struct pending {
     struct mirage_cond cond;
 };
 
+/* A query for (q), with an EDNS OPT record offering OUR_PAYLOAD unless (plain). */
 static size_t write_query(uint8_t *buf, size_t cap, uint16_t id,
-                          const struct mirage_dns_question *q)
+                          const struct mirage_dns_question *q, int plain)
 {
     struct mirage_dns_writer wr;
     struct mirage_dns_edns e = {.payload = OUR_PAYLOAD};
 
     mirage_dns_write_begin(&wr, buf, cap, id, MIRAGE_DNS_RD);
-    if (mirage_dns_write_question(&wr, q) < 0 || mirage_dns_write_edns(&wr, &e) < 0)
+    if (mirage_dns_write_question(&wr, q) < 0 || (!plain && mirage_dns_write_edns(&wr, &e) < 0))
         return 0;
     return mirage_dns_write_end(&wr);
 }
@@ -351,10 +358,11 @@ static void on_answer(void *ctx, const struct mirage_udp_rx *rx)
 }
 
 /* One try over UDP from a random port. */
-static int ask_udp(struct mirage_dns_stub *s, const struct mirage_ipaddr *server,
+static int ask_udp(struct mirage_dns_stub *s, size_t server_i,
                    const struct mirage_dns_question *q, uint8_t *out, size_t cap, size_t *len,
                    uint64_t deadline)
 {
+    const struct mirage_ipaddr *server = &s->cfg.servers[server_i];
     struct pending p = {.s = s, .server = *server, .port = s->cfg.port, .q = q, .out = out,
                         .cap = cap};
     uint8_t query[QUERY_MAX];
@@ -369,7 +377,7 @@ static int ask_udp(struct mirage_dns_stub *s, const struct mirage_ipaddr *server
     if (r < 0)
         return r;
     p.id = (uint16_t)mirage_random_uniform(65536);
-    if ((qlen = write_query(query, sizeof(query), p.id, q)) == 0)
+    if ((qlen = write_query(query, sizeof(query), p.id, q, s->no_edns[server_i])) == 0)
         r = MIRAGE_EINVAL;
     else
         r = mirage_udp_write(s->stack, local, server, s->cfg.port, -1, query, qlen);
@@ -400,10 +408,11 @@ static int read_exactly(struct mirage_flow *f, uint8_t *buf, size_t n, uint64_t 
 }
 
 /* The same over TCP (RFC 7766), for a truncated answer. */
-static int ask_tcp(struct mirage_dns_stub *s, const struct mirage_ipaddr *server,
+static int ask_tcp(struct mirage_dns_stub *s, size_t server_i,
                    const struct mirage_dns_question *q, uint8_t *out, size_t cap, size_t *len,
                    uint64_t deadline)
 {
+    const struct mirage_ipaddr *server = &s->cfg.servers[server_i];
     struct mirage_flow *f;
     uint8_t query[2 + QUERY_MAX], prefix[2];
     uint16_t id = (uint16_t)mirage_random_uniform(65536);
@@ -412,7 +421,7 @@ static int ask_tcp(struct mirage_dns_stub *s, const struct mirage_ipaddr *server
     int r;
 
     s->st.tcp++;
-    if ((qlen = write_query(query + 2, sizeof(query) - 2, id, q)) == 0)
+    if ((qlen = write_query(query + 2, sizeof(query) - 2, id, q, s->no_edns[server_i])) == 0)
         return MIRAGE_EINVAL;
     query[0] = (uint8_t)(qlen >> 8);
     query[1] = (uint8_t)qlen;
@@ -452,22 +461,30 @@ int mirage_dns_stub_query(struct mirage_dns_stub *s, const struct mirage_dns_que
         return MIRAGE_ETIMEDOUT;
     for (unsigned a = 0; a < s->cfg.attempts; a++) {
         for (size_t i = 0; i < s->cfg.nservers; i++) {
-            const struct mirage_ipaddr *server = &s->cfg.servers[i];
             uint64_t now = mirage_clock_monotonic(), until = now + s->cfg.timeout;
             if (now >= deadline)
                 return MIRAGE_ETIMEDOUT;
             if (until > deadline)
                 until = deadline;
-            r = ask_udp(s, server, q, out, cap, len, until);
+            r = ask_udp(s, i, q, out, cap, len, until);
+            if (r == 0 && MIRAGE_DNS_RCODE(out[3]) == MIRAGE_DNS_FORMERR && !s->no_edns[i]) {
+                /* RFC 6891 7: a server that does not know EDNS; asked again
+                 * without it, and from now on. */
+                char addr[64];
+                s->no_edns[i] = 1;
+                mirage_log_info(&log_stub, "%s answered EDNS with FORMERR: asked without it",
+                                mirage_ipaddr_format(&s->cfg.servers[i], 0, addr, sizeof(addr)));
+                r = ask_udp(s, i, q, out, cap, len, until);
+            }
             if (r == 0 && (out[2] & (MIRAGE_DNS_TC >> 8)))
-                r = ask_tcp(s, server, q, out, cap, len, deadline);
+                r = ask_tcp(s, i, q, out, cap, len, deadline);
             if (r == MIRAGE_ETIMEDOUT)
                 s->st.timeouts++;
             if (r < 0)
                 continue; /* the next server */
-            int rcode = out[3] & 15;
-            if (rcode == MIRAGE_DNS_SERVFAIL || rcode == MIRAGE_DNS_REFUSED) {
-                r = MIRAGE_EPROTO; /* another server may know better */
+            int rcode = MIRAGE_DNS_RCODE(out[3]);
+            if (rcode != MIRAGE_DNS_NOERROR && rcode != MIRAGE_DNS_NXDOMAIN) {
+                r = MIRAGE_EPROTO; /* SERVFAIL, REFUSED, FORMERR, NOTIMP: another may know better */
                 continue;
             }
             mirage_dns_stub_store(s, q, out, *len);

@@ -156,7 +156,7 @@ servfail() {
     [ "$(asked www.test)" -eq 1 ]
 }
 
-@test "dns-stub: a hostile upstream's wrong answers (port, id, question, compression loop, cut short) are ignored (unix)" {
+@test "dns-stub: a hostile upstream's wrong answers (port, id, question, compression loop, cut short) are ignored; a server without EDNS is asked without it (unix)" {
     in_ns ip addr add "$NET.3/24" dev tap0
     bg_spawn "$NS" "$D/fake.out" timeout 120 python3 tests/e2e/dns_stub_upstream.py "$NET.3" \
         "$D/fake.log"
@@ -172,6 +172,10 @@ servfail() {
     # worse.test: nothing but wrong answers: SERVFAIL after the tries, and it keeps serving.
     servfail worse.test
     [ "$(in_ns dig +tries=1 +time=4 +short @"$ADDR" good.test A)" = 192.0.2.77 ]
+    # old.test: FORMERR without a question to our EDNS query; asked again without EDNS.
+    [ "$(in_ns dig +tries=1 +time=4 +short @"$ADDR" old.test A)" = 192.0.2.78 ]
+    grep -q "sent formerr" "$D/fake.log"
+    grep -q "$NET.3 answered EDNS with FORMERR: asked without it" "$LOG"
     # Every query to the upstream from its own port with its own id.
     local n ports ids
     n=$(grep -c "^query " "$D/fake.log")

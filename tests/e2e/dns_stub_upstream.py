@@ -7,6 +7,8 @@ query came from:
               id, another question, a compression loop, a record cut short; each of those says
               192.0.2.66, which a stub must never take.
   worse.test  only the wrong ones: the stub has no answer.
+  old.test    as a server that knows no EDNS: a query with an OPT record draws FORMERR with no
+              question (RFC 6891 7); one without, the answer 192.0.2.78.
   anything    REFUSED.
 Runs until killed (the test bounds it).
 """
@@ -68,5 +70,11 @@ with open(log, "a", buffering=1) as out:
                 out.write("sent wrong %s\n" % what)
             if qname == "good.test":
                 main.sendto(header(qid, 0x8180, 1) + question + a_record("192.0.2.77"), peer)
+        elif qname == "old.test":
+            if struct.unpack(">H", msg[10:12])[0] > 0:
+                main.sendto(struct.pack(">HHHHHH", qid, 0x8181, 0, 0, 0, 0), peer)
+                out.write("sent formerr\n")
+            else:
+                main.sendto(header(qid, 0x8180, 1) + question + a_record("192.0.2.78"), peer)
         else:
             main.sendto(header(qid, 0x8185, 0) + question, peer)

@@ -108,6 +108,22 @@ static void test_match(void)
     msg[5] = 2;
     CHECK_INT(mirage_dns_stub_match(msg, n, 0x1234, &q, &why), MIRAGE_EBADMSG);
     CHECK_STR(why, "not one question");
+    /* An error without the question (RFC 6891 7: FORMERR from a server that
+     * knows no EDNS; SERVFAIL, NOTIMP, REFUSED alike) is an answer; an answer
+     * or NXDOMAIN without it is not, nor an error with bytes after the header. */
+    static const struct {
+        uint8_t rcode;
+        int r;
+    } bare[] = {{MIRAGE_DNS_FORMERR, 0},          {MIRAGE_DNS_SERVFAIL, 0},
+                {MIRAGE_DNS_NOTIMP, 0},           {MIRAGE_DNS_REFUSED, 0},
+                {MIRAGE_DNS_NOERROR, MIRAGE_EBADMSG}, {MIRAGE_DNS_NXDOMAIN, MIRAGE_EBADMSG}};
+    for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+        uint8_t h[MIRAGE_DNS_HEADER + 1] = {0x12, 0x34, 0x81, (uint8_t)(0x80 | bare[i].rcode)};
+        CHECK_INT(mirage_dns_stub_match(h, MIRAGE_DNS_HEADER, 0x1234, &q, &why), bare[i].r);
+        CHECK_INT(mirage_dns_stub_match(h, MIRAGE_DNS_HEADER, 0x1235, &q, &why), MIRAGE_EBADMSG);
+        CHECK_INT(mirage_dns_stub_match(h, MIRAGE_DNS_HEADER + 1, 0x1234, &q, &why),
+                  MIRAGE_EBADMSG);
+    }
 }
 
 static struct mirage_dns_stub *cache(size_t entries, size_t bytes)
