@@ -170,6 +170,10 @@ struct mirage_ipv6_out {
     uint8_t proto;
     int hop_limit; /* 0 or less: the configured default */
     size_t size;   /* room fill may use after the header */
+    /* NULL, or metadata for the device with offsets from the IP payload
+     * (mirage_eth_write_meta): the datagram is then never fragmented, and may
+     * exceed the MTU as a GSO frame the device offers to cut (TSO6). */
+    const struct mirage_net_meta *meta;
 };
 
 /* Sends one datagram: fill writes the upper-layer header (and payload) into

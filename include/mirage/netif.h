@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "mirage/device.h"
+#include "mirage/platform.h"
 
 /*
  * The transmit convention of every layer (MirageOS's `write ~size fill`): the
@@ -47,8 +48,21 @@ struct mirage_netif_stats {
     uint64_t tx_gso, rx_gso; /* large TCP frames the device cut up or coalesced */
 };
 
+/* The metadata of a frame once a header of (hlen) bytes goes in front of what
+ * (m) describes: every offset moves by (hlen) (ethernet, IPv4, IPv6 output). */
+static inline struct mirage_net_meta mirage_net_meta_behind(const struct mirage_net_meta *m,
+                                                            size_t hlen)
+{
+    struct mirage_net_meta r = *m;
+
+    r.csum_start = (uint16_t)(r.csum_start + hlen);
+    if (r.gso_type != MIRAGE_NET_GSO_NONE)
+        r.hdr_len = (uint16_t)(r.hdr_len + hlen);
+    return r;
+}
+
 /* Largest frame on the device: mtu + 14, or MIRAGE_NET_GSO_MAX when the
- * device segments and coalesces TCP for us (mirage_net_frame_max). The
+ * device segments and coalesces TCP (over IPv4, IPv6 or both) for us (mirage_net_frame_max). The
  * offloads a platform device offers (nif->info.offloads) are turned on when
  * lib/net first uses it; it clears those the device then refuses. */
 size_t mirage_netif_frame_max(const struct mirage_netif *nif);

@@ -75,21 +75,28 @@ struct mirage_net_info {
  * on receive it may mark a frame MIRAGE_NET_META_CSUM_VALID (checked) or
  * MIRAGE_NET_META_NEEDS_CSUM (made on this host, never on a wire: its
  * checksum is partial and need not be checked).
- * MIRAGE_NET_OFFLOAD_TSO4 (only with CSUM): on transmit the device cuts a
- * TCP/IPv4 frame of up to MIRAGE_NET_GSO_MAX bytes with gso_type
- * MIRAGE_NET_GSO_TCPV4 into segments of gso_size payload bytes (TSO); on
+ * MIRAGE_NET_OFFLOAD_TSO4 and MIRAGE_NET_OFFLOAD_TSO6 (each only with CSUM):
+ * on transmit the device cuts a TCP frame over IPv4 (gso_type
+ * MIRAGE_NET_GSO_TCPV4), respectively IPv6 (MIRAGE_NET_GSO_TCPV6), of up to
+ * MIRAGE_NET_GSO_MAX bytes into segments of gso_size payload bytes (TSO); on
  * receive it may hand over such a coalesced frame (GRO), so read buffers are
  * at least MIRAGE_NET_GSO_MAX bytes (mirage_net_frame_max()).
  */
 #define MIRAGE_NET_OFFLOAD_CSUM 1u
 #define MIRAGE_NET_OFFLOAD_TSO4 2u
-#define MIRAGE_NET_GSO_MAX      (65535 + 14) /* an IPv4 datagram's largest, in a frame */
+#define MIRAGE_NET_OFFLOAD_TSO6 4u
+#define MIRAGE_NET_OFFLOAD_TSO  (MIRAGE_NET_OFFLOAD_TSO4 | MIRAGE_NET_OFFLOAD_TSO6)
+#define MIRAGE_NET_OFFLOAD_ALL  (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO)
+/* The largest GSO frame, the one bound of every buffer, ring and check: an
+ * IPv6 header and the most its 16-bit payload length says (an IPv4 datagram,
+ * whose 16-bit length counts its header, is 40 bytes shorter). */
+#define MIRAGE_NET_GSO_MAX (14 + 40 + 65535)
 
 /* What travels with a frame: the fields of the virtio-net header (virtio 1.1,
  * 5.1.6), offsets counted from the frame's first byte. */
 struct mirage_net_meta {
     uint8_t flags;        /* MIRAGE_NET_META_* */
-    uint8_t gso_type;     /* MIRAGE_NET_GSO_NONE or MIRAGE_NET_GSO_TCPV4 */
+    uint8_t gso_type;     /* MIRAGE_NET_GSO_NONE, _TCPV4 or _TCPV6 */
     uint16_t hdr_len;     /* GSO: bytes of headers before the payload */
     uint16_t gso_size;    /* GSO: payload bytes per segment */
     uint16_t csum_start;  /* NEEDS_CSUM: where the checksummed bytes start */
@@ -98,20 +105,44 @@ struct mirage_net_meta {
 #define MIRAGE_NET_META_NEEDS_CSUM 1u
 #define MIRAGE_NET_META_CSUM_VALID 2u
 #define MIRAGE_NET_GSO_NONE        0u
-#define MIRAGE_NET_GSO_TCPV4       1u
+#define MIRAGE_NET_GSO_TCPV4       1u /* VIRTIO_NET_HDR_GSO_TCPV4 */
+#define MIRAGE_NET_GSO_TCPV6       4u /* VIRTIO_NET_HDR_GSO_TCPV6 */
+
+/* The offload that carries frames of (gso_type) (the ECN bit 0x80 aside):
+ * MIRAGE_NET_OFFLOAD_TSO4 or _TSO6, or 0 for any other type. */
+static inline uint32_t mirage_net_gso_offload(uint8_t gso_type)
+{
+    switch (gso_type & 0x7f) {
+    case MIRAGE_NET_GSO_TCPV4:
+        return MIRAGE_NET_OFFLOAD_TSO4;
+    case MIRAGE_NET_GSO_TCPV6:
+        return MIRAGE_NET_OFFLOAD_TSO6;
+    default:
+        return 0;
+    }
+}
+
+/* Whether (offloads) may be on together: known ones, segmentation only with
+ * the checksum it needs. */
+static inline int mirage_net_offloads_valid(uint32_t offloads)
+{
+    return !(offloads & ~MIRAGE_NET_OFFLOAD_ALL) &&
+           (!(offloads & MIRAGE_NET_OFFLOAD_TSO) || (offloads & MIRAGE_NET_OFFLOAD_CSUM));
+}
 
 /* The largest frame a device with (info) writes or reads: mtu + 14, or
- * MIRAGE_NET_GSO_MAX with MIRAGE_NET_OFFLOAD_TSO4. */
+ * MIRAGE_NET_GSO_MAX with TSO4 or TSO6. */
 static inline size_t mirage_net_frame_max(const struct mirage_net_info *info)
 {
-    return (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) ? (size_t)MIRAGE_NET_GSO_MAX
-                                                      : (size_t)info->mtu + 14;
+    return (info->offloads & MIRAGE_NET_OFFLOAD_TSO) ? (size_t)MIRAGE_NET_GSO_MAX
+                                                     : (size_t)info->mtu + 14;
 }
 
 /* Whether a device with (info) (its offloads those turned on) may send a
  * frame of (len) bytes with (meta): the one rule of every binding and of
  * lib/net. Only NEEDS_CSUM may be asked for, with its checksum inside the
- * frame; a frame over mtu + 14 only as a TCP/IPv4 GSO frame with TSO on. */
+ * frame; a frame over mtu + 14 only as a TCP/IPv4 or TCP/IPv6 GSO frame with
+ * that family's TSO on. */
 static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
                                    const struct mirage_net_meta *m, size_t len)
 {
@@ -123,22 +154,23 @@ static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
         return 0;
     if (m->gso_type == MIRAGE_NET_GSO_NONE)
         return len <= (size_t)info->mtu + 14;
-    return m->gso_type == MIRAGE_NET_GSO_TCPV4 && (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
+    return (m->gso_type == MIRAGE_NET_GSO_TCPV4 || m->gso_type == MIRAGE_NET_GSO_TCPV6) &&
+           (info->offloads & mirage_net_gso_offload(m->gso_type)) &&
            (m->flags & MIRAGE_NET_META_NEEDS_CSUM) && m->gso_size > 0 && m->hdr_len < len &&
            len <= MIRAGE_NET_GSO_MAX;
 }
 
 /* Whether a device with (info) hands over a received frame of (len) bytes
  * whose virtio-net gso_type is (gso_type): up to mtu + 14, or a coalesced
- * TCP/IPv4 frame (GRO, gso_type 1, ECN bit 0x80 ignored) up to
- * MIRAGE_NET_GSO_MAX with TSO on; longer ones are dropped and counted. */
+ * TCP frame (GRO, gso_type TCPV4 or TCPV6, ECN bit 0x80 ignored) up to
+ * MIRAGE_NET_GSO_MAX with that family's TSO on; longer ones are dropped and
+ * counted. */
 static inline int mirage_net_rx_ok(const struct mirage_net_info *info, uint8_t gso_type,
                                    size_t len)
 {
     if (len <= (size_t)info->mtu + 14)
         return 1;
-    return (gso_type & 0x7f) == MIRAGE_NET_GSO_TCPV4 &&
-           (info->offloads & MIRAGE_NET_OFFLOAD_TSO4) && len <= MIRAGE_NET_GSO_MAX;
+    return (info->offloads & mirage_net_gso_offload(gso_type)) && len <= MIRAGE_NET_GSO_MAX;
 }
 
 /* The virtio-net header (virtio 1.1, 5.1.6, without num_buffers) a tap
@@ -163,19 +195,50 @@ static inline struct mirage_vnet_hdr mirage_vnet_hdr_of(const struct mirage_net_
 }
 
 /* The metadata of a received frame whose header is (h): the checksum flags,
- * and GSO TCP/IPv4 (ECN or not) or none; mirage_net_rx_ok decides its length. */
+ * and GSO TCP/IPv4 or TCP/IPv6 (ECN or not) or none; mirage_net_rx_ok
+ * decides its length. */
 static inline struct mirage_net_meta mirage_net_meta_of(const struct mirage_vnet_hdr *h)
 {
+    uint8_t gso = (uint8_t)(h->gso_type & ~MIRAGE_VNET_GSO_ECN);
     struct mirage_net_meta m = {
         (uint8_t)(h->flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID)),
-        (uint8_t)((h->gso_type & ~MIRAGE_VNET_GSO_ECN) == MIRAGE_NET_GSO_TCPV4 ? MIRAGE_NET_GSO_TCPV4
-                                                                             : MIRAGE_NET_GSO_NONE),
+        mirage_net_gso_offload(gso) ? gso : (uint8_t)MIRAGE_NET_GSO_NONE,
         h->hdr_len,
         h->gso_size,
         h->csum_start,
         h->csum_offset};
 
     return m;
+}
+
+/* TUNSETOFFLOAD's flags (linux/if_tun.h) for (offloads): what the tap is
+ * told by every binding and tender, and what their filters let through. */
+#define MIRAGE_TUN_F_CSUM 0x01u
+#define MIRAGE_TUN_F_TSO4 0x02u
+#define MIRAGE_TUN_F_TSO6 0x04u
+static inline unsigned mirage_tun_offload_flags(uint32_t offloads)
+{
+    return ((offloads & MIRAGE_NET_OFFLOAD_CSUM) ? MIRAGE_TUN_F_CSUM : 0) |
+           ((offloads & MIRAGE_NET_OFFLOAD_TSO4) ? MIRAGE_TUN_F_TSO4 : 0) |
+           ((offloads & MIRAGE_NET_OFFLOAD_TSO6) ? MIRAGE_TUN_F_TSO6 : 0);
+}
+
+/* The offload sets a tap is asked to take when it is opened, most first
+ * (i = 0, 1, ...; 0 after the last): the first TUNSETOFFLOAD the kernel
+ * accepts is what the device offers, so a kernel that refuses TSO6 keeps
+ * TSO4 and one that refuses both keeps the checksum. */
+static inline uint32_t mirage_net_offload_probe(unsigned i)
+{
+    switch (i) {
+    case 0:
+        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4 | MIRAGE_NET_OFFLOAD_TSO6;
+    case 1:
+        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
+    case 2:
+        return MIRAGE_NET_OFFLOAD_CSUM;
+    default:
+        return 0;
+    }
 }
 
 /* Binds the network device declared as (name) in the manifest.
@@ -199,7 +262,7 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size);
  * use mirage_net_readv). Returns 0 with *read_size set, or MIRAGE_EAGAIN when
  * nothing is pending. A frame longer than mtu + 14 (a jumbo frame, a
  * full-size 802.1Q one of 1518 bytes) that is not a coalesced TCP frame of
- * a device with MIRAGE_NET_OFFLOAD_TSO4 is never truncated nor returned: the
+ * a device with that family's TSO offload is never truncated nor returned: the
  * device consumes it and counts it in mirage_net_stats(), here or on the
  * host, and reads on. */
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size);

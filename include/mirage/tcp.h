@@ -51,7 +51,8 @@ struct mirage_tcp_ip {
     /* Optional (NULL: none): the offloads (MIRAGE_NET_OFFLOAD_*) of the
      * device on the way to (dst); with them TCP hands write_meta segments
      * whose checksum the device completes, and with MIRAGE_NET_OFFLOAD_TSO4
-     * segments of up to 64 KiB it cuts into MSS-sized ones. */
+     * (an IPv4 dst) or _TSO6 (an IPv6 one) segments of up to 64 KiB it cuts
+     * into MSS-sized ones. */
     uint32_t (*offloads)(void *ctx, const struct mirage_ipaddr *dst);
     int (*write_meta)(void *ctx, const struct mirage_ipaddr *src, const struct mirage_ipaddr *dst,
                       size_t size, const struct mirage_net_meta *meta, mirage_fill_fn fill,

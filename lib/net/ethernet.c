@@ -194,12 +194,8 @@ int mirage_eth_write_meta(struct mirage_eth *eth, const uint8_t *src, const uint
         eth->st.tx_errors++;
         return MIRAGE_EMSGSIZE;
     }
-    if (meta != NULL) {
-        m = *meta;
-        m.csum_start = (uint16_t)(m.csum_start + MIRAGE_ETH_HLEN);
-        if (m.gso_type != MIRAGE_NET_GSO_NONE)
-            m.hdr_len = (uint16_t)(m.hdr_len + MIRAGE_ETH_HLEN);
-    }
+    if (meta != NULL)
+        m = mirage_net_meta_behind(meta, MIRAGE_ETH_HLEN);
     r = mirage_netif_write_meta(eth->nif, f.size + MIRAGE_ETH_HLEN, meta ? &m : NULL, fill_frame,
                                 &f);
     if (r == 0)

@@ -485,13 +485,10 @@ int mirage_ipv4_write(struct mirage_ipv4 *ip, const struct mirage_ipv4_out *out,
     t.id = ip->next_id++;
     if (out->meta != NULL) {
         /* For the device: offsets from the frame's IP header, never fragments. */
-        struct mirage_net_meta m = *out->meta;
+        struct mirage_net_meta m = mirage_net_meta_behind(out->meta, MIRAGE_IPV4_HLEN);
 
         if (out->size + rest > (m.gso_type != MIRAGE_NET_GSO_NONE ? MAX_PAYLOAD : room))
             return counted(ip, MIRAGE_EMSGSIZE);
-        m.csum_start = (uint16_t)(m.csum_start + MIRAGE_IPV4_HLEN);
-        if (m.gso_type != MIRAGE_NET_GSO_NONE)
-            m.hdr_len = (uint16_t)(m.hdr_len + MIRAGE_IPV4_HLEN);
         return counted(
             ip, output(ip, out->dst, MIRAGE_IPV4_HLEN + out->size + rest, &m, fill_whole, &t));
     }

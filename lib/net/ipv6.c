@@ -714,13 +714,14 @@ static int fill_frag(void *ctx, uint8_t *buf, size_t size)
 }
 
 /* Hands a packet of (size) bytes to the link: to (mac) when known, else to
- * next hop (hop) through neighbour discovery. */
+ * next hop (hop) through neighbour discovery; (meta) for the device or NULL. */
 static int emit(struct mirage_ipv6 *ip, const uint8_t *mac, const uint8_t *hop, size_t size,
-                mirage_fill_fn fill, void *ctx)
+                const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx)
 {
     if (mac != NULL)
-        return mirage_eth_write(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV6, size, fill, ctx);
-    return nd_output(ip, hop, size, fill, ctx);
+        return mirage_eth_write_meta(ip->eth, NULL, mac, MIRAGE_ETHERTYPE_IPV6, size, meta, fill,
+                                     ctx);
+    return nd_output(ip, hop, size, meta, fill, ctx);
 }
 
 static int send_fragments(struct mirage_ipv6 *ip, const struct tx *t, const uint8_t *mac,
@@ -749,7 +750,7 @@ static int send_fragments(struct mirage_ipv6 *ip, const struct tx *t, const uint
     for (r = 0; f.off < len && r == 0; f.off += per) {
         f.len = len - f.off > per ? per : len - f.off;
         f.more = f.off + f.len < len;
-        r = emit(ip, mac, hop, MIRAGE_IPV6_HLEN + 8 + f.len, fill_frag, &f);
+        r = emit(ip, mac, hop, MIRAGE_IPV6_HLEN + 8 + f.len, NULL, fill_frag, &f);
         if (r == 0)
             ip->st.tx_fragments++;
     }
@@ -806,9 +807,18 @@ int ipv6_send(struct mirage_ipv6 *ip, const uint8_t *mac, const struct mirage_ip
     } else if (mac == NULL && (hop = ipv6_next_hop(ip, dst)) == NULL) {
         return counted(ip, MIRAGE_EHOSTUNREACH);
     }
+    if (out->meta != NULL) {
+        /* For the device: offsets from the frame's IPv6 header, never fragments;
+         * a GSO datagram up to the payload length's 65535 bytes. */
+        struct mirage_net_meta dm = mirage_net_meta_behind(out->meta, MIRAGE_IPV6_HLEN);
+
+        if (dm.gso_type == MIRAGE_NET_GSO_NONE && total > mirage_ipv6_mtu(ip, dst))
+            return counted(ip, MIRAGE_EMSGSIZE);
+        return counted(ip, emit(ip, mac, hop, MIRAGE_IPV6_HLEN + total, &dm, fill_whole, &t));
+    }
     if (total > mirage_ipv6_mtu(ip, dst))
         return counted(ip, send_fragments(ip, &t, mac, hop, total));
-    return counted(ip, emit(ip, mac, hop, MIRAGE_IPV6_HLEN + total, fill_whole, &t));
+    return counted(ip, emit(ip, mac, hop, MIRAGE_IPV6_HLEN + total, NULL, fill_whole, &t));
 }
 
 int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,

@@ -110,9 +110,12 @@ void nd_start(struct mirage_ipv6 *ip);
 void nd_rearm(struct mirage_ipv6 *ip);
 /* A default router for off-link destinations (NULL: none). */
 const uint8_t *nd_router(struct mirage_ipv6 *ip, uint64_t now);
-/* Hands the (size)-byte packet built by fill to next hop (hop), resolving it. */
-int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage_fill_fn fill,
-              void *ctx);
+/* Hands the (size)-byte packet built by fill to next hop (hop), resolving it.
+ * One with metadata for the device (meta, NULL: none) is never queued: while
+ * the neighbour is resolved it is MIRAGE_EAGAIN, and its sender tries again
+ * (the queue keeps finished packets, as ARP's). */
+int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size,
+              const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx);
 /* An ND message (ICMPv6 types 133..137) or an MLD query (130), its checksum checked already;
  * (smac) is the frame's source MAC or NULL. */
 void nd_input(struct mirage_ipv6 *ip, const uint8_t *smac, const struct mirage_ipv6_rx *rx);

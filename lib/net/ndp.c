@@ -420,8 +420,8 @@ static uint8_t state_now(struct nd_entry *e, uint64_t now)
     return e->state;
 }
 
-int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage_fill_fn fill,
-              void *ctx)
+int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size,
+              const struct mirage_net_meta *meta, mirage_fill_fn fill, void *ctx)
 {
     uint64_t now = mirage_clock_monotonic();
     struct nd_entry *e = find(ip, hop);
@@ -436,9 +436,10 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
             nd_rearm(ip);
         }
         e->used = now;
-        return mirage_eth_write(ip->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV6, size, fill, ctx);
+        return mirage_eth_write_meta(ip->eth, NULL, e->mac, MIRAGE_ETHERTYPE_IPV6, size, meta,
+                                     fill, ctx);
     }
-    if (size > mirage_eth_mtu(ip->eth))
+    if (size > mirage_eth_mtu(ip->eth) && meta == NULL)
         return MIRAGE_EMSGSIZE;
     if (e == NULL) {
         e = alloc_entry(ip, hop, now);
@@ -452,6 +453,8 @@ int nd_output(struct mirage_ipv6 *ip, const uint8_t hop[16], size_t size, mirage
         solicit(ip, e, 1);
         nd_rearm(ip);
     }
+    if (meta != NULL)
+        return MIRAGE_EAGAIN;
     if (ip->queued_total >= QUEUED_TOTAL_MAX) {
         ip->st.nd_queue_dropped++;
         return MIRAGE_ENOSPC;

@@ -12,7 +12,7 @@
 MIRAGE_LOG_SOURCE(netif_log, "netif", "network interfaces");
 
 #define RX_BATCH         32
-#define RX_BATCH_GSO     8 /* with 64 KiB buffers (MIRAGE_NET_OFFLOAD_TSO4) */
+#define RX_BATCH_GSO     8 /* with MIRAGE_NET_GSO_MAX-byte buffers (TSO4 or TSO6 on) */
 #define BATCHES_PER_TURN 8 /* then other fibers get a turn */
 
 struct mirage_netif_state {
@@ -52,17 +52,22 @@ static void offloads_on(struct mirage_netif *nif)
         nif->info.offloads = 0;
         return;
     }
-    if ((want & MIRAGE_NET_OFFLOAD_TSO4) && !(want & MIRAGE_NET_OFFLOAD_CSUM))
-        want &= ~MIRAGE_NET_OFFLOAD_TSO4;
+    if (!(want & MIRAGE_NET_OFFLOAD_CSUM))
+        want &= ~MIRAGE_NET_OFFLOAD_TSO; /* segments need the checksum left to the device */
     if (want != 0 && mirage_net_set_offloads(nif->handle, want) != 0) {
         mirage_log_warn(&netif_log, "%s: the device refused its offloads: frame by frame",
                         nif->name);
         want = 0;
     }
     nif->info.offloads = want;
-    mirage_log_debug(&netif_log, "%s: offloads:%s%s", nif->name,
+    mirage_log_debug(&netif_log, "%s: offloads:%s%s%s%s%s", nif->name,
                      (want & MIRAGE_NET_OFFLOAD_CSUM) ? " checksum" : " none",
-                     (want & MIRAGE_NET_OFFLOAD_TSO4) ? " TSO/GRO (TCP/IPv4)" : "");
+                     (want & MIRAGE_NET_OFFLOAD_TSO) ? " TSO/GRO (" : "",
+                     (want & MIRAGE_NET_OFFLOAD_TSO4) ? "TCP/IPv4" : "",
+                     (want & MIRAGE_NET_OFFLOAD_TSO) == MIRAGE_NET_OFFLOAD_TSO ? ", " : "",
+                     (want & MIRAGE_NET_OFFLOAD_TSO6) ? "TCP/IPv6)"
+                     : (want & MIRAGE_NET_OFFLOAD_TSO4) ? ")"
+                                                        : "");
 }
 
 static struct mirage_netif_state *state(struct mirage_netif *nif)

@@ -75,11 +75,12 @@ static int tcp_ip_write_meta(void *ctx, const struct mirage_ipaddr *src,
         out.src = src != NULL ? v4(src) : 0;
         return mirage_ipv4_write(d->ip, &out, fill, fill_ctx, NULL, 0);
     }
-    if (dst != NULL && dst->family == 6 && d->ip6 != NULL && meta == NULL) {
+    if (dst != NULL && dst->family == 6 && d->ip6 != NULL) {
         struct mirage_ipv6_out out = {.src = src != NULL && src->family == 6 ? src->a : NULL,
                                       .dst = dst->a,
                                       .proto = MIRAGE_IPV6_PROTO_TCP,
-                                      .size = size};
+                                      .size = size,
+                                      .meta = meta};
         return mirage_ipv6_write(d->ip6, &out, fill, fill_ctx, NULL, 0);
     }
     return MIRAGE_EHOSTUNREACH;
@@ -91,12 +92,17 @@ static int tcp_ip_write(void *ctx, const struct mirage_ipaddr *src, const struct
     return tcp_ip_write_meta(ctx, src, dst, size, NULL, fill, fill_ctx);
 }
 
-/* The device's offloads serve IPv4 only: IPv6 segments carry their checksum. */
+/* The device's offloads for a segment to (dst): the checksum, and the
+ * segmentation of its family (TSO4 or TSO6) alone. */
 static uint32_t tcp_ip_offloads(void *ctx, const struct mirage_ipaddr *dst)
 {
     struct direct *d = ctx;
+    uint32_t tso;
 
-    return dst != NULL && dst->family == 4 ? d->nif->info.offloads : 0;
+    if (dst == NULL || (dst->family != 4 && dst->family != 6))
+        return 0;
+    tso = dst->family == 4 ? MIRAGE_NET_OFFLOAD_TSO4 : MIRAGE_NET_OFFLOAD_TSO6;
+    return d->nif->info.offloads & (MIRAGE_NET_OFFLOAD_CSUM | tso);
 }
 
 static int tcp_ip_src(void *ctx, const struct mirage_ipaddr *dst, struct mirage_ipaddr *src)
@@ -402,7 +408,8 @@ static const struct stat_field net_fields[] = {
     STAT(mirage_netif_stats, rx_frames), STAT(mirage_netif_stats, rx_bytes),
     STAT(mirage_netif_stats, tx_frames), STAT(mirage_netif_stats, tx_bytes),
     STAT(mirage_netif_stats, rx_oversized), STAT(mirage_netif_stats, rx_errors),
-    STAT(mirage_netif_stats, tx_dropped), STAT(mirage_netif_stats, tx_errors)};
+    STAT(mirage_netif_stats, tx_dropped), STAT(mirage_netif_stats, tx_errors),
+    STAT(mirage_netif_stats, tx_gso), STAT(mirage_netif_stats, rx_gso)};
 
 static const struct stat_field ipv4_fields[] = {
     STAT(mirage_ipv4_stats, rx_datagrams), STAT(mirage_ipv4_stats, rx_bad),

@@ -267,9 +267,10 @@ struct tcp_out {
     const struct tcp_ring *ring;
 };
 
-/* The largest TSO segment's payload: an IPv4 datagram of 64 KiB less the IP
- * header and the most TCP options. */
-#define TCP_TSO_MAX (65535 - 20 - 60)
+/* The largest TSO segment's payload less the most TCP header (60 bytes): an
+ * IPv4 datagram's 65535 bytes count its 20-byte header, an IPv6 payload
+ * length's 65535 do not. */
+#define TCP_TSO_MAX(six) ((six) ? 65535u - 60u : 65535u - 20u - 60u)
 int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                  const struct mirage_ipaddr *dst, uint16_t sport, uint16_t dport,
                  const struct tcp_out *o);

@@ -198,7 +198,7 @@ int tcp_send_raw(struct mirage_tcp *t, const struct mirage_ipaddr *src,
         meta.csum_start = 0;
         meta.csum_offset = 16;
         if (o->gso > 0 && o->len > o->gso) {
-            meta.gso_type = MIRAGE_NET_GSO_TCPV4;
+            meta.gso_type = dst->family == 6 ? MIRAGE_NET_GSO_TCPV6 : MIRAGE_NET_GSO_TCPV4;
             meta.gso_size = (uint16_t)o->gso;
             meta.hdr_len = (uint16_t)f.hlen;
         }
@@ -417,15 +417,19 @@ static uint32_t seg_payload(const struct tcp_conn *c)
 }
 
 /* The most new data one send may carry: a segment, or with a device that
- * segments TCP (TSO) whole segments up to 64 KiB for it to cut. */
+ * segments TCP of the remote's family (TSO4, TSO6) whole segments up to
+ * 64 KiB for it to cut. */
 static uint32_t send_max(const struct tcp_conn *c, uint32_t mss)
 {
     const struct mirage_tcp *t = c->tcp;
+    int six = c->remote.family == 6;
+    uint32_t tso = six ? MIRAGE_NET_OFFLOAD_TSO6 : MIRAGE_NET_OFFLOAD_TSO4;
+    uint32_t max = TCP_TSO_MAX(six);
 
     if (t->ip.offloads == NULL || t->ip.write_meta == NULL ||
-        !(t->ip.offloads(t->ip.ctx, &c->remote) & MIRAGE_NET_OFFLOAD_TSO4) || mss > TCP_TSO_MAX)
+        !(t->ip.offloads(t->ip.ctx, &c->remote) & tso) || mss > max)
         return mss;
-    return TCP_TSO_MAX / mss * mss;
+    return max / mss * mss;
 }
 
 /* Sends one segment if anything may go now; returns whether it did. */

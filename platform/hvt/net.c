@@ -90,7 +90,7 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         c->tx_prod = load_acq(&c->hdr->tx_prod);
         c->rx_cons = load_acq(&c->hdr->rx_cons);
         c->info = (struct mirage_net_info){{0}, d->mtu, 0};
-        c->offered = d->offloads & (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+        c->offered = d->offloads & MIRAGE_NET_OFFLOAD_ALL;
         acquired |= 1ULL << i;
         *h = i;
         memcpy(info->mac, d->mac, 6);

@@ -45,8 +45,6 @@ static uint8_t extra[1];
 #define OVERSIZED_PER_READ 64
 
 #define TUNSETOFFLOAD 0x400454d0
-#define TUN_F_CSUM    1
-#define TUN_F_TSO4    2
 
 struct iov {
     const void *base;
@@ -70,16 +68,13 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
 int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
 {
     const struct spt_dev_info *d = spt_device(h, MIRAGE_DEV_NET);
-    long tun = 0, n;
+    long n;
 
-    if (d == NULL || (offloads & ~((d->flags & SPT_DEV_VNET) ? d->offloads : 0)) != 0)
+    if (d == NULL || (offloads & ~((d->flags & SPT_DEV_VNET) ? d->offloads : 0)) != 0 ||
+        !mirage_net_offloads_valid(offloads))
         return MIRAGE_EINVAL;
-    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
-        tun |= TUN_F_CSUM;
-    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
-        tun |= TUN_F_TSO4;
     if (d->offloads != 0) {
-        n = spt_syscall3(SYS_ioctl, d->fd, TUNSETOFFLOAD, tun);
+        n = spt_syscall3(SYS_ioctl, d->fd, TUNSETOFFLOAD, (long)mirage_tun_offload_flags(offloads));
         if (n == -SPT_EBADFD)
             spt_net_lost(h);
         if (n < 0)

@@ -198,11 +198,14 @@ int mirage_net_acquire(const char *name, mirage_handle_t *h, struct mirage_net_i
         int hdr = (int)sizeof(struct mirage_vnet_hdr);
 
         b->vnet = ioctl(fd, TUNSETVNETHDRSZ, &hdr) == 0;
-        /* What the kernel takes is what we offer; all off until the stack asks. */
-        if (b->vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0)
-            b->offered = MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
-        else if (b->vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0)
-            b->offered = MIRAGE_NET_OFFLOAD_CSUM;
+        /* What the kernel takes is what we offer (the most it takes, one set
+         * after the other); all off until the stack asks. */
+        for (unsigned i = 0; b->vnet && mirage_net_offload_probe(i) != 0; i++)
+            if (ioctl(fd, TUNSETOFFLOAD, mirage_tun_offload_flags(mirage_net_offload_probe(i))) ==
+                0) {
+                b->offered = mirage_net_offload_probe(i);
+                break;
+            }
         if (b->vnet && ioctl(fd, TUNSETOFFLOAD, 0) < 0)
             b->offered = 0;
     }
@@ -249,15 +252,10 @@ __attribute__((noreturn)) static void lost(mirage_handle_t h)
 int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
 {
     struct unix_binding *b = unix_handle(h, MIRAGE_DEV_NET);
-    unsigned tun = 0;
 
-    if (b == NULL || (offloads & ~b->offered) != 0)
+    if (b == NULL || (offloads & ~b->offered) != 0 || !mirage_net_offloads_valid(offloads))
         return MIRAGE_EINVAL;
-    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
-        tun |= TUN_F_CSUM;
-    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
-        tun |= TUN_F_TSO4;
-    if (b->vnet && ioctl(b->fd, TUNSETOFFLOAD, tun) < 0)
+    if (b->vnet && ioctl(b->fd, TUNSETOFFLOAD, mirage_tun_offload_flags(offloads)) < 0)
         return MIRAGE_EIO;
     b->on = offloads;
     return 0;

@@ -14,6 +14,14 @@
 #include "mirage/platform.h"
 #include "tender.h"
 
+_Static_assert(MIRAGE_TUN_F_CSUM == TUN_F_CSUM && MIRAGE_TUN_F_TSO4 == TUN_F_TSO4 &&
+                   MIRAGE_TUN_F_TSO6 == TUN_F_TSO6,
+               "platform.h's TUNSETOFFLOAD flags are linux/if_tun.h's");
+_Static_assert(MIRAGE_NET_GSO_TCPV4 == VIRTIO_NET_HDR_GSO_TCPV4 &&
+                   MIRAGE_NET_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6 &&
+                   MIRAGE_VNET_GSO_ECN == VIRTIO_NET_HDR_GSO_ECN,
+               "platform.h's GSO types are linux/virtio_net.h's");
+
 /* The kernel's own rule for interface names, checked here to name the problem. */
 static const char *name_problem(const char *name)
 {
@@ -40,15 +48,17 @@ int tender_tap_open(const char *name, char *err)
     return tender_tap_open_vnet(name, 0, &vnet_on, &offloads, err);
 }
 
-/* What TUNSETOFFLOAD takes on (fd), left all off. */
+/* The most TUNSETOFFLOAD takes on (fd), one set after the other (a kernel
+ * that refuses TSO6 keeps TSO4), left all off. */
 static uint32_t probe_offloads(int fd)
 {
     uint32_t r = 0;
 
-    if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) == 0)
-        r = MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
-    else if (ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM) == 0)
-        r = MIRAGE_NET_OFFLOAD_CSUM;
+    for (unsigned i = 0; mirage_net_offload_probe(i) != 0; i++)
+        if (ioctl(fd, TUNSETOFFLOAD, mirage_tun_offload_flags(mirage_net_offload_probe(i))) == 0) {
+            r = mirage_net_offload_probe(i);
+            break;
+        }
     return ioctl(fd, TUNSETOFFLOAD, 0) == 0 ? r : 0;
 }
 

@@ -475,7 +475,6 @@ int hvt_net_start(struct hvt_vm *vm, char *err)
 int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads)
 {
     struct hvt_net *net = vm->net;
-    unsigned long tun = 0;
     struct nic *c = NULL;
     unsigned k = 0;
 
@@ -484,14 +483,9 @@ int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads)
             c = &net->nics[k];
         else if (vm->devs[i].type == MIRAGE_DEV_NET)
             k++;
-    if (c == NULL || (offloads & ~c->offered) != 0 ||
-        ((offloads & MIRAGE_NET_OFFLOAD_TSO4) && !(offloads & MIRAGE_NET_OFFLOAD_CSUM)))
+    if (c == NULL || (offloads & ~c->offered) != 0 || !mirage_net_offloads_valid(offloads))
         return MIRAGE_EINVAL;
-    if (offloads & MIRAGE_NET_OFFLOAD_CSUM)
-        tun |= TUN_F_CSUM;
-    if (offloads & MIRAGE_NET_OFFLOAD_TSO4)
-        tun |= TUN_F_TSO4;
-    if (c->offered && ioctl(c->fd, TUNSETOFFLOAD, tun) < 0) {
+    if (c->offered && ioctl(c->fd, TUNSETOFFLOAD, mirage_tun_offload_flags(offloads)) < 0) {
         if (errno == EBADFD)
             lost(c);
         return MIRAGE_EIO;
@@ -500,9 +494,12 @@ int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads)
     return 0;
 }
 
+/* The (i)th set of offloads a guest may turn on (mirage_net_offloads_valid),
+ * as TUNSETOFFLOAD's flags: 0, CSUM, CSUM|TSO4, CSUM|TSO6, CSUM|TSO4|TSO6. */
 unsigned long hvt_net_tun_flags(unsigned i)
 {
-    static const unsigned long flags[] = {0, TUN_F_CSUM, TUN_F_CSUM | TUN_F_TSO4};
-
-    return i < sizeof(flags) / sizeof(flags[0]) ? flags[i] : ~0UL;
+    for (uint32_t set = 0; set <= MIRAGE_NET_OFFLOAD_ALL; set++)
+        if (mirage_net_offloads_valid(set) && i-- == 0)
+            return mirage_tun_offload_flags(set);
+    return ~0UL;
 }

@@ -14,6 +14,7 @@
 _Static_assert(sizeof(struct hvt_ring_hdr) <= HVT_RING_HDR_SIZE, "ring header over its page");
 _Static_assert(sizeof(struct mirage_vnet_hdr) == HVT_VNET_HDR_SIZE, "virtio-net header size");
 _Static_assert(HVT_FRAME_SLOTS(MIRAGE_NET_GSO_MAX) < HVT_RING_SLOTS / 2, "ring too small");
+_Static_assert(MIRAGE_NET_GSO_MAX == 65589, "the TX check's message names the bound");
 
 /* Up to two iovecs for (len) <= HVT_RING_BYTES bytes at byte (off) of one
  * direction's slots (ring), which wrap at its end; returns how many. */
@@ -56,7 +57,7 @@ static inline const char *hvt_ring_tx_frame(const struct hvt_ring_hdr *hdr, cons
     *len = __atomic_load_n(&hdr->tx_len[idx % HVT_RING_SLOTS], __ATOMIC_RELAXED);
     *bad = *len;
     if (*len > MIRAGE_NET_GSO_MAX)
-        return "TX frame longer than 64 KiB, bytes:";
+        return "TX frame longer than the largest GSO frame (65589 bytes), bytes:";
     *slots = (uint32_t)HVT_FRAME_SLOTS(*len);
     if (*slots > avail)
         return "TX frame longer than its published slots, bytes:";

@@ -219,13 +219,11 @@ static void ioctl_block(struct prog *p, int at, const struct spt_boot_info *boot
     load(p, ARG_LO(0));
     for (unsigned h = 0; h < boot->ndevs; h++) {
         const struct spt_dev_info *d = &boot->devs[h];
-        uint32_t tun = 0;
+        uint32_t tun = mirage_tun_offload_flags(d->offloads);
         int next;
 
         if (d->type != MIRAGE_DEV_NET || !(d->flags & SPT_DEV_VNET) || d->offloads == 0)
             continue;
-        tun |= (d->offloads & MIRAGE_NET_OFFLOAD_CSUM) ? TUN_F_CSUM : 0;
-        tun |= (d->offloads & MIRAGE_NET_OFFLOAD_TSO4) ? TUN_F_TSO4 : 0;
         next = label(p);
         jump(p, BPF_JEQ, (uint32_t)d->fd, NONE, next);
         emit(p, BPF_LD | BPF_IMM, ~tun);

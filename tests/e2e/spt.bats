@@ -184,7 +184,7 @@ probe_net() {
     netns_tap "$NS" tap0 10.209.0.1/24
     NET_OPTS=()
     probe_net offloads
-    [[ "$output" == *"offered 3"* ]] # checksum and TSO4
+    [[ "$output" == *"offered 7"* ]] # checksum, TSO4 and TSO6
     probe_net writev-tap 2
     [ "$PROBE" = allowed ]
     [[ "$output" == *"returned 70"* ]]
@@ -199,7 +199,12 @@ probe_net() {
     [[ "$output" == *"returned 0"* ]]
     probe_net ioctl-tap 0x400454d0 0
     [ "$PROBE" = allowed ]
-    probe_net ioctl-tap 0x400454d0 4 # TUN_F_TSO6: not offered
+    probe_net ioctl-tap 0x400454d0 7 # TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6
+    [ "$PROBE" = allowed ]
+    [[ "$output" == *"returned 0"* ]]
+    probe_net ioctl-tap 0x400454d0 5 # TUN_F_CSUM | TUN_F_TSO6
+    [ "$PROBE" = allowed ]
+    probe_net ioctl-tap 0x400454d0 8 # TUN_F_TSO_ECN: never offered
     [ "$PROBE" = refused ]
     probe_net ioctl-tap 0x400454d0 0x10 # TUN_F_UFO
     [ "$PROBE" = refused ]

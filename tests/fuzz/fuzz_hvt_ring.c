@@ -37,7 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 8)
         return 0;
     info.mtu = (uint16_t)(68 + (data[0] | data[1] << 8) % (9000 - 68 + 1));
-    info.offloads = data[2] & (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+    info.offloads = data[2] & MIRAGE_NET_OFFLOAD_ALL;
     avail = data[3];
     idx = (uint32_t)data[4] | (uint32_t)data[5] << 8 | (uint32_t)data[6] << 16 |
           (uint32_t)data[7] << 24;
@@ -70,8 +70,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         check(total == len);
         if (vh.gso_type != MIRAGE_NET_GSO_NONE || len > (uint32_t)info.mtu + 14)
-            check(vh.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
-                  (vh.flags & MIRAGE_NET_META_NEEDS_CSUM) && vh.gso_size > 0);
+            check(((vh.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4)) ||
+                   (vh.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6))) &&
+                  (info.offloads & MIRAGE_NET_OFFLOAD_CSUM) &&
+                  (vh.flags & MIRAGE_NET_META_NEEDS_CSUM) && vh.gso_size > 0 &&
+                  len <= MIRAGE_NET_GSO_MAX);
         idx += slots;
         avail -= slots;
     }

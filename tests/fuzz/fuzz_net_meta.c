@@ -29,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 16)
         return 0;
     info.mtu = (uint16_t)(68 + le16(data) % (9000 - 68 + 1));
-    info.offloads = data[2] & (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+    info.offloads = data[2] & MIRAGE_NET_OFFLOAD_ALL;
     m.flags = data[3];
     m.gso_type = data[4];
     m.hdr_len = le16(data + 5);
@@ -45,8 +45,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check((info.offloads & MIRAGE_NET_OFFLOAD_CSUM) &&
                   (size_t)m.csum_start + m.csum_offset + 2 <= len);
         if (len > (size_t)info.mtu + 14 || m.gso_type != MIRAGE_NET_GSO_NONE)
-            check(m.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4) &&
-                  m.gso_size > 0 && m.hdr_len < len);
+            check(((m.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4)) ||
+                   (m.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6))) &&
+                  (m.flags & MIRAGE_NET_META_NEEDS_CSUM) && m.gso_size > 0 && m.hdr_len < len &&
+                  len <= MIRAGE_NET_GSO_MAX);
     }
     if (mirage_net_tx_ok(&info, &m, len)) {
         /* What a binding writes before the frame reads back as what was sent. */
@@ -65,9 +67,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
         check(len <= max);
         if (len > (size_t)info.mtu + 14)
-            check((info.offloads & MIRAGE_NET_OFFLOAD_TSO4) && (m.gso_type & 0x7f) == 1);
+            check(((info.offloads & MIRAGE_NET_OFFLOAD_TSO4) && (m.gso_type & 0x7f) == 1) ||
+                  ((info.offloads & MIRAGE_NET_OFFLOAD_TSO6) && (m.gso_type & 0x7f) == 4));
         check(!(rx.flags & ~(MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID)));
-        check(rx.gso_type == MIRAGE_NET_GSO_NONE || rx.gso_type == MIRAGE_NET_GSO_TCPV4);
+        /* A TCP type comes through as itself (the ECN bit gone), anything else as none. */
+        check(rx.gso_type == ((m.gso_type & 0x7f) == 1   ? MIRAGE_NET_GSO_TCPV4
+                              : (m.gso_type & 0x7f) == 4 ? MIRAGE_NET_GSO_TCPV6
+                                                         : MIRAGE_NET_GSO_NONE));
     }
     return 0;
 }

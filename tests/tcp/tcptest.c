@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "mirage/log.h"
+#include "mirage/metrics.h"
 #include "mirage/sched.h"
 #include "mirage/stack.h"
 #include "stream.h"
@@ -15,7 +16,8 @@
  * of seed 1 and answers "ok N" or "bad at N"; 19 (source) sends the first
  * --source-bytes of the stream of seed 2; 10 (idle) accepts and holds
  * connections without a fiber; 8 (control) answers "heap" with the heap in
- * use and "drop" by closing the idle connections. The streams are
+ * use, "drop" by closing the idle connections and "net" with the stack's net
+ * measurement (frames, bytes, GSO frames each way) in line protocol. The streams are
  * tests/tcp/stream.h's, which tests/net/tcpclient.c generates too. For
  * bench/net.sh, where checking every byte would be what is measured, 11
  * (discard) only counts and answers "ok N", and 20 sends --source-bytes of
@@ -158,10 +160,29 @@ static int zeros_conn(void *arg)
     return send_conn(arg, 1);
 }
 
+/* The stack's "net" line of a metrics sample into (out, cap), or "none\n". */
+static void net_line(char *out, size_t cap)
+{
+    static char all[MIRAGE_METRICS_BUF];
+    size_t skipped = 0, len = mirage_metrics_collect(all, sizeof(all) - 1, "tcptest", 0, &skipped);
+    char *p = all, *end;
+
+    all[len] = '\0';
+    while (p != NULL && strncmp(p, "net,", 4) != 0)
+        p = (p = strchr(p, '\n')) ? p + 1 : NULL;
+    if (p == NULL || (end = strchr(p, '\n')) == NULL || (size_t)(end - p) + 2 > cap) {
+        snprintf(out, cap, "none\n");
+        return;
+    }
+    memcpy(out, p, (size_t)(end - p) + 1);
+    out[end - p + 1] = '\0';
+}
+
 static int control_conn(void *arg)
 {
     struct mirage_flow *f = arg;
-    char line[64], out[96];
+    char out[512];
+    char line[64];
     size_t len = 0, got;
 
     for (;;) {
@@ -180,6 +201,8 @@ static int control_conn(void *arg)
         if (strcmp(line, "heap") == 0) {
             report_heap("asked");
             snprintf(out, sizeof(out), "heap %zu idle %u\n", heap_now(), nidle);
+        } else if (strcmp(line, "net") == 0) {
+            net_line(out, sizeof(out));
         } else if (strcmp(line, "drop") == 0) {
             unsigned n = nidle;
             while (nidle > 0)

@@ -1,0 +1,446 @@
+/* test_net_offload.c: the offload rules of platform.h for TCP/IPv4 and TCP/IPv6, and TCP over
+ * both families through two devices that segment and coalesce (TSO4, TSO6) as a tap does. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "fake_platform.h"
+#include "mirage/checksum.h"
+#include "mirage/log.h"
+#include "mirage/netif.h"
+#include "mirage/sched.h"
+#include "mirage/stack.h"
+#include "mirage/time.h"
+
+const char *mirage_cmdline(void)
+{
+    return "";
+}
+
+/* ---- the rules -------------------------------------------------------------------------------- */
+
+static void test_rules(void)
+{
+    struct mirage_net_info v4 = {{0}, 1500, MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4};
+    struct mirage_net_info v6 = {{0}, 1500, MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO6};
+    struct mirage_net_info both = {{0}, 1500, MIRAGE_NET_OFFLOAD_ALL};
+    struct mirage_net_info none = {{0}, 1500, 0};
+    struct mirage_net_meta g4 = {MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_TCPV4, 66, 1448, 34, 16};
+    struct mirage_net_meta g6 = {MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_TCPV6, 86, 1428, 54, 16};
+    struct mirage_vnet_hdr h;
+    struct mirage_net_meta m;
+
+    /* The largest frame: an IPv6 header and a full 16-bit payload length. */
+    CHECK_INT(MIRAGE_NET_GSO_MAX, 14 + 40 + 65535);
+    CHECK_INT(mirage_net_frame_max(&none), 1514);
+    CHECK_INT(mirage_net_frame_max(&v4), MIRAGE_NET_GSO_MAX);
+    CHECK_INT(mirage_net_frame_max(&v6), MIRAGE_NET_GSO_MAX);
+    CHECK_INT(mirage_net_gso_offload(MIRAGE_NET_GSO_TCPV4), MIRAGE_NET_OFFLOAD_TSO4);
+    CHECK_INT(mirage_net_gso_offload(MIRAGE_NET_GSO_TCPV6 | 0x80), MIRAGE_NET_OFFLOAD_TSO6);
+    CHECK_INT(mirage_net_gso_offload(3), 0); /* UDP (UFO): never asked for */
+    CHECK_INT(mirage_net_gso_offload(5), 0); /* UDP_L4 (USO) */
+
+    /* Transmit: each GSO type only with its own family's TSO, up to the bound. */
+    CHECK(mirage_net_tx_ok(&v4, &g4, 65535 + 14));
+    CHECK(!mirage_net_tx_ok(&v4, &g6, 30000));
+    CHECK(mirage_net_tx_ok(&v6, &g6, MIRAGE_NET_GSO_MAX));
+    CHECK(!mirage_net_tx_ok(&v6, &g6, MIRAGE_NET_GSO_MAX + 1));
+    CHECK(!mirage_net_tx_ok(&v6, &g4, 30000));
+    CHECK(mirage_net_tx_ok(&both, &g4, 30000) && mirage_net_tx_ok(&both, &g6, 30000));
+    CHECK(!mirage_net_tx_ok(&none, &g6, 1000));
+    m = g6;
+    m.flags = 0; /* segmentation needs the checksum left to the device */
+    CHECK(!mirage_net_tx_ok(&both, &m, 30000));
+    m = g6;
+    m.gso_size = 0;
+    CHECK(!mirage_net_tx_ok(&both, &m, 30000));
+    m = g6;
+    m.hdr_len = 30000;
+    CHECK(!mirage_net_tx_ok(&both, &m, 30000));
+    m = g6;
+    m.gso_type = 3;
+    CHECK(!mirage_net_tx_ok(&both, &m, 30000));
+    m = g6;
+    m.gso_type = MIRAGE_NET_GSO_NONE; /* checksum offload alone, within the MTU */
+    CHECK(mirage_net_tx_ok(&v4, &m, 1514));
+    CHECK(!mirage_net_tx_ok(&v4, &m, 1515));
+
+    /* Receive: a coalesced frame over the MTU only of a family whose TSO is on. */
+    CHECK(mirage_net_rx_ok(&none, 0, 1514));
+    CHECK(!mirage_net_rx_ok(&none, MIRAGE_NET_GSO_TCPV6, 1515));
+    CHECK(mirage_net_rx_ok(&v6, MIRAGE_NET_GSO_TCPV6, MIRAGE_NET_GSO_MAX));
+    CHECK(mirage_net_rx_ok(&v6, MIRAGE_NET_GSO_TCPV6 | MIRAGE_VNET_GSO_ECN, 30000));
+    CHECK(!mirage_net_rx_ok(&v6, MIRAGE_NET_GSO_TCPV6, MIRAGE_NET_GSO_MAX + 1));
+    CHECK(!mirage_net_rx_ok(&v6, MIRAGE_NET_GSO_TCPV4, 30000));
+    CHECK(!mirage_net_rx_ok(&v4, MIRAGE_NET_GSO_TCPV6, 30000));
+    CHECK(mirage_net_rx_ok(&v4, MIRAGE_NET_GSO_TCPV4, 65535 + 14));
+    CHECK(!mirage_net_rx_ok(&v6, 0, 1515));
+
+    /* The header both ways: what is sent reads back, the ECN bit goes. */
+    h = mirage_vnet_hdr_of(&g6);
+    CHECK(h.flags == 1 && h.gso_type == 4 && h.hdr_len == 86 && h.gso_size == 1428 &&
+          h.csum_start == 54 && h.csum_offset == 16);
+    m = mirage_net_meta_of(&h);
+    CHECK(memcmp(&m, &g6, sizeof(m)) == 0);
+    h.gso_type = MIRAGE_NET_GSO_TCPV6 | MIRAGE_VNET_GSO_ECN;
+    h.flags = MIRAGE_NET_META_CSUM_VALID | 0x40;
+    m = mirage_net_meta_of(&h);
+    CHECK_INT(m.gso_type, MIRAGE_NET_GSO_TCPV6);
+    CHECK_INT(m.flags, MIRAGE_NET_META_CSUM_VALID);
+    h.gso_type = 3;
+    CHECK_INT(mirage_net_meta_of(&h).gso_type, MIRAGE_NET_GSO_NONE);
+
+    /* What may be on together, and what the tap is told. */
+    CHECK(mirage_net_offloads_valid(0) && mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_ALL));
+    CHECK(mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO6));
+    CHECK(!mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_TSO6));
+    CHECK(!mirage_net_offloads_valid(8));
+    CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_ALL), 0x07); /* TUN_F_CSUM|TSO4|TSO6 */
+    CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO6), 0x05);
+    CHECK_INT(mirage_net_offload_probe(0), MIRAGE_NET_OFFLOAD_ALL);
+    CHECK_INT(mirage_net_offload_probe(1), MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+    CHECK_INT(mirage_net_offload_probe(2), MIRAGE_NET_OFFLOAD_CSUM);
+    CHECK_INT(mirage_net_offload_probe(3), 0);
+}
+
+/* ---- two platform devices joined as two taps on one host --------------------------------------- */
+
+/*
+ * Handles 0 and 1 are two devices whose frames go to each other, as between
+ * two taps on one host: a frame the sender left partial (NEEDS_CSUM, a GSO
+ * frame) arrives whole and marked NEEDS_CSUM, never cut, so a receiver that
+ * checked its checksum anyway would drop it. Each GSO frame is checked on
+ * the way as the kernel's TSO would take it.
+ */
+struct qframe {
+    struct qframe *next;
+    struct mirage_net_meta meta;
+    size_t len;
+    uint8_t data[];
+};
+
+static struct dev {
+    uint32_t offered, on;
+    struct qframe *head, *tail;
+    /* what went out of this device */
+    unsigned gso4, gso6, partial, whole, bad;
+    unsigned max_len;
+    struct mirage_net_meta first_gso6; /* the first TCP/IPv6 GSO frame's */
+    uint8_t first_gso6_hdr[128];
+} devs[2];
+
+int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
+{
+    if (h > 1 || (offloads & ~devs[h].offered))
+        return MIRAGE_EINVAL;
+    devs[h].on = offloads;
+    return 0;
+}
+
+static uint16_t be16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)be16(p) << 16 | be16(p + 2);
+}
+
+/* A frame (f) leaving device (d): its headers and checksum as a tap's TSO would see them. */
+static void inspect(struct dev *d, const struct mirage_frame *f)
+{
+    const struct mirage_net_meta *m = &f->meta;
+    const uint8_t *b = f->buf;
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    size_t ip = 14, l4, len = f->len;
+    uint16_t partial;
+    int six = len >= 54 && b[12] == 0x86 && b[13] == 0xdd;
+
+    if (len > d->max_len)
+        d->max_len = (unsigned)len;
+    if (!(m->flags & MIRAGE_NET_META_NEEDS_CSUM)) {
+        d->whole++;
+        return;
+    }
+    d->partial++;
+    l4 = six ? ip + 40 : ip + (size_t)(b[ip] & 15) * 4;
+    /* The checksum covers the TCP segment from its header; the field holds
+     * the pseudo-header's sum, folded, not complemented. */
+    if (m->csum_start != l4 || m->csum_offset != 16 || (six ? b[ip + 6] : b[ip + 9]) != 6) {
+        d->bad++;
+        return;
+    }
+    if (six) {
+        if (be16(b + ip + 4) != len - l4) /* the payload length */
+            d->bad++;
+        mirage_csum_add_pseudo6(&c, b + ip + 8, b + ip + 24, 6, (uint32_t)(len - l4));
+    } else {
+        if (be16(b + ip + 2) != len - ip)
+            d->bad++;
+        mirage_csum_add_pseudo4(&c, be32(b + ip + 12), be32(b + ip + 16), 6, len - l4);
+    }
+    partial = (uint16_t)~mirage_csum_finish(&c);
+    if (be16(b + l4 + 16) != partial)
+        d->bad++;
+    if (m->gso_type == MIRAGE_NET_GSO_NONE)
+        return;
+    if (m->gso_type == (six ? MIRAGE_NET_GSO_TCPV6 : MIRAGE_NET_GSO_TCPV4) &&
+        m->hdr_len == l4 + (size_t)(b[l4 + 12] >> 4) * 4 && len - m->hdr_len > m->gso_size)
+        six ? d->gso6++ : d->gso4++;
+    else
+        d->bad++;
+    if (six && d->gso6 == 1) {
+        d->first_gso6 = *m;
+        memcpy(d->first_gso6_hdr, b, sizeof(d->first_gso6_hdr));
+    }
+}
+
+int mirage_net_writev(mirage_handle_t h, const struct mirage_frame *frames, size_t n, size_t *sent)
+{
+    struct mirage_net_info info = {{0}, 1500, 0};
+
+    *sent = 0;
+    if (h > 1)
+        return MIRAGE_EINVAL;
+    info.offloads = devs[h].on;
+    for (size_t i = 0; i < n; i++) {
+        struct dev *to = &devs[1 - h];
+        struct qframe *q;
+
+        if (!mirage_net_tx_ok(&info, &frames[i].meta, frames[i].len))
+            return MIRAGE_EINVAL;
+        inspect(&devs[h], &frames[i]);
+        q = malloc(sizeof(*q) + frames[i].len);
+        if (q == NULL)
+            return MIRAGE_ENOMEM;
+        q->next = NULL;
+        q->len = frames[i].len;
+        q->meta = frames[i].meta;
+        memcpy(q->data, frames[i].buf, q->len);
+        if (to->tail)
+            to->tail->next = q;
+        else
+            to->head = q;
+        to->tail = q;
+        fake_ready |= 1ull << (1 - h);
+        fake_ready_at = fake_now;
+        ++*sent;
+    }
+    return 0;
+}
+
+int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size)
+{
+    struct mirage_frame f = {(uint8_t *)buf, size, size, {0}};
+    size_t sent;
+
+    return mirage_net_writev(h, &f, 1, &sent);
+}
+
+int mirage_net_readv(mirage_handle_t h, struct mirage_frame *frames, size_t n, size_t *got)
+{
+    struct mirage_net_info info = {{0}, 1500, 0};
+
+    *got = 0;
+    if (h > 1)
+        return MIRAGE_EINVAL;
+    info.offloads = devs[h].on;
+    while (*got < n && devs[h].head != NULL) {
+        struct qframe *q = devs[h].head;
+        struct mirage_frame *f = &frames[*got];
+
+        devs[h].head = q->next;
+        if (devs[h].head == NULL)
+            devs[h].tail = NULL;
+        /* What the receiver's rules let in; the sender's test fails otherwise. */
+        if (f->cap < mirage_net_frame_max(&info) || !mirage_net_rx_ok(&info, q->meta.gso_type, q->len)) {
+            free(q);
+            return MIRAGE_EINVAL;
+        }
+        memcpy(f->buf, q->data, q->len);
+        f->len = q->len;
+        f->meta = info.offloads ? q->meta : (struct mirage_net_meta){0};
+        free(q);
+        ++*got;
+    }
+    return *got ? 0 : MIRAGE_EAGAIN;
+}
+
+int mirage_net_stats(mirage_handle_t h, struct mirage_net_stats *st)
+{
+    (void)h;
+    st->rx_oversized = 0;
+    return 0;
+}
+
+/* ---- TCP over both families through them --------------------------------------------------- */
+
+#define WAIT  MIRAGE_SEC(60)
+#define BYTES (1u << 20)
+
+static uint8_t out[BYTES], in[BYTES];
+static struct mirage_tcp_listener *listener;
+
+/* Accepts one connection and reads it to its end into (in). */
+static int sink(void *arg)
+{
+    struct mirage_flow *f;
+    size_t n = 0, got;
+    int r;
+
+    (void)arg;
+    r = mirage_tcp_accept(listener, &f, NULL, NULL, mirage_deadline_in(WAIT));
+    if (r < 0)
+        return r;
+    while ((r = mirage_flow_read(f, in + n, BYTES - n, &got, mirage_deadline_in(WAIT))) == 0 &&
+           got > 0)
+        n += got;
+    mirage_flow_close(f);
+    return r == 0 ? (int)(n == BYTES) : r;
+}
+
+/* BYTES from the client stack to the server's sink at (to), byte-exact. */
+static void transfer(struct mirage_stack *client, struct mirage_stack *server,
+                     struct mirage_ipaddr to)
+{
+    struct mirage_fiber *fb;
+    struct mirage_flow *f;
+    int r = -1;
+
+    for (size_t i = 0; i < BYTES; i++)
+        out[i] = (uint8_t)(i * 13 + i / 509);
+    memset(in, 0, sizeof(in));
+    CHECK_INT(mirage_tcp_listen(server, 9, NULL, &listener), 0);
+    fb = mirage_fiber_spawn("sink", sink, NULL, 0);
+    CHECK_INT(mirage_tcp_connect(client, &to, 9, &f, mirage_deadline_in(WAIT)), 0);
+    if (f != NULL) {
+        CHECK_INT(mirage_flow_write(f, out, BYTES, mirage_deadline_in(WAIT)), 0);
+        CHECK_INT(mirage_flow_shutdown(f, MIRAGE_SHUT_WR), 0);
+    }
+    CHECK_INT(mirage_fiber_join(fb, &r), 0);
+    CHECK_INT(r, 1);
+    CHECK(memcmp(in, out, BYTES) == 0);
+    if (f != NULL)
+        mirage_flow_close(f);
+    mirage_tcp_unlisten(listener);
+}
+
+static struct mirage_ipaddr v6(uint8_t last)
+{
+    struct mirage_ipaddr a = {.family = 6, .a = {0xfd, 0, 0, 0, 0, 0, 0, 14}};
+
+    a.a[15] = last;
+    return a;
+}
+
+/* Two dual stacks on devices offering (offered); 1 MiB over IPv6, then over IPv4. */
+static void run_pair(uint32_t offered, struct mirage_netif nif[2], struct mirage_stack *s[2])
+{
+    struct mirage_stack_config c[2] = {
+        {.ipv4 = mirage_ipv4_addr(10, 0, 14, 1), .ipv4_prefix = 24, .ipv6 = v6(1), .ipv6_prefix = 64},
+        {.ipv4 = mirage_ipv4_addr(10, 0, 14, 2), .ipv4_prefix = 24, .ipv6 = v6(2), .ipv6_prefix = 64}};
+
+    memset(devs, 0, sizeof(devs));
+    for (int i = 0; i < 2; i++) {
+        devs[i].offered = offered;
+        nif[i] = (struct mirage_netif){.name = i ? "b" : "a", .handle = (mirage_handle_t)i};
+        nif[i].info = (struct mirage_net_info){{2, 0, 0, 0, 14, (uint8_t)(i + 1)}, 1500, offered};
+        CHECK_INT(mirage_stack_direct_new(&nif[i], &c[i], &s[i]), 0);
+    }
+    mirage_sleep_ns(MIRAGE_MS(2500)); /* DAD */
+    transfer(s[0], s[1], v6(2));
+}
+
+static void stop_pair(struct mirage_netif nif[2], struct mirage_stack *s[2])
+{
+    for (int i = 0; i < 2; i++) {
+        mirage_stack_disconnect(s[i]);
+        mirage_netif_close(&nif[i]);
+        while (devs[i].head) {
+            struct qframe *q = devs[i].head;
+            devs[i].head = q->next;
+            free(q);
+        }
+    }
+}
+
+/* A device offering TSO6: the sender hands it 64 KiB TCP/IPv6 frames with
+ * the right fields, and the receiver takes them coalesced, unverified. */
+static void test_tso6(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+    struct mirage_netif_stats st;
+    const struct mirage_net_meta *m = &devs[0].first_gso6;
+    const uint8_t *b = devs[0].first_gso6_hdr;
+
+    run_pair(MIRAGE_NET_OFFLOAD_ALL, nif, s);
+    CHECK_INT(devs[0].on, MIRAGE_NET_OFFLOAD_ALL);
+    CHECK(devs[0].gso6 > 0);
+    CHECK_INT(devs[0].gso4, 0);
+    CHECK_INT(devs[0].bad, 0);
+    /* Over the MTU, at most the bound: 14 + 40 + 32 + 65448 (45 segments of 1428 + ...). */
+    CHECK(devs[0].max_len > 1514 && devs[0].max_len <= MIRAGE_NET_GSO_MAX);
+    /* MSS 1440 less the timestamps per segment; headers: Ethernet, IPv6, TCP with timestamps. */
+    CHECK_INT(m->gso_size, 1428);
+    CHECK_INT(m->hdr_len, 14 + 40 + 32);
+    CHECK_INT(m->csum_start, 14 + 40);
+    CHECK_INT(m->csum_offset, 16);
+    CHECK_INT(m->flags, MIRAGE_NET_META_NEEDS_CSUM);
+    CHECK_INT(b[20], 6); /* next header TCP, no extension header in front of it */
+    mirage_netif_stats(&nif[0], &st);
+    CHECK_INT(st.tx_gso, devs[0].gso6);
+    mirage_netif_stats(&nif[1], &st);
+    CHECK(st.rx_gso > 0);
+
+    /* The same devices over IPv4: TCPV4 frames, as before. */
+    transfer(s[0], s[1], mirage_ipv4_addr(10, 0, 14, 2));
+    CHECK(devs[0].gso4 > 0);
+    CHECK_INT(devs[0].bad, 0);
+    stop_pair(nif, s);
+}
+
+/* A tap that took TSO4 but not TSO6: IPv6 segments go one by one, their
+ * checksums still left to the device; IPv4 keeps its large segments. */
+static void test_tso4_only(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+
+    run_pair(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4, nif, s);
+    CHECK_INT(devs[0].gso6, 0);
+    CHECK(devs[0].partial > 700); /* 1 MiB of data segments, their checksums partial */
+    CHECK_INT(devs[0].bad, 0);
+    CHECK_INT(devs[0].max_len, 1514);
+    transfer(s[0], s[1], mirage_ipv4_addr(10, 0, 14, 2));
+    CHECK(devs[0].gso4 > 0);
+    CHECK_INT(devs[0].bad, 0);
+    stop_pair(nif, s);
+}
+
+/* No offloads: every frame whole and within the MTU, checksums complete. */
+static void test_no_offloads(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+
+    run_pair(0, nif, s);
+    CHECK_INT(devs[0].partial, 0);
+    CHECK(devs[0].whole > 700);
+    CHECK_INT(devs[0].max_len, 1514);
+    stop_pair(nif, s);
+}
+
+int main(void)
+{
+    mirage_log_set(getenv("LOGS") ? getenv("LOGS") : "warning", NULL, 0);
+    test_rules();
+    test_tso6();
+    test_tso4_only();
+    test_no_offloads();
+    if (check_failures)
+        fputs(fake_console_text(), stderr);
+    return CHECK_DONE();
+}
