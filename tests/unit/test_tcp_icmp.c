@@ -9,7 +9,7 @@
 #include "../net/link.h"
 #include "check.h"
 #include "fake_platform.h"
-#include "mirage/checksum.h"
+#include "icmp_error_frame.h"
 #include "mirage/error.h"
 #include "mirage/log.h"
 #include "mirage/sched.h"
@@ -45,52 +45,14 @@ static struct {
 
 static void send_error(struct mirage_timer *t)
 {
-    uint8_t f[ETH + 40 + 8 + sizeof(fw.quote)];
-    size_t icmp_len = 8 + fw.quote_len;
-    uint16_t sum;
+    uint8_t f[ETH + 48 + sizeof(fw.quote)];
+    size_t n = fw.v6 ? icmp6_error_frame(f, fw.quote + 24, fw.type, fw.code, 0, fw.quote,
+                                         fw.quote_len) /* from the quoted destination */
+                     : icmp4_error_frame(f, fw.quote + 16, fw.type, fw.code, 0, fw.quote,
+                                         fw.quote_len);
 
     (void)t;
-    memset(f, 0, sizeof(f));
-    if (fw.v6) {
-        struct mirage_csum c = MIRAGE_CSUM_INIT;
-        memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd", ETH);
-        f[ETH] = 0x60;
-        f[ETH + 4] = (uint8_t)(icmp_len >> 8);
-        f[ETH + 5] = (uint8_t)icmp_len;
-        f[ETH + 6] = 58;
-        f[ETH + 7] = 64;
-        memcpy(f + ETH + 8, fw.quote + 24, 16); /* from the quoted packet's destination */
-        memcpy(f + ETH + 24, fw.quote + 8, 16); /* to its source */
-        f[ETH + 40] = fw.type;
-        f[ETH + 41] = fw.code;
-        memcpy(f + ETH + 48, fw.quote, fw.quote_len);
-        mirage_csum_add_pseudo6(&c, f + ETH + 8, f + ETH + 24, 58, (uint32_t)icmp_len);
-        mirage_csum_add(&c, f + ETH + 40, icmp_len);
-        sum = mirage_csum_finish(&c);
-        f[ETH + 42] = (uint8_t)(sum >> 8);
-        f[ETH + 43] = (uint8_t)sum;
-        CHECK_INT(mirage_netif_send(simlink_netif(fw.link, 1), f, ETH + 40 + icmp_len), 0);
-    } else {
-        size_t total = 20 + icmp_len;
-        memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00", ETH);
-        f[ETH] = 0x45;
-        f[ETH + 2] = (uint8_t)(total >> 8);
-        f[ETH + 3] = (uint8_t)total;
-        f[ETH + 8] = 64;
-        f[ETH + 9] = 1;
-        memcpy(f + ETH + 12, fw.quote + 16, 4); /* from the quoted datagram's destination */
-        memcpy(f + ETH + 16, fw.quote + 12, 4); /* to its source */
-        sum = mirage_csum(f + ETH, 20);
-        f[ETH + 10] = (uint8_t)(sum >> 8);
-        f[ETH + 11] = (uint8_t)sum;
-        f[ETH + 20] = fw.type;
-        f[ETH + 21] = fw.code;
-        memcpy(f + ETH + 28, fw.quote, fw.quote_len);
-        sum = mirage_csum(f + ETH + 20, icmp_len);
-        f[ETH + 22] = (uint8_t)(sum >> 8);
-        f[ETH + 23] = (uint8_t)sum;
-        CHECK_INT(mirage_netif_send(simlink_netif(fw.link, 1), f, ETH + total), 0);
-    }
+    CHECK_INT(mirage_netif_send(simlink_netif(fw.link, 1), f, n), 0);
     fw.sent++;
 }
 

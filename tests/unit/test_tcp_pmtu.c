@@ -7,7 +7,7 @@
 #include "../net/link.h"
 #include "check.h"
 #include "fake_platform.h"
-#include "mirage/checksum.h"
+#include "icmp_error_frame.h"
 #include "mirage/error.h"
 #include "mirage/log.h"
 #include "mirage/sched.h"
@@ -69,34 +69,12 @@ static uint32_t be32(const uint8_t *p)
 static void send_ptb(struct mirage_timer *t)
 {
     static const uint8_t router[16] = {0xfd, 0, 0, 9, [15] = 0xfe};
-    uint8_t f[ETH + 40 + 8 + sizeof(rt.quote)];
-    size_t icmp_len = 8 + rt.quote_len;
-    struct mirage_csum c = MIRAGE_CSUM_INIT;
-    uint16_t sum;
+    uint8_t f[ETH + 48 + sizeof(rt.quote)];
+    size_t n = icmp6_error_frame(f, router, 2, 0, PATH_MTU, rt.quote, rt.quote_len);
 
     (void)t;
-    memset(f, 0, sizeof(f));
-    memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x86\xdd", ETH);
-    f[ETH] = 0x60;
-    f[ETH + 4] = (uint8_t)(icmp_len >> 8);
-    f[ETH + 5] = (uint8_t)icmp_len;
-    f[ETH + 6] = 58;
-    f[ETH + 7] = 64;
-    memcpy(f + ETH + 8, router, 16);
-    memcpy(f + ETH + 24, rt.quote + 8, 16); /* to the quoted packet's source */
-    f[ETH + 40] = 2;                        /* packet too big, code 0 */
-    f[ETH + 44] = (uint8_t)(PATH_MTU >> 24);
-    f[ETH + 45] = (uint8_t)(PATH_MTU >> 16);
-    f[ETH + 46] = (uint8_t)(PATH_MTU >> 8);
-    f[ETH + 47] = (uint8_t)PATH_MTU;
-    memcpy(f + ETH + 48, rt.quote, rt.quote_len);
-    mirage_csum_add_pseudo6(&c, f + ETH + 8, f + ETH + 24, 58, (uint32_t)icmp_len);
-    mirage_csum_add(&c, f + ETH + 40, icmp_len);
-    sum = mirage_csum_finish(&c);
-    f[ETH + 42] = (uint8_t)(sum >> 8);
-    f[ETH + 43] = (uint8_t)sum;
     rt.delivered_at = mirage_clock_monotonic() + MIRAGE_MS(1); /* the link's delay */
-    CHECK_INT(mirage_netif_send(simlink_netif(rt.link, 1), f, ETH + 40 + icmp_len), 0);
+    CHECK_INT(mirage_netif_send(simlink_netif(rt.link, 1), f, n), 0);
     rt.ptb_sent++;
 }
 
@@ -104,34 +82,14 @@ static void send_ptb(struct mirage_timer *t)
  * 10.9.0.254, with the next-hop MTU and the start of the dropped datagram. */
 static void send_frag_needed(struct mirage_timer *t)
 {
-    uint8_t f[ETH + 20 + 8 + 576];
+    uint8_t f[ETH + 28 + 576];
     size_t quote = rt.quote_len < 576 - 28 ? rt.quote_len : 576 - 28;
-    size_t total = 20 + 8 + quote;
-    uint16_t sum;
+    size_t n = icmp4_error_frame(f, (const uint8_t *)"\x0a\x09\x00\xfe", 3, 4, rt.path_mtu,
+                                 rt.quote, quote);
 
     (void)t;
-    memset(f, 0, sizeof(f));
-    memcpy(f, "\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00", ETH);
-    f[ETH] = 0x45;
-    f[ETH + 2] = (uint8_t)(total >> 8);
-    f[ETH + 3] = (uint8_t)total;
-    f[ETH + 8] = 64;
-    f[ETH + 9] = 1;
-    memcpy(f + ETH + 12, "\x0a\x09\x00\xfe", 4);
-    memcpy(f + ETH + 16, rt.quote + 12, 4); /* to the quoted datagram's source */
-    sum = mirage_csum(f + ETH, 20);
-    f[ETH + 10] = (uint8_t)(sum >> 8);
-    f[ETH + 11] = (uint8_t)sum;
-    f[ETH + 20] = 3; /* destination unreachable */
-    f[ETH + 21] = 4; /* fragmentation needed and DF set */
-    f[ETH + 26] = (uint8_t)(rt.path_mtu >> 8);
-    f[ETH + 27] = (uint8_t)rt.path_mtu;
-    memcpy(f + ETH + 28, rt.quote, quote);
-    sum = mirage_csum(f + ETH + 20, 8 + quote);
-    f[ETH + 22] = (uint8_t)(sum >> 8);
-    f[ETH + 23] = (uint8_t)sum;
     rt.delivered_at = mirage_clock_monotonic() + MIRAGE_MS(1);
-    CHECK_INT(mirage_netif_send(simlink_netif(rt.link, 1), f, ETH + total), 0);
+    CHECK_INT(mirage_netif_send(simlink_netif(rt.link, 1), f, n), 0);
     rt.ptb_sent++;
 }
 
