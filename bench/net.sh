@@ -8,7 +8,7 @@
 # neither end spends its time making or checking data; tcp.bats checks the bytes.
 # Per target, the tcptest unikernel (tests/tcp) on a tap in a fresh network namespace,
 # the kernel at the tap's other end, once with the tap's offloads on (virtio-net header,
-# checksum, TSO/GRO) and once with --net-offload=off (frame by frame, as before them);
+# checksum, TSO4/TSO6/GRO) and once with --net-offload=off (frame by frame, as before them);
 # the reference is the kernel talking to itself between two namespaces over veth,
 # measured in the same run. Not a test: it prints.
 set -euo pipefail
@@ -92,20 +92,22 @@ kernel_row6() {
     bench_cleanup
 }
 
-# unikernel_row6 TARGET: tcptest on TARGET (offloads on), the kernel at the
-# tap's other end; the same transfers and pings over IPv6, then over IPv4.
+# unikernel_row6 TARGET on|off: tcptest on TARGET with the tap's offloads on or
+# off, the kernel at the tap's other end; the same transfers and pings over
+# IPv6, then over IPv4.
 unikernel_row6() {
-    local target=$1 log out up down pf fam dst
+    local target=$1 offload=$2 log out up down pf fam dst
     log=$(mktemp)
     bench_tap 10.205.1.1/24
     in_ns ip -6 addr add fd00:205:1::1/64 dev tap0 nodad
     local args=(--ipv4=10.205.1.2/24 --ipv6=fd00:205:1::2/64 "--source-bytes=$BYTES")
     case $target in
-    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 -- "${args[@]}" >"$log" 2>&1 & ;;
+    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 "--net-offload=$offload" -- \
+        "${args[@]}" >"$log" 2>&1 & ;;
     spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
-        "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
+        "--net-offload=$offload" "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
     hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
-        "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
+        "--net-offload=$offload" "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
     esac
     PIDS+=($!)
     for ((i = 0; i < 100; i++)); do
@@ -121,8 +123,8 @@ unikernel_row6() {
         out=$(in_ns "$T" recv "$dst" 20)
         down=$(mbit "$out")
         pf=$(ping_figures "$NS" "$dst" "$([ $fam = IPv6 ] && echo -6 || echo -4)")
-        printf '| %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s |\n' \
-            "$target" "$fam" "$up" "$down" "${pf% *}" "${pf#* }"
+        printf '| %s, offloads %s (tcptest ↔ kernel, tap) | %s | %s | %s | %s | %s |\n' \
+            "$target" "$offload" "$fam" "$up" "$down" "${pf% *}" "${pf#* }"
     done
     bench_cleanup
     rm -f "$log"
@@ -188,8 +190,8 @@ bench_targets 8 offloads_on_off
 fi
 
 echo
-echo "IPv6 beside IPv4, the same run: tcptest with both families (offloads on: they serve IPv4"
-echo "only, IPv6 segments carry their own checksum), the same $((BYTES / 1048576)) MiB and $PINGS flood pings."
+echo "IPv6 beside IPv4, the same run: tcptest with both families, the tap's offloads on (checksum,"
+echo "TSO4/TSO6, GRO) and off, the same $((BYTES / 1048576)) MiB and $PINGS flood pings."
 echo
 bench_table pair family "TCP host→peer (Mbit/s)" "TCP peer→host (Mbit/s)" "ping -f (/s)" \
     "ping RTT avg (µs)"
@@ -199,5 +201,6 @@ for target in unix spt hvt; do
         echo "| hvt | IPv6 | (no /dev/kvm) | | | |"
         continue
     fi
-    unikernel_row6 "$target"
+    unikernel_row6 "$target" on
+    unikernel_row6 "$target" off
 done

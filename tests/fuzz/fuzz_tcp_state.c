@@ -1,6 +1,6 @@
 /* fuzz_tcp_state.c: TCP's state machine driven by arbitrary segments, time steps and application
- * calls, on a device with or without offloads (checksums left partial, 64 KiB TSO segments out,
- * coalesced GRO segments in); nothing crashes and every byte is freed. */
+ * calls, over IPv4 or IPv6, on a device with or without offloads (checksums left partial, 64 KiB
+ * TSO4/TSO6 segments out, coalesced GRO segments in); nothing crashes and every byte is freed. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,9 +78,12 @@ static int fz_write_meta(void *ctx, const struct mirage_ipaddr *src,
     if (n < 20 || (size_t)n > size || mirage_tcp_parse(buf, (size_t)n, &s, NULL) != 0)
         abort();
     if (meta->gso_type != MIRAGE_NET_GSO_NONE) {
-        if (!(fz_offloads & MIRAGE_NET_OFFLOAD_TSO4) || meta->gso_type != MIRAGE_NET_GSO_TCPV4 ||
+        /* Its family's type and offload; at most a datagram's payload (IPv4's counts its header). */
+        int six = peer.family == 6;
+        if (!(fz_offloads & (six ? MIRAGE_NET_OFFLOAD_TSO6 : MIRAGE_NET_OFFLOAD_TSO4)) ||
+            meta->gso_type != (six ? MIRAGE_NET_GSO_TCPV6 : MIRAGE_NET_GSO_TCPV4) ||
             meta->gso_size == 0 || s.len <= meta->gso_size || meta->hdr_len != (size_t)n - s.len ||
-            (size_t)n > 65535 - 20)
+            (size_t)n > (six ? 65535u : 65535u - 20))
             abort();
     } else if ((size_t)n > 1480) {
         abort(); /* only a GSO segment may exceed the MTU */
@@ -197,15 +200,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static uint8_t buf[8192];
     size_t got;
 
-    us = mirage_ipv4_addr(10, 0, 0, 1);
-    peer = mirage_ipv4_addr(10, 0, 0, 2);
+    /* Half the runs over IPv6 (its device's TSO is TSO6). */
+    if (size & 8) {
+        us = (struct mirage_ipaddr){.family = 6, .a = {0xfd, [15] = 1}};
+        peer = (struct mirage_ipaddr){.family = 6, .a = {0xfd, [15] = 2}};
+    } else {
+        us = mirage_ipv4_addr(10, 0, 0, 1);
+        peer = mirage_ipv4_addr(10, 0, 0, 2);
+    }
     last_len = 0;
     cfg.cc = (size & 1) ? MIRAGE_TCP_NEWRENO : MIRAGE_TCP_CUBIC;
     /* One run in four on a device with checksum offload, one in four with TSO too. */
-    fz_offloads = (size & 6) == 2   ? MIRAGE_NET_OFFLOAD_CSUM
-                  : (size & 6) == 4 ? MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4
-                                    : 0;
-    if (fz_offloads & MIRAGE_NET_OFFLOAD_TSO4)
+    fz_offloads = (size & 6) == 2 ? MIRAGE_NET_OFFLOAD_CSUM
+                  : (size & 6) == 4
+                      ? MIRAGE_NET_OFFLOAD_CSUM |
+                            ((size & 8) ? MIRAGE_NET_OFFLOAD_TSO6 : MIRAGE_NET_OFFLOAD_TSO4)
+                      : 0;
+    if (fz_offloads & MIRAGE_NET_OFFLOAD_TSO)
         cfg.rcvbuf = cfg.sndbuf = 256 * 1024; /* room for 64 KiB segments both ways */
     t = mirage_tcp_new(&ip, &cfg);
     if (t == NULL)
