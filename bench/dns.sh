@@ -8,23 +8,16 @@
 # wildcard, NXDOMAIN, NODATA, a referral). Not a test: it prints tables.
 set -euo pipefail
 
-B=build
-DUR=${1:-10}
-NS=mirage-bench-dns-$$
 source "$(dirname "$0")/lib.sh"
-bench_work
-ROOT=$PWD
+bench_setup dns "${1:-10}"
 ZONE=$ROOT/examples/dns-primary/zones/example.com.zone
 
 bench_need_files -e "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-primary" \
     "$B/uk/dns-primary.spt" "$B/uk/dns-primary.hvt"
 bench_need_commands dnsperf nsd dig
 
-bench_tap 10.218.0.1/24
-bench_ns "$NS-n"
-bench_veth "$NS" "$NS-n" "bd$$a" "bd$$b" 10.217.0.1/24 10.217.0.2/24
-UK_IP=10.218.0.2
-NSD_IP=10.217.0.2
+bench_tap_peer 10.218.0 10.217.0 bd
+NSD_IP=$PEER_IP
 
 cat >"$WORK/queries" <<EOF
 web.example.com A
@@ -61,18 +54,7 @@ zone:
 EOF
 
 # boot CMD...: a unikernel in the namespace, until it answers.
-boot() {
-    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
-    PIDS+=($!)
-    local i
-    for ((i = 0; i < 300; i++)); do
-        grep -q 'answering on UDP and TCP' "$WORK/uk.log" && return 0
-        kill -0 "${PIDS[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    cat "$WORK/uk.log" >&2
-    return 1
-}
+boot() { bench_boot 300 'answering on UDP and TCP' "$@"; }
 
 UKARGS=(--ipv4=$UK_IP/24)
 echo "## DNS: dns-primary beside NSD (bench/dns.sh, dnsperf -c 4 -q 100 -T 1 -l $DUR)"

@@ -8,24 +8,17 @@
 # cache: every query measured is a cache hit. Not a test: it prints a table.
 set -euo pipefail
 
-B=build
-DUR=${1:-10}
-NS=mirage-bench-dnsstub-$$
 source "$(dirname "$0")/lib.sh"
-bench_work
-ROOT=$PWD
+bench_setup dnsstub "${1:-10}"
 
 bench_need_files -e "$B/bin/mirage-spt" "$B/bin/mirage-hvt" "$B/uk/dns-stub" "$B/uk/dns-stub.spt" \
     "$B/uk/dns-stub.hvt"
 bench_need_commands dnsperf dnsmasq dig
 
-bench_tap 10.216.0.1/24
-bench_ns "$NS-n"
-bench_veth "$NS" "$NS-n" "bs$$a" "bs$$b" 10.215.0.1/24 10.215.0.2/24
+bench_tap_peer 10.216.0 10.215.0 bs
 ip netns exec "$NS-n" ip route add 10.216.0.0/24 via 10.215.0.1
 in_ns sysctl -qw net.ipv4.ip_forward=1
-UK_IP=10.216.0.2
-UP_IP=10.215.0.2
+UP_IP=$PEER_IP
 
 cat >"$WORK/queries" <<EOF
 www.test A
@@ -53,14 +46,8 @@ done
 
 # boot CMD...: dns-stub in the namespace, until it answers; then every query once (the cache).
 boot() {
-    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
-    PIDS+=($!)
-    local i n t
-    for ((i = 0; i < 300; i++)); do
-        grep -q 'forwarding UDP and TCP' "$WORK/uk.log" && break
-        kill -0 "${PIDS[-1]}" 2>/dev/null || { cat "$WORK/uk.log" >&2; return 1; }
-        sleep 0.1
-    done
+    local n t
+    bench_boot 300 'forwarding UDP and TCP' "$@" || return 1
     while read -r n t; do
         in_ns dig +tries=3 +time=2 @"$UK_IP" "$n" "$t" >/dev/null
     done <"$WORK/queries"

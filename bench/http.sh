@@ -9,12 +9,8 @@
 # runs in the first. Not a test: it prints tables.
 set -euo pipefail
 
-B=build
-DUR=${1:-10}
-NS=mirage-bench-http-$$
 source "$(dirname "$0")/lib.sh"
-bench_work # nginx's worker (www-data) reads the site from it
-ROOT=$PWD
+bench_setup http "${1:-10}" # WORK: nginx's worker (www-data) reads the site from it
 
 bench_need_files -e "$B/bin/mirage" "$B/bin/mirage-spt" "$B/bin/mirage-hvt" \
     "$B/democert/tls/default/cert.pem"
@@ -45,11 +41,8 @@ SITE_SPT=$WORK/build-spt/dist/static_website.spt
 SITE_HVT=$WORK/build-hvt/dist/static_website.hvt
 
 # ---- the network: tap for the unikernels, veth to nginx's namespace -----------------------
-bench_tap 10.212.0.1/24
-bench_ns "$NS-n"
-bench_veth "$NS" "$NS-n" "bh$$a" "bh$$b" 10.213.0.1/24 10.213.0.2/24
-UK_IP=10.212.0.2
-NGINX_IP=10.213.0.2
+bench_tap_peer 10.212.0 10.213.0 bh
+NGINX_IP=$PEER_IP
 
 cat >"$WORK/nginx.conf" <<EOF
 worker_processes 1;
@@ -98,17 +91,7 @@ row() {
 }
 
 # boot CMD...: a unikernel in the namespace, until it serves HTTPS.
-boot() {
-    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
-    PIDS+=($!)
-    local i
-    for ((i = 0; i < 100; i++)); do
-        grep -q 'serving https://' "$WORK/uk.log" && return 0
-        sleep 0.1
-    done
-    cat "$WORK/uk.log" >&2
-    return 1
-}
+boot() { bench_boot 100 'serving https://' "$@"; }
 
 UKARGS=(--ipv4=$UK_IP/24 --tls=true -l http:warning --workers=64)
 echo "## HTTP: static_website beside nginx (bench/http.sh, wrk -t1 -c32 -d${DUR}s)"
@@ -171,24 +154,34 @@ echo
 # ---- memory of 10,000 idle keep-alive connections -----------------------------------------
 N=${IDLE:-10000}
 IDLE_PY='
-import socket, sys, time
-addr, n = sys.argv[1], int(sys.argv[2])
-socks = []
-for i in range(n):
-    s = socket.create_connection((addr, 80), timeout=10)
-    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: b\r\n\r\n")
-    socks.append(s)
-got = 0
-for s in socks:
+import socket, ssl, sys, time
+addr, n, wait = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+ctx = None
+if len(sys.argv) > 4: # CA: over HTTPS
+    ctx = ssl.create_default_context(cafile=sys.argv[4])
+    ctx.check_hostname = False
+def answered(s):
     data = b""
     while b"</html>" not in data:
         d = s.recv(4096)
         if not d:
             break
         data += d
-    got += b"</html>" in data
+    return b"</html>" in data
+socks = []
+got = 0
+for i in range(n):
+    s = socket.create_connection((addr, 443 if ctx else 80), timeout=10)
+    if ctx:
+        s = ctx.wrap_socket(s)
+    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: b\r\n\r\n")
+    if ctx: # one handshake at a time: each costs the client too
+        got += answered(s)
+    socks.append(s)
+if not ctx:
+    got = sum(answered(s) for s in socks)
 print("kept", got, flush=True)
-time.sleep(float(sys.argv[3]))
+time.sleep(wait)
 '
 ulimit -n "$(ulimit -Hn)" # python holds N sockets at once
 
@@ -226,28 +219,7 @@ echo "$N idle keep-alive connections ($(cat "$WORK/idle.out")), static_website.h
 # The same over HTTPS (fewer: each handshake costs the client too): TLS gives its record
 # buffers back while a connection waits parked.
 NT=${IDLE_TLS:-1000}
-IDLE_TLS_PY='
-import socket, ssl, sys, time
-addr, n, ca = sys.argv[1], int(sys.argv[2]), sys.argv[4]
-ctx = ssl.create_default_context(cafile=ca)
-ctx.check_hostname = False
-socks = []
-got = 0
-for i in range(n):
-    s = ctx.wrap_socket(socket.create_connection((addr, 443), timeout=10))
-    s.sendall(b"GET /index.html HTTP/1.1\r\nHost: b\r\n\r\n")
-    data = b""
-    while b"</html>" not in data:
-        d = s.recv(4096)
-        if not d:
-            break
-        data += d
-    got += b"</html>" in data
-    socks.append(s)
-print("kept", got, flush=True)
-time.sleep(float(sys.argv[3]))
-'
-idle_heap 1200 "$IDLE_TLS_PY" "$UK_IP" "$NT" 4 "$ROOT/$B/democert/ca.pem"
+idle_heap 1200 "$IDLE_PY" "$UK_IP" "$NT" 4 "$ROOT/$B/democert/ca.pem"
 echo "$NT idle keep-alive HTTPS connections ($(cat "$WORK/idle.out")), static_website.hvt: heap" \
     "$before -> $after bytes, $(((after - before) / NT)) bytes per connection (the last stats" \
     "line: $line)."

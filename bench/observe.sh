@@ -21,44 +21,17 @@
 # TIME_WAIT socket on 8094 or 1514 (not SO_REUSEADDR) makes their bind fail even with reuseaddr.
 set -euo pipefail
 
-B=build
-DUR=${1:-5}
+source "$(dirname "$0")/lib.sh"
+bench_setup observe "${1:-5}"
 ROUNDS=${2:-3}
 TW_REUSE=${TW_REUSE:-1} # TW_REUSE=0 bench/observe.sh: the old, bimodal measurement
-NS=mirage-bench-observe-$$
 NET=10.214.0
-WORK=$(mktemp -d)
-ROOT=$PWD
-PIDS=()
 
-for f in "$B/uk/stack-echo" "$B/bin/mirage-spt" "$B/uk/stack-echo.spt"; do
-    [ -e "$f" ] || { echo "missing $f: run make" >&2; exit 1; }
-done
-for c in rsyslogd logger socat python3; do
-    command -v "$c" >/dev/null || { echo "missing $c: make deps" >&2; exit 1; }
-done
+bench_need_files -e "$B/uk/stack-echo" "$B/bin/mirage-spt" "$B/uk/stack-echo.spt"
+bench_need_commands rsyslogd logger socat python3
 
-stop() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    PIDS=()
-}
-cleanup() {
-    stop
-    ip netns del "$NS" 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-in_ns() { ip netns exec "$NS" "$@"; }
-
-ip netns add "$NS"
-in_ns ip link set lo up
+bench_tap "$NET.1/24"
 in_ns sysctl -qw "net.ipv4.tcp_tw_reuse=$TW_REUSE"
-in_ns ip tuntap add dev tap0 mode tap
-in_ns ip addr add "$NET.1/24" dev tap0
-in_ns ip link set tap0 up
 
 # ---- the collectors -------------------------------------------------------------------
 cat >"$WORK/rsyslog.conf" <<EOF
@@ -108,19 +81,9 @@ while time.monotonic() < end:
 print("%.0f" % (n / (time.monotonic() - t0)))
 EOF
 
-# boot NAME CMD...: stack-echo until it says it listens.
-boot() {
-    ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
-    PIDS+=($!)
-    local i
-    for ((i = 0; i < 100; i++)); do
-        grep -q "echo on TCP and UDP" "$WORK/uk.log" && return 0
-        [ -s "$WORK/lines" ] && grep -q "echo on TCP and UDP" "$WORK/lines" && return 0
-        sleep 0.1
-    done
-    cat "$WORK/uk.log" >&2
-    return 1
-}
+# boot CMD...: stack-echo until it says it listens (on its console or, with --syslog, to rsyslogd).
+BENCH_LOGS=("$WORK/lines")
+boot() { bench_boot 100 "echo on TCP and UDP" "$@"; }
 
 # row TARGET KEY [UNIKERNEL-ARGS...]: one measurement of one setting, appended to
 # $WORK/r.TARGET.KEY as "connections/s lines/s drop-notes time-wait-at-start".
@@ -140,7 +103,7 @@ row() {
     dropped=$( (grep -ho 'log lines dropped' "$WORK/lines" "$WORK/uk.log" 2>/dev/null || true) | wc -l)
     echo "$rate $(awk -v l="$lines" -v d="$DUR" 'BEGIN { printf "%.0f", l / d }') $dropped $tw" \
         >>"$WORK/r.$target.$key"
-    stop
+    bench_stop
 }
 
 # monitor_row TARGET: the console row with --monitor every second to a socat collector.
@@ -224,5 +187,5 @@ for proto in udp tcp; do
     got=$(lines_settled)
     awk -v p="$proto" -v n="$n" -v g="$got" -v ns=$((t1 - t0)) \
         'BEGIN { printf "| logger --%s -f (%d lines) to rsyslogd | %d | %.2f | %.0f |\n", p, n, g, ns / 1e9, g / (ns / 1e9) }'
-    stop
+    bench_stop
 done
