@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mirage/channel.h"
 #include "mirage/dns.h"
 #include "mirage/key.h"
 #include "mirage/kv.h"
@@ -22,7 +21,7 @@
  * answers fit 1,232 bytes (DNS flag day 2020, as NSD's default) or the
  * client's smaller EDNS size, else TC sends the client to TCP; over TCP a
  * connection may carry any number of queries (RFC 7766) until it is idle for
- * --tcp-idle-timeout. A query over TCP longer than QUERY_MAX closes its
+ * --tcp-idle-timeout. A query over TCP longer than 16 KiB closes its
  * connection. Over TCP a peer signing with one of the keys may transfer a
  * zone (AXFR, IXFR, keeping --history changes of each zone) and, over UDP or
  * TCP, change it (UPDATE, RFC 2136). A changed zone is written to the
@@ -30,17 +29,14 @@
  * one) before the update is answered, then each --notify secondary gets a
  * NOTIFY (RFC 1996), sent again after 1, 2, 4 and 8 s until it answers.
  *
- * An idle TCP connection holds its fiber's stack and struct conn (~1 KiB):
- * the buffers for a query and its answer (80 KiB) come from a pool while a
- * query is read and answered; the pool keeps POOL_KEEP of them for the next
- * queries, so answering allocates nothing unless more connections than that
- * are busy at once.
+ * Serving is lib/dns/serve.c's: an UPDATE waits for the disk in a slow
+ * fiber (over UDP one fiber takes them in turn, UDP_UPDATES_MAX held at
+ * most), a transfer's messages go out from the connection's fiber, and an idle
+ * TCP connection holds ~1 KiB beside its fiber's stack.
  */
 
-#define UDP_MAX    1232
-#define QUERY_MAX  16384
-#define CONN_STACK (16u * 1024u)
-#define POOL_KEEP  4
+#define UDP_MAX      1232
+#define UPDATE_STACK (64u * 1024u) /* storing a zone waits for the disk on it */
 
 #define SECONDARIES_MAX 8
 #define NOTIFY_TRIES    5
@@ -53,7 +49,6 @@ static struct mirage_dns_primary *primary;
 static struct mirage_stack *stack;
 static struct mirage_kv *store;
 static uint16_t port;
-static uint8_t udp_out[UDP_MAX];
 
 /* NOTIFY: the secondaries, the zones changed and not yet notified, the answer awaited. */
 static struct {
@@ -68,67 +63,9 @@ static uint16_t notify_id;
 static int notify_waiting, notify_acked;
 static struct mirage_ipaddr notify_to;
 
-/* Updates over UDP wait here for the updater fiber, which may wait for the store. */
-static struct udp_update {
-    struct mirage_ipaddr src;
-    uint16_t src_port, dst_port;
-    size_t len;
-    uint8_t msg[UDP_UPDATE_MAX];
-} udp_updates[UDP_UPDATES_MAX];
-static size_t udp_head, udp_count;
-static struct mirage_cond update_cond;
-static uint8_t update_out[UDP_MAX];
-
-struct conn {
-    struct mirage_flow *flow;
-    struct mirage_channel ch;
-    uint8_t rbuf[512];
-};
-
-/* A query and its answer, taken from the pool while a connection uses them. */
-struct bufs {
-    struct bufs *next;
-    struct mirage_dns_xfr xfr;
-    uint8_t query[QUERY_MAX];
-    uint8_t out[2 + 65535];
-};
-
-static struct bufs *pool;
-static unsigned pooled;
-
-static struct bufs *bufs_take(void)
-{
-    struct bufs *b = pool;
-
-    if (b == NULL)
-        return malloc(sizeof(*b));
-    pool = b->next;
-    pooled--;
-    return b;
-}
-
-static void bufs_give(struct bufs *b)
-{
-    if (pooled >= POOL_KEEP) {
-        free(b);
-        return;
-    }
-    b->next = pool;
-    pool = b;
-    pooled++;
-}
-
 static uint64_t now_s(void)
 {
     return mirage_clock_wall() / 1000000000ull;
-}
-
-/* Sends the DNS message of (len) bytes at b->out + 2 with its length before it. */
-static int send_msg(struct conn *c, struct bufs *b, size_t len, uint64_t deadline)
-{
-    b->out[0] = (uint8_t)(len >> 8);
-    b->out[1] = (uint8_t)len;
-    return mirage_flow_write(c->flow, b->out, 2 + len, deadline);
 }
 
 static void zone_text_name(const struct mirage_dns_name *zone, char *buf, size_t size)
@@ -224,144 +161,86 @@ static int notifier(void *arg)
     return 0;
 }
 
-/* Applies the updates received over UDP, one at a time, storing each before its answer. */
-static int updater(void *arg)
+/* Answers a transfer request over TCP (several messages; the peer's reading paces us). */
+static int transfer(void *ctx, struct mirage_dns_serve_conn *c, const struct mirage_ipaddr *from,
+                    const uint8_t *q, size_t qlen, uint8_t *out, size_t cap)
 {
-    struct mirage_dns_update_result res;
-
-    (void)arg;
-    for (;;) {
-        while (udp_count == 0)
-            mirage_cond_wait(&update_cond, MIRAGE_FOREVER);
-        struct udp_update *u = &udp_updates[udp_head];
-        size_t len = mirage_dns_primary_answer(primary, u->msg, u->len, 0, now_s(), update_out,
-                                               sizeof(update_out), &res);
-        if (res.changed)
-            changed(&res);
-        else
-            refused(&res);
-        if (len > 0)
-            mirage_udp_write(stack, u->dst_port, &u->src, u->src_port, -1, update_out, len);
-        udp_head = (udp_head + 1) % UDP_UPDATES_MAX;
-        udp_count--;
-    }
-    return 0;
-}
-
-/* Answers one query over TCP: a transfer (several messages) or an answer. */
-static int answer_tcp(struct conn *c, struct bufs *b, size_t qlen, uint64_t deadline)
-{
-    struct mirage_dns_xfr *x = &b->xfr;
+    struct mirage_dns_xfr x;
     char zone[MIRAGE_DNS_TEXT_MAX];
     int r = 0;
-    size_t len = mirage_dns_xfr_start(x, primary, b->query, qlen, now_s(), b->out + 2, 65535);
+    size_t len = mirage_dns_xfr_start(&x, primary, q, qlen, now_s(), out, cap);
 
-    if (x->why != NULL)
-        mirage_log_warn(&mirage_log_app, "transfer refused: %s", x->why);
-    if (len == 0 && !x->failed) {
-        struct mirage_dns_update_result res;
-        len = mirage_dns_primary_answer(primary, b->query, qlen, 1, now_s(), b->out + 2, 65535,
-                                        &res);
-        if (res.changed)
-            changed(&res);
-        else
-            refused(&res);
-        return len > 0 ? send_msg(c, b, len, deadline) : 0;
-    }
-    /* A transfer's messages go out one after the other; the peer's reading paces us. */
+    (void)ctx;
+    (void)from;
+    if (x.why != NULL)
+        mirage_log_warn(&mirage_log_app, "transfer refused: %s", x.why);
+    if (len == 0 && !x.failed)
+        return 0; /* not a transfer: answer() */
     while (len > 0) {
-        if ((r = send_msg(c, b, len, mirage_deadline_in(MIRAGE_SEC(30)))) < 0)
+        if ((r = mirage_dns_serve_send(c, len, mirage_deadline_in(MIRAGE_SEC(30)))) < 0)
             break;
-        len = mirage_dns_xfr_next(x, b->out + 2, 65535);
+        len = mirage_dns_xfr_next(&x, out, cap);
     }
-    mirage_dns_xfr_end(primary, x);
+    mirage_dns_xfr_end(primary, &x);
     if (r < 0)
         return r;
-    if (x->why == NULL) {
-        mirage_dns_name_to_text(&x->q.name, zone, sizeof(zone));
+    if (x.why == NULL) {
+        mirage_dns_name_to_text(&x.q.name, zone, sizeof(zone));
         mirage_log_app_msg(&mirage_log_app, "%s of %s: %zu records in %zu messages%s",
-                           x->axfr ? "AXFR" : "IXFR", zone, x->records, x->messages,
-                           x->failed ? " (stopped: a record did not fit)" : "");
+                           x.axfr ? "AXFR" : "IXFR", zone, x.records, x.messages,
+                           x.failed ? " (stopped: a record did not fit)" : "");
     }
-    return x->failed ? MIRAGE_EMSGSIZE : 0;
+    return x.failed ? MIRAGE_EMSGSIZE : 1;
 }
 
-static void on_datagram(void *ctx, const struct mirage_udp_rx *rx)
+/* Never waits: a secondary's answer to our NOTIFY wakes the notifier, an UPDATE is
+ * left to update() (storing the zone waits for the disk), the rest answered now. */
+static size_t answer(void *ctx, const struct mirage_ipaddr *from, const uint8_t *q, size_t qlen,
+                     int tcp, uint8_t *out, size_t cap)
 {
     struct mirage_dns_update_result res;
     size_t len;
-    int r;
 
     (void)ctx;
-    if (rx->len >= MIRAGE_DNS_HEADER) {
-        uint16_t id = (uint16_t)(rx->data[0] << 8 | rx->data[1]);
-        uint16_t flags = (uint16_t)(rx->data[2] << 8 | rx->data[3]);
+    if (qlen >= MIRAGE_DNS_HEADER) {
+        uint16_t id = (uint16_t)(q[0] << 8 | q[1]);
+        uint16_t flags = (uint16_t)(q[2] << 8 | q[3]);
         int opcode = MIRAGE_DNS_OPCODE(flags);
-        if ((flags & MIRAGE_DNS_QR) && opcode == MIRAGE_DNS_OP_NOTIFY) {
-            /* A secondary's answer to our NOTIFY. */
-            if (notify_waiting && id == notify_id && memcmp(&rx->src, &notify_to, sizeof(rx->src)) == 0) {
+        if (!tcp && (flags & MIRAGE_DNS_QR) && opcode == MIRAGE_DNS_OP_NOTIFY) {
+            if (notify_waiting && id == notify_id && memcmp(from, &notify_to, sizeof(*from)) == 0) {
                 notify_acked = 1;
                 mirage_cond_signal(&acked_cond);
             }
-            return;
+            return 0;
         }
         if (!(flags & MIRAGE_DNS_QR) && opcode == MIRAGE_DNS_OP_UPDATE) {
-            /* Applied by the updater fiber: storing the zone waits for the disk. */
-            if (udp_count == UDP_UPDATES_MAX || rx->len > UDP_UPDATE_MAX) {
-                mirage_log_warn(&mirage_log_app, "update over UDP dropped: %s",
-                                udp_count == UDP_UPDATES_MAX ? "too many waiting" : "too long");
-                return;
+            if (!tcp && qlen > UDP_UPDATE_MAX) {
+                mirage_log_warn(&mirage_log_app, "update over UDP dropped: too long");
+                return 0;
             }
-            struct udp_update *u = &udp_updates[(udp_head + udp_count++) % UDP_UPDATES_MAX];
-            u->src = rx->src;
-            u->src_port = rx->src_port;
-            u->dst_port = rx->dst_port;
-            u->len = rx->len;
-            memcpy(u->msg, rx->data, rx->len);
-            mirage_cond_signal(&update_cond);
-            return;
+            return MIRAGE_DNS_SERVE_SLOW;
         }
     }
-    len = mirage_dns_primary_answer(primary, rx->data, rx->len, 0, now_s(), udp_out,
-                                    sizeof(udp_out), &res);
-    if (len > 0 &&
-        (r = mirage_udp_write(stack, rx->dst_port, &rx->src, rx->src_port, -1, udp_out, len)) < 0)
-        mirage_log_warn(&mirage_log_app, "udp answer: %s", mirage_strerror(r));
+    len = mirage_dns_primary_answer(primary, q, qlen, tcp, now_s(), out, cap, &res);
+    if (tcp)
+        refused(&res);
+    return len;
 }
 
-static int serve_conn(void *arg)
+/* Applies an UPDATE and stores the zone it changed before its answer goes. */
+static size_t update(void *ctx, const struct mirage_ipaddr *from, const uint8_t *q, size_t qlen,
+                     int tcp, uint8_t *out, size_t cap)
 {
-    struct conn *c = arg;
-    uint64_t idle = (uint64_t)key_tcp_idle_timeout.v.num * 1000000000ull;
-    uint8_t prefix[2];
-    int r;
+    struct mirage_dns_update_result res;
+    size_t len = mirage_dns_primary_answer(primary, q, qlen, tcp, now_s(), out, cap, &res);
 
-    mirage_channel_init(&c->ch, c->flow, c->rbuf, sizeof(c->rbuf), NULL, 0);
-    for (;;) {
-        uint64_t deadline = mirage_deadline_in(idle);
-        if ((r = mirage_channel_read_exactly(&c->ch, prefix, 2, deadline)) < 0)
-            break;
-        size_t qlen = (size_t)prefix[0] << 8 | prefix[1];
-        if (qlen > QUERY_MAX) {
-            mirage_log_warn(&mirage_log_app, "tcp: a query of %zu bytes (over %u): closed", qlen,
-                            QUERY_MAX);
-            break;
-        }
-        struct bufs *b = bufs_take();
-        if (b == NULL) {
-            mirage_log_warn(&mirage_log_app, "tcp: out of memory for a query: closed");
-            break;
-        }
-        if ((r = mirage_channel_read_exactly(&c->ch, b->query, qlen, deadline)) == 0)
-            r = answer_tcp(c, b, qlen, deadline);
-        bufs_give(b);
-        if (r < 0)
-            break;
-    }
-    mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
-    mirage_flow_close(c->flow);
-    free(c);
-    return 0;
+    (void)ctx;
+    (void)from;
+    if (res.changed)
+        changed(&res);
+    else
+        refused(&res);
+    return len;
 }
 
 /* Loads every value NAME.zone of the store's root as the zone NAME; from the
@@ -478,8 +357,7 @@ static int parse_secondaries(const char *list)
 
 int start(struct mirage_stack *s, struct mirage_kv *zones, struct mirage_kv *rw)
 {
-    struct mirage_tcp_listen_opts opts = {.max_conns = (unsigned)key_max_conns.v.num};
-    struct mirage_tcp_listener *l;
+    struct mirage_dns_serve *sv;
     int r;
 
     stack = s;
@@ -490,41 +368,29 @@ int start(struct mirage_stack *s, struct mirage_kv *zones, struct mirage_kv *rw)
         mirage_dns_primary_new(server, &primary) < 0 || load_keys(zones) < 0)
         return 1;
     mirage_dns_primary_set_history(primary, (unsigned)key_history.v.num);
-    struct mirage_fiber *nf = mirage_fiber_spawn("dns-notify", notifier, NULL, CONN_STACK);
-    struct mirage_fiber *uf = mirage_fiber_spawn("dns-update", updater, NULL, 64 * 1024);
-    if (nf == NULL || uf == NULL) {
-        mirage_log_err(&mirage_log_app, "out of memory for the notifier and updater");
+    struct mirage_fiber *nf = mirage_fiber_spawn("dns-notify", notifier, NULL, MIRAGE_FIBER_STACK_MIN);
+    if (nf == NULL) {
+        mirage_log_err(&mirage_log_app, "out of memory for the notifier");
         return 1;
     }
     mirage_fiber_detach(nf);
-    mirage_fiber_detach(uf);
-    if ((r = mirage_udp_listen(stack, port, on_datagram, NULL)) < 0 ||
-        (r = mirage_tcp_listen(stack, port, &opts, &l)) < 0) {
+    struct mirage_dns_serve_config cfg = {
+        .port = port,
+        .max_conns = (unsigned)key_max_conns.v.num,
+        .tcp_idle_timeout = (uint64_t)key_tcp_idle_timeout.v.num * 1000000000ull,
+        .answer = answer,
+        .slow = update,
+        .max_slow = UDP_UPDATES_MAX,
+        .slow_fibers = 1,
+        .slow_stack = UPDATE_STACK,
+        .stream = transfer,
+    };
+    if ((r = mirage_dns_serve_start(stack, &cfg, &sv)) < 0) {
         mirage_log_err(&mirage_log_app, "cannot listen on port %u: %s", port, mirage_strerror(r));
         return 1;
     }
     mirage_log_app_msg(&mirage_log_app, "answering on UDP and TCP port %u", port);
-    for (;;) {
-        struct mirage_flow *flow;
-        if ((r = mirage_tcp_accept(l, &flow, NULL, NULL, MIRAGE_FOREVER)) < 0) {
-            mirage_log_err(&mirage_log_app, "accept: %s", mirage_strerror(r));
-            break;
-        }
-        struct conn *c = malloc(sizeof(*c));
-        struct mirage_fiber *f = NULL;
-        if (c != NULL) {
-            c->flow = flow;
-            f = mirage_fiber_spawn("dns-tcp", serve_conn, c, CONN_STACK);
-        }
-        if (f == NULL) {
-            free(c);
-            mirage_flow_close(flow);
-            mirage_log_warn(&mirage_log_app, "tcp: out of memory: connection closed");
-            continue;
-        }
-        mirage_fiber_detach(f);
-    }
-    mirage_tcp_unlisten(l);
-    mirage_udp_unlisten(stack, port);
+    mirage_dns_serve_tcp(sv);
+    mirage_dns_serve_stop(sv);
     return 1;
 }

@@ -588,7 +588,8 @@ void mirage_dns_xfr_in_free(struct mirage_dns_xfr_in *x);
 /* ---- serving DNS over UDP and TCP ----------------------------------------- */
 
 /* What an answer function returns when it must wait (e.g. for an upstream
- * server): the query is handed to the slow function in a fiber of its own. */
+ * server or a disk): the query is handed to the slow function, over UDP in a
+ * slow fiber, over TCP in the connection's fiber. */
 #define MIRAGE_DNS_SERVE_SLOW ((size_t)-1)
 
 /* Answers (q, qlen) from (from) into (out, cap): its length, 0 for none. */
@@ -596,24 +597,44 @@ typedef size_t (*mirage_dns_answer_fn)(void *ctx, const struct mirage_ipaddr *fr
                                        const uint8_t *q, size_t qlen, int tcp, uint8_t *out,
                                        size_t cap);
 
+/* A TCP connection being served; opaque. */
+struct mirage_dns_serve_conn;
+
+/* Over TCP, asked before the answer function: may answer (q, qlen) with any
+ * number of messages (a zone transfer), writing each into (out, cap) and
+ * sending it with mirage_dns_serve_send before writing the next. Returns 1
+ * when it answered, 0 when the query is not its own (the answer function
+ * answers it), or a negative error, which closes the connection. May suspend. */
+typedef int (*mirage_dns_stream_fn)(void *ctx, struct mirage_dns_serve_conn *c,
+                                    const struct mirage_ipaddr *from, const uint8_t *q,
+                                    size_t qlen, uint8_t *out, size_t cap);
+
 struct mirage_dns_serve_config {
     uint16_t port;
     unsigned max_conns;        /* TCP connections open at once; 0: no limit */
     uint64_t tcp_idle_timeout; /* ns a TCP connection may wait for a query (10 s) */
     mirage_dns_answer_fn answer; /* never waits; may return MIRAGE_DNS_SERVE_SLOW */
     mirage_dns_answer_fn slow;   /* may suspend; NULL: none */
-    unsigned max_slow;           /* UDP queries answered slowly at once (64); more are dropped */
+    unsigned max_slow;    /* UDP queries held for slow at once (64); more are dropped, said */
+    unsigned slow_fibers; /* fibers answering them in arrival order (0: one per query held) */
+    size_t slow_stack;    /* bytes of a slow fiber's stack (0: 16 KiB) */
+    mirage_dns_stream_fn stream; /* NULL: none */
     void *ctx;
 };
 
 /* Answers UDP on cfg->port from now on and listens on TCP (RFC 7766: any
- * number of queries per connection, 16 KiB at most each, each connection a
- * fiber with a 16 KiB stack and a 64 KiB answer buffer). */
+ * number of queries per connection, 16 KiB at most each). Each connection is
+ * a fiber with a 16 KiB stack holding ~0.6 KiB while idle; the buffers for a
+ * query and its answer (80 KiB) come from a pool while it is read and
+ * answered, which keeps 4 for the next queries. */
 struct mirage_dns_serve;
 int mirage_dns_serve_start(struct mirage_stack *stack, const struct mirage_dns_serve_config *cfg,
                            struct mirage_dns_serve **sv);
 /* Accepts TCP connections until the listener fails; suspends the caller. */
 int mirage_dns_serve_tcp(struct mirage_dns_serve *sv);
+/* Sends the message of (len) bytes a stream function wrote at its (out) on
+ * (c), by (deadline): 0 or the flow's error. Suspends the calling fiber. */
+int mirage_dns_serve_send(struct mirage_dns_serve_conn *c, size_t len, uint64_t deadline);
 void mirage_dns_serve_stop(struct mirage_dns_serve *sv);
 
 /* ---- the secondary ----------------------------------------------------------- */

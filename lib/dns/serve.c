@@ -12,48 +12,123 @@
 #define QUERY_MAX  16384
 #define CONN_STACK (16u * 1024u)
 #define SLOW_STACK (16u * 1024u)
+#define POOL_KEEP  4 /* query buffers kept for the next queries */
+
+/* A query over TCP and its answer, taken from the pool while a connection uses them. */
+struct bufs {
+    struct bufs *next;
+    uint8_t query[QUERY_MAX];
+    uint8_t out[2 + 65535];
+};
+
+/* A UDP query the quick answer could not give, waiting for a slow fiber. */
+struct slow {
+    struct slow *next;
+    struct mirage_ipaddr src;
+    uint16_t src_port, dst_port;
+    size_t len;
+    uint8_t query[];
+};
 
 struct mirage_dns_serve {
     struct mirage_stack *stack;
     struct mirage_dns_serve_config cfg;
     struct mirage_tcp_listener *listener;
-    unsigned slow_running;
+    struct slow *slow_head, **slow_tail;
+    unsigned slow_held, slow_fibers; /* queries queued or being answered; fibers answering */
+    struct bufs *pool;
+    unsigned pooled;
     uint8_t udp_out[UDP_MAX];
 };
 
-struct conn {
+/* An idle connection holds this and its fiber's stack; a query's buffers come from the pool. */
+struct mirage_dns_serve_conn {
     struct mirage_dns_serve *sv;
     struct mirage_flow *flow;
     struct mirage_ipaddr peer;
     struct mirage_channel ch;
-    uint8_t rbuf[1024];
-    uint8_t query[QUERY_MAX];
-    uint8_t out[2 + 65535];
+    struct bufs *b; /* while a query is read and answered */
+    uint8_t rbuf[512];
 };
 
-/* A UDP query the quick answer could not give: answered from its own fiber. */
-struct slow {
-    struct mirage_dns_serve *sv;
-    struct mirage_ipaddr src;
-    uint16_t src_port, dst_port;
-    size_t len;
-    uint8_t out[UDP_MAX];
-    uint8_t query[];
-};
-
-static int slow_udp(void *arg)
+static struct bufs *bufs_take(struct mirage_dns_serve *sv)
 {
-    struct slow *q = arg;
-    struct mirage_dns_serve *sv = q->sv;
-    size_t len = sv->cfg.slow(sv->cfg.ctx, &q->src, q->query, q->len, 0, q->out, sizeof(q->out));
+    struct bufs *b = sv->pool;
+
+    if (b == NULL)
+        return malloc(sizeof(*b));
+    sv->pool = b->next;
+    sv->pooled--;
+    return b;
+}
+
+static void bufs_give(struct mirage_dns_serve *sv, struct bufs *b)
+{
+    if (sv->pooled >= POOL_KEEP) {
+        free(b);
+        return;
+    }
+    b->next = sv->pool;
+    sv->pool = b;
+    sv->pooled++;
+}
+
+/* Answers the queued slow queries in their order until none is left. */
+static int slow_fiber(void *arg)
+{
+    struct mirage_dns_serve *sv = arg;
+    uint8_t out[UDP_MAX];
+    struct slow *q;
     int r;
 
-    if (len > 0 && (r = mirage_udp_write(sv->stack, q->dst_port, &q->src, q->src_port, -1, q->out,
-                                         len)) < 0)
-        mirage_log_warn(&mirage_log_app, "udp answer: %s", mirage_strerror(r));
-    sv->slow_running--;
-    free(q);
+    while ((q = sv->slow_head) != NULL) {
+        if ((sv->slow_head = q->next) == NULL)
+            sv->slow_tail = &sv->slow_head;
+        size_t len = sv->cfg.slow(sv->cfg.ctx, &q->src, q->query, q->len, 0, out, sizeof(out));
+        if (len > 0 && (r = mirage_udp_write(sv->stack, q->dst_port, &q->src, q->src_port, -1,
+                                             out, len)) < 0)
+            mirage_log_warn(&mirage_log_app, "udp answer: %s", mirage_strerror(r));
+        sv->slow_held--;
+        free(q);
+    }
+    sv->slow_fibers--;
     return 0;
+}
+
+/* Queues (rx) for a slow fiber, starting one if fewer than cfg.slow_fibers run. */
+static void hold_slow(struct mirage_dns_serve *sv, const struct mirage_udp_rx *rx)
+{
+    struct slow *q;
+
+    if (sv->cfg.slow == NULL)
+        return;
+    if (sv->slow_held >= sv->cfg.max_slow) {
+        mirage_log_warn(&mirage_log_app, "udp: a query dropped: %u wait for an answer already",
+                        sv->slow_held);
+        return; /* the client asks again */
+    }
+    if ((q = malloc(sizeof(*q) + rx->len)) == NULL)
+        return;
+    if (sv->slow_fibers < sv->cfg.slow_fibers) {
+        struct mirage_fiber *f = mirage_fiber_spawn("dns-udp", slow_fiber, sv, sv->cfg.slow_stack);
+        if (f == NULL && sv->slow_fibers == 0) {
+            free(q);
+            return;
+        }
+        if (f != NULL) {
+            sv->slow_fibers++;
+            mirage_fiber_detach(f);
+        }
+    }
+    q->next = NULL;
+    q->src = rx->src;
+    q->src_port = rx->src_port;
+    q->dst_port = rx->dst_port;
+    q->len = rx->len;
+    memcpy(q->query, rx->data, rx->len);
+    *sv->slow_tail = q;
+    sv->slow_tail = &q->next;
+    sv->slow_held++;
 }
 
 static void on_datagram(void *ctx, const struct mirage_udp_rx *rx)
@@ -63,37 +138,44 @@ static void on_datagram(void *ctx, const struct mirage_udp_rx *rx)
                                 sizeof(sv->udp_out));
     int r;
 
-    if (len == MIRAGE_DNS_SERVE_SLOW) {
-        struct slow *q;
-        struct mirage_fiber *f = NULL;
-        if (sv->cfg.slow == NULL || sv->slow_running >= sv->cfg.max_slow)
-            return; /* the client asks again */
-        if ((q = malloc(sizeof(*q) + rx->len)) == NULL)
-            return;
-        q->sv = sv;
-        q->src = rx->src;
-        q->src_port = rx->src_port;
-        q->dst_port = rx->dst_port;
-        q->len = rx->len;
-        memcpy(q->query, rx->data, rx->len);
-        if ((f = mirage_fiber_spawn("dns-udp", slow_udp, q, SLOW_STACK)) == NULL) {
-            free(q);
-            return;
-        }
-        sv->slow_running++;
-        mirage_fiber_detach(f);
-        return;
-    }
-    if (len > 0 && (r = mirage_udp_write(sv->stack, rx->dst_port, &rx->src, rx->src_port, -1,
-                                         sv->udp_out, len)) < 0)
+    if (len == MIRAGE_DNS_SERVE_SLOW)
+        hold_slow(sv, rx);
+    else if (len > 0 && (r = mirage_udp_write(sv->stack, rx->dst_port, &rx->src, rx->src_port, -1,
+                                              sv->udp_out, len)) < 0)
         mirage_log_warn(&mirage_log_app, "udp answer: %s", mirage_strerror(r));
+}
+
+int mirage_dns_serve_send(struct mirage_dns_serve_conn *c, size_t len, uint64_t deadline)
+{
+    c->b->out[0] = (uint8_t)(len >> 8);
+    c->b->out[1] = (uint8_t)len;
+    return mirage_flow_write(c->flow, c->b->out, 2 + len, deadline);
+}
+
+/* Answers the query of (qlen) bytes in c->b: the stream function's messages, or one answer. */
+static int answer_tcp(struct mirage_dns_serve_conn *c, size_t qlen, uint64_t deadline)
+{
+    struct mirage_dns_serve *sv = c->sv;
+    const uint8_t *q = c->b->query;
+    uint8_t *out = c->b->out + 2;
+    size_t len;
+    int r;
+
+    if (sv->cfg.stream != NULL && (r = sv->cfg.stream(sv->cfg.ctx, c, &c->peer, q, qlen, out,
+                                                      65535)) != 0)
+        return r < 0 ? r : 0;
+    len = sv->cfg.answer(sv->cfg.ctx, &c->peer, q, qlen, 1, out, 65535);
+    if (len == MIRAGE_DNS_SERVE_SLOW)
+        len = sv->cfg.slow ? sv->cfg.slow(sv->cfg.ctx, &c->peer, q, qlen, 1, out, 65535) : 0;
+    return len > 0 ? mirage_dns_serve_send(c, len, deadline) : 0;
 }
 
 static int serve_conn(void *arg)
 {
-    struct conn *c = arg;
+    struct mirage_dns_serve_conn *c = arg;
     struct mirage_dns_serve *sv = c->sv;
     uint8_t prefix[2];
+    int r;
 
     mirage_channel_init(&c->ch, c->flow, c->rbuf, sizeof(c->rbuf), NULL, 0);
     for (;;) {
@@ -106,18 +188,15 @@ static int serve_conn(void *arg)
                             QUERY_MAX);
             break;
         }
-        if (mirage_channel_read_exactly(&c->ch, c->query, qlen, deadline) < 0)
+        if ((c->b = bufs_take(sv)) == NULL) {
+            mirage_log_warn(&mirage_log_app, "tcp: out of memory for a query: closed");
             break;
-        size_t len = sv->cfg.answer(sv->cfg.ctx, &c->peer, c->query, qlen, 1, c->out + 2, 65535);
-        if (len == MIRAGE_DNS_SERVE_SLOW)
-            len = sv->cfg.slow ? sv->cfg.slow(sv->cfg.ctx, &c->peer, c->query, qlen, 1, c->out + 2,
-                                              65535)
-                               : 0;
-        if (len == 0)
-            continue;
-        c->out[0] = (uint8_t)(len >> 8);
-        c->out[1] = (uint8_t)len;
-        if (mirage_flow_write(c->flow, c->out, 2 + len, deadline) < 0)
+        }
+        if ((r = mirage_channel_read_exactly(&c->ch, c->b->query, qlen, deadline)) == 0)
+            r = answer_tcp(c, qlen, deadline);
+        bufs_give(sv, c->b);
+        c->b = NULL;
+        if (r < 0)
             break;
     }
     mirage_flow_shutdown(c->flow, MIRAGE_SHUT_WR);
@@ -138,10 +217,15 @@ int mirage_dns_serve_start(struct mirage_stack *stack, const struct mirage_dns_s
         return MIRAGE_ENOMEM;
     sv->stack = stack;
     sv->cfg = *cfg;
+    sv->slow_tail = &sv->slow_head;
     if (sv->cfg.tcp_idle_timeout == 0)
         sv->cfg.tcp_idle_timeout = MIRAGE_SEC(10);
     if (sv->cfg.max_slow == 0)
         sv->cfg.max_slow = 64;
+    if (sv->cfg.slow_fibers == 0 || sv->cfg.slow_fibers > sv->cfg.max_slow)
+        sv->cfg.slow_fibers = sv->cfg.max_slow;
+    if (sv->cfg.slow_stack == 0)
+        sv->cfg.slow_stack = SLOW_STACK;
     if ((r = mirage_udp_listen(stack, cfg->port, on_datagram, sv)) < 0) {
         free(sv);
         return r;
@@ -166,12 +250,13 @@ int mirage_dns_serve_tcp(struct mirage_dns_serve *sv)
             mirage_log_err(&mirage_log_app, "accept: %s", mirage_strerror(r));
             return r;
         }
-        struct conn *c = malloc(sizeof(*c));
+        struct mirage_dns_serve_conn *c = malloc(sizeof(*c));
         struct mirage_fiber *f = NULL;
         if (c != NULL) {
             c->sv = sv;
             c->flow = flow;
             c->peer = peer;
+            c->b = NULL;
             f = mirage_fiber_spawn("dns-tcp", serve_conn, c, CONN_STACK);
         }
         if (f == NULL) {
@@ -190,5 +275,10 @@ void mirage_dns_serve_stop(struct mirage_dns_serve *sv)
         return;
     mirage_tcp_unlisten(sv->listener);
     mirage_udp_unlisten(sv->stack, sv->cfg.port);
+    while (sv->pool != NULL) {
+        struct bufs *b = sv->pool;
+        sv->pool = b->next;
+        free(b);
+    }
     free(sv);
 }

@@ -128,28 +128,47 @@ transfers() {
 # signed_update ADDR ZONE SECRET_B64 OWNER IPV4 [SKEW]: sends one UPDATE adding OWNER A IPV4,
 # signed here (TSIG, hmac-sha256, key xfr-key) SKEW seconds off our clock, twice over UDP;
 # prints each answer's rcode and TSIG error.
+# signed_update ADDR ZONE SECRET_B64 burst:N: N such updates at once (burstK.ZONE A 192.0.2.K,
+# K from 1), then their answers for up to 10 s; prints "N answers, M NOERROR".
 signed_update() {
     in_ns python3 - "$@" <<'PY'
 import base64, hmac, hashlib, socket, struct, sys, time
-addr, zone, secret, owner, ip = sys.argv[1:6]
+addr, zone, secret, owner = sys.argv[1:5]
+ip = sys.argv[5] if len(sys.argv) > 5 else None
 skew = int(sys.argv[6]) if len(sys.argv) > 6 else 0
 def name(n):
     return b"".join(bytes([len(l)]) + l.encode() for l in n.rstrip(".").split(".")) + b"\0"
 key, alg = name("xfr-key"), name("hmac-sha256")
-body = name(zone) + struct.pack(">HH", 6, 1)
-body += name(owner) + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton(ip)
-qid = 0x5151
-msg = struct.pack(">HHHHHH", qid, 5 << 11, 1, 0, 1, 0) + body
-now = int(time.time()) + skew
-tvars = key + struct.pack(">HI", 255, 0) + alg + now.to_bytes(6, "big") + struct.pack(">HHH", 300, 0, 0)
-mac = hmac.new(base64.b64decode(secret), msg + tvars, hashlib.sha256).digest()
-rdata = alg + now.to_bytes(6, "big") + struct.pack(">HH", 300, 32) + mac + struct.pack(">HHH", qid, 0, 0)
-signed = struct.pack(">HHHHHH", qid, 5 << 11, 1, 0, 1, 1) + body
-signed += key + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
+def signed(owner, ip, qid):
+    body = name(zone) + struct.pack(">HH", 6, 1)
+    body += name(owner) + struct.pack(">HHIH", 1, 1, 300, 4) + socket.inet_aton(ip)
+    msg = struct.pack(">HHHHHH", qid, 5 << 11, 1, 0, 1, 0) + body
+    now = int(time.time()) + skew
+    tvars = key + struct.pack(">HI", 255, 0) + alg + now.to_bytes(6, "big") + struct.pack(">HHH", 300, 0, 0)
+    mac = hmac.new(base64.b64decode(secret), msg + tvars, hashlib.sha256).digest()
+    rdata = alg + now.to_bytes(6, "big") + struct.pack(">HH", 300, 32) + mac + struct.pack(">HHH", qid, 0, 0)
+    out = struct.pack(">HHHHHH", qid, 5 << 11, 1, 0, 1, 1) + body
+    return out + key + struct.pack(">HHIH", 250, 255, 0, len(rdata)) + rdata
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
+if owner.startswith("burst:"):
+    n = int(owner[6:])
+    for k in range(1, n + 1):
+        s.sendto(signed("burst%d.%s" % (k, zone), "192.0.2.%d" % k, 0x6000 + k), (addr, 53))
+    got = ok = 0
+    end = time.monotonic() + 10
+    while got < n and time.monotonic() < end:
+        try:
+            m, _ = s.recvfrom(4096)
+        except socket.timeout:
+            break
+        got += 1
+        ok += struct.unpack(">H", m[2:4])[0] & 15 == 0
+    print("%d answers, %d NOERROR" % (got, ok))
+    sys.exit(0)
+msg = signed(owner, ip, 0x5151)
 for attempt in range(2):
-    s.sendto(signed, (addr, 53))
+    s.sendto(msg, (addr, 53))
     m, _ = s.recvfrom(4096)
     rcode = struct.unpack(">H", m[2:4])[0] & 15
     # The TSIG's RDATA: algorithm, time (6), fudge, MAC size and MAC, id, then the error.
@@ -219,7 +238,8 @@ wait_serial() {
 # updates TARGET: NSD as our secondary transfers the zone (AXFR), nsupdate with the key adds
 # and deletes records, our NOTIFY brings NSD to the new serial by IXFR, and its AXFR then
 # equals ours; kdig's IXFR from the old serial is the change; a replayed, a badly signed
-# and a late update are refused; after a restart on the same disk the change is there.
+# and a late update are refused; after a restart on the same disk the change is there; 8
+# updates sent at once over UDP are all applied.
 updates() {
     boot "$1" "--notify=$NET.1"
     nsd_secondary
@@ -295,6 +315,12 @@ EOF
     [ "$(in_ns dig +short @"$ADDR" new.example.com A)" = 192.0.2.200 ]
     [ "$(in_ns dig +short @"$ADDR" replay.example.com A)" = 192.0.2.123 ]
     [ -z "$(in_ns dig +short @"$ADDR" web.example.com AAAA)" ]
+    # 8 updates over UDP at once: all wait their turn (8 are held), each applied and answered.
+    run signed_update "$ADDR" example.com "${KEY##*:}" burst:8
+    echo "$output"
+    [ "$output" = "8 answers, 8 NOERROR" ]
+    [ "$(serial_of "$ADDR")" = 2026120212 ]
+    [ "$(in_ns dig +short @"$ADDR" burst8.example.com A)" = 192.0.2.8 ]
 }
 
 @test "dns-primary: nsupdate, NOTIFY, NSD as secondary by AXFR then IXFR, replays refused, kept over a restart (unix)" { updates unix; }
