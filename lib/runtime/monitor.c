@@ -10,18 +10,17 @@
 #include "mirage/platform.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
+#include "uplink.h"
 
 MIRAGE_LOG_SOURCE(monitor_log, "monitor", "the metrics monitor");
 
-#define CONNECT_TIMEOUT  MIRAGE_SEC(3)
 #define INTERVAL_DEFAULT MIRAGE_SEC(10)
 
 static struct {
-    int started, down;
+    int started;
     struct mirage_monitor_config cfg;
     char host[64];
-    struct mirage_stack *stack;
-    struct mirage_flow *flow;
+    struct uplink link; /* TCP; a sample that finds it down tries again (no back-off) */
     struct mirage_fiber *fiber;
     struct mirage_monitor_stats st;
     struct mirage_metrics_source self;
@@ -58,7 +57,7 @@ static size_t self_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
         return 0;
     f[0] = (struct mirage_metrics_field){"samples", (int64_t)mon.st.samples};
     f[1] = (struct mirage_metrics_field){"lost", (int64_t)mon.st.lost};
-    f[2] = (struct mirage_metrics_field){"connects", (int64_t)mon.st.connects};
+    f[2] = (struct mirage_metrics_field){"connects", (int64_t)mon.link.connects};
     f[3] = (struct mirage_metrics_field){"skipped", (int64_t)mon.st.skipped};
     return 4;
 }
@@ -66,17 +65,11 @@ static size_t self_sample(void *ctx, struct mirage_metrics_field *f, size_t n)
 static void lose(int why, const char *doing)
 {
     mon.st.lost++;
-    if (mon.flow) {
-        mirage_flow_close(mon.flow);
-        mon.flow = NULL;
-    }
-    if (!mon.down) {
-        mon.down = 1;
+    if (uplink_fail(&mon.link))
         mirage_log_warn(&monitor_log,
                         "collector %u.%u.%u.%u:%u: %s: %s; samples are lost until it takes them",
                         mon.cfg.collector.a[0], mon.cfg.collector.a[1], mon.cfg.collector.a[2],
                         mon.cfg.collector.a[3], mon.cfg.port, doing, mirage_strerror(why));
-    }
 }
 
 /* One sample: connect if need be, then the lines, each bounded by the interval. */
@@ -85,28 +78,18 @@ static int push(uint64_t deadline)
     size_t skipped = 0, len;
     int r;
 
-    if (mon.flow == NULL) {
-        uint64_t d = mirage_deadline_in(CONNECT_TIMEOUT);
-
-        r = mirage_tcp_connect(mon.stack, &mon.cfg.collector, mon.cfg.port, &mon.flow,
-                               d < deadline ? d : deadline);
-        if (r < 0) {
-            mon.flow = NULL;
-            if (r != MIRAGE_ECANCELED)
-                lose(r, "cannot connect");
-            return r;
-        }
-        mon.st.connects++;
-        if (mon.down) {
-            mon.down = 0;
-            mirage_log_info(&monitor_log, "collector %u.%u.%u.%u:%u reached again",
-                            mon.cfg.collector.a[0], mon.cfg.collector.a[1], mon.cfg.collector.a[2],
-                            mon.cfg.collector.a[3], mon.cfg.port);
-        }
+    if ((r = uplink_ready(&mon.link, deadline)) < 0) {
+        if (r != MIRAGE_ECANCELED)
+            lose(r, "cannot connect");
+        return r;
     }
+    if (r == 1)
+        mirage_log_info(&monitor_log, "collector %u.%u.%u.%u:%u reached again",
+                        mon.cfg.collector.a[0], mon.cfg.collector.a[1], mon.cfg.collector.a[2],
+                        mon.cfg.collector.a[3], mon.cfg.port);
     len = mirage_metrics_collect(mon.buf, sizeof(mon.buf), mon.host, mirage_clock_wall(), &skipped);
     mon.st.skipped += skipped;
-    r = mirage_flow_write(mon.flow, mon.buf, len, deadline);
+    r = uplink_write(&mon.link, mon.buf, len, deadline);
     if (r < 0) {
         if (r != MIRAGE_ECANCELED)
             lose(r, r == MIRAGE_ETIMEDOUT ? "did not take a sample within the interval"
@@ -148,7 +131,9 @@ int mirage_monitor_start(struct mirage_stack *stack, const struct mirage_monitor
         mon.cfg.interval = INTERVAL_DEFAULT;
     snprintf(mon.host, sizeof(mon.host), "%s", cfg->host ? cfg->host : "");
     mon.cfg.host = mon.host;
-    mon.stack = stack;
+    mon.link.stack = stack;
+    mon.link.addr = cfg->collector;
+    mon.link.port = mon.cfg.port;
     mon.fiber = mirage_fiber_spawn("monitor", pusher, NULL, MIRAGE_FIBER_STACK_MIN);
     if (mon.fiber == NULL)
         return MIRAGE_ENOMEM;
@@ -167,10 +152,7 @@ void mirage_monitor_stop(void)
         return;
     mirage_fiber_cancel(mon.fiber);
     mirage_fiber_join(mon.fiber, NULL);
-    if (mon.flow) {
-        mirage_flow_close(mon.flow);
-        mon.flow = NULL;
-    }
+    uplink_close(&mon.link);
     mirage_metrics_unregister(&runtime_src);
     mirage_metrics_unregister(&mon.self);
     mon.started = 0;
@@ -179,6 +161,7 @@ void mirage_monitor_stop(void)
 void mirage_monitor_stats(struct mirage_monitor_stats *st)
 {
     *st = mon.st;
+    st->connects = mon.link.connects;
 }
 
 /* ---- boot keys

@@ -10,11 +10,11 @@
 #include "mirage/sched.h"
 #include "mirage/syslog.h"
 #include "mirage/time.h"
+#include "uplink.h"
 
 MIRAGE_LOG_SOURCE(syslog_log, "syslog", "the syslog reporter");
 
 #define LINE_MAX_BYTES  1024          /* log.c's longest line */
-#define CONNECT_TIMEOUT MIRAGE_SEC(3) /* a TCP connection attempt */
 #define WRITE_TIMEOUT   MIRAGE_SEC(5) /* one message over TCP */
 #define RETRY_FIRST     MIRAGE_SEC(1)
 #define RETRY_MAX       MIRAGE_SEC(60)
@@ -33,14 +33,12 @@ struct slot {
 };
 
 static struct {
-    int started, stopping, down;
+    int started, stopping;
     struct mirage_syslog_config cfg;
     char hostname[HOST_MAX + 1], app[APP_MAX + 1];
-    struct mirage_stack *stack;
-    struct mirage_flow *flow;
+    struct uplink link; /* while link.down, lines go to the console until link.retry_at */
     struct mirage_fiber *fiber;
     struct mirage_cond changed;
-    uint64_t retry_at, backoff;
     struct slot q[MIRAGE_SYSLOG_QUEUE];
     unsigned head, count;
     uint64_t dropped_unsaid;
@@ -164,7 +162,7 @@ static int report(void *ctx, const char *src, enum mirage_log_level level, const
     struct slot *s;
 
     (void)ctx;
-    if (rep.down) {
+    if (rep.link.down) {
         rep.st.console++;
         return 0;
     }
@@ -210,34 +208,20 @@ static const char *transport_name(void)
     return rep.cfg.transport == MIRAGE_SYSLOG_TCP ? "TCP" : "UDP";
 }
 
-/* The server is out of reach for (why): console until rep.retry_at. */
+/* The server is out of reach for (why): console until rep.link.retry_at. */
 static void went_down(int why)
 {
-    uint64_t now = mirage_clock_monotonic();
-
-    if (rep.flow) {
-        mirage_flow_close(rep.flow);
-        rep.flow = NULL;
-    }
-    rep.backoff = rep.backoff ? rep.backoff * 2 : RETRY_FIRST;
-    if (rep.backoff > RETRY_MAX)
-        rep.backoff = RETRY_MAX;
-    rep.retry_at = now + rep.backoff;
-    if (!rep.down) {
-        rep.down = 1;
+    if (uplink_fail(&rep.link))
         mirage_log_warn(&syslog_log,
                         "cannot reach %u.%u.%u.%u:%u over %s: %s; log lines go to the console",
                         rep.cfg.server.a[0], rep.cfg.server.a[1], rep.cfg.server.a[2],
                         rep.cfg.server.a[3], rep.cfg.port, transport_name(), mirage_strerror(why));
-    }
     flush_to_console();
 }
 
 static int send_bytes(const char *p, size_t n)
 {
-    if (rep.cfg.transport == MIRAGE_SYSLOG_UDP)
-        return mirage_udp_write(rep.stack, 0, &rep.cfg.server, rep.cfg.port, -1, p, n);
-    return mirage_flow_write(rep.flow, p, n, mirage_deadline_in(WRITE_TIMEOUT));
+    return uplink_write(&rep.link, p, n, mirage_deadline_in(WRITE_TIMEOUT));
 }
 
 static int send_slot(const struct slot *s) /* the queue's head */
@@ -268,43 +252,24 @@ static int send_slot(const struct slot *s) /* the queue's head */
     return 0;
 }
 
-/* A connection to the server, if there is none; 0 or why not. */
-static int connect_server(void)
-{
-    int r;
-
-    if (rep.cfg.transport == MIRAGE_SYSLOG_UDP || rep.flow)
-        return 0;
-    r = mirage_tcp_connect(rep.stack, &rep.cfg.server, rep.cfg.port, &rep.flow,
-                           mirage_deadline_in(CONNECT_TIMEOUT));
-    if (r < 0) {
-        rep.flow = NULL;
-        return r;
-    }
-    rep.st.connects++;
-    return 0;
-}
-
 static int sender(void *arg)
 {
     (void)arg;
     for (;;) {
         int r;
 
-        if (rep.down) {
+        if (rep.link.down) {
             /* Nothing is queued while down: wait for the retry, then try. */
-            r = mirage_cond_wait(&rep.changed, rep.retry_at);
+            r = mirage_cond_wait(&rep.changed, rep.link.retry_at);
             if (r == MIRAGE_ECANCELED || rep.stopping)
                 return 0;
-            if (mirage_clock_monotonic() < rep.retry_at)
+            if (mirage_clock_monotonic() < rep.link.retry_at)
                 continue;
-            r = connect_server();
+            r = uplink_ready(&rep.link, MIRAGE_FOREVER);
             if (r < 0) {
                 went_down(r);
                 continue;
             }
-            rep.down = 0;
-            rep.backoff = 0;
             mirage_log_info(&syslog_log, "reached %u.%u.%u.%u:%u over %s again",
                             rep.cfg.server.a[0], rep.cfg.server.a[1], rep.cfg.server.a[2],
                             rep.cfg.server.a[3], rep.cfg.port, transport_name());
@@ -317,8 +282,8 @@ static int sender(void *arg)
                 return 0;
             continue;
         }
-        r = connect_server();
-        if (r == 0)
+        r = uplink_ready(&rep.link, MIRAGE_FOREVER);
+        if (r >= 0)
             r = send_slot(&rep.q[rep.head]);
         if (r == MIRAGE_ECANCELED)
             return 0;
@@ -345,7 +310,12 @@ int mirage_syslog_start(struct mirage_stack *stack, const struct mirage_syslog_c
     snprintf(rep.app, sizeof(rep.app), "%s", cfg->app_name ? cfg->app_name : "mirage");
     rep.cfg.hostname = rep.hostname;
     rep.cfg.app_name = rep.app;
-    rep.stack = stack;
+    rep.link = (struct uplink){.stack = stack,
+                               .addr = cfg->server,
+                               .port = rep.cfg.port,
+                               .udp = rep.cfg.transport == MIRAGE_SYSLOG_UDP,
+                               .retry_first = RETRY_FIRST,
+                               .retry_max = RETRY_MAX};
     rep.fiber = mirage_fiber_spawn("syslog", sender, NULL, MIRAGE_FIBER_STACK_MIN);
     if (rep.fiber == NULL)
         return MIRAGE_ENOMEM;
@@ -359,7 +329,7 @@ void mirage_syslog_stop(uint64_t deadline)
 {
     if (!rep.started)
         return;
-    while (rep.count > 0 && !rep.down && mirage_clock_monotonic() < deadline)
+    while (rep.count > 0 && !rep.link.down && mirage_clock_monotonic() < deadline)
         if (mirage_cond_wait(&rep.changed, deadline) == MIRAGE_ECANCELED)
             break;
     mirage_log_set_reporter(NULL, NULL);
@@ -367,16 +337,14 @@ void mirage_syslog_stop(uint64_t deadline)
     mirage_fiber_cancel(rep.fiber);
     mirage_fiber_join(rep.fiber, NULL);
     flush_to_console();
-    if (rep.flow) {
-        mirage_flow_close(rep.flow);
-        rep.flow = NULL;
-    }
+    uplink_close(&rep.link);
     rep.started = 0;
 }
 
 void mirage_syslog_stats(struct mirage_syslog_stats *st)
 {
     *st = rep.st;
+    st->connects = rep.link.connects;
 }
 
 /* ---- boot keys

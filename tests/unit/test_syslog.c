@@ -1,5 +1,6 @@
 /* test_syslog.c: RFC 5424 messages, octet-counting framing, the reporter's bounded queue and
  * console fallback. */
+#include "../../lib/runtime/uplink.h"
 #include "check.h"
 #include "fake_platform.h"
 #include "mirage/error.h"
@@ -206,11 +207,46 @@ static void test_reporter(void)
     mirage_log_set_limit(MIRAGE_LOG_BURST);
 }
 
+/* The uplink the reporter and the monitor share: down once per spell, the back-off doubling
+ * from the first retry to the last and starting over once the collector is back. */
+static void test_uplink(void)
+{
+    struct uplink u = {.stack = &rec_stack, .port = 1514, .udp = 1,
+                       .retry_first = MIRAGE_SEC(1), .retry_max = MIRAGE_SEC(5)};
+    static const uint64_t waits[] = {1, 2, 4, 5, 5};
+
+    u.addr = mirage_ipv4_addr(10, 0, 0, 7);
+    nsent = 0;
+    CHECK_INT(uplink_ready(&u, MIRAGE_FOREVER), 0);
+    CHECK_INT(uplink_write(&u, "x", 1, MIRAGE_FOREVER), 0);
+    CHECK_INT(nsent, 1);
+    for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++) {
+        uint64_t now = mirage_clock_monotonic();
+        CHECK_INT(uplink_fail(&u), i == 0);
+        CHECK(u.down);
+        CHECK(u.retry_at >= now + MIRAGE_SEC(waits[i]) &&
+              u.retry_at < now + MIRAGE_SEC(waits[i]) + MIRAGE_MS(100));
+    }
+    CHECK_INT(uplink_ready(&u, MIRAGE_FOREVER), 1); /* back: the caller says so */
+    CHECK(!u.down);
+    CHECK_INT(uplink_ready(&u, MIRAGE_FOREVER), 0);
+    uint64_t now = mirage_clock_monotonic();
+    CHECK_INT(uplink_fail(&u), 1);
+    CHECK(u.retry_at < now + MIRAGE_SEC(1) + MIRAGE_MS(100));
+    /* No back-off (the monitor's): retry_at stays. */
+    struct uplink m = {.stack = &rec_stack, .udp = 1};
+    CHECK_INT(uplink_fail(&m), 1);
+    CHECK_INT(uplink_fail(&m), 0);
+    CHECK(m.retry_at == 0);
+    CHECK_INT(m.connects, 0);
+}
+
 int main(void)
 {
     test_format_udp();
     test_format_tcp();
     test_parse();
     test_reporter();
+    test_uplink();
     return CHECK_DONE();
 }
