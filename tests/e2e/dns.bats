@@ -36,37 +36,12 @@ boot() {
 
 # nsd_start: NSD serving the same zone file at $NET.1 port 53, one server process.
 nsd_start() {
-    local d=$BATS_TEST_TMPDIR/nsd
-    mkdir -p "$d"
-    cat >"$d/nsd.conf" <<EOF
-server:
-  ip-address: $NET.1@53
-  username: ""
-  chroot: ""
-  zonesdir: "$PWD/examples/dns-primary/zones"
-  pidfile: "$d/nsd.pid"
-  database: ""
-  zonelistfile: "$d/zone.list"
-  xfrdfile: "$d/xfrd.state"
-  xfrdir: "$d"
-  server-count: 1
-  rrl-ratelimit: 0
-  logfile: "$d/nsd.log"
-remote-control:
-  control-enable: no
+    nsd_spawn "$BATS_TEST_TMPDIR/nsd" "$NET.1" "$PWD/examples/dns-primary/zones" <<CONF
 zone:
   name: example.com
   zonefile: example.com.zone
-EOF
-    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
-    local i
-    for ((i = 0; i < 50; i++)); do
-        in_ns dig +norec +tries=1 +time=1 @"$NET.1" example.com SOA >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    echo "nsd did not answer:" >&2
-    cat "$d/out" "$d/nsd.log" >&2
-    return 1
+CONF
+    nsd_wait "$NET.1" example.com "$BATS_TEST_TMPDIR/nsd"
 }
 
 # compare TARGET: every query over UDP with EDNS, without (big.example.com

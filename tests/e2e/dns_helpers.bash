@@ -1,5 +1,5 @@
 # dns_helpers.bash: what the DNS tests share: one view of an answer to compare, the queries of the
-# test zone (examples/dns-primary/zones/example.com.zone), waiting for NSD.
+# test zone (examples/dns-primary/zones/example.com.zone), starting NSD and waiting for it.
 
 # view SERVER NAME TYPE [DIG OPTIONS]: what the answer says, one sorted line per
 # record and the status and flags; the authority and additional sections only
@@ -51,6 +51,39 @@ compare_with() {
         grep -q "^status [a-z]" <<<"$ours" || { echo "$q: no answer"; diffs=$((diffs + 1)); }
     done
     [ "$diffs" -eq 0 ]
+}
+
+# nsd_spawn DIR ADDR ZONESDIR [SECRET]: NSD in $NS, one server process, at ADDR port 53 with
+# its files in DIR, the zone files in ZONESDIR, the TSIG key xfr-key (hmac-sha256, SECRET in
+# base64) when SECRET is given, and the zone: sections read from stdin. NSD_PID: its pid.
+nsd_spawn() {
+    local d=$1 addr=$2 zones=$3 secret=${4:-}
+    mkdir -p "$d"
+    {
+        cat <<CONF
+server:
+  ip-address: $addr@53
+  username: ""
+  chroot: ""
+  zonesdir: "$zones"
+  pidfile: "$d/nsd.pid"
+  database: ""
+  zonelistfile: "$d/zone.list"
+  xfrdfile: "$d/xfrd.state"
+  xfrdir: "$d"
+  server-count: 1
+  rrl-ratelimit: 0
+  logfile: "$d/nsd.log"
+  verbosity: 2
+remote-control:
+  control-enable: no
+CONF
+        [ -z "$secret" ] ||
+            printf 'key:\n  name: xfr-key\n  algorithm: hmac-sha256\n  secret: "%s"\n' "$secret"
+        cat
+    } >"$d/nsd.conf"
+    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
+    NSD_PID=$BG_PID
 }
 
 # nsd_wait SERVER ZONE DIR: waits up to 10 s for NSD (its output and log in DIR) to answer for ZONE.

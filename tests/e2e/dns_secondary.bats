@@ -36,28 +36,7 @@ refresh_zone() {
 # refresh.test (none), transferring both to $ADDR with the key.
 nsd_primary() {
     local d=$BATS_TEST_TMPDIR/nsd primary=${PRIMARY:-$NET.1}
-    mkdir -p "$d"
-    cat >"$d/nsd.conf" <<CONF
-server:
-  ip-address: $primary@53
-  username: ""
-  chroot: ""
-  zonesdir: "$Z"
-  pidfile: "$d/nsd.pid"
-  database: ""
-  zonelistfile: "$d/zone.list"
-  xfrdfile: "$d/xfrd.state"
-  xfrdir: "$d"
-  server-count: 1
-  rrl-ratelimit: 0
-  logfile: "$d/nsd.log"
-  verbosity: 2
-remote-control:
-  control-enable: no
-key:
-  name: xfr-key
-  algorithm: hmac-sha256
-  secret: "$KEY_SECRET"
+    nsd_spawn "$d" "$primary" "$Z" "$KEY_SECRET" <<CONF
 zone:
   name: example.com
   zonefile: example.com.zone
@@ -68,8 +47,6 @@ zone:
   zonefile: refresh.test.zone
   provide-xfr: $ADDR xfr-key
 CONF
-    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
-    NSD_PID=$BG_PID
     nsd_wait "$primary" example.com "$d"
 }
 

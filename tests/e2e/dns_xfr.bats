@@ -4,6 +4,7 @@
 # Time budget: under 2.5 minutes for the whole file on 2 busy cores.
 
 load helpers
+load dns_helpers
 
 KEY=hmac-sha256:xfr-key:lzsdVDHGKRjx2f9Iy8qrWIn5ZswakbIlwM0YfJYyb/E=
 BADKEY=hmac-sha256:xfr-key:AAAAVDHGKRjx2f9Iy8qrWIn5ZswakbIlwM0YfJYyb/E=
@@ -38,42 +39,13 @@ boot() {
 
 # nsd_primary: NSD serving the same zone at $NET.1, transferring it to the same key.
 nsd_primary() {
-    local d=$BATS_TEST_TMPDIR/nsd
-    mkdir -p "$d"
-    cat >"$d/nsd.conf" <<CONF
-server:
-  ip-address: $NET.1@53
-  username: ""
-  chroot: ""
-  zonesdir: "$PWD/examples/dns-primary/zones"
-  pidfile: "$d/nsd.pid"
-  database: ""
-  zonelistfile: "$d/zone.list"
-  xfrdfile: "$d/xfrd.state"
-  xfrdir: "$d"
-  server-count: 1
-  rrl-ratelimit: 0
-  logfile: "$d/nsd.log"
-remote-control:
-  control-enable: no
-key:
-  name: xfr-key
-  algorithm: hmac-sha256
-  secret: "${KEY##*:}"
+    nsd_spawn "$BATS_TEST_TMPDIR/nsd" "$NET.1" "$PWD/examples/dns-primary/zones" "${KEY##*:}" <<CONF
 zone:
   name: example.com
   zonefile: example.com.zone
   provide-xfr: 0.0.0.0/0 xfr-key
 CONF
-    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
-    local i
-    for ((i = 0; i < 50; i++)); do
-        in_ns dig +norec +tries=1 +time=1 @"$NET.1" example.com SOA >/dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    echo "nsd did not answer:" >&2
-    cat "$d/out" "$d/nsd.log" >&2
-    return 1
+    nsd_wait "$NET.1" example.com "$BATS_TEST_TMPDIR/nsd"
 }
 
 # axfr SERVER [DIG OPTIONS]: the records of example.com's AXFR, one a line, sorted, with
@@ -185,28 +157,7 @@ PY
 # the key and takes our NOTIFY (unsigned) from $ADDR.
 nsd_secondary() {
     local d=$BATS_TEST_TMPDIR/nsd2
-    mkdir -p "$d"
-    cat >"$d/nsd.conf" <<CONF
-server:
-  ip-address: $NET.1@53
-  username: ""
-  chroot: ""
-  zonesdir: "$d"
-  pidfile: "$d/nsd.pid"
-  database: ""
-  zonelistfile: "$d/zone.list"
-  xfrdfile: "$d/xfrd.state"
-  xfrdir: "$d"
-  server-count: 1
-  rrl-ratelimit: 0
-  logfile: "$d/nsd.log"
-  verbosity: 2
-remote-control:
-  control-enable: no
-key:
-  name: xfr-key
-  algorithm: hmac-sha256
-  secret: "${KEY##*:}"
+    nsd_spawn "$d" "$NET.1" "$d" "${KEY##*:}" <<CONF
 zone:
   name: example.com
   zonefile: example.com.zone
@@ -214,7 +165,6 @@ zone:
   allow-notify: $ADDR NOKEY
   provide-xfr: 0.0.0.0/0 xfr-key
 CONF
-    bg_spawn "$NS" "$d/out" nsd -d -c "$d/nsd.conf"
     NSD_LOG=$d/nsd.log
 }
 

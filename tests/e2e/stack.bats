@@ -4,20 +4,11 @@
 load helpers
 
 ROOT=$PWD
-MIRAGE=$ROOT/build/bin/mirage
 
 # One copy of the example per variant, configured and built by the tool once.
 setup_file() {
-    local v
-    [ -x "$MIRAGE" ] || { echo "missing $MIRAGE: run make" >&2; return 1; }
-    for v in socket:unix: direct:unix:--net=direct spt:spt: hvt:hvt: static:spt:--no-dhcp; do
-        local name=${v%%:*} rest=${v#*:}
-        local target=${rest%%:*} opt=${rest#*:}
-        mkdir -p "$BATS_FILE_TMPDIR/$name"
-        cp "$ROOT"/examples/stack-echo/*.c "$BATS_FILE_TMPDIR/$name/"
-        (cd "$BATS_FILE_TMPDIR/$name" && "$MIRAGE" configure -t "$target" $opt >/dev/null &&
-            "$MIRAGE" build >/dev/null) || return 1
-    done
+    example_variants stack-echo socket:unix: direct:unix:--net=direct spt:spt: hvt:hvt: \
+        static:spt:--no-dhcp
 }
 
 # Each test gets its own namespace and /24 (10.203.N.0).
