@@ -8,6 +8,7 @@
 #include "fake_platform.h"
 #include "mirage/checksum.h"
 #include "mirage/log.h"
+#include "mirage/metrics.h"
 #include "mirage/netif.h"
 #include "mirage/sched.h"
 #include "mirage/stack.h"
@@ -366,6 +367,79 @@ static void stop_pair(struct mirage_netif nif[2], struct mirage_stack *s[2])
     }
 }
 
+/* The tcp measurement's (field) for interface (ifname), from a metrics sample. */
+static long long tcp_stat(const char *ifname, const char *field)
+{
+    static char buf[MIRAGE_METRICS_BUF];
+    char tag[32], key[48];
+    size_t skipped = 0, len = mirage_metrics_collect(buf, sizeof(buf) - 1, "t", 0, &skipped);
+    const char *line, *f;
+
+    buf[len] = '\0';
+    snprintf(tag, sizeof(tag), "tcp,host=t,interface=%s ", ifname);
+    snprintf(key, sizeof(key), "%s=", field);
+    if ((line = strstr(buf, tag)) == NULL || (f = strstr(line, key)) == NULL)
+        return -1;
+    return atoll(f + strlen(key));
+}
+
+/* A SYN from v6 (1) to a closed port of v6 (2), to device 1 with (meta);
+ * its checksum right or not. */
+static void inject_syn6(const struct mirage_net_meta *meta, int good)
+{
+    static const uint8_t hdr[] = {2, 0, 0, 0, 14, 2, 2, 0, 0, 0, 14, 1, 0x86, 0xdd};
+    struct qframe *q = calloc(1, sizeof(*q) + 74);
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    uint8_t *b = q->data, *tcp = b + 54;
+    uint16_t sum;
+
+    memcpy(b, hdr, sizeof(hdr));
+    b[14] = 0x60;
+    b[19] = 20; /* payload length */
+    b[20] = 6;
+    b[21] = 64;
+    memcpy(b + 22, v6(1).a, 16);
+    memcpy(b + 38, v6(2).a, 16);
+    tcp[0] = 0x9c, tcp[1] = 0x40; /* port 40000 */
+    tcp[2] = 0x11, tcp[3] = 0x5c; /* port 4444: nobody listens */
+    tcp[7] = 1;
+    tcp[12] = 5 << 4;
+    tcp[13] = 0x02; /* SYN */
+    tcp[14] = 0x10;
+    mirage_csum_add_pseudo6(&c, b + 22, b + 38, 6, 20);
+    mirage_csum_add(&c, tcp, 20);
+    sum = (uint16_t)(mirage_csum_finish(&c) ^ (good ? 0 : 0x1234));
+    tcp[16] = (uint8_t)(sum >> 8), tcp[17] = (uint8_t)sum;
+    q->len = 74;
+    q->meta = *meta;
+    if (devs[1].tail)
+        devs[1].tail->next = q;
+    else
+        devs[1].head = q;
+    devs[1].tail = q;
+    fake_ready |= 2;
+    fake_ready_at = fake_now;
+    mirage_sleep_ns(MIRAGE_MS(10));
+}
+
+/* On a device with offloads on, a TCP/IPv6 segment skips the checksum only
+ * when its frame is marked (CSUM_VALID, NEEDS_CSUM), as over IPv4. */
+static void test_csum_rule6(void)
+{
+    const struct mirage_net_meta none = {0}, valid = {MIRAGE_NET_META_CSUM_VALID, 0, 0, 0, 0, 0};
+    long long bad0 = tcp_stat("b", "bad_checksums"), rst0 = tcp_stat("b", "resets_sent");
+
+    CHECK(bad0 >= 0 && rst0 >= 0);
+    inject_syn6(&none, 0); /* unmarked, wrong: dropped */
+    CHECK_INT(tcp_stat("b", "bad_checksums"), bad0 + 1);
+    CHECK_INT(tcp_stat("b", "resets_sent"), rst0);
+    inject_syn6(&none, 1); /* unmarked, right: refused with a reset */
+    CHECK_INT(tcp_stat("b", "resets_sent"), rst0 + 1);
+    inject_syn6(&valid, 0); /* the device vouched for it: not checked again */
+    CHECK_INT(tcp_stat("b", "bad_checksums"), bad0 + 1);
+    CHECK_INT(tcp_stat("b", "resets_sent"), rst0 + 2);
+}
+
 /* A device offering TSO6: the sender hands it 64 KiB TCP/IPv6 frames with
  * the right fields, and the receiver takes them coalesced, unverified. */
 static void test_tso6(void)
@@ -394,6 +468,8 @@ static void test_tso6(void)
     CHECK_INT(st.tx_gso, devs[0].gso6);
     mirage_netif_stats(&nif[1], &st);
     CHECK(st.rx_gso > 0);
+
+    test_csum_rule6();
 
     /* The same devices over IPv4: TCPV4 frames, as before. */
     transfer(s[0], s[1], mirage_ipv4_addr(10, 0, 14, 2));
