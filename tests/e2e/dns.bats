@@ -7,31 +7,11 @@ load dns_helpers
 ROOT=$PWD
 
 setup() {
-    net_setup dns 10.219
-    netns_tap "$NS" tap0 "$NET.1/24"
-    ADDR=$NET.2
-    IMG=$BATS_TEST_TMPDIR/dns-data.img
-    truncate -s 16M "$IMG"
-    command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
-        { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
+    primary_setup dns 10.219
 }
 
 teardown() {
     net_teardown
-}
-
-# boot TARGET: dns-primary at $ADDR in the namespace, answering on port 53.
-boot() {
-    local target=$1
-    shift
-    require_target "$target" dns-primary
-    case $target in
-    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 "--block:dns_data=$IMG" --) ;;
-    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.spt") ;;
-    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.hvt") ;;
-    esac
-    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "$@"
-    uk_wait_line "$LOG" "answering on UDP and TCP port 53" 30
 }
 
 # nsd_start: NSD serving the same zone file at $NET.1 port 53, one server process.
@@ -47,7 +27,7 @@ CONF
 # compare TARGET: every query over UDP with EDNS, without (big.example.com
 # truncates and dig asks again over TCP) and over TCP, against NSD.
 compare() {
-    boot "$1"
+    primary_boot "$1"
     nsd_start
     local q opts diffs=0
     for opts in "" "+noedns" "+tcp"; do
@@ -83,7 +63,7 @@ compare() {
 # in it, kdig's kept-open connection, then hostile input: 64 KiB of garbage
 # over TCP, a compression loop over UDP; the server still answers after.
 several() {
-    boot "$1"
+    primary_boot "$1"
     run in_ns python3 - "$ADDR" <<'EOF'
 import socket, struct, sys
 def query(qid, name, qtype):
@@ -160,7 +140,7 @@ EOF
 }
 
 @test "dns-primary: a TCP connection idle for --tcp-idle-timeout is closed after its answers (unix)" {
-    boot unix --tcp-idle-timeout=1
+    primary_boot unix --tcp-idle-timeout=1
     run in_ns python3 - "$ADDR" <<'PY'
 import socket, struct, sys, time
 q = struct.pack(">HHHHHH", 9, 0, 1, 0, 0, 0) + b"\3web\7example\3com\0\0\1\0\1"

@@ -1,5 +1,6 @@
 # dns_helpers.bash: what the DNS tests share: one view of an answer to compare, the queries of the
-# test zone (examples/dns-primary/zones/example.com.zone), starting NSD and waiting for it.
+# test zone (examples/dns-primary/zones/example.com.zone), dns-primary's setup and boot, starting
+# NSD and waiting for it.
 
 # view SERVER NAME TYPE [DIG OPTIONS]: what the answer says, one sorted line per
 # record and the status and flags; the authority and additional sections only
@@ -51,6 +52,32 @@ compare_with() {
         grep -q "^status [a-z]" <<<"$ours" || { echo "$q: no answer"; diffs=$((diffs + 1)); }
     done
     [ "$diffs" -eq 0 ]
+}
+
+# primary_setup NAME PREFIX: a test's namespace (net_setup NAME PREFIX) with tap0 at $NET.1,
+# dns-primary to be at ADDR ($NET.2) with a blank 16 MiB store in IMG.
+primary_setup() {
+    net_setup "$1" "$2"
+    netns_tap "$NS" tap0 "$NET.1/24"
+    ADDR=$NET.2
+    IMG=$BATS_TEST_TMPDIR/dns-data.img
+    truncate -s 16M "$IMG"
+    command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
+        { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
+}
+
+# primary_boot TARGET [ARGS]: dns-primary at $ADDR in the namespace, answering on port 53.
+primary_boot() {
+    local target=$1
+    shift
+    require_target "$target" dns-primary
+    case $target in
+    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 "--block:dns_data=$IMG" --) ;;
+    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.spt") ;;
+    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.hvt") ;;
+    esac
+    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "$@"
+    uk_wait_line "$LOG" "answering on UDP and TCP port 53" 30
 }
 
 # nsd_spawn DIR ADDR ZONESDIR [SECRET]: NSD in $NS, one server process, at ADDR port 53 with

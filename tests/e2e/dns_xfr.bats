@@ -10,31 +10,11 @@ KEY=hmac-sha256:xfr-key:lzsdVDHGKRjx2f9Iy8qrWIn5ZswakbIlwM0YfJYyb/E=
 BADKEY=hmac-sha256:xfr-key:AAAAVDHGKRjx2f9Iy8qrWIn5ZswakbIlwM0YfJYyb/E=
 
 setup() {
-    net_setup dnsxfr 10.227
-    netns_tap "$NS" tap0 "$NET.1/24"
-    ADDR=$NET.2
-    IMG=$BATS_TEST_TMPDIR/dns-data.img
-    truncate -s 16M "$IMG"
-    command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
-        { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
+    primary_setup dnsxfr 10.227
 }
 
 teardown() {
     net_teardown
-}
-
-# boot TARGET [ARGS]: dns-primary at $ADDR in the namespace, answering on port 53.
-boot() {
-    local target=$1
-    shift
-    require_target "$target" dns-primary
-    case $target in
-    unix) TARGET_ARGV=("$UK/dns-primary" --net:tap0=tap0 "--block:dns_data=$IMG" --) ;;
-    spt) TARGET_ARGV=("$B/bin/mirage-spt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.spt") ;;
-    hvt) TARGET_ARGV=("$B/bin/mirage-hvt" --net:service=tap0 "--block:dns_data=$IMG" "$UK/dns-primary.hvt") ;;
-    esac
-    uk_spawn "$NS" "$LOG" "${TARGET_ARGV[@]}" "--ipv4=$ADDR/24" "$@"
-    uk_wait_line "$LOG" "answering on UDP and TCP port 53" 30
 }
 
 # nsd_primary: NSD serving the same zone at $NET.1, transferring it to the same key.
@@ -61,7 +41,7 @@ axfr() {
 # (the SOA twice); unsigned, or signed with a wrong secret, it is refused; the
 # server answers queries after.
 transfers() {
-    boot "$1"
+    primary_boot "$1"
     nsd_primary
     local ours theirs
     ours=$(axfr "$ADDR" -y "$KEY")
@@ -191,7 +171,7 @@ wait_serial() {
 # and a late update are refused; after a restart on the same disk the change is there; 8
 # updates sent at once over UDP are all applied.
 updates() {
-    boot "$1" "--notify=$NET.1"
+    primary_boot "$1" "--notify=$NET.1"
     nsd_secondary
     wait_serial "$NET.1" 2026120201
     grep -q "AXFR of example.com.: 37 records" "$LOG"
@@ -259,7 +239,7 @@ EOF
     [ "$(serial_of "$ADDR")" = 2026120204 ]
     # Restarted on the same disk: the updated zone.
     uk_stop
-    boot "$1"
+    primary_boot "$1"
     grep -q "zone example.com.: .* records from the store's .*example.com.zone" "$LOG" || { cat "$LOG"; false; }
     [ "$(serial_of "$ADDR")" = 2026120204 ]
     [ "$(in_ns dig +short @"$ADDR" new.example.com A)" = 192.0.2.200 ]
