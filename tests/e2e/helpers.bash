@@ -278,6 +278,26 @@ wait_for() {
     return 1
 }
 
+# tcp_listening PORT: something in $NS listens on TCP PORT.
+tcp_listening() {
+    in_ns ss -Hltn "sport = :$1" | grep -q ":$1"
+}
+
+# peer_wait FILE REGEX SECONDS: waits until a peer (a collector, a syslog server) wrote a line
+# matching REGEX to FILE; else shows what it wrote and the unikernel's console ($LOG), and fails.
+peer_wait() {
+    local tenths=$(($3 * 10)) i
+    for ((i = 0; i < tenths; i++)); do
+        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "no line /$2/ in $1 within $3 s; it has:" >&2
+    tail -20 "$1" >&2 2>/dev/null
+    echo "console:" >&2
+    cat "$LOG" >&2
+    return 1
+}
+
 # tcptest_tender_opts TARGET: TENDER_OPTS for tests/tcp's tcptest on tap0 (512 MiB on spt, hvt).
 tcptest_tender_opts() {
     case $1 in

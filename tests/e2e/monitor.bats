@@ -17,30 +17,9 @@ teardown() {
 
 # collector_start OUT: the collector on NET.1:8094 for at most 90 s; sets COL_PID.
 collector_start() {
-    local i
     bg_spawn "$NS" "$BATS_TEST_TMPDIR/collector.log" python3 "$COLLECTOR" "$NET.1" 8094 "$1" 90
     COL_PID=$BG_PID
-    for ((i = 0; i < 50; i++)); do
-        in_ns ss -Hltn "sport = :8094" | grep -q 8094 && return 0
-        sleep 0.1
-    done
-    echo "the collector did not listen:" >&2
-    cat "$BATS_TEST_TMPDIR/collector.log" >&2
-    return 1
-}
-
-# sample_wait FILE REGEX SECONDS: waits until the collector wrote a line matching REGEX.
-sample_wait() {
-    local tenths=$(($3 * 10)) i
-    for ((i = 0; i < tenths; i++)); do
-        grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "no sample /$2/ within $3 s; the collector got:" >&2
-    tail -20 "$1" >&2 2>/dev/null
-    echo "console:" >&2
-    cat "$LOG" >&2
-    return 1
+    wait_for 5 tcp_listening 8094 || { cat "$BATS_TEST_TMPDIR/collector.log" >&2; return 1; }
 }
 
 # field FILE MEASUREMENT NAME: NAME's value in the last MEASUREMENT sample.
@@ -64,14 +43,14 @@ monitor_run() {
     local target=$1 now ts
     collector_start "$OUT"
     echo_boot "$target" "--monitor=$NET.1:8094" --monitor-interval=200ms
-    sample_wait "$OUT" "^runtime\|host=stack-echo\|fibers=[0-9]+,heap_used=[1-9][0-9]*," 10
+    peer_wait "$OUT" "^runtime\|host=stack-echo\|fibers=[0-9]+,heap_used=[1-9][0-9]*," 10
     run in_ns timeout 10 socat -t 5 - "TCP:$NET.2:7" <<<"hello"
     [ "$output" = hello ]
     run in_ns timeout 5 socat -T 3 - "UDP:$NET.2:7" <<<"datagram"
     [ "$output" = datagram ]
     # The stack's counters per interface move with the traffic.
-    sample_wait "$OUT" "^tcp\|host=stack-echo,interface=$IFACE\|.*passive_opens=1," 10
-    sample_wait "$OUT" "^udp\|host=stack-echo,interface=$IFACE\|rx_datagrams=1,.*tx_datagrams=1," 10
+    peer_wait "$OUT" "^tcp\|host=stack-echo,interface=$IFACE\|.*passive_opens=1," 10
+    peer_wait "$OUT" "^udp\|host=stack-echo,interface=$IFACE\|rx_datagrams=1,.*tx_datagrams=1," 10
     [ "$(field "$OUT" net rx_frames)" -ge 4 ]
     [ "$(field "$OUT" net tx_bytes)" -gt 0 ]
     [ "$(field "$OUT" ipv4 rx_datagrams)" -ge 4 ]
@@ -98,7 +77,7 @@ monitor_run() {
     [ "$output" = "still here" ]
     # Back: the next interval reconnects and says how many samples were lost.
     collector_start "$OUT.2"
-    sample_wait "$OUT.2" "^monitor\|host=stack-echo\|samples=[0-9]+,lost=[1-9][0-9]*,connects=2," 15
+    peer_wait "$OUT.2" "^monitor\|host=stack-echo\|samples=[0-9]+,lost=[1-9][0-9]*,connects=2," 15
     uk_wait_line "$LOG" "\[monitor\] collector $NET.1:8094 reached again" 5
     ! grep -q "^BAD" "$OUT.2"
 }

@@ -32,28 +32,12 @@ EOF
     rm -f "$RS/pid"
     bg_spawn "$NS" "$RS/log" rsyslogd -n -f "$RS/conf" -i "$RS/pid"
     RS_PID=$BG_PID
-    local i
-    for ((i = 0; i < 50; i++)); do
-        in_ns ss -Hltn "sport = :1514" | grep -q 1514 && return 0
-        sleep 0.1
-    done
-    echo "rsyslogd did not listen:" >&2
-    cat "$RS/log" >&2
-    return 1
+    wait_for 5 tcp_listening 1514 || { cat "$RS/log" >&2; return 1; }
 }
 
 # syslog_wait REGEX SECONDS: waits until rsyslogd wrote a line matching REGEX.
 syslog_wait() {
-    local tenths=$(($2 * 10)) i
-    for ((i = 0; i < tenths; i++)); do
-        grep -Eq -- "$1" "$RS/out" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "rsyslogd got no line /$1/ within $2 s; it got:" >&2
-    cat "$RS/out" >&2 2>/dev/null
-    echo "console:" >&2
-    cat "$LOG" >&2
-    return 1
+    peer_wait "$RS/out" "$@"
 }
 
 # echo_boot TARGET ARGS...: stack-echo on TARGET at NET.2, exiting after one connection.
