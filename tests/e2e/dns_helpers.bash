@@ -54,16 +54,12 @@ compare_with() {
     [ "$diffs" -eq 0 ]
 }
 
-# primary_setup NAME PREFIX: a test's namespace (net_setup NAME PREFIX) with tap0 at $NET.1,
+# primary_setup NAME PREFIX: a test's namespace (tap_setup NAME PREFIX) with tap0 at $NET.1,
 # dns-primary to be at ADDR ($NET.2) with a blank 16 MiB store in IMG.
 primary_setup() {
-    net_setup "$1" "$2"
-    netns_tap "$NS" tap0 "$NET.1/24"
-    ADDR=$NET.2
+    tap_setup "$1" "$2" nsd dig kdig || return 1
     IMG=$BATS_TEST_TMPDIR/dns-data.img
     truncate -s 16M "$IMG"
-    command -v nsd >/dev/null && command -v dig >/dev/null && command -v kdig >/dev/null ||
-        { echo "nsd, dig or kdig missing: make deps" >&2; return 1; }
 }
 
 # primary_boot TARGET [ARGS]: dns-primary at $ADDR in the namespace, answering on port 53.

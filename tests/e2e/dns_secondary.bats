@@ -10,11 +10,7 @@ load dns_helpers
 KEY_SECRET=c2Vjb25kYXJ5LXRlc3Qta2V5LWZvci1taXJhZ2UtZG5zIQ==
 
 setup() {
-    net_setup dnssec 10.231
-    netns_tap "$NS" tap0 "$NET.1/24"
-    ADDR=$NET.2
-    command -v nsd >/dev/null && command -v dig >/dev/null ||
-        { echo "nsd or dig missing: make deps" >&2; return 1; }
+    tap_setup dnssec 10.231 nsd dig || return 1
     Z=$BATS_TEST_TMPDIR/zones
     mkdir -p "$Z"
     cp examples/dns-primary/zones/example.com.zone "$Z/"

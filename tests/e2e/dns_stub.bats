@@ -10,11 +10,7 @@ load helpers
 TTL=10
 
 setup() {
-    net_setup dnsstub 10.232
-    netns_tap "$NS" tap0 "$NET.1/24"
-    ADDR=$NET.2
-    command -v dnsmasq >/dev/null && command -v dig >/dev/null ||
-        { echo "dnsmasq or dig missing: make deps" >&2; return 1; }
+    tap_setup dnsstub 10.232 dnsmasq dig || return 1
     D=$BATS_TEST_TMPDIR
 }
 

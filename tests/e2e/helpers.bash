@@ -278,6 +278,18 @@ wait_for() {
     return 1
 }
 
+# tap_setup NAME PREFIX [CMD...]: net_setup NAME PREFIX with tap0 at $NET.1 and ADDR=$NET.2 for
+# the unikernel; fails naming the first CMD not installed.
+tap_setup() {
+    local c
+    net_setup "$1" "$2"
+    netns_tap "$NS" tap0 "$NET.1/24"
+    ADDR=$NET.2
+    for c in "${@:3}"; do
+        command -v "$c" >/dev/null || { echo "$c is missing: make deps" >&2; return 1; }
+    done
+}
+
 # tcp_listening PORT: something in $NS listens on TCP PORT.
 tcp_listening() {
     in_ns ss -Hltn "sport = :$1" | grep -q ":$1"
