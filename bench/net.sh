@@ -98,6 +98,28 @@ kernel_row6() {
     bench_cleanup
 }
 
+# tcptest_start TARGET on|off LOG LINE ARGS...: boots tcptest with ARGS on TARGET in the
+# namespace, the tap's offloads on or off, its console in LOG, and waits up to 10 s for LINE.
+tcptest_start() {
+    local target=$1 offload=$2 log=$3 line=$4
+    shift 4
+    case $target in
+    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 "--net-offload=$offload" -- \
+        "$@" >"$log" 2>&1 & ;;
+    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
+        "--net-offload=$offload" "$UK/tcptest.spt" "$@" >"$log" 2>&1 & ;;
+    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
+        "--net-offload=$offload" "$UK/tcptest.hvt" "$@" >"$log" 2>&1 & ;;
+    esac
+    PIDS+=($!)
+    for ((i = 0; i < 100; i++)); do
+        grep -q "$line" "$log" && return 0
+        sleep 0.1
+    done
+    echo "tcptest on $target did not say '$line':" >&2
+    cat "$log" >&2
+}
+
 # unikernel_row6 TARGET on|off: tcptest on TARGET with the tap's offloads on or
 # off, the kernel at the tap's other end; the same transfers and pings over
 # IPv6, then over IPv4.
@@ -106,22 +128,8 @@ unikernel_row6() {
     log=$(mktemp)
     bench_tap 10.205.1.1/24
     in_ns ip -6 addr add fd00:205:1::1/64 dev tap0 nodad
-    local args=(--ipv4=10.205.1.2/24 --ipv6=fd00:205:1::2/64 "--source-bytes=$BYTES")
-    case $target in
-    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 "--net-offload=$offload" -- \
-        "${args[@]}" >"$log" 2>&1 & ;;
-    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
-        "--net-offload=$offload" "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
-    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
-        "--net-offload=$offload" "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
-    esac
-    PIDS+=($!)
-    for ((i = 0; i < 100; i++)); do
-        grep -q "IPv6 fd00:205:1::2/64 ready" "$log" && break
-        sleep 0.1
-    done
-    grep -q "IPv6 fd00:205:1::2/64 ready" "$log" ||
-        { echo "tcptest's IPv6 did not come up on $target:" >&2; cat "$log" >&2; }
+    tcptest_start "$target" "$offload" "$log" "IPv6 fd00:205:1::2/64 ready" \
+        --ipv4=10.205.1.2/24 --ipv6=fd00:205:1::2/64 "--source-bytes=$BYTES"
     for fam in IPv6 IPv4; do
         if [ $fam = IPv6 ]; then dst=fd00:205:1::2; else dst=10.205.1.2; fi
         out=$(in_ns "$T" send "$dst" 11 0 "$BYTES")
@@ -146,21 +154,8 @@ unikernel_row() {
     log=$(mktemp)
     bench_tap 10.205.1.1/24
     in_ns sysctl -qw net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65535"
-    local args=(--ipv4=10.205.1.2/24 "--source-bytes=$BYTES")
-    case $target in
-    unix) ip netns exec "$NS" "$UK/tcptest" --net:tap0=tap0 "--net-offload=$offload" -- \
-        "${args[@]}" >"$log" 2>&1 & ;;
-    spt) ip netns exec "$NS" "$B/bin/mirage-spt" --mem=512 --net:service=tap0 \
-        "--net-offload=$offload" "$UK/tcptest.spt" "${args[@]}" >"$log" 2>&1 & ;;
-    hvt) ip netns exec "$NS" "$B/bin/mirage-hvt" --mem=512 --net:service=tap0 \
-        "--net-offload=$offload" "$UK/tcptest.hvt" "${args[@]}" >"$log" 2>&1 & ;;
-    esac
-    PIDS+=($!)
-    for ((i = 0; i < 100; i++)); do
-        grep -q "tcptest on" "$log" && break
-        sleep 0.1
-    done
-    grep -q "tcptest on" "$log" || { echo "tcptest did not start on $target:" >&2; cat "$log" >&2; }
+    tcptest_start "$target" "$offload" "$log" "tcptest on" \
+        --ipv4=10.205.1.2/24 "--source-bytes=$BYTES"
     # Zeros to the discard port and from the zeros port: the stack is what is measured.
     out=$(in_ns "$T" send 10.205.1.2 11 0 "$BYTES")
     up=$(mbit "$out")
