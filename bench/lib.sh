@@ -152,16 +152,26 @@ BENCH_LOGS=() # more files bench_boot looks in (a syslog server's, say)
 # PATTERN shows there or in BENCH_LOGS: up to TENTHS tenths of a second, and not after CMD
 # ended. Else the log goes to stderr and the status is 1.
 bench_boot() {
-    local tenths=$1 pattern=$2 i
+    local tenths=$1 pattern=$2
     shift 2
     ip netns exec "$NS" "$@" >"$WORK/uk.log" 2>&1 &
     PIDS+=($!)
+    bench_wait_line "$tenths" "$pattern" "${PIDS[-1]}" "$WORK/uk.log" "${BENCH_LOGS[@]}"
+}
+
+# bench_wait_line TENTHS PATTERN PID FILE...: 0 once PATTERN shows in a FILE, waiting up to
+# TENTHS tenths of a second and not after process PID ended; else the first FILE goes to
+# stderr and the status is 1.
+bench_wait_line() {
+    local tenths=$1 pattern=$2 pid=$3 i
+    shift 3
     for ((i = 0; i < tenths; i++)); do
-        grep -qs -- "$pattern" "$WORK/uk.log" "${BENCH_LOGS[@]}" && return 0
-        kill -0 "${PIDS[-1]}" 2>/dev/null || break
+        grep -qs -- "$pattern" "$@" && return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    cat "$WORK/uk.log" >&2
+    echo "'$pattern' did not appear:" >&2
+    cat "$1" >&2
     return 1
 }
 

@@ -112,12 +112,7 @@ tcptest_start() {
         "--net-offload=$offload" "$UK/tcptest.hvt" "$@" >"$log" 2>&1 & ;;
     esac
     PIDS+=($!)
-    for ((i = 0; i < 100; i++)); do
-        grep -q "$line" "$log" && return 0
-        sleep 0.1
-    done
-    echo "tcptest on $target did not say '$line':" >&2
-    cat "$log" >&2
+    bench_wait_line 100 "$line" "${PIDS[-1]}" "$log" || true
 }
 
 # unikernel_row6 TARGET on|off: tcptest on TARGET with the tap's offloads on or

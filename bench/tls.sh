@@ -54,15 +54,6 @@ echo_rate() {
         localhost "$CERTS/ca.pem" "$BYTES" | sed -En 's/^bulk: .*: ([0-9.]+) MB\/s/\1/p'
 }
 
-wait_for() { # LOG TEXT
-    for ((i = 0; i < 100; i++)); do
-        grep -q "$2" "$1" && return 0
-        sleep 0.1
-    done
-    echo "'$2' did not appear:" >&2
-    cat "$1" >&2
-    return 1
-}
 
 # The reference: OpenSSL servers in one namespace, the clients in another, over veth.
 reference_row() {
@@ -117,7 +108,7 @@ boot() {
         "${args[@]}" >"$3" 2>&1 & ;;
     esac
     PIDS+=($!)
-    wait_for "$3" "tls echo on"
+    bench_wait_line 100 "tls echo on" "${PIDS[-1]}" "$3"
 }
 
 # unikernel_row TARGET [ARGS...]: the figures of tls-echo on TARGET booted with ARGS.
