@@ -635,6 +635,10 @@ int mirage_dns_serve_tcp(struct mirage_dns_serve *sv);
 /* Sends the message of (len) bytes a stream function wrote at its (out) on
  * (c), by (deadline): 0 or the flow's error. Suspends the calling fiber. */
 int mirage_dns_serve_send(struct mirage_dns_serve_conn *c, size_t len, uint64_t deadline);
+/* Stops answering: unlistens, drops the UDP queries waiting for the slow
+ * function, cancels and waits for the fibers answering and the connections,
+ * then frees (sv). After it returns no function of the config is called, so
+ * the caller may free their context. */
 void mirage_dns_serve_stop(struct mirage_dns_serve *sv);
 
 /* ---- the secondary ----------------------------------------------------------- */

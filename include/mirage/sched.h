@@ -136,6 +136,7 @@ struct mirage_fiber_group {
     unsigned running;        /* spawned and not yet returned */
     unsigned long spawned;   /* ever */
     struct mirage_cond done; /* broadcast as each one returns */
+    struct mirage_fiber *members; /* the running ones, for mirage_fiber_group_stop */
 };
 
 /* Spawns fn(arg) as mirage_fiber_spawn does, detached, counted in (g) until
@@ -146,6 +147,11 @@ int mirage_fiber_group_spawn(struct mirage_fiber_group *g, const char *name, mir
 /* Waits until no fiber of (g) is running or (deadline). Returns 0,
  * MIRAGE_ETIMEDOUT or MIRAGE_ECANCELED. */
 int mirage_fiber_group_wait(struct mirage_fiber_group *g, uint64_t deadline);
+
+/* Cancels every running fiber of (g) (mirage_fiber_cancel) and waits until
+ * all have returned, even when the caller itself is cancelled: how a server
+ * stops its connections before it frees what they use. */
+void mirage_fiber_group_stop(struct mirage_fiber_group *g);
 
 /*
  * Callback timers for event-driven code (retransmission, ARP ageing): (fn)

@@ -35,7 +35,9 @@ struct mirage_dns_serve {
     struct mirage_dns_serve_config cfg;
     struct mirage_tcp_listener *listener;
     struct slow *slow_head, **slow_tail;
-    unsigned slow_held, slow_fibers; /* queries queued or being answered; fibers answering */
+    unsigned slow_held;             /* queries queued or being answered */
+    struct mirage_fiber_group slow; /* the fibers answering them */
+    struct mirage_fiber_group conns; /* one fiber per TCP connection */
     struct bufs *pool;
     unsigned pooled;
     uint8_t udp_out[UDP_MAX];
@@ -91,7 +93,6 @@ static int slow_fiber(void *arg)
         sv->slow_held--;
         free(q);
     }
-    sv->slow_fibers--;
     return 0;
 }
 
@@ -109,16 +110,11 @@ static void hold_slow(struct mirage_dns_serve *sv, const struct mirage_udp_rx *r
     }
     if ((q = malloc(sizeof(*q) + rx->len)) == NULL)
         return;
-    if (sv->slow_fibers < sv->cfg.slow_fibers) {
-        struct mirage_fiber *f = mirage_fiber_spawn("dns-udp", slow_fiber, sv, sv->cfg.slow_stack);
-        if (f == NULL && sv->slow_fibers == 0) {
-            free(q);
-            return;
-        }
-        if (f != NULL) {
-            sv->slow_fibers++;
-            mirage_fiber_detach(f);
-        }
+    if (sv->slow.running < sv->cfg.slow_fibers &&
+        mirage_fiber_group_spawn(&sv->slow, "dns-udp", slow_fiber, sv, sv->cfg.slow_stack) < 0 &&
+        sv->slow.running == 0) {
+        free(q);
+        return;
     }
     q->next = NULL;
     q->src = rx->src;
@@ -251,21 +247,18 @@ int mirage_dns_serve_tcp(struct mirage_dns_serve *sv)
             return r;
         }
         struct mirage_dns_serve_conn *c = malloc(sizeof(*c));
-        struct mirage_fiber *f = NULL;
         if (c != NULL) {
             c->sv = sv;
             c->flow = flow;
             c->peer = peer;
             c->b = NULL;
-            f = mirage_fiber_spawn("dns-tcp", serve_conn, c, CONN_STACK);
         }
-        if (f == NULL) {
+        if (c == NULL || mirage_fiber_group_spawn(&sv->conns, "dns-tcp", serve_conn, c,
+                                                  CONN_STACK) < 0) {
             free(c);
             mirage_flow_close(flow);
             mirage_log_warn(&mirage_log_app, "tcp: out of memory: connection closed");
-            continue;
         }
-        mirage_fiber_detach(f);
     }
 }
 
@@ -275,6 +268,16 @@ void mirage_dns_serve_stop(struct mirage_dns_serve *sv)
         return;
     mirage_tcp_unlisten(sv->listener);
     mirage_udp_unlisten(sv->stack, sv->cfg.port);
+    /* Queries not yet answered are dropped (their clients ask again); the
+     * fibers answering are stopped before what they use is freed. */
+    while (sv->slow_head != NULL) {
+        struct slow *q = sv->slow_head;
+        sv->slow_head = q->next;
+        free(q);
+    }
+    sv->slow_tail = &sv->slow_head;
+    mirage_fiber_group_stop(&sv->slow);
+    mirage_fiber_group_stop(&sv->conns);
     while (sv->pool != NULL) {
         struct bufs *b = sv->pool;
         sv->pool = b->next;

@@ -52,6 +52,7 @@ struct mirage_fiber {
     struct mirage_timer timer;
     struct mirage_cond *watcher; /* broadcast when the fiber returns */
     struct mirage_fiber_group *group; /* counts the fiber until it returns */
+    struct mirage_fiber *group_prev, *group_next; /* the group's running members */
     char name[MIRAGE_GUARD_NAME_MAX];
 #ifdef SCHED_ASAN
     void *fake_stack;
@@ -496,6 +497,12 @@ static void fiber_entry(struct mirage_fiber *f)
     if (f->watcher)
         mirage_cond_broadcast(f->watcher);
     if (f->group) {
+        if (f->group_prev)
+            f->group_prev->group_next = f->group_next;
+        else
+            f->group->members = f->group_next;
+        if (f->group_next)
+            f->group_next->group_prev = f->group_prev;
         f->group->running--;
         mirage_cond_broadcast(&f->group->done);
     }
@@ -652,6 +659,11 @@ int mirage_fiber_group_spawn(struct mirage_fiber_group *g, const char *name, mir
     if (f == NULL)
         return MIRAGE_ENOMEM;
     f->group = g;
+    f->group_prev = NULL;
+    f->group_next = g->members;
+    if (g->members)
+        g->members->group_prev = f;
+    g->members = f;
     g->running++;
     g->spawned++;
     f->detached = 1;
@@ -698,6 +710,19 @@ static void cancel_and_wait(struct mirage_fiber **fs, size_t n, struct mirage_co
     cur->shielded = 1;
     while (count_done(fs, n) < n)
         if (wait_on(c, MIRAGE_FOREVER) == MIRAGE_EDEADLK)
+            break;
+    cur->shielded = shielded;
+}
+
+void mirage_fiber_group_stop(struct mirage_fiber_group *g)
+{
+    unsigned shielded = cur->shielded;
+
+    for (struct mirage_fiber *f = g->members; f != NULL; f = f->group_next)
+        mirage_fiber_cancel(f);
+    cur->shielded = 1;
+    while (g->running > 0)
+        if (wait_on(&g->done, MIRAGE_FOREVER) == MIRAGE_EDEADLK)
             break;
     cur->shielded = shielded;
 }

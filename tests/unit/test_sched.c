@@ -644,6 +644,56 @@ static void test_fiber_group(void)
     CHECK(g.done.head == NULL);
 }
 
+/* Stopping a group wakes each running member's wait with MIRAGE_ECANCELED
+ * (a member would wait 1000 s otherwise) and returns when all have returned,
+ * even in a cancelled caller; members already returned are not touched; the
+ * group is ready for new members after. */
+static int group_sleeper(void *arg)
+{
+    int r = mirage_sleep_ns((uint64_t)(uintptr_t)arg);
+
+    note(r == MIRAGE_ECANCELED ? "c" : "s");
+    return 0;
+}
+
+static int group_stopper(void *arg)
+{
+    struct mirage_fiber_group *g = arg;
+
+    mirage_fiber_cancel(mirage_fiber_self());
+    mirage_fiber_group_stop(g);
+    note(g->running == 0 ? "0" : "!");
+    return 0;
+}
+
+static void test_fiber_group_stop(void)
+{
+    struct mirage_fiber_group g = {0};
+    uint64_t t0 = mirage_clock_monotonic();
+    struct mirage_fiber *stopper;
+
+    trace[0] = '\0';
+    mirage_fiber_group_stop(&g); /* an empty group: returns at once */
+    CHECK_INT(mirage_fiber_group_spawn(&g, "q", group_sleeper, (void *)10, 0), 0);
+    CHECK_INT(mirage_fiber_group_spawn(&g, "l1", group_sleeper, (void *)1000000000000, 0), 0);
+    CHECK_INT(mirage_fiber_group_spawn(&g, "l2", group_sleeper, (void *)1000000000000, 0), 0);
+    CHECK_INT(mirage_sleep_ns(50), 0);
+    CHECK_STR(trace, "s");
+    CHECK_INT(g.running, 2);
+    mirage_fiber_group_stop(&g);
+    CHECK_STR(trace, "scc");
+    CHECK_INT(g.running, 0);
+    CHECK(g.members == NULL);
+    CHECK(mirage_clock_monotonic() - t0 < 1000000);
+
+    /* A cancelled fiber stopping a group still waits for it. */
+    CHECK_INT(mirage_fiber_group_spawn(&g, "l3", group_sleeper, (void *)1000000000000, 0), 0);
+    CHECK((stopper = mirage_fiber_spawn("stopper", group_stopper, &g, 0)) != NULL);
+    CHECK_INT(mirage_fiber_join(stopper, NULL), 0);
+    CHECK_STR(trace, "sccc0");
+    CHECK(g.members == NULL);
+}
+
 int main(void)
 {
     test_spawn_join();
@@ -652,6 +702,7 @@ int main(void)
     test_pick();
     test_cond();
     test_fiber_group();
+    test_fiber_group_stop();
     test_cancel();
     test_cancel_joiner();
     test_join_errors();
