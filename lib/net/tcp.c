@@ -356,6 +356,7 @@ void tcp_conn_free(struct tcp_conn *c)
 
     mirage_timer_stop(&c->rtx_timer);
     mirage_timer_stop(&c->ack_timer);
+    mirage_timer_stop(&c->push_timer);
     mirage_timer_stop(&c->ka_timer);
     tcp_listener_uncount(c);
     if (t == NULL) { /* the instance is gone; the application held (c) */

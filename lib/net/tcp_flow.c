@@ -153,7 +153,7 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
         }
     }
     if (c->tcp && c->state != TCP_CLOSED)
-        tcp_output(c);
+        tcp_push(c);
     return 0;
 }
 
@@ -174,6 +174,7 @@ static int tcp_shutdown(struct mirage_flow *f, int how)
     }
     if ((how & MIRAGE_SHUT_WR) && !c->wr_shut) {
         c->wr_shut = 1;
+        c->corked = 0;
         if (c->state == TCP_ESTABLISHED)
             c->state = TCP_FIN_WAIT_1;
         else if (c->state == TCP_CLOSE_WAIT)

@@ -96,6 +96,7 @@ struct tcp_conn {
     uint8_t accepted; /* handed to the application */
     uint8_t queued;   /* on the listener's SYN queue (1) or accept queue (2) */
     uint8_t rd_shut, wr_shut, fin_sent, fin_rcvd, fin_ooo;
+    uint8_t corked; /* small writes wait for push_timer (tcp_push) */
     uint8_t nodelay, sack_ok, ts_ok, ws_ok, snd_wscale, rcv_wscale;
     uint8_t in_recovery; /* 0 open, 1 fast recovery, 2 after an RTO */
     uint8_t ack_now, delack_segs, rtt_timing, ka_probes_sent, persist;
@@ -148,6 +149,7 @@ struct tcp_conn {
 
     struct mirage_timer rtx_timer;       /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
     struct mirage_timer ack_timer;       /* delayed ACK */
+    struct mirage_timer push_timer;      /* ends a cork when the writer suspends */
     struct mirage_timer ka_timer;        /* keepalive */
     struct mirage_cond rd_cond, wr_cond; /* readers; writers and connect */
     void (*rd_fn)(void *ctx);            /* mirage_flow_on_readable: once, then NULL */
@@ -278,6 +280,9 @@ int tcp_send_ctl(struct tcp_conn *c, uint32_t seq, uint8_t flags, uint32_t len);
 void tcp_send_rst_for(struct mirage_tcp *t, const struct mirage_ipaddr *src,
                       const struct mirage_ipaddr *dst, const struct mirage_tcp_seg *seg);
 void tcp_output(struct tcp_conn *c);
+/* What a write ends with: sends (c)'s new data, or with data still in flight
+ * only whole large segments, the rest when the writing fiber suspends. */
+void tcp_push(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_syn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);

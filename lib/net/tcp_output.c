@@ -481,6 +481,8 @@ static int send_one(struct tcp_conn *c)
     }
     if (len < mss && len == avail && !fin && !c->nodelay && c->snd_nxt != c->snd_una)
         return 0; /* Nagle: a small segment waits while data is unacknowledged */
+    if (c->corked && len == avail && len < send_max(c, mss) && !fin && c->snd_nxt != c->snd_una)
+        return 0; /* corked: the writer may add to it before it suspends */
     send_data(c, c->snd_nxt, len, fin, 0);
     c->snd_nxt += len;
     if (fin) {
@@ -556,6 +558,36 @@ void tcp_output(struct tcp_conn *c)
 
     output(c);
     tcp_time_release(t, took);
+}
+
+static void push_timer_fire(struct mirage_timer *tm)
+{
+    struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, push_timer));
+
+    c->corked = 0;
+    if (c->tcp != NULL && c->state != TCP_CLOSED)
+        tcp_output(c);
+}
+
+/*
+ * Autocorking. Each write used to leave at once as its own segment, so an
+ * application writing 4 KiB a call sent 4 KiB TSO frames, one tap write each,
+ * however much the window allowed. Now, while earlier data is unacknowledged
+ * (ACKs will clock the rest out anyway), a write sends only whole large
+ * segments and corks the rest; a timer due now, which runs only once the
+ * writing fiber suspends (to wait for space, a read, anything), uncorks and
+ * sends it. The writer's run of small writes leaves as one large segment and
+ * nothing waits longer than the writer keeps running. With nothing in flight
+ * a write leaves at once, as before.
+ */
+void tcp_push(struct tcp_conn *c)
+{
+    if (c->snd_nxt != c->snd_una) {
+        c->corked = 1;
+        if (!mirage_timer_pending(&c->push_timer))
+            mirage_timer_start(&c->push_timer, tcp_deadline(c->tcp, 0), push_timer_fire);
+    }
+    tcp_output(c);
 }
 
 /* ---- RTO (RFC 6298) --------------------------------------------------------- */
@@ -797,6 +829,8 @@ void tcp_enter_time_wait(struct tcp_conn *c)
     c->state = TCP_TIME_WAIT;
     tcp_listener_uncount(c); /* it holds its record only, and for 2 MSL at most */
     mirage_timer_stop(&c->ack_timer);
+    mirage_timer_stop(&c->push_timer);
+    c->corked = 0;
     mirage_timer_stop(&c->ka_timer);
     tcp_buf_put(c->tcp, c->snd.buf, c->snd.cap);
     c->snd.buf = NULL;

@@ -302,9 +302,10 @@ static int sink(void *arg)
     return r == 0 ? (int)(n == BYTES) : r;
 }
 
-/* BYTES from the client stack to the server's sink at (to), byte-exact. */
-static void transfer(struct mirage_stack *client, struct mirage_stack *server,
-                     struct mirage_ipaddr to)
+/* BYTES from the client stack to the server's sink at (to), byte-exact,
+ * written (chunk) bytes a call (0: all at once). */
+static void transfer_by(struct mirage_stack *client, struct mirage_stack *server,
+                        struct mirage_ipaddr to, size_t chunk)
 {
     struct mirage_fiber *fb;
     struct mirage_flow *f;
@@ -317,7 +318,8 @@ static void transfer(struct mirage_stack *client, struct mirage_stack *server,
     fb = mirage_fiber_spawn("sink", sink, NULL, 0);
     CHECK_INT(mirage_tcp_connect(client, &to, 9, &f, mirage_deadline_in(WAIT)), 0);
     if (f != NULL) {
-        CHECK_INT(mirage_flow_write(f, out, BYTES, mirage_deadline_in(WAIT)), 0);
+        for (size_t at = 0, k = chunk ? chunk : BYTES; at < BYTES; at += k)
+            CHECK_INT(mirage_flow_write(f, out + at, k, mirage_deadline_in(WAIT)), 0);
         CHECK_INT(mirage_flow_shutdown(f, MIRAGE_SHUT_WR), 0);
     }
     CHECK_INT(mirage_fiber_join(fb, &r), 0);
@@ -326,6 +328,12 @@ static void transfer(struct mirage_stack *client, struct mirage_stack *server,
     if (f != NULL)
         mirage_flow_close(f);
     mirage_tcp_unlisten(listener);
+}
+
+static void transfer(struct mirage_stack *client, struct mirage_stack *server,
+                     struct mirage_ipaddr to)
+{
+    transfer_by(client, server, to, 0);
 }
 
 static struct mirage_ipaddr v6(uint8_t last)
@@ -509,6 +517,27 @@ static void test_no_offloads(void)
     stop_pair(nif, s);
 }
 
+/* Autocorking: 1 MiB written 4 KiB a call leaves in large TSO frames, not in
+ * one 4 KiB frame per write (tcp_push), byte-exact, over both families. */
+static void test_small_writes(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+
+    run_pair(MIRAGE_NET_OFFLOAD_ALL, nif, s);
+    for (int six = 0; six < 2; six++) {
+        devs[0].gso4 = devs[0].gso6 = devs[0].max_len = 0;
+        transfer_by(s[0], s[1], six ? v6(2) : mirage_ipv4_addr(10, 0, 14, 2), 4096);
+        unsigned gso = six ? devs[0].gso6 : devs[0].gso4;
+        fprintf(stderr, "small writes over IPv%d: %u GSO frames, the largest %u bytes\n",
+                six ? 6 : 4, gso, devs[0].max_len);
+        CHECK(gso > 0 && gso < 64);
+        CHECK(devs[0].max_len > 32768);
+        CHECK_INT(devs[0].bad, 0);
+    }
+    stop_pair(nif, s);
+}
+
 int main(void)
 {
     mirage_log_set(getenv("LOGS") ? getenv("LOGS") : "warning", NULL, 0);
@@ -516,6 +545,7 @@ int main(void)
     test_tso6();
     test_tso4_only();
     test_no_offloads();
+    test_small_writes();
     if (check_failures)
         fputs(fake_console_text(), stderr);
     return CHECK_DONE();
