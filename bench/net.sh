@@ -3,7 +3,8 @@
 #
 # Run as root from the repository root after `make`: bench/net.sh [BYTES]
 # A second table puts IPv6 beside IPv4 (TCP both ways, ping -6 / -4) per target and the kernel
-# over veth over IPv6; NET_IPV6_ONLY=1 prints that table alone.
+# over veth over IPv6; NET_IPV6_ONLY=1 prints that table alone. A third puts the sending side
+# beside the kernel when both write 4 KiB a call; NET_SMALL_WRITES_ONLY=1 prints it alone.
 # Throughput moves zeros (tcpclient seed 0, tcptest's discard and zeros ports) so that
 # neither end spends its time making or checking data; tcp.bats checks the bytes. Both
 # senders write 64 KiB a call (each write leaves at once, so the size of a write is the size
@@ -175,6 +176,55 @@ unikernel_row() {
     rm -f "$log"
 }
 
+# small_writes_row TARGET: 3 transfers from tcptest's zeros port writing 4 KiB a call, offloads
+# on, and the TSO frames they took (the stack's tx_gso); TARGET kernel: the kernel's sender
+# over veth, 4 KiB a call too.
+small_writes_row() {
+    local target=$1 log out mbits=() g0 g1 i
+    if [ "$target" = kernel ]; then
+        local a=$NS-a b=$NS-b
+        bench_ns "$a"
+        bench_ns "$b"
+        bench_veth "$a" "$b" "vb$$" "vb$$" 10.205.0.1/24 10.205.0.2/24
+        for i in 1 2 3; do
+            ip netns exec "$b" "$T" serve-source 5002 0 "$BYTES" 4096 &
+            PIDS+=($!)
+            sleep 0.3
+            out=$(ip netns exec "$a" "$T" recv 10.205.0.2 5002)
+            mbits+=("$(mbit "$out")")
+        done
+        printf '| Linux kernel → kernel (veth), 4 KiB writes | %s | — |\n' "${mbits[*]}"
+        bench_cleanup
+        return
+    fi
+    log=$(mktemp)
+    bench_tap 10.205.1.1/24
+    tcptest_start "$target" on "$log" "tcptest on" --ipv4=10.205.1.2/24 "--source-bytes=$BYTES" \
+        --zeros-write=4096
+    g0=$(in_ns timeout 10 socat -t 5 - "TCP:10.205.1.2:8" <<<"net" |
+        sed -n 's/.*[ ,]tx_gso=\([0-9]*\)i.*/\1/p')
+    for i in 1 2 3; do
+        out=$(in_ns "$T" recv 10.205.1.2 20)
+        mbits+=("$(mbit "$out")")
+    done
+    g1=$(in_ns timeout 10 socat -t 5 - "TCP:10.205.1.2:8" <<<"net" |
+        sed -n 's/.*[ ,]tx_gso=\([0-9]*\)i.*/\1/p')
+    printf '| %s → kernel (tap, offloads on), 4 KiB writes | %s | %s |\n' "$target" "${mbits[*]}" \
+        "$(((g1 - g0) / 3))"
+    bench_cleanup
+    rm -f "$log"
+}
+
+if [ "${NET_SMALL_WRITES_ONLY:-}" = 1 ]; then
+    echo "The sending side, 4 KiB a write on both: $((BYTES / 1048576)) MiB of zeros, 3 transfers each."
+    echo "Load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs."
+    echo
+    bench_table sender "TCP → receiver, 3 runs (Mbit/s)" "TSO frames per transfer"
+    small_writes_row kernel
+    bench_targets 3 small_writes_row
+    exit 0
+fi
+
 if [ "${NET_IPV6_ONLY:-}" != 1 ]; then # NET_IPV6_ONLY=1: the second table alone
 echo "TCP payload $((BYTES / 1048576)) MiB per transfer; $PINGS flood pings; $RR 1-byte round trips;"
 echo "$CHURN short connections (32 in flight) for the accept rate; $IDLE idle connections for the heap."
@@ -202,3 +252,11 @@ for target in unix spt hvt; do
     unikernel_row6 "$target" on
     unikernel_row6 "$target" off
 done
+
+echo
+echo "The sending side, 4 KiB a write on both (tcptest --zeros-write=4096, tcpclient serve-source"
+echo "with 4 KiB blocks), the same $((BYTES / 1048576)) MiB, 3 transfers each."
+echo
+bench_table sender "TCP → receiver, 3 runs (Mbit/s)" "TSO frames per transfer"
+small_writes_row kernel
+bench_targets 3 small_writes_row

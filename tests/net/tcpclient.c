@@ -36,7 +36,8 @@
  *   stall HOST PORT N SECONDS SRC  N connections from address SRC that send but never read
  *                                  (a 2 KiB receive buffer: the peer sees a zero window), held
  *                                  for SECONDS
- *   serve-sink PORT | serve-source PORT SEED BYTES   the kernel-side peer for bench/net.sh
+ *   serve-sink PORT | serve-source PORT SEED BYTES [BLOCK]   the kernel-side peer for
+ *                                  bench/net.sh; the source writes BLOCK bytes a call (65536)
  */
 
 static double deadline_s = 120;
@@ -566,7 +567,7 @@ static int listen_on(const char *port)
 }
 
 /* The kernel-side servers for bench/net.sh: one connection each, then exit. */
-static int cmd_serve(const char *port, int source, uint64_t seed, uint64_t bytes)
+static int cmd_serve(const char *port, int source, uint64_t seed, uint64_t bytes, size_t block)
 {
     int l = listen_on(port), fd;
     uint8_t buf[65536];
@@ -579,7 +580,7 @@ static int cmd_serve(const char *port, int source, uint64_t seed, uint64_t bytes
         struct gen g;
         gen_init(&g, seed);
         while (bytes > 0) {
-            size_t k = bytes < sizeof(buf) ? (size_t)bytes : sizeof(buf);
+            size_t k = bytes < block ? (size_t)bytes : block;
             gen_fill(&g, buf, k);
             if (write_all(fd, buf, k) < 0)
                 return 1;
@@ -618,9 +619,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "gen") == 0 && argc == 4)
         return cmd_gen(strtoull(argv[2], NULL, 0), strtoull(argv[3], NULL, 0));
     if (strcmp(cmd, "serve-sink") == 0 && argc == 3)
-        return cmd_serve(argv[2], 0, 0, 0);
-    if (strcmp(cmd, "serve-source") == 0 && argc == 5)
-        return cmd_serve(argv[2], 1, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0));
+        return cmd_serve(argv[2], 0, 0, 0, 0);
+    if (strcmp(cmd, "serve-source") == 0 && (argc == 5 || argc == 6)) {
+        size_t block = argc == 6 ? strtoull(argv[5], NULL, 0) : 65536;
+        if (block == 0 || block > 65536)
+            usage();
+        return cmd_serve(argv[2], 1, strtoull(argv[3], NULL, 0), strtoull(argv[4], NULL, 0),
+                         block);
+    }
     if (argc < 4)
         usage();
     struct peer a = addr_of(argv[2], argv[3]);

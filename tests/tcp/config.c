@@ -13,5 +13,6 @@ void mirage_config(void)
         job_sources(main_job, "tcptest.c", "heap_guest.c");
     runtime_key_int("source-bytes", "Bytes the source port (19) sends per connection.", "52428800",
                     0, 1LL << 40);
+    runtime_key_int("zeros-write", "Bytes the zeros port (20) writes per call.", "65536", 1, 65536);
     register_unikernel("tcptest", main_job, stack);
 }

@@ -123,12 +123,12 @@ static int discard_conn(void *arg)
     return 0;
 }
 
-/* What the zeros port writes per call: 64 KiB, as tcpclient's serve-source (the kernel's side
- * of bench/net.sh) does. Each write is sent at once, so 4 KiB writes made 4 KiB tap frames and
- * the sending side's throughput a count of writes (BENCHMARKS.md, "TSO6 ... profiled"). */
+/* What the zeros port writes per call: --zeros-write, 64 KiB by default, as tcpclient's
+ * serve-source (the kernel's side of bench/net.sh) does; bench/net.sh's small-writes table
+ * sets 4 KiB on both sides. */
 static const uint8_t zero_block[65536];
 
-/* Sends --source-bytes of the stream of seed 2 (4 KiB a write), or of zeros (zeros, 64 KiB). */
+/* Sends --source-bytes of the stream of seed 2 (4 KiB a write), or of zeros (--zeros-write). */
 static int send_conn(struct mirage_flow *f, int zeros)
 {
     uint64_t left = (uint64_t)key_source_bytes.v.num;
@@ -138,7 +138,7 @@ static int send_conn(struct mirage_flow *f, int zeros)
 
     gen_init(&g, 2);
     while (left > 0) {
-        size_t cap = zeros ? sizeof(zero_block) : sizeof(buf);
+        size_t cap = zeros ? (size_t)key_zeros_write.v.num : sizeof(buf);
         size_t n = left < cap ? (size_t)left : cap;
         for (size_t i = 0; i < n && !zeros; i++)
             buf[i] = gen_byte(&g);
