@@ -7,8 +7,7 @@
 # beside the kernel when both write 4 KiB a call; NET_SMALL_WRITES_ONLY=1 prints it alone.
 # Throughput moves zeros (tcpclient seed 0, tcptest's discard and zeros ports) so that
 # neither end spends its time making or checking data; tcp.bats checks the bytes. Both
-# senders write 64 KiB a call (each write leaves at once, so the size of a write is the size
-# of a TSO frame when the windows have room).
+# senders write 64 KiB a call in the first two tables and 4 KiB in the third.
 # Per target, the tcptest unikernel (tests/tcp) on a tap in a fresh network namespace,
 # the kernel at the tap's other end, once with the tap's offloads on (virtio-net header,
 # checksum, TSO4/TSO6/GRO) and once with --net-offload=off (frame by frame, as before them);

@@ -20,7 +20,9 @@
  * window scaling, timestamps and PAWS, RFC 2018 SACK and RFC 6675 SACK-based
  * recovery (NewReno partial ACKs without SACK), NewReno (RFC 5681/6582) or
  * CUBIC (RFC 9438), RFC 6298 RTO, delayed ACKs, Nagle, zero-window probes,
- * keepalive, SYN cookies when a listener's backlog is full.
+ * keepalive, SYN cookies when a listener's backlog is full. Autocorking:
+ * while data is in flight, what a fiber writes leaves in whole large segments
+ * and the rest when the fiber suspends, so small writes make large frames.
  */
 
 /* ---- the IP layer below ------------------------------------------------- */
@@ -168,6 +170,9 @@ int mirage_tcp_connect_flow(struct mirage_tcp *t, const struct mirage_ipaddr *ds
 int mirage_tcp_is_flow(const struct mirage_flow *f);
 
 /* Per-connection options. Each returns 0 or MIRAGE_EINVAL (not a TCP flow). */
+/* nodelay: no Nagle (a small segment does not wait for an ACK); writes made
+ * without suspending in between are still corked together until the fiber
+ * suspends (tcp_push). */
 int mirage_tcp_set_nodelay(struct mirage_flow *f, int on);
 /* after 0 turns keepalive off; probes are sent every (interval) ns after
  * (after) ns of silence, and (probes) unanswered ones reset the connection. */
