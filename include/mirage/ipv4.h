@@ -88,6 +88,9 @@ struct mirage_ipv4_rx {
     const uint8_t *payload;
     size_t len;
     int csum_ok; /* the device vouched for the TCP/UDP checksum (mirage_netif_rx_csum_ok) */
+    /* > 0: a UDP GSO frame, whose payload is one UDP header and datagrams of
+     * gso_size bytes each (mirage_netif_rx_udp_gso checked it); 0: one datagram. */
+    uint16_t gso_size;
 };
 typedef void (*mirage_ipv4_rx_fn)(void *ctx, const struct mirage_ipv4_rx *rx);
 
@@ -150,6 +153,9 @@ uint32_t mirage_ipv4_src(const struct mirage_ipv4 *ip, uint32_t dst);
  * the path MTU's - 20 once fragmentation needed lowered it): TCP's MSS is
  * this minus its header. */
 size_t mirage_ipv4_mtu(const struct mirage_ipv4 *ip, uint32_t dst);
+
+/* The offloads the layer's device has on (MIRAGE_NET_OFFLOAD_*, netif.h). */
+uint32_t mirage_ipv4_offloads(const struct mirage_ipv4 *ip);
 
 /* Path MTU discovery (RFC 1191): a fragmentation-needed error about a
  * datagram of ours to (dst) says the path takes (mtu)-byte datagrams (0: a

@@ -141,6 +141,9 @@ struct mirage_ipv6_rx {
     const uint8_t *payload;
     size_t len;
     int csum_ok; /* the device vouched for the TCP/UDP checksum (mirage_netif_rx_csum_ok) */
+    /* > 0: a UDP GSO frame, whose payload is one UDP header and datagrams of
+     * gso_size bytes each (mirage_netif_rx_udp_gso checked it); 0: one datagram. */
+    uint16_t gso_size;
 };
 typedef void (*mirage_ipv6_rx_fn)(void *ctx, const struct mirage_ipv6_rx *rx);
 
@@ -192,6 +195,9 @@ int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t
 /* The largest upper-layer payload of one unfragmented datagram to (dst):
  * its path MTU (the link's, or less after a packet too big) minus 40. */
 size_t mirage_ipv6_mtu(const struct mirage_ipv6 *ip, const uint8_t dst[16]);
+
+/* The offloads the layer's device has on (MIRAGE_NET_OFFLOAD_*, netif.h). */
+uint32_t mirage_ipv6_offloads(const struct mirage_ipv6 *ip);
 
 /* A packet too big from the path to (dst) saying (mtu) (the ICMPv6 layer
  * calls it): lowers the path MTU, at least to 1280, for 10 minutes and

@@ -45,7 +45,9 @@ struct mirage_netif_stats {
     uint64_t rx_errors;      /* reads that failed; the receive fiber waits and reads on */
     uint64_t tx_dropped;     /* the device had no room */
     uint64_t tx_errors;      /* a fill failed or the frame was too big */
-    uint64_t tx_gso, rx_gso; /* large TCP frames the device cut up or coalesced */
+    uint64_t tx_gso, rx_gso; /* large TCP or UDP frames the device cut up or coalesced */
+    uint64_t rx_gso_bad;     /* UDP GSO frames dropped: a malformed virtio-net header, not
+                                UDP, a UDP length other than the IP payload's */
 };
 
 /* The metadata of a frame once a header of (hlen) bytes goes in front of what
@@ -101,6 +103,17 @@ uint64_t mirage_netif_now(const struct mirage_netif *nif);
  * being received (it checked it, or the frame was made on this host and its
  * checksum is left partial); 0 elsewhere: the checksum must be verified. */
 int mirage_netif_rx_csum_ok(const struct mirage_netif *nif);
+
+/* Inside rx, for the IP layers: when the frame being received is a UDP GSO
+ * frame (MIRAGE_NET_GSO_UDP_L4: datagrams of gso_size payload bytes behind
+ * one UDP header, as a host's UDP_SEGMENT send arrives with USO on) whose IP
+ * payload (udp, len) of upper protocol (proto) is indeed UDP with a length
+ * field of (len), returns gso_size (> 0; the netif dropped those of 0); 0 for
+ * any other frame and outside rx; MIRAGE_EINVAL for a malformed one (not UDP,
+ * or a length that disagrees: pass proto 0 for an IP fragment), which the
+ * caller drops and this counts (rx_gso_bad). */
+int mirage_netif_rx_udp_gso(struct mirage_netif *nif, uint8_t proto, const uint8_t *udp,
+                            size_t len);
 
 /* Ends the receive fiber (suspends the caller until it has; not from rx). */
 void mirage_netif_stop(struct mirage_netif *nif);

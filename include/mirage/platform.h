@@ -81,12 +81,25 @@ struct mirage_net_info {
  * MIRAGE_NET_GSO_MAX bytes into segments of gso_size payload bytes (TSO); on
  * receive it may hand over such a coalesced frame (GRO), so read buffers are
  * at least MIRAGE_NET_GSO_MAX bytes (mirage_net_frame_max()).
+ * MIRAGE_NET_OFFLOAD_USO (only with CSUM; both families at once, as Linux's
+ * tap takes TUN_F_USO4 only together with TUN_F_USO6): the same for UDP
+ * (gso_type MIRAGE_NET_GSO_UDP_L4): one frame holds one UDP header, whose
+ * length covers the whole payload, and the payloads of several datagrams of
+ * gso_size bytes each (the last may be shorter); the device cuts it into
+ * datagrams on transmit (USO, as Linux's UDP_SEGMENT) and may hand one over
+ * on receive, a host socket's UDP_SEGMENT send or UDP GRO.
  */
 #define MIRAGE_NET_OFFLOAD_CSUM 1u
 #define MIRAGE_NET_OFFLOAD_TSO4 2u
 #define MIRAGE_NET_OFFLOAD_TSO6 4u
+#define MIRAGE_NET_OFFLOAD_USO  8u
 #define MIRAGE_NET_OFFLOAD_TSO  (MIRAGE_NET_OFFLOAD_TSO4 | MIRAGE_NET_OFFLOAD_TSO6)
-#define MIRAGE_NET_OFFLOAD_ALL  (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO)
+#define MIRAGE_NET_OFFLOAD_GSO  (MIRAGE_NET_OFFLOAD_TSO | MIRAGE_NET_OFFLOAD_USO)
+#define MIRAGE_NET_OFFLOAD_ALL  (MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_GSO)
+/* The most datagrams one UDP GSO frame we send may carry: Linux's
+ * UDP_MAX_SEGMENTS, 64 from 4.18 (128 since 6.x: this host's 6.18 refuses a
+ * 129th); a tap refuses a longer train. */
+#define MIRAGE_NET_USO_MAX_SEGS 64
 /* The largest GSO frame, the one bound of every buffer, ring and check: an
  * IPv6 header and the most its 16-bit payload length says (an IPv4 datagram,
  * whose 16-bit length counts its header, is 40 bytes shorter). */
@@ -96,7 +109,7 @@ struct mirage_net_info {
  * 5.1.6), offsets counted from the frame's first byte. */
 struct mirage_net_meta {
     uint8_t flags;        /* MIRAGE_NET_META_* */
-    uint8_t gso_type;     /* MIRAGE_NET_GSO_NONE, _TCPV4 or _TCPV6 */
+    uint8_t gso_type;     /* MIRAGE_NET_GSO_NONE, _TCPV4, _TCPV6 or _UDP_L4 */
     uint16_t hdr_len;     /* GSO: bytes of headers before the payload */
     uint16_t gso_size;    /* GSO: payload bytes per segment */
     uint16_t csum_start;  /* NEEDS_CSUM: where the checksummed bytes start */
@@ -107,9 +120,15 @@ struct mirage_net_meta {
 #define MIRAGE_NET_GSO_NONE        0u
 #define MIRAGE_NET_GSO_TCPV4       1u /* VIRTIO_NET_HDR_GSO_TCPV4 */
 #define MIRAGE_NET_GSO_TCPV6       4u /* VIRTIO_NET_HDR_GSO_TCPV6 */
+/* VIRTIO_NET_HDR_GSO_UDP_L4 (virtio 1.2 5.1.6): in Linux's uapi headers from
+ * 6.2 on, with TUN_F_USO4/6, not in Debian 12's 6.1 ones; 6.18's tap hands
+ * over a host's UDP_SEGMENT send as one such frame (measured). Type 3, VIRTIO_NET_HDR_GSO_UDP (UFO: one datagram
+ * cut into IP fragments), is never asked for nor taken: Linux no longer
+ * makes it (4.14 on), and a frame of it is dropped as too long. */
+#define MIRAGE_NET_GSO_UDP_L4      5u
 
 /* The offload that carries frames of (gso_type) (the ECN bit 0x80 aside):
- * MIRAGE_NET_OFFLOAD_TSO4 or _TSO6, or 0 for any other type. */
+ * MIRAGE_NET_OFFLOAD_TSO4, _TSO6 or _USO, or 0 for any other type. */
 static inline uint32_t mirage_net_gso_offload(uint8_t gso_type)
 {
     switch (gso_type & 0x7f) {
@@ -117,6 +136,8 @@ static inline uint32_t mirage_net_gso_offload(uint8_t gso_type)
         return MIRAGE_NET_OFFLOAD_TSO4;
     case MIRAGE_NET_GSO_TCPV6:
         return MIRAGE_NET_OFFLOAD_TSO6;
+    case MIRAGE_NET_GSO_UDP_L4:
+        return MIRAGE_NET_OFFLOAD_USO;
     default:
         return 0;
     }
@@ -127,14 +148,14 @@ static inline uint32_t mirage_net_gso_offload(uint8_t gso_type)
 static inline int mirage_net_offloads_valid(uint32_t offloads)
 {
     return !(offloads & ~MIRAGE_NET_OFFLOAD_ALL) &&
-           (!(offloads & MIRAGE_NET_OFFLOAD_TSO) || (offloads & MIRAGE_NET_OFFLOAD_CSUM));
+           (!(offloads & MIRAGE_NET_OFFLOAD_GSO) || (offloads & MIRAGE_NET_OFFLOAD_CSUM));
 }
 
 /* The largest frame a device with (info) writes or reads: mtu + 14, or
- * MIRAGE_NET_GSO_MAX with TSO4 or TSO6. */
+ * MIRAGE_NET_GSO_MAX with TSO4, TSO6 or USO. */
 static inline size_t mirage_net_frame_max(const struct mirage_net_info *info)
 {
-    return (info->offloads & MIRAGE_NET_OFFLOAD_TSO) ? (size_t)MIRAGE_NET_GSO_MAX
+    return (info->offloads & MIRAGE_NET_OFFLOAD_GSO) ? (size_t)MIRAGE_NET_GSO_MAX
                                                      : (size_t)info->mtu + 14;
 }
 
@@ -142,7 +163,7 @@ static inline size_t mirage_net_frame_max(const struct mirage_net_info *info)
  * frame of (len) bytes with (meta): the one rule of every binding and of
  * lib/net. Only NEEDS_CSUM may be asked for, with its checksum inside the
  * frame; a frame over mtu + 14 only as a TCP/IPv4 or TCP/IPv6 GSO frame with
- * that family's TSO on. */
+ * that family's TSO on, or a UDP one (GSO_UDP_L4) with USO on. */
 static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
                                    const struct mirage_net_meta *m, size_t len)
 {
@@ -154,7 +175,8 @@ static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
         return 0;
     if (m->gso_type == MIRAGE_NET_GSO_NONE)
         return len <= (size_t)info->mtu + 14;
-    return (m->gso_type == MIRAGE_NET_GSO_TCPV4 || m->gso_type == MIRAGE_NET_GSO_TCPV6) &&
+    return (m->gso_type == MIRAGE_NET_GSO_TCPV4 || m->gso_type == MIRAGE_NET_GSO_TCPV6 ||
+            m->gso_type == MIRAGE_NET_GSO_UDP_L4) &&
            (info->offloads & mirage_net_gso_offload(m->gso_type)) &&
            (m->flags & MIRAGE_NET_META_NEEDS_CSUM) && m->gso_size > 0 && m->hdr_len < len &&
            len <= MIRAGE_NET_GSO_MAX;
@@ -163,8 +185,8 @@ static inline int mirage_net_tx_ok(const struct mirage_net_info *info,
 /* Whether a device with (info) hands over a received frame of (len) bytes
  * whose virtio-net gso_type is (gso_type): up to mtu + 14, or a coalesced
  * TCP frame (GRO, gso_type TCPV4 or TCPV6, ECN bit 0x80 ignored) up to
- * MIRAGE_NET_GSO_MAX with that family's TSO on; longer ones are dropped and
- * counted. */
+ * MIRAGE_NET_GSO_MAX with that family's TSO on, or a UDP one (UDP_L4) with
+ * USO on; longer ones are dropped and counted. */
 static inline int mirage_net_rx_ok(const struct mirage_net_info *info, uint8_t gso_type,
                                    size_t len)
 {
@@ -195,8 +217,8 @@ static inline struct mirage_vnet_hdr mirage_vnet_hdr_of(const struct mirage_net_
 }
 
 /* The metadata of a received frame whose header is (h): the checksum flags,
- * and GSO TCP/IPv4 or TCP/IPv6 (ECN or not) or none; mirage_net_rx_ok
- * decides its length. */
+ * and GSO TCP/IPv4, TCP/IPv6 (ECN or not), UDP (UDP_L4) or none;
+ * mirage_net_rx_ok decides its length. */
 static inline struct mirage_net_meta mirage_net_meta_of(const struct mirage_vnet_hdr *h)
 {
     uint8_t gso = (uint8_t)(h->gso_type & ~MIRAGE_VNET_GSO_ECN);
@@ -216,25 +238,35 @@ static inline struct mirage_net_meta mirage_net_meta_of(const struct mirage_vnet
 #define MIRAGE_TUN_F_CSUM 0x01u
 #define MIRAGE_TUN_F_TSO4 0x02u
 #define MIRAGE_TUN_F_TSO6 0x04u
+/* Linux 6.2 (not in Debian 12's 6.1 headers); its tap refuses either one
+ * alone (EINVAL). TUN_F_UFO (0x10) is never asked for: 6.18 takes it with
+ * TUN_F_CSUM and does nothing with it (the host fragments big datagrams and
+ * cuts UDP_SEGMENT sends itself, as with the checksum alone). */
+#define MIRAGE_TUN_F_USO4 0x20u
+#define MIRAGE_TUN_F_USO6 0x40u
 static inline unsigned mirage_tun_offload_flags(uint32_t offloads)
 {
     return ((offloads & MIRAGE_NET_OFFLOAD_CSUM) ? MIRAGE_TUN_F_CSUM : 0) |
            ((offloads & MIRAGE_NET_OFFLOAD_TSO4) ? MIRAGE_TUN_F_TSO4 : 0) |
-           ((offloads & MIRAGE_NET_OFFLOAD_TSO6) ? MIRAGE_TUN_F_TSO6 : 0);
+           ((offloads & MIRAGE_NET_OFFLOAD_TSO6) ? MIRAGE_TUN_F_TSO6 : 0) |
+           ((offloads & MIRAGE_NET_OFFLOAD_USO) ? MIRAGE_TUN_F_USO4 | MIRAGE_TUN_F_USO6 : 0);
 }
 
 /* The offload sets a tap is asked to take when it is opened, most first
  * (i = 0, 1, ...; 0 after the last): the first TUNSETOFFLOAD the kernel
- * accepts is what the device offers, so a kernel that refuses TSO6 keeps
- * TSO4 and one that refuses both keeps the checksum. */
+ * accepts is what the device offers, so a kernel without USO (before 6.2)
+ * keeps TSO6 and TSO4, one that refuses TSO6 keeps TSO4 and one that refuses
+ * both keeps the checksum. */
 static inline uint32_t mirage_net_offload_probe(unsigned i)
 {
     switch (i) {
     case 0:
-        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4 | MIRAGE_NET_OFFLOAD_TSO6;
+        return MIRAGE_NET_OFFLOAD_ALL;
     case 1:
-        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
+        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4 | MIRAGE_NET_OFFLOAD_TSO6;
     case 2:
+        return MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4;
+    case 3:
         return MIRAGE_NET_OFFLOAD_CSUM;
     default:
         return 0;
@@ -262,7 +294,7 @@ int mirage_net_write(mirage_handle_t h, const uint8_t *buf, size_t size);
  * use mirage_net_readv). Returns 0 with *read_size set, or MIRAGE_EAGAIN when
  * nothing is pending. A frame longer than mtu + 14 (a jumbo frame, a
  * full-size 802.1Q one of 1518 bytes) that is not a coalesced TCP frame of
- * a device with that family's TSO offload is never truncated nor returned: the
+ * a device with that family's TSO offload (or a UDP one with USO) is never truncated nor returned: the
  * device consumes it and counts it in mirage_net_stats(), here or on the
  * host, and reads on. */
 int mirage_net_read(mirage_handle_t h, uint8_t *buf, size_t size, size_t *read_size);

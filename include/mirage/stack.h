@@ -66,6 +66,10 @@ struct mirage_stack_ops {
     int (*udp_unlisten)(struct mirage_stack *s, uint16_t port);
     int (*udp_write)(struct mirage_stack *s, uint16_t src_port, const struct mirage_ipaddr *dst,
                      uint16_t dst_port, int ttl, const void *data, size_t len);
+    /* NULL: the stack sends no trains (mirage_udp_write_segments says MIRAGE_ENOTSUP) */
+    int (*udp_write_segments)(struct mirage_stack *s, uint16_t src_port,
+                              const struct mirage_ipaddr *dst, uint16_t dst_port, int ttl,
+                              const void *data, size_t len, uint16_t segment);
     int (*tcp_listen)(struct mirage_stack *s, uint16_t port,
                       const struct mirage_tcp_listen_opts *opts, struct mirage_tcp_listener **out);
     int (*tcp_accept)(struct mirage_tcp_listener *l, struct mirage_flow **out,
@@ -106,6 +110,23 @@ static inline int mirage_udp_write(struct mirage_stack *s, uint16_t src_port,
                                    const void *data, size_t len)
 {
     return s->ops->udp_write(s, src_port, dst, dst_port, ttl, data, len);
+}
+
+/* Sends (data, len) as a train of datagrams of (segment) bytes each, the
+ * last maybe shorter, from one source port, as Linux's UDP_SEGMENT does: the
+ * direct stack hands a device with USO one frame per up to 64 of them
+ * (mirage_udp_out.segment), the socket stack the host's UDP_SEGMENT. Each
+ * must fit the path MTU (else MIRAGE_EMSGSIZE, nothing sent); the whole is at
+ * most 65507 bytes. Otherwise as mirage_udp_write; on an error the datagrams
+ * before it have gone. */
+static inline int mirage_udp_write_segments(struct mirage_stack *s, uint16_t src_port,
+                                            const struct mirage_ipaddr *dst, uint16_t dst_port,
+                                            int ttl, const void *data, size_t len,
+                                            uint16_t segment)
+{
+    if (s->ops->udp_write_segments == NULL)
+        return MIRAGE_ENOTSUP;
+    return s->ops->udp_write_segments(s, src_port, dst, dst_port, ttl, data, len, segment);
 }
 
 /* Listens on (port); opts may be NULL. Returns 0, MIRAGE_EADDRINUSE or

@@ -20,10 +20,13 @@
  * refused over IPv6, where it is mandatory (RFC 8200 8.1). A datagram to a
  * port with no listener gets an ICMP or ICMPv6 port unreachable
  * (rate-limited by that layer) unless it was a broadcast or to a multicast
- * group. Sent datagrams always carry a checksum.
+ * group. Sent datagrams always carry a checksum. A UDP GSO frame the device
+ * hands over (USO on: a host's UDP_SEGMENT send) is delivered as the
+ * datagrams it carries, in order, each with its own length.
  */
 struct mirage_udp_stats {
     uint64_t rx_datagrams, rx_bad, rx_no_port, tx_datagrams, tx_errors;
+    uint64_t tx_gso; /* UDP GSO frames sent, each several of tx_datagrams (USO) */
 };
 
 struct mirage_udp; /* opaque */
@@ -55,13 +58,23 @@ struct mirage_udp_out {
     uint16_t dst_port;
     int ttl;           /* TTL or hop limit; 0 or less: the IP layer's default */
     unsigned ip_flags; /* IPv4 only: MIRAGE_IPV4_DF, MIRAGE_IPV4_SRC_SET */
+    /* > 0: the payload is a train of datagrams of (segment) bytes each, the
+     * last maybe shorter, all from one source port (Linux's UDP_SEGMENT):
+     * each must fit the path MTU (else MIRAGE_EMSGSIZE) and the payload come
+     * in at most MIRAGE_UDP_SEGMENT_IOV views per datagram (else
+     * MIRAGE_EINVAL). A device with USO gets frames of up to
+     * MIRAGE_NET_USO_MAX_SEGS of them to cut itself; without it they go one
+     * by one, as they do while the next hop is still being resolved. */
+    uint16_t segment;
 };
+#define MIRAGE_UDP_SEGMENT_IOV 8
 
-/* Sends one datagram of iov[0..n) (copied once into the frames). Never
- * suspends. Returns 0, MIRAGE_EMSGSIZE (over 65507 bytes, or too big with
- * DF or for the IPv6 layer), MIRAGE_EHOSTUNREACH (a family the layer does
- * not have), MIRAGE_EINVAL (dst is neither family) or the error of the IP
- * layer's write. */
+/* Sends one datagram of iov[0..n) (copied once into the frames), or the
+ * train out->segment asks for. Never suspends. Returns 0, MIRAGE_EMSGSIZE
+ * (over 65507 bytes, or too big with DF or for the IPv6 layer),
+ * MIRAGE_EHOSTUNREACH (a family the layer does not have), MIRAGE_EINVAL (dst
+ * is neither family) or the error of the IP layer's write (for a train the
+ * first, the datagrams before it sent). */
 int mirage_udp_writev(struct mirage_udp *udp, const struct mirage_udp_out *out,
                       const struct mirage_iovec *iov, size_t n);
 

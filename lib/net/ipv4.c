@@ -288,6 +288,7 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     uint8_t proto = mirage_rd_u8(&c);
     struct mirage_ipv4_rx rx;
     size_t hlen = (size_t)(vihl & 15) * 4;
+    int gso;
 
     mirage_rd_skip(&c, 2); /* the checksum, verified over the whole header below */
     rx.src = mirage_rd_be32(&c);
@@ -315,7 +316,10 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
     rx.len = total - hlen;
     rx.payload = mirage_rd_take(&c, rx.len);
     rx.csum_ok = 0;
+    rx.gso_size = 0;
     if (frag & (FLAG_MF | 0x1fff)) {
+        if (mirage_netif_rx_udp_gso(mirage_eth_netif(ip->eth), 0, NULL, 0) < 0)
+            return; /* a GSO frame is never a fragment */
         ip->st.rx_fragments++;
         struct reasm_key k = {.id = id, .proto = proto};
         struct reasm_frag f = {pkt, hlen, rx.payload, rx.len, (size_t)(frag & 0x1fff) * 8,
@@ -326,6 +330,10 @@ void mirage_ipv4_input(struct mirage_ipv4 *ip, const uint8_t *pkt, size_t len)
         return;
     }
     rx.csum_ok = mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
+    gso = mirage_netif_rx_udp_gso(mirage_eth_netif(ip->eth), proto, rx.payload, rx.len);
+    if (gso < 0)
+        return;
+    rx.gso_size = (uint16_t)gso;
     deliver(ip, &rx);
 }
 
@@ -458,6 +466,13 @@ static int output(struct mirage_ipv4 *ip, uint32_t dst, size_t size,
         hop = ip->cfg.gateway;
     }
     return mirage_arp_output_meta(ip->arp, hop, size, meta, fill, ctx);
+}
+
+uint32_t mirage_ipv4_offloads(const struct mirage_ipv4 *ip)
+{
+    const struct mirage_netif *nif = mirage_eth_netif(ip->eth);
+
+    return nif != NULL ? nif->info.offloads : 0;
 }
 
 static int counted(struct mirage_ipv4 *ip, int r)

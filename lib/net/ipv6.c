@@ -179,6 +179,13 @@ size_t mirage_ipv6_mtu(const struct mirage_ipv6 *ip, const uint8_t dst[16])
     return mtu - MIRAGE_IPV6_HLEN;
 }
 
+uint32_t mirage_ipv6_offloads(const struct mirage_ipv6 *ip)
+{
+    const struct mirage_netif *nif = mirage_eth_netif(ip->eth);
+
+    return nif != NULL ? nif->info.offloads : 0;
+}
+
 int mirage_ipv6_too_big(struct mirage_ipv6 *ip, const uint8_t dst[16], uint32_t mtu)
 {
     uint64_t now = mirage_clock_monotonic();
@@ -519,6 +526,7 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
     rx.len = 0;
     /* A reassembled datagram was checked by nobody: its fragments were separate frames. */
     rx.csum_ok = !whole && mirage_netif_rx_csum_ok(mirage_eth_netif(ip->eth));
+    rx.gso_size = 0;
     /* Each header moves at least 8 bytes on, so the walk ends within the
      * packet; MIRAGE_IPV6_MAX_EXT bounds it further. */
     for (int n_ext = 0;; n_ext++) {
@@ -568,7 +576,7 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
              * (RFC 6946); real fragments wait for reassembly. A reassembled
              * datagram holds no second one. */
             if ((fo & 0xfff9) != 0) {
-                if (whole) {
+                if (whole || mirage_netif_rx_udp_gso(mirage_eth_netif(ip->eth), 0, NULL, 0) < 0) {
                     ip->st.rx_bad++;
                     return;
                 }
@@ -585,6 +593,13 @@ static void input(struct mirage_ipv6 *ip, const uint8_t *smac, const uint8_t *pk
     rx.proto = next;
     rx.payload = pkt + off;
     rx.len = rx.pkt_len - off;
+    if (!whole) {
+        int gso = mirage_netif_rx_udp_gso(mirage_eth_netif(ip->eth), next, rx.payload, rx.len);
+
+        if (gso < 0)
+            return;
+        rx.gso_size = (uint16_t)gso;
+    }
     if (next == MIRAGE_IPV6_PROTO_NONE)
         return;
     if (next == MIRAGE_IPV6_PROTO_ICMPV6 && rx.len >= 4 &&

@@ -8,11 +8,12 @@
 #include "mirage/netif.h"
 #include "mirage/sched.h"
 #include "mirage/time.h"
+#include "mirage/wire.h"
 
 MIRAGE_LOG_SOURCE(netif_log, "netif", "network interfaces");
 
 #define RX_BATCH         32
-#define RX_BATCH_GSO     8 /* with MIRAGE_NET_GSO_MAX-byte buffers (TSO4 or TSO6 on) */
+#define RX_BATCH_GSO     8 /* with MIRAGE_NET_GSO_MAX-byte buffers (TSO4, TSO6 or USO on) */
 #define BATCHES_PER_TURN 8 /* then other fibers get a turn */
 
 struct mirage_netif_state {
@@ -53,21 +54,22 @@ static void offloads_on(struct mirage_netif *nif)
         return;
     }
     if (!(want & MIRAGE_NET_OFFLOAD_CSUM))
-        want &= ~MIRAGE_NET_OFFLOAD_TSO; /* segments need the checksum left to the device */
+        want &= ~MIRAGE_NET_OFFLOAD_GSO; /* segments need the checksum left to the device */
     if (want != 0 && mirage_net_set_offloads(nif->handle, want) != 0) {
         mirage_log_warn(&netif_log, "%s: the device refused its offloads: frame by frame",
                         nif->name);
         want = 0;
     }
     nif->info.offloads = want;
-    mirage_log_debug(&netif_log, "%s: offloads:%s%s%s%s%s", nif->name,
+    mirage_log_debug(&netif_log, "%s: offloads:%s%s%s%s%s%s", nif->name,
                      (want & MIRAGE_NET_OFFLOAD_CSUM) ? " checksum" : " none",
                      (want & MIRAGE_NET_OFFLOAD_TSO) ? " TSO/GRO (" : "",
                      (want & MIRAGE_NET_OFFLOAD_TSO4) ? "TCP/IPv4" : "",
                      (want & MIRAGE_NET_OFFLOAD_TSO) == MIRAGE_NET_OFFLOAD_TSO ? ", " : "",
                      (want & MIRAGE_NET_OFFLOAD_TSO6) ? "TCP/IPv6)"
                      : (want & MIRAGE_NET_OFFLOAD_TSO4) ? ")"
-                                                        : "");
+                                                        : "",
+                     (want & MIRAGE_NET_OFFLOAD_USO) ? " USO (UDP)" : "");
 }
 
 static struct mirage_netif_state *state(struct mirage_netif *nif)
@@ -274,6 +276,13 @@ static int rx_loop(void *arg)
             s->st.rx_bytes += frames[i].len;
             if (frames[i].meta.gso_type != MIRAGE_NET_GSO_NONE)
                 s->st.rx_gso++;
+            /* The kernel's hdr_len is only a hint (its skb's linear part), but
+             * never beyond the frame; a segment size of 0 cuts nothing. */
+            if (frames[i].meta.gso_type == MIRAGE_NET_GSO_UDP_L4 &&
+                (frames[i].meta.gso_size == 0 || frames[i].meta.hdr_len > frames[i].len)) {
+                s->st.rx_gso_bad++;
+                continue;
+            }
             s->rx_meta = &frames[i].meta;
             s->rx_fn(s->rx_ctx, frames[i].buf, frames[i].len);
         }
@@ -318,6 +327,25 @@ int mirage_netif_rx_csum_ok(const struct mirage_netif *nif)
 
     return s != NULL && s->in_batch && s->rx_meta != NULL && nif->info.offloads != 0 &&
            (s->rx_meta->flags & (MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID));
+}
+
+int mirage_netif_rx_udp_gso(struct mirage_netif *nif, uint8_t proto, const uint8_t *udp,
+                            size_t len)
+{
+    struct mirage_netif_state *s = nif->state;
+    struct mirage_rd c = mirage_rd_init(udp, len);
+    uint16_t ulen;
+
+    if (s == NULL || !s->in_batch || s->rx_meta == NULL ||
+        s->rx_meta->gso_type != MIRAGE_NET_GSO_UDP_L4)
+        return 0;
+    mirage_rd_skip(&c, 4);
+    ulen = mirage_rd_be16(&c);
+    if (proto != 17 || c.bad || ulen != len) {
+        s->st.rx_gso_bad++;
+        return MIRAGE_EINVAL;
+    }
+    return s->rx_meta->gso_size;
 }
 
 uint64_t mirage_netif_now(const struct mirage_netif *nif)

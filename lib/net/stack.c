@@ -333,6 +333,20 @@ static int udp_write(struct mirage_stack *s, uint16_t src_port, const struct mir
     return mirage_udp_send(of(s)->udp, src_port, dst, dst_port, ttl, data, len);
 }
 
+static int udp_write_segments(struct mirage_stack *s, uint16_t src_port,
+                              const struct mirage_ipaddr *dst, uint16_t dst_port, int ttl,
+                              const void *data, size_t len, uint16_t segment)
+{
+    struct mirage_udp_out out = {
+        .src_port = src_port, .dst_port = dst_port, .ttl = ttl, .segment = segment};
+    struct mirage_iovec iov = {data, len};
+
+    if (dst == NULL || len > 65507)
+        return dst == NULL ? MIRAGE_EINVAL : MIRAGE_EMSGSIZE;
+    out.dst = *dst;
+    return mirage_udp_writev(of(s)->udp, &out, &iov, 1);
+}
+
 static int tcp_listen(struct mirage_stack *s, uint16_t port,
                       const struct mirage_tcp_listen_opts *opts, struct mirage_tcp_listener **out)
 {
@@ -409,7 +423,8 @@ static const struct stat_field net_fields[] = {
     STAT(mirage_netif_stats, tx_frames), STAT(mirage_netif_stats, tx_bytes),
     STAT(mirage_netif_stats, rx_oversized), STAT(mirage_netif_stats, rx_errors),
     STAT(mirage_netif_stats, tx_dropped), STAT(mirage_netif_stats, tx_errors),
-    STAT(mirage_netif_stats, tx_gso), STAT(mirage_netif_stats, rx_gso)};
+    STAT(mirage_netif_stats, tx_gso), STAT(mirage_netif_stats, rx_gso),
+    STAT(mirage_netif_stats, rx_gso_bad)};
 
 static const struct stat_field ipv4_fields[] = {
     STAT(mirage_ipv4_stats, rx_datagrams), STAT(mirage_ipv4_stats, rx_bad),
@@ -554,6 +569,7 @@ static const struct mirage_stack_ops direct_ops = {
     .udp_listen = udp_listen,
     .udp_unlisten = udp_unlisten,
     .udp_write = udp_write,
+    .udp_write_segments = udp_write_segments,
     .tcp_listen = tcp_listen,
     .tcp_accept = tcp_accept,
     .tcp_unlisten = tcp_unlisten,

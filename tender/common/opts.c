@@ -329,7 +329,7 @@ void tender_usage(const char *prog)
            "                        file DIR/core.%s.PID (DIR: . by default) for gdb\n"
            "  --gdb[=PORT]          (hvt) before the first instruction, wait for gdb on\n"
            "                        127.0.0.1:PORT (default %d): `target remote :PORT`\n"
-           "  --net-offload=on|off  offer the taps' checksum and TCP segmentation offloads\n"
+           "  --net-offload=on|off  offer the taps' checksum and TCP/UDP segmentation offloads\n"
            "                        to the guest (default on; off: frame by frame)\n"
            "  --help                show this help\n"
            "\n"

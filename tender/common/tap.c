@@ -21,6 +21,14 @@ _Static_assert(MIRAGE_NET_GSO_TCPV4 == VIRTIO_NET_HDR_GSO_TCPV4 &&
                    MIRAGE_NET_GSO_TCPV6 == VIRTIO_NET_HDR_GSO_TCPV6 &&
                    MIRAGE_VNET_GSO_ECN == VIRTIO_NET_HDR_GSO_ECN,
                "platform.h's GSO types are linux/virtio_net.h's");
+#ifdef TUN_F_USO4 /* Linux 6.2's headers on; platform.h carries the values for older ones */
+_Static_assert(MIRAGE_TUN_F_USO4 == TUN_F_USO4 && MIRAGE_TUN_F_USO6 == TUN_F_USO6,
+               "platform.h's USO flags are linux/if_tun.h's");
+#endif
+#ifdef VIRTIO_NET_HDR_GSO_UDP_L4
+_Static_assert(MIRAGE_NET_GSO_UDP_L4 == VIRTIO_NET_HDR_GSO_UDP_L4,
+               "platform.h's UDP GSO type is linux/virtio_net.h's");
+#endif
 
 /* The kernel's own rule for interface names, checked here to name the problem. */
 static const char *name_problem(const char *name)
@@ -49,7 +57,7 @@ int tender_tap_open(const char *name, char *err)
 }
 
 /* The most TUNSETOFFLOAD takes on (fd), one set after the other (a kernel
- * that refuses TSO6 keeps TSO4), left all off. */
+ * without USO keeps TSO6, one that refuses TSO6 keeps TSO4), left all off. */
 static uint32_t probe_offloads(int fd)
 {
     uint32_t r = 0;

@@ -53,7 +53,7 @@ struct tender_opts {
     char cmdline[MIRAGE_CMDLINE_MAX]; /* the guest's arguments joined with spaces */
     int help;                         /* --help was given */
     /* --net-offload=on|off (default on): taps carry a virtio-net header and
-     * offer checksum and TCP segmentation offloads to the guest. */
+     * offer checksum and TCP and UDP segmentation offloads to the guest. */
     int net_offload;
     /* The guest's arguments ask only for its help (--help): its
      * declared devices need not be given, since it stops before using them. */

@@ -76,15 +76,15 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
         rc |= allow_fd(ctx, SCMP_SYS(readv), fds[i]);
         rc |= allow_fd(ctx, SCMP_SYS(writev), fds[i]);
     }
-    /* HVT_HC_NET_OFFLOAD: TUNSETOFFLOAD on a tap, with the three settings it makes. */
+    /* HVT_HC_NET_OFFLOAD: TUNSETOFFLOAD on a tap, with the settings it makes of what the tap takes. */
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         if (vm->devs[i].type != MIRAGE_DEV_NET || !vm->devs[i].vnet || !vm->devs[i].offloads)
             continue;
-        for (unsigned k = 0; hvt_net_tun_flags(k) != ~0UL; k++)
+        for (unsigned k = 0; hvt_net_tun_flags(vm->devs[i].offloads, k) != ~0UL; k++)
             rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 3,
                                    SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->devs[i].fd),
                                    SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD),
-                                   SCMP_A2(SCMP_CMP_EQ, hvt_net_tun_flags(k)));
+                                   SCMP_A2(SCMP_CMP_EQ, hvt_net_tun_flags(vm->devs[i].offloads, k)));
     }
     nfds = hvt_block_fds(vm, fds, HVT_MAX_DEVS + 2);
     for (int i = 0; i < nfds; i++) {

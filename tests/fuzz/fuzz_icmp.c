@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p[3] = (uint8_t)c;
     }
     rx = (struct mirage_ipv4_rx){
-        (data[0] & 2) ? 0xffffffffu : 0x0a000001u, 0x0a000002u, 1, 64, 0, hdr, 20, p, size - 1, 0};
+        (data[0] & 2) ? 0xffffffffu : 0x0a000001u, 0x0a000002u, 1, 64, 0, hdr, 20, p, size - 1, 0, 0};
     mirage_icmpv4_input(s->icmp, &rx);
     if (data[0] & 4)
         mirage_icmpv4_unreachable(s->icmp, MIRAGE_ICMP_UNREACH_PORT, &rx);

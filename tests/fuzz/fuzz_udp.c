@@ -3,7 +3,14 @@
 
 /* Input: [1 byte: flags][datagram]. Flag bit 0 fixes the checksum, bit 1
  * points it at the listening port 7, bit 2 sends it to the broadcast address
- * (all-nodes over IPv6), bit 3 sends it over IPv6 from fd00::1 to fd00::2. */
+ * (all-nodes over IPv6), bit 3 sends it over IPv6 from fd00::1 to fd00::2,
+ * bit 4 marks it a UDP GSO frame whose datagrams are 1 + 97 * (flags >> 5)
+ * bytes each (gso_size). */
+static uint16_t gso_of(uint8_t flags)
+{
+    return (flags & 16) ? (uint16_t)(1 + 97 * (flags >> 5)) : 0;
+}
+
 static void input6(struct fz_stack *s, uint8_t flags, uint8_t *p, size_t n)
 {
     static const uint8_t src[16] = {0xfd, [15] = 1}, to_us[16] = {0xfd, [15] = 2},
@@ -31,7 +38,8 @@ static void input6(struct fz_stack *s, uint8_t flags, uint8_t *p, size_t n)
                                 .pkt = pkt,
                                 .pkt_len = sizeof(pkt),
                                 .payload = p,
-                                .len = n};
+                                .len = n,
+                                .gso_size = gso_of(flags)};
     mirage_udp_input6(s->udp, &rx);
 }
 
@@ -69,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p[6] = (uint8_t)(v >> 8);
         p[7] = (uint8_t)v;
     }
-    rx = (struct mirage_ipv4_rx){0x0a000001u, dst, 17, 64, 0, hdr, 20, p, n, 0};
+    rx = (struct mirage_ipv4_rx){0x0a000001u, dst, 17, 64, 0, hdr, 20, p, n, 0, gso_of(data[0])};
     mirage_udp_input(s->udp, &rx);
     free(p);
     fz_now += 1000000;

@@ -40,7 +40,8 @@ static void test_rules(void)
     CHECK_INT(mirage_net_gso_offload(MIRAGE_NET_GSO_TCPV4), MIRAGE_NET_OFFLOAD_TSO4);
     CHECK_INT(mirage_net_gso_offload(MIRAGE_NET_GSO_TCPV6 | 0x80), MIRAGE_NET_OFFLOAD_TSO6);
     CHECK_INT(mirage_net_gso_offload(3), 0); /* UDP (UFO): never asked for */
-    CHECK_INT(mirage_net_gso_offload(5), 0); /* UDP_L4 (USO) */
+    CHECK_INT(mirage_net_gso_offload(5), MIRAGE_NET_OFFLOAD_USO); /* UDP_L4 (USO) */
+    CHECK_INT(MIRAGE_NET_GSO_UDP_L4, 5);
 
     /* Transmit: each GSO type only with its own family's TSO, up to the bound. */
     CHECK(mirage_net_tx_ok(&v4, &g4, 65535 + 14));
@@ -96,13 +97,37 @@ static void test_rules(void)
     CHECK(mirage_net_offloads_valid(0) && mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_ALL));
     CHECK(mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO6));
     CHECK(!mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_TSO6));
-    CHECK(!mirage_net_offloads_valid(8));
-    CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_ALL), 0x07); /* TUN_F_CSUM|TSO4|TSO6 */
+    CHECK(!mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_USO)); /* USO needs the checksum too */
+    CHECK(mirage_net_offloads_valid(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_USO));
+    CHECK(!mirage_net_offloads_valid(16));
+    /* TUN_F_CSUM|TSO4|TSO6|USO4|USO6: USO4 and USO6 only together (Linux 6.2+ refuses one) */
+    CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_ALL), 0x67);
     CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO6), 0x05);
+    CHECK_INT(mirage_tun_offload_flags(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_USO), 0x61);
+    /* USO first, then the TCP sets as before: a kernel without USO keeps TSO. */
     CHECK_INT(mirage_net_offload_probe(0), MIRAGE_NET_OFFLOAD_ALL);
-    CHECK_INT(mirage_net_offload_probe(1), MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
-    CHECK_INT(mirage_net_offload_probe(2), MIRAGE_NET_OFFLOAD_CSUM);
-    CHECK_INT(mirage_net_offload_probe(3), 0);
+    CHECK_INT(mirage_net_offload_probe(1), MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO);
+    CHECK_INT(mirage_net_offload_probe(2), MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
+    CHECK_INT(mirage_net_offload_probe(3), MIRAGE_NET_OFFLOAD_CSUM);
+    CHECK_INT(mirage_net_offload_probe(4), 0);
+
+    /* UDP GSO (USO): both ways only with USO on, same bounds as TCP's. */
+    {
+        struct mirage_net_info uso = {{0}, 1500, MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_USO};
+        struct mirage_net_meta gu = {MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_UDP_L4, 42, 1400, 34, 6};
+
+        CHECK(mirage_net_tx_ok(&uso, &gu, 30042) && mirage_net_tx_ok(&both, &gu, MIRAGE_NET_GSO_MAX));
+        CHECK(!mirage_net_tx_ok(&uso, &gu, MIRAGE_NET_GSO_MAX + 1));
+        CHECK(!mirage_net_tx_ok(&v4, &gu, 30042) && !mirage_net_tx_ok(&v6, &gu, 30042));
+        CHECK(!mirage_net_tx_ok(&uso, &g4, 30000));
+        CHECK_INT(mirage_net_frame_max(&uso), MIRAGE_NET_GSO_MAX);
+        CHECK(mirage_net_rx_ok(&uso, MIRAGE_NET_GSO_UDP_L4, 30042));
+        CHECK(!mirage_net_rx_ok(&v4, MIRAGE_NET_GSO_UDP_L4, 30042));
+        CHECK(!mirage_net_rx_ok(&uso, 3, 4042)); /* UFO frames: too long, dropped */
+        h = mirage_vnet_hdr_of(&gu);
+        m = mirage_net_meta_of(&h);
+        CHECK(memcmp(&m, &gu, sizeof(m)) == 0);
+    }
 }
 
 /* ---- two platform devices joined as two taps on one host --------------------------------------- */
@@ -125,10 +150,11 @@ static struct dev {
     uint32_t offered, on;
     struct qframe *head, *tail;
     /* what went out of this device */
-    unsigned gso4, gso6, partial, whole, bad;
+    unsigned gso4, gso6, gso_udp, partial, whole, bad;
     unsigned max_len;
     struct mirage_net_meta first_gso6; /* the first TCP/IPv6 GSO frame's */
     uint8_t first_gso6_hdr[128];
+    struct mirage_net_meta last_udp; /* the last UDP GSO frame's */
 } devs[2];
 
 int mirage_net_set_offloads(mirage_handle_t h, uint32_t offloads)
@@ -158,6 +184,7 @@ static void inspect(struct dev *d, const struct mirage_frame *f)
     size_t ip = 14, l4, len = f->len;
     uint16_t partial;
     int six = len >= 54 && b[12] == 0x86 && b[13] == 0xdd;
+    uint8_t proto = six ? b[ip + 6] : b[ip + 9];
 
     if (len > d->max_len)
         d->max_len = (unsigned)len;
@@ -167,26 +194,39 @@ static void inspect(struct dev *d, const struct mirage_frame *f)
     }
     d->partial++;
     l4 = six ? ip + 40 : ip + (size_t)(b[ip] & 15) * 4;
-    /* The checksum covers the TCP segment from its header; the field holds
-     * the pseudo-header's sum, folded, not complemented. */
-    if (m->csum_start != l4 || m->csum_offset != 16 || (six ? b[ip + 6] : b[ip + 9]) != 6) {
+    /* The checksum covers the TCP segment (the UDP datagram, or all of a UDP
+     * GSO frame's: its length field says so) from its header; the field
+     * holds the pseudo-header's sum, folded, not complemented. */
+    if (m->csum_start != l4 || m->csum_offset != (proto == 17 ? 6 : 16) ||
+        (proto != 6 && proto != 17) || (proto == 17 && be16(b + l4 + 4) != len - l4)) {
         d->bad++;
         return;
     }
     if (six) {
         if (be16(b + ip + 4) != len - l4) /* the payload length */
             d->bad++;
-        mirage_csum_add_pseudo6(&c, b + ip + 8, b + ip + 24, 6, (uint32_t)(len - l4));
+        mirage_csum_add_pseudo6(&c, b + ip + 8, b + ip + 24, proto, (uint32_t)(len - l4));
     } else {
         if (be16(b + ip + 2) != len - ip)
             d->bad++;
-        mirage_csum_add_pseudo4(&c, be32(b + ip + 12), be32(b + ip + 16), 6, len - l4);
+        mirage_csum_add_pseudo4(&c, be32(b + ip + 12), be32(b + ip + 16), proto, len - l4);
     }
     partial = (uint16_t)~mirage_csum_finish(&c);
-    if (be16(b + l4 + 16) != partial)
+    if (be16(b + l4 + m->csum_offset) != partial)
         d->bad++;
     if (m->gso_type == MIRAGE_NET_GSO_NONE)
         return;
+    if (proto == 17) {
+        /* Linux cuts it (__udp_gso_segment): one header, segments of gso_size. */
+        if (m->gso_type == MIRAGE_NET_GSO_UDP_L4 && m->hdr_len == l4 + 8 &&
+            len - m->hdr_len > m->gso_size &&
+            (len - m->hdr_len + m->gso_size - 1) / m->gso_size <= MIRAGE_NET_USO_MAX_SEGS)
+            d->gso_udp++;
+        else
+            d->bad++;
+        d->last_udp = *m;
+        return;
+    }
     if (m->gso_type == (six ? MIRAGE_NET_GSO_TCPV6 : MIRAGE_NET_GSO_TCPV4) &&
         m->hdr_len == l4 + (size_t)(b[l4 + 12] >> 4) * 4 && len - m->hdr_len > m->gso_size)
         six ? d->gso6++ : d->gso4++;
@@ -517,6 +557,257 @@ static void test_no_offloads(void)
     stop_pair(nif, s);
 }
 
+/* ---- UDP trains and UDP GSO frames (USO) ----------------------------------------------------- */
+
+#define TRAIN     60000 /* bytes of one train */
+#define UDP_PORT  5000
+#define MAX_DGRAM 256
+
+static uint8_t train[TRAIN], got_buf[TRAIN];
+static size_t got_len, got_n, got_sizes[MAX_DGRAM];
+
+/* Each datagram to UDP_PORT: its bytes appended, its size noted. */
+static void on_udp(void *ctx, const struct mirage_udp_rx *rx)
+{
+    (void)ctx;
+    if (got_n < MAX_DGRAM)
+        got_sizes[got_n] = rx->len;
+    got_n++;
+    if (got_len + rx->len <= TRAIN)
+        memcpy(got_buf + got_len, rx->data, rx->len);
+    got_len += rx->len;
+}
+
+static void got_reset(void)
+{
+    got_len = got_n = 0;
+    memset(got_buf, 0, sizeof(got_buf));
+}
+
+/* What arrived is (len) bytes of train in datagrams of (seg), the last maybe shorter. */
+static void check_got(size_t len, size_t seg)
+{
+    size_t n = (len + seg - 1) / seg;
+
+    CHECK_INT(got_n, n);
+    CHECK_INT(got_len, len);
+    for (size_t i = 0; i < n && i < MAX_DGRAM; i++)
+        CHECK_INT(got_sizes[i], i + 1 < n ? seg : len - (n - 1) * seg);
+    CHECK(got_len == len && memcmp(got_buf, train, len) == 0);
+}
+
+/* A train of (len) bytes in datagrams of (seg) from stack 0 to (to), port UDP_PORT of stack 1. */
+static int send_train(struct mirage_stack *s, struct mirage_ipaddr to, size_t len, uint16_t seg)
+{
+    int r;
+
+    got_reset();
+    r = mirage_udp_write_segments(s, 0, &to, UDP_PORT, -1, train, len, seg);
+    mirage_sleep_ns(MIRAGE_MS(10));
+    return r;
+}
+
+/* A device with USO: a train leaves as UDP GSO frames of up to 64 datagrams
+ * with the fields Linux's USO takes, and the receiver splits them back into
+ * the datagrams, byte-exact and in order, over IPv6 and IPv4. */
+static void test_uso_tx(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+    struct mirage_netif_stats st;
+    unsigned before;
+
+    for (size_t i = 0; i < TRAIN; i++)
+        train[i] = (uint8_t)(i * 7 + i / 251);
+    run_pair(MIRAGE_NET_OFFLOAD_ALL, nif, s);
+    CHECK_INT(devs[0].on, MIRAGE_NET_OFFLOAD_ALL);
+    CHECK_INT(mirage_udp_listen(s[1], UDP_PORT, on_udp, NULL), 0);
+
+    CHECK_INT(send_train(s[0], v6(2), TRAIN, 1400), 0); /* 43 datagrams, one frame */
+    CHECK_INT(devs[0].gso_udp, 1);
+    CHECK_INT(devs[0].last_udp.gso_size, 1400);
+    CHECK_INT(devs[0].last_udp.hdr_len, 14 + 40 + 8);
+    CHECK_INT(devs[0].last_udp.csum_start, 14 + 40);
+    CHECK_INT(devs[0].last_udp.flags, MIRAGE_NET_META_NEEDS_CSUM);
+    check_got(TRAIN, 1400);
+
+    /* The first train to 10.0.14.2 finds its MAC unknown: no frame with
+     * metadata waits for ARP, so it goes datagram by datagram (queued). */
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), TRAIN, 1400), 0);
+    CHECK_INT(devs[0].gso_udp, 1);
+    check_got(TRAIN, 1400);
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), TRAIN, 1400), 0);
+    CHECK_INT(devs[0].gso_udp, 2);
+    CHECK_INT(devs[0].last_udp.hdr_len, 14 + 20 + 8);
+    CHECK_INT(devs[0].last_udp.csum_start, 14 + 20);
+    check_got(TRAIN, 1400);
+
+    /* 100 datagrams of 600: two frames, 64 and 36. */
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), TRAIN, 600), 0);
+    CHECK_INT(devs[0].gso_udp, 4);
+    check_got(TRAIN, 600);
+
+    /* One datagram's worth (or less) is an ordinary datagram. */
+    before = devs[0].gso_udp;
+    CHECK_INT(send_train(s[0], v6(2), 1000, 1400), 0);
+    CHECK_INT(devs[0].gso_udp, before);
+    check_got(1000, 1400);
+
+    /* Each datagram must fit the MTU: 1472 + 8 + 20 does, 1473 does not. */
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), 3000, 1473), MIRAGE_EMSGSIZE);
+    CHECK_INT(got_n, 0);
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), 3000, 1472), 0);
+    check_got(3000, 1472);
+    CHECK_INT(devs[0].bad, 0);
+    mirage_netif_stats(&nif[0], &st);
+    CHECK(st.tx_gso >= devs[0].gso_udp);
+    mirage_netif_stats(&nif[1], &st);
+    CHECK(st.rx_gso >= devs[0].gso_udp);
+    CHECK_INT(st.rx_gso_bad, 0);
+    stop_pair(nif, s);
+}
+
+/* A device without USO (TSO and the checksum only): the same trains go
+ * datagram by datagram, each within the MTU. */
+static void test_uso_off(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+
+    run_pair(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO, nif, s);
+    CHECK_INT(mirage_udp_listen(s[1], UDP_PORT, on_udp, NULL), 0);
+    devs[0].max_len = 0;
+    CHECK_INT(send_train(s[0], v6(2), TRAIN, 1400), 0);
+    check_got(TRAIN, 1400);
+    CHECK_INT(send_train(s[0], mirage_ipv4_addr(10, 0, 14, 2), TRAIN, 1400), 0);
+    check_got(TRAIN, 1400);
+    CHECK_INT(devs[0].gso_udp, 0);
+    CHECK_INT(devs[0].bad, 0);
+    CHECK(devs[0].max_len <= 1514);
+    stop_pair(nif, s);
+}
+
+/* Checksum of a UDP GSO frame built by hand. */
+enum csum_mode { CSUM_PARTIAL, CSUM_FULL, CSUM_WRONG };
+
+/* A UDP GSO frame (meta) to device 1 from stack 0's address over IPv4 or
+ * IPv6: (len) payload bytes of train to UDP_PORT, its UDP length field off by
+ * (ulen_delta), its IP protocol (proto), its checksum as (cm) says. */
+static void inject_udp(int six, const struct mirage_net_meta *meta, size_t len, int ulen_delta,
+                       uint8_t proto, enum csum_mode cm)
+{
+    static const uint8_t eth4[] = {2, 0, 0, 0, 14, 2, 2, 0, 0, 0, 14, 1, 0x08, 0x00};
+    static const uint8_t eth6[] = {2, 0, 0, 0, 14, 2, 2, 0, 0, 0, 14, 1, 0x86, 0xdd};
+    size_t l4 = 14 + (six ? 40 : 20), flen = l4 + 8 + len;
+    struct qframe *q = calloc(1, sizeof(*q) + flen);
+    struct mirage_csum c = MIRAGE_CSUM_INIT;
+    uint8_t *b = q->data, *ip = b + 14, *u = b + l4;
+    uint16_t ulen = (uint16_t)(8 + len + (size_t)ulen_delta), sum;
+
+    memcpy(b, six ? eth6 : eth4, 14);
+    if (six) {
+        ip[0] = 0x60;
+        ip[4] = (uint8_t)((8 + len) >> 8), ip[5] = (uint8_t)(8 + len);
+        ip[6] = proto;
+        ip[7] = 64;
+        memcpy(ip + 8, v6(1).a, 16);
+        memcpy(ip + 24, v6(2).a, 16);
+        mirage_csum_add_pseudo6(&c, ip + 8, ip + 24, 17, (uint32_t)(8 + len));
+    } else {
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)((28 + len) >> 8), ip[3] = (uint8_t)(28 + len);
+        ip[8] = 64;
+        ip[9] = proto;
+        ip[12] = 10, ip[14] = 14, ip[15] = 1;
+        ip[16] = 10, ip[18] = 14, ip[19] = 2;
+        sum = mirage_csum(ip, 20);
+        ip[10] = (uint8_t)(sum >> 8), ip[11] = (uint8_t)sum;
+        mirage_csum_add_pseudo4(&c, 0x0a000e01u, 0x0a000e02u, 17, 8 + len);
+    }
+    u[0] = 0x9c, u[1] = 0x40; /* port 40000 */
+    u[2] = UDP_PORT >> 8, u[3] = UDP_PORT & 0xff;
+    u[4] = (uint8_t)(ulen >> 8), u[5] = (uint8_t)ulen;
+    memcpy(u + 8, train, len);
+    if (cm == CSUM_PARTIAL) {
+        sum = (uint16_t)~mirage_csum_finish(&c);
+    } else {
+        mirage_csum_add(&c, u, 8 + len);
+        sum = (uint16_t)(mirage_csum_finish(&c) ^ (cm == CSUM_WRONG ? 0x0101 : 0));
+    }
+    u[6] = (uint8_t)(sum >> 8), u[7] = (uint8_t)sum;
+    q->len = flen;
+    q->meta = *meta;
+    if (devs[1].tail)
+        devs[1].tail->next = q;
+    else
+        devs[1].head = q;
+    devs[1].tail = q;
+    fake_ready |= 2;
+    fake_ready_at = fake_now;
+    got_reset();
+    mirage_sleep_ns(MIRAGE_MS(10));
+}
+
+/* UDP GSO frames as the host's kernel hands them over (a UDP_SEGMENT send):
+ * split into their datagrams over both families; malformed ones (segment
+ * size 0, hdr_len past the frame, a UDP length that disagrees, not UDP, a
+ * fragment) dropped and counted, never delivered. */
+static void test_uso_rx(void)
+{
+    struct mirage_netif nif[2];
+    struct mirage_stack *s[2];
+    struct mirage_netif_stats st;
+    struct mirage_net_meta g4 = {MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_UDP_L4, 42, 1000, 34, 6};
+    struct mirage_net_meta g6 = {MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_UDP_L4, 62, 1000, 54, 6};
+    struct mirage_net_meta m;
+    uint64_t bad = 0;
+
+    run_pair(MIRAGE_NET_OFFLOAD_ALL, nif, s);
+    CHECK_INT(mirage_udp_listen(s[1], UDP_PORT, on_udp, NULL), 0);
+    inject_udp(0, &g4, 3500, 0, 17, CSUM_PARTIAL);
+    check_got(3500, 1000);
+    inject_udp(1, &g6, 2500, 0, 17, CSUM_PARTIAL);
+    check_got(2500, 1000);
+    m = g4;
+    m.hdr_len = 200; /* only a hint of the kernel's (its skb's linear part) */
+    inject_udp(0, &m, 3500, 0, 17, CSUM_PARTIAL);
+    check_got(3500, 1000);
+    m.flags = 0; /* no flag: the checksum covers the whole and is checked */
+    inject_udp(0, &m, 3500, 0, 17, CSUM_FULL);
+    check_got(3500, 1000);
+    inject_udp(0, &m, 3500, 0, 17, CSUM_WRONG);
+    CHECK_INT(got_n, 0);
+    m = g6;
+    m.flags = MIRAGE_NET_META_CSUM_VALID;
+    inject_udp(1, &m, 5000, 0, 17, CSUM_FULL);
+    check_got(5000, 1000);
+    mirage_netif_stats(&nif[1], &st);
+    CHECK_INT(st.rx_gso_bad, 0);
+
+    m = g4;
+    m.gso_size = 0;
+    inject_udp(0, &m, 3500, 0, 17, CSUM_PARTIAL);
+    CHECK_INT(got_n, 0);
+    m = g6;
+    m.hdr_len = 2563; /* past the frame's 14 + 40 + 8 + 2500 */
+    inject_udp(1, &m, 2500, 0, 17, CSUM_PARTIAL);
+    CHECK_INT(got_n, 0);
+    inject_udp(0, &g4, 3500, -1, 17, CSUM_PARTIAL); /* UDP length one short */
+    CHECK_INT(got_n, 0);
+    inject_udp(1, &g6, 2500, 1, 17, CSUM_PARTIAL); /* one long */
+    CHECK_INT(got_n, 0);
+    inject_udp(0, &g4, 3500, 0, 6, CSUM_PARTIAL); /* TCP with a UDP GSO header */
+    inject_udp(1, &g6, 2500, 0, 58, CSUM_PARTIAL); /* ICMPv6 */
+    CHECK_INT(got_n, 0);
+    mirage_netif_stats(&nif[1], &st);
+    bad = st.rx_gso_bad;
+    CHECK_INT(bad, 6);
+    /* The device goes on serving: a good one after them. */
+    inject_udp(1, &g6, 2500, 0, 17, CSUM_PARTIAL);
+    check_got(2500, 1000);
+    stop_pair(nif, s);
+}
+
 /* Autocorking: 1 MiB written 4 KiB a call leaves in large TSO frames, not in
  * one 4 KiB frame per write (tcp_push), byte-exact, over both families. */
 static void test_small_writes(void)
@@ -545,6 +836,9 @@ int main(void)
     test_tso6();
     test_tso4_only();
     test_no_offloads();
+    test_uso_rx();
+    test_uso_tx();
+    test_uso_off();
     test_small_writes();
     if (check_failures)
         fputs(fake_console_text(), stderr);

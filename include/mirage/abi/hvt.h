@@ -127,7 +127,7 @@ struct hvt_hc_guard {
  *
  * The tender never publishes a frame the device's offloads do not allow
  * (mirage_net_rx_ok(): over mtu + 14 unless a coalesced TCP frame with TSO
- * on): it drops it and counts it in (rx_oversized), which the guest reads for
+ * on, or a UDP one with USO on): it drops it and counts it in (rx_oversized), which the guest reads for
  * mirage_net_stats(). Offloads start off; HVT_HC_NET_OFFLOAD turns on those
  * the device offers (hvt_dev_info.offloads).
  */
@@ -179,7 +179,7 @@ struct hvt_hc_net_offload {
 /* ---- boot info -------------------------------------------------------- */
 
 #define HVT_BOOT_MAGIC   0x4d485654u /* "MHVT" */
-#define HVT_BOOT_VERSION 5
+#define HVT_BOOT_VERSION 6 /* 6: MIRAGE_NET_OFFLOAD_USO, GSO_UDP_L4 frames in the rings */
 #define HVT_MAX_DEVS     63
 #define HVT_NAME_MAX     64
 

@@ -16,7 +16,8 @@
  *   read/readv(tap fd)    write(1, 2 or a tap fd)
  *   writev(tap fd with SPT_DEV_VNET, iov, 2): the virtio-net header and the frame
  *   ioctl(tap fd with offloads, TUNSETOFFLOAD, flags): flags within TUN_F_CSUM,
- *       TUN_F_TSO4 and TUN_F_TSO6, and only those the tender found the tap takes
+ *       TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4 and TUN_F_USO6, and only those the
+ *       tender found the tap takes
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
  *       device's block_size, count < 2^32, pos + count <= capacity;
  *       pwrite64 only on a disk without SPT_DEV_READ_ONLY
@@ -29,7 +30,7 @@
  *       [addr, addr + len) inside the heap, when the heap ends below 4 GiB
  */
 #define SPT_BOOT_MAGIC   0x4d535054u /* "MSPT" */
-#define SPT_BOOT_VERSION 6
+#define SPT_BOOT_VERSION 7 /* 7: MIRAGE_NET_OFFLOAD_USO in spt_dev_info.offloads */
 
 /* mirage_abort() runs ud2 with this in rax: the tender's fault handler takes
  * it for an abort (status 255, a core file with --dumpcore), not a fault. */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <netinet/udp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -412,8 +413,31 @@ static int udp_unlisten(struct mirage_stack *st, uint16_t port)
     return MIRAGE_ENOENT;
 }
 
-static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mirage_ipaddr *dst,
-                     uint16_t dst_port, int ttl, const void *data, size_t len)
+/* sendto, or with (segment) sendmsg with UDP_SEGMENT (Linux 4.18): the host
+ * cuts (data) into datagrams of (segment) bytes. */
+static ssize_t send_dgram(int fd, const void *data, size_t len, const struct sockaddr_storage *to,
+                          socklen_t tolen, uint16_t segment)
+{
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(uint16_t))];
+    } ctl;
+    struct iovec iov = {(void *)data, len};
+    struct msghdr msg = {(void *)to, tolen, &iov, 1, ctl.buf, sizeof(ctl.buf), 0};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+    if (segment == 0)
+        return sendto(fd, data, len, MSG_DONTWAIT, (const struct sockaddr *)to, tolen);
+    memset(&ctl, 0, sizeof(ctl));
+    c->cmsg_level = IPPROTO_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    memcpy(CMSG_DATA(c), &segment, sizeof(segment));
+    return sendmsg(fd, &msg, MSG_DONTWAIT);
+}
+
+static int udp_send(struct mirage_stack *st, uint16_t src_port, const struct mirage_ipaddr *dst,
+                    uint16_t dst_port, int ttl, const void *data, size_t len, uint16_t segment)
 {
     struct sockstack *s = (struct sockstack *)st;
     struct sockaddr_storage to;
@@ -456,7 +480,7 @@ static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mi
             setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one));
         if (ttl > 0)
             setsockopt(fd, level, opt, &ttl, sizeof(ttl));
-        n = sendto(fd, data, len, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
+        n = send_dgram(fd, data, len, &to, tolen, segment);
         r = n < 0 ? from_errno(errno) : 0;
         if (ttl > 0)
             setsockopt(fd, level, opt, &def, sizeof(def));
@@ -464,6 +488,19 @@ static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mi
     if (tmp.fd >= 0)
         close_socket(&tmp);
     return r;
+}
+
+static int udp_write(struct mirage_stack *st, uint16_t src_port, const struct mirage_ipaddr *dst,
+                     uint16_t dst_port, int ttl, const void *data, size_t len)
+{
+    return udp_send(st, src_port, dst, dst_port, ttl, data, len, 0);
+}
+
+static int udp_write_segments(struct mirage_stack *st, uint16_t src_port,
+                              const struct mirage_ipaddr *dst, uint16_t dst_port, int ttl,
+                              const void *data, size_t len, uint16_t segment)
+{
+    return udp_send(st, src_port, dst, dst_port, ttl, data, len, len > segment ? segment : 0);
 }
 
 /* ---- TCP flows ------------------------------------------------------------ */
@@ -814,6 +851,7 @@ static const struct mirage_stack_ops socket_ops = {
     .udp_listen = udp_listen,
     .udp_unlisten = udp_unlisten,
     .udp_write = udp_write,
+    .udp_write_segments = udp_write_segments,
     .tcp_listen = tcp_listen,
     .tcp_accept = tcp_accept,
     .tcp_unlisten = tcp_unlisten,
