@@ -184,7 +184,8 @@ probe_net() {
     netns_tap "$NS" tap0 10.209.0.1/24
     NET_OPTS=()
     probe_net offloads
-    [[ "$output" == *"offered 7"* ]] # checksum, TSO4 and TSO6
+    # checksum, TSO4, TSO6 and USO (Linux 6.2 on; 7 without USO)
+    [[ "$output" == *"offered 15"* ]] || { [[ "$output" == *"offered 7"* ]] && [ "$(uname -r | cut -d. -f1)" -lt 6 ]; }
     probe_net writev-tap 2
     [ "$PROBE" = allowed ]
     [[ "$output" == *"returned 70"* ]]
@@ -208,6 +209,20 @@ probe_net() {
     [ "$PROBE" = refused ]
     probe_net ioctl-tap 0x400454d0 0x10 # TUN_F_UFO
     [ "$PROBE" = refused ]
+    probe_net offloads
+    if [[ "$output" == *"offered 15"* ]]; then
+        probe_net ioctl-tap 0x400454d0 0x67 # TUN_F_CSUM | TSO4 | TSO6 | USO4 | USO6
+        [ "$PROBE" = allowed ]
+        [[ "$output" == *"returned 0"* ]]
+        probe_net ioctl-tap 0x400454d0 0x61 # TUN_F_CSUM | USO4 | USO6
+        [ "$PROBE" = allowed ]
+        [[ "$output" == *"returned 0"* ]]
+        # Within the mask, but the kernel takes USO4 only with USO6 (EINVAL).
+        probe_net ioctl-tap 0x400454d0 0x21
+        [[ "$output" == *"returned -22"* ]]
+        probe_net ioctl-tap 0x400454d0 0x80 # beyond USO6: never offered
+        [ "$PROBE" = refused ]
+    fi
     probe_net ioctl-tap 0x400454ca 0 # TUNSETIFF
     [ "$PROBE" = refused ]
     probe_net ioctl-fd 1 0x400454d0 0

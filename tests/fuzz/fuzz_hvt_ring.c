@@ -71,7 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(total == len);
         if (vh.gso_type != MIRAGE_NET_GSO_NONE || len > (uint32_t)info.mtu + 14)
             check(((vh.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4)) ||
-                   (vh.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6))) &&
+                   (vh.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6)) ||
+                   (vh.gso_type == MIRAGE_NET_GSO_UDP_L4 && (info.offloads & MIRAGE_NET_OFFLOAD_USO))) &&
                   (info.offloads & MIRAGE_NET_OFFLOAD_CSUM) &&
                   (vh.flags & MIRAGE_NET_META_NEEDS_CSUM) && vh.gso_size > 0 &&
                   len <= MIRAGE_NET_GSO_MAX);

@@ -46,7 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                   (size_t)m.csum_start + m.csum_offset + 2 <= len);
         if (len > (size_t)info.mtu + 14 || m.gso_type != MIRAGE_NET_GSO_NONE)
             check(((m.gso_type == MIRAGE_NET_GSO_TCPV4 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO4)) ||
-                   (m.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6))) &&
+                   (m.gso_type == MIRAGE_NET_GSO_TCPV6 && (info.offloads & MIRAGE_NET_OFFLOAD_TSO6)) ||
+                   (m.gso_type == MIRAGE_NET_GSO_UDP_L4 && (info.offloads & MIRAGE_NET_OFFLOAD_USO))) &&
                   (m.flags & MIRAGE_NET_META_NEEDS_CSUM) && m.gso_size > 0 && m.hdr_len < len &&
                   len <= MIRAGE_NET_GSO_MAX);
     }
@@ -68,11 +69,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check(len <= max);
         if (len > (size_t)info.mtu + 14)
             check(((info.offloads & MIRAGE_NET_OFFLOAD_TSO4) && (m.gso_type & 0x7f) == 1) ||
-                  ((info.offloads & MIRAGE_NET_OFFLOAD_TSO6) && (m.gso_type & 0x7f) == 4));
+                  ((info.offloads & MIRAGE_NET_OFFLOAD_TSO6) && (m.gso_type & 0x7f) == 4) ||
+                  ((info.offloads & MIRAGE_NET_OFFLOAD_USO) && (m.gso_type & 0x7f) == 5));
         check(!(rx.flags & ~(MIRAGE_NET_META_NEEDS_CSUM | MIRAGE_NET_META_CSUM_VALID)));
-        /* A TCP type comes through as itself (the ECN bit gone), anything else as none. */
+        /* A TCP or UDP_L4 type comes through as itself (the ECN bit gone), anything else (UFO's
+         * 3 too) as none. */
         check(rx.gso_type == ((m.gso_type & 0x7f) == 1   ? MIRAGE_NET_GSO_TCPV4
                               : (m.gso_type & 0x7f) == 4 ? MIRAGE_NET_GSO_TCPV6
+                              : (m.gso_type & 0x7f) == 5 ? MIRAGE_NET_GSO_UDP_L4
                                                          : MIRAGE_NET_GSO_NONE));
     }
     return 0;

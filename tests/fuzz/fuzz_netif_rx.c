@@ -6,7 +6,10 @@
 
 /*
  * The input is a script for the device, step after step:
- *   byte 0        bit 7: this read fails (bits 0..6 pick the error); else a frame
+ *   byte 0        bit 7: this read fails (bits 0..6 pick the error); else a frame,
+ *                 with bit 6 a UDP GSO frame (NEEDS_CSUM, GSO_UDP_L4) of segments
+ *                 of 50 * (bits 0..4) bytes (0: malformed) and hdr_len 42, or with
+ *                 bit 5 one past the frame (malformed)
  *   bytes 1..2    the frame's length as the device reports it (big-endian):
  *                 0..65535, so also longer than the 1514-byte buffer
  *   then          min(length, what is left) bytes of the frame, copied into
@@ -43,6 +46,11 @@ static int script_readv(void *ctx, struct mirage_frame *f, size_t n, size_t *got
             memset(f[*got].buf + copy, 0xee, (len < f[*got].cap ? len : f[*got].cap) - copy);
         in_off += take;
         f[*got].len = len;
+        f[*got].meta = (struct mirage_net_meta){0};
+        if (kind & 0x40)
+            f[*got].meta = (struct mirage_net_meta){
+                MIRAGE_NET_META_NEEDS_CSUM, MIRAGE_NET_GSO_UDP_L4,
+                (uint16_t)((kind & 0x20) ? len + 1 : 42), (uint16_t)(50 * (kind & 0x1f)), 34, 6};
         handed_over += len <= f[*got].cap;
         (*got)++;
     }

@@ -22,6 +22,15 @@
  * bench/net.sh, where checking every byte would be what is measured, 11
  * (discard) only counts and answers "ok N", and 20 sends --source-bytes of
  * zeros, 64 KiB a write as tcpclient's serve-source does.
+ *
+ * UDP (tests/e2e/uso.bats, bench/uso.sh): datagrams to 9 are checked in
+ * order against the stream of seed 1, as if one stream were cut into them
+ * (a host's UDP_SEGMENT burst); "udp" on the control port answers
+ * "udp datagrams N bytes B bad OFFSET|none". A datagram "BYTES SEGMENT" to
+ * 19 is answered with the first BYTES (at most 65507) of the stream of seed
+ * 2 as a train of SEGMENT-byte datagrams (mirage_udp_write_segments: one
+ * UDP GSO frame per 64 with the tap's USO); 11 counts datagrams and bytes
+ * without checking them, and "udp" reports those as "discard N B" too.
  */
 
 #define PORT_ECHO    7
@@ -31,6 +40,7 @@
 #define PORT_SOURCE  19
 #define PORT_DISCARD 11
 #define PORT_ZEROS   20
+#define UDP_MAX      65507
 #define IDLE_MAX     16384
 #define CONN_STACK   (32u * 1024u)
 
@@ -165,6 +175,56 @@ static int zeros_conn(void *arg)
     return send_conn(arg, 1);
 }
 
+/* ---- UDP ---------------------------------------------------------------- */
+
+static struct mirage_stack *the_stack;
+static struct gen udp_sink_gen;
+static uint64_t udp_rx, udp_bytes, udp_bad = UINT64_MAX, discard_rx, discard_bytes;
+static uint8_t udp_train[UDP_MAX];
+
+static void udp_sink(void *ctx, const struct mirage_udp_rx *rx)
+{
+    (void)ctx;
+    for (size_t i = 0; i < rx->len; i++)
+        if (gen_byte(&udp_sink_gen) != rx->data[i] && udp_bad == UINT64_MAX)
+            udp_bad = udp_bytes + i;
+    udp_rx++;
+    udp_bytes += rx->len;
+}
+
+static void udp_discard(void *ctx, const struct mirage_udp_rx *rx)
+{
+    (void)ctx;
+    discard_rx++;
+    discard_bytes += rx->len;
+}
+
+/* "BYTES SEGMENT": the stream of seed 2 back to the sender as a train. */
+static void udp_source(void *ctx, const struct mirage_udp_rx *rx)
+{
+    char req[32], *end;
+    unsigned long bytes, seg;
+    struct gen g;
+    int r;
+
+    (void)ctx;
+    memcpy(req, rx->data, rx->len < sizeof(req) - 1 ? rx->len : sizeof(req) - 1);
+    req[rx->len < sizeof(req) - 1 ? rx->len : sizeof(req) - 1] = '\0';
+    bytes = strtoul(req, &end, 10);
+    seg = end != req && *end == ' ' ? strtoul(end + 1, &end, 10) : 0;
+    if (bytes > UDP_MAX || seg == 0 || seg > 65535) {
+        mirage_log_err(&mirage_log_app, "udp source: bad request '%s'", req);
+        return;
+    }
+    gen_init(&g, 2);
+    for (size_t i = 0; i < bytes; i++)
+        udp_train[i] = gen_byte(&g);
+    r = mirage_udp_write_segments(the_stack, rx->dst_port, &rx->src, rx->src_port, -1, udp_train,
+                                  bytes, (uint16_t)seg);
+    mirage_log_app_msg(&mirage_log_app, "udp source: %lu bytes in %lu-byte datagrams: %s", bytes,
+                       seg, r == 0 ? "sent" : mirage_strerror(r));
+}
+
 /* The stack's "net" line of a metrics sample into (out, cap), or "none\n". */
 static void net_line(char *out, size_t cap)
 {
@@ -208,6 +268,14 @@ static int control_conn(void *arg)
             snprintf(out, sizeof(out), "heap %zu idle %u\n", heap_now(), nidle);
         } else if (strcmp(line, "net") == 0) {
             net_line(out, sizeof(out));
+        } else if (strcmp(line, "udp") == 0) {
+            char bad[24] = "none";
+
+            if (udp_bad != UINT64_MAX)
+                snprintf(bad, sizeof(bad), "%llu", (unsigned long long)udp_bad);
+            snprintf(out, sizeof(out), "udp datagrams %llu bytes %llu bad %s discard %llu %llu\n",
+                     (unsigned long long)udp_rx, (unsigned long long)udp_bytes, bad,
+                     (unsigned long long)discard_rx, (unsigned long long)discard_bytes);
         } else if (strcmp(line, "drop") == 0) {
             unsigned n = nidle;
             while (nidle > 0)
@@ -273,6 +341,14 @@ int start(struct mirage_stack *stack)
     struct mirage_ipaddr addr;
     size_t n = sizeof(servers) / sizeof(servers[0]);
 
+    the_stack = stack;
+    gen_init(&udp_sink_gen, 1);
+    if (mirage_udp_listen(stack, PORT_SINK, udp_sink, NULL) < 0 ||
+        mirage_udp_listen(stack, PORT_SOURCE, udp_source, NULL) < 0 ||
+        mirage_udp_listen(stack, PORT_DISCARD, udp_discard, NULL) < 0) {
+        mirage_log_err(&mirage_log_app, "udp listen failed");
+        return 1;
+    }
     for (size_t i = 0; i < n; i++) {
         int r = mirage_tcp_listen(stack, servers[i].port, &opts, &servers[i].l);
         if (r < 0) {
