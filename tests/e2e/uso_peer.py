@@ -7,8 +7,13 @@
   recv HOST PORT BYTES SEGMENT     asks the unikernel's port PORT for a train ("BYTES SEGMENT"),
                                    writes what arrives to stdout (until BYTES or 5 s of
                                    silence) and "datagrams N bytes B sizes ok|bad" to stderr
-  pull HOST PORT BYTES SEGMENT N   N such trains one after the other, 1 s of silence at most
-                                   each; prints "got B bytes of N*BYTES in S s"
+  pull HOST PORT BYTES SEGMENT N   asks for N such trains at once ("BYTES SEGMENT N") and
+                                   counts what arrives (UDP_GRO on: the kernel may hand over
+                                   several datagrams a read) until 1 s of silence; prints
+                                   "got B bytes of N*BYTES in S s"
+  sink HOST PORT SECONDS           the kernel's side of the reference: counts what arrives at
+                                   HOST:PORT (UDP_GRO on) until 1 s of silence after the first
+                                   datagram, at most SECONDS; prints "got B bytes in S s"
 Every call is bounded: a socket timeout, and a deadline of 60 s overall.
 """
 import socket
@@ -63,24 +68,49 @@ def recv(host, port, nbytes, seg):
     print(f"datagrams {n} bytes {len(got)} sizes {'ok' if ok else 'bad'}", file=sys.stderr)
 
 
-def pull(host, port, nbytes, seg, count):
-    s = sock_for(host)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    s.settimeout(1)
-    total = 0
-    start = time.monotonic()
-    for _ in range(count):
-        if time.monotonic() > DEADLINE:
-            break
-        ask(s, host, port, nbytes, seg)
-        got = 0
-        while got < nbytes:
-            try:
-                got += len(s.recv(65535))
-            except socket.timeout:
+UDP_GRO = 104  # linux/udp.h
+
+
+def count_until_quiet(s, limit):
+    """Bytes read from s until 1 s without any, and the seconds from the first to the last."""
+    total, first, last = 0, None, None
+    while time.monotonic() < DEADLINE and (first is None or time.monotonic() - first < limit):
+        try:
+            n = len(s.recv(65535))
+        except socket.timeout:
+            if first is not None:
                 break
-        total += got
-    print(f"got {total} bytes of {count * nbytes} in {time.monotonic() - start:.6f} s", flush=True)
+            continue
+        last = time.monotonic()
+        first = first or last
+        total += n
+    return total, (last - first) if first else 0.0
+
+
+def gro_socket(host):
+    s = sock_for(host)
+    try:  # past net.core.rmem_max: root may (SO_RCVBUFFORCE)
+        s.setsockopt(socket.SOL_SOCKET, 33, 32 << 20)
+    except OSError:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32 << 20)
+    s.setsockopt(socket.SOL_UDP, UDP_GRO, 1)
+    s.settimeout(1)
+    return s
+
+
+def pull(host, port, nbytes, seg, count):
+    s = gro_socket(host)
+    s.sendto(f"{nbytes} {seg} {count}".encode(), (host, port))
+    total, secs = count_until_quiet(s, 50)
+    print(f"got {total} bytes of {count * nbytes} in {secs:.6f} s", flush=True)
+
+
+def sink(host, port, seconds):
+    s = gro_socket(host)
+    s.bind((host, port))
+    print("ready", flush=True)
+    total, secs = count_until_quiet(s, seconds)
+    print(f"got {total} bytes in {secs:.6f} s", flush=True)
 
 
 def main(argv):
@@ -91,6 +121,8 @@ def main(argv):
         recv(host, port, int(argv[4]), int(argv[5]))
     elif cmd == "pull":
         pull(host, port, int(argv[4]), int(argv[5]), int(argv[6]))
+    elif cmd == "sink":
+        sink(host, port, float(argv[4]))
     else:
         sys.exit(f"usage: {argv[0]} send|recv|pull HOST PORT ...")
 

@@ -26,11 +26,13 @@
  * UDP (tests/e2e/uso.bats, bench/uso.sh): datagrams to 9 are checked in
  * order against the stream of seed 1, as if one stream were cut into them
  * (a host's UDP_SEGMENT burst); "udp" on the control port answers
- * "udp datagrams N bytes B bad OFFSET|none". A datagram "BYTES SEGMENT" to
- * 19 is answered with the first BYTES (at most 65507) of the stream of seed
- * 2 as a train of SEGMENT-byte datagrams (mirage_udp_write_segments: one
- * UDP GSO frame per 64 with the tap's USO); 11 counts datagrams and bytes
- * without checking them, and "udp" reports those as "discard N B" too.
+ * "udp datagrams N bytes B bad OFFSET|none". A datagram "BYTES SEGMENT
+ * [COUNT]" to 19 is answered with the first BYTES (at most 65507) of the
+ * stream of seed 2 as a train of SEGMENT-byte datagrams
+ * (mirage_udp_write_segments: one UDP GSO frame per 64 with the tap's USO),
+ * COUNT times (default 1; bench/uso.sh); 11 counts datagrams and bytes
+ * without checking them, and "udp" reports those as "discard N B NS" too, NS
+ * the nanoseconds from the first to the last.
  */
 
 #define PORT_ECHO    7
@@ -180,6 +182,7 @@ static int zeros_conn(void *arg)
 static struct mirage_stack *the_stack;
 static struct gen udp_sink_gen;
 static uint64_t udp_rx, udp_bytes, udp_bad = UINT64_MAX, discard_rx, discard_bytes;
+static uint64_t discard_first, discard_last; /* monotonic ns of the first and last datagram */
 static uint8_t udp_train[UDP_MAX];
 
 static void udp_sink(void *ctx, const struct mirage_udp_rx *rx)
@@ -195,7 +198,9 @@ static void udp_sink(void *ctx, const struct mirage_udp_rx *rx)
 static void udp_discard(void *ctx, const struct mirage_udp_rx *rx)
 {
     (void)ctx;
-    discard_rx++;
+    discard_last = mirage_clock_monotonic();
+    if (discard_rx++ == 0)
+        discard_first = discard_last;
     discard_bytes += rx->len;
 }
 
@@ -203,26 +208,35 @@ static void udp_discard(void *ctx, const struct mirage_udp_rx *rx)
 static void udp_source(void *ctx, const struct mirage_udp_rx *rx)
 {
     char req[32], *end;
-    unsigned long bytes, seg;
+    unsigned long bytes, seg, count = 1, sent = 0;
     struct gen g;
-    int r;
+    int r = 0;
 
     (void)ctx;
     memcpy(req, rx->data, rx->len < sizeof(req) - 1 ? rx->len : sizeof(req) - 1);
     req[rx->len < sizeof(req) - 1 ? rx->len : sizeof(req) - 1] = '\0';
     bytes = strtoul(req, &end, 10);
     seg = end != req && *end == ' ' ? strtoul(end + 1, &end, 10) : 0;
-    if (bytes > UDP_MAX || seg == 0 || seg > 65535) {
+    if (*end == ' ')
+        count = strtoul(end + 1, &end, 10);
+    if (bytes > UDP_MAX || seg == 0 || seg > 65535 || count == 0 || count > 1000000) {
         mirage_log_err(&mirage_log_app, "udp source: bad request '%s'", req);
         return;
     }
     gen_init(&g, 2);
     for (size_t i = 0; i < bytes; i++)
         udp_train[i] = gen_byte(&g);
-    r = mirage_udp_write_segments(the_stack, rx->dst_port, &rx->src, rx->src_port, -1, udp_train,
-                                  bytes, (uint16_t)seg);
-    mirage_log_app_msg(&mirage_log_app, "udp source: %lu bytes in %lu-byte datagrams: %s", bytes,
-                       seg, r == 0 ? "sent" : mirage_strerror(r));
+    /* A train that finds the device full is lost, as a host's would be. */
+    for (unsigned long i = 0; i < count; i++)
+        if ((r = mirage_udp_write_segments(the_stack, rx->dst_port, &rx->src, rx->src_port, -1,
+                                           udp_train, bytes, (uint16_t)seg)) == 0)
+            sent++;
+    if (count == 1)
+        mirage_log_app_msg(&mirage_log_app, "udp source: %lu bytes in %lu-byte datagrams: %s",
+                           bytes, seg, r == 0 ? "sent" : mirage_strerror(r));
+    else
+        mirage_log_app_msg(&mirage_log_app, "udp source: %lu of %lu trains of %lu bytes sent",
+                           sent, count, bytes);
 }
 
 /* The stack's "net" line of a metrics sample into (out, cap), or "none\n". */
@@ -273,9 +287,11 @@ static int control_conn(void *arg)
 
             if (udp_bad != UINT64_MAX)
                 snprintf(bad, sizeof(bad), "%llu", (unsigned long long)udp_bad);
-            snprintf(out, sizeof(out), "udp datagrams %llu bytes %llu bad %s discard %llu %llu\n",
+            snprintf(out, sizeof(out),
+                     "udp datagrams %llu bytes %llu bad %s discard %llu %llu %llu\n",
                      (unsigned long long)udp_rx, (unsigned long long)udp_bytes, bad,
-                     (unsigned long long)discard_rx, (unsigned long long)discard_bytes);
+                     (unsigned long long)discard_rx, (unsigned long long)discard_bytes,
+                     (unsigned long long)(discard_last - discard_first));
         } else if (strcmp(line, "drop") == 0) {
             unsigned n = nidle;
             while (nidle > 0)
