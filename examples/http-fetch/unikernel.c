@@ -5,7 +5,6 @@
 
 #include "mirage/dns.h"
 #include "mirage/http.h"
-#include "mirage/ipv6.h"
 #include "mirage/kv.h"
 #include "mirage/log.h"
 #include "mirage/stack.h"
@@ -18,28 +17,6 @@ static int print_body(void *ctx, const void *data, size_t len)
     (void)ctx;
     fwrite(data, 1, len, stdout);
     return 0;
-}
-
-/* A stack's IPv6 addresses are usable only once duplicate address detection
- * has passed (about a second after boot, RFC 4862); a connection to an IPv6
- * URL before that finds no source address, or only the link-local one. Waits
- * for one of the destination's scope, up to 10 s. */
-static void wait_for_ipv6(struct mirage_stack *stack, const char *uri)
-{
-    struct mirage_http_url u;
-    const char *err;
-
-    if (mirage_http_url_parse(uri, &u, &err) != 0 || u.ip.family != 6)
-        return;
-    for (int i = 0; i < 100; i++) {
-        struct mirage_ipaddr a[4];
-        size_t n = mirage_stack_ip_addresses(stack, a, 4);
-        for (size_t k = 0; k < n && k < 4; k++)
-            if (a[k].family == 6 &&
-                mirage_ipv6_is_link_local(a[k].a) == mirage_ipv6_is_link_local(u.ip.a))
-                return;
-        mirage_sleep_ns(MIRAGE_SEC(1) / 10);
-    }
 }
 
 /* An https:// connection: TLS checked against the CA store, for --servername or the URL's host. */
@@ -124,7 +101,6 @@ int start(struct mirage_stack *stack, struct mirage_kv *ca)
         mirage_dns_stub_free(stub);
         return 1;
     }
-    wait_for_ipv6(stack, key_uri.v.str);
     for (long long i = 0; i < key_repeat.v.num; i++) {
         struct mirage_http_client_response *resp;
         const char *data = key_data.v.str;

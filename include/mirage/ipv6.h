@@ -191,6 +191,13 @@ int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,
 /* The source address for (dst): 0 and *src, or MIRAGE_EHOSTUNREACH while we
  * have no usable address of the right scope. */
 int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16]);
+/* As mirage_ipv6_src, but while an address that could serve (dst) is still
+ * tentative (DAD, about 1-2 s after boot), waits for it until (deadline):
+ * what a connection asked for right after boot wants. Suspends the caller;
+ * MIRAGE_EHOSTUNREACH when DAD has not ended by then (or the address turned
+ * out a duplicate), MIRAGE_ECANCELED when the caller is cancelled. */
+int mirage_ipv6_src_wait(struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16],
+                         uint64_t deadline);
 
 /* The largest upper-layer payload of one unfragmented datagram to (dst):
  * its path MTU (the link's, or less after a packet too big) minus 40. */

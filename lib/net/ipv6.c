@@ -148,6 +148,42 @@ int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t
     return 0;
 }
 
+/* Whether an address still in DAD could become a source for (dst): one of
+ * its scope, or for a global (dst) any (mirage_ipv6_src's fallback). */
+static int tentative_for(const struct mirage_ipv6 *ip, const uint8_t dst[16])
+{
+    int link =
+        mirage_ipv6_is_link_local(dst) || (mirage_ipv6_is_multicast(dst) && (dst[1] & 0x0f) <= 2);
+
+    for (size_t i = 0; i < ip->n_addrs; i++)
+        if (ip->addrs[i].state == MIRAGE_IPV6_TENTATIVE &&
+            (!link || mirage_ipv6_is_link_local(ip->addrs[i].a)))
+            return 1;
+    return 0;
+}
+
+int mirage_ipv6_src_wait(struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16],
+                         uint64_t deadline)
+{
+    int r;
+
+    while ((r = mirage_ipv6_src(ip, dst, src)) != 0 && tentative_for(ip, dst)) {
+        ip->src_waiters++;
+        int w = mirage_cond_wait(&ip->addr_change, deadline);
+        ip->src_waiters--;
+        if (ip->closing) { /* the stack went while we waited: the last one out frees it */
+            if (ip->src_waiters == 0)
+                free(ip);
+            return MIRAGE_EHOSTUNREACH;
+        }
+        if (w == MIRAGE_ECANCELED)
+            return w;
+        if (w != 0)
+            return mirage_ipv6_src(ip, dst, src);
+    }
+    return r;
+}
+
 /* ---- the destination cache: path MTUs and redirects ---------------------- */
 
 struct dest6 *ipv6_dest(struct mirage_ipv6 *ip, const uint8_t dst[16], int make, uint64_t now)
@@ -329,6 +365,11 @@ void mirage_ipv6_free(struct mirage_ipv6 *ip)
     mirage_eth_set_handler(ip->eth, MIRAGE_ETHERTYPE_IPV6, NULL, NULL);
     nd_free(ip);
     reasm_clear(&ip->reasm);
+    if (ip->src_waiters > 0) { /* fibers in mirage_ipv6_src_wait: the last frees it */
+        ip->closing = 1;
+        mirage_cond_broadcast(&ip->addr_change);
+        return;
+    }
     free(ip);
 }
 

@@ -82,6 +82,9 @@ struct mirage_ipv6 {
     uint64_t mld_at;   /* when an MLDv2 report goes; UINT64_MAX: none */
     uint8_t mld_type;  /* of its records: 2 (answer to a query) or 4 (a join) */
     struct mirage_ipv6_stats st;
+    struct mirage_cond addr_change; /* an address left the tentative state */
+    unsigned src_waiters;           /* fibers in mirage_ipv6_src_wait */
+    int closing;                    /* freed: the last waiter frees the struct */
 };
 
 /* ipv6.c: sends a datagram whose link-layer destination is already known

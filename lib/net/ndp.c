@@ -343,6 +343,7 @@ static void tick(struct mirage_timer *t)
             ad->dad_at = now + ip->cfg.retrans;
         } else {
             ad->state = MIRAGE_IPV6_PREFERRED;
+            mirage_cond_broadcast(&ip->addr_change);
             mirage_log_info(&nd_log, "IPv6 %s/%u ready (DAD found no duplicate)",
                             mirage_ipv6_format(ad->a, a), ad->prefix);
             /* With a link-local address, routers can be asked (RFC 4861 6.3.7). */
@@ -536,6 +537,7 @@ static void duplicate(struct mirage_ipv6 *ip, struct addr6 *ad, const char *what
     char a[46], m[18] = "an unknown MAC";
 
     ad->state = MIRAGE_IPV6_DUPLICATE;
+    mirage_cond_broadcast(&ip->addr_change);
     ip->st.dad_duplicates++;
     if (mac)
         mirage_eth_format(mac, m);

@@ -371,7 +371,16 @@ static void tcp_unlisten(struct mirage_tcp_listener *l)
 static int tcp_connect(struct mirage_stack *s, const struct mirage_ipaddr *dst, uint16_t port,
                        struct mirage_flow **out, uint64_t deadline)
 {
-    return mirage_tcp_connect_flow(of(s)->tcp, dst, port, out, deadline);
+    struct direct *d = of(s);
+    uint8_t src[16];
+    int r;
+
+    /* Right after boot the IPv6 addresses are still in DAD: wait for one. */
+    *out = NULL;
+    if (dst != NULL && dst->family == 6 && d->ip6 != NULL &&
+        (r = mirage_ipv6_src_wait(d->ip6, dst->a, src, deadline)) != 0)
+        return r;
+    return mirage_tcp_connect_flow(d->tcp, dst, port, out, deadline);
 }
 
 /* IPv4's address first, then the IPv6 ones in use, the link-local one last. */

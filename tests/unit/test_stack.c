@@ -631,6 +631,65 @@ static void test_dual_stack(void)
     simlink_free(link);
 }
 
+/*
+ * A connection asked for right after boot, while the stack's IPv6 addresses
+ * are still tentative (DAD takes 1.1-2 s, RFC 4862): connect waits for an
+ * address of the right scope until its deadline, instead of failing at once
+ * with no source address; a deadline before DAD ends still fails so.
+ */
+static int dad_connect(void *arg)
+{
+    const struct mirage_ipaddr to = v6(1);
+    struct mirage_flow *f = NULL;
+    int r = mirage_tcp_connect(arg, &to, 80, &f, mirage_deadline_in(MIRAGE_SEC(10)));
+
+    if (f != NULL)
+        mirage_flow_close(f);
+    return r;
+}
+
+static void test_connect_during_dad(void)
+{
+    struct simlink_config lc = {.seed = 67, .delay_ns = MIRAGE_MS(1)};
+    struct simlink *link = simlink_new(&lc);
+    struct mirage_stack_config sc = {.ipv6 = v6(1), .ipv6_prefix = 64, .ipv6_only = 1};
+    struct mirage_stack_config cc = {.ipv6 = v6(2), .ipv6_prefix = 64, .ipv6_only = 1};
+    struct mirage_stack *server, *client;
+    struct mirage_tcp_listener *l;
+    struct mirage_flow *f = NULL;
+    const struct mirage_ipaddr srv6 = v6(1);
+    uint64_t t0;
+
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 1), &sc, &server), 0);
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 0), &cc, &client), 0);
+    CHECK_INT(mirage_tcp_listen(server, 80, NULL, &l), 0);
+    t0 = mirage_clock_monotonic();
+    CHECK_INT(mirage_tcp_connect(client, &srv6, 80, &f, t0 + MIRAGE_MS(50)), MIRAGE_EHOSTUNREACH);
+    CHECK(mirage_clock_monotonic() - t0 >= MIRAGE_MS(50));
+    CHECK_INT(mirage_tcp_connect(client, &srv6, 80, &f, t0 + MIRAGE_SEC(10)), 0);
+    CHECK(mirage_clock_monotonic() - t0 > MIRAGE_MS(1100)); /* it waited for DAD */
+    if (f != NULL)
+        mirage_flow_close(f);
+    mirage_tcp_unlisten(l);
+    mirage_stack_disconnect(client);
+
+    /* A stack taken down while two connects wait for DAD: both end, nothing touched after. */
+    struct mirage_fiber *w[2];
+    int r[2] = {1, 1};
+    CHECK_INT(mirage_stack_direct_new(simlink_netif(link, 0), &cc, &client), 0);
+    for (int i = 0; i < 2; i++)
+        CHECK((w[i] = mirage_fiber_spawn("dad-connect", dad_connect, client, 0)) != NULL);
+    mirage_sleep_ns(MIRAGE_MS(10));
+    mirage_stack_disconnect(client);
+    for (int i = 0; i < 2; i++) {
+        CHECK_INT(mirage_fiber_join(w[i], &r[i]), 0);
+        CHECK_INT(r[i], MIRAGE_EHOSTUNREACH);
+    }
+    mirage_sleep_ns(MIRAGE_SEC(20)); /* past the connects' deadlines */
+    mirage_stack_disconnect(server);
+    simlink_free(link);
+}
+
 static void test_config_errors_and_no_lease(void)
 {
     struct simlink_config lc = {.seed = 9, .delay_ns = MIRAGE_MS(1)};
@@ -668,6 +727,7 @@ int main(void)
     test_tcp_lossy_static();
     test_disconnect_delivers_last_writes();
     test_dual_stack();
+    test_connect_during_dad();
     test_config_errors_and_no_lease();
     if (check_failures)
         fputs(fake_console_text(), stderr);
