@@ -191,8 +191,10 @@ int mirage_ipv6_write(struct mirage_ipv6 *ip, const struct mirage_ipv6_out *out,
 /* The source address for (dst): 0 and *src, or MIRAGE_EHOSTUNREACH while we
  * have no usable address of the right scope. */
 int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16]);
-/* As mirage_ipv6_src, but while an address that could serve (dst) is still
- * tentative (DAD, about 1-2 s after boot), waits for it until (deadline):
+/* As mirage_ipv6_src, but while our address of (dst)'s scope (link-local or
+ * not) is still tentative (DAD, 1.1-2 s after boot) and none of that scope is
+ * usable, waits for it until (deadline), rather than answer with the other
+ * scope's (a link-local source toward a global destination):
  * what a connection asked for right after boot wants. Suspends the caller;
  * MIRAGE_EHOSTUNREACH when DAD has not ended by then (or the address turned
  * out a duplicate), MIRAGE_ECANCELED when the caller is cancelled. */

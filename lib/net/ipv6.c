@@ -148,16 +148,15 @@ int mirage_ipv6_src(const struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t
     return 0;
 }
 
-/* Whether an address still in DAD could become a source for (dst): one of
- * its scope, or for a global (dst) any (mirage_ipv6_src's fallback). */
-static int tentative_for(const struct mirage_ipv6 *ip, const uint8_t dst[16])
+/* Whether we hold an address of (dst)'s scope (link-local or not) in (state). */
+static int scoped(const struct mirage_ipv6 *ip, const uint8_t dst[16],
+                  enum mirage_ipv6_addr_state state)
 {
     int link =
         mirage_ipv6_is_link_local(dst) || (mirage_ipv6_is_multicast(dst) && (dst[1] & 0x0f) <= 2);
 
     for (size_t i = 0; i < ip->n_addrs; i++)
-        if (ip->addrs[i].state == MIRAGE_IPV6_TENTATIVE &&
-            (!link || mirage_ipv6_is_link_local(ip->addrs[i].a)))
+        if (ip->addrs[i].state == state && mirage_ipv6_is_link_local(ip->addrs[i].a) == link)
             return 1;
     return 0;
 }
@@ -165,9 +164,9 @@ static int tentative_for(const struct mirage_ipv6 *ip, const uint8_t dst[16])
 int mirage_ipv6_src_wait(struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t src[16],
                          uint64_t deadline)
 {
-    int r;
-
-    while ((r = mirage_ipv6_src(ip, dst, src)) != 0 && tentative_for(ip, dst)) {
+    /* Not the link-local fallback for a global destination while the global
+     * address is still in DAD: the peer would see the wrong source. */
+    while (!scoped(ip, dst, MIRAGE_IPV6_PREFERRED) && scoped(ip, dst, MIRAGE_IPV6_TENTATIVE)) {
         ip->src_waiters++;
         int w = mirage_cond_wait(&ip->addr_change, deadline);
         ip->src_waiters--;
@@ -179,9 +178,9 @@ int mirage_ipv6_src_wait(struct mirage_ipv6 *ip, const uint8_t dst[16], uint8_t 
         if (w == MIRAGE_ECANCELED)
             return w;
         if (w != 0)
-            return mirage_ipv6_src(ip, dst, src);
+            break;
     }
-    return r;
+    return mirage_ipv6_src(ip, dst, src);
 }
 
 /* ---- the destination cache: path MTUs and redirects ---------------------- */
