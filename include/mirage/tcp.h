@@ -214,6 +214,7 @@ struct mirage_tcp_stats {
     uint64_t limit_refusals; /* SYNs reset: the listener had its max_conns */
     uint64_t alloc_failures; /* allocations TCP could not make (memory short) */
     uint64_t rcv_drops;      /* segments dropped for want of buffer memory */
+    uint64_t rcv_direct;     /* bytes copied straight into a waiting reader's buffer */
     uint64_t segs_in, segs_out;
     uint64_t retransmits, rto_timeouts; /* every connection's, as in mirage_tcp_conn_stats */
 };

@@ -233,6 +233,22 @@ static int read_failed(struct mirage_netif *nif, struct mirage_netif_state *s, i
     return r == MIRAGE_ECANCELED ? r : 0;
 }
 
+/* Between two frames of a batch: the fibers the last frame woke run first.
+ * A reader that TCP woke then waits again with its buffer offered before the
+ * next frame's bytes arrive, so they go straight into it (tcp_input.c's
+ * give_reader) instead of through the connection's receive ring. */
+static int yield_in_batch(struct mirage_netif_state *s)
+{
+    int r;
+
+    s->rx_meta = NULL;
+    s->in_batch = 0;
+    r = mirage_fiber_yield();
+    s->rx_now = mirage_clock_monotonic();
+    s->in_batch = 1;
+    return r;
+}
+
 static int rx_loop(void *arg)
 {
     struct mirage_netif *nif = arg;
@@ -285,6 +301,8 @@ static int rx_loop(void *arg)
             }
             s->rx_meta = &frames[i].meta;
             s->rx_fn(s->rx_ctx, frames[i].buf, frames[i].len);
+            if (i + 1 < got && yield_in_batch(s) == MIRAGE_ECANCELED)
+                return 0;
         }
         s->rx_meta = NULL;
         s->in_batch = 0;

@@ -455,6 +455,7 @@ static const struct stat_field tcp_fields[] = {
     STAT(mirage_tcp_stats, rto_timeouts), STAT(mirage_tcp_stats, syn_cookies_sent),
     STAT(mirage_tcp_stats, listen_drops), STAT(mirage_tcp_stats, limit_refusals),
     STAT(mirage_tcp_stats, alloc_failures), STAT(mirage_tcp_stats, rcv_drops),
+    STAT(mirage_tcp_stats, rcv_direct),
     STAT(mirage_tcp_stats, bad_checksums), STAT(mirage_tcp_stats, bad_segments),
     STAT(mirage_tcp_stats, segs_in), STAT(mirage_tcp_stats, segs_out)};
 

@@ -101,7 +101,8 @@ void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size)
 
 /* Buffers start at TCP_BUF_MIN and double as data needs room, up to (max):
  * an idle or quiet connection holds little, a busy one its whole window. */
-int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max)
+int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max,
+                     uint32_t keep)
 {
     uint32_t ncap = r->buf ? r->cap : TCP_BUF_MIN;
     uint8_t *nb;
@@ -118,9 +119,12 @@ int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, ui
     if (nb == NULL)
         return MIRAGE_ENOMEM;
     if (r->buf) {
-        /* Every byte keeps its offset from start: queued, unsent and
-         * out-of-order data alike. */
-        tcp_ring_copy_out(r, 0, nb, r->cap);
+        /* Every byte kept keeps its offset from start: queued, unsent and
+         * out-of-order data alike. Only those are copied: a grown receive
+         * ring is mostly empty, and on a host that maps fresh memory lazily
+         * copying all of it cost a page fault per page (BENCHMARKS.md,
+         * "Receiving side, profiled"). */
+        tcp_ring_copy_out(r, 0, nb, keep < r->cap ? keep : r->cap);
         tcp_free_mem(t, r->buf, r->cap); /* not cached: it was outgrown */
     }
     r->buf = nb;

@@ -73,7 +73,20 @@ static int tcp_read(struct mirage_flow *f, void *buf, size_t cap, size_t *got, u
             return c->err;
         if (c->state == TCP_CLOSED || c->tcp == NULL)
             return MIRAGE_ENOTCONN;
+        /* The first fiber to wait offers its buffer to the next in-order
+         * bytes (tcp_input.c's give_reader); what it got is its read, even
+         * when the wait ended otherwise (a deadline, cancellation). */
+        struct tcp_reader rd = {buf, cap < UINT32_MAX ? (uint32_t)cap : UINT32_MAX, 0};
+        int mine = c->reader == NULL;
+        if (mine)
+            c->reader = &rd;
         int r = mirage_cond_wait(&c->rd_cond, deadline);
+        if (mine)
+            c->reader = NULL;
+        if (rd.got > 0) {
+            *got = rd.got;
+            return 0;
+        }
         if (r != 0)
             return r;
     }
@@ -132,7 +145,8 @@ static int tcp_writev(struct mirage_flow *f, const struct mirage_iovec *iov, siz
                 if (c->snd.buf == NULL)
                     c->snd.len = c->snd.start = 0;
                 /* Short of memory with data queued: wait for the peer to take it. */
-                if (tcp_ring_reserve(c->tcp, &c->snd, need, max) != 0 && c->snd.buf == NULL)
+                if (tcp_ring_reserve(c->tcp, &c->snd, need, max, c->snd.len) != 0 &&
+                    c->snd.buf == NULL)
                     return MIRAGE_ENOMEM;
             }
             uint32_t space = c->snd.cap - c->snd.len;

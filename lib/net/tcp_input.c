@@ -262,12 +262,21 @@ static int process_ack(struct tcp_conn *c, const struct mirage_tcp_seg *seg)
 
 /* ---- received data ------------------------------------------------------------ */
 
+/* The bytes of the receive ring from its head that hold data: the unread
+ * ones and the out-of-order ranges after them. */
+static uint32_t rcv_held(const struct tcp_conn *c)
+{
+    uint32_t head = c->rcv_nxt - c->rcv.len;
+
+    return c->ooo.n ? c->ooo.r[c->ooo.n - 1].right - head : c->rcv.len;
+}
+
 /* Room in the receive ring up to offset (end) from its head. */
 static int rcv_buffer(struct tcp_conn *c, uint32_t end)
 {
     if (c->rcv.buf == NULL)
         c->rcv.start = c->rcv.len = 0;
-    return tcp_ring_reserve(c->tcp, &c->rcv, end, c->rcv_cap);
+    return tcp_ring_reserve(c->tcp, &c->rcv, end, c->rcv_cap, rcv_held(c));
 }
 
 /* Receive-buffer auto-tuning, after Linux's dynamic right-sizing: the time
@@ -294,7 +303,7 @@ static void rcv_autotune(struct tcp_conn *c)
         return;
     if ((uint32_t)(c->rcv_nxt - c->rcv_round_seq) > c->rcv_cap / 2 && c->rcv_drained) {
         ncap = c->rcv_cap * 2 > max ? max : c->rcv_cap * 2;
-        if (tcp_ring_reserve(c->tcp, &c->rcv, ncap, ncap) == 0) {
+        if (tcp_ring_reserve(c->tcp, &c->rcv, ncap, ncap, rcv_held(c)) == 0) {
             c->rcv_cap = ncap;
             c->ack_now = 1;
         }
@@ -304,23 +313,53 @@ static void rcv_autotune(struct tcp_conn *c)
     c->rcv_round_at = now;
 }
 
+/* The bytes at rcv_nxt that a fiber waiting in read takes straight into its
+ * buffer: as many as it has room for, when nothing is buffered before them
+ * (the ring empty, no out-of-order ranges), so order holds. One copy fewer
+ * per byte than through the ring, and the window stays open. */
+static uint32_t give_reader(struct tcp_conn *c, const uint8_t *data, uint32_t len)
+{
+    struct tcp_reader *rd = c->reader;
+    uint32_t n;
+
+    if (rd == NULL || c->rd_shut || c->rcv.len != 0 || c->ooo.n != 0 || rd->got >= rd->cap)
+        return 0;
+    n = len < rd->cap - rd->got ? len : rd->cap - rd->got;
+    memcpy(rd->buf + rd->got, data, n);
+    rd->got += n;
+    if (n == len)
+        c->rcv_drained = 1; /* as if it had read all of it from the ring */
+    c->tcp->st.rcv_direct += n;
+    return n;
+}
+
 /* Places (data, len) at (seq) >= rcv_nxt, within the buffer. */
 static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uint32_t len)
 {
-    uint32_t head = c->rcv_nxt - c->rcv.len;
+    uint32_t head, seg_len = len, direct = 0;
 
     if (len == 0)
         return;
     c->st.bytes_in += len;
+    if (seq == c->rcv_nxt) {
+        direct = give_reader(c, data, len);
+        c->rcv_nxt += direct;
+        seq += direct;
+        data += direct;
+        len -= direct;
+    }
+    head = c->rcv_nxt - c->rcv.len;
     /* After shutdown(read) data is acknowledged and dropped: only the
      * ranges are kept, so the sequence space still advances. */
-    if (!c->rd_shut && rcv_buffer(c, seq - head + len) != 0) {
+    if (len > 0 && !c->rd_shut && rcv_buffer(c, seq - head + len) != 0) {
         c->tcp->st.rcv_drops++;
-        return; /* as if lost: the peer sends it again */
+        if (direct == 0)
+            return; /* as if lost: the peer sends it again */
+        len = 0;    /* the reader's part stands; the rest comes again */
     }
     if (seq == c->rcv_nxt) {
         int had_ooo = c->ooo.n != 0;
-        if (!c->rd_shut)
+        if (!c->rd_shut && len > 0)
             tcp_ring_copy_in(&c->rcv, seq - head, data, len);
         c->rcv_nxt += len;
         while (c->ooo.n && seq_le(c->ooo.r[0].left, c->rcv_nxt)) {
@@ -333,7 +372,7 @@ static void take_data(struct tcp_conn *c, uint32_t seq, const uint8_t *data, uin
         rcv_autotune(c);
         if (had_ooo) {
             c->ack_now = 1; /* a hole filled: tell the sender at once (RFC 5681 4.2) */
-        } else if (++c->delack_segs >= 2 || len > c->mss) {
+        } else if (++c->delack_segs >= 2 || seg_len > c->mss) {
             /* At least every second segment (RFC 5681 4.2); a coalesced
              * (GRO) segment of more than one MSS counts as several. */
             c->ack_now = 1;

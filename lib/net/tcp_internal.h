@@ -70,6 +70,13 @@ struct tcp_ranges {
     struct mirage_tcp_sack_block r[TCP_RANGES];
 };
 
+/* A fiber waiting in read on an empty receive buffer: in-order data goes
+ * straight into its buffer (got bytes so far), not through the ring. */
+struct tcp_reader {
+    uint8_t *buf;
+    uint32_t cap, got;
+};
+
 /* A byte ring; (buf) is NULL while the connection has nothing buffered. */
 struct tcp_ring {
     uint8_t *buf;
@@ -110,12 +117,11 @@ struct tcp_conn {
     uint16_t peer_mss;
     uint8_t snd_grow;    /* the send buffer's limit is cfg.sndbuf << snd_grow, at most _max */
     uint8_t rcv_drained; /* the application emptied the receive buffer this round */
+    unsigned dupacks;
     struct tcp_ring snd;
     struct tcp_ranges sacked;
     uint32_t recover, high_rxt, lost_mark;
     uint32_t rxt_round; /* snd_nxt when this pass of retransmissions began */
-    unsigned dupacks;
-    unsigned retries; /* consecutive RTOs */
     uint32_t cwnd, ssthresh;
     uint32_t rtt_seq;
     uint64_t rtt_start;
@@ -136,6 +142,7 @@ struct tcp_conn {
     uint32_t rcv_rtt_seq, rcv_round_seq;
     uint32_t rcv_rtt_at, rcv_rtt, rcv_round_at;
     struct tcp_ring rcv;
+    struct tcp_reader *reader; /* the fiber waiting in tcp_read, while it waits */
     struct tcp_ranges ooo;
     uint32_t ooo_last_left, ooo_last_right; /* the range the newest segment went to */
     uint32_t ts_recent, ts_offset, last_ack_sent;
@@ -143,6 +150,7 @@ struct tcp_conn {
     /* keepalive; when the peer was last heard (last_rx), the last window probe went */
     uint64_t ka_after, ka_interval, last_rx, probe_at;
     unsigned ka_probes;
+    unsigned retries; /* consecutive RTOs (here: it fills what was padding) */
     uint64_t user_timeout; /* ns; 0: none */
     uint64_t rto_at;       /* when the armed RTO or window probe is due */
     uint64_t unanswered_since; /* first retransmission or probe not answered since; 0: none */
@@ -222,8 +230,10 @@ void tcp_free_mem(struct mirage_tcp *t, void *p, size_t size);
 uint8_t *tcp_buf_get(struct mirage_tcp *t, size_t size);
 void tcp_buf_put(struct mirage_tcp *t, uint8_t *buf, size_t size);
 struct tcp_ring;
-/* Makes (r) hold at least (need) bytes (at most max); 0, MIRAGE_ENOMEM (r unchanged). */
-int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max);
+/* Makes (r) hold at least (need) bytes (at most max), moving the first (keep) bytes from its
+ * start (the rest holds nothing worth keeping); 0, MIRAGE_ENOMEM (r unchanged). */
+int tcp_ring_reserve(struct mirage_tcp *t, struct tcp_ring *r, uint32_t need, uint32_t max,
+                     uint32_t keep);
 int tcp_wscale_for(const struct mirage_tcp *t);
 struct tcp_conn *tcp_conn_new(struct mirage_tcp *t);
 void tcp_conn_free(struct tcp_conn *c);

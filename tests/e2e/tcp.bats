@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# tcp.bats: the direct stack's TCP against the Linux kernel over a tap, on unix, spt and hvt: 50 MB each way, 64 MiB each way with the tap's offloads on and off (and 64 MiB written 64 KiB or 4 KiB a call in frames over 16 KiB), 1000 concurrent connections, 100k short ones without a leak, and the same transfers through a lossy bridge.
+# tcp.bats: the direct stack's TCP against the Linux kernel over a tap, on unix, spt and hvt: 50 MB each way, 64 MiB each way with the tap's offloads on and off (and 64 MiB written 64 KiB or 4 KiB a call in frames over 16 KiB, 64 MiB of zeros in mostly straight into the reader), 1000 concurrent connections, 100k short ones without a leak, and the same transfers through a lossy bridge.
 
 load helpers
 
@@ -149,6 +149,12 @@ tx_gso() {
     in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"net" | sed -n 's/.*[ ,]tx_gso=\([0-9]*\)i.*/\1/p'
 }
 
+# rcv_direct: the bytes TCP copied straight into a waiting reader's buffer, from the control port.
+rcv_direct() {
+    in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"tcp" |
+        sed -n 's/.*[ ,]rcv_direct=\([0-9]*\)i.*/\1/p'
+}
+
 # zeros_frames TARGET: 64 MiB from the zeros port (bench/net.sh's sending side, counted and
 # dropped by tcpclient recv as there) leaves in TSO frames of over 16 KiB on average: tcptest
 # writes it 64 KiB a call, as the kernel's side of the benchmark does; 4 KiB a call made ~4.3 KB
@@ -156,12 +162,30 @@ tx_gso() {
 # bytes here: either slowed the host's side enough for writes to pile up into large frames.
 # Then 64 MiB from the source port, which writes 4 KiB a call: corked until tcptest's fiber
 # suspends (tcp_push), those writes leave in frames over 16 KiB too; before, one frame each.
+# Last, 64 MiB of zeros to the discard port (the receiving side): over half of it must reach the
+# reader without the receive ring (tcp's rcv_direct; through the ring it was copied twice).
 zeros_frames() {
     netns_tap "$NS" tap0 "$NET.1/24"
     EXTRA_OPTS=(--net-offload=on)
     boot "$1" tap0 "--source-bytes=$BIG"
     big_frames 20 "of zeros, written 64 KiB a call"
     big_frames 19 "of the source, written 4 KiB a call"
+    direct_reads
+}
+
+# direct_reads: $BIG bytes of zeros to the discard port (bench/net.sh's receiving side, read 64 KiB
+# a call): over half go straight from the frame into the reader's buffer (tcp's rcv_direct).
+direct_reads() {
+    local g0 g1
+    g0=$(rcv_direct)
+    run client send "$NET.2" 11 0 "$BIG"
+    echo "zeros in: $output"
+    [ "$status" -eq 0 ]
+    [[ "$output" == *"answer: ok $BIG"* ]]
+    g1=$(rcv_direct)
+    echo "bytes straight into the reader's buffer: $((g1 - g0)) of $BIG"
+    [ -n "$g0" ] && [ -n "$g1" ]
+    [ $((g1 - g0)) -gt $((BIG / 2)) ]
 }
 
 # big_frames PORT WHAT: $BIG bytes received from PORT took more than 0 and under $BIG / 16 KiB
@@ -264,7 +288,7 @@ lossy() {
     offload unix on
 }
 
-@test "tcp: unix (direct stack): 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB" {
+@test "tcp: unix (direct stack): 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB; zeros in mostly straight into the reader's buffer" {
     zeros_frames unix
 }
 
@@ -299,7 +323,7 @@ lossy() {
     offload spt on
 }
 
-@test "tcp: spt: 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB" {
+@test "tcp: spt: 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB; zeros in mostly straight into the reader's buffer" {
     zeros_frames spt
 }
 
@@ -336,7 +360,7 @@ lossy() {
     offload hvt on
 }
 
-@test "tcp: hvt: 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB" {
+@test "tcp: hvt: 64 MiB written 64 KiB and 4 KiB a call leave in TSO frames over 16 KiB; zeros in mostly straight into the reader's buffer" {
     require_kvm
     zeros_frames hvt
 }

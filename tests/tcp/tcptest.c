@@ -16,8 +16,9 @@
  * of seed 1 and answers "ok N" or "bad at N"; 19 (source) sends the first
  * --source-bytes of the stream of seed 2; 10 (idle) accepts and holds
  * connections without a fiber; 8 (control) answers "heap" with the heap in
- * use, "drop" by closing the idle connections and "net" with the stack's net
- * measurement (frames, bytes, GSO frames each way) in line protocol. The streams are
+ * use, "drop" by closing the idle connections, "net" and "tcp" with the stack's net
+ * measurement (frames, bytes, GSO frames each way) and tcp measurement (segments, bytes handed
+ * straight to a waiting reader, ...) in line protocol. The streams are
  * tests/tcp/stream.h's, which tests/net/tcpclient.c generates too. For
  * bench/net.sh, where checking every byte would be what is measured, 11
  * (discard) only counts and answers "ok N", and 20 sends --source-bytes of
@@ -119,15 +120,19 @@ static int sink_conn(void *arg)
     return 0;
 }
 
+/* What the discard port reads per call: 64 KiB, as tcpclient's serve-sink (the kernel's side of
+ * bench/net.sh) does. Nothing reads it back, so every connection shares it. */
+static uint8_t discard_block[65536];
+
 static int discard_conn(void *arg)
 {
     struct mirage_flow *f = arg;
-    uint8_t buf[4096];
     char msg[32];
     uint64_t total = 0;
     size_t got;
 
-    while (mirage_flow_read(f, buf, sizeof(buf), &got, MIRAGE_FOREVER) == 0 && got > 0)
+    while (mirage_flow_read(f, discard_block, sizeof(discard_block), &got, MIRAGE_FOREVER) == 0 &&
+           got > 0)
         total += got;
     snprintf(msg, sizeof(msg), "ok %llu\n", (unsigned long long)total);
     mirage_flow_write(f, msg, strlen(msg), MIRAGE_FOREVER);
@@ -239,15 +244,17 @@ static void udp_source(void *ctx, const struct mirage_udp_rx *rx)
                            sent, count, bytes);
 }
 
-/* The stack's "net" line of a metrics sample into (out, cap), or "none\n". */
-static void net_line(char *out, size_t cap)
+/* The line of measurement (name) ("net" or "tcp") of a metrics sample into (out, cap), or
+ * "none\n". */
+static void metrics_line(const char *name, char *out, size_t cap)
 {
     static char all[MIRAGE_METRICS_BUF];
     size_t skipped = 0, len = mirage_metrics_collect(all, sizeof(all) - 1, "tcptest", 0, &skipped);
+    size_t nlen = strlen(name);
     char *p = all, *end;
 
     all[len] = '\0';
-    while (p != NULL && strncmp(p, "net,", 4) != 0)
+    while (p != NULL && (strncmp(p, name, nlen) != 0 || p[nlen] != ','))
         p = (p = strchr(p, '\n')) ? p + 1 : NULL;
     if (p == NULL || (end = strchr(p, '\n')) == NULL || (size_t)(end - p) + 2 > cap) {
         snprintf(out, cap, "none\n");
@@ -260,7 +267,7 @@ static void net_line(char *out, size_t cap)
 static int control_conn(void *arg)
 {
     struct mirage_flow *f = arg;
-    char out[512];
+    char out[1024];
     char line[64];
     size_t len = 0, got;
 
@@ -280,8 +287,8 @@ static int control_conn(void *arg)
         if (strcmp(line, "heap") == 0) {
             report_heap("asked");
             snprintf(out, sizeof(out), "heap %zu idle %u\n", heap_now(), nidle);
-        } else if (strcmp(line, "net") == 0) {
-            net_line(out, sizeof(out));
+        } else if (strcmp(line, "net") == 0 || strcmp(line, "tcp") == 0) {
+            metrics_line(line, out, sizeof(out));
         } else if (strcmp(line, "udp") == 0) {
             char bad[24] = "none";
 

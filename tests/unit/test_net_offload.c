@@ -402,11 +402,15 @@ static void run_pair(uint32_t offered, struct mirage_netif nif[2], struct mirage
     transfer(s[0], s[1], v6(2));
 }
 
+/* Both stacks stop before either queue is emptied: the second one's last segments (a FIN sent
+ * again, say) go to the first one's device while it stops. */
 static void stop_pair(struct mirage_netif nif[2], struct mirage_stack *s[2])
 {
     for (int i = 0; i < 2; i++) {
         mirage_stack_disconnect(s[i]);
         mirage_netif_close(&nif[i]);
+    }
+    for (int i = 0; i < 2; i++) {
         while (devs[i].head) {
             struct qframe *q = devs[i].head;
             devs[i].head = q->next;

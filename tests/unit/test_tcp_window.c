@@ -444,6 +444,150 @@ static void test_window_update_only_when_it_matters(void)
     harness_free(&H);
 }
 
+static struct {
+    struct mirage_flow *f;
+    uint8_t buf[4096];
+    size_t cap, got;
+    int r;
+} rd;
+
+static int reader(void *arg)
+{
+    (void)arg;
+    rd.r = mirage_flow_read(rd.f, rd.buf, rd.cap, &rd.got, mirage_deadline_in(MIRAGE_SEC(1)));
+    return 0;
+}
+
+/* Spawns the reader of (cap) bytes and lets it start waiting. */
+static struct mirage_fiber *reader_waits(struct mirage_flow *f, size_t cap)
+{
+    struct mirage_fiber *fb;
+
+    memset(&rd, 0, sizeof(rd));
+    rd.f = f;
+    rd.cap = cap;
+    rd.r = 1;
+    fb = mirage_fiber_spawn("reader", reader, NULL, 0);
+    mirage_fiber_yield();
+    CHECK_INT(rd.r, 1); /* still waiting */
+    return fb;
+}
+
+static uint64_t tcp_counter(int direct)
+{
+    struct mirage_tcp_stats st;
+
+    mirage_tcp_stats(H.ep[0].tcp, &st);
+    return direct ? st.rcv_direct : st.heap;
+}
+
+/*
+ * Bytes at the left edge of the window, arriving while a fiber waits in read
+ * on an empty buffer, go straight into that fiber's buffer: through the
+ * receive ring they were copied twice (in, then out to the reader), and on a
+ * tap that second copy was a fifth of the receiving unikernel's time
+ * (BENCHMARKS.md, "Receiving side, profiled"). What does not fit its buffer,
+ * and whatever arrives while anything is buffered (unread bytes, an
+ * out-of-order range), goes through the ring, in order.
+ */
+static void test_waiting_reader_takes_bytes_directly(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 32768, .sndbuf = 4096};
+    static uint8_t pdata[3000];
+    struct mirage_tcp_listener *l;
+    struct mirage_flow *f;
+    struct mirage_fiber *fb;
+    uint32_t iss, irs = 21000, nxt = irs + 1;
+    uint64_t heap0;
+    size_t got;
+
+    f = open_from_peer(&cfg, irs, 30000, &iss, &l);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(pdata); i++)
+        pdata[i] = (uint8_t)(i * 7 + 3);
+    /* 1,000 bytes for a reader of 4 KiB: all of it straight in, no buffer. */
+    heap0 = tcp_counter(0);
+    fb = reader_waits(f, 4096);
+    from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata, 1000);
+    nxt += 1000;
+    CHECK_INT(mirage_fiber_join(fb, NULL), 0);
+    CHECK_INT(rd.r, 0);
+    CHECK_INT(rd.got, 1000);
+    CHECK(memcmp(rd.buf, pdata, 1000) == 0);
+    CHECK_INT(tcp_counter(1), 1000);
+    CHECK_INT(tcp_counter(0), heap0); /* the receive ring was never made */
+    /* 1,000 bytes for a reader of 600: 600 straight in, 400 through the ring. */
+    fb = reader_waits(f, 600);
+    from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 1000, 1000);
+    nxt += 1000;
+    CHECK_INT(mirage_fiber_join(fb, NULL), 0);
+    CHECK_INT(rd.got, 600);
+    CHECK(memcmp(rd.buf, pdata + 1000, 600) == 0);
+    CHECK_INT(tcp_counter(1), 1600);
+    CHECK_INT(mirage_flow_read(f, rd.buf, sizeof(rd.buf), &got, mirage_deadline_in(MIRAGE_MS(1))),
+              0);
+    CHECK_INT(got, 400);
+    CHECK(memcmp(rd.buf, pdata + 1600, 400) == 0);
+    /* Out of order: the later 500 bytes wait in the ring; the earlier 500
+     * that fill the hole follow them there, and the reader gets all 1,000 in
+     * order from the ring. */
+    fb = reader_waits(f, 4096);
+    from_peer(nxt + 500, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 2500, 500);
+    mirage_fiber_yield();
+    CHECK_INT(rd.r, 1);
+    from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 2000, 500);
+    nxt += 1000;
+    CHECK_INT(mirage_fiber_join(fb, NULL), 0);
+    CHECK_INT(rd.r, 0);
+    CHECK_INT(rd.got, 1000);
+    CHECK(memcmp(rd.buf, pdata + 2000, 1000) == 0);
+    CHECK_INT(tcp_counter(1), 1600);
+    mirage_flow_close(f);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
+/*
+ * The receive ring grows as data arrives further right (from 2 KiB up to the
+ * window); growing moves only the bytes that hold data, the unread ones and
+ * the out-of-order ranges after them, not the whole old ring. Both must
+ * survive: the ring grows twice here, the second time with an out-of-order
+ * range past the unread bytes and a hole between them.
+ */
+static void test_ring_growth_keeps_out_of_order_bytes(void)
+{
+    struct mirage_tcp_config cfg = {.rcvbuf = 32768, .sndbuf = 4096};
+    static uint8_t pdata[4600], in[4600];
+    struct mirage_tcp_listener *l;
+    struct mirage_flow *f;
+    uint32_t iss, irs = 31000, nxt = irs + 1;
+    size_t got, total = 0;
+
+    f = open_from_peer(&cfg, irs, 30000, &iss, &l);
+    CHECK(f != NULL);
+    if (f == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(pdata); i++)
+        pdata[i] = (uint8_t)(i * 11 + i / 251);
+    from_peer(nxt, iss + 1, MIRAGE_TCP_ACK, 30000, pdata, 1500);               /* unread */
+    from_peer(nxt + 2500, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 2500, 1000); /* to 4 KiB */
+    from_peer(nxt + 3600, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 3600, 1000); /* to 8 KiB */
+    from_peer(nxt + 1500, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 1500, 1000);
+    from_peer(nxt + 3500, iss + 1, MIRAGE_TCP_ACK, 30000, pdata + 3500, 100);
+    while (total < sizeof(in) &&
+           mirage_flow_read(f, in + total, sizeof(in) - total, &got,
+                            mirage_deadline_in(MIRAGE_MS(1))) == 0 &&
+           got > 0)
+        total += got;
+    CHECK_INT(total, sizeof(in));
+    CHECK(memcmp(in, pdata, sizeof(in)) == 0);
+    mirage_flow_close(f);
+    mirage_tcp_listener_close(l);
+    harness_free(&H);
+}
+
 int main(void)
 {
     (void)stream_fill; /* the harness's stream helper is for transfers */
@@ -454,5 +598,7 @@ int main(void)
     test_small_window_is_not_a_deadlock();
     test_tiny_peer_mss();
     test_window_update_only_when_it_matters();
+    test_waiting_reader_takes_bytes_directly();
+    test_ring_growth_keeps_out_of_order_bytes();
     return CHECK_DONE();
 }
