@@ -252,6 +252,18 @@ static inline unsigned mirage_tun_offload_flags(uint32_t offloads)
            ((offloads & MIRAGE_NET_OFFLOAD_USO) ? MIRAGE_TUN_F_USO4 | MIRAGE_TUN_F_USO6 : 0);
 }
 
+/* The (k)th TUNSETOFFLOAD argument a tender lets a guest pass for a tap that
+ * takes (offered) (k = 0, 1, ...; ~0UL past the last): the flags of each
+ * set mirage_net_offloads_valid allows within (offered), none first. The
+ * tenders' seccomp filters pin exactly these (USO4 never without USO6). */
+static inline unsigned long mirage_tun_offload_setting(uint32_t offered, unsigned k)
+{
+    for (uint32_t set = 0; set <= MIRAGE_NET_OFFLOAD_ALL; set++)
+        if (mirage_net_offloads_valid(set) && (set & ~offered) == 0 && k-- == 0)
+            return mirage_tun_offload_flags(set);
+    return ~0UL;
+}
+
 /* The offload sets a tap is asked to take when it is opened, most first
  * (i = 0, 1, ...; 0 after the last): the first TUNSETOFFLOAD the kernel
  * accepts is what the device offers, so a kernel without USO (before 6.2)

@@ -494,13 +494,3 @@ int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads)
     return 0;
 }
 
-/* The (i)th set of offloads a guest may turn on of those the tap (offered)
- * (mirage_net_offloads_valid), as TUNSETOFFLOAD's flags: 0, CSUM, CSUM|TSO4,
- * ..., CSUM|TSO4|TSO6|USO4|USO6. */
-unsigned long hvt_net_tun_flags(uint32_t offered, unsigned i)
-{
-    for (uint32_t set = 0; set <= MIRAGE_NET_OFFLOAD_ALL; set++)
-        if (mirage_net_offloads_valid(set) && (set & ~offered) == 0 && i-- == 0)
-            return mirage_tun_offload_flags(set);
-    return ~0UL;
-}

@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mirage/platform.h"
 #include "vm.h"
 
 /* Any other system call is a tender bug or an exploit: say which and stop. */
@@ -80,11 +81,11 @@ int hvt_sandbox(const struct hvt_vm *vm, char *err)
     for (unsigned i = 0; i < vm->img->ndevs; i++) {
         if (vm->devs[i].type != MIRAGE_DEV_NET || !vm->devs[i].vnet || !vm->devs[i].offloads)
             continue;
-        for (unsigned k = 0; hvt_net_tun_flags(vm->devs[i].offloads, k) != ~0UL; k++)
+        for (unsigned k = 0; mirage_tun_offload_setting(vm->devs[i].offloads, k) != ~0UL; k++)
             rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 3,
                                    SCMP_A0(SCMP_CMP_EQ, (unsigned)vm->devs[i].fd),
                                    SCMP_A1(SCMP_CMP_EQ, TUNSETOFFLOAD),
-                                   SCMP_A2(SCMP_CMP_EQ, hvt_net_tun_flags(vm->devs[i].offloads, k)));
+                                   SCMP_A2(SCMP_CMP_EQ, mirage_tun_offload_setting(vm->devs[i].offloads, k)));
     }
     nfds = hvt_block_fds(vm, fds, HVT_MAX_DEVS + 2);
     for (int i = 0; i < nfds; i++) {

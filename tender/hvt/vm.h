@@ -115,10 +115,6 @@ void hvt_net_flush(struct hvt_vm *vm);
 /* HVT_HC_NET_OFFLOAD: turns (offloads) of the net device at manifest index
  * (handle) on (TUNSETOFFLOAD), the rest off; 0 or a negative MIRAGE_E* code. */
 int hvt_net_offload(struct hvt_vm *vm, uint32_t handle, uint32_t offloads);
-/* The TUNSETOFFLOAD argument settings hvt_net_offload makes on a tap that
- * takes (offered), k = 0, 1, ...; ~0UL past the last: the seccomp filter
- * pins them. */
-unsigned long hvt_net_tun_flags(uint32_t offered, unsigned k);
 /* The fds the I/O thread and hvt_net_wait use, for the seccomp filter;
  * returns how many were written to (fds). */
 int hvt_net_fds(const struct hvt_vm *vm, int *fds, int max);

@@ -210,11 +210,13 @@ static void writev_block(struct prog *p, int at, const struct spt_boot_info *boo
 }
 
 /* ioctl(fd, TUNSETOFFLOAD, flags): a tap turning on or off offloads it was
- * found to take, nothing else (M[0] the fd's allowed flags' complement). */
+ * found to take, nothing else (M[0] the fd's allowed flags' complement), and
+ * only in combinations the guest may ask for (mirage_tun_offload_setting:
+ * USO4 never without USO6, segmentation never without the checksum). */
 static void ioctl_block(struct prog *p, int at, const struct spt_boot_info *boot)
 {
     struct block b = block_begin(p, at);
-    int cmd = label(p);
+    int cmd = label(p), within = label(p);
 
     load(p, ARG_LO(0));
     for (unsigned h = 0; h < boot->ndevs; h++) {
@@ -242,7 +244,13 @@ static void ioctl_block(struct prog *p, int at, const struct spt_boot_info *boot
     load(p, ARG_LO(2));
     emit(p, BPF_LDX | BPF_MEM, 0);
     emit(p, BPF_ALU | BPF_AND | BPF_X, 0);
-    jump(p, BPF_JEQ, 0, b.allow, b.trap);
+    jump(p, BPF_JEQ, 0, within, b.trap);
+    place(p, within);
+    load(p, ARG_LO(2));
+    for (unsigned k = 0; mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, k) != ~0UL; k++)
+        jump(p, BPF_JEQ, (uint32_t)mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, k), b.allow,
+             NONE);
+    jump_always(p, b.trap);
     block_end(p, b);
 }
 

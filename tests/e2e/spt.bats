@@ -217,9 +217,14 @@ probe_net() {
         probe_net ioctl-tap 0x400454d0 0x61 # TUN_F_CSUM | USO4 | USO6
         [ "$PROBE" = allowed ]
         [[ "$output" == *"returned 0"* ]]
-        # Within the mask, but the kernel takes USO4 only with USO6 (EINVAL).
+        # Offered flags, but combinations never made: USO4 without USO6 (the kernel
+        # refuses it too), USO without the checksum.
         probe_net ioctl-tap 0x400454d0 0x21
-        [[ "$output" == *"returned -22"* ]]
+        [ "$PROBE" = refused ]
+        probe_net ioctl-tap 0x400454d0 0x60
+        [ "$PROBE" = refused ]
+        probe_net ioctl-tap 0x400454d0 0x02 # TSO4 without the checksum
+        [ "$PROBE" = refused ]
         probe_net ioctl-tap 0x400454d0 0x80 # beyond USO6: never offered
         [ "$PROBE" = refused ]
     fi

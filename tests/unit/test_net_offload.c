@@ -110,6 +110,25 @@ static void test_rules(void)
     CHECK_INT(mirage_net_offload_probe(2), MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO4);
     CHECK_INT(mirage_net_offload_probe(3), MIRAGE_NET_OFFLOAD_CSUM);
     CHECK_INT(mirage_net_offload_probe(4), 0);
+    /* What the tenders' filters pin: 9 settings with USO, 5 without, never USO4 alone. */
+    {
+        unsigned k = 0;
+
+        CHECK_INT(mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, 0), 0);
+        CHECK_INT(mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, 1), 0x01);
+        for (; mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, k) != ~0UL; k++) {
+            unsigned long f = mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_ALL, k);
+
+            CHECK(((f & 0x20) != 0) == ((f & 0x40) != 0) && (f == 0 || (f & 0x01)));
+        }
+        CHECK_INT(k, 9);
+        for (k = 0; mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO, k) !=
+                    ~0UL;
+             k++)
+            CHECK(!(mirage_tun_offload_setting(MIRAGE_NET_OFFLOAD_CSUM | MIRAGE_NET_OFFLOAD_TSO, k) &
+                    0x60));
+        CHECK_INT(k, 5);
+    }
 
     /* UDP GSO (USO): both ways only with USO on, same bounds as TCP's. */
     {

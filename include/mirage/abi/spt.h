@@ -16,8 +16,8 @@
  *   read/readv(tap fd)    write(1, 2 or a tap fd)
  *   writev(tap fd with SPT_DEV_VNET, iov, 2): the virtio-net header and the frame
  *   ioctl(tap fd with offloads, TUNSETOFFLOAD, flags): flags within TUN_F_CSUM,
- *       TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4 and TUN_F_USO6, and only those the
- *       tender found the tap takes
+ *       TUN_F_TSO4, TUN_F_TSO6, TUN_F_USO4 and TUN_F_USO6, only those the tender
+ *       found the tap takes, in the combinations of mirage_tun_offload_setting()
  *   pread64/pwrite64(block fd, count, pos): count and pos multiples of the
  *       device's block_size, count < 2^32, pos + count <= capacity;
  *       pwrite64 only on a disk without SPT_DEV_READ_ONLY
