@@ -710,8 +710,9 @@ static void test_uso_off(void)
     stop_pair(nif, s);
 }
 
-/* Checksum of a UDP GSO frame built by hand. */
-enum csum_mode { CSUM_PARTIAL, CSUM_FULL, CSUM_WRONG };
+/* Checksum of a UDP GSO frame built by hand; CSUM_FRAGMENT: partial, and over IPv4 the
+ * datagram's first fragment (more fragments). */
+enum csum_mode { CSUM_PARTIAL, CSUM_FULL, CSUM_WRONG, CSUM_FRAGMENT };
 
 /* A UDP GSO frame (meta) to device 1 from stack 0's address over IPv4 or
  * IPv6: (len) payload bytes of train to UDP_PORT, its UDP length field off by
@@ -739,6 +740,7 @@ static void inject_udp(int six, const struct mirage_net_meta *meta, size_t len, 
     } else {
         ip[0] = 0x45;
         ip[2] = (uint8_t)((28 + len) >> 8), ip[3] = (uint8_t)(28 + len);
+        ip[6] = cm == CSUM_FRAGMENT ? 0x20 : 0;
         ip[8] = 64;
         ip[9] = proto;
         ip[12] = 10, ip[14] = 14, ip[15] = 1;
@@ -751,7 +753,7 @@ static void inject_udp(int six, const struct mirage_net_meta *meta, size_t len, 
     u[2] = UDP_PORT >> 8, u[3] = UDP_PORT & 0xff;
     u[4] = (uint8_t)(ulen >> 8), u[5] = (uint8_t)ulen;
     memcpy(u + 8, train, len);
-    if (cm == CSUM_PARTIAL) {
+    if (cm == CSUM_PARTIAL || cm == CSUM_FRAGMENT) {
         sum = (uint16_t)~mirage_csum_finish(&c);
     } else {
         mirage_csum_add(&c, u, 8 + len);
@@ -821,10 +823,11 @@ static void test_uso_rx(void)
     CHECK_INT(got_n, 0);
     inject_udp(0, &g4, 3500, 0, 6, CSUM_PARTIAL); /* TCP with a UDP GSO header */
     inject_udp(1, &g6, 2500, 0, 58, CSUM_PARTIAL); /* ICMPv6 */
+    inject_udp(0, &g4, 1400, 0, 17, CSUM_FRAGMENT); /* a GSO frame is never a fragment */
     CHECK_INT(got_n, 0);
     mirage_netif_stats(&nif[1], &st);
     bad = st.rx_gso_bad;
-    CHECK_INT(bad, 6);
+    CHECK_INT(bad, 7);
     /* The device goes on serving: a good one after them. */
     inject_udp(1, &g6, 2500, 0, 17, CSUM_PARTIAL);
     check_got(2500, 1000);
