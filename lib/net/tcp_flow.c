@@ -59,9 +59,15 @@ static int tcp_read(struct mirage_flow *f, void *buf, size_t cap, size_t *got, u
             if (c->rcv.len == 0 && c->ooo.n == 0) {
                 c->rcv_drained = 1;
                 /* Idle connections hold no buffer; one whose window grew
-                 * keeps its ring rather than build it again every burst. */
+                 * keeps its ring rather than build it again every burst,
+                 * from its start again: data that passes through it then
+                 * stays in its first pages (in the cache, and on a host
+                 * that maps memory lazily, faulted in once) instead of
+                 * walking all of a 4 MiB ring. */
                 if (c->tcp == NULL || c->rcv_cap <= c->tcp->cfg.rcvbuf)
                     rcv_release(c);
+                else
+                    c->rcv.start = 0;
             }
             *got = n;
             maybe_window_update(c);
