@@ -456,6 +456,21 @@ static long long tcp_stat(const char *ifname, const char *field)
 
 /* A SYN from v6 (1) to a closed port of v6 (2), to device 1 with (meta);
  * its checksum right or not. */
+/* Queues (q) of (len) bytes with (meta) on side 1's device, as the host's
+ * frame read next, and tells the platform it is ready. */
+static void inject(struct qframe *q, size_t len, const struct mirage_net_meta *meta)
+{
+    q->len = len;
+    q->meta = *meta;
+    if (devs[1].tail)
+        devs[1].tail->next = q;
+    else
+        devs[1].head = q;
+    devs[1].tail = q;
+    fake_ready |= 2;
+    fake_ready_at = fake_now;
+}
+
 static void inject_syn6(const struct mirage_net_meta *meta, int good)
 {
     static const uint8_t hdr[] = {2, 0, 0, 0, 14, 2, 2, 0, 0, 0, 14, 1, 0x86, 0xdd};
@@ -481,15 +496,7 @@ static void inject_syn6(const struct mirage_net_meta *meta, int good)
     mirage_csum_add(&c, tcp, 20);
     sum = (uint16_t)(mirage_csum_finish(&c) ^ (good ? 0 : 0x1234));
     tcp[16] = (uint8_t)(sum >> 8), tcp[17] = (uint8_t)sum;
-    q->len = 74;
-    q->meta = *meta;
-    if (devs[1].tail)
-        devs[1].tail->next = q;
-    else
-        devs[1].head = q;
-    devs[1].tail = q;
-    fake_ready |= 2;
-    fake_ready_at = fake_now;
+    inject(q, 74, meta);
     mirage_sleep_ns(MIRAGE_MS(10));
 }
 
@@ -760,15 +767,7 @@ static void inject_udp(int six, const struct mirage_net_meta *meta, size_t len, 
         sum = (uint16_t)(mirage_csum_finish(&c) ^ (cm == CSUM_WRONG ? 0x0101 : 0));
     }
     u[6] = (uint8_t)(sum >> 8), u[7] = (uint8_t)sum;
-    q->len = flen;
-    q->meta = *meta;
-    if (devs[1].tail)
-        devs[1].tail->next = q;
-    else
-        devs[1].head = q;
-    devs[1].tail = q;
-    fake_ready |= 2;
-    fake_ready_at = fake_now;
+    inject(q, flen, meta);
     got_reset();
     mirage_sleep_ns(MIRAGE_MS(10));
 }
