@@ -228,8 +228,12 @@ void mirage_tcp_free(struct mirage_tcp *t)
             tcp_conn_abort(c, MIRAGE_ECONNRESET);
     }
     /* What is left the application holds: it lives on until closed. */
-    for (struct tcp_conn *c = t->all; c; c = c->all_next)
+    mirage_timer_stop(&t->push_timer);
+    for (struct tcp_conn *c = t->all; c; c = c->all_next) {
+        c->pushing = c->corked = 0;
+        c->push_next = NULL;
         c->tcp = NULL;
+    }
     for (unsigned i = 0; i < t->npool; i++)
         free(t->pool[i]);
     free(t->htab);
@@ -360,8 +364,8 @@ void tcp_conn_free(struct tcp_conn *c)
 
     mirage_timer_stop(&c->rtx_timer);
     mirage_timer_stop(&c->ack_timer);
-    mirage_timer_stop(&c->push_timer);
     mirage_timer_stop(&c->ka_timer);
+    tcp_push_forget(c);
     tcp_listener_uncount(c);
     if (t == NULL) { /* the instance is gone; the application held (c) */
         free(c->snd.buf);

@@ -103,7 +103,8 @@ struct tcp_conn {
     uint8_t accepted; /* handed to the application */
     uint8_t queued;   /* on the listener's SYN queue (1) or accept queue (2) */
     uint8_t rd_shut, wr_shut, fin_sent, fin_rcvd, fin_ooo;
-    uint8_t corked; /* small writes wait for push_timer (tcp_push) */
+    uint8_t corked;  /* small writes wait for the instance's push timer (tcp_push) */
+    uint8_t pushing; /* on the instance's push list */
     uint8_t nodelay, sack_ok, ts_ok, ws_ok, snd_wscale, rcv_wscale;
     uint8_t in_recovery; /* 0 open, 1 fast recovery, 2 after an RTO */
     uint8_t ack_now, delack_segs, rtt_timing, ka_probes_sent, persist;
@@ -157,7 +158,7 @@ struct tcp_conn {
 
     struct mirage_timer rtx_timer;       /* RTO, persist, SYN retries, TIME_WAIT, FIN_WAIT_2 */
     struct mirage_timer ack_timer;       /* delayed ACK */
-    struct mirage_timer push_timer;      /* ends a cork when the writer suspends */
+    struct tcp_conn *push_next;          /* the instance's push list */
     struct mirage_timer ka_timer;        /* keepalive */
     struct mirage_cond rd_cond, wr_cond; /* readers; writers and connect */
     void (*rd_fn)(void *ctx);            /* mirage_flow_on_readable: once, then NULL */
@@ -206,6 +207,8 @@ struct mirage_tcp {
     unsigned now_held;             /* tcp_time_hold took it */
     unsigned draining;             /* fibers in mirage_tcp_drain */
     struct mirage_cond drain_cond; /* a connection may have settled */
+    struct mirage_timer push_timer; /* uncorks the push list once the writers suspend */
+    struct tcp_conn *push_head;     /* connections corked since it last ran */
     struct mirage_tcp_stats st;
 };
 
@@ -293,6 +296,8 @@ void tcp_output(struct tcp_conn *c);
 /* What a write ends with: sends (c)'s new data, or with data still in flight
  * only whole large segments, the rest when the writing fiber suspends. */
 void tcp_push(struct tcp_conn *c);
+/* Takes (c) off its instance's push list, before it is freed. */
+void tcp_push_forget(struct tcp_conn *c);
 void tcp_send_ack(struct tcp_conn *c);
 void tcp_send_syn(struct tcp_conn *c);
 void tcp_send_challenge_ack(struct tcp_conn *c);

@@ -562,11 +562,29 @@ void tcp_output(struct tcp_conn *c)
 
 static void push_timer_fire(struct mirage_timer *tm)
 {
-    struct tcp_conn *c = (struct tcp_conn *)((char *)tm - offsetof(struct tcp_conn, push_timer));
+    struct mirage_tcp *t = (struct mirage_tcp *)((char *)tm - offsetof(struct mirage_tcp, push_timer));
+    struct tcp_conn *c;
 
-    c->corked = 0;
-    if (c->tcp != NULL && c->state != TCP_CLOSED)
-        tcp_output(c);
+    while ((c = t->push_head) != NULL) {
+        t->push_head = c->push_next;
+        c->push_next = NULL;
+        c->pushing = c->corked = 0;
+        if (c->state != TCP_CLOSED)
+            tcp_output(c);
+    }
+}
+
+void tcp_push_forget(struct tcp_conn *c)
+{
+    if (!c->pushing || c->tcp == NULL)
+        return;
+    for (struct tcp_conn **p = &c->tcp->push_head; *p != NULL; p = &(*p)->push_next)
+        if (*p == c) {
+            *p = c->push_next;
+            break;
+        }
+    c->push_next = NULL;
+    c->pushing = 0;
 }
 
 /*
@@ -582,10 +600,17 @@ static void push_timer_fire(struct mirage_timer *tm)
  */
 void tcp_push(struct tcp_conn *c)
 {
+    struct mirage_tcp *t = c->tcp;
+
     if (c->snd_nxt != c->snd_una) {
         c->corked = 1;
-        if (!mirage_timer_pending(&c->push_timer))
-            mirage_timer_start(&c->push_timer, tcp_deadline(c->tcp, 0), push_timer_fire);
+        if (!c->pushing) { /* one timer for the instance, not one per connection */
+            c->pushing = 1;
+            c->push_next = t->push_head;
+            t->push_head = c;
+        }
+        if (!mirage_timer_pending(&t->push_timer))
+            mirage_timer_start(&t->push_timer, tcp_deadline(t, 0), push_timer_fire);
     }
     tcp_output(c);
 }
@@ -829,7 +854,6 @@ void tcp_enter_time_wait(struct tcp_conn *c)
     c->state = TCP_TIME_WAIT;
     tcp_listener_uncount(c); /* it holds its record only, and for 2 MSL at most */
     mirage_timer_stop(&c->ack_timer);
-    mirage_timer_stop(&c->push_timer);
     c->corked = 0;
     mirage_timer_stop(&c->ka_timer);
     tcp_buf_put(c->tcp, c->snd.buf, c->snd.cap);
