@@ -318,6 +318,18 @@ tcptest_tender_opts() {
     esac
 }
 
+# tcptest_control ADDR CMD: tests/tcp's tcptest's answer to CMD ("net", "tcp", "udp", "heap") on
+# its control port at socat address ADDR (TCP:A.B.C.D:8, TCP6:[...]:8), also appended to
+# $BATS_TEST_TMPDIR/control for the failure's output.
+tcptest_control() {
+    in_ns timeout 10 socat -t 5 - "$1" <<<"$2" | tee -a "$BATS_TEST_TMPDIR/control"
+}
+
+# tcptest_stat ADDR CMD FIELD: the integer FIELD of that answer (a line-protocol measurement).
+tcptest_stat() {
+    tcptest_control "$1" "$2" | sed -n "s/.*[ ,]$3=\([0-9]*\)i.*/\1/p"
+}
+
 # in_ns CMD...: runs CMD inside the test's namespace.
 in_ns() {
     ip netns exec "$NS" "$@"

@@ -57,8 +57,7 @@ tcp6() {
 
 # net_stat FIELD: FIELD of the unikernel's net measurement (tcptest's control port, over IPv6).
 net_stat() {
-    in_ns timeout 10 socat -t 5 - "TCP6:[$PFX::2]:8" <<<"net" | tee -a "$BATS_TEST_TMPDIR/net" |
-        sed -n "s/.*[ ,]$1=\([0-9]*\)i.*/\1/p"
+    tcptest_stat "TCP6:[$PFX::2]:8" net "$1"
 }
 
 # offload6 TARGET on|off: 64 MiB to the sink and 64 MiB from the source over IPv6, each
@@ -92,7 +91,7 @@ offload6() {
 
     tx=$(net_stat tx_gso)
     rx=$(net_stat rx_gso)
-    cat "$BATS_TEST_TMPDIR/net"
+    cat "$BATS_TEST_TMPDIR/control"
     echo "GSO frames: $tx sent (TSO), $rx received (GRO)"
     [ -n "$tx" ] && [ -n "$rx" ]
     if [ "$mode" = on ]; then

@@ -79,7 +79,7 @@ lossy_net() {
 
 # heap: the unikernel's heap in use, as its control port reports it (and logs it).
 heap() {
-    in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"heap" | sed -n 's/^heap \([0-9]*\) .*/\1/p'
+    tcptest_control "TCP:$NET.2:8" heap | sed -n 's/^heap \([0-9]*\) .*/\1/p'
 }
 
 # transfers: 50 MiB to the sink (checked there), from the source and through the echo,
@@ -146,13 +146,12 @@ offload() {
 
 # tx_gso: the unikernel's count of frames it handed the tap whole (TSO), from its control port.
 tx_gso() {
-    in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"net" | sed -n 's/.*[ ,]tx_gso=\([0-9]*\)i.*/\1/p'
+    tcptest_stat "TCP:$NET.2:8" net tx_gso
 }
 
 # rcv_direct: the bytes TCP copied straight into a waiting reader's buffer, from the control port.
 rcv_direct() {
-    in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"tcp" |
-        sed -n 's/.*[ ,]rcv_direct=\([0-9]*\)i.*/\1/p'
+    tcptest_stat "TCP:$NET.2:8" tcp rcv_direct
 }
 
 # zeros_frames TARGET: 64 MiB from the zeros port (bench/net.sh's sending side, counted and

@@ -30,12 +30,12 @@ teardown() { net_teardown; }
 
 # control CMD: tcptest's answer to CMD on its control port (TCP 8, over IPv4).
 control() {
-    in_ns timeout 10 socat -t 5 - "TCP:$NET.2:8" <<<"$1" | tee -a "$BATS_TEST_TMPDIR/control"
+    tcptest_control "TCP:$NET.2:8" "$1"
 }
 
 # net_stat FIELD: FIELD of the unikernel's net measurement.
 net_stat() {
-    control net | sed -n "s/.*[ ,]$1=\([0-9]*\)i.*/\1/p"
+    tcptest_stat "TCP:$NET.2:8" net "$1"
 }
 
 # uso TARGET on|off: the burst both ways over both families with the tap's offloads on or off.
